@@ -1,0 +1,220 @@
+//! The admin API under `/_fakeaws/` (JSON): what a test or scenario needs to steer the fake and
+//! nothing AWS itself offers through its own API. Documented in the README.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::clock::iso;
+use crate::server::{Fake, Fault};
+use crate::world::World;
+
+/// The admin routes, to be nested under `/_fakeaws`.
+pub fn router() -> Router<Arc<Fake>> {
+    Router::new()
+        .route("/world", get(world))
+        .route("/clock", get(clock))
+        .route("/clock/advance", post(advance))
+        .route("/clock/sleep", post(sleep))
+        .route("/instances", get(instances).post(create_instances))
+        .route("/instances/{id}/app", post(set_app))
+        .route("/faults", get(faults).post(inject))
+        .route("/calls", get(calls))
+        .route("/reset", post(reset))
+}
+
+fn bad(status: StatusCode, msg: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": msg.into() }))).into_response()
+}
+
+async fn world(State(fake): State<Arc<Fake>>) -> Response {
+    let w = fake.world().clone();
+    Json(w).into_response()
+}
+
+fn clock_json(fake: &Fake) -> Value {
+    let now = fake.clock.now_ms();
+    json!({
+        "now_ms": now,
+        "now": iso(now),
+        "sleepers": fake.clock.sleepers().iter().map(|s| json!({"who": s.who, "wake_ms": s.wake_ms})).collect::<Vec<_>>(),
+    })
+}
+
+async fn clock(State(fake): State<Arc<Fake>>) -> Response {
+    Json(clock_json(&fake)).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Advance {
+    seconds: f64,
+}
+
+async fn advance(
+    State(fake): State<Arc<Fake>>,
+    body: Result<Json<Advance>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(a)) = body else {
+        return bad(StatusCode::BAD_REQUEST, "expected JSON {\"seconds\": N}");
+    };
+    if !a.seconds.is_finite() || a.seconds < 0.0 {
+        return bad(StatusCode::BAD_REQUEST, "seconds must be a non-negative number");
+    }
+    fake.clock.advance_ms((a.seconds * 1000.0) as i64);
+    drop(fake.world());
+    Json(clock_json(&fake)).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Sleep {
+    seconds: f64,
+    #[serde(default)]
+    who: String,
+}
+
+async fn sleep(
+    State(fake): State<Arc<Fake>>,
+    body: Result<Json<Sleep>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(s)) = body else {
+        return bad(
+            StatusCode::BAD_REQUEST,
+            "expected JSON {\"seconds\": N, \"who\": \"...\"}",
+        );
+    };
+    if !s.seconds.is_finite() || s.seconds < 0.0 || s.seconds > 86_400.0 {
+        return bad(StatusCode::BAD_REQUEST, "seconds must be between 0 and 86400");
+    }
+    fake.clock.sleep_ms(&s.who, (s.seconds * 1000.0) as i64).await;
+    Json(clock_json(&fake)).into_response()
+}
+
+async fn instances(State(fake): State<Arc<Fake>>) -> Response {
+    let w = fake.world();
+    let list: Vec<Value> = w
+        .instances
+        .values()
+        .map(|i| {
+            json!({
+                "id": i.id,
+                "group": i.group,
+                "availability_zone": i.availability_zone,
+                "lifecycle": i.lifecycle.as_str(),
+                "healthy": i.healthy,
+                "app_up": i.app_up,
+                "imds_endpoint": fake.imds_endpoint(&i.id),
+            })
+        })
+        .collect();
+    Json(list).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewInstances {
+    availability_zone: String,
+    #[serde(default = "one")]
+    count: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+async fn create_instances(
+    State(fake): State<Arc<Fake>>,
+    body: Result<Json<NewInstances>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(n)) = body else {
+        return bad(
+            StatusCode::BAD_REQUEST,
+            "expected JSON {\"availability_zone\": \"us-east-1a\", \"count\": 1}",
+        );
+    };
+    let mut w = fake.world();
+    if !w.valid_az(&n.availability_zone) {
+        return bad(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "unknown availability zone {} in region {}",
+                n.availability_zone, w.region
+            ),
+        );
+    }
+    if n.count == 0 || n.count > 1000 {
+        return bad(StatusCode::BAD_REQUEST, "count must be 1 to 1000");
+    }
+    let ids: Vec<Value> = (0..n.count)
+        .map(|_| {
+            let id = w.create_instance(&n.availability_zone, None, None);
+            json!({"id": id, "imds_endpoint": fake.imds_endpoint(&id)})
+        })
+        .collect();
+    Json(ids).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct App {
+    up: bool,
+}
+
+async fn set_app(
+    State(fake): State<Arc<Fake>>,
+    Path(id): Path<String>,
+    body: Result<Json<App>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(a)) = body else {
+        return bad(StatusCode::BAD_REQUEST, "expected JSON {\"up\": true|false}");
+    };
+    match fake.world().set_app(&id, a.up) {
+        Ok(()) => Json(json!({"id": id, "app_up": a.up})).into_response(),
+        Err(e) => bad(StatusCode::NOT_FOUND, e.message),
+    }
+}
+
+// No deny_unknown_fields here: serde does not support it together with `flatten`.
+#[derive(Deserialize)]
+struct Inject {
+    action: String,
+    #[serde(flatten)]
+    fault: Fault,
+    #[serde(default = "one")]
+    count: usize,
+}
+
+async fn inject(
+    State(fake): State<Arc<Fake>>,
+    body: Result<Json<Inject>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(i)) = body else {
+        return bad(
+            StatusCode::BAD_REQUEST,
+            "expected JSON {\"action\": \"DescribeTargetHealth\", \"kind\": \"throttle\"|\"unavailable\"|\"delay\", \"count\": N, \"ms\": M}",
+        );
+    };
+    fake.inject(&i.action, i.fault, i.count);
+    Json(json!({ "pending": fake.pending_faults() })).into_response()
+}
+
+async fn faults(State(fake): State<Arc<Fake>>) -> Response {
+    Json(json!({ "pending": fake.pending_faults() })).into_response()
+}
+
+async fn calls(State(fake): State<Arc<Fake>>) -> Response {
+    Json(fake.call_counts()).into_response()
+}
+
+async fn reset(State(fake): State<Arc<Fake>>) -> Response {
+    let region = fake.region().to_string();
+    fake.replace_world(World::new(&region, fake.clock.now_ms()));
+    Json(json!({"reset": true})).into_response()
+}

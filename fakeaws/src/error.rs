@@ -1,0 +1,82 @@
+//! The one error type every AWS-facing handler returns, rendered as the AWS `ErrorResponse` XML.
+
+use std::fmt;
+
+/// An error as AWS reports it: HTTP status, error code, message, and whether the caller is to blame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsError {
+    /// HTTP status code.
+    pub status: u16,
+    /// The AWS error code, e.g. `ValidationError`.
+    pub code: String,
+    /// A human-readable message naming what is wrong.
+    pub message: String,
+}
+
+impl AwsError {
+    /// Any error.
+    pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
+        AwsError {
+            status,
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// 400 `ValidationError`.
+    pub fn validation(message: impl Into<String>) -> Self {
+        AwsError::new(400, "ValidationError", message)
+    }
+
+    /// 400 `ValidationError` for a missing required parameter.
+    pub fn missing(param: &str) -> Self {
+        AwsError::validation(format!(
+            "1 validation error detected: Value null at '{param}' failed to satisfy constraint: Member must not be null"
+        ))
+    }
+
+    /// 400 `Throttling`.
+    pub fn throttling() -> Self {
+        AwsError::new(400, "Throttling", "Rate exceeded")
+    }
+
+    /// 503 `ServiceUnavailable`.
+    pub fn unavailable() -> Self {
+        AwsError::new(
+            503,
+            "ServiceUnavailable",
+            "Service is unavailable. Please try again later.",
+        )
+    }
+
+    /// `Sender` for client errors, `Receiver` for server errors.
+    pub fn fault(&self) -> &'static str {
+        if self.status >= 500 {
+            "Receiver"
+        } else {
+            "Sender"
+        }
+    }
+
+    /// The `ErrorResponse` document in the given namespace.
+    pub fn to_xml(&self, namespace: &str, request_id: &str) -> String {
+        let mut x = crate::xml::Xml::new();
+        x.open(&format!("ErrorResponse xmlns=\"{namespace}\""));
+        x.elem("Error", |x| {
+            x.leaf("Type", self.fault())
+                .leaf("Code", &self.code)
+                .leaf("Message", &self.message);
+        });
+        x.leaf("RequestId", request_id);
+        x.close("ErrorResponse");
+        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}", x.finish())
+    }
+}
+
+impl fmt::Display for AwsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {}", self.code, self.status, self.message)
+    }
+}
+
+impl std::error::Error for AwsError {}

@@ -1,0 +1,128 @@
+//! The EC2 instance metadata service, one per simulated instance, under `/_imds/{instance-id}/`.
+//!
+//! Pointing `AWS_EC2_METADATA_SERVICE_ENDPOINT` at `http://127.0.0.1:PORT/_imds/i-…/` makes a
+//! process *be* that instance for the Rust SDK's default chain and for botocore: identity,
+//! region, and the credentials of its IAM role. IMDSv2 tokens are enforced as on EC2.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::clock::iso;
+use crate::server::Fake;
+
+const TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
+const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
+
+fn plain(status: StatusCode, text: impl Into<String>) -> Response {
+    let mut r = (status, Body::from(text.into())).into_response();
+    r.headers_mut()
+        .insert("content-type", HeaderValue::from_static("text/plain"));
+    r
+}
+
+/// Answers one metadata request for instance `id`; `path` is what follows the instance prefix.
+pub async fn handle(fake: &Fake, id: &str, path: &str, method: &Method, headers: &HeaderMap) -> Response {
+    let inst = {
+        let world = fake.world();
+        world.instances.get(id).cloned()
+    };
+    let Some(inst) = inst else {
+        return plain(StatusCode::NOT_FOUND, format!("fakeaws has no instance {id}"));
+    };
+    let now = fake.clock.now_ms();
+    if path == "latest/api/token" {
+        if method != Method::PUT {
+            return plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+        }
+        if headers.contains_key("x-forwarded-for") {
+            return plain(StatusCode::FORBIDDEN, "Forbidden");
+        }
+        let ttl = headers
+            .get(TTL_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<i64>().ok());
+        let Some(ttl) = ttl.filter(|t| (1..=21600).contains(t)) else {
+            return plain(
+                StatusCode::BAD_REQUEST,
+                "Bad Request: token TTL must be 1 to 21600 seconds",
+            );
+        };
+        let token = format!("AQAEA{:016x}{:08x}", fastrand::u64(..), ttl);
+        fake.tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(token.clone(), (id.to_string(), now + ttl * 1000));
+        let mut r = plain(StatusCode::OK, token);
+        if let Ok(v) = HeaderValue::from_str(&ttl.to_string()) {
+            r.headers_mut().insert(TTL_HEADER, v);
+        }
+        return r;
+    }
+    if method != Method::GET {
+        return plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+    }
+    match headers.get(TOKEN_HEADER).and_then(|v| v.to_str().ok()) {
+        Some(token) => {
+            let valid = fake
+                .tokens
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(token)
+                .is_some_and(|(owner, exp)| owner == id && *exp > now);
+            if !valid {
+                return plain(StatusCode::UNAUTHORIZED, "Unauthorized");
+            }
+        }
+        None if !fake.imds_v1 => return plain(StatusCode::UNAUTHORIZED, "Unauthorized"),
+        None => {}
+    }
+    let region = fake.region().to_string();
+    let account = fake.world().account_id.clone();
+    let body = match path.trim_end_matches('/') {
+        "latest/meta-data/instance-id" => inst.id.clone(),
+        "latest/meta-data/placement/region" => region.clone(),
+        "latest/meta-data/placement/availability-zone" => inst.availability_zone.clone(),
+        "latest/meta-data/local-ipv4" => inst.private_ip.clone(),
+        "latest/meta-data/instance-type" => "t3.micro".into(),
+        "latest/meta-data/ami-id" => "ami-0fakeaws000000001".into(),
+        "latest/meta-data" => "ami-id\ninstance-id\ninstance-type\nlocal-ipv4\nplacement/\niam/".into(),
+        "latest/meta-data/iam/security-credentials" => inst.role.clone(),
+        "latest/meta-data/iam/info" => serde_json::json!({
+            "Code": "Success",
+            "LastUpdated": iso(now),
+            "InstanceProfileArn": format!("arn:aws:iam::{account}:instance-profile/{}", inst.role),
+            "InstanceProfileId": "AIPAFAKEAWS0000000001",
+        })
+        .to_string(),
+        p if p == format!("latest/meta-data/iam/security-credentials/{}", inst.role) => {
+            // Expiry is set against real time too: SDKs compare it with the wall clock.
+            let expires = now.max(chrono::Utc::now().timestamp_millis()) + 6 * 3600 * 1000;
+            serde_json::json!({
+                "Code": "Success",
+                "LastUpdated": iso(now),
+                "Type": "AWS-HMAC",
+                "AccessKeyId": format!("ASIAFAKE{}", &inst.id[2..inst.id.len().min(14)].to_uppercase()),
+                "SecretAccessKey": "fakeaws-secret-access-key-not-a-secret",
+                "Token": format!("fakeaws-session-token-{}", inst.id),
+                "Expiration": iso(expires - expires % 1000).replace(".000Z", "Z"),
+            })
+            .to_string()
+        }
+        "latest/dynamic/instance-identity/document" => serde_json::json!({
+            "accountId": account,
+            "architecture": "x86_64",
+            "availabilityZone": inst.availability_zone,
+            "imageId": "ami-0fakeaws000000001",
+            "instanceId": inst.id,
+            "instanceType": "t3.micro",
+            "pendingTime": iso(inst.launched_ms),
+            "privateIp": inst.private_ip,
+            "region": region,
+            "version": "2017-09-30",
+        })
+        .to_string(),
+        _ => return plain(StatusCode::NOT_FOUND, "Not Found"),
+    };
+    plain(StatusCode::OK, body)
+}

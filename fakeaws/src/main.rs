@@ -1,0 +1,145 @@
+//! The `fakeaws` binary: serves the fake on a loopback address until SIGINT/SIGTERM, optionally
+//! loading a world file first and saving the whole world on shutdown.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use fakeaws::spec::{self, SavedState, WorldFile};
+use fakeaws::{app, Clock, ClockMode, Fake, World};
+
+/// A local fake of ELBv2, Auto Scaling and EC2 instance metadata.
+#[derive(Parser, Debug)]
+#[command(name = "fakeaws", version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:4566")]
+    bind: SocketAddr,
+    /// Allow listening on a non-loopback address.
+    #[arg(long)]
+    allow_remote: bool,
+    /// Start from this world file (TOML/JSON spec, or a state saved with --save).
+    #[arg(long)]
+    world: Option<PathBuf>,
+    /// Write the whole world to this file on shutdown.
+    #[arg(long)]
+    save: Option<PathBuf>,
+    /// Run simulated time this many times faster than real time.
+    #[arg(long, default_value_t = 1.0)]
+    time_scale: f64,
+    /// Freeze simulated time; it moves only through POST /_fakeaws/clock/advance.
+    #[arg(long, conflicts_with = "time_scale")]
+    manual_clock: bool,
+    /// Accept IMDSv1 requests (no token). By default IMDSv2 is required.
+    #[arg(long)]
+    imds_v1: bool,
+    /// Region of the simulated account.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fakeaws: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if !args.bind.ip().is_loopback() && !args.allow_remote {
+        bail!(
+            "refusing to listen on non-loopback address {} (pass --allow-remote if you mean it)",
+            args.bind
+        );
+    }
+    if !(args.time_scale.is_finite() && args.time_scale > 0.0) {
+        bail!("--time-scale must be a positive number, not {}", args.time_scale);
+    }
+    let mode = if args.manual_clock {
+        ClockMode::Manual
+    } else {
+        ClockMode::Scaled(args.time_scale)
+    };
+    let clock = Clock::starting_now(mode);
+    let mut world = World::new(&args.region, clock.now_ms());
+    if let Some(path) = &args.world {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading world file {}", path.display()))?;
+        match spec::parse(&text, &path.to_string_lossy())
+            .with_context(|| format!("parsing world file {}", path.display()))?
+        {
+            WorldFile::Spec(s) => {
+                spec::apply(&mut world, &s)
+                    .map_err(|e| anyhow::anyhow!("world file {}: {}", path.display(), e.message))?;
+            }
+            WorldFile::Saved(saved) => {
+                world = saved.world;
+                clock.advance_to(world.now_ms);
+            }
+        }
+    }
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let fake = Fake::with_world(world, clock, args.imds_v1);
+        let listener = tokio::net::TcpListener::bind(args.bind)
+            .await
+            .with_context(|| format!("binding {}", args.bind))?;
+        let addr = listener.local_addr()?;
+        fake.set_base_url(format!("http://{addr}"));
+        eprintln!(
+            "fakeaws: listening on http://{addr} (region {}, admin API at /_fakeaws/)",
+            args.region
+        );
+        axum::serve(listener, app(fake.clone()))
+            .with_graceful_shutdown(shutdown())
+            .await?;
+        if let Some(path) = &args.save {
+            save(&fake, path)?;
+            eprintln!("fakeaws: world saved to {}", path.display());
+        }
+        Ok(())
+    })
+}
+
+fn save(fake: &Arc<Fake>, path: &PathBuf) -> anyhow::Result<()> {
+    let world = fake.world().clone();
+    let text = serde_json::to_string_pretty(&SavedState {
+        fakeaws_state: 1,
+        world,
+    })?;
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

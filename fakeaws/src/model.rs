@@ -1,0 +1,280 @@
+//! The resources of the simulated account: instances, Auto Scaling groups, load balancers,
+//! target groups, listeners, scaling activities. Plain data, serialisable so that a world can be
+//! saved and resumed; the behaviour lives in `world`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Auto Scaling lifecycle states, spelled as the API spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
+pub enum Lifecycle {
+    #[serde(rename = "Pending")]
+    Pending,
+    #[serde(rename = "Pending:Wait")]
+    PendingWait,
+    #[serde(rename = "Pending:Proceed")]
+    PendingProceed,
+    #[serde(rename = "InService")]
+    InService,
+    #[serde(rename = "EnteringStandby")]
+    EnteringStandby,
+    #[serde(rename = "Standby")]
+    Standby,
+    #[serde(rename = "Terminating")]
+    Terminating,
+    #[serde(rename = "Terminating:Wait")]
+    TerminatingWait,
+    #[serde(rename = "Terminating:Proceed")]
+    TerminatingProceed,
+    #[serde(rename = "Terminated")]
+    Terminated,
+    #[serde(rename = "Detached")]
+    Detached,
+}
+
+impl Lifecycle {
+    /// The API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lifecycle::Pending => "Pending",
+            Lifecycle::PendingWait => "Pending:Wait",
+            Lifecycle::PendingProceed => "Pending:Proceed",
+            Lifecycle::InService => "InService",
+            Lifecycle::EnteringStandby => "EnteringStandby",
+            Lifecycle::Standby => "Standby",
+            Lifecycle::Terminating => "Terminating",
+            Lifecycle::TerminatingWait => "Terminating:Wait",
+            Lifecycle::TerminatingProceed => "Terminating:Proceed",
+            Lifecycle::Terminated => "Terminated",
+            Lifecycle::Detached => "Detached",
+        }
+    }
+
+    /// Whether the instance counts towards the group's capacity (desired capacity excludes Standby).
+    pub fn counts_as_capacity(self) -> bool {
+        matches!(
+            self,
+            Lifecycle::Pending | Lifecycle::PendingWait | Lifecycle::PendingProceed | Lifecycle::InService
+        )
+    }
+
+    /// Whether the instance is on its way out.
+    pub fn is_leaving(self) -> bool {
+        matches!(
+            self,
+            Lifecycle::Terminating
+                | Lifecycle::TerminatingWait
+                | Lifecycle::TerminatingProceed
+                | Lifecycle::Terminated
+                | Lifecycle::Detached
+        )
+    }
+}
+
+/// Why an instance is in a transitional state, so the right thing happens when it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Transition {
+    /// A fresh launch, booting.
+    Launch,
+    /// Leaving Standby.
+    ExitStandby,
+}
+
+/// One simulated EC2 instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Instance {
+    pub id: String,
+    pub availability_zone: String,
+    pub private_ip: String,
+    pub group: Option<String>,
+    pub lifecycle: Lifecycle,
+    pub transition: Option<Transition>,
+    /// `Healthy` or `Unhealthy` as Auto Scaling sees it.
+    pub healthy: bool,
+    /// Whether the application answers health checks.
+    pub app_up: bool,
+    pub launched_ms: i64,
+    /// Deadline of the current timed state (boot, lifecycle hook wait), if any.
+    pub until_ms: Option<i64>,
+    /// The lifecycle hook holding the instance, with its token.
+    pub hook: Option<HookWait>,
+    pub launch_template: Option<String>,
+    pub protected_from_scale_in: bool,
+    /// The scaling activity describing what the instance is doing now.
+    pub activity: Option<String>,
+    /// Launched to even out Availability Zones.
+    pub for_rebalance: bool,
+    pub role: String,
+}
+
+/// An instance held by a lifecycle hook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HookWait {
+    pub hook: String,
+    pub token: String,
+    pub timeout_s: i64,
+    pub default_result: String,
+    pub started_ms: i64,
+}
+
+/// A lifecycle hook of a group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LifecycleHook {
+    pub name: String,
+    pub transition: String,
+    pub heartbeat_timeout_s: i64,
+    pub default_result: String,
+    pub notification_metadata: Option<String>,
+    pub notification_target_arn: Option<String>,
+    pub role_arn: Option<String>,
+}
+
+/// An Auto Scaling group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    pub name: String,
+    pub arn: String,
+    pub min: i64,
+    pub max: i64,
+    pub desired: i64,
+    pub availability_zones: Vec<String>,
+    pub vpc_zone_identifier: String,
+    pub target_groups: Vec<String>,
+    pub health_check_type: String,
+    pub health_check_grace_period_s: i64,
+    pub default_cooldown_s: i64,
+    pub launch_template: Option<String>,
+    pub launch_configuration: Option<String>,
+    /// Suspended process name -> suspension reason.
+    pub suspended: BTreeMap<String, String>,
+    pub hooks: BTreeMap<String, LifecycleHook>,
+    pub created_ms: i64,
+    /// Member instance ids, oldest first.
+    pub instances: Vec<String>,
+    pub new_instances_protected_from_scale_in: bool,
+}
+
+/// Every process Auto Scaling can suspend.
+pub const PROCESSES: [&str; 9] = [
+    "Launch",
+    "Terminate",
+    "AddToLoadBalancer",
+    "AlarmNotification",
+    "AZRebalance",
+    "HealthCheck",
+    "InstanceRefresh",
+    "ReplaceUnhealthy",
+    "ScheduledActions",
+];
+
+impl Group {
+    /// Whether a process is suspended.
+    pub fn is_suspended(&self, process: &str) -> bool {
+        self.suspended.contains_key(process)
+    }
+}
+
+/// A scaling activity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Activity {
+    pub id: String,
+    pub group: String,
+    pub description: String,
+    pub cause: String,
+    pub start_ms: i64,
+    pub end_ms: Option<i64>,
+    pub status: String,
+    pub progress: i64,
+}
+
+/// An ELBv2 load balancer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadBalancer {
+    pub arn: String,
+    pub name: String,
+    pub kind: String,
+    pub scheme: String,
+    pub availability_zones: Vec<(String, String)>,
+    pub created_ms: i64,
+    pub dns_name: String,
+    pub vpc_id: String,
+}
+
+/// Health check settings of a target group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthCheck {
+    pub protocol: String,
+    pub port: String,
+    pub path: Option<String>,
+    pub interval_s: i64,
+    pub timeout_s: i64,
+    pub healthy_threshold: i64,
+    pub unhealthy_threshold: i64,
+    pub matcher: Option<String>,
+    pub enabled: bool,
+}
+
+/// Target health states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetState {
+    Initial,
+    Healthy,
+    Unhealthy,
+    Draining,
+}
+
+/// One registered target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    pub id: String,
+    pub port: i64,
+    pub state: TargetState,
+    pub registered_ms: i64,
+    /// Start of the current run of identical health-check results.
+    pub streak_ms: i64,
+    pub drain_until_ms: Option<i64>,
+}
+
+/// An ELBv2 target group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetGroup {
+    pub arn: String,
+    pub name: String,
+    pub protocol: String,
+    pub port: i64,
+    pub vpc_id: String,
+    pub target_type: String,
+    pub health_check: HealthCheck,
+    pub attributes: BTreeMap<String, String>,
+    pub targets: Vec<Target>,
+    pub created_ms: i64,
+}
+
+impl TargetGroup {
+    /// `deregistration_delay.timeout_seconds`.
+    pub fn deregistration_delay_s(&self) -> i64 {
+        self.attributes
+            .get("deregistration_delay.timeout_seconds")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(300)
+    }
+}
+
+/// A listener's default action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    pub kind: String,
+    pub target_group_arn: Option<String>,
+}
+
+/// An ELBv2 listener.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Listener {
+    pub arn: String,
+    pub load_balancer_arn: String,
+    pub port: i64,
+    pub protocol: String,
+    pub actions: Vec<Action>,
+}

@@ -1,0 +1,345 @@
+//! World files: a small declarative description of load balancers, target groups, listeners,
+//! Auto Scaling groups and stand-alone instances (TOML or JSON), and the saved-state format.
+//!
+//! A spec is applied through the same Query handlers the API uses, so it is validated exactly as
+//! the equivalent AWS calls would be. A saved state (`--save`) is the whole world as JSON and is
+//! recognised by its `fakeaws_state` key.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::AwsError;
+use crate::query::Params;
+use crate::world::World;
+use crate::{autoscaling, elbv2};
+
+/// A world file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorldSpec {
+    #[serde(default)]
+    pub target_groups: Vec<TargetGroupSpec>,
+    #[serde(default)]
+    pub load_balancers: Vec<LoadBalancerSpec>,
+    #[serde(default)]
+    pub groups: Vec<GroupSpec>,
+    #[serde(default)]
+    pub instances: Vec<InstanceSpec>,
+}
+
+/// A target group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetGroupSpec {
+    pub name: String,
+    pub port: i64,
+    #[serde(default = "http")]
+    pub protocol: String,
+    #[serde(default)]
+    pub health_check: HealthCheckSpec,
+    /// `deregistration_delay.timeout_seconds` (AWS default 300).
+    pub deregistration_delay: Option<i64>,
+}
+
+fn http() -> String {
+    "HTTP".into()
+}
+
+/// Health check settings; unset fields take AWS's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheckSpec {
+    pub interval: Option<i64>,
+    pub timeout: Option<i64>,
+    pub healthy_threshold: Option<i64>,
+    pub unhealthy_threshold: Option<i64>,
+    pub path: Option<String>,
+}
+
+/// A load balancer with its listeners.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadBalancerSpec {
+    pub name: String,
+    /// `application` (default) or `network`.
+    #[serde(default = "application")]
+    pub kind: String,
+    #[serde(default)]
+    pub listeners: Vec<ListenerSpec>,
+}
+
+fn application() -> String {
+    "application".into()
+}
+
+/// A listener forwarding to one target group (by name).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerSpec {
+    pub port: i64,
+    pub protocol: Option<String>,
+    pub target_group: String,
+}
+
+/// An Auto Scaling group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSpec {
+    pub name: String,
+    pub min: i64,
+    pub max: i64,
+    pub desired: Option<i64>,
+    pub availability_zones: Vec<String>,
+    /// Target group names.
+    #[serde(default)]
+    pub target_groups: Vec<String>,
+    /// `EC2` (default) or `ELB`.
+    pub health_check_type: Option<String>,
+    pub health_check_grace_period: Option<i64>,
+    #[serde(default)]
+    pub lifecycle_hooks: Vec<HookSpec>,
+    #[serde(default)]
+    pub suspended_processes: Vec<String>,
+}
+
+/// A lifecycle hook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HookSpec {
+    pub name: String,
+    /// `launching` or `terminating` (or the full `autoscaling:EC2_INSTANCE_…` name).
+    pub transition: String,
+    pub heartbeat_timeout: Option<i64>,
+    pub default_result: Option<String>,
+}
+
+/// Stand-alone instances (outside any group), optionally registered in target groups.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceSpec {
+    pub availability_zone: String,
+    #[serde(default = "one")]
+    pub count: usize,
+    #[serde(default)]
+    pub target_groups: Vec<TargetRef>,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// A target group registration, by name, with an optional port override.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetRef {
+    pub name: String,
+    pub port: Option<i64>,
+}
+
+/// A saved world.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedState {
+    /// Format version.
+    pub fakeaws_state: u32,
+    pub world: World,
+}
+
+/// Either kind of world file, told apart by content.
+pub enum WorldFile {
+    Spec(WorldSpec),
+    Saved(Box<SavedState>),
+}
+
+/// Parses a world file: a saved state (JSON with `fakeaws_state`), a JSON spec, or a TOML spec.
+pub fn parse(text: &str, path_hint: &str) -> anyhow::Result<WorldFile> {
+    if path_hint.ends_with(".json") || text.trim_start().starts_with('{') {
+        let value: serde_json::Value = serde_json::from_str(text)?;
+        if value.get("fakeaws_state").is_some() {
+            return Ok(WorldFile::Saved(Box::new(serde_json::from_value(value)?)));
+        }
+        return Ok(WorldFile::Spec(serde_json::from_value(value)?));
+    }
+    Ok(WorldFile::Spec(toml::from_str(text)?))
+}
+
+fn call(
+    world: &mut World,
+    service: &str,
+    action: &str,
+    pairs: Vec<(String, String)>,
+) -> Result<Option<String>, AwsError> {
+    let p = Params(pairs.into_iter().collect());
+    let out = match service {
+        "autoscaling" => autoscaling::handle(world, action, &p),
+        _ => elbv2::handle(world, action, &p),
+    };
+    out.map_err(|e| AwsError {
+        message: format!("{action}: {}", e.message),
+        ..e
+    })
+}
+
+fn kv(k: &str, v: impl ToString) -> (String, String) {
+    (k.to_string(), v.to_string())
+}
+
+/// Applies a spec to a world. Returns the ids of the stand-alone instances, in spec order.
+pub fn apply(world: &mut World, spec: &WorldSpec) -> Result<Vec<String>, AwsError> {
+    let tg_arn = |world: &World, name: &str| -> Result<String, AwsError> {
+        world
+            .target_groups
+            .values()
+            .find(|t| t.name == name)
+            .map(|t| t.arn.clone())
+            .ok_or_else(|| AwsError::validation(format!("target group '{name}' is not defined in the world file")))
+    };
+    for tg in &spec.target_groups {
+        let mut p = vec![kv("Name", &tg.name), kv("Port", tg.port), kv("Protocol", &tg.protocol)];
+        let hc = &tg.health_check;
+        for (k, v) in [
+            ("HealthCheckIntervalSeconds", hc.interval),
+            ("HealthCheckTimeoutSeconds", hc.timeout),
+            ("HealthyThresholdCount", hc.healthy_threshold),
+            ("UnhealthyThresholdCount", hc.unhealthy_threshold),
+        ] {
+            if let Some(v) = v {
+                p.push(kv(k, v));
+            }
+        }
+        if let Some(path) = &hc.path {
+            p.push(kv("HealthCheckPath", path));
+        }
+        call(world, "elbv2", "CreateTargetGroup", p)?;
+        if let Some(d) = tg.deregistration_delay {
+            let arn = tg_arn(world, &tg.name)?;
+            call(
+                world,
+                "elbv2",
+                "ModifyTargetGroupAttributes",
+                vec![
+                    kv("TargetGroupArn", arn),
+                    kv("Attributes.member.1.Key", "deregistration_delay.timeout_seconds"),
+                    kv("Attributes.member.1.Value", d),
+                ],
+            )?;
+        }
+    }
+    for lb in &spec.load_balancers {
+        call(
+            world,
+            "elbv2",
+            "CreateLoadBalancer",
+            vec![
+                kv("Name", &lb.name),
+                kv("Type", &lb.kind),
+                kv("Subnets.member.1", "subnet-0fakeaws0000000a"),
+                kv("Subnets.member.2", "subnet-0fakeaws0000000b"),
+            ],
+        )?;
+        let lb_arn = world
+            .load_balancers
+            .values()
+            .find(|l| l.name == lb.name)
+            .map(|l| l.arn.clone())
+            .unwrap_or_default();
+        for l in &lb.listeners {
+            let tg = tg_arn(world, &l.target_group)?;
+            let proto = l.protocol.clone().unwrap_or_else(|| {
+                if lb.kind == "network" {
+                    "TCP".into()
+                } else {
+                    "HTTP".into()
+                }
+            });
+            call(
+                world,
+                "elbv2",
+                "CreateListener",
+                vec![
+                    kv("LoadBalancerArn", &lb_arn),
+                    kv("Port", l.port),
+                    kv("Protocol", proto),
+                    kv("DefaultActions.member.1.Type", "forward"),
+                    kv("DefaultActions.member.1.TargetGroupArn", tg),
+                ],
+            )?;
+        }
+    }
+    for g in &spec.groups {
+        let mut p = vec![
+            kv("AutoScalingGroupName", &g.name),
+            kv("MinSize", g.min),
+            kv("MaxSize", g.max),
+            kv("LaunchTemplate.LaunchTemplateName", format!("{}-template", g.name)),
+        ];
+        if let Some(d) = g.desired {
+            p.push(kv("DesiredCapacity", d));
+        }
+        for (i, az) in g.availability_zones.iter().enumerate() {
+            p.push(kv(&format!("AvailabilityZones.member.{}", i + 1), az));
+        }
+        for (i, tg) in g.target_groups.iter().enumerate() {
+            p.push(kv(&format!("TargetGroupARNs.member.{}", i + 1), tg_arn(world, tg)?));
+        }
+        if let Some(h) = &g.health_check_type {
+            p.push(kv("HealthCheckType", h));
+        }
+        if let Some(gp) = g.health_check_grace_period {
+            p.push(kv("HealthCheckGracePeriod", gp));
+        }
+        for (i, h) in g.lifecycle_hooks.iter().enumerate() {
+            let n = i + 1;
+            let transition = match h.transition.as_str() {
+                "launching" => "autoscaling:EC2_INSTANCE_LAUNCHING".to_string(),
+                "terminating" => "autoscaling:EC2_INSTANCE_TERMINATING".to_string(),
+                other => other.to_string(),
+            };
+            p.push(kv(
+                &format!("LifecycleHookSpecificationList.member.{n}.LifecycleHookName"),
+                &h.name,
+            ));
+            p.push(kv(
+                &format!("LifecycleHookSpecificationList.member.{n}.LifecycleTransition"),
+                transition,
+            ));
+            if let Some(t) = h.heartbeat_timeout {
+                p.push(kv(
+                    &format!("LifecycleHookSpecificationList.member.{n}.HeartbeatTimeout"),
+                    t,
+                ));
+            }
+            if let Some(r) = &h.default_result {
+                p.push(kv(
+                    &format!("LifecycleHookSpecificationList.member.{n}.DefaultResult"),
+                    r,
+                ));
+            }
+        }
+        call(world, "autoscaling", "CreateAutoScalingGroup", p)?;
+        if !g.suspended_processes.is_empty() {
+            let mut p = vec![kv("AutoScalingGroupName", &g.name)];
+            for (i, s) in g.suspended_processes.iter().enumerate() {
+                p.push(kv(&format!("ScalingProcesses.member.{}", i + 1), s));
+            }
+            call(world, "autoscaling", "SuspendProcesses", p)?;
+        }
+    }
+    let mut ids = Vec::new();
+    for inst in &spec.instances {
+        if !world.valid_az(&inst.availability_zone) {
+            return Err(AwsError::validation(format!(
+                "instance availability zone '{}' is not in region {}",
+                inst.availability_zone, world.region
+            )));
+        }
+        for _ in 0..inst.count {
+            let id = world.create_instance(&inst.availability_zone, None, None);
+            for t in &inst.target_groups {
+                let arn = tg_arn(world, &t.name)?;
+                let port = t.port.or(world.target_groups.get(&arn).map(|x| x.port)).unwrap_or(80);
+                world.register_target(&arn, &id, port);
+            }
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}

@@ -1,0 +1,248 @@
+//! fakeaws through botocore: boto3 scripts and the AWS CLI, run as child processes.
+//!
+//! These need Python with `boto3` and `awscli` (`.ci/run` installs them). Without them the tests
+//! fail with a message saying so, rather than passing silently.
+
+use std::process::Command;
+
+use crate::util::*;
+
+fn python() -> String {
+    std::env::var("PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+fn clean_env(cmd: &mut Command, url: &str) {
+    cmd.env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", url)
+        .env("AWS_CONFIG_FILE", "/nonexistent/fakeaws-config")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/fakeaws-credentials")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env("AWS_PAGER", "")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN");
+}
+
+/// Runs a boto3 script; the script prints JSON on its last line.
+fn boto3(url: &str, script: &str, extra_env: &[(&str, &str)]) -> serde_json::Value {
+    let mut cmd = Command::new(python());
+    cmd.arg("-c").arg(script);
+    clean_env(&mut cmd, url);
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("python3 runs (install python3 with boto3)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "boto3 script failed:\n{}\n{}",
+        stdout,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or("null")).expect("script prints JSON")
+}
+
+fn aws_cli(url: &str, args: &[&str]) -> (bool, serde_json::Value, String) {
+    let mut cmd = Command::new("aws");
+    cmd.args(args).arg("--output").arg("json");
+    clean_env(&mut cmd, url);
+    let out = cmd.output().expect("the AWS CLI runs (pip install awscli)");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let json = if stdout.trim().is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&stdout).expect("CLI prints JSON")
+    };
+    (
+        out.status.success(),
+        json,
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+const BOTO_WORLD: &str = r#"
+import boto3, json
+elb = boto3.client('elbv2'); asg = boto3.client('autoscaling')
+tg = elb.create_target_group(Name='web', Protocol='HTTP', Port=80, VpcId='vpc-1',
+    HealthCheckIntervalSeconds=10, HealthyThresholdCount=2)['TargetGroups'][0]['TargetGroupArn']
+elb.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[{'Key': 'deregistration_delay.timeout_seconds', 'Value': '30'}])
+lb = elb.create_load_balancer(Name='alb', Subnets=['subnet-a', 'subnet-b'])['LoadBalancers'][0]['LoadBalancerArn']
+elb.create_listener(LoadBalancerArn=lb, Protocol='HTTP', Port=80, DefaultActions=[{'Type': 'forward', 'TargetGroupArn': tg}])
+asg.create_auto_scaling_group(AutoScalingGroupName='web asg', LaunchTemplate={'LaunchTemplateName': 'web-lt'},
+    MinSize=1, MaxSize=4, DesiredCapacity=2, AvailabilityZones=['us-east-1a', 'us-east-1b'], TargetGroupARNs=[tg])
+asg.suspend_processes(AutoScalingGroupName='web asg', ScalingProcesses=['AZRebalance'])
+asg.put_lifecycle_hook(AutoScalingGroupName='web asg', LifecycleHookName='h', LifecycleTransition='autoscaling:EC2_INSTANCE_TERMINATING', HeartbeatTimeout=300)
+g = asg.describe_auto_scaling_groups(AutoScalingGroupNames=['web asg'])['AutoScalingGroups'][0]
+print(json.dumps({'tg': tg, 'instances': [i['InstanceId'] for i in g['Instances']],
+    'suspended': [p['ProcessName'] for p in g['SuspendedProcesses']], 'created': str(g['CreatedTime'])}))
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn boto3_builds_a_world_and_waiters_work_on_the_advanced_clock() {
+    let r = start().await;
+    let url = r.url.clone();
+    let world = tokio::task::spawn_blocking(move || boto3(&url, BOTO_WORLD, &[]))
+        .await
+        .expect("join");
+    assert_eq!(world["suspended"], serde_json::json!(["AZRebalance"]));
+    assert_eq!(world["instances"].as_array().map(Vec::len), Some(2));
+    let tg = world["tg"].as_str().expect("tg").to_string();
+    // Boot and health checks have not happened yet: the waiter (one attempt) fails...
+    let waiter = format!(
+        "import boto3, json\nelb = boto3.client('elbv2')\ntry:\n    elb.get_waiter('target_in_service').wait(TargetGroupArn='{tg}', WaiterConfig={{'Delay': 0, 'MaxAttempts': 1}})\n    print(json.dumps('ok'))\nexcept Exception as e:\n    print(json.dumps('failed: ' + type(e).__name__))\n"
+    );
+    let (url, w) = (r.url.clone(), waiter.clone());
+    let out = tokio::task::spawn_blocking(move || boto3(&url, &w, &[]))
+        .await
+        .expect("join");
+    assert_eq!(out, serde_json::json!("failed: WaiterError"));
+    // ...until the clock passes boot (30 s) and two 10 s health checks.
+    advance(&r.fake, 50);
+    let (url, w) = (r.url.clone(), waiter.clone());
+    let out = tokio::task::spawn_blocking(move || boto3(&url, &w, &[]))
+        .await
+        .expect("join");
+    assert_eq!(out, serde_json::json!("ok"));
+    // Standby round trip through boto3, waiting for deregistration with the waiter.
+    let id = world["instances"][0].as_str().expect("id").to_string();
+    let script = format!(
+        "import boto3, json\nasg = boto3.client('autoscaling')\na = asg.enter_standby(AutoScalingGroupName='web asg', InstanceIds=['{id}'], ShouldDecrementDesiredCapacity=True)['Activities'][0]\nprint(json.dumps({{'d': a['Description'], 's': asg.describe_auto_scaling_instances(InstanceIds=['{id}'])['AutoScalingInstances'][0]['LifecycleState']}}))\n"
+    );
+    let url = r.url.clone();
+    let out = tokio::task::spawn_blocking(move || boto3(&url, &script, &[]))
+        .await
+        .expect("join");
+    assert_eq!(out["d"], format!("Moving EC2 instance to Standby: {id}"));
+    assert_eq!(out["s"], "EnteringStandby");
+    advance(&r.fake, 30);
+    let script = format!(
+        "import boto3, json\nelb = boto3.client('elbv2'); asg = boto3.client('autoscaling')\nelb.get_waiter('target_deregistered').wait(TargetGroupArn='{tg}', Targets=[{{'Id': '{id}'}}], WaiterConfig={{'Delay': 0, 'MaxAttempts': 1}})\nasg.exit_standby(AutoScalingGroupName='web asg', InstanceIds=['{id}'])\nprint(json.dumps(asg.describe_auto_scaling_instances(InstanceIds=['{id}'])['AutoScalingInstances'][0]['LifecycleState']))\n"
+    );
+    let url = r.url.clone();
+    let out = tokio::task::spawn_blocking(move || boto3(&url, &script, &[]))
+        .await
+        .expect("join");
+    assert_eq!(out, "Pending");
+    advance(&r.fake, 25);
+    let (url, w) = (r.url.clone(), waiter);
+    let out = tokio::task::spawn_blocking(move || boto3(&url, &w, &[]))
+        .await
+        .expect("join");
+    assert_eq!(out, serde_json::json!("ok"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_cli_reads_and_gets_aws_shaped_errors() {
+    let r = start().await;
+    let _ = standard_world(&r, 1, 3, 2).await;
+    let url = r.url.clone();
+    let (ok, json, _) =
+        tokio::task::spawn_blocking(move || aws_cli(&url, &["autoscaling", "describe-auto-scaling-groups"]))
+            .await
+            .expect("join");
+    assert!(ok);
+    assert_eq!(json["AutoScalingGroups"][0]["AutoScalingGroupName"], "web-asg");
+    assert_eq!(
+        json["AutoScalingGroups"][0]["Instances"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let url = r.url.clone();
+    let (ok, json, _) =
+        tokio::task::spawn_blocking(move || aws_cli(&url, &["elbv2", "describe-target-groups", "--names", "web"]))
+            .await
+            .expect("join");
+    assert!(ok);
+    let tg = json["TargetGroups"][0]["TargetGroupArn"]
+        .as_str()
+        .expect("arn")
+        .to_string();
+    let url = r.url.clone();
+    let (ok, json, _) = tokio::task::spawn_blocking(move || {
+        aws_cli(&url, &["elbv2", "describe-target-health", "--target-group-arn", &tg])
+    })
+    .await
+    .expect("join");
+    assert!(ok);
+    assert_eq!(json["TargetHealthDescriptions"][0]["TargetHealth"]["State"], "healthy");
+    let url = r.url.clone();
+    let (ok, _, err) = tokio::task::spawn_blocking(move || {
+        aws_cli(
+            &url,
+            &[
+                "autoscaling",
+                "set-desired-capacity",
+                "--auto-scaling-group-name",
+                "web-asg",
+                "--desired-capacity",
+                "9",
+            ],
+        )
+    })
+    .await
+    .expect("join");
+    assert!(!ok);
+    assert!(
+        err.contains("ValidationError") && err.contains("New SetDesiredCapacity value 9 is above max value 3"),
+        "{err}"
+    );
+    let url = r.url.clone();
+    let (ok, _, err) = tokio::task::spawn_blocking(move || {
+        aws_cli(
+            &url,
+            &[
+                "autoscaling",
+                "complete-lifecycle-action",
+                "--auto-scaling-group-name",
+                "web-asg",
+                "--lifecycle-hook-name",
+                "x",
+                "--lifecycle-action-result",
+                "CONTINUE",
+                "--instance-id",
+                "i-1",
+            ],
+        )
+    })
+    .await
+    .expect("join");
+    assert!(!ok);
+    assert!(err.contains("No active Lifecycle Action"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn botocore_becomes_the_instance_through_its_metadata_endpoint() {
+    let r = start().await;
+    let (group, _) = standard_world(&r, 1, 3, 2).await;
+    let id = r.fake.world().groups[&group].instances[0].clone();
+    let endpoint = r.fake.imds_endpoint(&id);
+    let script = r#"
+import boto3, json, botocore.session
+s = boto3.session.Session()
+c = s.get_credentials()
+a = s.client('autoscaling').describe_auto_scaling_groups()['AutoScalingGroups'][0]['AutoScalingGroupName']
+from botocore.utils import InstanceMetadataRegionFetcher
+print(json.dumps({'key': c.access_key, 'method': c.method, 'region': s.region_name, 'group': a,
+    'fetched_region': InstanceMetadataRegionFetcher(config={'ec2_metadata_service_endpoint':
+        s._session.get_config_variable('ec2_metadata_service_endpoint')}).retrieve_region()}))
+"#;
+    let url = r.url.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut cmd = Command::new(python());
+        cmd.arg("-c").arg(script);
+        clean_env(&mut cmd, &url);
+        // Credentials come from the instance; boto3 (unlike the Rust SDK) does not read the
+        // region from instance metadata by itself, so the script asks the metadata fetcher.
+        cmd.env_remove("AWS_ACCESS_KEY_ID").env_remove("AWS_SECRET_ACCESS_KEY");
+        cmd.env("AWS_EC2_METADATA_SERVICE_ENDPOINT", &endpoint);
+        let out = cmd.output().expect("python3");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(out.stdout.trim_ascii()).expect("json")
+    })
+    .await
+    .expect("join");
+    assert_eq!(out["method"], "iam-role");
+    assert!(out["key"].as_str().unwrap_or_default().starts_with("ASIAFAKE"));
+    assert_eq!(out["group"], group);
+    assert_eq!(out["fetched_region"], "us-east-1");
+}

@@ -1,0 +1,13 @@
+//! Integration tests, one binary (ripgrep style). Each module drives fakeaws (and later the hook
+//! binaries) through real clients: the AWS SDK for Rust, botocore/the AWS CLI, raw HTTP.
+
+mod util;
+
+// fakeaws through the AWS SDK for Rust.
+mod sdk_autoscaling;
+mod sdk_elbv2;
+mod sdk_imds;
+// fakeaws through botocore (boto3) and the AWS CLI.
+mod botocore;
+// Malformed and hostile input, and property tests.
+mod bad_input;

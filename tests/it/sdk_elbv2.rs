@@ -1,0 +1,272 @@
+//! ELBv2 actions through the real `aws-sdk-elasticloadbalancingv2` client.
+
+use aws_sdk_elasticloadbalancingv2::types::{TargetDescription, TargetGroupAttribute};
+
+use crate::util::*;
+
+fn target(id: &str, port: Option<i32>) -> TargetDescription {
+    TargetDescription::builder().id(id).set_port(port).build()
+}
+
+async fn state_of(
+    elb: &aws_sdk_elasticloadbalancingv2::Client,
+    tg: &str,
+    id: &str,
+    port: Option<i32>,
+) -> (String, Option<String>) {
+    let h = elb
+        .describe_target_health()
+        .target_group_arn(tg)
+        .targets(target(id, port))
+        .send()
+        .await
+        .expect("health");
+    let th = h.target_health_descriptions()[0].target_health().expect("th").clone();
+    (
+        th.state().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        th.reason().map(|s| s.as_str().to_string()),
+    )
+}
+
+#[tokio::test]
+async fn target_lifecycle_on_the_clock() {
+    let r = start().await;
+    let elb = elb(&r.url).await;
+    let id = r.fake.world().create_instance("us-east-1a", None, None);
+    let tg = elb
+        .create_target_group()
+        .name("tg")
+        .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+        .port(8080)
+        .vpc_id("vpc-1")
+        .health_check_interval_seconds(5)
+        .health_check_timeout_seconds(2)
+        .healthy_threshold_count(2)
+        .unhealthy_threshold_count(3)
+        .send()
+        .await
+        .expect("tg");
+    let arn = tg.target_groups()[0].target_group_arn().expect("arn").to_string();
+    // Same name, same settings: idempotent.
+    let again = elb
+        .create_target_group()
+        .name("tg")
+        .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+        .port(8080)
+        .vpc_id("vpc-1")
+        .send()
+        .await
+        .expect("again");
+    assert_eq!(again.target_groups()[0].target_group_arn(), Some(arn.as_str()));
+    elb.register_targets()
+        .target_group_arn(&arn)
+        .targets(target(&id, Some(9000)))
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(
+        state_of(&elb, &arn, &id, Some(9000)).await,
+        ("unused".into(), Some("Target.NotInUse".into()))
+    );
+    let lb = elb
+        .create_load_balancer()
+        .name("lb")
+        .subnets("subnet-a")
+        .subnets("subnet-b")
+        .send()
+        .await
+        .expect("lb");
+    let lb_arn = lb.load_balancers()[0].load_balancer_arn().expect("lb arn").to_string();
+    let l = elb
+        .create_listener()
+        .load_balancer_arn(&lb_arn)
+        .port(80)
+        .default_actions(
+            aws_sdk_elasticloadbalancingv2::types::Action::builder()
+                .r#type(aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum::Forward)
+                .target_group_arn(&arn)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("listener");
+    let listener_arn = l.listeners()[0].listener_arn().expect("arn").to_string();
+    assert_eq!(
+        state_of(&elb, &arn, &id, Some(9000)).await,
+        ("initial".into(), Some("Elb.RegistrationInProgress".into()))
+    );
+    advance(&r.fake, 5);
+    assert_eq!(
+        state_of(&elb, &arn, &id, Some(9000)).await,
+        ("initial".into(), Some("Elb.InitialHealthChecking".into()))
+    );
+    advance(&r.fake, 5);
+    assert_eq!(state_of(&elb, &arn, &id, Some(9000)).await.0, "healthy");
+    r.fake.world().set_app(&id, false).expect("down");
+    advance(&r.fake, 14);
+    assert_eq!(state_of(&elb, &arn, &id, Some(9000)).await.0, "healthy");
+    advance(&r.fake, 1);
+    assert_eq!(
+        state_of(&elb, &arn, &id, Some(9000)).await,
+        ("unhealthy".into(), Some("Target.FailedHealthChecks".into()))
+    );
+    r.fake.world().set_app(&id, true).expect("up");
+    advance(&r.fake, 10);
+    assert_eq!(state_of(&elb, &arn, &id, Some(9000)).await.0, "healthy");
+    // Deregistration drains for the configured delay.
+    elb.modify_target_group_attributes()
+        .target_group_arn(&arn)
+        .attributes(
+            TargetGroupAttribute::builder()
+                .key("deregistration_delay.timeout_seconds")
+                .value("45")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("attrs");
+    let attrs = elb
+        .describe_target_group_attributes()
+        .target_group_arn(&arn)
+        .send()
+        .await
+        .expect("attrs");
+    assert!(attrs
+        .attributes()
+        .iter()
+        .any(|a| a.key() == Some("deregistration_delay.timeout_seconds") && a.value() == Some("45")));
+    elb.deregister_targets()
+        .target_group_arn(&arn)
+        .targets(target(&id, Some(9000)))
+        .send()
+        .await
+        .expect("deregister");
+    assert_eq!(
+        state_of(&elb, &arn, &id, Some(9000)).await,
+        ("draining".into(), Some("Target.DeregistrationInProgress".into()))
+    );
+    advance(&r.fake, 45);
+    assert_eq!(
+        state_of(&elb, &arn, &id, Some(9000)).await,
+        ("unused".into(), Some("Target.NotRegistered".into()))
+    );
+    // Listener and target group management.
+    let ls = elb
+        .describe_listeners()
+        .load_balancer_arn(&lb_arn)
+        .send()
+        .await
+        .expect("listeners");
+    assert_eq!(ls.listeners().len(), 1);
+    elb.modify_listener()
+        .listener_arn(&listener_arn)
+        .port(8081)
+        .send()
+        .await
+        .expect("modify");
+    let err = elb
+        .delete_target_group()
+        .target_group_arn(&arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.into_service_error().meta().code(), Some("ResourceInUse"));
+    elb.delete_listener()
+        .listener_arn(&listener_arn)
+        .send()
+        .await
+        .expect("delete listener");
+    elb.modify_target_group()
+        .target_group_arn(&arn)
+        .healthy_threshold_count(4)
+        .send()
+        .await
+        .expect("modify tg");
+    let d = elb.describe_target_groups().names("tg").send().await.expect("describe");
+    assert_eq!(d.target_groups()[0].healthy_threshold_count(), Some(4));
+    elb.delete_target_group()
+        .target_group_arn(&arn)
+        .send()
+        .await
+        .expect("delete tg");
+    let err = elb.describe_target_groups().names("tg").send().await.unwrap_err();
+    assert_eq!(err.into_service_error().meta().code(), Some("TargetGroupNotFound"));
+    elb.delete_load_balancer()
+        .load_balancer_arn(&lb_arn)
+        .send()
+        .await
+        .expect("delete lb");
+    let lbs = elb.describe_load_balancers().send().await.expect("lbs");
+    assert!(lbs.load_balancers().is_empty());
+}
+
+#[tokio::test]
+async fn invalid_values_are_refused_with_aws_errors() {
+    let r = start().await;
+    let elb = elb(&r.url).await;
+    let tg = elb
+        .create_target_group()
+        .name("tg")
+        .port(80)
+        .vpc_id("vpc")
+        .send()
+        .await
+        .expect("tg");
+    let arn = tg.target_groups()[0].target_group_arn().expect("arn").to_string();
+    let err = elb
+        .modify_target_group_attributes()
+        .target_group_arn(&arn)
+        .attributes(
+            TargetGroupAttribute::builder()
+                .key("deregistration_delay.timeout_seconds")
+                .value("4000")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.into_service_error().meta().code(),
+        Some("InvalidConfigurationRequest")
+    );
+    let err = elb
+        .register_targets()
+        .target_group_arn(&arn)
+        .targets(target("i-nothere", None))
+        .send()
+        .await
+        .unwrap_err();
+    let e = err.into_service_error();
+    assert_eq!(e.meta().code(), Some("InvalidTarget"));
+    assert!(e.meta().message().unwrap_or_default().contains("i-nothere"));
+    let err = elb
+        .describe_target_health()
+        .target_group_arn("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/x/1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.into_service_error().meta().code(), Some("TargetGroupNotFound"));
+    let err = elb
+        .create_target_group()
+        .name("bad_name!")
+        .port(80)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err
+        .into_service_error()
+        .meta()
+        .message()
+        .unwrap_or_default()
+        .contains("bad_name!"));
+    let err = elb
+        .create_target_group()
+        .name("hc")
+        .port(80)
+        .health_check_interval_seconds(5)
+        .health_check_timeout_seconds(6)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.into_service_error().meta().code(), Some("ValidationError"));
+}
