@@ -118,6 +118,23 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
             Ok(Some(x.finish()))
         }
         "PutLifecycleHook" => put_hook(world, p),
+        "CreateOrUpdateTags" => {
+            let tags = tags_from(p, None)?;
+            if tags.is_empty() {
+                return Err(AwsError::missing("Tags"));
+            }
+            for (g, k, v, pr) in tags {
+                world.group_mut(&g)?.tags.insert(k, (v, pr));
+            }
+            Ok(None)
+        }
+        "DeleteTags" => {
+            for (g, k, _, _) in tags_from(p, None)? {
+                world.group_mut(&g)?.tags.remove(&k);
+            }
+            Ok(None)
+        }
+        "DescribeTags" => describe_tags(world, p),
         "DescribeLifecycleHooks" => describe_hooks(world, p),
         "DeleteLifecycleHook" => {
             let name = p.req("LifecycleHookName")?;
@@ -244,10 +261,89 @@ fn create_group(world: &mut World, p: &Params) -> Outcome {
         created_ms: world.now_ms,
         instances: Vec::new(),
         new_instances_protected_from_scale_in: p.bool("NewInstancesProtectedFromScaleIn")?.unwrap_or(false),
+        tags: Default::default(),
     };
-    world.groups.insert(name, group);
+    world.groups.insert(name.clone(), group);
+    let tags = tags_from(p, Some(&name))?;
+    if let Some(g) = world.groups.get_mut(&name) {
+        for (_, k, v, prop) in tags {
+            g.tags.insert(k, (v, prop));
+        }
+    }
     world.tick(world.now_ms);
     Ok(None)
+}
+
+/// Tags as `(group, key, value, propagate)`; `default_group` fills a missing ResourceId.
+fn tags_from(p: &Params, default_group: Option<&str>) -> Result<Vec<(String, String, String, bool)>, AwsError> {
+    let mut out = Vec::new();
+    for t in p.structs("Tags")? {
+        let group = match (t.opt("ResourceId"), default_group) {
+            (Some(g), _) => g.to_string(),
+            (None, Some(g)) => g.to_string(),
+            (None, None) => return Err(AwsError::missing("Tags.member.N.ResourceId")),
+        };
+        if let Some(rt) = t.opt("ResourceType") {
+            if rt != "auto-scaling-group" {
+                return Err(AwsError::validation(format!(
+                    "Value '{rt}' for ResourceType is invalid: it must be auto-scaling-group."
+                )));
+            }
+        }
+        let key = t.req("Key")?.to_string();
+        if key.len() > 128 {
+            return Err(AwsError::validation(format!(
+                "Tag key '{key}' is longer than 128 characters."
+            )));
+        }
+        let value = t.opt("Value").unwrap_or_default().to_string();
+        if value.len() > 256 {
+            return Err(AwsError::validation(format!(
+                "The value of tag '{key}' is longer than 256 characters."
+            )));
+        }
+        out.push((group, key, value, t.bool("PropagateAtLaunch")?.unwrap_or(false)));
+    }
+    Ok(out)
+}
+
+fn tag_xml(x: &mut Xml, group: &str, key: &str, value: &str, propagate: bool) {
+    x.leaf("ResourceId", group)
+        .leaf("ResourceType", "auto-scaling-group")
+        .leaf("Key", key)
+        .leaf("Value", value)
+        .leaf("PropagateAtLaunch", propagate);
+}
+
+fn describe_tags(world: &mut World, p: &Params) -> Outcome {
+    let mut groups: Vec<String> = Vec::new();
+    let mut keys: Vec<String> = Vec::new();
+    let mut values: Vec<String> = Vec::new();
+    for f in p.structs("Filters")? {
+        let name = f.req("Name")?;
+        let vals = f.list("Values")?;
+        match name {
+            "auto-scaling-group" => groups.extend(vals),
+            "key" => keys.extend(vals),
+            "value" => values.extend(vals),
+            "propagate-at-launch" => {}
+            other => return Err(AwsError::validation(format!("Filter name '{other}' is invalid."))),
+        }
+    }
+    let mut x = Xml::new();
+    let rows: Vec<(String, String, String, bool)> = world
+        .groups
+        .values()
+        .filter(|g| groups.is_empty() || groups.contains(&g.name))
+        .flat_map(|g| {
+            g.tags
+                .iter()
+                .map(|(k, (v, pr))| (g.name.clone(), k.clone(), v.clone(), *pr))
+        })
+        .filter(|(_, k, v, _)| (keys.is_empty() || keys.contains(k)) && (values.is_empty() || values.contains(v)))
+        .collect();
+    x.list("Tags", &rows, |x, (g, k, v, pr)| tag_xml(x, g, k, v, *pr));
+    Ok(Some(x.finish()))
 }
 
 /// Subnets have no EC2 API here: `subnet-…` ids map onto the region's zones by their position.
@@ -456,7 +552,7 @@ fn group_xml(x: &mut Xml, world: &World, g: &Group) {
     });
     x.leaf("VPCZoneIdentifier", &g.vpc_zone_identifier)
         .list("EnabledMetrics", Vec::<String>::new(), |_, _| {})
-        .list("Tags", Vec::<String>::new(), |_, _| {})
+        .list("Tags", &g.tags, |x, (k, (v, pr))| tag_xml(x, &g.name, k, v, *pr))
         .str_list("TerminationPolicies", ["Default"])
         .leaf(
             "NewInstancesProtectedFromScaleIn",

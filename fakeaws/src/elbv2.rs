@@ -475,7 +475,8 @@ fn check_instances(world: &World, targets: &[(String, Option<i64>)]) -> Result<(
         .filter(|(id, _)| {
             world
                 .instances
-                .get(id).is_none_or(|i| i.lifecycle == Lifecycle::Terminated)
+                .get(id)
+                .is_none_or(|i| i.lifecycle == Lifecycle::Terminated)
         })
         .map(|(id, _)| format!("'{id}'"))
         .collect();

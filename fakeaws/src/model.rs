@@ -153,6 +153,9 @@ pub struct Group {
     /// Member instance ids, oldest first.
     pub instances: Vec<String>,
     pub new_instances_protected_from_scale_in: bool,
+    /// Tags: key -> (value, propagate at launch).
+    #[serde(default)]
+    pub tags: BTreeMap<String, (String, bool)>,
 }
 
 /// Every process Auto Scaling can suspend.

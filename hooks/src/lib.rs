@@ -1,1 +1,16 @@
-//! x
+//! CodeDeploy lifecycle hooks that take an EC2 instance out of its load balancers for a deployment
+//! and bring it back when healthy: the `deregister-from-elb` and `register-with-elb` binaries, a
+//! drop-in replacement for the elb-v2 scripts of `aws-codedeploy-samples` with their defects fixed.
+//!
+//! [`run`] is the flow; [`asg`] the Auto Scaling path; [`tg`] the target-group path; [`ctx`] the
+//! checked and retried AWS calls; [`state`] the record that lets a later run repair a failed one.
+
+pub mod asg;
+pub mod clock;
+pub mod config;
+pub mod ctx;
+pub mod error;
+pub mod log;
+pub mod run;
+pub mod state;
+pub mod tg;

@@ -9,7 +9,10 @@ use clap::{Parser, Subcommand};
 use xshell::Shell;
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "Project tasks for the CodeDeploy load-balancer toolkit")]
+#[command(
+    name = "cargo xtask",
+    about = "Project tasks for the CodeDeploy load-balancer toolkit"
+)]
 struct Cli {
     #[command(subcommand)]
     task: Task,

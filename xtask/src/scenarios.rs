@@ -12,7 +12,11 @@ impl TestScenarios {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
         cmd!(sh, "cargo build --quiet --package hooks --bins").run()?;
         let filter = self.filter;
-        cmd!(sh, "cargo run --quiet --package scenarios --bin scenarios -- {filter...}").run()?;
+        cmd!(
+            sh,
+            "cargo run --quiet --package scenarios --bin scenarios -- {filter...}"
+        )
+        .run()?;
         Ok(())
     }
 }

@@ -1,0 +1,467 @@
+//! The Auto Scaling path: Standby instead of plain deregistration, with MinSize and process
+//! handling that is safe when several instances of one group run the hooks at once.
+//!
+//! Shared facts live on the group itself, as tags, written *before* the change they describe:
+//! `codedeploy-elb-hooks:original-min-size` (the MinSize before any hook lowered it) and
+//! `codedeploy-elb-hooks:suspended-processes` (what the hooks suspended, as opposed to what the
+//! operator had). Restores are monotone and idempotent: MinSize goes back up to
+//! `min(original, desired)` and is re-checked after each write, so concurrent hooks converge on
+//! the original without a lock; processes are resumed by the last instance out of Standby.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_autoscaling::types::Tag;
+
+use crate::ctx::Ctx;
+use crate::error::{HookError, Result};
+use crate::state::State;
+use crate::tg;
+
+/// Tag holding the MinSize before the hooks lowered it.
+pub const TAG_MIN: &str = "codedeploy-elb-hooks:original-min-size";
+/// Tag holding the processes the hooks suspended.
+pub const TAG_PROCS: &str = "codedeploy-elb-hooks:suspended-processes";
+
+/// The parts of a group the hooks look at.
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub name: String,
+    pub min: i32,
+    pub max: i32,
+    pub desired: i32,
+    pub suspended: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+    pub target_groups: Vec<String>,
+    /// Member id -> lifecycle state.
+    pub members: BTreeMap<String, String>,
+}
+
+/// The group and lifecycle state of an instance, if it is in a group.
+pub async fn membership(ctx: &Ctx) -> Result<Option<(String, String)>> {
+    let resp = ctx
+        .must("DescribeAutoScalingInstances", || {
+            ctx.asg
+                .describe_auto_scaling_instances()
+                .instance_ids(&ctx.instance_id)
+                .send()
+        })
+        .await?;
+    Ok(resp.auto_scaling_instances().first().map(|i| {
+        (
+            i.auto_scaling_group_name().unwrap_or_default().to_string(),
+            i.lifecycle_state().unwrap_or_default().to_string(),
+        )
+    }))
+}
+
+/// Reads a group.
+pub async fn group(ctx: &Ctx, name: &str) -> Result<Group> {
+    let resp = ctx
+        .must("DescribeAutoScalingGroups", || {
+            ctx.asg
+                .describe_auto_scaling_groups()
+                .auto_scaling_group_names(name)
+                .send()
+        })
+        .await?;
+    let g = resp
+        .auto_scaling_groups()
+        .first()
+        .ok_or_else(|| HookError::Aws(format!("Auto Scaling group {name} not found")))?;
+    Ok(Group {
+        name: name.to_string(),
+        min: g.min_size().unwrap_or(0),
+        max: g.max_size().unwrap_or(0),
+        desired: g.desired_capacity().unwrap_or(0),
+        suspended: g
+            .suspended_processes()
+            .iter()
+            .filter_map(|p| p.process_name().map(str::to_string))
+            .collect(),
+        tags: g
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+            .collect(),
+        target_groups: g.target_group_arns().to_vec(),
+        members: g
+            .instances()
+            .iter()
+            .map(|i| {
+                (
+                    i.instance_id().unwrap_or_default().to_string(),
+                    i.lifecycle_state().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                )
+            })
+            .collect(),
+    })
+}
+
+async fn set_tag(ctx: &Ctx, group: &str, key: &str, value: &str) -> Result<()> {
+    let tag = Tag::builder()
+        .resource_id(group)
+        .resource_type("auto-scaling-group")
+        .key(key)
+        .value(value)
+        .propagate_at_launch(false)
+        .build();
+    ctx.must("CreateOrUpdateTags", || {
+        ctx.asg.create_or_update_tags().tags(tag.clone()).send()
+    })
+    .await?;
+    Ok(())
+}
+
+async fn delete_tag(ctx: &Ctx, group: &str, key: &str) -> Result<()> {
+    let tag = Tag::builder()
+        .resource_id(group)
+        .resource_type("auto-scaling-group")
+        .key(key)
+        .build();
+    ctx.must("DeleteTags", || ctx.asg.delete_tags().tags(tag.clone()).send())
+        .await?;
+    Ok(())
+}
+
+fn out_of_service(state: &str) -> bool {
+    matches!(state, "Standby" | "EnteringStandby")
+}
+
+/// Waits until the instance's lifecycle state is `want`.
+async fn wait_lifecycle(ctx: &Ctx, want: &str, limit: Duration) -> Result<()> {
+    let start = ctx.clock.elapsed();
+    loop {
+        let state = membership(ctx).await?.map(|m| m.1).unwrap_or_default();
+        if state == want {
+            ctx.info(format!("{} is {want}", ctx.instance_id));
+            return Ok(());
+        }
+        if ctx.clock.elapsed() - start >= limit {
+            return Err(HookError::Timeout(format!(
+                "{} is still {state} after {:.0}s (waiting for {want})",
+                ctx.instance_id,
+                limit.as_secs_f64()
+            )));
+        }
+        ctx.poll_sleep().await?;
+    }
+}
+
+/// Suspends the configured processes (recording them on the group first).
+async fn suspend(ctx: &Ctx, g: &Group, state: &mut State) -> Result<()> {
+    let ours: Vec<String> = match g.tags.get(TAG_PROCS) {
+        Some(v) => v.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        None => {
+            let ours: Vec<String> = ctx
+                .settings
+                .processes
+                .iter()
+                .filter(|p| !g.suspended.contains(p))
+                .cloned()
+                .collect();
+            let already: Vec<&String> = ctx
+                .settings
+                .processes
+                .iter()
+                .filter(|p| g.suspended.contains(p))
+                .collect();
+            if !already.is_empty() {
+                ctx.info(format!(
+                    "already suspended by someone else, will be left alone: {}",
+                    already.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ));
+            }
+            set_tag(ctx, &g.name, TAG_PROCS, &ours.join(",")).await?;
+            ours
+        }
+    };
+    state.suspended = ours.clone();
+    ctx.save(state)?;
+    let missing: Vec<String> = ours.iter().filter(|p| !g.suspended.contains(p)).cloned().collect();
+    if !missing.is_empty() {
+        ctx.info(format!("SuspendProcesses {} on {}", missing.join(", "), g.name));
+        ctx.must("SuspendProcesses", || {
+            ctx.asg
+                .suspend_processes()
+                .auto_scaling_group_name(&g.name)
+                .set_scaling_processes(Some(missing.clone()))
+                .send()
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// Deregister on the ASG path.
+pub async fn deregister(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mut State) -> Result<()> {
+    match lifecycle {
+        "Standby" | "EnteringStandby" => {
+            if state.standby {
+                ctx.info(format!(
+                    "{} is already {lifecycle} (left by deployment {}); keeping it out of service",
+                    ctx.instance_id, state.deployment_id
+                ));
+                state.deployment_id = ctx.deployment_id.clone();
+                ctx.save(state)?;
+                if ctx.settings.handle_processes {
+                    let g = group(ctx, group_name).await?;
+                    suspend(ctx, &g, state).await?;
+                }
+                return wait_lifecycle(ctx, "Standby", ctx.settings.standby_timeout).await;
+            }
+            ctx.info(format!(
+                "{} is in {lifecycle}, not put there by these hooks: nothing to do",
+                ctx.instance_id
+            ));
+            return Ok(());
+        }
+        "Pending:Wait" | "Pending" | "Pending:Proceed" => {
+            ctx.info(format!(
+                "{} is {lifecycle}: a new instance not yet in service (lifecycle hook), nothing to deregister",
+                ctx.instance_id
+            ));
+            return Ok(());
+        }
+        "InService" => {}
+        other => {
+            return Err(HookError::Refused(format!(
+                "{} is {other}; refusing to take it out of service",
+                ctx.instance_id
+            )))
+        }
+    }
+    let g = group(ctx, group_name).await?;
+    if ctx.settings.handle_processes {
+        if g.suspended.iter().any(|p| p == "Launch") {
+            return Err(HookError::Refused(format!(
+                "the Launch process of {} is suspended: the instance could never leave Standby; resume Launch and retry",
+                g.name
+            )));
+        }
+        state.group = Some(g.name.clone());
+        suspend(ctx, &g, state).await?;
+    }
+    state.group = Some(g.name.clone());
+    state.standby = true;
+    ctx.save(state)?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let g = group(ctx, group_name).await?;
+        if g.desired - 1 < g.min {
+            let original = match g.tags.get(TAG_MIN).and_then(|v| v.parse::<i32>().ok()) {
+                Some(o) => o,
+                None => {
+                    set_tag(ctx, &g.name, TAG_MIN, &g.min.to_string()).await?;
+                    g.min
+                }
+            };
+            state.lowered_min_from = Some(original);
+            ctx.save(state)?;
+            let new_min = (g.desired - 1).max(0);
+            ctx.info(format!(
+                "UpdateAutoScalingGroup {} MinSize {} -> {new_min} (original {original})",
+                g.name, g.min
+            ));
+            ctx.must("UpdateAutoScalingGroup", || {
+                ctx.asg
+                    .update_auto_scaling_group()
+                    .auto_scaling_group_name(&g.name)
+                    .min_size(new_min)
+                    .send()
+            })
+            .await?;
+        }
+        ctx.info(format!(
+            "EnterStandby {} in {} (desired {} -> {})",
+            ctx.instance_id,
+            g.name,
+            g.desired,
+            g.desired - 1
+        ));
+        let r = ctx
+            .call("EnterStandby", || {
+                ctx.asg
+                    .enter_standby()
+                    .auto_scaling_group_name(&g.name)
+                    .instance_ids(&ctx.instance_id)
+                    .should_decrement_desired_capacity(true)
+                    .send()
+            })
+            .await;
+        match r {
+            Ok(_) => break,
+            // Another instance of the group changed the sizes in between (#84): look again.
+            Err(e) if attempt < 10 && e.message.contains("To place into standby") => {
+                ctx.warn(format!(
+                    "EnterStandby raced with another instance ({}); retrying",
+                    e.message
+                ));
+            }
+            Err(e) => return Err(crate::ctx::aws_error("EnterStandby", &e)),
+        }
+    }
+    wait_lifecycle(ctx, "Standby", ctx.settings.standby_timeout).await?;
+    if ctx.settings.handle_processes {
+        // A sibling finishing meanwhile may have resumed the processes: make sure they are still off.
+        let g = group(ctx, group_name).await?;
+        suspend(ctx, &g, state).await?;
+    }
+    Ok(())
+}
+
+/// Register on the ASG path.
+pub async fn register(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mut State) -> Result<()> {
+    match lifecycle {
+        "Pending:Wait" | "Pending:Proceed" => {
+            ctx.info(format!(
+                "{} is {lifecycle}: a new instance; Auto Scaling puts it in service when the lifecycle action completes",
+                ctx.instance_id
+            ));
+            return Ok(());
+        }
+        "EnteringStandby" => {
+            wait_lifecycle(ctx, "Standby", ctx.settings.standby_timeout).await?;
+            exit_standby(ctx, group_name).await?;
+        }
+        "Standby" => exit_standby(ctx, group_name).await?,
+        "Pending" | "InService" => {}
+        other => {
+            return Err(HookError::Refused(format!(
+                "{} is {other}; cannot bring it into service",
+                ctx.instance_id
+            )))
+        }
+    }
+    wait_lifecycle(ctx, "InService", ctx.settings.in_service_timeout).await?;
+    if ctx.settings.wait_for_healthy {
+        wait_healthy(ctx, group_name).await?;
+    }
+    state.standby = false;
+    ctx.save(state)?;
+    restore(ctx, group_name, state).await
+}
+
+async fn exit_standby(ctx: &Ctx, group_name: &str) -> Result<()> {
+    let g = group(ctx, group_name).await?;
+    if g.desired + 1 > g.max {
+        return Err(HookError::Refused(format!(
+            "ExitStandby would raise {}'s desired capacity to {} above its MaxSize {}; raise MaxSize and retry",
+            g.name,
+            g.desired + 1,
+            g.max
+        )));
+    }
+    ctx.info(format!(
+        "ExitStandby {} in {} (desired {} -> {})",
+        ctx.instance_id,
+        g.name,
+        g.desired,
+        g.desired + 1
+    ));
+    ctx.must("ExitStandby", || {
+        ctx.asg
+            .exit_standby()
+            .auto_scaling_group_name(group_name)
+            .instance_ids(&ctx.instance_id)
+            .send()
+    })
+    .await?;
+    Ok(())
+}
+
+/// Waits until the instance is healthy in every target group of its group (and any configured one).
+async fn wait_healthy(ctx: &Ctx, group_name: &str) -> Result<()> {
+    let g = group(ctx, group_name).await?;
+    let mut arns = g.target_groups.clone();
+    if let crate::config::TargetGroups::Listed(list) = &ctx.settings.target_groups {
+        // Fix for upstream #64: the configured target groups are not ignored on the ASG path.
+        for t in tg::describe(ctx, Some(list)).await? {
+            if !arns.contains(&t.arn) {
+                arns.push(t.arn);
+            }
+        }
+    }
+    if arns.is_empty() {
+        return Ok(());
+    }
+    let tgs = tg::describe(ctx, Some(&arns)).await?;
+    let waits = tgs
+        .iter()
+        .map(|t| {
+            (
+                t.arn.clone(),
+                None,
+                ctx.settings.healthy_timeout.unwrap_or(t.healthy_timeout),
+            )
+        })
+        .collect();
+    tg::wait_all(ctx, "healthy", waits).await
+}
+
+/// Puts MinSize and suspended processes back as far as the group allows now. Idempotent.
+pub async fn restore(ctx: &Ctx, group_name: &str, state: &mut State) -> Result<()> {
+    for attempt in 0..5 {
+        let g = group(ctx, group_name).await?;
+        let Some(original) = g.tags.get(TAG_MIN).and_then(|v| v.parse::<i32>().ok()) else {
+            break;
+        };
+        let target = original.min(g.desired);
+        if g.min < target {
+            ctx.info(format!(
+                "UpdateAutoScalingGroup {} MinSize {} -> {target} (original {original})",
+                g.name, g.min
+            ));
+            ctx.must("UpdateAutoScalingGroup", || {
+                ctx.asg
+                    .update_auto_scaling_group()
+                    .auto_scaling_group_name(&g.name)
+                    .min_size(target)
+                    .send()
+            })
+            .await?;
+            // Re-read: a concurrent restore may have written an older value after ours.
+            continue;
+        }
+        if g.min >= original {
+            ctx.info(format!("MinSize of {} is back to {original}", g.name));
+            delete_tag(ctx, &g.name, TAG_MIN).await?;
+        } else if attempt == 0 {
+            ctx.info(format!(
+                "MinSize of {} stays {} until the instances still in Standby return (original {original})",
+                g.name, g.min
+            ));
+        }
+        break;
+    }
+    state.lowered_min_from = None;
+    ctx.save(state)?;
+    let g = group(ctx, group_name).await?;
+    if let Some(v) = g.tags.get(TAG_PROCS) {
+        let others_out = g
+            .members
+            .iter()
+            .any(|(id, s)| id != &ctx.instance_id && out_of_service(s));
+        if others_out {
+            ctx.info("other instances are still in Standby: processes stay suspended for them");
+        } else {
+            let ours: Vec<String> = v.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect();
+            if !ours.is_empty() {
+                ctx.info(format!("ResumeProcesses {} on {}", ours.join(", "), g.name));
+                ctx.must("ResumeProcesses", || {
+                    ctx.asg
+                        .resume_processes()
+                        .auto_scaling_group_name(&g.name)
+                        .set_scaling_processes(Some(ours.clone()))
+                        .send()
+                })
+                .await?;
+            }
+            delete_tag(ctx, &g.name, TAG_PROCS).await?;
+        }
+    }
+    state.suspended.clear();
+    ctx.save(state)?;
+    Ok(())
+}

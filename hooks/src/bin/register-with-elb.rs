@@ -1,0 +1,5 @@
+//! `register-with-elb`: see the `hooks` crate.
+
+fn main() -> std::process::ExitCode {
+    hooks::run::main(hooks::run::Hook::Register)
+}

@@ -1,0 +1,404 @@
+//! Settings: a TOML file shipped beside the binaries (`elb-hooks.toml`), then environment
+//! variables, then command-line flags, each overriding the one before. Parsing is kept apart from
+//! the validated [`Settings`]; every problem names the key and is reported before any AWS call.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+/// Processes suspended by default while an instance is out of service (as the sample scripts do).
+pub const DEFAULT_PROCESSES: [&str; 4] = [
+    "AZRebalance",
+    "AlarmNotification",
+    "ScheduledActions",
+    "ReplaceUnhealthy",
+];
+
+/// The config file as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub target_groups: Option<Vec<String>>,
+    pub port: Option<i64>,
+    pub handle_processes: Option<bool>,
+    pub processes: Option<Vec<String>>,
+    pub state_dir: Option<PathBuf>,
+    pub log_format: Option<String>,
+    pub wait_for_healthy: Option<bool>,
+    #[serde(default)]
+    pub wait: WaitConfig,
+    #[serde(default)]
+    pub retry: RetryConfig,
+}
+
+/// `[wait]`: seconds.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaitConfig {
+    pub poll_interval: Option<f64>,
+    pub standby_timeout: Option<f64>,
+    pub in_service_timeout: Option<f64>,
+    pub deregister_timeout: Option<f64>,
+    pub healthy_timeout: Option<f64>,
+}
+
+/// `[retry]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryConfig {
+    pub max_attempts: Option<i64>,
+    pub base_delay: Option<f64>,
+    pub max_delay: Option<f64>,
+}
+
+/// Which target groups the target-group path works on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetGroups {
+    /// Every target group the instance is registered in (deregister), or those remembered (register).
+    All,
+    /// Names or ARNs.
+    Listed(Vec<String>),
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub target_groups: TargetGroups,
+    pub port: Option<i32>,
+    pub handle_processes: bool,
+    pub processes: Vec<String>,
+    pub state_dir: PathBuf,
+    pub log_format: LogFormat,
+    pub wait_for_healthy: bool,
+    pub poll_interval: Duration,
+    pub standby_timeout: Duration,
+    pub in_service_timeout: Duration,
+    /// `None`: the target group's deregistration delay + 30 s, as the scripts do.
+    pub deregister_timeout: Option<Duration>,
+    /// `None`: HealthyThresholdCount x (timeout + interval) + 30 s, as the scripts do.
+    pub healthy_timeout: Option<Duration>,
+    pub retry_max_attempts: u32,
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+}
+
+/// Command-line overrides (all optional).
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct Flags {
+    /// Config file (default: `elb-hooks.toml` beside the binary, if present; env ELB_HOOKS_CONFIG).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Target group name or ARN (repeatable), or `all`. Only used outside an Auto Scaling group,
+    /// and to widen the health wait inside one.
+    #[arg(long = "target-group")]
+    pub target_groups: Vec<String>,
+    /// Port to (de)register instead of each target group's own port.
+    #[arg(long)]
+    pub port: Option<i64>,
+    /// Suspend Auto Scaling processes while the instance is out of service.
+    #[arg(long, overrides_with = "no_handle_processes")]
+    pub handle_processes: bool,
+    /// Do not suspend any Auto Scaling process.
+    #[arg(long)]
+    pub no_handle_processes: bool,
+    /// Where the state file lives.
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// `text` or `json`.
+    #[arg(long)]
+    pub log_format: Option<String>,
+}
+
+/// The environment variables that override the file (`ELB_HOOKS_*`).
+pub const ENV_KEYS: [&str; 10] = [
+    "ELB_HOOKS_TARGET_GROUPS",
+    "ELB_HOOKS_PORT",
+    "ELB_HOOKS_HANDLE_PROCESSES",
+    "ELB_HOOKS_PROCESSES",
+    "ELB_HOOKS_STATE_DIR",
+    "ELB_HOOKS_LOG_FORMAT",
+    "ELB_HOOKS_WAIT_FOR_HEALTHY",
+    "ELB_HOOKS_POLL_INTERVAL",
+    "ELB_HOOKS_RETRY_MAX_ATTEMPTS",
+    "ELB_HOOKS_CONFIG",
+];
+
+fn list(value: &str) -> Vec<String> {
+    value
+        .split([',', ' '])
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn parse_bool(key: &str, value: &str) -> anyhow::Result<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => bail!("{key}: '{value}' is not a boolean (true/false)"),
+    }
+}
+
+fn secs(key: &str, v: f64, min: f64, max: f64) -> anyhow::Result<Duration> {
+    if !v.is_finite() || v < min || v > max {
+        bail!("{key}: {v} is out of range ({min} to {max} seconds)");
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+/// Loads the file (if any), applies `env` and `flags`, validates.
+pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>, exe_dir: Option<&Path>) -> anyhow::Result<Settings> {
+    let path = flags
+        .config
+        .clone()
+        .or_else(|| env("ELB_HOOKS_CONFIG").map(PathBuf::from))
+        .or_else(|| exe_dir.map(|d| d.join("elb-hooks.toml")).filter(|p| p.exists()));
+    let mut file = match &path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading config file {}", p.display()))?;
+            toml::from_str::<FileConfig>(&text)
+                .map_err(|e| anyhow::anyhow!("config file {}: {}", p.display(), e.message()))
+                .with_context(|| format!("invalid config file {}", p.display()))?
+        }
+        None => FileConfig::default(),
+    };
+    let origin = |key: &str| match &path {
+        Some(p) => format!("{key} (in {})", p.display()),
+        None => key.to_string(),
+    };
+    if let Some(v) = env("ELB_HOOKS_TARGET_GROUPS") {
+        file.target_groups = Some(list(&v));
+    }
+    if let Some(v) = env("ELB_HOOKS_PORT") {
+        file.port = Some(
+            v.trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("ELB_HOOKS_PORT: '{v}' is not a port number"))?,
+        );
+    }
+    if let Some(v) = env("ELB_HOOKS_HANDLE_PROCESSES") {
+        file.handle_processes = Some(parse_bool("ELB_HOOKS_HANDLE_PROCESSES", &v)?);
+    }
+    if let Some(v) = env("ELB_HOOKS_PROCESSES") {
+        file.processes = Some(list(&v));
+    }
+    if let Some(v) = env("ELB_HOOKS_STATE_DIR") {
+        file.state_dir = Some(PathBuf::from(v));
+    }
+    if let Some(v) = env("ELB_HOOKS_LOG_FORMAT") {
+        file.log_format = Some(v);
+    }
+    if let Some(v) = env("ELB_HOOKS_WAIT_FOR_HEALTHY") {
+        file.wait_for_healthy = Some(parse_bool("ELB_HOOKS_WAIT_FOR_HEALTHY", &v)?);
+    }
+    if let Some(v) = env("ELB_HOOKS_POLL_INTERVAL") {
+        file.wait.poll_interval = Some(
+            v.trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("ELB_HOOKS_POLL_INTERVAL: '{v}' is not a number of seconds"))?,
+        );
+    }
+    if let Some(v) = env("ELB_HOOKS_RETRY_MAX_ATTEMPTS") {
+        file.retry.max_attempts = Some(
+            v.trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("ELB_HOOKS_RETRY_MAX_ATTEMPTS: '{v}' is not a number"))?,
+        );
+    }
+    if !flags.target_groups.is_empty() {
+        file.target_groups = Some(flags.target_groups.iter().flat_map(|s| list(s)).collect());
+    }
+    if flags.port.is_some() {
+        file.port = flags.port;
+    }
+    if flags.handle_processes {
+        file.handle_processes = Some(true);
+    }
+    if flags.no_handle_processes {
+        file.handle_processes = Some(false);
+    }
+    if flags.state_dir.is_some() {
+        file.state_dir = flags.state_dir.clone();
+    }
+    if flags.log_format.is_some() {
+        file.log_format = flags.log_format.clone();
+    }
+
+    let target_groups = match file.target_groups {
+        None => TargetGroups::All,
+        Some(v) if v.is_empty() => bail!(
+            "{}: the list is empty; name target groups (names or ARNs) or use [\"all\"]",
+            origin("target_groups")
+        ),
+        Some(v) if v.len() == 1 && (v[0] == "all" || v[0] == "_all_") => TargetGroups::All,
+        Some(v) => {
+            for name in &v {
+                if name == "all" || name == "_all_" {
+                    bail!(
+                        "{}: 'all' cannot be combined with named target groups",
+                        origin("target_groups")
+                    );
+                }
+                let plain = name.len() <= 32 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+                if !plain && !name.starts_with("arn:") {
+                    bail!(
+                        "{}: '{name}' is neither a target group name nor an ARN",
+                        origin("target_groups")
+                    );
+                }
+            }
+            TargetGroups::Listed(v)
+        }
+    };
+    let port = match file.port {
+        None => None,
+        Some(p) if (1..=65535).contains(&p) => Some(p as i32),
+        Some(p) => bail!("{}: {p} is not a valid port (1-65535)", origin("port")),
+    };
+    let processes = file
+        .processes
+        .unwrap_or_else(|| DEFAULT_PROCESSES.iter().map(|s| s.to_string()).collect());
+    const KNOWN: [&str; 8] = [
+        "AZRebalance",
+        "AlarmNotification",
+        "ScheduledActions",
+        "ReplaceUnhealthy",
+        "HealthCheck",
+        "AddToLoadBalancer",
+        "InstanceRefresh",
+        "Terminate",
+    ];
+    for p in &processes {
+        if p == "Launch" {
+            bail!(
+                "{}: Launch must never be suspended (the instance could not leave Standby)",
+                origin("processes")
+            );
+        }
+        if !KNOWN.contains(&p.as_str()) {
+            bail!(
+                "{}: '{p}' is not an Auto Scaling process (one of {})",
+                origin("processes"),
+                KNOWN.join(", ")
+            );
+        }
+    }
+    let log_format = match file.log_format.as_deref() {
+        None | Some("text") => LogFormat::Text,
+        Some("json") => LogFormat::Json,
+        Some(other) => bail!("{}: '{other}' is not text or json", origin("log_format")),
+    };
+    let w = &file.wait;
+    let r = &file.retry;
+    let max_attempts = r.max_attempts.unwrap_or(8);
+    if !(1..=20).contains(&max_attempts) {
+        bail!(
+            "{}: {max_attempts} is out of range (1 to 20)",
+            origin("retry.max_attempts")
+        );
+    }
+    let settings = Settings {
+        target_groups,
+        port,
+        handle_processes: file.handle_processes.unwrap_or(true),
+        processes,
+        state_dir: file
+            .state_dir
+            .unwrap_or_else(|| PathBuf::from("/var/lib/codedeploy-elb-hooks")),
+        log_format,
+        wait_for_healthy: file.wait_for_healthy.unwrap_or(true),
+        poll_interval: secs(
+            &origin("wait.poll_interval"),
+            w.poll_interval.unwrap_or(3.0),
+            0.01,
+            300.0,
+        )?,
+        standby_timeout: secs(
+            &origin("wait.standby_timeout"),
+            w.standby_timeout.unwrap_or(3960.0),
+            1.0,
+            86_400.0,
+        )?,
+        in_service_timeout: secs(
+            &origin("wait.in_service_timeout"),
+            w.in_service_timeout.unwrap_or(360.0),
+            1.0,
+            86_400.0,
+        )?,
+        deregister_timeout: w
+            .deregister_timeout
+            .map(|v| secs(&origin("wait.deregister_timeout"), v, 1.0, 86_400.0))
+            .transpose()?,
+        healthy_timeout: w
+            .healthy_timeout
+            .map(|v| secs(&origin("wait.healthy_timeout"), v, 1.0, 86_400.0))
+            .transpose()?,
+        retry_max_attempts: max_attempts as u32,
+        retry_base: secs(&origin("retry.base_delay"), r.base_delay.unwrap_or(1.0), 0.001, 60.0)?,
+        retry_max: secs(&origin("retry.max_delay"), r.max_delay.unwrap_or(30.0), 0.001, 600.0)?,
+    };
+    Ok(settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str, env: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let dir = std::env::temp_dir().join(format!("elb-hooks-cfg-{}-{}", std::process::id(), fastrand::u64(..)));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("elb-hooks.toml");
+        std::fs::write(&path, text)?;
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let lookup = move |k: &str| env.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+        let r = load(&Flags::default(), &lookup, Some(&dir));
+        let _ = std::fs::remove_dir_all(&dir);
+        r
+    }
+
+    #[test]
+    fn defaults_follow_the_scripts_where_they_were_right() {
+        let s = load_text("", &[]).expect("empty config");
+        assert_eq!(s.target_groups, TargetGroups::All);
+        assert!(s.handle_processes);
+        assert_eq!(s.processes, DEFAULT_PROCESSES);
+        assert_eq!(s.poll_interval, Duration::from_secs(3));
+        assert!(s.deregister_timeout.is_none());
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let e = format!("{:#}", load_text("bogus = 1", &[]).unwrap_err());
+        assert!(e.contains("bogus"), "{e}");
+        let e = format!("{:#}", load_text("port = 70000", &[]).unwrap_err());
+        assert!(e.contains("port") && e.contains("70000"), "{e}");
+        let e = format!("{:#}", load_text("target_groups = []", &[]).unwrap_err());
+        assert!(e.contains("target_groups"), "{e}");
+        let e = format!("{:#}", load_text("processes = [\"Launch\"]", &[]).unwrap_err());
+        assert!(e.contains("processes"), "{e}");
+        let e = format!("{:#}", load_text("[wait]\npoll_interval = -1", &[]).unwrap_err());
+        assert!(e.contains("wait.poll_interval"), "{e}");
+        let e = format!("{:#}", load_text("", &[("ELB_HOOKS_PORT", "http")]).unwrap_err());
+        assert!(e.contains("ELB_HOOKS_PORT"), "{e}");
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let s = load_text(
+            "target_groups = [\"a\"]\nport = 80",
+            &[("ELB_HOOKS_TARGET_GROUPS", "b c"), ("ELB_HOOKS_PORT", "8080")],
+        )
+        .expect("loads");
+        assert_eq!(s.target_groups, TargetGroups::Listed(vec!["b".into(), "c".into()]));
+        assert_eq!(s.port, Some(8080));
+    }
+}

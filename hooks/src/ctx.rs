@@ -1,0 +1,171 @@
+//! What every step needs: the AWS clients, the clock, the log, the settings, and one way to make
+//! an AWS call: checked, retried with full-jitter backoff when (and only when) the error is
+//! transient (throttling, 5xx, transport), failed at once with AWS's own message otherwise.
+
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use aws_sdk_autoscaling::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::error::{HookError, Result};
+use crate::log::Log;
+use crate::state::{State, Store};
+
+/// Error codes that mean "try again later".
+const TRANSIENT: [&str; 9] = [
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "RequestThrottled",
+    "ServiceUnavailable",
+    "InternalFailure",
+    "ResourceContention",
+    "PriorRequestNotComplete",
+];
+
+/// An AWS error, classified.
+#[derive(Debug, Clone)]
+pub struct AwsFailure {
+    pub code: Option<String>,
+    pub message: String,
+    pub transient: bool,
+}
+
+/// Classifies an SDK error.
+pub fn classify<E, R>(err: &SdkError<E, R>) -> AwsFailure
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match err {
+        SdkError::ServiceError(se) => {
+            let code = se.err().code().map(str::to_string);
+            let message = se.err().message().unwrap_or("(no message)").to_string();
+            let status_5xx = format!("{:?}", se.raw()).contains("status: StatusCode(5");
+            let transient = status_5xx || code.as_deref().is_some_and(|c| TRANSIENT.contains(&c));
+            AwsFailure {
+                code,
+                message,
+                transient,
+            }
+        }
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => AwsFailure {
+            code: None,
+            message: DisplayErrorContext(err).to_string(),
+            transient: true,
+        },
+        _ => AwsFailure {
+            code: None,
+            message: DisplayErrorContext(err).to_string(),
+            transient: false,
+        },
+    }
+}
+
+/// The context of one hook run.
+pub struct Ctx {
+    pub asg: aws_sdk_autoscaling::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub clock: Clock,
+    pub log: Log,
+    pub settings: Settings,
+    pub instance_id: String,
+    pub deployment_id: String,
+    pub deployment_group: String,
+    pub store: Store,
+    pub rng: Mutex<fastrand::Rng>,
+}
+
+impl Ctx {
+    /// Logs one step.
+    pub fn info(&self, msg: impl AsRef<str>) {
+        self.log.line(self.clock.elapsed(), "info", msg.as_ref());
+    }
+
+    /// Logs a warning.
+    pub fn warn(&self, msg: impl AsRef<str>) {
+        self.log.line(self.clock.elapsed(), "warn", msg.as_ref());
+    }
+
+    /// Makes an AWS call named `what`, retrying transient failures.
+    pub async fn call<T, E, R, F, Fut>(&self, what: &str, f: F) -> std::result::Result<T, AwsFailure>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = std::result::Result<T, SdkError<E, R>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let max = self.settings.retry_max_attempts;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            match f().await {
+                Ok(v) => return Ok(v),
+                Err(e) => {
+                    let failure = classify(&e);
+                    if !failure.transient || attempt >= max {
+                        return Err(failure);
+                    }
+                    let cap = self
+                        .settings
+                        .retry_base
+                        .saturating_mul(1u32 << attempt.min(16))
+                        .min(self.settings.retry_max);
+                    let delay = {
+                        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+                        Duration::from_secs_f64(cap.as_secs_f64() * rng.f64())
+                    };
+                    self.warn(format!(
+                        "{what}: {} ({}); retry {attempt}/{} in {:.1}s",
+                        failure.code.as_deref().unwrap_or("transport error"),
+                        failure.message,
+                        max - 1,
+                        delay.as_secs_f64()
+                    ));
+                    self.clock.sleep(delay).await.map_err(|e| AwsFailure {
+                        code: None,
+                        message: format!("{e:#}"),
+                        transient: false,
+                    })?;
+                }
+            }
+        }
+    }
+
+    /// Like [`Ctx::call`], turning a failure into a [`HookError::Aws`] naming the call.
+    pub async fn must<T, E, R, F, Fut>(&self, what: &str, f: F) -> Result<T>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = std::result::Result<T, SdkError<E, R>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        self.call(what, f).await.map_err(|e| aws_error(what, &e))
+    }
+
+    /// Sleeps one poll interval.
+    pub async fn poll_sleep(&self) -> Result<()> {
+        self.clock
+            .sleep(self.settings.poll_interval)
+            .await
+            .map_err(|e| HookError::Aws(format!("{e:#}")))
+    }
+
+    /// Saves the state file.
+    pub fn save(&self, state: &State) -> Result<()> {
+        self.store.save(state)
+    }
+}
+
+/// A failed call as a hook error.
+pub fn aws_error(what: &str, e: &AwsFailure) -> HookError {
+    match &e.code {
+        Some(code) => HookError::Aws(format!("{what} failed: {code}: {}", e.message)),
+        None => HookError::Aws(format!("{what} failed: {}", e.message)),
+    }
+}

@@ -1,0 +1,231 @@
+//! The two hooks, end to end: settings, identity, state, then the Auto Scaling path or the
+//! target-group path. `main` maps every failure to one message and a documented exit code.
+
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use clap::{CommandFactory, FromArgMatches};
+
+use crate::clock::Clock;
+use crate::config::{self, Flags, Settings, TargetGroups};
+use crate::ctx::Ctx;
+use crate::error::{HookError, Result};
+use crate::log::Log;
+use crate::state::{Registration, State, Store};
+use crate::{asg, tg};
+
+/// Which hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hook {
+    /// Take the instance out of its load balancers (BeforeInstall, or ApplicationStop).
+    Deregister,
+    /// Bring it back once healthy (ApplicationStart, or ValidateService).
+    Register,
+}
+
+impl Hook {
+    /// The binary's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Hook::Deregister => "deregister-from-elb",
+            Hook::Register => "register-with-elb",
+        }
+    }
+}
+
+#[derive(clap::Parser, Debug)]
+struct Cli {
+    #[command(flatten)]
+    flags: Flags,
+}
+
+const AFTER_HELP: &str = "\
+Configuration: elb-hooks.toml beside the binary (or --config / ELB_HOOKS_CONFIG), then ELB_HOOKS_* \
+environment variables, then flags. CodeDeploy's DEPLOYMENT_GROUP_ID and DEPLOYMENT_ID are read from the \
+environment. Region and credentials come from the default AWS chain (instance metadata on EC2).
+
+Exit codes: 0 done (or nothing to do), 1 AWS call failed, 2 bad configuration (nothing changed), \
+3 refused as unsafe (nothing changed), 4 timed out waiting, 5 instance metadata unreachable (nothing \
+changed), 6 state file unusable.";
+
+/// The binary's entry point.
+pub fn main(hook: Hook) -> ExitCode {
+    let about = match hook {
+        Hook::Deregister => "Takes this EC2 instance out of its load balancers for a CodeDeploy deployment (Standby in an Auto Scaling group, otherwise target-group deregistration) and waits for draining.",
+        Hook::Register => "Brings this EC2 instance back into its load balancers after a CodeDeploy deployment, waits until it is healthy, and restores what the deregister hook changed.",
+    };
+    let cmd = Cli::command().name(hook.name()).about(about).after_help(AFTER_HELP);
+    let matches = cmd.get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.to_path_buf()));
+    let settings = match config::load(&cli.flags, &env, exe_dir.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{}: configuration: {e:#}", hook.name());
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("{}: cannot start: {e}", hook.name());
+            return ExitCode::from(1);
+        }
+    };
+    let log = Log {
+        hook: hook.name(),
+        format: settings.log_format,
+    };
+    match rt.block_on(run(hook, settings, log.clone(), &env)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}: {e}", hook.name());
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+async fn instance_id() -> Result<String> {
+    let client = aws_config::imds::Client::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .read_timeout(Duration::from_secs(2))
+        .max_attempts(2)
+        .build();
+    client
+        .get("/latest/meta-data/instance-id")
+        .await
+        .map(|s| s.as_ref().to_string())
+        .map_err(|e| {
+            HookError::Metadata(format!(
+                "cannot read the instance id: {}",
+                aws_smithy_types::error::display::DisplayErrorContext(&e)
+            ))
+        })
+}
+
+/// Runs one hook.
+pub async fn run(hook: Hook, settings: Settings, log: Log, env: &dyn Fn(&str) -> Option<String>) -> Result<()> {
+    let instance_id = instance_id().await?;
+    let clock = Clock::from_env(env, &format!("{instance_id}:{}", hook.name()));
+    let deployment_group = env("DEPLOYMENT_GROUP_ID")
+        .or_else(|| env("DEPLOYMENT_GROUP_NAME"))
+        .unwrap_or_else(|| "default".into());
+    let deployment_id = env("DEPLOYMENT_ID").unwrap_or_else(|| "manual".into());
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await;
+    if sdk.region().is_none() {
+        return Err(HookError::Metadata(
+            "no AWS region: set AWS_REGION or run on EC2 with instance metadata".into(),
+        ));
+    }
+    let seed = env("ELB_HOOKS_JITTER_SEED").and_then(|s| s.parse::<u64>().ok());
+    let store = Store::new(&settings.state_dir, &deployment_group);
+    let ctx = Ctx {
+        asg: aws_sdk_autoscaling::Client::new(&sdk),
+        elb: aws_sdk_elasticloadbalancingv2::Client::new(&sdk),
+        clock,
+        log,
+        settings,
+        instance_id: instance_id.clone(),
+        deployment_id: deployment_id.clone(),
+        deployment_group: deployment_group.clone(),
+        store,
+        rng: Mutex::new(seed.map(fastrand::Rng::with_seed).unwrap_or_default()),
+    };
+    ctx.info(format!(
+        "{} on {instance_id} (deployment {deployment_id}, group {deployment_group}, event {})",
+        hook.name(),
+        env("LIFECYCLE_EVENT").unwrap_or_else(|| "-".into())
+    ));
+    let mut state = match ctx.store.load()? {
+        Some(s) => {
+            if s.deployment_id != deployment_id {
+                ctx.warn(format!(
+                    "found what deployment {} left in {}: standby={}, min lowered from {:?}, suspended [{}], {} target(s) deregistered; repairing",
+                    s.deployment_id,
+                    ctx.store.path().display(),
+                    s.standby,
+                    s.lowered_min_from,
+                    s.suspended.join(","),
+                    s.deregistered.len()
+                ));
+            }
+            s
+        }
+        None => State {
+            deployment_group,
+            instance_id: instance_id.clone(),
+            ..Default::default()
+        },
+    };
+    state.deployment_id = deployment_id;
+    match (hook, asg::membership(&ctx).await?) {
+        (Hook::Deregister, Some((group, lifecycle))) => {
+            ctx.info(format!("{instance_id} is {lifecycle} in Auto Scaling group {group}"));
+            asg::deregister(&ctx, &group, &lifecycle, &mut state).await?;
+        }
+        (Hook::Register, Some((group, lifecycle))) => {
+            ctx.info(format!("{instance_id} is {lifecycle} in Auto Scaling group {group}"));
+            asg::register(&ctx, &group, &lifecycle, &mut state).await?;
+            ctx.store.clear()?;
+        }
+        (Hook::Deregister, None) => {
+            ctx.info(format!(
+                "{instance_id} is not in an Auto Scaling group: deregistering from target groups"
+            ));
+            let mut regs: Vec<Registration> = state.deregistered.clone();
+            for (t, port) in tg::configured(&ctx).await? {
+                let r = Registration {
+                    target_group_arn: t.arn,
+                    port,
+                };
+                if !regs.contains(&r) {
+                    regs.push(r);
+                }
+            }
+            if regs.is_empty() {
+                ctx.info("the instance is in no target group: nothing to do");
+                return Ok(());
+            }
+            state.deregistered = regs.clone();
+            ctx.save(&state)?;
+            tg::deregister(&ctx, &regs).await?;
+        }
+        (Hook::Register, None) => {
+            ctx.info(format!(
+                "{instance_id} is not in an Auto Scaling group: registering with target groups"
+            ));
+            let regs: Vec<Registration> = if !state.deregistered.is_empty() {
+                state.deregistered.clone()
+            } else {
+                match &ctx.settings.target_groups {
+                    TargetGroups::Listed(_) => tg::configured(&ctx)
+                        .await?
+                        .into_iter()
+                        .map(|(t, port)| Registration {
+                            target_group_arn: t.arn,
+                            port,
+                        })
+                        .collect(),
+                    TargetGroups::All => {
+                        ctx.info("target_groups = all and no record of a deregistration: nothing to register");
+                        return Ok(());
+                    }
+                }
+            };
+            tg::register(&ctx, &regs).await?;
+            ctx.store.clear()?;
+        }
+    }
+    ctx.info("done");
+    Ok(())
+}

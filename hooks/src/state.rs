@@ -1,0 +1,209 @@
+//! The local record of what the hooks changed, so that a later run can repair a failed deployment.
+//!
+//! One JSON file per deployment *group* (not per deployment: the next deployment must find what a
+//! failed one left), in a private directory (0700), written atomically (0600 temp file + rename)
+//! *before* the change it describes. Symlinks are refused, for the directory and the file.
+
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{HookError, Result};
+
+/// A target registration the hooks removed (target-group path).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    pub target_group_arn: String,
+    pub port: i32,
+}
+
+/// What this instance's hooks have changed and not yet undone.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    pub deployment_group: String,
+    /// The deployment that last wrote the file.
+    pub deployment_id: String,
+    pub instance_id: String,
+    /// Auto Scaling group, on the ASG path.
+    pub group: Option<String>,
+    /// We asked for EnterStandby (or were about to).
+    pub standby: bool,
+    /// We lowered MinSize from this value (the group's tag holds the shared original).
+    pub lowered_min_from: Option<i32>,
+    /// Processes we suspended.
+    pub suspended: Vec<String>,
+    /// Target-group path: registrations we removed.
+    pub deregistered: Vec<Registration>,
+}
+
+/// Where the state file lives.
+#[derive(Debug, Clone)]
+pub struct Store {
+    dir: PathBuf,
+    file: PathBuf,
+}
+
+fn state_err(what: &str, path: &Path, e: impl std::fmt::Display) -> HookError {
+    HookError::State(format!("{what} {}: {e}", path.display()))
+}
+
+impl Store {
+    /// The store for one deployment group in `dir`.
+    pub fn new(dir: &Path, deployment_group: &str) -> Store {
+        let safe: String = deployment_group
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        Store {
+            dir: dir.to_path_buf(),
+            file: dir.join(format!("{safe}.json")),
+        }
+    }
+
+    /// The state file's path.
+    pub fn path(&self) -> &Path {
+        &self.file
+    }
+
+    fn ensure_dir(&self) -> Result<()> {
+        match std::fs::symlink_metadata(&self.dir) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(state_err(
+                    "refusing a symlinked state directory",
+                    &self.dir,
+                    "it is a symlink",
+                ))
+            }
+            Ok(m) if !m.is_dir() => return Err(state_err("not a directory:", &self.dir, "exists as a file")),
+            Ok(m) => {
+                if m.permissions().mode() & 0o077 != 0 {
+                    std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o700))
+                        .map_err(|e| state_err("cannot make private", &self.dir, e))?;
+                }
+            }
+            Err(_) => std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&self.dir)
+                .map_err(|e| state_err("cannot create", &self.dir, e))?,
+        }
+        Ok(())
+    }
+
+    /// The recorded state, if any.
+    pub fn load(&self) -> Result<Option<State>> {
+        match std::fs::symlink_metadata(&self.file) {
+            Err(_) => return Ok(None),
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(state_err(
+                    "refusing a symlinked state file",
+                    &self.file,
+                    "it is a symlink",
+                ))
+            }
+            Ok(_) => {}
+        }
+        let text = std::fs::read_to_string(&self.file).map_err(|e| state_err("cannot read", &self.file, e))?;
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| state_err("cannot parse", &self.file, e))
+    }
+
+    /// Writes the state atomically.
+    pub fn save(&self, state: &State) -> Result<()> {
+        self.ensure_dir()?;
+        if std::fs::symlink_metadata(&self.file).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(state_err(
+                "refusing a symlinked state file",
+                &self.file,
+                "it is a symlink",
+            ));
+        }
+        let tmp = self
+            .dir
+            .join(format!(".{}.{}.tmp", std::process::id(), fastrand::u32(..)));
+        let text = serde_json::to_string_pretty(state).map_err(|e| state_err("cannot encode", &self.file, e))?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc_nofollow())
+            .open(&tmp)
+            .map_err(|e| state_err("cannot create", &tmp, e))?;
+        f.write_all(text.as_bytes())
+            .map_err(|e| state_err("cannot write", &tmp, e))?;
+        f.sync_all().map_err(|e| state_err("cannot sync", &tmp, e))?;
+        std::fs::rename(&tmp, &self.file).map_err(|e| state_err("cannot rename onto", &self.file, e))?;
+        Ok(())
+    }
+
+    /// Removes the state file (everything was undone).
+    pub fn clear(&self) -> Result<()> {
+        match std::fs::remove_file(&self.file) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(state_err("cannot remove", &self.file, e)),
+        }
+    }
+}
+
+/// `O_NOFOLLOW` on Linux (0o400000); the temp file's name is fresh, this is belt and braces.
+fn libc_nofollow() -> i32 {
+    if cfg!(target_os = "linux") {
+        0o400000
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmpdir() -> PathBuf {
+        std::env::temp_dir().join(format!("elb-hooks-state-{}-{}", std::process::id(), fastrand::u64(..)))
+    }
+
+    #[test]
+    fn private_atomic_round_trip() {
+        let dir = tmpdir();
+        let store = Store::new(&dir.join("state"), "dg/../x");
+        assert!(store.path().file_name().is_some_and(|n| n == "dg_.._x.json"));
+        assert_eq!(store.load().expect("load"), None);
+        let s = State {
+            deployment_group: "dg".into(),
+            standby: true,
+            ..Default::default()
+        };
+        store.save(&s).expect("save");
+        assert_eq!(store.load().expect("load"), Some(s));
+        let dmode = std::fs::metadata(dir.join("state")).expect("dir").permissions().mode() & 0o777;
+        let fmode = std::fs::metadata(store.path()).expect("file").permissions().mode() & 0o777;
+        assert_eq!((dmode, fmode), (0o700, 0o600));
+        store.clear().expect("clear");
+        assert_eq!(store.load().expect("load"), None);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn symlinks_are_refused() {
+        let dir = tmpdir();
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::os::unix::fs::symlink("/tmp", dir.join("link")).expect("symlink");
+        let store = Store::new(&dir.join("link"), "dg");
+        assert!(matches!(store.save(&State::default()), Err(HookError::State(_))));
+        let store = Store::new(&dir, "dg");
+        std::os::unix::fs::symlink("/etc/passwd", dir.join("dg.json")).expect("symlink");
+        assert!(matches!(store.load(), Err(HookError::State(_))));
+        assert!(matches!(store.save(&State::default()), Err(HookError::State(_))));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -1,0 +1,259 @@
+//! Target groups: resolving names / ARNs, (de)registering, and waiting for a target to be gone
+//! or healthy in several groups at once (one polling loop, each group with its own deadline).
+
+use std::time::Duration;
+
+use aws_sdk_elasticloadbalancingv2::types::TargetDescription;
+
+use crate::config::TargetGroups;
+use crate::ctx::Ctx;
+use crate::error::{HookError, Result};
+use crate::state::Registration;
+
+/// What the hooks need to know about a target group.
+#[derive(Debug, Clone)]
+pub struct Tg {
+    pub arn: String,
+    pub name: String,
+    pub port: i32,
+    pub healthy_timeout: Duration,
+}
+
+fn target(id: &str, port: Option<i32>) -> TargetDescription {
+    TargetDescription::builder().id(id).set_port(port).build()
+}
+
+/// Describes target groups by name or ARN (or all of them).
+pub async fn describe(ctx: &Ctx, names_or_arns: Option<&[String]>) -> Result<Vec<Tg>> {
+    let (arns, names): (Vec<String>, Vec<String>) = match names_or_arns {
+        Some(list) => list.iter().cloned().partition(|s| s.starts_with("arn:")),
+        None => (vec![], vec![]),
+    };
+    let mut out = Vec::new();
+    let mut batches: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+    if names_or_arns.is_none() {
+        batches.push((vec![], vec![]));
+    }
+    if !arns.is_empty() {
+        batches.push((arns, vec![]));
+    }
+    if !names.is_empty() {
+        batches.push((vec![], names));
+    }
+    for (arns, names) in batches {
+        let resp = ctx
+            .must("DescribeTargetGroups", || {
+                ctx.elb
+                    .describe_target_groups()
+                    .set_target_group_arns((!arns.is_empty()).then(|| arns.clone()))
+                    .set_names((!names.is_empty()).then(|| names.clone()))
+                    .send()
+            })
+            .await?;
+        for t in resp.target_groups() {
+            let interval = t.health_check_interval_seconds().unwrap_or(30) as u64;
+            let timeout = t.health_check_timeout_seconds().unwrap_or(5) as u64;
+            let threshold = t.healthy_threshold_count().unwrap_or(5) as u64;
+            out.push(Tg {
+                arn: t.target_group_arn().unwrap_or_default().to_string(),
+                name: t.target_group_name().unwrap_or_default().to_string(),
+                port: t.port().unwrap_or(80),
+                healthy_timeout: Duration::from_secs(threshold * (timeout + interval) + 30),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The deregistration delay of a target group plus 30 s (the scripts' timeout).
+pub async fn deregister_timeout(ctx: &Ctx, arn: &str) -> Result<Duration> {
+    if let Some(t) = ctx.settings.deregister_timeout {
+        return Ok(t);
+    }
+    let attrs = ctx
+        .must("DescribeTargetGroupAttributes", || {
+            ctx.elb.describe_target_group_attributes().target_group_arn(arn).send()
+        })
+        .await?;
+    let delay = attrs
+        .attributes()
+        .iter()
+        .find(|a| a.key() == Some("deregistration_delay.timeout_seconds"))
+        .and_then(|a| a.value())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(300);
+    Ok(Duration::from_secs(delay + 30))
+}
+
+/// Health state of one registration (`unused` when not registered).
+pub async fn state(ctx: &Ctx, arn: &str, id: &str, port: Option<i32>) -> Result<String> {
+    let resp = ctx
+        .call("DescribeTargetHealth", || {
+            ctx.elb
+                .describe_target_health()
+                .target_group_arn(arn)
+                .targets(target(id, port))
+                .send()
+        })
+        .await;
+    match resp {
+        Ok(r) => Ok(r
+            .target_health_descriptions()
+            .iter()
+            .filter_map(|d| {
+                d.target_health()
+                    .and_then(|h| h.state())
+                    .map(|s| s.as_str().to_string())
+            })
+            .next()
+            .unwrap_or_else(|| "unused".into())),
+        // botocore's target_deregistered waiter treats InvalidTarget as "gone"; so do we.
+        Err(e) if e.code.as_deref() == Some("InvalidTarget") => Ok("unused".into()),
+        Err(e) => Err(crate::ctx::aws_error("DescribeTargetHealth", &e)),
+    }
+}
+
+/// Registrations of this instance in every target group (for `target_groups = all`).
+pub async fn registrations_everywhere(ctx: &Ctx) -> Result<Vec<(Tg, i32)>> {
+    let mut out = Vec::new();
+    for t in describe(ctx, None).await? {
+        let resp = ctx
+            .must("DescribeTargetHealth", || {
+                ctx.elb.describe_target_health().target_group_arn(&t.arn).send()
+            })
+            .await?;
+        for d in resp.target_health_descriptions() {
+            let Some(tt) = d.target() else { continue };
+            let state = d
+                .target_health()
+                .and_then(|h| h.state())
+                .map(|s| s.as_str())
+                .unwrap_or_default();
+            if tt.id() == Some(ctx.instance_id.as_str()) && state != "draining" {
+                out.push((t.clone(), tt.port().unwrap_or(t.port)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Resolves the configured target groups to registrations (with the port override).
+pub async fn configured(ctx: &Ctx) -> Result<Vec<(Tg, i32)>> {
+    match &ctx.settings.target_groups {
+        TargetGroups::All => registrations_everywhere(ctx).await,
+        TargetGroups::Listed(list) => {
+            let tgs = describe(ctx, Some(list)).await?;
+            Ok(tgs
+                .into_iter()
+                .map(|t| {
+                    let port = ctx.settings.port.unwrap_or(t.port);
+                    (t, port)
+                })
+                .collect())
+        }
+    }
+}
+
+/// Waits until every `(arn, port, deadline)` reaches `want` (`unused` or `healthy`).
+pub async fn wait_all(ctx: &Ctx, want: &str, items: Vec<(String, Option<i32>, Duration)>) -> Result<()> {
+    let start = ctx.clock.elapsed();
+    let mut pending = items;
+    loop {
+        let mut still = Vec::new();
+        for (arn, port, limit) in pending {
+            let s = state(ctx, &arn, &ctx.instance_id, port).await?;
+            if s == want {
+                ctx.info(format!("{} is {want} in {}", ctx.instance_id, short(&arn)));
+            } else if ctx.clock.elapsed() - start >= limit {
+                return Err(HookError::Timeout(format!(
+                    "{} still {s} in {} after {:.0}s (waiting for {want})",
+                    ctx.instance_id,
+                    short(&arn),
+                    limit.as_secs_f64()
+                )));
+            } else {
+                still.push((arn, port, limit));
+            }
+        }
+        if still.is_empty() {
+            return Ok(());
+        }
+        pending = still;
+        ctx.poll_sleep().await?;
+    }
+}
+
+/// `targetgroup/name/id` from an ARN, for log lines.
+pub fn short(arn: &str) -> &str {
+    arn.rsplit(':').next().unwrap_or(arn)
+}
+
+/// Deregisters and waits until gone everywhere.
+pub async fn deregister(ctx: &Ctx, regs: &[Registration]) -> Result<()> {
+    for r in regs {
+        ctx.info(format!(
+            "DeregisterTargets {}:{} from {}",
+            ctx.instance_id,
+            r.port,
+            short(&r.target_group_arn)
+        ));
+        ctx.must("DeregisterTargets", || {
+            ctx.elb
+                .deregister_targets()
+                .target_group_arn(&r.target_group_arn)
+                .targets(target(&ctx.instance_id, Some(r.port)))
+                .send()
+        })
+        .await?;
+    }
+    let mut waits = Vec::new();
+    for r in regs {
+        waits.push((
+            r.target_group_arn.clone(),
+            Some(r.port),
+            deregister_timeout(ctx, &r.target_group_arn).await?,
+        ));
+    }
+    wait_all(ctx, "unused", waits).await
+}
+
+/// Registers and waits until healthy everywhere.
+pub async fn register(ctx: &Ctx, regs: &[Registration]) -> Result<()> {
+    let all = describe(
+        ctx,
+        Some(&regs.iter().map(|r| r.target_group_arn.clone()).collect::<Vec<_>>()),
+    )
+    .await?;
+    for r in regs {
+        ctx.info(format!(
+            "RegisterTargets {}:{} in {}",
+            ctx.instance_id,
+            r.port,
+            short(&r.target_group_arn)
+        ));
+        ctx.must("RegisterTargets", || {
+            ctx.elb
+                .register_targets()
+                .target_group_arn(&r.target_group_arn)
+                .targets(target(&ctx.instance_id, Some(r.port)))
+                .send()
+        })
+        .await?;
+    }
+    if !ctx.settings.wait_for_healthy {
+        return Ok(());
+    }
+    let waits = regs
+        .iter()
+        .map(|r| {
+            let limit = ctx.settings.healthy_timeout.unwrap_or_else(|| {
+                all.iter()
+                    .find(|t| t.arn == r.target_group_arn)
+                    .map(|t| t.healthy_timeout)
+                    .unwrap_or(Duration::from_secs(330))
+            });
+            (r.target_group_arn.clone(), Some(r.port), limit)
+        })
+        .collect();
+    wait_all(ctx, "healthy", waits).await
+}
