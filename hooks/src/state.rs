@@ -176,7 +176,7 @@ mod tests {
     fn private_atomic_round_trip() {
         let dir = tmpdir();
         let store = Store::new(&dir.join("state"), "dg/../x");
-        assert!(store.path().file_name().is_some_and(|n| n == "dg_.._x.json"));
+        assert!(store.path().file_name().is_some_and(|n| n == "dg____x.json"));
         assert_eq!(store.load().expect("load"), None);
         let s = State {
             deployment_group: "dg".into(),

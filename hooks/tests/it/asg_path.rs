@@ -1,0 +1,224 @@
+//! The Auto Scaling path, and a regression test for each defect of the sample scripts.
+
+use crate::util::*;
+
+const ALL_FOUR: [&str; 4] = ["AZRebalance", "AlarmNotification", "ReplaceUnhealthy", "ScheduledActions"];
+
+#[tokio::test]
+async fn standby_round_trip_restores_everything() {
+    let env = Env::new().await;
+    let g = env.asg_world(1, 4, 3);
+    let id = env.members(&g)[0].clone();
+    let out = env.run(DEREGISTER, &id).await;
+    out.ok();
+    assert!(out.stdout.contains("EnterStandby"), "{}", out.stdout);
+    assert_eq!(env.lifecycle(&id), "Standby");
+    assert_eq!(env.sizes(&g), (1, 2, 4));
+    assert_eq!(env.suspended(&g), ALL_FOUR);
+    assert!(env.state_file(&id).exists(), "state recorded");
+    let out = env.run(REGISTER, &id).await;
+    out.ok();
+    assert_eq!(env.lifecycle(&id), "InService");
+    assert_eq!(env.health("web", &id), "healthy", "register waits until healthy:\n{}", out.stdout);
+    assert_eq!(env.sizes(&g), (1, 3, 4));
+    assert!(env.suspended(&g).is_empty());
+    assert!(env.tags(&g).is_empty());
+    assert!(!env.state_file(&id).exists(), "state cleared");
+    // Every log line carries the elapsed time.
+    assert!(out.stdout.lines().all(|l| l.starts_with('[') && l.contains("s] register-with-elb: ")), "{}", out.stdout);
+}
+
+#[tokio::test]
+async fn rerunning_after_success_is_a_no_op() {
+    let env = Env::new().await;
+    let g = env.asg_world(1, 4, 2);
+    let id = env.members(&g)[0].clone();
+    env.run(DEREGISTER, &id).await.ok();
+    env.run(REGISTER, &id).await.ok();
+    let before = env.fake().world().activities.len();
+    let sizes = env.sizes(&g);
+    env.run(REGISTER, &id).await.ok();
+    assert_eq!(env.fake().world().activities.len(), before);
+    assert_eq!(env.sizes(&g), sizes);
+    let calls = env.fake().call_counts();
+    assert_eq!(calls.get("autoscaling:ExitStandby"), Some(&1));
+}
+
+/// Seed 003 and upstream #70 / #57 / #42: with min == desired the scripts lowered MinSize, and a
+/// failed deployment left it lowered forever (the flag lived in /tmp under the deployment id).
+#[tokio::test]
+async fn issue_70_failed_deployment_then_next_deployment_repairs_min_size() {
+    let mut env = Env::new().await;
+    let g = env.asg_world(1, 2, 1);
+    let id = env.members(&g)[0].clone();
+    env.run(DEREGISTER, &id).await.ok();
+    assert_eq!(env.sizes(&g), (0, 0, 2));
+    // The deployment fails here: register never runs. The next deployment starts.
+    env.deployment = "d-2".into();
+    let out = env.run(DEREGISTER, &id).await;
+    out.ok();
+    assert!(out.stdout.contains("found what deployment d-1 left"), "{}", out.stdout);
+    let out = env.run(REGISTER, &id).await;
+    out.ok();
+    assert_eq!(env.sizes(&g), (1, 1, 2), "MinSize restored:\n{}", out.stdout);
+    assert!(env.suspended(&g).is_empty());
+    assert!(env.tags(&g).is_empty());
+}
+
+/// The scripts restored MinSize as `current + 1`; we restore the recorded original.
+#[tokio::test]
+async fn min_size_restored_to_the_recorded_original_not_current_plus_one() {
+    let env = Env::new().await;
+    let g = env.asg_world(2, 4, 2);
+    let id = env.members(&g)[0].clone();
+    env.run(DEREGISTER, &id).await.ok();
+    assert_eq!(env.sizes(&g), (1, 1, 4));
+    // Someone lowers MinSize meanwhile; current + 1 would now be 1.
+    env.fake().world().groups.get_mut(&g).expect("g").min = 0;
+    env.run(REGISTER, &id).await.ok();
+    assert_eq!(env.sizes(&g), (2, 2, 4));
+}
+
+/// The scripts' "already InService" early exit skipped the restore and the resume.
+#[tokio::test]
+async fn early_exit_does_not_skip_restore() {
+    let env = Env::new().await;
+    let g = env.asg_world(2, 4, 2);
+    let id = env.members(&g)[0].clone();
+    env.run(DEREGISTER, &id).await.ok();
+    // An operator takes the instance out of Standby by hand.
+    env.fake().world().exit_standby(&g, std::slice::from_ref(&id)).expect("exit");
+    env.settle(40);
+    assert_eq!(env.lifecycle(&id), "InService");
+    env.run(REGISTER, &id).await.ok();
+    assert_eq!(env.sizes(&g), (2, 2, 4));
+    assert!(env.suspended(&g).is_empty());
+}
+
+/// Processes the operator had suspended stay suspended (the scripts resumed all four when the
+/// flag file was missing).
+#[tokio::test]
+async fn operator_suspended_processes_are_left_alone() {
+    let env = Env::new().await;
+    let g = env.asg_world(1, 4, 2);
+    env.fake().world().suspend(&g, &["AZRebalance".into(), "HealthCheck".into()]).expect("suspend");
+    let id = env.members(&g)[0].clone();
+    env.run(DEREGISTER, &id).await.ok();
+    assert_eq!(env.suspended(&g), ["AZRebalance", "AlarmNotification", "HealthCheck", "ReplaceUnhealthy", "ScheduledActions"]);
+    env.run(REGISTER, &id).await.ok();
+    assert_eq!(env.suspended(&g), ["AZRebalance", "HealthCheck"]);
+}
+
+#[tokio::test]
+async fn launch_suspended_aborts_and_changes_nothing() {
+    let env = Env::new().await;
+    let g = env.asg_world(1, 4, 2);
+    env.fake().world().suspend(&g, &["Launch".into()]).expect("suspend");
+    let id = env.members(&g)[0].clone();
+    let out = env.run(DEREGISTER, &id).await;
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(out.stderr.contains("Launch process of web-asg is suspended"), "{}", out.stderr);
+    assert_eq!(env.lifecycle(&id), "InService");
+    assert_eq!(env.sizes(&g), (1, 2, 4));
+    assert_eq!(env.suspended(&g), ["Launch"]);
+    assert!(env.tags(&g).is_empty());
+}
+
+#[tokio::test]
+async fn processes_untouched_when_handling_is_off() {
+    let mut env = Env::new().await;
+    env.extra.push(("ELB_HOOKS_HANDLE_PROCESSES".into(), "false".into()));
+    let g = env.asg_world(1, 4, 2);
+    let id = env.members(&g)[0].clone();
+    env.run(DEREGISTER, &id).await.ok();
+    assert!(env.suspended(&g).is_empty());
+    env.run(REGISTER, &id).await.ok();
+    assert_eq!(env.calls("autoscaling:SuspendProcesses") + env.calls("autoscaling:ResumeProcesses"), 0);
+}
+
+/// Upstream #84: concurrent hooks in one group (HalfAtATime) raced on MinSize and failed with
+/// "To place into standby 1 instances, please update the AutoScalingGroup sizes appropriately".
+#[tokio::test]
+async fn issue_84_concurrent_hooks_in_one_group() {
+    let env = Env::new().await;
+    let g = env.asg_world(4, 6, 4);
+    let ids = env.members(&g);
+    let outs = env.run_many(&[(DEREGISTER, &ids[0]), (DEREGISTER, &ids[1])]).await;
+    for o in &outs {
+        o.ok();
+    }
+    assert_eq!(env.lifecycle(&ids[0]), "Standby");
+    assert_eq!(env.lifecycle(&ids[1]), "Standby");
+    assert_eq!(env.sizes(&g), (2, 2, 6));
+    let outs = env.run_many(&[(REGISTER, &ids[0]), (REGISTER, &ids[1])]).await;
+    for o in &outs {
+        o.ok();
+    }
+    assert_eq!(env.sizes(&g), (4, 4, 6));
+    assert!(env.suspended(&g).is_empty());
+    assert!(env.tags(&g).is_empty());
+    // All four at once (AllAtOnce).
+    let outs = env.run_many(&ids.iter().map(|i| (DEREGISTER, i.as_str())).collect::<Vec<_>>()).await;
+    outs.iter().for_each(|o| {
+        o.ok();
+    });
+    assert_eq!(env.sizes(&g), (0, 0, 6));
+    let outs = env.run_many(&ids.iter().map(|i| (REGISTER, i.as_str())).collect::<Vec<_>>()).await;
+    outs.iter().for_each(|o| {
+        o.ok();
+    });
+    assert_eq!(env.sizes(&g), (4, 4, 6));
+    assert!(env.suspended(&g).is_empty());
+    assert!(env.tags(&g).is_empty());
+}
+
+/// PR #26 (closed unmerged): the scripts put traffic on the instance as soon as it was InService.
+/// We wait until it is healthy in every target group; an app that never comes up fails the hook.
+#[tokio::test]
+async fn register_waits_for_healthy_and_fails_when_the_app_is_down() {
+    let env = Env::new().await;
+    let g = env.asg_world(1, 4, 2);
+    let id = env.members(&g)[0].clone();
+    env.run(DEREGISTER, &id).await.ok();
+    env.fake().world().set_app(&id, false).expect("down");
+    let out = env.run(REGISTER, &id).await;
+    assert_eq!(out.code, 4, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("waiting for healthy"), "{}", out.stderr);
+    assert!(env.state_file(&id).exists(), "state kept for the repair");
+}
+
+/// A scale-out instance held in Pending:Wait by CodeDeploy's lifecycle hook: nothing to do.
+#[tokio::test]
+async fn pending_wait_instance_is_left_to_the_lifecycle_hook() {
+    let env = Env::new().await;
+    let g = env.asg_world(1, 4, 1);
+    {
+        let mut w = env.fake().world();
+        w.groups.get_mut(&g).expect("g").hooks.insert(
+            "deploy".into(),
+            fakeaws::model::LifecycleHook {
+                name: "deploy".into(),
+                transition: "autoscaling:EC2_INSTANCE_LAUNCHING".into(),
+                heartbeat_timeout_s: 3600,
+                default_result: "ABANDON".into(),
+                notification_metadata: None,
+                notification_target_arn: None,
+                role_arn: None,
+            },
+        );
+        w.set_desired(&g, 2).expect("scale out");
+    }
+    env.settle(31);
+    let new = env.members(&g)[1].clone();
+    assert_eq!(env.lifecycle(&new), "Pending:Wait");
+    env.run(DEREGISTER, &new).await.ok();
+    env.run(REGISTER, &new).await.ok();
+    assert_eq!(env.lifecycle(&new), "Pending:Wait");
+    assert_eq!(env.sizes(&g), (1, 2, 4));
+}
+
+impl Env {
+    pub fn calls(&self, name: &str) -> u64 {
+        self.fake().call_counts().get(name).copied().unwrap_or(0)
+    }
+}

@@ -1,0 +1,96 @@
+//! Bad configuration, unreachable metadata, throttling storms, permanent errors.
+
+use crate::util::*;
+
+#[tokio::test]
+async fn bad_config_fails_before_any_aws_call() {
+    let mut env = Env::new().await;
+    let g = env.asg_world(1, 3, 2);
+    let id = env.members(&g)[0].clone();
+    let cfg = env.state_dir.join("bad.toml");
+    std::fs::create_dir_all(&env.state_dir).expect("dir");
+    std::fs::write(&cfg, "target_groups = [\"web\"]\nhandle_procs = true\n").expect("write");
+    env.extra.push(("ELB_HOOKS_CONFIG".into(), cfg.display().to_string()));
+    let before = env.fake().call_counts();
+    let out = env.run(DEREGISTER, &id).await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("handle_procs"), "{}", out.stderr);
+    assert_eq!(env.fake().call_counts(), before);
+    env.extra.clear();
+    env.extra.push(("ELB_HOOKS_PORT".into(), "0".into()));
+    let out = env.run(DEREGISTER, &id).await;
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("port"), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn help_describes_the_hook() {
+    let out = std::process::Command::new(DEREGISTER).arg("--help").output().expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.contains("deregister-from-elb") && text.contains("Exit codes"), "{text}");
+}
+
+#[tokio::test]
+async fn unreachable_metadata_is_a_clear_error_and_changes_nothing() {
+    let env = Env::new().await;
+    let g = env.asg_world(1, 3, 2);
+    let id = env.members(&g)[0].clone();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let closed = listener.local_addr().expect("addr");
+    drop(listener);
+    let mut cmd = tokio::process::Command::new(DEREGISTER);
+    cmd.env_clear()
+        .env("AWS_ENDPOINT_URL", &env.r.url)
+        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", format!("http://{closed}/"))
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("ELB_HOOKS_STATE_DIR", env.state_dir.join("x"));
+    let before = env.fake().call_counts();
+    let out = cmd.output().await.expect("run");
+    assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("instance metadata: cannot read the instance id"));
+    assert_eq!(env.fake().call_counts(), before);
+    assert_eq!(env.lifecycle(&id), "InService");
+}
+
+#[tokio::test]
+async fn throttling_storm_is_ridden_out() {
+    let env = Env::new().await;
+    let g = env.asg_world(1, 3, 2);
+    let id = env.members(&g)[0].clone();
+    // Seven failures in a row for the first call (the limit is eight attempts), then more later.
+    env.fake().inject("DescribeAutoScalingInstances", fakeaws::Fault::Unavailable, 3);
+    env.fake().inject("*", fakeaws::Fault::Throttle, 4);
+    env.fake().inject("EnterStandby", fakeaws::Fault::Throttle, 5);
+    env.fake().inject("DescribeAutoScalingGroups", fakeaws::Fault::Unavailable, 5);
+    let out = env.run(DEREGISTER, &id).await;
+    out.ok();
+    assert!(out.stdout.contains("Throttling"), "{}", out.stdout);
+    assert!(out.stdout.contains("ServiceUnavailable"), "{}", out.stdout);
+    assert_eq!(env.lifecycle(&id), "Standby");
+    env.run(REGISTER, &id).await.ok();
+    assert_eq!(env.sizes(&g), (1, 2, 3));
+}
+
+/// Upstream #78: the scripts retried everything, even permanent errors, until the hook timed out.
+#[tokio::test]
+async fn issue_78_permanent_errors_fail_at_once() {
+    let mut env = Env::new().await;
+    let id = env.fake().world().create_instance("us-east-1a", None, None);
+    env.extra.push(("ELB_HOOKS_TARGET_GROUPS".into(), "no-such-group".into()));
+    let out = env.run(DEREGISTER, &id).await;
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("DescribeTargetGroups failed: TargetGroupNotFound"), "{}", out.stderr);
+    assert_eq!(env.fake().call_counts().get("elasticloadbalancing:DescribeTargetGroups"), Some(&1));
+}
+
+/// Upstream #95: the scripts used IMDSv1 only; the fake requires IMDSv2 (as hardened instances do).
+#[tokio::test]
+async fn issue_95_works_where_imdsv2_is_required() {
+    let env = Env::new().await;
+    let g = env.asg_world(1, 3, 2);
+    let id = env.members(&g)[0].clone();
+    let out = env.run(DEREGISTER, &id).await;
+    out.ok();
+    assert!(out.stdout.contains(&id));
+}

@@ -1,0 +1,12 @@
+//! The hook binaries run as processes, as the CodeDeploy agent runs them, against fakeaws on
+//! loopback; each instance's identity comes from its own metadata endpoint and every wait is on
+//! the fake's clock, advanced whenever all running hooks sleep.
+
+mod util;
+
+// Every branch of the Auto Scaling path, and the defects of the sample scripts.
+mod asg_path;
+// Instances outside any group: target groups, ports, parallel waits.
+mod tg_path;
+// Configuration, metadata, throttling and permanent errors.
+mod failures;
