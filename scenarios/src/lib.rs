@@ -1,1 +1,78 @@
-//! x
+//! Rehearse whole CodeDeploy deployments on a laptop: a simulated CodeDeploy service and agent
+//! ([`runner`]) plays scenario files ([`schema`]) against an embedded fakeaws, running the real
+//! hook binaries, and reports an [`report::Outcome`] that the snapshot tests hold.
+
+pub mod appspec;
+pub mod report;
+pub mod runner;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+
+/// The `scenarios/` folder of this workspace.
+pub fn scenarios_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Where the hook binaries are: `ELB_HOOKS_BIN_DIR`, or the cargo target folder of this build.
+pub fn hooks_bin_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("ELB_HOOKS_BIN_DIR") {
+        return PathBuf::from(d);
+    }
+    let exe = std::env::current_exe().unwrap_or_default();
+    let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir
+}
+
+/// Builds the hook binaries if they are missing (e.g. under a bare `cargo test -p scenarios`).
+pub fn ensure_hooks_built() -> anyhow::Result<PathBuf> {
+    let dir = hooks_bin_dir();
+    if !dir.join("deregister-from-elb").exists() || !dir.join("register-with-elb").exists() {
+        let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["build", "--quiet", "--package", "hooks", "--bins"])
+            .current_dir(scenarios_dir())
+            .status()?;
+        anyhow::ensure!(status.success(), "building the hook binaries failed");
+    }
+    Ok(dir)
+}
+
+/// Default paths for running the shipped scenarios.
+pub fn default_paths() -> anyhow::Result<runner::Paths> {
+    let hooks_bin = ensure_hooks_built()?;
+    let work = hooks_bin.join("scenario-work");
+    Ok(runner::Paths {
+        revisions: scenarios_dir().join("revisions"),
+        hooks_bin,
+        work,
+    })
+}
+
+/// Every scenario file, sorted, optionally filtered by name.
+pub fn scenario_files(filter: Option<&str>) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(scenarios_dir().join("scenarios"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .filter(|p| filter.is_none_or(|f| p.file_name().is_some_and(|n| n.to_string_lossy().contains(f))))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// The snapshot of an outcome, as a YAML-ish text insta stores.
+pub fn snapshot_settings(file: &Path) -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(scenarios_dir().join("snapshots"));
+    s.set_prepend_module_to_snapshot(false);
+    s.set_input_file(file);
+    s.set_snapshot_suffix(
+        file.file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default(),
+    );
+    s.set_omit_expression(true);
+    s
+}

@@ -2,7 +2,12 @@
 
 use crate::util::*;
 
-const ALL_FOUR: [&str; 4] = ["AZRebalance", "AlarmNotification", "ReplaceUnhealthy", "ScheduledActions"];
+const ALL_FOUR: [&str; 4] = [
+    "AZRebalance",
+    "AlarmNotification",
+    "ReplaceUnhealthy",
+    "ScheduledActions",
+];
 
 #[tokio::test]
 async fn standby_round_trip_restores_everything() {
@@ -19,13 +24,24 @@ async fn standby_round_trip_restores_everything() {
     let out = env.run(REGISTER, &id).await;
     out.ok();
     assert_eq!(env.lifecycle(&id), "InService");
-    assert_eq!(env.health("web", &id), "healthy", "register waits until healthy:\n{}", out.stdout);
+    assert_eq!(
+        env.health("web", &id),
+        "healthy",
+        "register waits until healthy:\n{}",
+        out.stdout
+    );
     assert_eq!(env.sizes(&g), (1, 3, 4));
     assert!(env.suspended(&g).is_empty());
     assert!(env.tags(&g).is_empty());
     assert!(!env.state_file(&id).exists(), "state cleared");
     // Every log line carries the elapsed time.
-    assert!(out.stdout.lines().all(|l| l.starts_with('[') && l.contains("s] register-with-elb: ")), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .lines()
+            .all(|l| l.starts_with('[') && l.contains("s] register-with-elb: ")),
+        "{}",
+        out.stdout
+    );
 }
 
 #[tokio::test]
@@ -87,7 +103,10 @@ async fn early_exit_does_not_skip_restore() {
     let id = env.members(&g)[0].clone();
     env.run(DEREGISTER, &id).await.ok();
     // An operator takes the instance out of Standby by hand.
-    env.fake().world().exit_standby(&g, std::slice::from_ref(&id)).expect("exit");
+    env.fake()
+        .world()
+        .exit_standby(&g, std::slice::from_ref(&id))
+        .expect("exit");
     env.settle(40);
     assert_eq!(env.lifecycle(&id), "InService");
     env.run(REGISTER, &id).await.ok();
@@ -101,10 +120,22 @@ async fn early_exit_does_not_skip_restore() {
 async fn operator_suspended_processes_are_left_alone() {
     let env = Env::new().await;
     let g = env.asg_world(1, 4, 2);
-    env.fake().world().suspend(&g, &["AZRebalance".into(), "HealthCheck".into()]).expect("suspend");
+    env.fake()
+        .world()
+        .suspend(&g, &["AZRebalance".into(), "HealthCheck".into()])
+        .expect("suspend");
     let id = env.members(&g)[0].clone();
     env.run(DEREGISTER, &id).await.ok();
-    assert_eq!(env.suspended(&g), ["AZRebalance", "AlarmNotification", "HealthCheck", "ReplaceUnhealthy", "ScheduledActions"]);
+    assert_eq!(
+        env.suspended(&g),
+        [
+            "AZRebalance",
+            "AlarmNotification",
+            "HealthCheck",
+            "ReplaceUnhealthy",
+            "ScheduledActions"
+        ]
+    );
     env.run(REGISTER, &id).await.ok();
     assert_eq!(env.suspended(&g), ["AZRebalance", "HealthCheck"]);
 }
@@ -117,7 +148,11 @@ async fn launch_suspended_aborts_and_changes_nothing() {
     let id = env.members(&g)[0].clone();
     let out = env.run(DEREGISTER, &id).await;
     assert_eq!(out.code, 3, "{}", out.stderr);
-    assert!(out.stderr.contains("Launch process of web-asg is suspended"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Launch process of web-asg is suspended"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(env.lifecycle(&id), "InService");
     assert_eq!(env.sizes(&g), (1, 2, 4));
     assert_eq!(env.suspended(&g), ["Launch"]);
@@ -133,7 +168,10 @@ async fn processes_untouched_when_handling_is_off() {
     env.run(DEREGISTER, &id).await.ok();
     assert!(env.suspended(&g).is_empty());
     env.run(REGISTER, &id).await.ok();
-    assert_eq!(env.calls("autoscaling:SuspendProcesses") + env.calls("autoscaling:ResumeProcesses"), 0);
+    assert_eq!(
+        env.calls("autoscaling:SuspendProcesses") + env.calls("autoscaling:ResumeProcesses"),
+        0
+    );
 }
 
 /// Upstream #84: concurrent hooks in one group (HalfAtATime) raced on MinSize and failed with
@@ -158,12 +196,16 @@ async fn issue_84_concurrent_hooks_in_one_group() {
     assert!(env.suspended(&g).is_empty());
     assert!(env.tags(&g).is_empty());
     // All four at once (AllAtOnce).
-    let outs = env.run_many(&ids.iter().map(|i| (DEREGISTER, i.as_str())).collect::<Vec<_>>()).await;
+    let outs = env
+        .run_many(&ids.iter().map(|i| (DEREGISTER, i.as_str())).collect::<Vec<_>>())
+        .await;
     outs.iter().for_each(|o| {
         o.ok();
     });
     assert_eq!(env.sizes(&g), (0, 0, 6));
-    let outs = env.run_many(&ids.iter().map(|i| (REGISTER, i.as_str())).collect::<Vec<_>>()).await;
+    let outs = env
+        .run_many(&ids.iter().map(|i| (REGISTER, i.as_str())).collect::<Vec<_>>())
+        .await;
     outs.iter().for_each(|o| {
         o.ok();
     });

@@ -25,10 +25,16 @@ async fn bad_config_fails_before_any_aws_call() {
 
 #[tokio::test]
 async fn help_describes_the_hook() {
-    let out = std::process::Command::new(DEREGISTER).arg("--help").output().expect("run");
+    let out = std::process::Command::new(DEREGISTER)
+        .arg("--help")
+        .output()
+        .expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    assert!(text.contains("deregister-from-elb") && text.contains("Exit codes"), "{text}");
+    assert!(
+        text.contains("deregister-from-elb") && text.contains("Exit codes"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -59,10 +65,12 @@ async fn throttling_storm_is_ridden_out() {
     let g = env.asg_world(1, 3, 2);
     let id = env.members(&g)[0].clone();
     // Seven failures in a row for the first call (the limit is eight attempts), then more later.
-    env.fake().inject("DescribeAutoScalingInstances", fakeaws::Fault::Unavailable, 3);
+    env.fake()
+        .inject("DescribeAutoScalingInstances", fakeaws::Fault::Unavailable, 3);
     env.fake().inject("*", fakeaws::Fault::Throttle, 4);
     env.fake().inject("EnterStandby", fakeaws::Fault::Throttle, 5);
-    env.fake().inject("DescribeAutoScalingGroups", fakeaws::Fault::Unavailable, 5);
+    env.fake()
+        .inject("DescribeAutoScalingGroups", fakeaws::Fault::Unavailable, 5);
     let out = env.run(DEREGISTER, &id).await;
     out.ok();
     assert!(out.stdout.contains("Throttling"), "{}", out.stdout);
@@ -77,11 +85,21 @@ async fn throttling_storm_is_ridden_out() {
 async fn issue_78_permanent_errors_fail_at_once() {
     let mut env = Env::new().await;
     let id = env.fake().world().create_instance("us-east-1a", None, None);
-    env.extra.push(("ELB_HOOKS_TARGET_GROUPS".into(), "no-such-group".into()));
+    env.extra
+        .push(("ELB_HOOKS_TARGET_GROUPS".into(), "no-such-group".into()));
     let out = env.run(DEREGISTER, &id).await;
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("DescribeTargetGroups failed: TargetGroupNotFound"), "{}", out.stderr);
-    assert_eq!(env.fake().call_counts().get("elasticloadbalancing:DescribeTargetGroups"), Some(&1));
+    assert!(
+        out.stderr.contains("DescribeTargetGroups failed: TargetGroupNotFound"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        env.fake()
+            .call_counts()
+            .get("elasticloadbalancing:DescribeTargetGroups"),
+        Some(&1)
+    );
 }
 
 /// Upstream #95: the scripts used IMDSv1 only; the fake requires IMDSv2 (as hardened instances do).

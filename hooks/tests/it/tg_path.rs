@@ -44,7 +44,10 @@ async fn two_target_groups_with_a_port_override_in_parallel() {
     assert_eq!(env.health("tg-a", &id), "healthy");
     assert_eq!(env.health("tg-b", &id), "healthy");
     let w = env.fake().world();
-    assert!(w.target_groups.values().all(|t| t.targets.iter().all(|x| x.port == 8080)));
+    assert!(w
+        .target_groups
+        .values()
+        .all(|t| t.targets.iter().all(|x| x.port == 8080)));
 }
 
 #[tokio::test]

@@ -34,10 +34,18 @@ impl Out {
 
 impl Env {
     pub async fn new() -> Env {
-        let fake = Fake::new(Options { clock: ClockMode::Manual, ..Options::default() });
+        let fake = Fake::new(Options {
+            clock: ClockMode::Manual,
+            ..Options::default()
+        });
         let r = Running::start(fake).await.expect("fake");
         let state_dir = std::env::temp_dir().join(format!("elb-hooks-it-{}-{}", std::process::id(), fastrand_u64()));
-        Env { r, state_dir, deployment: "d-1".into(), extra: Vec::new() }
+        Env {
+            r,
+            state_dir,
+            deployment: "d-1".into(),
+            extra: Vec::new(),
+        }
     }
 
     pub fn fake(&self) -> &Arc<Fake> {

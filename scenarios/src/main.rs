@@ -1,0 +1,150 @@
+//! `scenarios [FILTER]` (run by `cargo xtask test-scenarios`): plays every scenario file in
+//! parallel, shows progress, prints a summary table, and checks each outcome against its insta
+//! snapshot. Exits non-zero on any failed scenario or snapshot mismatch.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+fn main() -> ExitCode {
+    let filter = std::env::args().nth(1);
+    match run(filter.as_deref()) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("scenarios: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+struct Row {
+    name: String,
+    result: String,
+    simulated: i64,
+    capacity: String,
+    wall: f64,
+}
+
+fn run(filter: Option<&str>) -> anyhow::Result<bool> {
+    let files = scenarios::scenario_files(filter)?;
+    if files.is_empty() {
+        anyhow::bail!("no scenario matches {:?}", filter.unwrap_or_default());
+    }
+    let paths = scenarios::default_paths()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let total = files.len();
+    println!(
+        "running {total} scenario(s) from {}",
+        scenarios::scenarios_dir().join("scenarios").display()
+    );
+    let started = Instant::now();
+    let results = rt.block_on(async {
+        let limit = Arc::new(tokio::sync::Semaphore::new(4));
+        let mut tasks = Vec::new();
+        for file in files.clone() {
+            let paths = paths.clone();
+            let limit = limit.clone();
+            tasks.push(tokio::spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                let t = Instant::now();
+                let out = scenarios::runner::run_file(&file, &paths).await;
+                let wall = t.elapsed().as_secs_f64();
+                let name = file
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                match &out {
+                    Ok(o) => println!("  {} {name} ({wall:.1}s)", if o.passed { "done" } else { "FAIL" }),
+                    Err(e) => println!("  ERROR {name}: {e:#}"),
+                }
+                let _ = std::io::stdout().flush();
+                (file, out, wall)
+            }));
+        }
+        let mut results = Vec::new();
+        for t in tasks {
+            results.push(t.await);
+        }
+        results
+    });
+    let mut rows = Vec::new();
+    let mut all_ok = true;
+    let mut mismatches = 0;
+    for r in results {
+        let (file, out, wall) = r?;
+        let name = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default();
+        match out {
+            Err(e) => {
+                all_ok = false;
+                rows.push(Row {
+                    name,
+                    result: format!("error: {e:#}"),
+                    simulated: 0,
+                    capacity: "-".into(),
+                    wall,
+                });
+            }
+            Ok(outcome) => {
+                let snap_ok = std::panic::catch_unwind(|| {
+                    scenarios::snapshot_settings(&file).bind(|| insta::assert_yaml_snapshot!("scenario", &outcome));
+                })
+                .is_ok();
+                if !snap_ok {
+                    mismatches += 1;
+                }
+                let capacity = outcome
+                    .deployments
+                    .iter()
+                    .filter(|d| d.creator != "autoscaling")
+                    .map(|d| format!("{}/{}", d.lowest_healthy_capacity, d.required_healthy_capacity))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let result = match (outcome.passed, snap_ok) {
+                    (true, true) => "ok".to_string(),
+                    (false, _) => format!("FAILED: {}", outcome.verdict),
+                    (true, false) => "snapshot mismatch".to_string(),
+                };
+                all_ok &= outcome.passed && snap_ok;
+                rows.push(Row {
+                    name,
+                    result,
+                    simulated: outcome.simulated_seconds,
+                    capacity,
+                    wall,
+                });
+            }
+        }
+    }
+    let w = rows.iter().map(|r| r.name.len()).max().unwrap_or(8).max(8);
+    println!();
+    println!(
+        "{:<w$}  {:<20}  {:>10}  {:<22}  {:>6}",
+        "scenario", "result", "simulated", "min capacity (seen/min)", "wall"
+    );
+    for r in &rows {
+        println!(
+            "{:<w$}  {:<20}  {:>9}s  {:<22}  {:>5.1}s",
+            r.name,
+            r.result.chars().take(60).collect::<String>(),
+            r.simulated,
+            r.capacity,
+            r.wall
+        );
+    }
+    println!();
+    let passed = rows.iter().filter(|r| r.result == "ok").count();
+    println!(
+        "{passed} passed, {} failed ({:.1}s wall)",
+        rows.len() - passed,
+        started.elapsed().as_secs_f64()
+    );
+    if mismatches > 0 {
+        println!("{mismatches} snapshot(s) differ: review them with `cargo insta review` (cargo install cargo-insta).");
+    }
+    Ok(all_ok)
+}
