@@ -132,7 +132,31 @@ fn out_of_service(state: &str) -> bool {
 async fn wait_lifecycle(ctx: &Ctx, want: &str, limit: Duration) -> Result<()> {
     let start = ctx.clock.elapsed();
     loop {
-        let state = membership(ctx).await?.map(|m| m.1).unwrap_or_default();
+        let state = match ctx
+            .call("DescribeAutoScalingInstances", || {
+                ctx.asg
+                    .describe_auto_scaling_instances()
+                    .instance_ids(&ctx.instance_id)
+                    .send()
+            })
+            .await
+        {
+            Ok(r) => r
+                .auto_scaling_instances()
+                .first()
+                .and_then(|i| i.lifecycle_state())
+                .unwrap_or_default()
+                .to_string(),
+            // Transient even after retries: keep polling until the deadline.
+            Err(e) if e.transient => {
+                ctx.warn(format!(
+                    "DescribeAutoScalingInstances still failing ({}); polling on",
+                    e.message
+                ));
+                "unknown".to_string()
+            }
+            Err(e) => return Err(crate::ctx::aws_error("DescribeAutoScalingInstances", &e)),
+        };
         if state == want {
             ctx.info(format!("{} is {want}", ctx.instance_id));
             return Ok(());
@@ -245,24 +269,42 @@ pub async fn deregister(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mu
     state.group = Some(g.name.clone());
     state.standby = true;
     ctx.save(state)?;
-    let mut attempt = 0;
+    // Instances of one group deregistering at once (HalfAtATime, AllAtOnce) race: between our
+    // MinSize change and our EnterStandby, siblings' EnterStandby lowers DesiredCapacity (#84),
+    // and a MinSize left above DesiredCapacity makes UpdateAutoScalingGroup raise DesiredCapacity
+    // (launching instances). Alone, we lower MinSize by one, as the scripts did; at the first
+    // sign of siblings (their tag, one of them out of service, or a lost race) we lower it to 0,
+    // which no concurrent change can make unsafe. The restore goes back to the recorded original,
+    // and with process handling on no scaling policy or scheduled action runs meanwhile.
+    let mut attempt: i32 = 0;
     loop {
         attempt += 1;
         let g = group(ctx, group_name).await?;
-        if g.desired - 1 < g.min {
-            let original = match g.tags.get(TAG_MIN).and_then(|v| v.parse::<i32>().ok()) {
-                Some(o) => o,
+        if g.desired - 1 < g.min || (attempt > 1 && g.min > 0) {
+            let siblings = g
+                .members
+                .iter()
+                .any(|(id, s)| id != &ctx.instance_id && out_of_service(s));
+            let (original, tagged_before) = match g.tags.get(TAG_MIN).and_then(|v| v.parse::<i32>().ok()) {
+                Some(o) => (o, true),
                 None => {
                     set_tag(ctx, &g.name, TAG_MIN, &g.min.to_string()).await?;
-                    g.min
+                    (g.min, false)
                 }
             };
             state.lowered_min_from = Some(original);
             ctx.save(state)?;
-            let new_min = (g.desired - 1).max(0);
+            let contended = attempt > 1 || siblings || tagged_before;
+            let new_min = if contended { 0 } else { (g.desired - 1).max(0) };
             ctx.info(format!(
-                "UpdateAutoScalingGroup {} MinSize {} -> {new_min} (original {original})",
-                g.name, g.min
+                "UpdateAutoScalingGroup {} MinSize {} -> {new_min} (original {original}{})",
+                g.name,
+                g.min,
+                if contended {
+                    "; other instances of the group are deploying too"
+                } else {
+                    ""
+                }
             ));
             ctx.must("UpdateAutoScalingGroup", || {
                 ctx.asg
@@ -292,10 +334,9 @@ pub async fn deregister(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mu
             .await;
         match r {
             Ok(_) => break,
-            // Another instance of the group changed the sizes in between (#84): look again.
-            Err(e) if attempt < 10 && e.message.contains("To place into standby") => {
+            Err(e) if attempt < 50 && e.message.contains("To place into standby") => {
                 ctx.warn(format!(
-                    "EnterStandby raced with another instance ({}); retrying",
+                    "EnterStandby raced with another instance of the group; retrying ({})",
                     e.message
                 ));
             }

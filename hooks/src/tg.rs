@@ -109,6 +109,15 @@ pub async fn state(ctx: &Ctx, arn: &str, id: &str, port: Option<i32>) -> Result<
             .unwrap_or_else(|| "unused".into())),
         // botocore's target_deregistered waiter treats InvalidTarget as "gone"; so do we.
         Err(e) if e.code.as_deref() == Some("InvalidTarget") => Ok("unused".into()),
+        // Still throttled after every retry: inside a wait that is "not yet", not a failure;
+        // the wait's own deadline bounds it.
+        Err(e) if e.transient => {
+            ctx.warn(format!(
+                "DescribeTargetHealth still failing ({}); polling on",
+                e.message
+            ));
+            Ok("unknown".into())
+        }
         Err(e) => Err(crate::ctx::aws_error("DescribeTargetHealth", &e)),
     }
 }

@@ -36,6 +36,9 @@ pub fn launch_hook_name(dg: &str) -> String {
     format!("CodeDeploy-managed-automatic-launch-deployment-hook-{dg}")
 }
 
+/// A script process that ended: pid and exit code.
+type Exit = (u32, i32);
+
 struct Revision {
     dir: PathBuf,
     spec: AppSpec,
@@ -77,7 +80,10 @@ pub async fn run_file(path: &Path, paths: &Paths) -> anyhow::Result<Outcome> {
         .unwrap_or_default();
     let mut sim = Sim::new(scenario, paths, &name).await?;
     let result = sim.play().await;
-    let _ = std::fs::remove_dir_all(&sim.work);
+    // SCENARIOS_KEEP_WORK=1 keeps each instance's folder (installed files, script stderr) for a look.
+    if std::env::var_os("SCENARIOS_KEEP_WORK").is_none() {
+        let _ = std::fs::remove_dir_all(&sim.work);
+    }
     result
 }
 
@@ -100,7 +106,7 @@ struct Sim {
     start_ms: i64,
     min_capacity: Option<(usize, usize)>,
     handled_pending: BTreeSet<String>,
-    exits: (mpsc::UnboundedSender<(u32, i32)>, mpsc::UnboundedReceiver<(u32, i32)>),
+    exits: (mpsc::UnboundedSender<Exit>, mpsc::UnboundedReceiver<Exit>),
     exited: BTreeMap<u32, i32>,
     initial_groups: BTreeMap<String, (i64, Vec<String>)>,
     violations: Vec<String>,
@@ -436,6 +442,10 @@ impl Sim {
         self.min_capacity = None;
         self.cur_deployment = number;
         self.progress = 0.0;
+        self.min_capacity = None;
+        self.sample_capacity();
+        let serving_at_start = self.min_capacity.map(|c| c.0).unwrap_or(0);
+        report.required_healthy_capacity = report.required_healthy_capacity.min(serving_at_start);
         self.fire_events()?;
         loop {
             // Start instances up to the batch size.
@@ -917,6 +927,11 @@ impl Sim {
             return Ok(Err("ScriptMissing".into()));
         }
         let root = self.instance_root(id);
+        std::fs::create_dir_all(root.join("logs"))?;
+        let stderr_path = root.join("logs").join(format!(
+            "{deployment}-{event}-{}.stderr",
+            script.location.replace('/', "_")
+        ));
         let dg = &self.sc.deployment_group.name;
         let mut cmd = tokio::process::Command::new(&path);
         cmd.env_clear()
@@ -940,7 +955,7 @@ impl Sim {
             .current_dir(&revision.dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::from(std::fs::File::create(&stderr_path)?))
             .process_group(0);
         let mut child = match cmd.spawn() {
             Ok(c) => c,
@@ -967,6 +982,8 @@ impl Sim {
 
     /// Waits for something to happen, or moves the clock when every running script is waiting on it.
     async fn wait_or_advance(&mut self, runs: &mut [Run]) -> anyhow::Result<()> {
+        // Subscribe before looking, so that no change between the look and the wait is missed.
+        let mut rx = self.fake().clock.subscribe();
         let now = self.now();
         let sleepers = self.fake().clock.sleepers();
         let mut all_waiting = true;
@@ -1000,7 +1017,6 @@ impl Sim {
                 }
             }
         }
-        let mut rx = self.fake().clock.subscribe();
         tokio::select! {
             _ = rx.changed() => {}
             got = self.exits.1.recv() => {
@@ -1055,10 +1071,12 @@ impl Sim {
     fn finish(&mut self) -> anyhow::Result<Outcome> {
         let members = self.members();
         let w = self.fake().world().clone();
-        let mut out = Outcome::default();
-        out.description = self.sc.description.trim().to_string();
-        out.simulated_seconds = (w.now_ms - self.start_ms) / 1000;
-        out.deployments = self.reports.clone();
+        let mut out = Outcome {
+            description: self.sc.description.trim().to_string(),
+            simulated_seconds: (w.now_ms - self.start_ms) / 1000,
+            deployments: self.reports.clone(),
+            ..Default::default()
+        };
         out.deployments.sort_by_key(|d| d.number);
         let label = |s: &str| -> String {
             let mut s = s.to_string();

@@ -87,9 +87,9 @@ pub struct DeploymentSpec {
     pub config: Option<ConfigSpec>,
 }
 
-/// When the simulation reaches `when`, do `action` (once).
+/// When the simulation reaches `when`, do `action` (once). (No `deny_unknown_fields` here: serde
+/// does not support it with `flatten`; the action's own fields are still checked.)
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct EventSpec {
     pub when: When,
     #[serde(flatten)]

@@ -13,7 +13,7 @@ fn run(path: &std::path::Path) -> scenarios::report::Outcome {
 
 #[test]
 fn scenarios_match_their_snapshots() {
-    insta::glob!("../scenarios/*.toml", |path| {
+    insta::glob!("../scenarios", "*.toml", |path| {
         let outcome = run(path);
         assert!(outcome.passed, "{}: {}", path.display(), outcome.verdict);
         scenarios::snapshot_settings(path).bind(|| insta::assert_yaml_snapshot!("scenario", &outcome));

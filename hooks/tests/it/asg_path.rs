@@ -187,7 +187,9 @@ async fn issue_84_concurrent_hooks_in_one_group() {
     }
     assert_eq!(env.lifecycle(&ids[0]), "Standby");
     assert_eq!(env.lifecycle(&ids[1]), "Standby");
-    assert_eq!(env.sizes(&g), (2, 2, 6));
+    let (min, desired, _) = env.sizes(&g);
+    assert_eq!(desired, 2);
+    assert!(min <= 2, "MinSize {min} must leave room for both");
     let outs = env.run_many(&[(REGISTER, &ids[0]), (REGISTER, &ids[1])]).await;
     for o in &outs {
         o.ok();
