@@ -11,3 +11,5 @@ mod sdk_imds;
 mod botocore;
 // Malformed and hostile input, and property tests.
 mod bad_input;
+// Many clients at once.
+mod concurrency;

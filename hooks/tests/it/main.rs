@@ -10,3 +10,5 @@ mod asg_path;
 mod tg_path;
 // Configuration, metadata, throttling and permanent errors.
 mod failures;
+// The world built and checked with the AWS CLI.
+mod aws_cli;

@@ -1,0 +1,98 @@
+//! The `fakeaws` binary: loopback by default, and a world saved on SIGTERM resumes on restart.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_fakeaws");
+
+fn start(args: &[&str]) -> (std::process::Child, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let url = loop {
+        let line = lines.next().expect("fakeaws printed its address").expect("line");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split(' ').next().unwrap_or_default().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (child, url)
+}
+
+fn http(url: &str, method: &str, path: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    out
+}
+
+#[test]
+fn refuses_non_loopback_without_allow_remote() {
+    let out = Command::new(BIN).args(["--bind", "0.0.0.0:0"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-remote"));
+}
+
+#[test]
+fn world_saved_on_sigterm_is_resumed() {
+    let dir = std::env::temp_dir().join(format!("fakeaws-bin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let world = dir.join("world.toml");
+    std::fs::write(
+        &world,
+        "[[target_groups]]\nname = \"web\"\nport = 80\n\n[[groups]]\nname = \"asg\"\nmin = 1\nmax = 3\ndesired = 2\navailability_zones = [\"us-east-1a\"]\ntarget_groups = [\"web\"]\n",
+    )
+    .expect("write");
+    let saved = dir.join("state.json");
+    let (child, url) = start(&[
+        "--bind",
+        "127.0.0.1:0",
+        "--manual-clock",
+        "--world",
+        &world.display().to_string(),
+        "--save",
+        &saved.display().to_string(),
+    ]);
+    let resp = http(
+        &url,
+        "POST",
+        "/",
+        "Action=SetDesiredCapacity&Version=2011-01-01&AutoScalingGroupName=asg&DesiredCapacity=3",
+    );
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let mut child = child;
+    assert!(child.wait().expect("wait").success());
+    let text = std::fs::read_to_string(&saved).expect("saved state");
+    assert!(text.contains("fakeaws_state"));
+    let (mut child, url) = start(&[
+        "--bind",
+        "127.0.0.1:0",
+        "--manual-clock",
+        "--world",
+        &saved.display().to_string(),
+    ]);
+    let resp = http(&url, "POST", "/", "Action=DescribeAutoScalingGroups&Version=2011-01-01");
+    assert!(resp.contains("<DesiredCapacity>3</DesiredCapacity>"), "{resp}");
+    assert_eq!(resp.matches("<InstanceId>").count(), 3);
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(dir);
+}
