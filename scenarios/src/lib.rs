@@ -3,6 +3,7 @@
 //! hook binaries, and reports an [`report::Outcome`] that the snapshot tests hold.
 
 pub mod appspec;
+pub mod bundle;
 pub mod report;
 pub mod runner;
 pub mod schema;

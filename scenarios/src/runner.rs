@@ -166,6 +166,25 @@ impl Sim {
         for rev in self.sc.revisions.clone() {
             let src = self.revisions_dir.join(&rev.dir);
             let dst = self.work.join("revisions").join(&rev.name);
+            if let Some(archive) = &rev.bundle {
+                // A real revision archive: extracted with its modes, like the agent's `unzip -qo`.
+                let bytes = std::fs::read(archive)
+                    .with_context(|| format!("revision {}: reading {}", rev.name, archive.display()))?;
+                for e in crate::bundle::read(&bytes)? {
+                    let to = dst.join(&e.path);
+                    if let Some(p) = to.parent() {
+                        std::fs::create_dir_all(p)?;
+                    }
+                    std::fs::write(&to, &e.data)?;
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(&to, std::fs::Permissions::from_mode(e.mode))?;
+                }
+                let text = std::fs::read_to_string(dst.join("appspec.yml"))
+                    .with_context(|| format!("revision {}: no appspec.yml", rev.name))?;
+                let spec = appspec::parse(&text).with_context(|| format!("revision {}", rev.name))?;
+                self.revisions.insert(rev.name.clone(), Revision { dir: dst, spec });
+                continue;
+            }
             copy_tree(&src, &dst).with_context(|| format!("revision {}: copying {}", rev.name, src.display()))?;
             let bin = dst.join("bin");
             std::fs::create_dir_all(&bin)?;

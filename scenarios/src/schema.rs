@@ -72,7 +72,11 @@ impl Default for ConfigSpec {
 pub struct RevisionSpec {
     pub name: String,
     /// Folder under `scenarios/revisions/` holding `appspec.yml` and the scripts.
+    #[serde(default)]
     pub dir: String,
+    /// Or: a revision archive (zip/tgz, e.g. from `cargo xtask bundle`), deployed as it is.
+    #[serde(default)]
+    pub bundle: Option<std::path::PathBuf>,
     /// `elb-hooks.toml` shipped beside the hook binaries in this revision.
     #[serde(default)]
     pub hooks_config: Option<String>,

@@ -2,6 +2,7 @@
 //!
 //! One module per task; each gets a `Shell` rooted at the workspace root.
 
+mod bundle;
 mod fakeaws;
 mod scenarios;
 
@@ -24,6 +25,8 @@ enum Task {
     Fakeaws(fakeaws::Fakeaws),
     /// Build the hooks and run the deployment scenarios against the embedded fake.
     TestScenarios(scenarios::TestScenarios),
+    /// Build a CodeDeploy revision with the hook binaries (or check one with --check).
+    Bundle(bundle::Bundle),
 }
 
 fn main() -> std::process::ExitCode {
@@ -34,6 +37,7 @@ fn main() -> std::process::ExitCode {
         match cli.task {
             Task::Fakeaws(t) => t.run(&sh),
             Task::TestScenarios(t) => t.run(&sh),
+            Task::Bundle(t) => t.run(&sh),
         }
     })();
     match result {

@@ -1,0 +1,172 @@
+//! Revision bundles: reproducible bytes, modes that survive `unzip`, every validation error, and a
+//! scenario that deploys a bundle this code produced.
+
+use std::path::PathBuf;
+
+use scenarios::bundle::{self, Entry, Format, Input};
+
+fn hooks_dir() -> PathBuf {
+    scenarios::ensure_hooks_built().expect("hook binaries")
+}
+
+fn sample() -> Input {
+    Input {
+        app: scenarios::scenarios_dir().join("revisions/sample"),
+        appspec: None,
+        config: None,
+        hooks_dir: hooks_dir(),
+    }
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("bundle-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("tmp");
+    d
+}
+
+#[test]
+fn listing_with_modes() {
+    let entries = bundle::collect(&sample()).expect("collect");
+    let listing: Vec<String> = entries
+        .iter()
+        .map(|e| {
+            let size = if e.path.starts_with("bin/") {
+                "(binary)".to_string()
+            } else {
+                e.data.len().to_string()
+            };
+            format!("{:o} {} {size}", e.mode, e.path)
+        })
+        .collect();
+    insta::assert_yaml_snapshot!(listing);
+}
+
+#[test]
+fn two_builds_are_byte_identical_in_both_formats() {
+    for format in [Format::Zip, Format::Tgz] {
+        let a = bundle::write(&bundle::collect(&sample()).expect("collect"), format).expect("write");
+        let b = bundle::write(&bundle::collect(&sample()).expect("collect"), format).expect("write");
+        assert_eq!(bundle::sha256(&a), bundle::sha256(&b));
+        let back = bundle::read(&a).expect("read back");
+        assert!(back
+            .iter()
+            .any(|e| e.path == "bin/register-with-elb" && e.mode == 0o755));
+        assert!(back.iter().any(|e| e.path == "app/index.html" && e.mode == 0o644));
+    }
+}
+
+#[test]
+fn unzip_restores_execute_bits() {
+    let d = tmp("unzip");
+    let bytes = bundle::write(&bundle::collect(&sample()).expect("collect"), Format::Zip).expect("write");
+    let zip = d.join("r.zip");
+    std::fs::write(&zip, bytes).expect("write");
+    let status = std::process::Command::new("unzip")
+        .arg("-qo")
+        .arg(&zip)
+        .arg("-d")
+        .arg(d.join("x"))
+        .status();
+    let status = status.expect("the unzip tool is installed (apt-get install unzip; .ci/run does)");
+    assert!(status.success());
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &str| std::fs::metadata(d.join("x").join(p)).expect(p).permissions().mode() & 0o777;
+    assert_eq!(mode("bin/deregister-from-elb"), 0o755);
+    assert_eq!(mode("scripts/start_app.sh"), 0o755);
+    assert_eq!(mode("appspec.yml"), 0o644);
+    let _ = std::fs::remove_dir_all(d);
+}
+
+fn with_appspec(appspec: &str) -> Vec<Entry> {
+    let mut entries = bundle::collect(&sample()).expect("collect");
+    for e in &mut entries {
+        if e.path == "appspec.yml" {
+            e.data = appspec.as_bytes().to_vec();
+        }
+    }
+    entries
+}
+
+#[test]
+fn every_validation_error_names_the_field_and_line() {
+    let cases: &[(&str, &str)] = &[
+        ("version: '0.0'\nos: linux\n", "line 1: appspec version must be the number 0.0"),
+        ("os: linux\n", "missing `version: 0.0`"),
+        ("version: 0.0\nos: macos\n", "line 2: appspec os must be linux or windows"),
+        ("version: 0.0\nos: linux\nhooks:\n  BeforeInstal:\n    - location: bin/deregister-from-elb\n", "line 4: appspec hooks: unknown lifecycle event BeforeInstal"),
+        ("version: 0.0\nos: linux\nhooks:\n  BeforeInstall:\n    - location: bin/nope\n", "line 5: hooks.BeforeInstall: location bin/nope is not in the revision"),
+        ("version: 0.0\nos: linux\nhooks:\n  BeforeInstall:\n    - location: /bin/deregister-from-elb\n", "must be relative"),
+        ("version: 0.0\nos: linux\nhooks:\n  BeforeInstall:\n    - location: bin/deregister-from-elb\n      timeout: 0\n", "line 6: hooks.BeforeInstall[0].timeout must be 1 to 3600"),
+        ("version: 0.0\nos: linux\nhooks:\n  BeforeInstall:\n    - location: bin/deregister-from-elb\n      timeout: 4000\n", "timeout must be 1 to 3600"),
+        ("version: 0.0\nos: linux\nfiles:\n  - source: missing\n    destination: /opt\n", "line 4: files: source missing is not in the revision"),
+        ("version: 0.0\nos: linux\nhooks:\n  BeforeInstall:\n    - location: bin/deregister-from-elb\n      runas: Root User\n", "line 6: hooks.BeforeInstall: runas 'Root User' is not a user name"),
+        ("version: 0.0\nos: linux\npermissions:\n  - object: /opt/app\n    mode: 9z9\n", "line 5: permissions[0].mode must be octal"),
+        ("version: 0.0\nos: linux\npermissions:\n  - mode: 755\n", "permissions[0].object is missing"),
+        ("version: [\n", "not valid YAML"),
+    ];
+    for (appspec, want) in cases {
+        let err = bundle::validate(&with_appspec(appspec)).expect_err(appspec);
+        let msg = format!("{err:#}");
+        assert!(msg.contains(want), "{appspec:?}: expected {want:?} in {msg:?}");
+    }
+    let warnings = bundle::validate(&with_appspec(
+        "version: 0.0\nos: linux\nhooks:\n  ApplicationStop:\n    - location: bin/deregister-from-elb\n",
+    ))
+    .expect("valid");
+    assert!(warnings.iter().any(|w| w.contains("ApplicationStop")), "{warnings:?}");
+}
+
+#[test]
+fn generated_appspec_and_bad_config() {
+    let d = tmp("gen");
+    std::fs::create_dir_all(d.join("app/app")).expect("dir");
+    std::fs::write(d.join("app/app/index.html"), "hi").expect("write");
+    let entries = bundle::collect(&Input {
+        app: d.join("app"),
+        appspec: None,
+        config: None,
+        hooks_dir: hooks_dir(),
+    })
+    .expect("collect");
+    let appspec = entries.iter().find(|e| e.path == "appspec.yml").expect("generated");
+    assert_eq!(appspec.data, bundle::GENERATED_APPSPEC.as_bytes());
+    bundle::validate(&entries).expect("the generated appspec is valid");
+    std::fs::write(d.join("bad.toml"), "port = 0\n").expect("write");
+    let err = bundle::collect(&Input {
+        app: d.join("app"),
+        appspec: None,
+        config: Some(d.join("bad.toml")),
+        hooks_dir: hooks_dir(),
+    })
+    .expect_err("bad config");
+    assert!(format!("{err:#}").contains("port"), "{err:#}");
+    let _ = std::fs::remove_dir_all(d);
+}
+
+#[test]
+fn the_scenario_runner_deploys_a_bundle_it_did_not_build_itself() {
+    let d = tmp("deploy");
+    let bytes = bundle::write(&bundle::collect(&sample()).expect("collect"), Format::Zip).expect("write");
+    let zip = d.join("sample.zip");
+    std::fs::write(&zip, bytes).expect("write");
+    let text =
+        std::fs::read_to_string(scenarios::scenarios_dir().join("scenarios/happy_one_at_a_time.toml")).expect("read");
+    let text = text.replace(
+        "[[revisions]]\nname = \"v2\"\ndir = \"sample\"",
+        &format!("[[revisions]]\nname = \"v2\"\nbundle = \"{}\"", zip.display()),
+    );
+    assert!(text.contains("bundle = "));
+    let file = d.join("from_bundle.toml");
+    std::fs::write(&file, text).expect("write");
+    let paths = scenarios::default_paths().expect("paths");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    let outcome = rt.block_on(scenarios::runner::run_file(&file, &paths)).expect("runs");
+    assert!(outcome.passed, "{}", outcome.verdict);
+    assert_eq!(outcome.deployments[0].status, "Succeeded");
+    assert!(outcome.revisions.values().all(|r| r == "v2"));
+    let _ = std::fs::remove_dir_all(d);
+}
