@@ -185,20 +185,40 @@ impl Sim {
                 self.revisions.insert(rev.name.clone(), Revision { dir: dst, spec });
                 continue;
             }
-            copy_tree(&src, &dst).with_context(|| format!("revision {}: copying {}", rev.name, src.display()))?;
-            let bin = dst.join("bin");
-            std::fs::create_dir_all(&bin)?;
-            for b in ["deregister-from-elb", "register-with-elb"] {
-                let from = self.hooks_bin.join(b);
-                if !from.exists() {
-                    bail!("{} is not built (run `cargo build -p hooks --bins`)", from.display());
+            // The same collection and validation as `cargo xtask bundle`; the binaries are hard
+            // links rather than copies (a hundred instances share them).
+            let config = match &rev.hooks_config {
+                Some(text) => {
+                    let p = self.work.join(format!("{}-elb-hooks.toml", rev.name));
+                    std::fs::write(&p, text)?;
+                    Some(p)
                 }
-                if std::fs::hard_link(&from, bin.join(b)).is_err() {
-                    std::fs::copy(&from, bin.join(b))?;
+                None => None,
+            };
+            let input = crate::bundle::Input {
+                app: src.clone(),
+                appspec: None,
+                config,
+                hooks_dir: self.hooks_bin.clone(),
+            };
+            let entries = crate::bundle::collect(&input).with_context(|| format!("revision {}", rev.name))?;
+            crate::bundle::validate(&entries).with_context(|| format!("revision {}", rev.name))?;
+            for e in &entries {
+                let to = dst.join(&e.path);
+                if let Some(p) = to.parent() {
+                    std::fs::create_dir_all(p)?;
                 }
-            }
-            if let Some(cfg) = &rev.hooks_config {
-                std::fs::write(bin.join("elb-hooks.toml"), cfg)?;
+                let from = self.hooks_bin.join(e.path.trim_start_matches("bin/"));
+                if e.path.starts_with("bin/")
+                    && e.mode == 0o755
+                    && from.exists()
+                    && std::fs::hard_link(&from, &to).is_ok()
+                {
+                    continue;
+                }
+                std::fs::write(&to, &e.data)?;
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&to, std::fs::Permissions::from_mode(e.mode))?;
             }
             let text = std::fs::read_to_string(dst.join("appspec.yml"))
                 .with_context(|| format!("revision {}: no appspec.yml", rev.name))?;

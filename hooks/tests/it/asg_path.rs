@@ -266,3 +266,57 @@ impl Env {
         self.fake().call_counts().get(name).copied().unwrap_or(0)
     }
 }
+
+/// Upstream #64: the scripts ignored TARGET_GROUP_LIST on the Auto Scaling path. Configured target
+/// groups are part of the health wait: register returns only once healthy there too.
+#[tokio::test]
+async fn issue_64_configured_target_groups_count_on_the_asg_path() {
+    let mut env = Env::new().await;
+    let g = env.asg_world(1, 4, 2);
+    env.apply(
+        "[[target_groups]]\nname = \"api\"\nport = 8080\nhealth_check = { interval = 30, healthy_threshold = 5, timeout = 5 }\n\n[[load_balancers]]\nname = \"api-alb\"\nlisteners = [{ port = 8080, target_group = \"api\" }]\n",
+    );
+    let id = env.members(&g)[0].clone();
+    {
+        let mut w = env.fake().world();
+        let arn = w
+            .target_groups
+            .values()
+            .find(|t| t.name == "api")
+            .expect("api")
+            .arn
+            .clone();
+        w.register_target(&arn, &id, 8080);
+    }
+    env.extra.push(("ELB_HOOKS_TARGET_GROUPS".into(), "api".into()));
+    env.run(DEREGISTER, &id).await.ok();
+    // An operator re-registers the instance in "api" while it is out; its checks restart.
+    {
+        let mut w = env.fake().world();
+        let arn = w
+            .target_groups
+            .values()
+            .find(|t| t.name == "api")
+            .expect("api")
+            .arn
+            .clone();
+        w.deregister_target(&arn, &id, None);
+        w.tick(env.fake().clock.now_ms() + 400_000);
+    }
+    env.settle(400);
+    {
+        let mut w = env.fake().world();
+        let arn = w
+            .target_groups
+            .values()
+            .find(|t| t.name == "api")
+            .expect("api")
+            .arn
+            .clone();
+        w.register_target(&arn, &id, 8080);
+    }
+    let out = env.run(REGISTER, &id).await;
+    out.ok();
+    assert!(out.stdout.contains("healthy in targetgroup/api"), "{}", out.stdout);
+    assert_eq!(env.health("api", &id), "healthy");
+}

@@ -112,3 +112,65 @@ async fn issue_95_works_where_imdsv2_is_required() {
     out.ok();
     assert!(out.stdout.contains(&id));
 }
+
+/// The scripts' `local x=$(cmd); [ $? != 0 ]` never fired: a failed DescribeAutoScalingInstances
+/// read as "not in an Auto Scaling group" and the script went on to deregister from target groups.
+#[tokio::test]
+async fn failed_group_lookup_is_an_error_not_a_missing_group() {
+    let env = Env::new().await;
+    let g = env.asg_world(1, 3, 2);
+    let id = env.members(&g)[0].clone();
+    env.fake()
+        .inject("DescribeAutoScalingInstances", fakeaws::Fault::Unavailable, 20);
+    let out = env.run(DEREGISTER, &id).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("DescribeAutoScalingInstances failed: ServiceUnavailable"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        env.calls("elasticloadbalancing:DeregisterTargets") + env.calls("elasticloadbalancing:DescribeTargetGroups"),
+        0
+    );
+    assert_eq!(env.lifecycle(&id), "InService");
+}
+
+/// The scripts recorded "MinSize decremented" even when UpdateAutoScalingGroup failed. Here the
+/// record is written first, the failure stops the hook, and the next run repairs.
+#[tokio::test]
+async fn failed_min_size_update_stops_the_hook_and_is_repaired() {
+    let env = Env::new().await;
+    let g = env.asg_world(2, 3, 2);
+    let id = env.members(&g)[0].clone();
+    env.fake()
+        .inject("UpdateAutoScalingGroup", fakeaws::Fault::Unavailable, 20);
+    let out = env.run(DEREGISTER, &id).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("UpdateAutoScalingGroup failed"), "{}", out.stderr);
+    assert_eq!(env.lifecycle(&id), "InService");
+    assert_eq!(env.sizes(&g), (2, 2, 3));
+    // The deployment failed; the next register (or deployment) puts everything back.
+    env.fake().inject("UpdateAutoScalingGroup", fakeaws::Fault::Throttle, 0);
+    env.run(REGISTER, &id).await.ok();
+    assert_eq!(env.sizes(&g), (2, 2, 3));
+    assert!(env.suspended(&g).is_empty(), "processes resumed");
+    assert!(env.tags(&g).is_empty());
+}
+
+/// With no record at all (no state file, no tags), register resumes nothing: the scripts resumed
+/// all four processes when their flag file was missing.
+#[tokio::test]
+async fn register_without_a_record_resumes_nothing() {
+    let env = Env::new().await;
+    let g = env.asg_world(1, 3, 2);
+    env.fake()
+        .world()
+        .suspend(&g, &["AZRebalance".into(), "ScheduledActions".into()])
+        .expect("suspend");
+    let id = env.members(&g)[0].clone();
+    env.run(REGISTER, &id).await.ok();
+    assert_eq!(env.suspended(&g), ["AZRebalance", "ScheduledActions"]);
+    assert_eq!(env.calls("autoscaling:ResumeProcesses"), 0);
+}
