@@ -112,10 +112,48 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
             Ok(Some(x.finish()))
         }
         "DescribeLoadBalancers" => {
-            world.group(p.req("AutoScalingGroupName")?)?;
+            let g = world.group(p.req("AutoScalingGroupName")?)?;
             let mut x = Xml::new();
-            x.list("LoadBalancers", Vec::<String>::new(), |_, _| {});
+            x.list("LoadBalancers", &g.load_balancer_names, |x, n| {
+                x.leaf("LoadBalancerName", n).leaf("State", "InService");
+            });
             Ok(Some(x.finish()))
+        }
+        "AttachLoadBalancers" => {
+            let names = p.list("LoadBalancerNames")?;
+            let group = p.req("AutoScalingGroupName")?.to_string();
+            for n in &names {
+                if !world.classic.contains_key(n) {
+                    return Err(AwsError::validation(format!("There is no ACTIVE Load Balancer named '{n}'")));
+                }
+            }
+            let g = world.group_mut(&group)?;
+            for n in &names {
+                if !g.load_balancer_names.contains(n) {
+                    g.load_balancer_names.push(n.clone());
+                }
+            }
+            let members = g.instances.clone();
+            for id in members {
+                if world.instances.get(&id).is_some_and(|i| i.lifecycle == Lifecycle::InService) {
+                    for n in &names {
+                        world.classic_register(n, &id);
+                    }
+                }
+            }
+            Ok(Some(String::new()))
+        }
+        "DetachLoadBalancers" => {
+            let names = p.list("LoadBalancerNames")?;
+            let g = world.group_mut(p.req("AutoScalingGroupName")?)?;
+            g.load_balancer_names.retain(|n| !names.contains(n));
+            let members = g.instances.clone();
+            for id in members {
+                for n in &names {
+                    world.classic_deregister(n, &id);
+                }
+            }
+            Ok(Some(String::new()))
         }
         "PutLifecycleHook" => put_hook(world, p),
         "CreateOrUpdateTags" => {
@@ -262,7 +300,13 @@ fn create_group(world: &mut World, p: &Params) -> Outcome {
         instances: Vec::new(),
         new_instances_protected_from_scale_in: p.bool("NewInstancesProtectedFromScaleIn")?.unwrap_or(false),
         tags: Default::default(),
+        load_balancer_names: p.list("LoadBalancerNames")?,
     };
+    for n in &group.load_balancer_names {
+        if !world.classic.contains_key(n) {
+            return Err(AwsError::validation(format!("Provided Load Balancers may not be valid. Please ensure they exist and try again. There is no ACTIVE Load Balancer named '{n}'")));
+        }
+    }
     world.groups.insert(name.clone(), group);
     let tags = tags_from(p, Some(&name))?;
     if let Some(g) = world.groups.get_mut(&name) {
@@ -525,7 +569,7 @@ fn group_xml(x: &mut Xml, world: &World, g: &Group) {
         .leaf("DesiredCapacity", g.desired)
         .leaf("DefaultCooldown", g.default_cooldown_s)
         .str_list("AvailabilityZones", &g.availability_zones)
-        .str_list("LoadBalancerNames", Vec::<String>::new())
+        .str_list("LoadBalancerNames", &g.load_balancer_names)
         .str_list("TargetGroupARNs", &g.target_groups)
         .leaf("HealthCheckType", &g.health_check_type)
         .leaf("HealthCheckGracePeriod", g.health_check_grace_period_s);

@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod autoscaling;
+pub mod classic;
 pub mod clock;
 pub mod elbv2;
 pub mod error;

@@ -156,6 +156,9 @@ pub struct Group {
     /// Tags: key -> (value, propagate at launch).
     #[serde(default)]
     pub tags: BTreeMap<String, (String, bool)>,
+    /// Attached Classic Load Balancers.
+    #[serde(default)]
+    pub load_balancer_names: Vec<String>,
 }
 
 /// Every process Auto Scaling can suspend.
@@ -280,4 +283,53 @@ pub struct Listener {
     pub port: i64,
     pub protocol: String,
     pub actions: Vec<Action>,
+}
+
+/// A Classic Load Balancer listener.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassicListener {
+    pub protocol: String,
+    pub port: i64,
+    pub instance_protocol: String,
+    pub instance_port: i64,
+}
+
+/// Classic health check settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassicHealthCheck {
+    pub target: String,
+    pub interval_s: i64,
+    pub timeout_s: i64,
+    pub unhealthy_threshold: i64,
+    pub healthy_threshold: i64,
+}
+
+/// An instance registered with a Classic Load Balancer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassicMember {
+    pub id: String,
+    /// Passing health checks (InService) or not (OutOfService).
+    pub in_service: bool,
+    /// Whether it has ever been checked (registration still in progress).
+    pub checked: bool,
+    pub registered_ms: i64,
+    pub streak_ms: i64,
+    /// Connection draining in progress until this time.
+    pub draining_until_ms: Option<i64>,
+}
+
+/// A Classic Load Balancer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassicLb {
+    pub name: String,
+    pub dns_name: String,
+    pub created_ms: i64,
+    pub availability_zones: Vec<String>,
+    pub listeners: Vec<ClassicListener>,
+    pub health_check: ClassicHealthCheck,
+    pub members: Vec<ClassicMember>,
+    pub draining_enabled: bool,
+    pub draining_timeout_s: i64,
+    pub cross_zone: bool,
+    pub idle_timeout_s: i64,
 }

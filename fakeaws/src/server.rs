@@ -18,7 +18,7 @@ use crate::clock::{Clock, ClockMode};
 use crate::error::AwsError;
 use crate::query::Params;
 use crate::world::World;
-use crate::{admin, autoscaling, elbv2, imds};
+use crate::{admin, autoscaling, classic, elbv2, imds};
 
 /// A fault to inject into the next calls of an action.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -231,19 +231,7 @@ async fn query(fake: &Arc<Fake>, headers: &HeaderMap, body: &Bytes) -> Response 
     let (service, ns) = match version.as_str() {
         "2011-01-01" => ("autoscaling", autoscaling::NAMESPACE),
         "2015-12-01" => ("elasticloadbalancing", elbv2::NAMESPACE),
-        "2012-06-01" => {
-            let err = AwsError::new(
-                400,
-                "InvalidAction",
-                "Classic Elastic Load Balancing (Version 2012-06-01) is not implemented by fakeaws yet.",
-            );
-            return aws_response(
-                fake,
-                "http://elasticloadbalancing.amazonaws.com/doc/2012-06-01/",
-                Err(err),
-                "",
-            );
-        }
+        "2012-06-01" => ("elasticloadbalancing", classic::NAMESPACE),
         "" => {
             let err = AwsError::new(
                 400,
@@ -260,7 +248,7 @@ async fn query(fake: &Arc<Fake>, headers: &HeaderMap, body: &Bytes) -> Response 
             let err = AwsError::new(
                 400,
                 "InvalidParameterValue",
-                format!("Version {other} is not supported: fakeaws serves Auto Scaling 2011-01-01 and Elastic Load Balancing 2015-12-01."),
+                format!("Version {other} is not supported: fakeaws serves Auto Scaling 2011-01-01, Elastic Load Balancing 2015-12-01 and Classic Elastic Load Balancing 2012-06-01."),
             );
             return aws_response(fake, autoscaling::NAMESPACE, Err(err), "");
         }
@@ -295,8 +283,9 @@ async fn query(fake: &Arc<Fake>, headers: &HeaderMap, body: &Bytes) -> Response 
     let outcome = {
         let mut world = fake.world();
         let before = world.clone();
-        let result = match service {
-            "autoscaling" => autoscaling::handle(&mut world, &action, &params),
+        let result = match (service, version.as_str()) {
+            ("autoscaling", _) => autoscaling::handle(&mut world, &action, &params),
+            (_, "2012-06-01") => classic::handle(&mut world, &action, &params),
             _ => elbv2::handle(&mut world, &action, &params),
         };
         if result.is_err() {

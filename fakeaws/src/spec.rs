@@ -21,6 +21,8 @@ pub struct WorldSpec {
     #[serde(default)]
     pub load_balancers: Vec<LoadBalancerSpec>,
     #[serde(default)]
+    pub classic_load_balancers: Vec<ClassicSpec>,
+    #[serde(default)]
     pub groups: Vec<GroupSpec>,
     #[serde(default)]
     pub instances: Vec<InstanceSpec>,
@@ -71,6 +73,36 @@ fn application() -> String {
     "application".into()
 }
 
+/// A Classic Load Balancer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassicSpec {
+    pub name: String,
+    /// Listener port (instance port defaults to the same).
+    #[serde(default = "eighty")]
+    pub port: i64,
+    pub instance_port: Option<i64>,
+    /// Health check: `target` like "HTTP:80/", `interval`, `timeout`, thresholds.
+    pub health_check: Option<ClassicHealthSpec>,
+    /// Connection draining timeout in seconds; absent = draining off.
+    pub connection_draining: Option<i64>,
+}
+
+fn eighty() -> i64 {
+    80
+}
+
+/// Classic health check settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassicHealthSpec {
+    pub target: String,
+    pub interval: i64,
+    pub timeout: i64,
+    pub healthy_threshold: i64,
+    pub unhealthy_threshold: i64,
+}
+
 /// A listener forwarding to one target group (by name).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -92,6 +124,9 @@ pub struct GroupSpec {
     /// Target group names.
     #[serde(default)]
     pub target_groups: Vec<String>,
+    /// Classic Load Balancer names.
+    #[serde(default)]
+    pub load_balancers: Vec<String>,
     /// `EC2` (default) or `ELB`.
     pub health_check_type: Option<String>,
     pub health_check_grace_period: Option<i64>,
@@ -121,6 +156,9 @@ pub struct InstanceSpec {
     pub count: usize,
     #[serde(default)]
     pub target_groups: Vec<TargetRef>,
+    /// Classic Load Balancers to register with.
+    #[serde(default)]
+    pub load_balancers: Vec<String>,
 }
 
 fn one() -> usize {
@@ -170,6 +208,7 @@ fn call(
     let p = Params(pairs.into_iter().collect());
     let out = match service {
         "autoscaling" => autoscaling::handle(world, action, &p),
+        "classic" => crate::classic::handle(world, action, &p),
         _ => elbv2::handle(world, action, &p),
     };
     out.map_err(|e| AwsError {
@@ -264,6 +303,49 @@ pub fn apply(world: &mut World, spec: &WorldSpec) -> Result<Vec<String>, AwsErro
             )?;
         }
     }
+    for c in &spec.classic_load_balancers {
+        let ip = c.instance_port.unwrap_or(c.port);
+        call(
+            world,
+            "classic",
+            "CreateLoadBalancer",
+            vec![
+                kv("LoadBalancerName", &c.name),
+                kv("Listeners.member.1.Protocol", "HTTP"),
+                kv("Listeners.member.1.LoadBalancerPort", c.port),
+                kv("Listeners.member.1.InstancePort", ip),
+                kv("AvailabilityZones.member.1", format!("{}a", world.region)),
+                kv("AvailabilityZones.member.2", format!("{}b", world.region)),
+            ],
+        )?;
+        if let Some(h) = &c.health_check {
+            call(
+                world,
+                "classic",
+                "ConfigureHealthCheck",
+                vec![
+                    kv("LoadBalancerName", &c.name),
+                    kv("HealthCheck.Target", &h.target),
+                    kv("HealthCheck.Interval", h.interval),
+                    kv("HealthCheck.Timeout", h.timeout),
+                    kv("HealthCheck.HealthyThreshold", h.healthy_threshold),
+                    kv("HealthCheck.UnhealthyThreshold", h.unhealthy_threshold),
+                ],
+            )?;
+        }
+        if let Some(t) = c.connection_draining {
+            call(
+                world,
+                "classic",
+                "ModifyLoadBalancerAttributes",
+                vec![
+                    kv("LoadBalancerName", &c.name),
+                    kv("LoadBalancerAttributes.ConnectionDraining.Enabled", "true"),
+                    kv("LoadBalancerAttributes.ConnectionDraining.Timeout", t),
+                ],
+            )?;
+        }
+    }
     for g in &spec.groups {
         let mut p = vec![
             kv("AutoScalingGroupName", &g.name),
@@ -279,6 +361,9 @@ pub fn apply(world: &mut World, spec: &WorldSpec) -> Result<Vec<String>, AwsErro
         }
         for (i, tg) in g.target_groups.iter().enumerate() {
             p.push(kv(&format!("TargetGroupARNs.member.{}", i + 1), tg_arn(world, tg)?));
+        }
+        for (i, lb) in g.load_balancers.iter().enumerate() {
+            p.push(kv(&format!("LoadBalancerNames.member.{}", i + 1), lb));
         }
         if let Some(h) = &g.health_check_type {
             p.push(kv("HealthCheckType", h));
@@ -337,6 +422,14 @@ pub fn apply(world: &mut World, spec: &WorldSpec) -> Result<Vec<String>, AwsErro
                 let arn = tg_arn(world, &t.name)?;
                 let port = t.port.or(world.target_groups.get(&arn).map(|x| x.port)).unwrap_or(80);
                 world.register_target(&arn, &id, port);
+            }
+            for lb in &inst.load_balancers {
+                if !world.classic.contains_key(lb) {
+                    return Err(AwsError::validation(format!(
+                        "classic load balancer '{lb}' is not defined in the world file"
+                    )));
+                }
+                world.classic_register(lb, &id);
             }
             ids.push(id);
         }

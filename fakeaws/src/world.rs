@@ -46,6 +46,9 @@ pub struct World {
     pub target_groups: BTreeMap<String, TargetGroup>,
     pub listeners: BTreeMap<String, Listener>,
     pub activities: Vec<Activity>,
+    /// Classic Load Balancers by name.
+    #[serde(default)]
+    pub classic: BTreeMap<String, ClassicLb>,
 }
 
 /// A target's health as DescribeTargetHealth reports it: state, reason code, description.
@@ -69,6 +72,7 @@ impl World {
             target_groups: BTreeMap::new(),
             listeners: BTreeMap::new(),
             activities: Vec::new(),
+            classic: BTreeMap::new(),
         }
     }
 
@@ -156,6 +160,11 @@ impl World {
         for tg in self.target_groups.values_mut() {
             for t in tg.targets.iter_mut().filter(|t| t.id == id) {
                 t.streak_ms = now;
+            }
+        }
+        for lb in self.classic.values_mut() {
+            for m in lb.members.iter_mut().filter(|m| m.id == id) {
+                m.streak_ms = now;
             }
         }
         Ok(())
@@ -279,6 +288,46 @@ impl World {
         self.target_groups
             .values()
             .any(|tg| tg.targets.iter().any(|t| t.id == id))
+            || self.classic.values().any(|lb| lb.members.iter().any(|m| m.id == id))
+    }
+
+    /// Registers an instance with a Classic Load Balancer (again, if it was draining).
+    pub fn classic_register(&mut self, lb: &str, id: &str) {
+        let now = self.now_ms;
+        let Some(lb) = self.classic.get_mut(lb) else { return };
+        let fresh = ClassicMember {
+            id: id.into(),
+            in_service: false,
+            checked: false,
+            registered_ms: now,
+            streak_ms: now,
+            draining_until_ms: None,
+        };
+        if let Some(m) = lb.members.iter_mut().find(|m| m.id == id) {
+            if m.draining_until_ms.is_some() {
+                *m = fresh;
+            }
+            return;
+        }
+        lb.members.push(fresh);
+    }
+
+    /// Deregisters an instance from a Classic Load Balancer: connection draining if enabled.
+    pub fn classic_deregister(&mut self, lb: &str, id: &str) {
+        let now = self.now_ms;
+        let Some(lb) = self.classic.get_mut(lb) else { return };
+        if lb.draining_enabled && lb.draining_timeout_s > 0 {
+            let until = now + lb.draining_timeout_s * 1000;
+            for m in lb
+                .members
+                .iter_mut()
+                .filter(|m| m.id == id && m.draining_until_ms.is_none())
+            {
+                m.draining_until_ms = Some(until);
+            }
+        } else {
+            lb.members.retain(|m| m.id != id);
+        }
     }
 
     fn register_everywhere(&mut self, group: &str, id: &str) {
@@ -287,6 +336,9 @@ impl World {
             return;
         }
         let tgs = g.target_groups.clone();
+        for lb in g.load_balancer_names.clone() {
+            self.classic_register(&lb, id);
+        }
         for tg in tgs {
             let port = self.target_groups.get(&tg).map(|t| t.port).unwrap_or(80);
             self.register_target(&tg, id, port);
@@ -294,6 +346,10 @@ impl World {
     }
 
     fn deregister_everywhere(&mut self, id: &str) {
+        let names: Vec<String> = self.classic.keys().cloned().collect();
+        for n in names {
+            self.classic_deregister(&n, id);
+        }
         let arns: Vec<String> = self.target_groups.keys().cloned().collect();
         for arn in arns {
             self.deregister_target(&arn, id, None);
@@ -378,6 +434,24 @@ impl World {
                 }
             }
         }
+        for lb in self.classic.values() {
+            let hc = &lb.health_check;
+            for m in &lb.members {
+                if let Some(d) = m.draining_until_ms {
+                    consider(d);
+                    continue;
+                }
+                let up = self
+                    .instances
+                    .get(&m.id)
+                    .is_some_and(|i| i.app_up && i.lifecycle != Lifecycle::Terminated);
+                if up && !m.in_service {
+                    consider(m.streak_ms + hc.healthy_threshold * hc.interval_s * 1000);
+                } else if !up && (m.in_service || !m.checked) {
+                    consider(m.streak_ms + hc.unhealthy_threshold * hc.interval_s * 1000);
+                }
+            }
+        }
         for inst in self.instances.values() {
             if let Some(u) = inst.until_ms {
                 consider(u);
@@ -437,6 +511,26 @@ impl World {
                 {
                     t.state = TargetState::Unhealthy;
                     t.streak_ms = now;
+                }
+            }
+        }
+        // Classic Load Balancer members.
+        for lb in self.classic.values_mut() {
+            lb.members.retain(|m| m.draining_until_ms.is_none_or(|d| d > now));
+            let hc = lb.health_check.clone();
+            for m in lb.members.iter_mut().filter(|m| m.draining_until_ms.is_none()) {
+                let up = app.get(&m.id).copied().unwrap_or(false);
+                if up && !m.in_service && m.streak_ms + hc.healthy_threshold * hc.interval_s * 1000 <= now {
+                    m.in_service = true;
+                    m.checked = true;
+                    m.streak_ms = now;
+                } else if !up
+                    && (m.in_service || !m.checked)
+                    && m.streak_ms + hc.unhealthy_threshold * hc.interval_s * 1000 <= now
+                {
+                    m.in_service = false;
+                    m.checked = true;
+                    m.streak_ms = now;
                 }
             }
         }

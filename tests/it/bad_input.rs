@@ -77,10 +77,10 @@ async fn malformed_requests_get_aws_shaped_errors() {
             "arn:x",
         ),
         (
-            "Action=DescribeLoadBalancers&Version=2012-06-01",
+            "Action=Frobnicate&Version=2012-06-01",
             400,
             "InvalidAction",
-            "Classic",
+            "Classic Elastic Load Balancing",
         ),
         ("%%%&&&==", 400, "MissingParameter", "Version"),
     ];
@@ -291,6 +291,7 @@ target_groups = [{ name = "web", port = 8080 }]
             desired: None,
             availability_zones: vec!["us-east-1a".into()],
             target_groups: vec![],
+            load_balancers: vec![],
             health_check_type: None,
             health_check_grace_period: None,
             lifecycle_hooks: vec![],

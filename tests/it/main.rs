@@ -13,3 +13,5 @@ mod botocore;
 mod bad_input;
 // Many clients at once.
 mod concurrency;
+// Classic Load Balancers through aws-sdk-elasticloadbalancing and the AWS CLI.
+mod sdk_classic;

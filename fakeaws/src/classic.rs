@@ -1,0 +1,277 @@
+//! The Classic Elastic Load Balancing Query API (Version 2012-06-01): load balancers, instance
+//! registration, instance health on the simulated clock, health check and connection draining.
+
+use crate::autoscaling::Outcome;
+use crate::clock::iso;
+use crate::error::AwsError;
+use crate::model::*;
+use crate::query::Params;
+use crate::world::World;
+use crate::xml::Xml;
+
+/// The Classic ELB XML namespace.
+pub const NAMESPACE: &str = "http://elasticloadbalancing.amazonaws.com/doc/2012-06-01/";
+
+fn not_found(name: &str) -> AwsError {
+    AwsError::new(
+        400,
+        "LoadBalancerNotFound",
+        format!("There is no ACTIVE Load Balancer named '{name}'"),
+    )
+}
+
+fn lb<'a>(world: &'a World, name: &str) -> Result<&'a ClassicLb, AwsError> {
+    world.classic.get(name).ok_or_else(|| not_found(name))
+}
+
+fn instance_ids(world: &World, p: &Params) -> Result<Vec<String>, AwsError> {
+    let mut ids = Vec::new();
+    for i in p.structs("Instances")? {
+        let id = i.req("InstanceId")?.to_string();
+        if !world
+            .instances
+            .get(&id)
+            .is_some_and(|x| x.lifecycle != Lifecycle::Terminated)
+        {
+            return Err(AwsError::new(
+                400,
+                "InvalidInstance",
+                format!("EC2 instance {id} is not valid or does not exist"),
+            ));
+        }
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+fn instances_xml(x: &mut Xml, lb: &ClassicLb) {
+    x.list(
+        "Instances",
+        lb.members.iter().filter(|m| m.draining_until_ms.is_none()),
+        |x, m| {
+            x.leaf("InstanceId", &m.id);
+        },
+    );
+}
+
+/// Runs one Classic ELB action.
+pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
+    match action {
+        "CreateLoadBalancer" => {
+            let name = p.req("LoadBalancerName")?.to_string();
+            if name.len() > 32 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                return Err(AwsError::validation(format!("LoadBalancerName '{name}' must be 1-32 alphanumeric characters or hyphens")));
+            }
+            let mut listeners = Vec::new();
+            for l in p.structs("Listeners")? {
+                let protocol = l.req("Protocol")?.to_uppercase();
+                listeners.push(ClassicListener {
+                    instance_protocol: l.opt("InstanceProtocol").map(str::to_uppercase).unwrap_or_else(|| protocol.clone()),
+                    protocol,
+                    port: l.int_in("LoadBalancerPort", 1, 65535)?.ok_or_else(|| AwsError::missing("LoadBalancerPort"))?,
+                    instance_port: l.int_in("InstancePort", 1, 65535)?.ok_or_else(|| AwsError::missing("InstancePort"))?,
+                });
+            }
+            if listeners.is_empty() {
+                return Err(AwsError::missing("Listeners"));
+            }
+            let mut azs = p.list("AvailabilityZones")?;
+            for (i, _) in p.list("Subnets")?.iter().enumerate() {
+                azs.push(format!("{}{}", world.region, (b'a' + (i % 6) as u8) as char));
+            }
+            if azs.is_empty() {
+                return Err(AwsError::validation("Either AvailabilityZones or Subnets must be specified"));
+            }
+            if let Some(existing) = world.classic.get(&name) {
+                if existing.listeners != listeners {
+                    return Err(AwsError::new(400, "DuplicateLoadBalancerName", format!("Load balancer name '{name}' already exists")));
+                }
+            } else {
+                let port = listeners[0].instance_port;
+                let dns_name = format!("{name}-{}.{}.elb.amazonaws.com", world.next_rand() % 1_000_000_000, world.region);
+                world.classic.insert(
+                    name.clone(),
+                    ClassicLb {
+                        dns_name,
+                        name: name.clone(),
+                        created_ms: world.now_ms,
+                        availability_zones: azs,
+                        listeners,
+                        health_check: ClassicHealthCheck {
+                            target: format!("TCP:{port}"),
+                            interval_s: 30,
+                            timeout_s: 5,
+                            unhealthy_threshold: 2,
+                            healthy_threshold: 10,
+                        },
+                        members: Vec::new(),
+                        draining_enabled: false,
+                        draining_timeout_s: 300,
+                        cross_zone: false,
+                        idle_timeout_s: 60,
+                    },
+                );
+            }
+            let mut x = Xml::new();
+            x.leaf("DNSName", &world.classic[&name].dns_name);
+            Ok(Some(x.finish()))
+        }
+        "DescribeLoadBalancers" => {
+            let names = p.list("LoadBalancerNames")?;
+            for n in &names {
+                lb(world, n)?;
+            }
+            let mut x = Xml::new();
+            x.list("LoadBalancerDescriptions", world.classic.values().filter(|l| names.is_empty() || names.contains(&l.name)), |x, l| {
+                x.leaf("LoadBalancerName", &l.name)
+                    .leaf("DNSName", &l.dns_name)
+                    .list("ListenerDescriptions", &l.listeners, |x, li| {
+                        x.elem("Listener", |x| {
+                            x.leaf("Protocol", &li.protocol)
+                                .leaf("LoadBalancerPort", li.port)
+                                .leaf("InstanceProtocol", &li.instance_protocol)
+                                .leaf("InstancePort", li.instance_port);
+                        })
+                        .str_list("PolicyNames", Vec::<String>::new());
+                    });
+                instances_xml(x, l);
+                x.str_list("AvailabilityZones", &l.availability_zones).elem("HealthCheck", |x| {
+                    let h = &l.health_check;
+                    x.leaf("Target", &h.target)
+                        .leaf("Interval", h.interval_s)
+                        .leaf("Timeout", h.timeout_s)
+                        .leaf("UnhealthyThreshold", h.unhealthy_threshold)
+                        .leaf("HealthyThreshold", h.healthy_threshold);
+                });
+                x.leaf("CreatedTime", iso(l.created_ms)).leaf("Scheme", "internet-facing");
+            });
+            Ok(Some(x.finish()))
+        }
+        "DeleteLoadBalancer" => {
+            world.classic.remove(p.req("LoadBalancerName")?);
+            Ok(Some(String::new()))
+        }
+        "RegisterInstancesWithLoadBalancer" => {
+            let name = p.req("LoadBalancerName")?.to_string();
+            lb(world, &name)?;
+            for id in instance_ids(world, p)? {
+                world.classic_register(&name, &id);
+            }
+            let mut x = Xml::new();
+            instances_xml(&mut x, lb(world, &name)?);
+            Ok(Some(x.finish()))
+        }
+        "DeregisterInstancesFromLoadBalancer" => {
+            let name = p.req("LoadBalancerName")?.to_string();
+            lb(world, &name)?;
+            for id in instance_ids(world, p)? {
+                world.classic_deregister(&name, &id);
+            }
+            world.tick(world.now_ms);
+            let mut x = Xml::new();
+            instances_xml(&mut x, lb(world, &name)?);
+            Ok(Some(x.finish()))
+        }
+        "DescribeInstanceHealth" => {
+            let name = p.req("LoadBalancerName")?.to_string();
+            let l = lb(world, &name)?.clone();
+            let asked = instance_ids(world, p)?;
+            let ids: Vec<String> = if asked.is_empty() { l.members.iter().map(|m| m.id.clone()).collect() } else { asked };
+            let mut x = Xml::new();
+            x.list("InstanceStates", ids, |x, id| {
+                let (state, code, desc) = match l.members.iter().find(|m| m.id == id) {
+                    None => ("OutOfService", "Instance", "Instance is not currently registered with the LoadBalancer."),
+                    Some(m) if m.draining_until_ms.is_some() => ("InService", "N/A", "Instance deregistration currently in progress."),
+                    Some(m) if m.in_service => ("InService", "N/A", "N/A"),
+                    Some(m) if !m.checked => ("OutOfService", "ELB", "Instance registration is still in progress."),
+                    Some(_) => ("OutOfService", "Instance", "Instance has failed at least the UnhealthyThreshold number of health checks consecutively."),
+                };
+                x.leaf("InstanceId", &id).leaf("State", state).leaf("ReasonCode", code).leaf("Description", desc);
+            });
+            Ok(Some(x.finish()))
+        }
+        "ConfigureHealthCheck" => {
+            let name = p.req("LoadBalancerName")?.to_string();
+            lb(world, &name)?;
+            let h = p.sub("HealthCheck");
+            let target = h.req("Target").map_err(|_| AwsError::missing("HealthCheck.Target"))?.to_string();
+            let hc = ClassicHealthCheck {
+                interval_s: h.int_in("Interval", 5, 300)?.ok_or_else(|| AwsError::missing("HealthCheck.Interval"))?,
+                timeout_s: h.int_in("Timeout", 2, 60)?.ok_or_else(|| AwsError::missing("HealthCheck.Timeout"))?,
+                unhealthy_threshold: h.int_in("UnhealthyThreshold", 2, 10)?.ok_or_else(|| AwsError::missing("HealthCheck.UnhealthyThreshold"))?,
+                healthy_threshold: h.int_in("HealthyThreshold", 2, 10)?.ok_or_else(|| AwsError::missing("HealthCheck.HealthyThreshold"))?,
+                target,
+            };
+            if hc.timeout_s >= hc.interval_s {
+                return Err(AwsError::validation("HealthCheck Timeout must be less than Interval"));
+            }
+            let mut x = Xml::new();
+            x.elem("HealthCheck", |x| {
+                x.leaf("Target", &hc.target)
+                    .leaf("Interval", hc.interval_s)
+                    .leaf("Timeout", hc.timeout_s)
+                    .leaf("UnhealthyThreshold", hc.unhealthy_threshold)
+                    .leaf("HealthyThreshold", hc.healthy_threshold);
+            });
+            if let Some(l) = world.classic.get_mut(&name) {
+                l.health_check = hc;
+            }
+            Ok(Some(x.finish()))
+        }
+        "DescribeLoadBalancerAttributes" => {
+            let l = lb(world, p.req("LoadBalancerName")?)?;
+            Ok(Some(attributes(l)))
+        }
+        "ModifyLoadBalancerAttributes" => {
+            let name = p.req("LoadBalancerName")?.to_string();
+            lb(world, &name)?;
+            let a = p.sub("LoadBalancerAttributes");
+            let enabled = a.bool("ConnectionDraining.Enabled")?;
+            let timeout = a.int_in("ConnectionDraining.Timeout", 1, 3600)?;
+            let cross = a.bool("CrossZoneLoadBalancing.Enabled")?;
+            let idle = a.int_in("ConnectionSettings.IdleTimeout", 1, 4000)?;
+            let l = world.classic.get_mut(&name).ok_or_else(|| not_found(&name))?;
+            if let Some(e) = enabled {
+                l.draining_enabled = e;
+            }
+            if let Some(t) = timeout {
+                l.draining_timeout_s = t;
+            }
+            if let Some(c) = cross {
+                l.cross_zone = c;
+            }
+            if let Some(i) = idle {
+                l.idle_timeout_s = i;
+            }
+            let mut x = Xml::new();
+            x.leaf("LoadBalancerName", &name);
+            let body = attributes(l);
+            Ok(Some(format!("{}{body}", x.finish())))
+        }
+        other => Err(AwsError::new(
+            400,
+            "InvalidAction",
+            format!("The action {other} is not valid for this web service (Classic Elastic Load Balancing, 2012-06-01), or fakeaws does not implement it."),
+        )),
+    }
+}
+
+fn attributes(l: &ClassicLb) -> String {
+    let mut x = Xml::new();
+    x.elem("LoadBalancerAttributes", |x| {
+        x.elem("CrossZoneLoadBalancing", |x| {
+            x.leaf("Enabled", l.cross_zone);
+        })
+        .elem("AccessLog", |x| {
+            x.leaf("Enabled", false);
+        })
+        .elem("ConnectionDraining", |x| {
+            x.leaf("Enabled", l.draining_enabled)
+                .leaf("Timeout", l.draining_timeout_s);
+        })
+        .elem("ConnectionSettings", |x| {
+            x.leaf("IdleTimeout", l.idle_timeout_s);
+        });
+    });
+    x.finish()
+}
