@@ -28,10 +28,10 @@ fn instance_ids(world: &World, p: &Params) -> Result<Vec<String>, AwsError> {
     let mut ids = Vec::new();
     for i in p.structs("Instances")? {
         let id = i.req("InstanceId")?.to_string();
-        if !world
+        if world
             .instances
             .get(&id)
-            .is_some_and(|x| x.lifecycle != Lifecycle::Terminated)
+            .is_none_or(|x| x.lifecycle == Lifecycle::Terminated)
         {
             return Err(AwsError::new(
                 400,
