@@ -33,6 +33,8 @@ pub struct Group {
     pub suspended: Vec<String>,
     pub tags: BTreeMap<String, String>,
     pub target_groups: Vec<String>,
+    /// Attached Classic Load Balancers.
+    pub load_balancer_names: Vec<String>,
     /// Member id -> lifecycle state.
     pub members: BTreeMap<String, String>,
 }
@@ -85,6 +87,7 @@ pub async fn group(ctx: &Ctx, name: &str) -> Result<Group> {
             .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
             .collect(),
         target_groups: g.target_group_arns().to_vec(),
+        load_balancer_names: g.load_balancer_names().to_vec(),
         members: g
             .instances()
             .iter()
@@ -415,6 +418,7 @@ async fn exit_standby(ctx: &Ctx, group_name: &str) -> Result<()> {
 /// Waits until the instance is healthy in every target group of its group (and any configured one).
 async fn wait_healthy(ctx: &Ctx, group_name: &str) -> Result<()> {
     let g = group(ctx, group_name).await?;
+    crate::classic::wait_in_service(ctx, &g.load_balancer_names).await?;
     let mut arns = g.target_groups.clone();
     if let crate::config::TargetGroups::Listed(list) = &ctx.settings.target_groups {
         // Fix for upstream #64: the configured target groups are not ignored on the ASG path.

@@ -21,6 +21,8 @@ pub const DEFAULT_PROCESSES: [&str; 4] = [
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub target_groups: Option<Vec<String>>,
+    /// Classic Load Balancer names, or `["_all_"]` / `["_any_"]` (the scripts' ELB_LIST).
+    pub load_balancers: Option<Vec<String>>,
     pub port: Option<i64>,
     pub handle_processes: Option<bool>,
     pub processes: Option<Vec<String>>,
@@ -62,6 +64,17 @@ pub enum TargetGroups {
     Listed(Vec<String>),
 }
 
+/// Which Classic Load Balancers the classic path works on (the scripts' `ELB_LIST`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClassicLbs {
+    /// `_all_`: every load balancer the instance is registered with; none is an error.
+    All,
+    /// `_any_`: the same, but none is fine.
+    Any,
+    /// These names.
+    Listed(Vec<String>),
+}
+
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LogFormat {
@@ -73,6 +86,8 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub target_groups: TargetGroups,
+    /// Classic Load Balancers, when configured.
+    pub load_balancers: Option<ClassicLbs>,
     pub port: Option<i32>,
     pub handle_processes: bool,
     pub processes: Vec<String>,
@@ -101,6 +116,9 @@ pub struct Flags {
     /// and to widen the health wait inside one.
     #[arg(long = "target-group")]
     pub target_groups: Vec<String>,
+    /// Classic Load Balancer name (repeatable), or `_all_` / `_any_`.
+    #[arg(long = "load-balancer")]
+    pub load_balancers: Vec<String>,
     /// Port to (de)register instead of each target group's own port.
     #[arg(long)]
     pub port: Option<i64>,
@@ -119,8 +137,9 @@ pub struct Flags {
 }
 
 /// The environment variables that override the file (`ELB_HOOKS_*`).
-pub const ENV_KEYS: [&str; 10] = [
+pub const ENV_KEYS: [&str; 11] = [
     "ELB_HOOKS_TARGET_GROUPS",
+    "ELB_HOOKS_LOAD_BALANCERS",
     "ELB_HOOKS_PORT",
     "ELB_HOOKS_HANDLE_PROCESSES",
     "ELB_HOOKS_PROCESSES",
@@ -178,6 +197,9 @@ pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>, exe_dir: Option
     if let Some(v) = env("ELB_HOOKS_TARGET_GROUPS") {
         file.target_groups = Some(list(&v));
     }
+    if let Some(v) = env("ELB_HOOKS_LOAD_BALANCERS") {
+        file.load_balancers = Some(list(&v));
+    }
     if let Some(v) = env("ELB_HOOKS_PORT") {
         file.port = Some(
             v.trim()
@@ -216,6 +238,9 @@ pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>, exe_dir: Option
     }
     if !flags.target_groups.is_empty() {
         file.target_groups = Some(flags.target_groups.iter().flat_map(|s| list(s)).collect());
+    }
+    if !flags.load_balancers.is_empty() {
+        file.load_balancers = Some(flags.load_balancers.iter().flat_map(|s| list(s)).collect());
     }
     if flags.port.is_some() {
         file.port = flags.port;
@@ -257,6 +282,31 @@ pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>, exe_dir: Option
                 }
             }
             TargetGroups::Listed(v)
+        }
+    };
+    let load_balancers = match file.load_balancers {
+        None => None,
+        Some(v) if v.is_empty() => {
+            bail!(
+                "{}: the list is empty; name Classic Load Balancers or use [\"_all_\"] / [\"_any_\"]",
+                origin("load_balancers")
+            )
+        }
+        Some(v) if v.len() == 1 && v[0] == "_all_" => Some(ClassicLbs::All),
+        Some(v) if v.len() == 1 && v[0] == "_any_" => Some(ClassicLbs::Any),
+        Some(v) => {
+            for n in &v {
+                if n == "_all_" || n == "_any_" {
+                    bail!("{}: {n} cannot be combined with names", origin("load_balancers"));
+                }
+                if n.is_empty() || n.len() > 32 || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                    bail!(
+                        "{}: '{n}' is not a Classic Load Balancer name",
+                        origin("load_balancers")
+                    );
+                }
+            }
+            Some(ClassicLbs::Listed(v))
         }
     };
     let port = match file.port {
@@ -308,6 +358,7 @@ pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>, exe_dir: Option
     }
     let settings = Settings {
         target_groups,
+        load_balancers,
         port,
         handle_processes: file.handle_processes.unwrap_or(true),
         processes,

@@ -71,6 +71,7 @@ where
 pub struct Ctx {
     pub asg: aws_sdk_autoscaling::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub classic: aws_sdk_elasticloadbalancing::Client,
     pub clock: Clock,
     pub log: Log,
     pub settings: Settings,

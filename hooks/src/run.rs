@@ -132,6 +132,7 @@ pub async fn run(hook: Hook, settings: Settings, log: Log, env: &dyn Fn(&str) ->
     let ctx = Ctx {
         asg: aws_sdk_autoscaling::Client::new(&sdk),
         elb: aws_sdk_elasticloadbalancingv2::Client::new(&sdk),
+        classic: aws_sdk_elasticloadbalancing::Client::new(&sdk),
         clock,
         log,
         settings,
@@ -179,6 +180,23 @@ pub async fn run(hook: Hook, settings: Settings, log: Log, env: &dyn Fn(&str) ->
             ctx.store.clear()?;
         }
         (Hook::Deregister, None) => {
+            if let Some(which) = ctx.settings.load_balancers.clone() {
+                let mut lbs = state.classic.clone();
+                for lb in crate::classic::resolve(&ctx, &which).await? {
+                    if !lbs.contains(&lb) {
+                        lbs.push(lb);
+                    }
+                }
+                if lbs.is_empty() {
+                    ctx.info(
+                        "load_balancers = [\"_any_\"] and the instance is registered with none: nothing to do there",
+                    );
+                } else {
+                    state.classic = lbs.clone();
+                    ctx.save(&state)?;
+                    crate::classic::deregister(&ctx, &lbs).await?;
+                }
+            }
             ctx.info(format!(
                 "{instance_id} is not in an Auto Scaling group: deregistering from target groups"
             ));
@@ -201,6 +219,20 @@ pub async fn run(hook: Hook, settings: Settings, log: Log, env: &dyn Fn(&str) ->
             tg::deregister(&ctx, &regs).await?;
         }
         (Hook::Register, None) => {
+            if let Some(which) = ctx.settings.load_balancers.clone() {
+                let lbs = match (&which, state.classic.is_empty()) {
+                    (_, false) => state.classic.clone(),
+                    (crate::config::ClassicLbs::Listed(n), true) => n.clone(),
+                    _ => Vec::new(),
+                };
+                if lbs.is_empty() {
+                    ctx.info("no record of Classic Load Balancers to register with: nothing to do there");
+                } else {
+                    crate::classic::register(&ctx, &lbs).await?;
+                }
+                state.classic.clear();
+                ctx.save(&state)?;
+            }
             ctx.info(format!(
                 "{instance_id} is not in an Auto Scaling group: registering with target groups"
             ));
@@ -217,12 +249,16 @@ pub async fn run(hook: Hook, settings: Settings, log: Log, env: &dyn Fn(&str) ->
                         })
                         .collect(),
                     TargetGroups::All => {
-                        ctx.info("target_groups = all and no record of a deregistration: nothing to register");
-                        return Ok(());
+                        ctx.info(
+                            "target_groups = all and no record of a deregistration: no target group to register with",
+                        );
+                        Vec::new()
                     }
                 }
             };
-            tg::register(&ctx, &regs).await?;
+            if !regs.is_empty() {
+                tg::register(&ctx, &regs).await?;
+            }
             ctx.store.clear()?;
         }
     }

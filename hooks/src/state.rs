@@ -36,6 +36,9 @@ pub struct State {
     pub suspended: Vec<String>,
     /// Target-group path: registrations we removed.
     pub deregistered: Vec<Registration>,
+    /// Classic path: load balancers we deregistered from.
+    #[serde(default)]
+    pub classic: Vec<String>,
 }
 
 /// Where the state file lives.

@@ -12,3 +12,5 @@ mod tg_path;
 mod failures;
 // The world built and checked with the AWS CLI.
 mod aws_cli;
+// Classic Load Balancers.
+mod classic_path;
