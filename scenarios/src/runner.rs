@@ -1095,6 +1095,14 @@ impl Sim {
                     }
                 }
             }
+            for lb in w.classic.values() {
+                for m in lb.members.iter().filter(|m| &m.id == id) {
+                    registered = true;
+                    if !m.in_service || m.draining_until_ms.is_some() {
+                        healthy = false;
+                    }
+                }
+            }
             if registered && healthy {
                 serving += 1;
             }
@@ -1185,6 +1193,18 @@ impl Sim {
                 m.insert(format!("{}:{}", label(&t.id), t.port), w.target_health(tg, t).0);
             }
             out.target_health.insert(tg.name.clone(), m);
+        }
+        for lb in w.classic.values() {
+            let mut m = BTreeMap::new();
+            for x in &lb.members {
+                let state = match (x.draining_until_ms, x.in_service) {
+                    (Some(_), _) => "draining",
+                    (None, true) => "InService",
+                    (None, false) => "OutOfService",
+                };
+                m.insert(label(&x.id), state.to_string());
+            }
+            out.target_health.insert(format!("classic:{}", lb.name), m);
         }
         for id in &members {
             out.revisions.insert(
