@@ -71,30 +71,8 @@ async fn state(ctx: &Ctx, lb: &str) -> Result<String> {
 }
 
 async fn wait_all(ctx: &Ctx, want: &str, items: Vec<(String, Duration)>) -> Result<()> {
-    let start = ctx.clock.elapsed();
-    let mut pending = items;
-    loop {
-        let mut still = Vec::new();
-        for (lb, limit) in pending {
-            let s = state(ctx, &lb).await?;
-            if s == want {
-                ctx.info(format!("{} is {want} in {lb}", ctx.instance_id));
-            } else if ctx.clock.elapsed() - start >= limit {
-                return Err(HookError::Timeout(format!(
-                    "{} still {s} in {lb} after {:.0}s (waiting for {want})",
-                    ctx.instance_id,
-                    limit.as_secs_f64()
-                )));
-            } else {
-                still.push((lb, limit));
-            }
-        }
-        if still.is_empty() {
-            return Ok(());
-        }
-        pending = still;
-        ctx.poll_sleep().await?;
-    }
+    ctx.wait_all(want, items, |lb| lb.clone(), async |lb: &String| state(ctx, lb).await)
+        .await
 }
 
 /// Deregisters from each load balancer, then waits OutOfService (draining timeout + 30 s).

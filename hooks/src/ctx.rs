@@ -157,6 +157,42 @@ impl Ctx {
             .map_err(|e| HookError::Aws(format!("{e:#}")))
     }
 
+    /// Polls `fetch` for every item until each reaches `want`, each within its own time limit,
+    /// one poll interval between rounds (several load balancers are waited on at once).
+    pub async fn wait_all<T>(
+        &self,
+        want: &str,
+        items: Vec<(T, Duration)>,
+        label: impl Fn(&T) -> String,
+        fetch: impl AsyncFn(&T) -> Result<String>,
+    ) -> Result<()> {
+        let start = self.clock.elapsed();
+        let mut pending = items;
+        loop {
+            let mut still = Vec::new();
+            for (item, limit) in pending {
+                let s = fetch(&item).await?;
+                if s == want {
+                    self.info(format!("{} is {want} in {}", self.instance_id, label(&item)));
+                } else if self.clock.elapsed() - start >= limit {
+                    return Err(HookError::Timeout(format!(
+                        "{} still {s} in {} after {:.0}s (waiting for {want})",
+                        self.instance_id,
+                        label(&item),
+                        limit.as_secs_f64()
+                    )));
+                } else {
+                    still.push((item, limit));
+                }
+            }
+            if still.is_empty() {
+                return Ok(());
+            }
+            pending = still;
+            self.poll_sleep().await?;
+        }
+    }
+
     /// Saves the state file.
     pub fn save(&self, state: &State) -> Result<()> {
         self.store.save(state)

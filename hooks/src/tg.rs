@@ -7,7 +7,7 @@ use aws_sdk_elasticloadbalancingv2::types::TargetDescription;
 
 use crate::config::TargetGroups;
 use crate::ctx::Ctx;
-use crate::error::{HookError, Result};
+use crate::error::Result;
 use crate::state::Registration;
 
 /// What the hooks need to know about a target group.
@@ -163,33 +163,19 @@ pub async fn configured(ctx: &Ctx) -> Result<Vec<(Tg, i32)>> {
     }
 }
 
-/// Waits until every `(arn, port, deadline)` reaches `want` (`unused` or `healthy`).
+/// Waits until every `(arn, port, time limit)` reaches `want` (`unused` or `healthy`).
 pub async fn wait_all(ctx: &Ctx, want: &str, items: Vec<(String, Option<i32>, Duration)>) -> Result<()> {
-    let start = ctx.clock.elapsed();
-    let mut pending = items;
-    loop {
-        let mut still = Vec::new();
-        for (arn, port, limit) in pending {
-            let s = state(ctx, &arn, &ctx.instance_id, port).await?;
-            if s == want {
-                ctx.info(format!("{} is {want} in {}", ctx.instance_id, short(&arn)));
-            } else if ctx.clock.elapsed() - start >= limit {
-                return Err(HookError::Timeout(format!(
-                    "{} still {s} in {} after {:.0}s (waiting for {want})",
-                    ctx.instance_id,
-                    short(&arn),
-                    limit.as_secs_f64()
-                )));
-            } else {
-                still.push((arn, port, limit));
-            }
-        }
-        if still.is_empty() {
-            return Ok(());
-        }
-        pending = still;
-        ctx.poll_sleep().await?;
-    }
+    let items = items
+        .into_iter()
+        .map(|(arn, port, limit)| ((arn, port), limit))
+        .collect();
+    ctx.wait_all(
+        want,
+        items,
+        |(arn, _)| short(arn).to_string(),
+        async |(arn, port): &(String, Option<i32>)| state(ctx, arn, &ctx.instance_id, *port).await,
+    )
+    .await
 }
 
 /// `targetgroup/name/id` from an ARN, for log lines.
