@@ -166,50 +166,43 @@ impl Sim {
         for rev in self.sc.revisions.clone() {
             let src = self.revisions_dir.join(&rev.dir);
             let dst = self.work.join("revisions").join(&rev.name);
-            if let Some(archive) = &rev.bundle {
-                // A real revision archive: extracted with its modes, like the agent's `unzip -qo`.
-                let bytes = std::fs::read(archive)
-                    .with_context(|| format!("revision {}: reading {}", rev.name, archive.display()))?;
-                for e in crate::bundle::read(&bytes)? {
-                    let to = dst.join(&e.path);
-                    if let Some(p) = to.parent() {
-                        std::fs::create_dir_all(p)?;
-                    }
-                    std::fs::write(&to, &e.data)?;
-                    use std::os::unix::fs::PermissionsExt;
-                    std::fs::set_permissions(&to, std::fs::Permissions::from_mode(e.mode))?;
+            let (entries, link_binaries) = match &rev.bundle {
+                // A real revision archive, extracted with its modes like the agent's `unzip -qo`.
+                Some(archive) => {
+                    let bytes = std::fs::read(archive)
+                        .with_context(|| format!("revision {}: reading {}", rev.name, archive.display()))?;
+                    (crate::bundle::read(&bytes)?, false)
                 }
-                let text = std::fs::read_to_string(dst.join("appspec.yml"))
-                    .with_context(|| format!("revision {}: no appspec.yml", rev.name))?;
-                let spec = appspec::parse(&text).with_context(|| format!("revision {}", rev.name))?;
-                self.revisions.insert(rev.name.clone(), Revision { dir: dst, spec });
-                continue;
-            }
-            // The same collection and validation as `cargo xtask bundle`; the binaries are hard
-            // links rather than copies (a hundred instances share them).
-            let config = match &rev.hooks_config {
-                Some(text) => {
-                    let p = self.work.join(format!("{}-elb-hooks.toml", rev.name));
-                    std::fs::write(&p, text)?;
-                    Some(p)
+                // The same collection and validation as `cargo xtask bundle`; the binaries become
+                // hard links rather than copies (a hundred instances share them).
+                None => {
+                    let config = match &rev.hooks_config {
+                        Some(text) => {
+                            let p = self.work.join(format!("{}-elb-hooks.toml", rev.name));
+                            std::fs::write(&p, text)?;
+                            Some(p)
+                        }
+                        None => None,
+                    };
+                    let input = crate::bundle::Input {
+                        app: src.clone(),
+                        appspec: None,
+                        config,
+                        hooks_dir: self.hooks_bin.clone(),
+                    };
+                    let entries = crate::bundle::collect(&input).with_context(|| format!("revision {}", rev.name))?;
+                    crate::bundle::validate(&entries).with_context(|| format!("revision {}", rev.name))?;
+                    (entries, true)
                 }
-                None => None,
             };
-            let input = crate::bundle::Input {
-                app: src.clone(),
-                appspec: None,
-                config,
-                hooks_dir: self.hooks_bin.clone(),
-            };
-            let entries = crate::bundle::collect(&input).with_context(|| format!("revision {}", rev.name))?;
-            crate::bundle::validate(&entries).with_context(|| format!("revision {}", rev.name))?;
             for e in &entries {
                 let to = dst.join(&e.path);
                 if let Some(p) = to.parent() {
                     std::fs::create_dir_all(p)?;
                 }
                 let from = self.hooks_bin.join(e.path.trim_start_matches("bin/"));
-                if e.path.starts_with("bin/")
+                if link_binaries
+                    && e.path.starts_with("bin/")
                     && e.mode == 0o755
                     && from.exists()
                     && std::fs::hard_link(&from, &to).is_ok()
