@@ -11,6 +11,23 @@ async fn classic(url: &str) -> aws_sdk_elasticloadbalancing::Client {
     aws_sdk_elasticloadbalancing::Client::new(&sdk_config(url).await)
 }
 
+async fn create(c: &aws_sdk_elasticloadbalancing::Client, name: &str, instance_port: i32) {
+    c.create_load_balancer()
+        .load_balancer_name(name)
+        .listeners(
+            Listener::builder()
+                .protocol("HTTP")
+                .load_balancer_port(80)
+                .instance_port(instance_port)
+                .build()
+                .expect("listener"),
+        )
+        .availability_zones("us-east-1a")
+        .send()
+        .await
+        .expect("create");
+}
+
 async fn state(c: &aws_sdk_elasticloadbalancing::Client, lb: &str, id: &str) -> (String, String) {
     let h = c
         .describe_instance_health()
@@ -31,20 +48,7 @@ async fn classic_lifecycle_with_connection_draining() {
     let r = start().await;
     let c = classic(&r.url).await;
     let v2 = elb(&r.url).await;
-    c.create_load_balancer()
-        .load_balancer_name("old-web")
-        .listeners(
-            Listener::builder()
-                .protocol("HTTP")
-                .load_balancer_port(80)
-                .instance_port(8080)
-                .build()
-                .expect("listener"),
-        )
-        .availability_zones("us-east-1a")
-        .send()
-        .await
-        .expect("create");
+    create(&c, "old-web", 8080).await;
     c.configure_health_check()
         .load_balancer_name("old-web")
         .health_check(
@@ -144,20 +148,7 @@ async fn auto_scaling_groups_register_launches_and_drain_standby_out_of_classic(
     let r = start().await;
     let c = classic(&r.url).await;
     let asg = asg(&r.url).await;
-    c.create_load_balancer()
-        .load_balancer_name("old-web")
-        .listeners(
-            Listener::builder()
-                .protocol("HTTP")
-                .load_balancer_port(80)
-                .instance_port(80)
-                .build()
-                .expect("listener"),
-        )
-        .availability_zones("us-east-1a")
-        .send()
-        .await
-        .expect("create");
+    create(&c, "old-web", 80).await;
     asg.create_auto_scaling_group()
         .auto_scaling_group_name("g")
         .launch_template(

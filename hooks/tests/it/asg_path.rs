@@ -30,9 +30,7 @@ async fn standby_round_trip_restores_everything() {
         "register waits until healthy:\n{}",
         out.stdout
     );
-    assert_eq!(env.sizes(&g), (1, 3, 4));
-    assert!(env.suspended(&g).is_empty());
-    assert!(env.tags(&g).is_empty());
+    env.assert_restored(&g, (1, 3, 4));
     assert!(!env.state_file(&id).exists(), "state cleared");
     // Every log line carries the elapsed time.
     assert!(
@@ -194,9 +192,7 @@ async fn issue_84_concurrent_hooks_in_one_group() {
     for o in &outs {
         o.ok();
     }
-    assert_eq!(env.sizes(&g), (4, 4, 6));
-    assert!(env.suspended(&g).is_empty());
-    assert!(env.tags(&g).is_empty());
+    env.assert_restored(&g, (4, 4, 6));
     // All four at once (AllAtOnce).
     let outs = env
         .run_many(&ids.iter().map(|i| (DEREGISTER, i.as_str())).collect::<Vec<_>>())
@@ -211,9 +207,7 @@ async fn issue_84_concurrent_hooks_in_one_group() {
     outs.iter().for_each(|o| {
         o.ok();
     });
-    assert_eq!(env.sizes(&g), (4, 4, 6));
-    assert!(env.suspended(&g).is_empty());
-    assert!(env.tags(&g).is_empty());
+    env.assert_restored(&g, (4, 4, 6));
 }
 
 /// PR #26 (closed unmerged): the scripts put traffic on the instance as soon as it was InService.

@@ -201,6 +201,17 @@ health_check_grace_period = 300
         }
     }
 
+    /// The group is as the hooks found it: these sizes, nothing suspended, no hook tags left.
+    pub fn assert_restored(&self, group: &str, sizes: (i64, i64, i64)) {
+        assert_eq!(self.sizes(group), sizes);
+        assert!(
+            self.suspended(group).is_empty(),
+            "suspended: {:?}",
+            self.suspended(group)
+        );
+        assert!(self.tags(group).is_empty(), "tags: {:?}", self.tags(group));
+    }
+
     pub fn state_file(&self, instance: &str) -> PathBuf {
         self.state_dir.join(instance).join("dg-1111.json")
     }
