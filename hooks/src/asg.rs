@@ -275,10 +275,11 @@ pub async fn deregister(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mu
     // Instances of one group deregistering at once (HalfAtATime, AllAtOnce) race: between our
     // MinSize change and our EnterStandby, siblings' EnterStandby lowers DesiredCapacity (#84),
     // and a MinSize left above DesiredCapacity makes UpdateAutoScalingGroup raise DesiredCapacity
-    // (launching instances). Alone, we lower MinSize by one, as the scripts did; at the first
-    // sign of siblings (their tag, one of them out of service, or a lost race) we lower it to 0,
-    // which no concurrent change can make unsafe. The restore goes back to the recorded original,
-    // and with process handling on no scaling policy or scheduled action runs meanwhile.
+    // (launching instances). Lowering it by one, as the scripts did, is unsafe as soon as a
+    // sibling we cannot see yet enters Standby between our read and our write; so when MinSize has
+    // to move at all it goes to 0, which no concurrent change can make unsafe. The restore goes back
+    // to the recorded original, and with process handling on no scaling policy or scheduled action
+    // runs meanwhile.
     let mut attempt: i32 = 0;
     loop {
         attempt += 1;
@@ -298,7 +299,7 @@ pub async fn deregister(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mu
             state.lowered_min_from = Some(original);
             ctx.save(state)?;
             let contended = attempt > 1 || siblings || tagged_before;
-            let new_min = if contended { 0 } else { (g.desired - 1).max(0) };
+            let new_min = 0;
             ctx.info(format!(
                 "UpdateAutoScalingGroup {} MinSize {} -> {new_min} (original {original}{})",
                 g.name,

@@ -86,8 +86,8 @@ async fn min_size_restored_to_the_recorded_original_not_current_plus_one() {
     let g = env.asg_world(2, 4, 2);
     let id = env.members(&g)[0].clone();
     env.run(DEREGISTER, &id).await.ok();
-    assert_eq!(env.sizes(&g), (1, 1, 4));
-    // Someone lowers MinSize meanwhile; current + 1 would now be 1.
+    assert_eq!(env.sizes(&g), (0, 1, 4));
+    // Someone sets MinSize meanwhile; current + 1 would now be 1.
     env.fake().world().groups.get_mut(&g).expect("g").min = 0;
     env.run(REGISTER, &id).await.ok();
     assert_eq!(env.sizes(&g), (2, 2, 4));
