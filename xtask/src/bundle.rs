@@ -40,12 +40,12 @@ pub struct Bundle {
 impl Bundle {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
         let profile = if self.debug { "debug" } else { "release" };
-        let mut dir = PathBuf::from("target");
+        let mut dir = crate::target_dir(sh);
         if let Some(t) = &self.target {
             dir.push(t);
         }
         dir.push(profile);
-        let hooks_dir = sh.current_dir().join(&dir);
+        let hooks_dir = dir;
         if self.check.is_none() {
             let release = (!self.debug).then_some("--release");
             let target = self.target.as_ref().map(|t| format!("--target={t}"));

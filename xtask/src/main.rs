@@ -30,6 +30,7 @@ enum Task {
 }
 
 fn main() -> std::process::ExitCode {
+    forget_cargo_run_env();
     let cli = Cli::parse();
     let result = (|| -> anyhow::Result<()> {
         let sh = Shell::new()?;
@@ -46,6 +47,37 @@ fn main() -> std::process::ExitCode {
             eprintln!("xtask: {e:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// `cargo run` (the `cargo xtask` alias) sets `CARGO_MANIFEST_DIR` and friends for xtask. Passed on
+/// to the cargo commands the tasks run, they would dirty build scripts that watch them (ring's
+/// watches `CARGO_MANIFEST_DIR`), and every switch between a task and a plain `cargo nextest run`
+/// would rebuild the AWS SDK's TLS stack.
+/// (Called first thing in `main`, before any thread exists.)
+fn forget_cargo_run_env() {
+    for (key, _) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        let set_by_cargo_run = matches!(
+            key,
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_RUSTC_CURRENT_DIR"
+        ) || key.starts_with("CARGO_PKG_");
+        if set_by_cargo_run {
+            std::env::remove_var(key);
+        }
+    }
+}
+
+/// The cargo target folder: `CARGO_TARGET_DIR` when set (relative to the workspace root), else `target/`.
+pub fn target_dir(sh: &Shell) -> std::path::PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) => sh.current_dir().join(d),
+        None => sh.current_dir().join("target"),
     }
 }
 
