@@ -28,11 +28,16 @@ struct Inner {
     mode: ClockMode,
     next_sleeper: u64,
     sleepers: BTreeMap<u64, Sleeper>,
+    /// Gated: a due sleeper wakes only once released (see [`Clock::set_gated`]).
+    gated: bool,
+    released: std::collections::BTreeSet<u64>,
 }
 
 /// A process waiting on the simulated clock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sleeper {
+    /// The sleep's id (for [`Clock::release`]).
+    pub id: u64,
     /// Who sleeps (free text the sleeper gives, e.g. `i-0abc:deregister-from-elb`).
     pub who: String,
     /// Simulated wake-up time in milliseconds since the Unix epoch.
@@ -58,6 +63,8 @@ impl Clock {
                 mode,
                 next_sleeper: 0,
                 sleepers: BTreeMap::new(),
+                gated: false,
+                released: Default::default(),
             }),
             changed,
         }
@@ -125,6 +132,7 @@ impl Clock {
             inner.sleepers.insert(
                 id,
                 Sleeper {
+                    id,
                     who: who.to_string(),
                     wake_ms,
                 },
@@ -135,8 +143,11 @@ impl Clock {
         let _guard = SleeperGuard { clock: self, id };
         let mut rx = self.changed.subscribe();
         loop {
-            let now = self.now_ms();
-            if now >= wake_ms {
+            let (now, may_wake) = {
+                let inner = self.lock();
+                (Self::now_locked(&inner), !inner.gated || inner.released.contains(&id))
+            };
+            if now >= wake_ms && may_wake {
                 break;
             }
             let real_wait = match self.mode() {
@@ -148,6 +159,21 @@ impl Clock {
             };
             let _ = tokio::time::timeout(real_wait, rx.changed()).await;
         }
+    }
+
+    /// Gated mode, for a driver that wants same-instant wake-ups in a fixed order: a sleeper whose
+    /// time has come stays asleep until [`Clock::release`]d. (The scenario runner releases one at a
+    /// time and waits until that process sleeps again or exits, so concurrent processes never act
+    /// at the same instant in an order decided by the operating system.)
+    pub fn set_gated(&self, gated: bool) {
+        self.lock().gated = gated;
+        self.changed.send_modify(|v| *v += 1);
+    }
+
+    /// Lets the sleep `id` wake once its time has come (gated mode).
+    pub fn release(&self, id: u64) {
+        self.lock().released.insert(id);
+        self.changed.send_modify(|v| *v += 1);
     }
 
     /// A receiver that sees a new value whenever the clock is advanced or the sleeper table changes.
@@ -163,7 +189,11 @@ struct SleeperGuard<'a> {
 
 impl Drop for SleeperGuard<'_> {
     fn drop(&mut self) {
-        self.clock.lock().sleepers.remove(&self.id);
+        {
+            let mut inner = self.clock.lock();
+            inner.sleepers.remove(&self.id);
+            inner.released.remove(&self.id);
+        }
         self.clock.changed.send_modify(|v| *v += 1);
     }
 }

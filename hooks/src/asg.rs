@@ -4,9 +4,10 @@
 //! Shared facts live on the group itself, as tags, written *before* the change they describe:
 //! `codedeploy-elb-hooks:original-min-size` (the MinSize before any hook lowered it) and
 //! `codedeploy-elb-hooks:suspended-processes` (what the hooks suspended, as opposed to what the
-//! operator had). Restores are monotone and idempotent: MinSize goes back up to
-//! `min(original, desired)` and is re-checked after each write, so concurrent hooks converge on
-//! the original without a lock; processes are resumed by the last instance out of Standby.
+//! operator had). Restores are monotone and idempotent: while siblings are out MinSize goes back up
+//! to `min(original, desired)`, and the last instance back restores the original itself (even if
+//! the group shrank meanwhile); every write is computed from a fresh read, so concurrent hooks
+//! converge on the original without a lock; processes are resumed by the last instance back.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -220,14 +221,15 @@ async fn suspend(ctx: &Ctx, g: &Group, state: &mut State) -> Result<()> {
     Ok(())
 }
 
-/// Deregister on the ASG path.
-pub async fn deregister(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mut State) -> Result<()> {
+/// Deregister on the ASG path. `left_by` is the deployment that last wrote the state file.
+pub async fn deregister(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mut State, left_by: &str) -> Result<()> {
+    let ours = state.standby && state.group.as_deref().is_none_or(|g| g == group_name);
     match lifecycle {
         "Standby" | "EnteringStandby" => {
-            if state.standby {
+            if ours {
                 ctx.info(format!(
-                    "{} is already {lifecycle} (left by deployment {}); keeping it out of service",
-                    ctx.instance_id, state.deployment_id
+                    "{} is already {lifecycle} (left by deployment {left_by}); keeping it out of service",
+                    ctx.instance_id
                 ));
                 state.deployment_id = ctx.deployment_id.clone();
                 ctx.save(state)?;
@@ -242,6 +244,15 @@ pub async fn deregister(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mu
                 ctx.instance_id
             ));
             return Ok(());
+        }
+        // On its way back from the Standby these hooks put it in (a register that died after
+        // ExitStandby): not a new launch. Let it arrive, then take it out again.
+        "Pending" | "Pending:Proceed" if ours => {
+            ctx.info(format!(
+                "{} is {lifecycle} on its way back from the Standby deployment {left_by} put it in; waiting for InService to take it out again",
+                ctx.instance_id
+            ));
+            wait_lifecycle(ctx, "InService", ctx.settings.in_service_timeout).await?;
         }
         "Pending:Wait" | "Pending" | "Pending:Proceed" => {
             ctx.info(format!(
@@ -285,10 +296,7 @@ pub async fn deregister(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mu
         attempt += 1;
         let g = group(ctx, group_name).await?;
         if g.desired - 1 < g.min || (attempt > 1 && g.min > 0) {
-            let siblings = g
-                .members
-                .iter()
-                .any(|(id, s)| id != &ctx.instance_id && out_of_service(s));
+            let siblings = others_out(ctx, &g);
             let (original, tagged_before) = match g.tags.get(TAG_MIN).and_then(|v| v.parse::<i32>().ok()) {
                 Some(o) => (o, true),
                 None => {
@@ -446,34 +454,75 @@ async fn wait_healthy(ctx: &Ctx, group_name: &str) -> Result<()> {
     tg::wait_all(ctx, "healthy", waits).await
 }
 
-/// Puts MinSize and suspended processes back as far as the group allows now. Idempotent.
+/// Whether another member of the group is still out of service (Standby, or on its way there).
+fn others_out(ctx: &Ctx, g: &Group) -> bool {
+    g.members
+        .iter()
+        .any(|(id, s)| id != &ctx.instance_id && out_of_service(s))
+}
+
+/// Puts MinSize and suspended processes back. Idempotent.
+///
+/// While other members are still out, MinSize goes back up only as far as DesiredCapacity
+/// (`min(original, desired)`: raising it further would make Auto Scaling launch instances under
+/// them). Once no member is out, MinSize goes back to the recorded original, whatever happened
+/// meanwhile: if the group shrank while instances were out (a scale-in, a terminated instance),
+/// Auto Scaling raises DesiredCapacity to meet the original MinSize, which is what a MinSize means.
+/// Every write is computed from a fresh read: a write that fails transiently is not retried with
+/// its old value, the group is read again.
 pub async fn restore(ctx: &Ctx, group_name: &str, state: &mut State) -> Result<()> {
-    for attempt in 0..5 {
+    let mut transient_failures = 0u32;
+    for attempt in 0..20 {
         let g = group(ctx, group_name).await?;
         let Some(original) = g.tags.get(TAG_MIN).and_then(|v| v.parse::<i32>().ok()) else {
             break;
         };
-        let target = original.min(g.desired);
+        let others = others_out(ctx, &g);
+        let target = if others { original.min(g.desired) } else { original };
         if g.min < target {
+            let raises = target > g.desired;
             ctx.info(format!(
-                "UpdateAutoScalingGroup {} MinSize {} -> {target} (original {original})",
-                g.name, g.min
+                "UpdateAutoScalingGroup {} MinSize {} -> {target} (original {original}){}",
+                g.name,
+                g.min,
+                if raises {
+                    format!(
+                        "; the group shrank to {} while instances were out: Auto Scaling raises DesiredCapacity to {target} to meet MinSize",
+                        g.desired
+                    )
+                } else {
+                    String::new()
+                }
             ));
-            ctx.must("UpdateAutoScalingGroup", || {
-                ctx.asg
-                    .update_auto_scaling_group()
-                    .auto_scaling_group_name(&g.name)
-                    .min_size(target)
-                    .send()
-            })
-            .await?;
-            // Re-read: a concurrent restore may have written an older value after ours.
+            let wrote = ctx
+                .once(|| {
+                    ctx.asg
+                        .update_auto_scaling_group()
+                        .auto_scaling_group_name(&g.name)
+                        .min_size(target)
+                        .send()
+                })
+                .await;
+            match wrote {
+                Ok(_) => {}
+                Err(e) if e.transient && transient_failures + 1 < ctx.settings.retry_max_attempts => {
+                    transient_failures += 1;
+                    ctx.warn(format!(
+                        "UpdateAutoScalingGroup: {} ({}); reading the group again before retrying",
+                        e.code.as_deref().unwrap_or("transport error"),
+                        e.message
+                    ));
+                    ctx.backoff(transient_failures).await?;
+                }
+                Err(e) => return Err(crate::ctx::aws_error("UpdateAutoScalingGroup", &e)),
+            }
+            // Re-read: a concurrent restore or EnterStandby may have changed the group meanwhile.
             continue;
         }
-        if g.min >= original {
+        if g.min >= original && !others {
             ctx.info(format!("MinSize of {} is back to {original}", g.name));
             delete_tag(ctx, &g.name, TAG_MIN).await?;
-        } else if attempt == 0 {
+        } else if attempt == 0 || g.min < original {
             ctx.info(format!(
                 "MinSize of {} stays {} until the instances still in Standby return (original {original})",
                 g.name, g.min
@@ -485,11 +534,7 @@ pub async fn restore(ctx: &Ctx, group_name: &str, state: &mut State) -> Result<(
     ctx.save(state)?;
     let g = group(ctx, group_name).await?;
     if let Some(v) = g.tags.get(TAG_PROCS) {
-        let others_out = g
-            .members
-            .iter()
-            .any(|(id, s)| id != &ctx.instance_id && out_of_service(s));
-        if others_out {
+        if others_out(ctx, &g) {
             ctx.info("other instances are still in Standby: processes stay suspended for them");
         } else {
             let ours: Vec<String> = v.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect();

@@ -25,12 +25,14 @@ pub enum Clock {
 }
 
 impl Clock {
-    /// The wall clock, or the remote clock named by `ELB_HOOKS_CLOCK_URL`.
+    /// The wall clock, or the remote clock named by `ELB_HOOKS_CLOCK_URL`. `who` names this
+    /// process's sleeps on the remote clock; a driver may set `ELB_HOOKS_CLOCK_WHO` to a token of
+    /// its own, so it can tell this run's sleeps from those of a process it killed.
     pub fn from_env(env: &dyn Fn(&str) -> Option<String>, who: &str) -> Clock {
         match env("ELB_HOOKS_CLOCK_URL") {
             Some(url) if !url.is_empty() => Clock::Remote {
                 url,
-                who: who.to_string(),
+                who: env("ELB_HOOKS_CLOCK_WHO").unwrap_or_else(|| who.to_string()),
                 start: Instant::now(),
                 slept: Arc::default(),
             },

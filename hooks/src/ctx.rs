@@ -112,15 +112,7 @@ impl Ctx {
                     if !failure.transient || attempt >= max {
                         return Err(failure);
                     }
-                    let cap = self
-                        .settings
-                        .retry_base
-                        .saturating_mul(1u32 << attempt.min(16))
-                        .min(self.settings.retry_max);
-                    let delay = {
-                        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
-                        Duration::from_secs_f64(cap.as_secs_f64() * rng.f64())
-                    };
+                    let delay = self.backoff_delay(attempt);
                     self.warn(format!(
                         "{what}: {} ({}); retry {attempt}/{} in {:.1}s",
                         failure.code.as_deref().unwrap_or("transport error"),
@@ -136,6 +128,37 @@ impl Ctx {
                 }
             }
         }
+    }
+
+    /// Makes an AWS call once, without retrying: for writes whose value was computed from a read,
+    /// which must be recomputed from a fresh read rather than sent again.
+    pub async fn once<T, E, R, F, Fut>(&self, f: F) -> std::result::Result<T, AwsFailure>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = std::result::Result<T, SdkError<E, R>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        f().await.map_err(|e| classify(&e))
+    }
+
+    /// Sleeps the full-jitter backoff before retry number `attempt` (from 1).
+    pub async fn backoff(&self, attempt: u32) -> Result<()> {
+        let delay = self.backoff_delay(attempt);
+        self.clock
+            .sleep(delay)
+            .await
+            .map_err(|e| HookError::Aws(format!("{e:#}")))
+    }
+
+    fn backoff_delay(&self, attempt: u32) -> Duration {
+        let cap = self
+            .settings
+            .retry_base
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.settings.retry_max);
+        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+        Duration::from_secs_f64(cap.as_secs_f64() * rng.f64())
     }
 
     /// Like [`Ctx::call`], turning a failure into a [`HookError::Aws`] naming the call.

@@ -168,11 +168,11 @@ pub async fn run(hook: Hook, settings: Settings, log: Log, env: &dyn Fn(&str) ->
             ..Default::default()
         },
     };
-    state.deployment_id = deployment_id;
+    let left_by = std::mem::replace(&mut state.deployment_id, deployment_id);
     match (hook, asg::membership(&ctx).await?) {
         (Hook::Deregister, Some((group, lifecycle))) => {
             ctx.info(format!("{instance_id} is {lifecycle} in Auto Scaling group {group}"));
-            asg::deregister(&ctx, &group, &lifecycle, &mut state).await?;
+            asg::deregister(&ctx, &group, &lifecycle, &mut state, &left_by).await?;
         }
         (Hook::Register, Some((group, lifecycle))) => {
             ctx.info(format!("{instance_id} is {lifecycle} in Auto Scaling group {group}"));

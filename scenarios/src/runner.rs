@@ -48,6 +48,8 @@ struct Revision {
 enum Current {
     Process {
         pid: u32,
+        /// The name this process sleeps under on the clock (`ELB_HOOKS_CLOCK_WHO`).
+        who: String,
         deadline_ms: i64,
         kill_when_asleep: bool,
         script: String,
@@ -113,6 +115,10 @@ struct Sim {
     deployment_no: usize,
     cur_deployment: usize,
     progress: f64,
+    /// Scripts started so far (their clock tokens are numbered in start order).
+    started: u64,
+    /// A sleep released on the gated clock whose process has not yet acted on it.
+    released: Option<u64>,
 }
 
 impl Sim {
@@ -121,6 +127,8 @@ impl Sim {
             clock: ClockMode::Manual,
             ..Options::default()
         });
+        // Same-instant wake-ups happen one process at a time, in a fixed order (see `wait_or_advance`).
+        fake.clock.set_gated(true);
         let r = Running::start(fake).await?;
         let work = paths.work.join(format!("{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&work);
@@ -150,6 +158,8 @@ impl Sim {
             deployment_no: 0,
             cur_deployment: 0,
             progress: 0.0,
+            started: 0,
+            released: None,
         })
     }
 
@@ -270,8 +280,17 @@ impl Sim {
             }
         }
         self.last_good = self.sc.initial_revision.clone();
+        // Settle: at least ten minutes, then until the fleet serves (slow health checks), bounded.
         let settle = self.now() + 600_000;
         self.fake().clock.advance_to(settle);
+        if self.sc.initial_revision.is_some() {
+            let members = self.members();
+            let limit = settle + 6 * 3600 * 1000;
+            while self.serving(&members) < members.len() && self.now() < limit {
+                let next = self.now() + 10_000;
+                self.fake().clock.advance_to(next);
+            }
+        }
         let fake = self.fake().clone();
         let w = fake.world();
         for g in &self.sc.deployment_group.autoscaling_groups {
@@ -480,15 +499,36 @@ impl Sim {
         report.required_healthy_capacity = report.required_healthy_capacity.min(serving_at_start);
         self.fire_events()?;
         loop {
-            // Start instances up to the batch size.
-            while stopped.is_none() && runs.iter().filter(|r| r.deployment == number).count() < batch {
+            // Start instances while the minimum healthy hosts allow: up to the batch size while
+            // nothing has failed; after a failure, only as long as the failed instances plus those in
+            // flight leave at least the minimum healthy (CodeDeploy's rule).
+            let mut deferred: VecDeque<String> = VecDeque::new();
+            let mut started_any = false;
+            while stopped.is_none() {
+                let in_flight = runs.iter().filter(|r| r.deployment == number).count();
+                let allowed = if failed == 0 {
+                    in_flight < batch
+                } else {
+                    n.saturating_sub(failed + in_flight + 1) >= min_healthy && failed + in_flight < n
+                };
+                if !allowed {
+                    if in_flight == 0 && failed > 0 && !queue.is_empty() {
+                        stopped = Some(format!(
+                            "{failed} of {n} instances failed; deploying another would leave fewer than the minimum healthy hosts ({min_healthy})"
+                        ));
+                    }
+                    break;
+                }
                 let Some(id) = queue.pop_front() else { break };
-                let leaving = self
-                    .fake()
-                    .world()
-                    .instances
-                    .get(&id)
-                    .is_none_or(|i| i.lifecycle.is_leaving());
+                let (leaving, launching) = self.fake().world().instances.get(&id).map_or((true, false), |i| {
+                    (
+                        i.lifecycle.is_leaving(),
+                        matches!(
+                            i.lifecycle,
+                            Lifecycle::Pending | Lifecycle::PendingWait | Lifecycle::PendingProceed
+                        ) && i.transition != Some(fakeaws::model::Transition::ExitStandby),
+                    )
+                });
                 if leaving {
                     let label = self.label(&id);
                     report
@@ -496,7 +536,18 @@ impl Sim {
                         .insert(label, InstanceReport::skipped("terminated before its turn"));
                     continue;
                 }
+                // One deployment per instance at a time: an instance still launching (its launch
+                // deployment first) or busy with another deployment joins this one afterwards.
+                if launching || runs.iter().any(|r| r.instance == id) {
+                    deferred.push_back(id);
+                    continue;
+                }
                 runs.push(self.new_run(number, &id, revision));
+                started_any = true;
+            }
+            let only_waiting_for_launches = !started_any && !deferred.is_empty();
+            while let Some(id) = deferred.pop_back() {
+                queue.push_front(id);
             }
             self.check_pending(&mut runs)?;
             let finished = self.step_runs(&mut runs).await?;
@@ -543,6 +594,13 @@ impl Sim {
                 break;
             }
             if runs.is_empty() {
+                if !only_waiting_for_launches {
+                    continue;
+                }
+                // Only instances still booting are left: let time pass until they are in service.
+                let now = self.now();
+                self.fake().clock.advance_to(now + 1_000);
+                self.fire_events()?;
                 continue;
             }
             self.wait_or_advance(&mut runs).await?;
@@ -733,6 +791,20 @@ impl Sim {
             .map(|f| f.behaviour.clone())
     }
 
+    /// Whether some process is acting now (running and not asleep on the clock, or woken and not
+    /// yet asleep again). Only one acts at a time, so the order of same-instant AWS calls is fixed.
+    fn busy(&self, runs: &[Run], sleepers: &[fakeaws::clock::Sleeper]) -> bool {
+        if self.released.is_some_and(|id| sleepers.iter().any(|s| s.id == id)) {
+            return true;
+        }
+        runs.iter().any(|r| match &r.current {
+            Some(Current::Process { pid, who, .. }) => {
+                !self.exited.contains_key(pid) && !sleepers.iter().any(|s| &s.who == who)
+            }
+            _ => false,
+        })
+    }
+
     /// Starts next steps, collects exits, enforces deadlines. Returns the runs that finished.
     async fn step_runs(&mut self, runs: &mut Vec<Run>) -> anyhow::Result<Vec<Run>> {
         while let Ok((pid, code)) = self.exits.1.try_recv() {
@@ -742,18 +814,17 @@ impl Sim {
         let sleepers = self.fake().clock.sleepers();
         for run in runs.iter_mut() {
             // Finished or timed-out script?
-            let mut outcome: Option<(String, String, Option<String>)> = None;
+            let mut outcome: Option<(String, Option<String>)> = None;
             match &run.current {
                 Some(Current::Process {
                     pid,
+                    who,
                     deadline_ms,
                     kill_when_asleep,
                     script,
                     event,
                 }) => {
-                    let asleep = sleepers
-                        .iter()
-                        .any(|s| s.who.starts_with(&format!("{}:", run.instance)));
+                    let asleep = sleepers.iter().any(|s| &s.who == who);
                     if let Some(code) = self.exited.remove(pid) {
                         let res = if code == 0 {
                             None
@@ -765,19 +836,17 @@ impl Sim {
                         } else {
                             format!("ScriptFailed (exit {code})")
                         };
-                        outcome = Some((format!("{event} {script}: {word}"), event.clone(), res));
+                        outcome = Some((format!("{event} {script}: {word}"), res));
                     } else if now >= *deadline_ms {
                         kill_group(*pid, "TERM");
                         outcome = Some((
                             format!("{event} {script}: ScriptTimedOut"),
-                            event.clone(),
                             Some(format!("ScriptTimedOut at {event}: {script}")),
                         ));
                     } else if *kill_when_asleep && asleep {
                         kill_group(*pid, "KILL");
                         outcome = Some((
                             format!("{event} {script}: ScriptFailed (killed)"),
-                            event.clone(),
                             Some(format!("ScriptFailed (killed) at {event}: {script}")),
                         ));
                     }
@@ -789,13 +858,12 @@ impl Sim {
                 }) if now >= *deadline_ms => {
                     outcome = Some((
                         format!("{event} {script}: ScriptTimedOut"),
-                        event.clone(),
                         Some(format!("ScriptTimedOut at {event}: {script}")),
                     ));
                 }
                 _ => {}
             }
-            if let Some((line, _, failure)) = outcome {
+            if let Some((line, failure)) = outcome {
                 run.trace.push(line);
                 run.current = None;
                 self.sync_app(&run.instance);
@@ -804,7 +872,7 @@ impl Sim {
                     run.steps.clear();
                 }
             }
-            // Instance terminated under us?
+            // Instance terminated under us? The script in flight ends with it.
             let gone = self
                 .fake()
                 .world()
@@ -812,16 +880,31 @@ impl Sim {
                 .get(&run.instance)
                 .is_none_or(|i| i.lifecycle.is_leaving());
             if gone && run.failed.is_none() {
-                if let Some(Current::Process { pid, .. }) = &run.current {
-                    kill_group(*pid, "KILL");
+                match &run.current {
+                    Some(Current::Process { pid, script, event, .. }) => {
+                        kill_group(*pid, "KILL");
+                        run.trace.push(format!("{event} {script}: ended by termination"));
+                    }
+                    Some(Current::Hang { script, event, .. }) => {
+                        run.trace.push(format!("{event} {script}: ended by termination"));
+                    }
+                    None => {}
                 }
                 run.current = None;
                 run.steps.clear();
                 run.trace.push("instance terminated during the deployment".into());
                 run.failed = Some("instance terminated during the deployment".into());
             }
-            // Start the next step(s).
+        }
+        // Start next steps, in run order; a script process only when no other process is acting.
+        let sleepers = self.fake().clock.sleepers();
+        let mut busy = self.busy(runs, &sleepers);
+        for run in runs.iter_mut() {
             while run.current.is_none() && run.failed.is_none() {
+                let is_script = matches!(run.steps.front(), Some((_, Some(_), Some(_))));
+                if is_script && busy {
+                    break;
+                }
                 let Some((event, rev, script)) = run.steps.pop_front() else {
                     break;
                 };
@@ -842,7 +925,10 @@ impl Sim {
                             .start_script(run.deployment, &run.instance, ev, &rev, &script)
                             .await?;
                         match cur {
-                            Ok(c) => run.current = Some(c),
+                            Ok(c) => {
+                                busy |= matches!(c, Current::Process { .. });
+                                run.current = Some(c);
+                            }
                             Err(line) => {
                                 run.trace.push(format!("{ev} {}: {line}", script.location));
                                 run.failed = Some(format!("{line} at {ev}: {}", script.location));
@@ -960,10 +1046,14 @@ impl Sim {
         }
         let root = self.instance_root(id);
         std::fs::create_dir_all(root.join("logs"))?;
-        let stderr_path = root.join("logs").join(format!(
-            "{deployment}-{event}-{}.stderr",
+        self.started += 1;
+        let who = format!("{:08}:{id}", self.started);
+        // The script's output (the hooks log to stdout, errors to stderr), as the agent keeps it.
+        let log_path = root.join("logs").join(format!(
+            "{deployment}-{event}-{}.log",
             script.location.replace('/', "_")
         ));
+        let log = std::fs::File::create(&log_path)?;
         let dg = &self.sc.deployment_group.name;
         let mut cmd = tokio::process::Command::new(&path);
         cmd.env_clear()
@@ -978,6 +1068,7 @@ impl Sim {
             .env("AWS_CONFIG_FILE", root.join("no-aws-config"))
             .env("AWS_SHARED_CREDENTIALS_FILE", root.join("no-aws-credentials"))
             .env("ELB_HOOKS_CLOCK_URL", format!("{}/_fakeaws", self.r.url))
+            .env("ELB_HOOKS_CLOCK_WHO", &who)
             .env("ELB_HOOKS_STATE_DIR", root.join("var/lib/codedeploy-elb-hooks"))
             .env(
                 "ELB_HOOKS_JITTER_SEED",
@@ -986,8 +1077,8 @@ impl Sim {
             .env("APP_STATE_DIR", root.join("run"))
             .current_dir(&revision.dir)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(std::fs::File::create(&stderr_path)?))
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
             .process_group(0);
         let mut child = match cmd.spawn() {
             Ok(c) => c,
@@ -1005,6 +1096,7 @@ impl Sim {
         let kill_when_asleep = self.fault_for(deployment, id, &script.location).as_deref() == Some("kill");
         Ok(Ok(Current::Process {
             pid,
+            who,
             deadline_ms,
             kill_when_asleep,
             script: script.location.clone(),
@@ -1012,41 +1104,66 @@ impl Sim {
         }))
     }
 
-    /// Waits for something to happen, or moves the clock when every running script is waiting on it.
+    /// Waits for something to happen, or moves the simulation on when every script is waiting.
+    ///
+    /// The clock is gated: when several scripts are due at the same instant they are released one
+    /// at a time, in start order, each only once the previous one sleeps again or exits. The order
+    /// of AWS calls, and so the outcome, never depends on how the operating system schedules them.
     async fn wait_or_advance(&mut self, runs: &mut [Run]) -> anyhow::Result<()> {
         // Subscribe before looking, so that no change between the look and the wait is missed.
         let mut rx = self.fake().clock.subscribe();
         let now = self.now();
         let sleepers = self.fake().clock.sleepers();
-        let mut all_waiting = true;
-        let mut next: Option<i64> = None;
-        let mut consider = |t: i64| next = Some(next.map_or(t, |n: i64| n.min(t)));
-        for run in runs.iter() {
-            match &run.current {
-                Some(Current::Hang { deadline_ms, .. }) => consider(*deadline_ms),
-                Some(Current::Process { pid, deadline_ms, .. }) => {
-                    let mine: Vec<i64> = sleepers
-                        .iter()
-                        .filter(|s| s.who.starts_with(&format!("{}:", run.instance)))
-                        .map(|s| s.wake_ms)
-                        .collect();
-                    if mine.is_empty() || self.exited.contains_key(pid) {
-                        all_waiting = false;
-                    }
-                    for t in mine {
-                        consider(t);
-                    }
-                    consider(*deadline_ms);
-                }
-                None => all_waiting = false,
+        if !self.busy(runs, &sleepers) {
+            if self.released.is_some() {
+                self.released = None;
+                return Ok(());
             }
-        }
-        if all_waiting {
-            if let Some(t) = next {
-                if t > now {
-                    self.fake().clock.advance_to(t);
-                    return self.fire_events();
+            let mut quiet = true;
+            let mut due: Option<&fakeaws::clock::Sleeper> = None;
+            let mut next: Option<i64> = None;
+            let mut consider = |t: i64| next = Some(next.map_or(t, |n: i64| n.min(t)));
+            for run in runs.iter() {
+                match &run.current {
+                    Some(Current::Hang { deadline_ms, .. }) => consider(*deadline_ms),
+                    Some(Current::Process {
+                        pid,
+                        who,
+                        deadline_ms,
+                        kill_when_asleep,
+                        ..
+                    }) => {
+                        // An exit to collect, or a script to kill the moment it waits: before time moves.
+                        if self.exited.contains_key(pid)
+                            || (*kill_when_asleep && sleepers.iter().any(|s| &s.who == who))
+                        {
+                            quiet = false;
+                        }
+                        for s in sleepers.iter().filter(|s| &s.who == who) {
+                            if s.wake_ms <= now {
+                                if due.is_none_or(|d| s.who < d.who) {
+                                    due = Some(s);
+                                }
+                            } else {
+                                consider(s.wake_ms);
+                            }
+                        }
+                        consider(*deadline_ms);
+                    }
+                    None => quiet = false,
                 }
+            }
+            if !quiet || next.is_some_and(|t| t <= now) {
+                return Ok(());
+            }
+            if let Some(s) = due {
+                self.released = Some(s.id);
+                self.fake().clock.release(s.id);
+                return Ok(());
+            }
+            if let Some(t) = next {
+                self.fake().clock.advance_to(t);
+                return self.fire_events();
             }
         }
         tokio::select! {
@@ -1071,9 +1188,19 @@ impl Sim {
     /// every target group they are registered in).
     fn sample_capacity(&mut self) {
         let members = self.members();
+        let serving = self.serving(&members);
+        let total = members.len();
+        self.min_capacity = Some(match self.min_capacity {
+            Some((m, t)) if m <= serving => (m, t),
+            _ => (serving, total),
+        });
+    }
+
+    /// How many of `members` serve traffic now.
+    fn serving(&self, members: &[String]) -> usize {
         let w = self.fake().world();
         let mut serving = 0;
-        for id in &members {
+        for id in members {
             let Some(inst) = w.instances.get(id) else { continue };
             if inst.lifecycle != Lifecycle::InService {
                 continue;
@@ -1100,12 +1227,7 @@ impl Sim {
                 serving += 1;
             }
         }
-        drop(w);
-        let total = members.len();
-        self.min_capacity = Some(match self.min_capacity {
-            Some((m, t)) if m <= serving => (m, t),
-            _ => (serving, total),
-        });
+        serving
     }
 
     fn finish(&mut self) -> anyhow::Result<Outcome> {
@@ -1216,9 +1338,10 @@ impl Sim {
                 }
             }
         }
+        // Every deployment CodeDeploy runs over the fleet (user deployments, failed or not, and
+        // rollbacks); launch deployments of single new instances promise no capacity.
         for d in &self.reports {
-            if d.creator == "user" && d.status == "Succeeded" && d.lowest_healthy_capacity < d.required_healthy_capacity
-            {
+            if d.creator != "autoscaling" && d.lowest_healthy_capacity < d.required_healthy_capacity {
                 self.violations.push(format!(
                     "capacity_below_minimum: deployment {} went down to {} healthy instance(s), minimum {}",
                     d.number, d.lowest_healthy_capacity, d.required_healthy_capacity

@@ -314,3 +314,54 @@ async fn issue_64_configured_target_groups_count_on_the_asg_path() {
     assert!(out.stdout.contains("healthy in targetgroup/api"), "{}", out.stdout);
     assert_eq!(env.health("api", &id), "healthy");
 }
+
+/// Issue 9.4: the "already Standby" line names the deployment that left the instance there, not
+/// the one running now.
+#[tokio::test]
+async fn already_standby_names_the_deployment_that_left_it() {
+    let mut env = Env::new().await;
+    let g = env.asg_world(1, 4, 3);
+    let id = env.members(&g)[0].clone();
+    env.run(DEREGISTER, &id).await.ok();
+    env.deployment = "d-2".into();
+    let out = env.run(DEREGISTER, &id).await;
+    out.ok();
+    assert!(
+        out.stdout.contains("already Standby (left by deployment d-1)"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// Issue 9.3: a MinSize restore whose write fails transiently is not re-sent with the value
+/// computed before the failure: the group is read again and the write recomputed.
+#[tokio::test]
+async fn a_failed_restore_write_is_recomputed_from_a_fresh_read() {
+    async fn register_reads(fail_once: bool) -> (u64, String) {
+        let env = Env::new().await;
+        let g = env.asg_world(2, 4, 2);
+        let id = env.members(&g)[0].clone();
+        env.run(DEREGISTER, &id).await.ok();
+        assert_eq!(env.sizes(&g), (0, 1, 4));
+        let reads = |env: &Env| {
+            env.fake()
+                .call_counts()
+                .get("autoscaling:DescribeAutoScalingGroups")
+                .copied()
+                .unwrap_or(0)
+        };
+        let before = reads(&env);
+        if fail_once {
+            env.fake()
+                .inject("UpdateAutoScalingGroup", fakeaws::Fault::Unavailable, 1);
+        }
+        let out = env.run(REGISTER, &id).await;
+        out.ok();
+        env.assert_restored(&g, (2, 2, 4));
+        (reads(&env) - before, out.stdout.clone())
+    }
+    let (plain, _) = register_reads(false).await;
+    let (failed_once, log) = register_reads(true).await;
+    assert!(log.contains("reading the group again before retrying"), "{log}");
+    assert_eq!(failed_once, plain + 1, "one more read before the retried write:\n{log}");
+}
