@@ -203,11 +203,11 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
             world.heartbeat(&id);
             Ok(Some(String::new()))
         }
-        other => Err(AwsError::new(
+        other => crate::scaling::handle(world, other, p).unwrap_or_else(|| Err(AwsError::new(
             400,
             "InvalidAction",
             format!("The action {other} is not valid for this web service (Auto Scaling, 2011-01-01), or fakeaws does not implement it."),
-        )),
+        ))),
     }
 }
 

@@ -134,6 +134,53 @@ pub struct GroupSpec {
     pub lifecycle_hooks: Vec<HookSpec>,
     #[serde(default)]
     pub suspended_processes: Vec<String>,
+    /// Scaling policies (run by ExecutePolicy or an alarm).
+    #[serde(default)]
+    pub scaling_policies: Vec<PolicySpec>,
+    /// Scheduled actions (fired on the simulated clock).
+    #[serde(default)]
+    pub scheduled_actions: Vec<ScheduledSpec>,
+}
+
+/// A scaling policy, as PutScalingPolicy takes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySpec {
+    pub name: String,
+    /// `SimpleScaling` (default), `StepScaling` or `TargetTrackingScaling`.
+    pub policy_type: Option<String>,
+    /// `ChangeInCapacity`, `ExactCapacity` or `PercentChangeInCapacity`.
+    pub adjustment_type: Option<String>,
+    pub scaling_adjustment: Option<i64>,
+    pub cooldown: Option<i64>,
+    /// Step scaling: `{ lower = 0.0, upper = 10.0, adjustment = -1 }`, bounds relative to the breach threshold.
+    #[serde(default)]
+    pub steps: Vec<StepSpec>,
+    /// Target tracking: the target value.
+    pub target_value: Option<f64>,
+}
+
+/// One step of a step scaling policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepSpec {
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+    pub adjustment: i64,
+}
+
+/// A scheduled action, as PutScheduledUpdateGroupAction takes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledSpec {
+    pub name: String,
+    /// Five-field cron expression, in UTC.
+    pub recurrence: Option<String>,
+    /// ISO 8601 start time.
+    pub start_time: Option<String>,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    pub desired: Option<i64>,
 }
 
 /// A lifecycle hook.
@@ -407,6 +454,21 @@ pub fn apply(world: &mut World, spec: &WorldSpec) -> Result<Vec<String>, AwsErro
             }
             call(world, "autoscaling", "SuspendProcesses", p)?;
         }
+        for pol in &g.scaling_policies {
+            call(world, "autoscaling", "PutScalingPolicy", policy_params(&g.name, pol))?;
+        }
+        for a in &g.scheduled_actions {
+            let mut p = vec![kv("AutoScalingGroupName", &g.name), kv("ScheduledActionName", &a.name)];
+            let opt = [
+                ("Recurrence", a.recurrence.clone()),
+                ("StartTime", a.start_time.clone()),
+                ("MinSize", a.min.map(|v| v.to_string())),
+                ("MaxSize", a.max.map(|v| v.to_string())),
+                ("DesiredCapacity", a.desired.map(|v| v.to_string())),
+            ];
+            p.extend(opt.into_iter().filter_map(|(k, v)| v.map(|v| kv(k, v))));
+            call(world, "autoscaling", "PutScheduledUpdateGroupAction", p)?;
+        }
     }
     let mut ids = Vec::new();
     for inst in &spec.instances {
@@ -435,4 +497,34 @@ pub fn apply(world: &mut World, spec: &WorldSpec) -> Result<Vec<String>, AwsErro
         }
     }
     Ok(ids)
+}
+
+/// PutScalingPolicy parameters for a policy of `group`.
+fn policy_params(group: &str, pol: &PolicySpec) -> Vec<(String, String)> {
+    let mut p = vec![kv("AutoScalingGroupName", group), kv("PolicyName", &pol.name)];
+    let opt = [
+        ("PolicyType", pol.policy_type.clone()),
+        ("AdjustmentType", pol.adjustment_type.clone()),
+        ("ScalingAdjustment", pol.scaling_adjustment.map(|v| v.to_string())),
+        ("Cooldown", pol.cooldown.map(|v| v.to_string())),
+        (
+            "TargetTrackingConfiguration.TargetValue",
+            pol.target_value.map(|v| v.to_string()),
+        ),
+    ];
+    p.extend(opt.into_iter().filter_map(|(k, v)| v.map(|v| kv(k, v))));
+    for (i, st) in pol.steps.iter().enumerate() {
+        let n = i + 1;
+        if let Some(l) = st.lower {
+            p.push(kv(&format!("StepAdjustments.member.{n}.MetricIntervalLowerBound"), l));
+        }
+        if let Some(u) = st.upper {
+            p.push(kv(&format!("StepAdjustments.member.{n}.MetricIntervalUpperBound"), u));
+        }
+        p.push(kv(
+            &format!("StepAdjustments.member.{n}.ScalingAdjustment"),
+            st.adjustment,
+        ));
+    }
+    p
 }

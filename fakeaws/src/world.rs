@@ -49,6 +49,19 @@ pub struct World {
     /// Classic Load Balancers by name.
     #[serde(default)]
     pub classic: BTreeMap<String, ClassicLb>,
+    /// Scaling policies by ARN.
+    #[serde(default)]
+    pub policies: BTreeMap<String, crate::scaling::ScalingPolicy>,
+    /// Scheduled actions by ARN.
+    #[serde(default)]
+    pub scheduled: BTreeMap<String, crate::scaling::ScheduledAction>,
+    /// Group -> end of its scaling cooldown.
+    #[serde(default)]
+    pub cooldown_until: BTreeMap<String, i64>,
+    /// Group -> what set the capacity change being carried out now (a policy, a scheduled
+    /// action): AWS opens the cause of each resulting activity with it.
+    #[serde(default)]
+    pub cause_prefix: BTreeMap<String, String>,
 }
 
 /// A target's health as DescribeTargetHealth reports it: state, reason code, description.
@@ -73,6 +86,10 @@ impl World {
             listeners: BTreeMap::new(),
             activities: Vec::new(),
             classic: BTreeMap::new(),
+            policies: BTreeMap::new(),
+            scheduled: BTreeMap::new(),
+            cooldown_until: BTreeMap::new(),
+            cause_prefix: BTreeMap::new(),
         }
     }
 
@@ -175,11 +192,15 @@ impl World {
 
     fn start_activity(&mut self, group: &str, description: String, cause: String) -> String {
         let id = self.uuid();
+        let cause = match self.cause_prefix.get(group) {
+            Some(prefix) => format!("{prefix} At {} {cause}", iso_s(self.now_ms)),
+            None => format!("At {} {cause}", iso_s(self.now_ms)),
+        };
         self.activities.push(Activity {
             id: id.clone(),
             group: group.to_string(),
             description,
-            cause: format!("At {} {cause}", iso_s(self.now_ms)),
+            cause,
             start_ms: self.now_ms,
             end_ms: None,
             status: "InProgress".to_string(),
@@ -457,6 +478,9 @@ impl World {
                 consider(u);
             }
         }
+        if let Some(t) = self.next_scheduled() {
+            consider(t);
+        }
         next
     }
 
@@ -544,6 +568,7 @@ impl World {
         for id in due {
             self.instance_deadline(&id);
         }
+        self.fire_scheduled();
     }
 
     fn instance_deadline(&mut self, id: &str) {
@@ -1141,6 +1166,14 @@ impl World {
         self.instant_activity(group, description, cause)
     }
 
+    /// Carries out a capacity change that `cause` explains (a policy, a scheduled action): the
+    /// launches and terminations it leads to carry the cause first, as AWS writes them.
+    pub(crate) fn settle_because(&mut self, group: &str, cause: String) {
+        self.cause_prefix.insert(group.to_string(), cause);
+        self.settle();
+        self.cause_prefix.remove(group);
+    }
+
     /// Deletes a group; with `force`, its instances are terminated first.
     pub fn delete_group(&mut self, name: &str, force: bool) -> Result<(), AwsError> {
         let g = self.group(name)?.clone();
@@ -1170,6 +1203,10 @@ impl World {
             }
         }
         self.groups.remove(name);
+        // Its policies and scheduled actions go with it, as in AWS.
+        self.policies.retain(|_, p| p.group != name);
+        self.scheduled.retain(|_, a| a.group != name);
+        self.cooldown_until.remove(name);
         Ok(())
     }
 

@@ -176,35 +176,46 @@ async fn wait_lifecycle(ctx: &Ctx, want: &str, limit: Duration) -> Result<()> {
     }
 }
 
-/// Suspends the configured processes (recording them on the group first).
-async fn suspend(ctx: &Ctx, g: &Group, state: &mut State) -> Result<()> {
-    let ours: Vec<String> = match g.tags.get(TAG_PROCS) {
-        Some(v) => v.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
-        None => {
-            let ours: Vec<String> = ctx
-                .settings
-                .processes
-                .iter()
-                .filter(|p| !g.suspended.contains(p))
-                .cloned()
-                .collect();
-            let already: Vec<&String> = ctx
-                .settings
-                .processes
-                .iter()
-                .filter(|p| g.suspended.contains(p))
-                .collect();
-            if !already.is_empty() {
-                ctx.info(format!(
-                    "already suspended by someone else, will be left alone: {}",
-                    already.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-                ));
-            }
-            set_tag(ctx, &g.name, TAG_PROCS, &ours.join(",")).await?;
-            ours
+/// The processes that must stay suspended while MinSize is lowered, whatever `handle_processes`
+/// says: with MinSize at 0 a scale-in policy or a scheduled action could shrink the group to
+/// nothing mid-deployment (seed 003).
+pub const WHILE_MIN_LOWERED: [&str; 2] = ["AlarmNotification", "ScheduledActions"];
+
+/// Suspends `wanted` (recording on the group first which of them the hooks suspended; processes
+/// the operator had suspended are left alone). A list a sibling recorded is extended, never shrunk.
+async fn suspend(ctx: &Ctx, g: &Group, state: &mut State, wanted: &[String]) -> Result<()> {
+    let tagged: Option<Vec<String>> = g
+        .tags
+        .get(TAG_PROCS)
+        .map(|v| v.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect());
+    let mut ours = tagged.clone().unwrap_or_default();
+    let new: Vec<String> = wanted
+        .iter()
+        .filter(|p| !ours.contains(p) && !g.suspended.contains(p))
+        .cloned()
+        .collect();
+    if tagged.is_none() {
+        let already: Vec<&str> = wanted
+            .iter()
+            .filter(|p| g.suspended.contains(p))
+            .map(String::as_str)
+            .collect();
+        if !already.is_empty() {
+            ctx.info(format!(
+                "already suspended by someone else, will be left alone: {}",
+                already.join(", ")
+            ));
         }
-    };
-    state.suspended = ours.clone();
+    }
+    ours.extend(new.iter().cloned());
+    if tagged.is_none() || !new.is_empty() {
+        set_tag(ctx, &g.name, TAG_PROCS, &ours.join(",")).await?;
+    }
+    for p in &ours {
+        if !state.suspended.contains(p) {
+            state.suspended.push(p.clone());
+        }
+    }
     ctx.save(state)?;
     let missing: Vec<String> = ours.iter().filter(|p| !g.suspended.contains(p)).cloned().collect();
     if !missing.is_empty() {
@@ -221,6 +232,24 @@ async fn suspend(ctx: &Ctx, g: &Group, state: &mut State) -> Result<()> {
     Ok(())
 }
 
+/// The processes this run keeps suspended: the configured ones with process handling on, plus
+/// [`WHILE_MIN_LOWERED`] while MinSize is lowered.
+fn wanted_processes(ctx: &Ctx, min_lowered: bool) -> Vec<String> {
+    let mut out: Vec<String> = if ctx.settings.handle_processes {
+        ctx.settings.processes.clone()
+    } else {
+        Vec::new()
+    };
+    if min_lowered {
+        for p in WHILE_MIN_LOWERED {
+            if !out.iter().any(|x| x == p) {
+                out.push(p.to_string());
+            }
+        }
+    }
+    out
+}
+
 /// Deregister on the ASG path. `left_by` is the deployment that last wrote the state file.
 pub async fn deregister(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mut State, left_by: &str) -> Result<()> {
     let ours = state.standby && state.group.as_deref().is_none_or(|g| g == group_name);
@@ -233,9 +262,10 @@ pub async fn deregister(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mu
                 ));
                 state.deployment_id = ctx.deployment_id.clone();
                 ctx.save(state)?;
-                if ctx.settings.handle_processes {
-                    let g = group(ctx, group_name).await?;
-                    suspend(ctx, &g, state).await?;
+                let g = group(ctx, group_name).await?;
+                let wanted = wanted_processes(ctx, g.tags.contains_key(TAG_MIN));
+                if !wanted.is_empty() {
+                    suspend(ctx, &g, state, &wanted).await?;
                 }
                 return wait_lifecycle(ctx, "Standby", ctx.settings.standby_timeout).await;
             }
@@ -278,7 +308,7 @@ pub async fn deregister(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mu
             )));
         }
         state.group = Some(g.name.clone());
-        suspend(ctx, &g, state).await?;
+        suspend(ctx, &g, state, &wanted_processes(ctx, false)).await?;
     }
     state.group = Some(g.name.clone());
     state.standby = true;
@@ -306,6 +336,20 @@ pub async fn deregister(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mu
             };
             state.lowered_min_from = Some(original);
             ctx.save(state)?;
+            // Before MinSize goes down: no alarm or schedule may act on the group meanwhile.
+            let wanted = wanted_processes(ctx, true);
+            if wanted
+                .iter()
+                .any(|p| !g.tags.get(TAG_PROCS).is_some_and(|v| v.split(',').any(|x| x == p)))
+            {
+                if !ctx.settings.handle_processes {
+                    ctx.info(format!(
+                        "MinSize must be lowered: {} stay suspended until it is restored (process handling is off)",
+                        WHILE_MIN_LOWERED.join(" and ")
+                    ));
+                }
+                suspend(ctx, &g, state, &wanted).await?;
+            }
             let contended = attempt > 1 || siblings || tagged_before;
             let new_min = 0;
             ctx.info(format!(
@@ -356,10 +400,11 @@ pub async fn deregister(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mu
         }
     }
     wait_lifecycle(ctx, "Standby", ctx.settings.standby_timeout).await?;
-    if ctx.settings.handle_processes {
-        // A sibling finishing meanwhile may have resumed the processes: make sure they are still off.
-        let g = group(ctx, group_name).await?;
-        suspend(ctx, &g, state).await?;
+    // A sibling finishing meanwhile may have resumed the processes: make sure they are still off.
+    let g = group(ctx, group_name).await?;
+    let wanted = wanted_processes(ctx, g.tags.contains_key(TAG_MIN));
+    if !wanted.is_empty() {
+        suspend(ctx, &g, state, &wanted).await?;
     }
     Ok(())
 }

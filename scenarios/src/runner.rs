@@ -776,6 +776,38 @@ impl Sim {
                 fake.inject(api, fakeaws::Fault::Unavailable, *count);
                 Ok(())
             }
+            Action::Alarm {
+                policy,
+                metric_value,
+                breach_threshold,
+            } => {
+                let g = need_group()?;
+                let mut w = fake.world();
+                w.tick(fake.clock.now_ms());
+                w.alarm(&g, policy, metric_value.zip(*breach_threshold)).map(|_| ())
+            }
+            Action::ScheduledAction {
+                name,
+                in_seconds,
+                min,
+                max,
+                desired,
+            } => {
+                let g = need_group()?;
+                let mut w = fake.world();
+                let now = fake.clock.now_ms();
+                w.tick(now);
+                let mut p = fakeaws::query::Params::default();
+                p.0.insert("AutoScalingGroupName".into(), g);
+                p.0.insert("ScheduledActionName".into(), name.clone());
+                p.0.insert("StartTime".into(), fakeaws::clock::iso(now + in_seconds * 1000));
+                for (k, v) in [("MinSize", min), ("MaxSize", max), ("DesiredCapacity", desired)] {
+                    if let Some(v) = v {
+                        p.0.insert(k.into(), v.to_string());
+                    }
+                }
+                fakeaws::autoscaling::handle(&mut w, "PutScheduledUpdateGroupAction", &p).map(|_| ())
+            }
         };
         result.map_err(|e| anyhow!("event {action:?}: {}", e.message))
     }

@@ -136,6 +136,22 @@ pub enum Action {
     Throttle { api: String, count: usize },
     /// The next `count` calls of `api` answer 503.
     Unavailable { api: String, count: usize },
+    /// A CloudWatch alarm in ALARM invokes scaling policy `policy` of the group (nothing happens
+    /// while AlarmNotification is suspended). Step scaling needs the metric value and threshold.
+    Alarm {
+        policy: String,
+        metric_value: Option<f64>,
+        breach_threshold: Option<f64>,
+    },
+    /// A one-time scheduled action of the group, `in_seconds` from now (skipped if
+    /// ScheduledActions is suspended when it comes).
+    ScheduledAction {
+        name: String,
+        in_seconds: i64,
+        min: Option<i64>,
+        max: Option<i64>,
+        desired: Option<i64>,
+    },
 }
 
 /// A script that misbehaves in one deployment on one instance.

@@ -296,6 +296,8 @@ target_groups = [{ name = "web", port = 8080 }]
             health_check_grace_period: None,
             lifecycle_hooks: vec![],
             suspended_processes: vec![],
+            scaling_policies: vec![],
+            scheduled_actions: vec![],
         }],
         ..Default::default()
     };
@@ -335,6 +337,16 @@ fn action_strategy() -> impl Strategy<Value = String> {
         (inst.clone(), any::<bool>()).prop_map(|(i, h)| format!(
             "Action=SetInstanceHealth&Version=2011-01-01&InstanceId=@{i}&HealthStatus={}",
             if h { "Healthy" } else { "Unhealthy" }
+        )),
+        (group.clone(), -3i64..4, prop_oneof![Just("ChangeInCapacity"), Just("ExactCapacity"), Just("PercentChangeInCapacity")]).prop_map(|(g, a, t)| format!(
+            "Action=PutScalingPolicy&Version=2011-01-01&AutoScalingGroupName={g}&PolicyName=p&AdjustmentType={t}&ScalingAdjustment={a}&Cooldown=60"
+        )),
+        (group.clone(), any::<bool>()).prop_map(|(g, h)| format!(
+            "Action=ExecutePolicy&Version=2011-01-01&AutoScalingGroupName={g}&PolicyName=p&HonorCooldown={h}"
+        )),
+        (group.clone(), 0i64..6, prop_oneof![Just("*/5 * * * *"), Just("0 0 * * SUN"), Just("bad")]).prop_map(|(g, d, r)| format!(
+            "Action=PutScheduledUpdateGroupAction&Version=2011-01-01&AutoScalingGroupName={g}&ScheduledActionName=s&Recurrence={}&DesiredCapacity={d}",
+            r.replace(' ', "+")
         )),
         (1i64..400).prop_map(|s| format!("ADVANCE {s}")),
         inst.prop_map(|i| format!("APPDOWN @{i}")),

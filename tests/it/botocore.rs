@@ -25,7 +25,7 @@ fn clean_env(cmd: &mut Command, url: &str) {
 }
 
 /// Runs a boto3 script; the script prints JSON on its last line.
-fn boto3(url: &str, script: &str, extra_env: &[(&str, &str)]) -> serde_json::Value {
+pub(crate) fn boto3(url: &str, script: &str, extra_env: &[(&str, &str)]) -> serde_json::Value {
     let mut cmd = Command::new(python());
     cmd.arg("-c").arg(script);
     clean_env(&mut cmd, url);
@@ -43,7 +43,7 @@ fn boto3(url: &str, script: &str, extra_env: &[(&str, &str)]) -> serde_json::Val
     serde_json::from_str(stdout.lines().last().unwrap_or("null")).expect("script prints JSON")
 }
 
-fn aws_cli(url: &str, args: &[&str]) -> (bool, serde_json::Value, String) {
+pub(crate) fn aws_cli(url: &str, args: &[&str]) -> (bool, serde_json::Value, String) {
     let mut cmd = Command::new("aws");
     cmd.args(args).arg("--output").arg("json");
     clean_env(&mut cmd, url);

@@ -13,5 +13,7 @@ mod botocore;
 mod bad_input;
 // Many clients at once.
 mod concurrency;
+// Scaling policies and scheduled actions through the Rust SDK, boto3 and the AWS CLI.
+mod scaling;
 // Classic Load Balancers through aws-sdk-elasticloadbalancing and the AWS CLI.
 mod sdk_classic;
