@@ -17,3 +17,5 @@ mod concurrency;
 mod scaling;
 // Classic Load Balancers through aws-sdk-elasticloadbalancing and the AWS CLI.
 mod sdk_classic;
+// The source tree itself.
+mod tidy;
