@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A clock that can sleep and tell how long the hook has been running.
 #[derive(Debug, Clone)]
@@ -67,26 +66,26 @@ impl Clock {
 }
 
 async fn remote_sleep(url: &str, who: &str, d: Duration) -> anyhow::Result<()> {
-    let rest = url
-        .strip_prefix("http://")
-        .context("ELB_HOOKS_CLOCK_URL must start with http://")?;
-    let (host, path) = rest
-        .split_once('/')
-        .map(|(h, p)| (h, format!("/{p}")))
-        .unwrap_or((rest, String::new()));
-    let body = serde_json::json!({ "seconds": d.as_secs_f64(), "who": who }).to_string();
-    let mut stream = tokio::net::TcpStream::connect(host).await?;
-    let req = format!(
-        "POST {}/clock/sleep HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        path.trim_end_matches('/'),
-        body.len()
+    use http_body_util::Full;
+    use hyper::body::Bytes;
+    let uri: hyper::Uri = format!("{}/clock/sleep", url.trim_end_matches('/'))
+        .parse()
+        .context("ELB_HOOKS_CLOCK_URL is not a URL")?;
+    anyhow::ensure!(
+        uri.scheme_str() == Some("http"),
+        "ELB_HOOKS_CLOCK_URL must start with http://"
     );
-    stream.write_all(req.as_bytes()).await?;
-    let mut resp = Vec::new();
-    stream.read_to_end(&mut resp).await?;
-    let text = String::from_utf8_lossy(&resp);
-    if !text.starts_with("HTTP/1.1 200") {
-        anyhow::bail!("the clock answered: {}", text.lines().next().unwrap_or_default());
-    }
+    let authority = uri.authority().context("ELB_HOOKS_CLOCK_URL has no host")?.clone();
+    let stream = tokio::net::TcpStream::connect((authority.host(), authority.port_u16().unwrap_or(80))).await?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    let conn = tokio::spawn(conn);
+    let body = serde_json::json!({ "seconds": d.as_secs_f64(), "who": who }).to_string();
+    let req = hyper::Request::post(uri.path())
+        .header(hyper::header::HOST, authority.as_str())
+        .header(hyper::header::CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(body)))?;
+    let resp = sender.send_request(req).await?;
+    conn.abort();
+    anyhow::ensure!(resp.status().is_success(), "the clock answered {}", resp.status());
     Ok(())
 }

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use aws_sdk_autoscaling::config::http::HttpResponse;
 use aws_sdk_autoscaling::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_types::error::display::DisplayErrorContext;
 
@@ -36,32 +37,39 @@ pub struct AwsFailure {
     pub transient: bool,
 }
 
-/// Classifies an SDK error.
-pub fn classify<E, R>(err: &SdkError<E, R>) -> AwsFailure
+/// Classifies an SDK error from its metadata: the AWS error code and the HTTP status of a service
+/// error (throttling codes and 5xx are transient), or the kind of a failure to get a response
+/// (timeouts, connection and I/O errors are transient; a request that could not be built is not).
+pub fn classify<E>(err: &SdkError<E, HttpResponse>) -> AwsFailure
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
+    let described = || DisplayErrorContext(err).to_string();
     match err {
         SdkError::ServiceError(se) => {
             let code = se.err().code().map(str::to_string);
             let message = se.err().message().unwrap_or("(no message)").to_string();
-            let status_5xx = format!("{:?}", se.raw()).contains("status: StatusCode(5");
-            let transient = status_5xx || code.as_deref().is_some_and(|c| TRANSIENT.contains(&c));
+            let server_side = se.raw().status().is_server_error();
+            let transient = server_side || code.as_deref().is_some_and(|c| TRANSIENT.contains(&c));
             AwsFailure {
                 code,
                 message,
                 transient,
             }
         }
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => AwsFailure {
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => AwsFailure {
             code: None,
-            message: DisplayErrorContext(err).to_string(),
+            message: described(),
             transient: true,
+        },
+        SdkError::DispatchFailure(d) => AwsFailure {
+            code: None,
+            message: described(),
+            transient: !d.is_user(),
         },
         _ => AwsFailure {
             code: None,
-            message: DisplayErrorContext(err).to_string(),
+            message: described(),
             transient: false,
         },
     }
@@ -94,12 +102,11 @@ impl Ctx {
     }
 
     /// Makes an AWS call named `what`, retrying transient failures.
-    pub async fn call<T, E, R, F, Fut>(&self, what: &str, f: F) -> std::result::Result<T, AwsFailure>
+    pub async fn call<T, E, F, Fut>(&self, what: &str, f: F) -> std::result::Result<T, AwsFailure>
     where
         F: Fn() -> Fut,
-        Fut: Future<Output = std::result::Result<T, SdkError<E, R>>>,
+        Fut: Future<Output = std::result::Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
     {
         let max = self.settings.retry_max_attempts;
         let mut attempt = 0u32;
@@ -132,12 +139,11 @@ impl Ctx {
 
     /// Makes an AWS call once, without retrying: for writes whose value was computed from a read,
     /// which must be recomputed from a fresh read rather than sent again.
-    pub async fn once<T, E, R, F, Fut>(&self, f: F) -> std::result::Result<T, AwsFailure>
+    pub async fn once<T, E, F, Fut>(&self, f: F) -> std::result::Result<T, AwsFailure>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = std::result::Result<T, SdkError<E, R>>>,
+        Fut: Future<Output = std::result::Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
     {
         f().await.map_err(|e| classify(&e))
     }
@@ -162,12 +168,11 @@ impl Ctx {
     }
 
     /// Like [`Ctx::call`], turning a failure into a [`HookError::Aws`] naming the call.
-    pub async fn must<T, E, R, F, Fut>(&self, what: &str, f: F) -> Result<T>
+    pub async fn must<T, E, F, Fut>(&self, what: &str, f: F) -> Result<T>
     where
         F: Fn() -> Fut,
-        Fut: Future<Output = std::result::Result<T, SdkError<E, R>>>,
+        Fut: Future<Output = std::result::Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
     {
         self.call(what, f).await.map_err(|e| aws_error(what, &e))
     }
@@ -227,5 +232,65 @@ pub fn aws_error(what: &str, e: &AwsFailure) -> HookError {
     match &e.code {
         Some(code) => HookError::Aws(format!("{what} failed: {code}: {}", e.message)),
         None => HookError::Aws(format!("{what} failed: {}", e.message)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_autoscaling::error::ErrorMetadata;
+    use aws_sdk_autoscaling::operation::describe_auto_scaling_groups::DescribeAutoScalingGroupsError as E;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    use aws_smithy_types::body::SdkBody;
+
+    fn service(status: u16, code: &str) -> AwsFailure {
+        let meta = ErrorMetadata::builder().code(code).message("from AWS").build();
+        let raw = HttpResponse::new(status.try_into().expect("status"), SdkBody::empty());
+        classify(&SdkError::service_error(E::generic(meta), raw))
+    }
+
+    #[test]
+    fn throttling_codes_are_transient() {
+        for code in ["Throttling", "ThrottlingException", "RequestLimitExceeded"] {
+            let f = service(400, code);
+            assert!(f.transient, "{code}");
+            assert_eq!(f.code.as_deref(), Some(code));
+            assert_eq!(f.message, "from AWS");
+        }
+    }
+
+    #[test]
+    fn server_errors_are_transient_by_status() {
+        assert!(service(503, "ServiceUnavailable").transient);
+        assert!(service(500, "SomethingNew").transient, "any 5xx, whatever the code");
+    }
+
+    #[test]
+    fn client_errors_are_final() {
+        let f = service(400, "ValidationError");
+        assert!(!f.transient);
+        assert!(!service(403, "AccessDenied").transient);
+    }
+
+    #[test]
+    fn timeouts_and_connection_errors_are_transient() {
+        let timeout: SdkError<E, HttpResponse> = SdkError::timeout_error("operation timed out");
+        assert!(classify(&timeout).transient);
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let refused: SdkError<E, HttpResponse> = SdkError::dispatch_failure(ConnectorError::io(Box::new(io)));
+        let f = classify(&refused);
+        assert!(f.transient);
+        assert!(f.code.is_none());
+        let conn_timeout: SdkError<E, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::timeout("connect timed out".into()));
+        assert!(classify(&conn_timeout).transient);
+    }
+
+    #[test]
+    fn a_request_that_cannot_be_built_is_final() {
+        let user: SdkError<E, HttpResponse> = SdkError::dispatch_failure(ConnectorError::user("bad request".into()));
+        assert!(!classify(&user).transient);
+        let built: SdkError<E, HttpResponse> = SdkError::construction_failure("missing field");
+        assert!(!classify(&built).transient);
     }
 }

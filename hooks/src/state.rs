@@ -138,7 +138,7 @@ impl Store {
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .custom_flags(libc_nofollow())
+            .custom_flags(libc::O_NOFOLLOW) // the platform's own value (0o100000 on aarch64, 0o400000 on x86_64)
             .open(&tmp)
             .map_err(|e| state_err("cannot create", &tmp, e))?;
         f.write_all(text.as_bytes())
@@ -155,15 +155,6 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(state_err("cannot remove", &self.file, e)),
         }
-    }
-}
-
-/// `O_NOFOLLOW` on Linux (0o400000); the temp file's name is fresh, this is belt and braces.
-fn libc_nofollow() -> i32 {
-    if cfg!(target_os = "linux") {
-        0o400000
-    } else {
-        0
     }
 }
 

@@ -354,35 +354,47 @@ pub fn sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The highest `GLIBC_x.y` symbol version each binary needs (via `objdump -T`).
-pub fn glibc_requirements(entries: &[Entry], work: &Path) -> anyhow::Result<BTreeMap<String, String>> {
-    let mut out = BTreeMap::new();
-    for e in entries.iter().filter(|e| e.data.starts_with(b"\x7fELF")) {
-        let tmp = work.join(e.path.replace('/', "_"));
-        std::fs::write(&tmp, &e.data)?;
-        let res = std::process::Command::new("objdump").arg("-T").arg(&tmp).output();
-        let _ = std::fs::remove_file(&tmp);
-        let text = match res {
-            Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).to_string(),
-            _ => {
-                out.insert(e.path.clone(), "unknown (objdump not available)".into());
+/// The highest `GLIBC_x.y` symbol version each ELF binary of the revision needs, read from its
+/// version-needed section (what `objdump -T` shows), or `none (static)`.
+pub fn glibc_requirements(entries: &[Entry]) -> BTreeMap<String, String> {
+    entries
+        .iter()
+        .filter(|e| e.data.starts_with(b"\x7fELF"))
+        .map(|e| {
+            let need = match highest_glibc(&e.data) {
+                Ok(Some((a, b))) => format!("GLIBC_{a}.{b}"),
+                Ok(None) => "none (static)".to_string(),
+                Err(err) => format!("unknown ({err})"),
+            };
+            (e.path.clone(), need)
+        })
+        .collect()
+}
+
+/// The highest `GLIBC_x.y` among a 64-bit ELF file's needed symbol versions.
+pub fn highest_glibc(data: &[u8]) -> anyhow::Result<Option<(u32, u32)>> {
+    use object::read::elf::FileHeader;
+    let header = object::elf::FileHeader64::<object::Endianness>::parse(data)
+        .map_err(|e| anyhow::anyhow!("not a 64-bit ELF file: {e}"))?;
+    let endian = header.endian()?;
+    let sections = header.sections(endian, data)?;
+    let Some((mut needs, link)) = sections.gnu_verneed(endian, data)? else {
+        return Ok(None);
+    };
+    let strings = sections.strings(endian, data, link)?;
+    let mut best: Option<(u32, u32)> = None;
+    while let Some((_, mut versions)) = needs.next()? {
+        while let Some(v) = versions.next()? {
+            let name = v.name(endian, strings)?;
+            let Some(rest) = name.strip_prefix(b"GLIBC_") else {
                 continue;
-            }
-        };
-        let mut best: Option<(u32, u32)> = None;
-        for tok in text.split("GLIBC_").skip(1) {
-            let tok: String = tok.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
-            let mut it = tok.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-            let v = (it.next().unwrap_or(0), it.next().unwrap_or(0));
-            if best.is_none_or(|b| v > b) {
-                best = Some(v);
+            };
+            let rest = String::from_utf8_lossy(rest);
+            let mut parts = rest.split('.').map(|p| p.parse::<u32>().ok());
+            if let (Some(Some(major)), Some(Some(minor))) = (parts.next(), parts.next()) {
+                best = best.max(Some((major, minor)));
             }
         }
-        out.insert(
-            e.path.clone(),
-            best.map(|(a, b)| format!("GLIBC_{a}.{b}"))
-                .unwrap_or_else(|| "none (static)".into()),
-        );
     }
-    Ok(out)
+    Ok(best)
 }

@@ -870,13 +870,13 @@ impl Sim {
                         };
                         outcome = Some((format!("{event} {script}: {word}"), res));
                     } else if now >= *deadline_ms {
-                        kill_group(*pid, "TERM");
+                        kill_group(*pid, rustix::process::Signal::TERM);
                         outcome = Some((
                             format!("{event} {script}: ScriptTimedOut"),
                             Some(format!("ScriptTimedOut at {event}: {script}")),
                         ));
                     } else if *kill_when_asleep && asleep {
-                        kill_group(*pid, "KILL");
+                        kill_group(*pid, rustix::process::Signal::KILL);
                         outcome = Some((
                             format!("{event} {script}: ScriptFailed (killed)"),
                             Some(format!("ScriptFailed (killed) at {event}: {script}")),
@@ -914,7 +914,7 @@ impl Sim {
             if gone && run.failed.is_none() {
                 match &run.current {
                     Some(Current::Process { pid, script, event, .. }) => {
-                        kill_group(*pid, "KILL");
+                        kill_group(*pid, rustix::process::Signal::KILL);
                         run.trace.push(format!("{event} {script}: ended by termination"));
                     }
                     Some(Current::Hang { script, event, .. }) => {
@@ -1397,15 +1397,13 @@ impl Sim {
     }
 }
 
-fn kill_group(pid: u32, signal: &str) {
-    if pid == 0 {
+/// Signals a script's whole process group (scripts run in their own group).
+fn kill_group(pid: u32, signal: rustix::process::Signal) {
+    let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else {
         return;
-    }
-    let _ = std::process::Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg("--")
-        .arg(format!("-{pid}"))
-        .status();
+    };
+    // Already gone is fine: the group ended on its own.
+    let _ = rustix::process::kill_process_group(pid, signal);
 }
 
 fn config_name(c: &ConfigSpec) -> String {

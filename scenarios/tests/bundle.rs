@@ -170,3 +170,61 @@ fn the_scenario_runner_deploys_a_bundle_it_did_not_build_itself() {
     assert!(outcome.revisions.values().all(|r| r == "v2"));
     let _ = std::fs::remove_dir_all(d);
 }
+
+fn bundle_tool(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_bundle"))
+        .args(args)
+        .arg("--hooks-dir")
+        .arg(hooks_dir())
+        .output()
+        .expect("the bundle tool runs")
+}
+
+/// Issue 11: `--out a.zip` writes the file a user names (it used to make a folder called `a.zip`);
+/// the format follows the name, and a contradicting `--format` is refused.
+#[test]
+fn out_takes_a_folder_or_a_file_name() {
+    let dir = tmp("out-file");
+    let zip = dir.join("nested/a.zip");
+    let o = bundle_tool(&["--example", "--out", zip.to_str().expect("utf-8")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(zip.is_file(), "{} is a file", zip.display());
+    assert!(std::fs::read(&zip).expect("zip").starts_with(b"PK"));
+    let tgz = dir.join("b.tgz");
+    let o = bundle_tool(&["--example", "--out", tgz.to_str().expect("utf-8")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::read(&tgz).expect("tgz").starts_with(&[0x1f, 0x8b]), "gzip");
+    let o = bundle_tool(&[
+        "--example",
+        "--out",
+        dir.join("c.zip").to_str().expect("utf-8"),
+        "--format",
+        "tgz",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("names a zip file but --format asks for tgz"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // A folder still gets <app>.zip, and the folder keeps only revisions.
+    let folder = dir.join("dist");
+    let o = bundle_tool(&["--example", "--out", folder.to_str().expect("utf-8")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(folder.join("sample.zip").is_file());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The glibc floor is read from the ELF version-needed section (no `objdump`).
+#[test]
+fn glibc_floor_is_read_from_the_binaries() {
+    let data = std::fs::read(hooks_dir().join("register-with-elb")).expect("binary");
+    let (major, minor) = bundle::highest_glibc(&data).expect("ELF").expect("dynamically linked");
+    assert_eq!(major, 2);
+    assert!(minor >= 2, "GLIBC_2.{minor}");
+    assert!(bundle::highest_glibc(b"\x7fELF not really").is_err());
+    let entries = bundle::collect(&sample()).expect("collect");
+    let needs = bundle::glibc_requirements(&entries);
+    assert_eq!(needs.len(), 2, "{needs:?}");
+    assert!(needs.values().all(|v| v.starts_with("GLIBC_2.")), "{needs:?}");
+}

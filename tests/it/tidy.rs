@@ -24,7 +24,12 @@ fn every_module_opens_with_a_doc_comment() {
     for member in ["fakeaws", "hooks", "scenarios", "tests", "xtask"] {
         rust_files(&root.join(member), &mut files);
     }
-    assert!(files.len() > 20, "found only {} files under {}", files.len(), root.display());
+    assert!(
+        files.len() > 20,
+        "found only {} files under {}",
+        files.len(),
+        root.display()
+    );
     let undocumented: Vec<String> = files
         .iter()
         .filter(|f| {
