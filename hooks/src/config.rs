@@ -106,50 +106,50 @@ pub struct Settings {
     pub retry_max: Duration,
 }
 
-/// Command-line overrides (all optional).
+/// The environment and command-line layer (all optional): each setting is a flag with its
+/// `ELB_HOOKS_*` variable (clap's `env`), the flag winning over the variable; both override the
+/// file. Values are parsed in [`load`], so errors name the variable and the flag alike.
 #[derive(Debug, Default, Clone, clap::Args)]
 pub struct Flags {
-    /// Config file (default: `elb-hooks.toml` beside the binary, if present; env ELB_HOOKS_CONFIG).
-    #[arg(long)]
+    /// Config file (default: `elb-hooks.toml` beside the binary, if present).
+    #[arg(long, env = "ELB_HOOKS_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Target group name or ARN (repeatable), or `all`. Only used outside an Auto Scaling group,
-    /// and to widen the health wait inside one.
-    #[arg(long = "target-group")]
+    /// Target group name or ARN (repeatable; space or comma separated), or `all`. Only used outside
+    /// an Auto Scaling group, and to widen the health wait inside one.
+    #[arg(long = "target-group", env = "ELB_HOOKS_TARGET_GROUPS")]
     pub target_groups: Vec<String>,
     /// Classic Load Balancer name (repeatable), or `_all_` / `_any_`.
-    #[arg(long = "load-balancer")]
+    #[arg(long = "load-balancer", env = "ELB_HOOKS_LOAD_BALANCERS")]
     pub load_balancers: Vec<String>,
     /// Port to (de)register instead of each target group's own port.
-    #[arg(long)]
-    pub port: Option<i64>,
-    /// Suspend Auto Scaling processes while the instance is out of service.
-    #[arg(long, overrides_with = "no_handle_processes")]
-    pub handle_processes: bool,
+    #[arg(long, env = "ELB_HOOKS_PORT")]
+    pub port: Option<String>,
+    /// Suspend Auto Scaling processes while the instance is out of service (`--handle-processes`
+    /// alone means true).
+    #[arg(long, env = "ELB_HOOKS_HANDLE_PROCESSES", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub handle_processes: Option<String>,
     /// Do not suspend any Auto Scaling process.
     #[arg(long)]
     pub no_handle_processes: bool,
+    /// Process to suspend (repeatable; space or comma separated).
+    #[arg(long = "process", env = "ELB_HOOKS_PROCESSES")]
+    pub processes: Vec<String>,
     /// Where the state file lives.
-    #[arg(long)]
+    #[arg(long, env = "ELB_HOOKS_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
     /// `text` or `json`.
-    #[arg(long)]
+    #[arg(long, env = "ELB_HOOKS_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Wait until healthy before returning (`--wait-for-healthy` alone means true).
+    #[arg(long, env = "ELB_HOOKS_WAIT_FOR_HEALTHY", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub wait_for_healthy: Option<String>,
+    /// Seconds between polls.
+    #[arg(long, env = "ELB_HOOKS_POLL_INTERVAL")]
+    pub poll_interval: Option<String>,
+    /// Attempts per AWS call when errors are transient (1-20).
+    #[arg(long, env = "ELB_HOOKS_RETRY_MAX_ATTEMPTS")]
+    pub retry_max_attempts: Option<String>,
 }
-
-/// The environment variables that override the file (`ELB_HOOKS_*`).
-pub const ENV_KEYS: [&str; 11] = [
-    "ELB_HOOKS_TARGET_GROUPS",
-    "ELB_HOOKS_LOAD_BALANCERS",
-    "ELB_HOOKS_PORT",
-    "ELB_HOOKS_HANDLE_PROCESSES",
-    "ELB_HOOKS_PROCESSES",
-    "ELB_HOOKS_STATE_DIR",
-    "ELB_HOOKS_LOG_FORMAT",
-    "ELB_HOOKS_WAIT_FOR_HEALTHY",
-    "ELB_HOOKS_POLL_INTERVAL",
-    "ELB_HOOKS_RETRY_MAX_ATTEMPTS",
-    "ELB_HOOKS_CONFIG",
-];
 
 fn list(value: &str) -> Vec<String> {
     value
@@ -174,12 +174,11 @@ fn secs(key: &str, v: f64, min: f64, max: f64) -> anyhow::Result<Duration> {
     Ok(Duration::from_secs_f64(v))
 }
 
-/// Loads the file (if any), applies `env` and `flags`, validates.
-pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>, exe_dir: Option<&Path>) -> anyhow::Result<Settings> {
+/// Loads the file (if any), applies the environment-and-flags layer, validates.
+pub fn load(flags: &Flags, exe_dir: Option<&Path>) -> anyhow::Result<Settings> {
     let path = flags
         .config
         .clone()
-        .or_else(|| env("ELB_HOOKS_CONFIG").map(PathBuf::from))
         .or_else(|| exe_dir.map(|d| d.join("elb-hooks.toml")).filter(|p| p.exists()));
     let mut file = match &path {
         Some(p) => {
@@ -194,68 +193,55 @@ pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>, exe_dir: Option
         Some(p) => format!("{key} (in {})", p.display()),
         None => key.to_string(),
     };
-    if let Some(v) = env("ELB_HOOKS_TARGET_GROUPS") {
-        file.target_groups = Some(list(&v));
-    }
-    if let Some(v) = env("ELB_HOOKS_LOAD_BALANCERS") {
-        file.load_balancers = Some(list(&v));
-    }
-    if let Some(v) = env("ELB_HOOKS_PORT") {
-        file.port = Some(
-            v.trim()
-                .parse()
-                .map_err(|_| anyhow::anyhow!("ELB_HOOKS_PORT: '{v}' is not a port number"))?,
-        );
-    }
-    if let Some(v) = env("ELB_HOOKS_HANDLE_PROCESSES") {
-        file.handle_processes = Some(parse_bool("ELB_HOOKS_HANDLE_PROCESSES", &v)?);
-    }
-    if let Some(v) = env("ELB_HOOKS_PROCESSES") {
-        file.processes = Some(list(&v));
-    }
-    if let Some(v) = env("ELB_HOOKS_STATE_DIR") {
-        file.state_dir = Some(PathBuf::from(v));
-    }
-    if let Some(v) = env("ELB_HOOKS_LOG_FORMAT") {
-        file.log_format = Some(v);
-    }
-    if let Some(v) = env("ELB_HOOKS_WAIT_FOR_HEALTHY") {
-        file.wait_for_healthy = Some(parse_bool("ELB_HOOKS_WAIT_FOR_HEALTHY", &v)?);
-    }
-    if let Some(v) = env("ELB_HOOKS_POLL_INTERVAL") {
-        file.wait.poll_interval = Some(
-            v.trim()
-                .parse()
-                .map_err(|_| anyhow::anyhow!("ELB_HOOKS_POLL_INTERVAL: '{v}' is not a number of seconds"))?,
-        );
-    }
-    if let Some(v) = env("ELB_HOOKS_RETRY_MAX_ATTEMPTS") {
-        file.retry.max_attempts = Some(
-            v.trim()
-                .parse()
-                .map_err(|_| anyhow::anyhow!("ELB_HOOKS_RETRY_MAX_ATTEMPTS: '{v}' is not a number"))?,
-        );
-    }
+    let number = |v: &str, var: &str, flag: &str, what: &str| -> anyhow::Result<f64> {
+        v.trim()
+            .parse::<f64>()
+            .map_err(|_| anyhow::anyhow!("{var} / --{flag}: '{v}' is not {what}"))
+    };
     if !flags.target_groups.is_empty() {
         file.target_groups = Some(flags.target_groups.iter().flat_map(|s| list(s)).collect());
     }
     if !flags.load_balancers.is_empty() {
         file.load_balancers = Some(flags.load_balancers.iter().flat_map(|s| list(s)).collect());
     }
-    if flags.port.is_some() {
-        file.port = flags.port;
+    if let Some(v) = &flags.port {
+        let p = v
+            .trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("ELB_HOOKS_PORT / --port: '{v}' is not a port number"))?;
+        file.port = Some(p);
     }
-    if flags.handle_processes {
-        file.handle_processes = Some(true);
+    if let Some(v) = &flags.handle_processes {
+        file.handle_processes = Some(parse_bool("ELB_HOOKS_HANDLE_PROCESSES / --handle-processes", v)?);
     }
     if flags.no_handle_processes {
         file.handle_processes = Some(false);
+    }
+    if !flags.processes.is_empty() {
+        file.processes = Some(flags.processes.iter().flat_map(|s| list(s)).collect());
     }
     if flags.state_dir.is_some() {
         file.state_dir = flags.state_dir.clone();
     }
     if flags.log_format.is_some() {
         file.log_format = flags.log_format.clone();
+    }
+    if let Some(v) = &flags.wait_for_healthy {
+        file.wait_for_healthy = Some(parse_bool("ELB_HOOKS_WAIT_FOR_HEALTHY / --wait-for-healthy", v)?);
+    }
+    if let Some(v) = &flags.poll_interval {
+        file.wait.poll_interval = Some(number(
+            v,
+            "ELB_HOOKS_POLL_INTERVAL",
+            "poll-interval",
+            "a number of seconds",
+        )?);
+    }
+    if let Some(v) = &flags.retry_max_attempts {
+        let n = v.trim().parse::<i64>().map_err(|_| {
+            anyhow::anyhow!("ELB_HOOKS_RETRY_MAX_ATTEMPTS / --retry-max-attempts: '{v}' is not a whole number")
+        })?;
+        file.retry.max_attempts = Some(n);
     }
 
     let target_groups = match file.target_groups {
@@ -404,21 +390,23 @@ pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>, exe_dir: Option
 mod tests {
     use super::*;
 
-    fn load_text(text: &str, env: &[(&str, &str)]) -> anyhow::Result<Settings> {
+    fn load_text(text: &str, flags: Flags) -> anyhow::Result<Settings> {
         let dir = std::env::temp_dir().join(format!("elb-hooks-cfg-{}-{}", std::process::id(), fastrand::u64(..)));
         std::fs::create_dir_all(&dir)?;
         let path = dir.join("elb-hooks.toml");
         std::fs::write(&path, text)?;
-        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let lookup = move |k: &str| env.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
-        let r = load(&Flags::default(), &lookup, Some(&dir));
+        let r = load(&flags, Some(&dir));
         let _ = std::fs::remove_dir_all(&dir);
         r
     }
 
+    fn none() -> Flags {
+        Flags::default()
+    }
+
     #[test]
     fn defaults_follow_the_scripts_where_they_were_right() {
-        let s = load_text("", &[]).expect("empty config");
+        let s = load_text("", none()).expect("empty config");
         assert_eq!(s.target_groups, TargetGroups::All);
         assert!(s.handle_processes);
         assert_eq!(s.processes, DEFAULT_PROCESSES);
@@ -428,28 +416,53 @@ mod tests {
 
     #[test]
     fn errors_name_the_key() {
-        let e = format!("{:#}", load_text("bogus = 1", &[]).unwrap_err());
+        let e = format!("{:#}", load_text("bogus = 1", none()).unwrap_err());
         assert!(e.contains("bogus"), "{e}");
-        let e = format!("{:#}", load_text("port = 70000", &[]).unwrap_err());
+        let e = format!("{:#}", load_text("port = 70000", none()).unwrap_err());
         assert!(e.contains("port") && e.contains("70000"), "{e}");
-        let e = format!("{:#}", load_text("target_groups = []", &[]).unwrap_err());
+        let e = format!("{:#}", load_text("target_groups = []", none()).unwrap_err());
         assert!(e.contains("target_groups"), "{e}");
-        let e = format!("{:#}", load_text("processes = [\"Launch\"]", &[]).unwrap_err());
+        let e = format!("{:#}", load_text("processes = [\"Launch\"]", none()).unwrap_err());
         assert!(e.contains("processes"), "{e}");
-        let e = format!("{:#}", load_text("[wait]\npoll_interval = -1", &[]).unwrap_err());
+        let e = format!("{:#}", load_text("[wait]\npoll_interval = -1", none()).unwrap_err());
         assert!(e.contains("wait.poll_interval"), "{e}");
-        let e = format!("{:#}", load_text("", &[("ELB_HOOKS_PORT", "http")]).unwrap_err());
-        assert!(e.contains("ELB_HOOKS_PORT"), "{e}");
+        let port = Flags {
+            port: Some("http".into()),
+            ..none()
+        };
+        let e = format!("{:#}", load_text("", port).unwrap_err());
+        assert!(e.contains("ELB_HOOKS_PORT") && e.contains("--port"), "{e}");
     }
 
+    /// The `ELB_HOOKS_*` variables reach the settings through clap's `env`, over the file; a flag
+    /// wins over its variable. (nextest runs each test in its own process; the variable names are
+    /// used by no other test.)
     #[test]
-    fn env_overrides_file() {
-        let s = load_text(
-            "target_groups = [\"a\"]\nport = 80",
-            &[("ELB_HOOKS_TARGET_GROUPS", "b c"), ("ELB_HOOKS_PORT", "8080")],
-        )
-        .expect("loads");
+    fn env_overrides_file_and_flags_override_env() {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            flags: Flags,
+        }
+        std::env::set_var("ELB_HOOKS_TARGET_GROUPS", "b c");
+        std::env::set_var("ELB_HOOKS_PORT", "8080");
+        std::env::set_var("ELB_HOOKS_WAIT_FOR_HEALTHY", "false");
+        let cli = Cli::try_parse_from(["hook"]).expect("parses");
+        let s = load_text("target_groups = [\"a\"]\nport = 80", cli.flags).expect("loads");
         assert_eq!(s.target_groups, TargetGroups::Listed(vec!["b".into(), "c".into()]));
         assert_eq!(s.port, Some(8080));
+        assert!(!s.wait_for_healthy);
+        let cli = Cli::try_parse_from(["hook", "--port", "9090", "--wait-for-healthy"]).expect("parses");
+        let s = load_text("port = 80", cli.flags).expect("loads");
+        assert_eq!(s.port, Some(9090));
+        assert!(s.wait_for_healthy);
+        for k in [
+            "ELB_HOOKS_TARGET_GROUPS",
+            "ELB_HOOKS_PORT",
+            "ELB_HOOKS_WAIT_FOR_HEALTHY",
+        ] {
+            std::env::remove_var(k);
+        }
     }
 }

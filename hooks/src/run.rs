@@ -65,7 +65,7 @@ pub fn main(hook: Hook) -> ExitCode {
     let exe_dir = std::env::current_exe()
         .ok()
         .and_then(|p| p.parent().map(|d| d.to_path_buf()));
-    let settings = match config::load(&cli.flags, &env, exe_dir.as_deref()) {
+    let settings = match config::load(&cli.flags, exe_dir.as_deref()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{}: configuration: {e:#}", hook.name());

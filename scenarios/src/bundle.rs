@@ -130,7 +130,7 @@ pub fn collect(input: &Input) -> anyhow::Result<Vec<Entry>> {
             config: Some(c.clone()),
             ..Default::default()
         };
-        hooks::config::load(&flags, &|_| None, None).with_context(|| format!("--config {}", c.display()))?;
+        hooks::config::load(&flags, None).with_context(|| format!("--config {}", c.display()))?;
         entries.retain(|e| e.path != "bin/elb-hooks.toml");
         entries.push(Entry {
             path: "bin/elb-hooks.toml".into(),
