@@ -71,7 +71,7 @@ pub async fn group(ctx: &Ctx, name: &str) -> Result<Group> {
     let g = resp
         .auto_scaling_groups()
         .first()
-        .ok_or_else(|| HookError::Aws(format!("Auto Scaling group {name} not found")))?;
+        .ok_or_else(|| HookError::Unexpected(format!("Auto Scaling group {name} not found")))?;
     Ok(Group {
         name: name.to_string(),
         min: g.min_size().unwrap_or(0),

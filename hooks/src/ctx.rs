@@ -29,13 +29,7 @@ const TRANSIENT: [&str; 9] = [
     "PriorRequestNotComplete",
 ];
 
-/// An AWS error, classified.
-#[derive(Debug, Clone)]
-pub struct AwsFailure {
-    pub code: Option<String>,
-    pub message: String,
-    pub transient: bool,
-}
+pub use crate::error::AwsFailure;
 
 /// Classifies an SDK error from its metadata: the AWS error code and the HTTP status of a service
 /// error (throttling codes and 5xx are transient), or the kind of a failure to get a response
@@ -151,10 +145,7 @@ impl Ctx {
     /// Sleeps the full-jitter backoff before retry number `attempt` (from 1).
     pub async fn backoff(&self, attempt: u32) -> Result<()> {
         let delay = self.backoff_delay(attempt);
-        self.clock
-            .sleep(delay)
-            .await
-            .map_err(|e| HookError::Aws(format!("{e:#}")))
+        self.clock.sleep(delay).await.map_err(|e| HookError::Clock(e.into()))
     }
 
     fn backoff_delay(&self, attempt: u32) -> Duration {
@@ -182,7 +173,7 @@ impl Ctx {
         self.clock
             .sleep(self.settings.poll_interval)
             .await
-            .map_err(|e| HookError::Aws(format!("{e:#}")))
+            .map_err(|e| HookError::Clock(e.into()))
     }
 
     /// Polls `fetch` for every item until each reaches `want`, each within its own time limit,
@@ -229,9 +220,9 @@ impl Ctx {
 
 /// A failed call as a hook error.
 pub fn aws_error(what: &str, e: &AwsFailure) -> HookError {
-    match &e.code {
-        Some(code) => HookError::Aws(format!("{what} failed: {code}: {}", e.message)),
-        None => HookError::Aws(format!("{what} failed: {}", e.message)),
+    HookError::Aws {
+        operation: what.to_string(),
+        source: e.clone(),
     }
 }
 

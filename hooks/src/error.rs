@@ -1,14 +1,38 @@
-//! The hooks' failure kinds and their exit codes (documented in the README).
+//! The hooks' failure kinds and their exit codes (documented in the README). Variants keep the
+//! error that caused them as their `source`; [`HookError::chain`] prints the whole chain once, at
+//! the top, `{:#}`-style: `EnterStandby failed: ValidationError: The instance ... is not in InService.`
+
+use std::path::PathBuf;
+
+/// A boxed cause.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// An AWS error as the hooks classify it: its code (if AWS sent one), AWS's message, and whether
+/// trying again later may help.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}{message}", code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
+pub struct AwsFailure {
+    pub code: Option<String>,
+    pub message: String,
+    pub transient: bool,
+}
 
 /// A failure, with the exit code the binary returns for it.
 #[derive(Debug, thiserror::Error)]
 pub enum HookError {
-    /// Exit 2: bad configuration or usage; nothing was changed.
-    #[error("configuration: {0}")]
-    Config(String),
     /// Exit 1: an AWS call failed (after retries, if the error was transient).
+    #[error("{operation} failed")]
+    Aws {
+        operation: String,
+        #[source]
+        source: AwsFailure,
+    },
+    /// Exit 1: AWS answered, but not with what the hooks need (e.g. the group is gone).
     #[error("{0}")]
-    Aws(String),
+    Unexpected(String),
+    /// Exit 1: the simulated clock (rehearsals only) could not be used.
+    #[error("waiting on the simulated clock")]
+    Clock(#[source] Cause),
     /// Exit 3: refused because going on would be unsafe (e.g. Launch suspended); nothing was changed.
     #[error("refused: {0}")]
     Refused(String),
@@ -16,26 +40,76 @@ pub enum HookError {
     #[error("timed out: {0}")]
     Timeout(String),
     /// Exit 5: the instance metadata service could not be read; nothing was changed.
-    #[error("instance metadata: {0}")]
-    Metadata(String),
+    #[error("instance metadata: {what}")]
+    Metadata {
+        what: String,
+        #[source]
+        source: Option<Cause>,
+    },
     /// Exit 6: the local state file could not be read or written.
-    #[error("state file: {0}")]
-    State(String),
+    #[error("state file: {what} {}", path.display())]
+    State {
+        what: String,
+        path: PathBuf,
+        #[source]
+        source: Option<Cause>,
+    },
 }
 
 impl HookError {
     /// The process exit code.
     pub fn exit_code(&self) -> u8 {
         match self {
-            HookError::Aws(_) => 1,
-            HookError::Config(_) => 2,
+            HookError::Aws { .. } | HookError::Unexpected(_) | HookError::Clock(_) => 1,
             HookError::Refused(_) => 3,
             HookError::Timeout(_) => 4,
-            HookError::Metadata(_) => 5,
-            HookError::State(_) => 6,
+            HookError::Metadata { .. } => 5,
+            HookError::State { .. } => 6,
         }
+    }
+
+    /// The error and every cause, joined with `: `.
+    pub fn chain(&self) -> String {
+        let mut out = self.to_string();
+        let mut next = std::error::Error::source(self);
+        while let Some(e) = next {
+            out.push_str(": ");
+            out.push_str(&e.to_string());
+            next = e.source();
+        }
+        out
     }
 }
 
 /// Shorthand.
 pub type Result<T> = std::result::Result<T, HookError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chain_names_the_operation_and_aws_message() {
+        let e = HookError::Aws {
+            operation: "EnterStandby".into(),
+            source: AwsFailure {
+                code: Some("ValidationError".into()),
+                message: "The instance i-1 is not in InService.".into(),
+                transient: false,
+            },
+        };
+        assert_eq!(
+            e.chain(),
+            "EnterStandby failed: ValidationError: The instance i-1 is not in InService."
+        );
+        assert_eq!(e.exit_code(), 1);
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "permission denied");
+        let e = HookError::State {
+            what: "cannot write".into(),
+            path: "/x/y.json".into(),
+            source: Some(Box::new(io)),
+        };
+        assert_eq!(e.chain(), "state file: cannot write /x/y.json: permission denied");
+        assert_eq!(e.exit_code(), 6);
+    }
+}

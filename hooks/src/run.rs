@@ -86,7 +86,7 @@ pub fn main(hook: Hook) -> ExitCode {
     match rt.block_on(run(hook, settings, log.clone(), &env)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{}: {e}", hook.name());
+            eprintln!("{}: {}", hook.name(), e.chain());
             ExitCode::from(e.exit_code())
         }
     }
@@ -102,11 +102,13 @@ async fn instance_id() -> Result<String> {
         .get("/latest/meta-data/instance-id")
         .await
         .map(|s| s.as_ref().to_string())
-        .map_err(|e| {
-            HookError::Metadata(format!(
-                "cannot read the instance id: {}",
+        .map_err(|e| HookError::Metadata {
+            what: "cannot read the instance id".into(),
+            source: Some(
                 aws_smithy_types::error::display::DisplayErrorContext(&e)
-            ))
+                    .to_string()
+                    .into(),
+            ),
         })
 }
 
@@ -123,9 +125,10 @@ pub async fn run(hook: Hook, settings: Settings, log: Log, env: &dyn Fn(&str) ->
         .load()
         .await;
     if sdk.region().is_none() {
-        return Err(HookError::Metadata(
-            "no AWS region: set AWS_REGION or run on EC2 with instance metadata".into(),
-        ));
+        return Err(HookError::Metadata {
+            what: "no AWS region: set AWS_REGION or run on EC2 with instance metadata".into(),
+            source: None,
+        });
     }
     let seed = env("ELB_HOOKS_JITTER_SEED").and_then(|s| s.parse::<u64>().ok());
     let store = Store::new(&settings.state_dir, &deployment_group);

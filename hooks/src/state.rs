@@ -48,8 +48,12 @@ pub struct Store {
     file: PathBuf,
 }
 
-fn state_err(what: &str, path: &Path, e: impl std::fmt::Display) -> HookError {
-    HookError::State(format!("{what} {}: {e}", path.display()))
+fn state_err(what: &str, path: &Path, e: impl Into<crate::error::Cause>) -> HookError {
+    HookError::State {
+        what: what.to_string(),
+        path: path.to_path_buf(),
+        source: Some(e.into()),
+    }
 }
 
 impl Store {
@@ -193,11 +197,11 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("dir");
         std::os::unix::fs::symlink("/tmp", dir.join("link")).expect("symlink");
         let store = Store::new(&dir.join("link"), "dg");
-        assert!(matches!(store.save(&State::default()), Err(HookError::State(_))));
+        assert!(matches!(store.save(&State::default()), Err(HookError::State { .. })));
         let store = Store::new(&dir, "dg");
         std::os::unix::fs::symlink("/etc/passwd", dir.join("dg.json")).expect("symlink");
-        assert!(matches!(store.load(), Err(HookError::State(_))));
-        assert!(matches!(store.save(&State::default()), Err(HookError::State(_))));
+        assert!(matches!(store.load(), Err(HookError::State { .. })));
+        assert!(matches!(store.save(&State::default()), Err(HookError::State { .. })));
         let _ = std::fs::remove_dir_all(dir);
     }
 }
