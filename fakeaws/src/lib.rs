@@ -4,7 +4,8 @@
 //!
 //! Layers, outside in: [`server`] (HTTP routing, faults, response framing) → [`autoscaling`] /
 //! [`elbv2`] (one function per Query action) → [`world`] (the simulated account and its timed
-//! behaviour on the [`clock`]). [`imds`] and [`admin`] sit beside the Query APIs.
+//! behaviour on the [`clock`]). [`imds`] and [`admin`] sit beside the Query APIs; [`rehearsal`] is the
+//! API a rehearsal driver (the scenario runner) steers the fake through.
 
 pub mod admin;
 pub mod autoscaling;
@@ -16,6 +17,7 @@ pub mod error;
 pub mod imds;
 pub mod model;
 pub mod query;
+pub mod rehearsal;
 pub mod scaling;
 pub mod server;
 pub mod spec;

@@ -100,7 +100,7 @@ fn run(filter: Option<&str>) -> anyhow::Result<bool> {
                 let capacity = outcome
                     .deployments
                     .iter()
-                    .filter(|d| d.creator != "autoscaling")
+                    .filter(|d| d.creator != scenarios::report::Creator::Autoscaling)
                     .map(|d| format!("{}/{}", d.lowest_healthy_capacity, d.required_healthy_capacity))
                     .collect::<Vec<_>>()
                     .join(" ");

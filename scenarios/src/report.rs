@@ -4,7 +4,57 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+
+/// Who created a deployment (CodeDeploy's `creator`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Creator {
+    /// A user (or pipeline) deployment.
+    #[serde(rename = "user")]
+    User,
+    /// A launch deployment or an automatic follow-up for instances Auto Scaling launched.
+    #[serde(rename = "autoscaling")]
+    Autoscaling,
+    /// An automatic rollback.
+    #[serde(rename = "codeDeployRollback")]
+    CodeDeployRollback,
+}
+
+/// The status of a deployment or of one instance's part in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    InProgress,
+    Succeeded,
+    /// Failed, with the reason when there is one.
+    Failed(Option<String>),
+    /// The deployment never reached the instance.
+    Skipped(String),
+}
+
+impl Status {
+    /// Failed for a reason.
+    pub fn failed(why: impl Into<String>) -> Status {
+        Status::Failed(Some(why.into()))
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Status::InProgress => f.write_str("InProgress"),
+            Status::Succeeded => f.write_str("Succeeded"),
+            Status::Failed(None) => f.write_str("Failed"),
+            Status::Failed(Some(why)) => write!(f, "Failed: {why}"),
+            Status::Skipped(why) => write!(f, "Skipped: {why}"),
+        }
+    }
+}
+
+impl Serialize for Status {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
 
 /// One scenario's outcome.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -27,18 +77,17 @@ pub struct Outcome {
     /// Instances not on the last successful revision (CodeDeploy's mixed-fleet warning).
     pub mixed_fleet: Vec<String>,
     /// Invariant violations found.
-    pub violations: Vec<String>,
+    pub violations: Vec<crate::runner::verdict::Violation>,
 }
 
 /// One deployment.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeploymentReport {
     pub number: usize,
-    /// `user`, `autoscaling` or `codeDeployRollback`.
-    pub creator: String,
+    pub creator: Creator,
     pub revision: String,
     pub config: String,
-    pub status: String,
+    pub status: Status,
     pub instances: BTreeMap<String, InstanceReport>,
     /// Lowest number of instances serving traffic while it ran.
     pub lowest_healthy_capacity: usize,
@@ -49,7 +98,7 @@ pub struct DeploymentReport {
 /// One instance's part in a deployment.
 #[derive(Debug, Clone, Serialize)]
 pub struct InstanceReport {
-    pub status: String,
+    pub status: Status,
     /// `Event script: result`, in order.
     pub events: Vec<String>,
 }
@@ -58,7 +107,7 @@ impl InstanceReport {
     /// An instance the deployment never reached.
     pub fn skipped(why: &str) -> InstanceReport {
         InstanceReport {
-            status: format!("Skipped: {why}"),
+            status: Status::Skipped(why.to_string()),
             events: Vec::new(),
         }
     }

@@ -25,7 +25,7 @@ pub struct Scenario {
     pub script_faults: Vec<ScriptFault>,
     /// Invariant violations this scenario demonstrates on purpose.
     #[serde(default)]
-    pub expect_violations: Vec<String>,
+    pub expect_violations: Vec<crate::runner::verdict::ViolationKind>,
 }
 
 /// The CodeDeploy deployment group.
@@ -163,7 +163,17 @@ pub struct ScriptFault {
     pub instance: usize,
     /// The script's file name, e.g. `register-with-elb` or `start_app.sh`.
     pub script: String,
-    /// `fail` (exit 1 instead of running), `hang` (never returns: the agent's timeout ends it), or
-    /// `kill` (runs, and is killed the first time it waits).
-    pub behaviour: String,
+    pub behaviour: Behaviour,
+}
+
+/// How a script misbehaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Behaviour {
+    /// Exits 1 instead of running.
+    Fail,
+    /// Never returns: the agent's timeout ends it.
+    Hang,
+    /// Runs, and is killed the first time it waits.
+    Kill,
 }

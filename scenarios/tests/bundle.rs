@@ -166,7 +166,7 @@ fn the_scenario_runner_deploys_a_bundle_it_did_not_build_itself() {
         .expect("rt");
     let outcome = rt.block_on(scenarios::runner::run_file(&file, &paths)).expect("runs");
     assert!(outcome.passed, "{}", outcome.verdict);
-    assert_eq!(outcome.deployments[0].status, "Succeeded");
+    assert_eq!(outcome.deployments[0].status, scenarios::report::Status::Succeeded);
     assert!(outcome.revisions.values().all(|r| r == "v2"));
     let _ = std::fs::remove_dir_all(d);
 }

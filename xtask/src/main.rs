@@ -85,3 +85,21 @@ fn project_root() -> std::path::PathBuf {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     dir.parent().unwrap_or(dir).to_path_buf()
 }
+
+#[cfg(test)]
+mod tests {
+    /// Issue 11: the tasks find the build where cargo puts it, `CARGO_TARGET_DIR` included
+    /// (relative to the workspace root, as cargo reads it there).
+    #[test]
+    fn target_dir_honours_cargo_target_dir() {
+        let sh = xshell::Shell::new().expect("shell");
+        sh.change_dir("/work/x");
+        std::env::remove_var("CARGO_TARGET_DIR");
+        assert_eq!(super::target_dir(&sh), std::path::PathBuf::from("/work/x/target"));
+        std::env::set_var("CARGO_TARGET_DIR", "/tmp/elsewhere");
+        assert_eq!(super::target_dir(&sh), std::path::PathBuf::from("/tmp/elsewhere"));
+        std::env::set_var("CARGO_TARGET_DIR", "build");
+        assert_eq!(super::target_dir(&sh), std::path::PathBuf::from("/work/x/build"));
+        std::env::remove_var("CARGO_TARGET_DIR");
+    }
+}

@@ -1,0 +1,239 @@
+//! The Boundary for rehearsal drivers (the scenario runner): everything a driver may do to the
+//! fake besides the AWS APIs, in one small API. The clock and faults are [`Fake::clock`] and
+//! [`Fake::inject`]; this adds building the world from a spec, CodeDeploy's launch hook (put
+//! through the Auto Scaling API handler), applications up and down, lifecycle action results,
+//! the scenario events (scaling, zones, terminations, alarms, scheduled actions) and read-only
+//! views. Every call brings the world to the current simulated time first, as a request does.
+
+use crate::error::AwsError;
+use crate::model::{Lifecycle, Transition};
+use crate::query::Params;
+use crate::server::Fake;
+use crate::spec::WorldSpec;
+use crate::world::World;
+
+/// The result a lifecycle action is completed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LifecycleResult {
+    Continue,
+    Abandon,
+}
+
+impl LifecycleResult {
+    /// The API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LifecycleResult::Continue => "CONTINUE",
+            LifecycleResult::Abandon => "ABANDON",
+        }
+    }
+}
+
+/// A rehearsal driver's handle on a fake.
+pub struct Rehearsal<'a> {
+    fake: &'a Fake,
+}
+
+impl Fake {
+    /// The rehearsal API of this fake.
+    pub fn rehearsal(&self) -> Rehearsal<'_> {
+        Rehearsal { fake: self }
+    }
+}
+
+fn params(pairs: &[(&str, String)]) -> Params {
+    Params(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+}
+
+impl Rehearsal<'_> {
+    /// Builds the world a spec describes (through the API handlers); returns the stand-alone
+    /// instances it created.
+    pub fn apply(&self, spec: &WorldSpec) -> Result<Vec<String>, AwsError> {
+        crate::spec::apply(&mut self.fake.world(), spec)
+    }
+
+    /// What CodeDeploy does when a deployment group names an Auto Scaling group: a launch
+    /// lifecycle hook (PutLifecycleHook, default result ABANDON).
+    pub fn put_launch_hook(&self, group: &str, name: &str, heartbeat_s: i64) -> Result<(), AwsError> {
+        let p = params(&[
+            ("AutoScalingGroupName", group.to_string()),
+            ("LifecycleHookName", name.to_string()),
+            ("LifecycleTransition", "autoscaling:EC2_INSTANCE_LAUNCHING".to_string()),
+            ("HeartbeatTimeout", heartbeat_s.to_string()),
+            ("DefaultResult", "ABANDON".to_string()),
+        ]);
+        crate::autoscaling::handle(&mut self.fake.world(), "PutLifecycleHook", &p).map(|_| ())
+    }
+
+    /// Every member of a group, oldest first (terminating ones included).
+    pub fn group_members(&self, group: &str) -> Vec<String> {
+        self.fake
+            .world()
+            .groups
+            .get(group)
+            .map(|g| g.instances.clone())
+            .unwrap_or_default()
+    }
+
+    /// The instances a deployment targets now: members of `groups` that are not on their way out,
+    /// oldest first, then (with `standalone`) the instances outside any group.
+    pub fn members(&self, groups: &[String], standalone: bool) -> Vec<String> {
+        let w = self.fake.world();
+        let mut out: Vec<String> = Vec::new();
+        for g in groups {
+            if let Some(group) = w.groups.get(g) {
+                for id in &group.instances {
+                    if w.instances.get(id).is_some_and(|i| !i.lifecycle.is_leaving()) {
+                        out.push(id.clone());
+                    }
+                }
+            }
+        }
+        if standalone {
+            for i in w.instances.values() {
+                if i.group.is_none() && i.lifecycle != Lifecycle::Terminated {
+                    out.push(i.id.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// An instance's lifecycle state (`None`: no such instance).
+    pub fn lifecycle(&self, id: &str) -> Option<Lifecycle> {
+        self.fake.world().instances.get(id).map(|i| i.lifecycle)
+    }
+
+    /// Whether the instance is gone or on its way out.
+    pub fn is_leaving(&self, id: &str) -> bool {
+        self.lifecycle(id).is_none_or(Lifecycle::is_leaving)
+    }
+
+    /// Whether the instance is still launching (pending after a launch, not after ExitStandby).
+    pub fn is_launching(&self, id: &str) -> bool {
+        self.fake.world().instances.get(id).is_some_and(|i| {
+            matches!(
+                i.lifecycle,
+                Lifecycle::Pending | Lifecycle::PendingWait | Lifecycle::PendingProceed
+            ) && i.transition != Some(Transition::ExitStandby)
+        })
+    }
+
+    /// Instances held in `Pending:Wait` by the lifecycle hook `hook`.
+    pub fn held_by(&self, hook: &str) -> Vec<String> {
+        self.fake
+            .world()
+            .instances
+            .values()
+            .filter(|i| i.lifecycle == Lifecycle::PendingWait && i.hook.as_ref().is_some_and(|h| h.hook == hook))
+            .map(|i| i.id.clone())
+            .collect()
+    }
+
+    /// Completes the lifecycle action holding an instance.
+    pub fn complete_lifecycle_action(&self, id: &str, result: LifecycleResult) {
+        self.fake.world().lifecycle_result(id, result.as_str());
+    }
+
+    /// The instance's application answers health checks (or stops answering).
+    pub fn set_app(&self, id: &str, up: bool) -> Result<(), AwsError> {
+        self.fake.world().set_app(id, up)
+    }
+
+    /// How many of `ids` serve traffic: InService and healthy in every target group and Classic
+    /// Load Balancer they are registered with (and registered somewhere).
+    pub fn serving(&self, ids: &[String]) -> usize {
+        let w = self.fake.world();
+        ids.iter().filter(|id| serves(&w, id)).count()
+    }
+
+    /// The group's MinSize and suspended processes.
+    pub fn min_and_suspended(&self, group: &str) -> Option<(i64, Vec<String>)> {
+        self.fake
+            .world()
+            .groups
+            .get(group)
+            .map(|g| (g.min, g.suspended.keys().cloned().collect()))
+    }
+
+    /// Changes the group's desired capacity by `delta` (SetDesiredCapacity's rules).
+    pub fn scale_by(&self, group: &str, delta: i64) -> Result<(), AwsError> {
+        let mut w = self.fake.world();
+        let d = w.group(group).map(|x| x.desired).unwrap_or(0);
+        w.set_desired(group, d + delta)
+    }
+
+    /// Adds an Availability Zone to the group (unbalancing it).
+    pub fn add_zone(&self, group: &str, zone: &str) -> Result<(), AwsError> {
+        let mut w = self.fake.world();
+        let g = w.group_mut(group)?;
+        if !g.availability_zones.iter().any(|z| z == zone) {
+            g.availability_zones.push(zone.to_string());
+        }
+        let now = self.fake.clock.now_ms();
+        w.tick(now);
+        Ok(())
+    }
+
+    /// Terminates an instance of a group without decrementing the desired capacity.
+    pub fn terminate(&self, id: &str) -> Result<(), AwsError> {
+        self.fake.world().terminate_in_group(id, false).map(|_| ())
+    }
+
+    /// A CloudWatch alarm invokes a scaling policy (see [`World::alarm`]).
+    pub fn alarm(&self, group: &str, policy: &str, metric: Option<(f64, f64)>) -> Result<bool, AwsError> {
+        self.fake.world().alarm(group, policy, metric)
+    }
+
+    /// A one-time scheduled action at `at_ms` (PutScheduledUpdateGroupAction).
+    pub fn schedule_once(
+        &self,
+        group: &str,
+        name: &str,
+        at_ms: i64,
+        sizes: (Option<i64>, Option<i64>, Option<i64>),
+    ) -> Result<(), AwsError> {
+        let mut pairs = vec![
+            ("AutoScalingGroupName", group.to_string()),
+            ("ScheduledActionName", name.to_string()),
+            ("StartTime", crate::clock::iso(at_ms)),
+        ];
+        for (k, v) in [("MinSize", sizes.0), ("MaxSize", sizes.1), ("DesiredCapacity", sizes.2)] {
+            if let Some(v) = v {
+                pairs.push((k, v.to_string()));
+            }
+        }
+        crate::autoscaling::handle(&mut self.fake.world(), "PutScheduledUpdateGroupAction", &params(&pairs)).map(|_| ())
+    }
+
+    /// A copy of the whole world, for a report.
+    pub fn snapshot(&self) -> World {
+        self.fake.world().clone()
+    }
+}
+
+fn serves(w: &World, id: &str) -> bool {
+    let Some(inst) = w.instances.get(id) else { return false };
+    if inst.lifecycle != Lifecycle::InService {
+        return false;
+    }
+    let mut registered = false;
+    let mut healthy = true;
+    for tg in w.target_groups.values() {
+        for t in tg.targets.iter().filter(|t| t.id == id) {
+            registered = true;
+            if w.target_health(tg, t).0 != "healthy" {
+                healthy = false;
+            }
+        }
+    }
+    for lb in w.classic.values() {
+        for m in lb.members.iter().filter(|m| m.id == id) {
+            registered = true;
+            if !m.in_service || m.draining_until_ms.is_some() {
+                healthy = false;
+            }
+        }
+    }
+    registered && healthy
+}

@@ -1,0 +1,363 @@
+//! One CodeDeploy deployment: which instances it targets and in what order, batches under the
+//! minimum healthy hosts, CodeDeploy's failure rules, launch deployments for instances held by the
+//! deployment group's lifecycle hook, and each deployment's report.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use anyhow::bail;
+use fakeaws::rehearsal::LifecycleResult;
+
+use super::supervisor::{Run, Step};
+use super::{launch_hook_name, Sim};
+use crate::appspec;
+use crate::report::{Creator, DeploymentReport, InstanceReport, Status};
+use crate::schema::ConfigSpec;
+
+impl Sim {
+    pub(super) async fn drive_until_idle(&mut self, until: i64) -> anyhow::Result<()> {
+        let mut runs: Vec<Run> = Vec::new();
+        loop {
+            self.drain(&mut runs).await?;
+            let now = self.now();
+            if now >= until {
+                return Ok(());
+            }
+            self.fake().clock.advance_to((now + 30_000).min(until));
+        }
+    }
+
+    /// Runs `runs` (and the launch deployments that start meanwhile) to completion.
+    async fn drain(&mut self, runs: &mut Vec<Run>) -> anyhow::Result<()> {
+        loop {
+            self.check_pending(runs)?;
+            self.step_runs(runs).await?;
+            if runs.is_empty() {
+                return Ok(());
+            }
+            self.wait_or_advance(runs).await?;
+        }
+    }
+
+    fn steps_for(&self, instance: &str, revision: &str) -> VecDeque<Step> {
+        let mut steps = VecDeque::new();
+        for (event, from_previous) in appspec::EVENTS {
+            if event == "BeforeInstall" {
+                steps.push_back(Step::DownloadBundle);
+            }
+            if event == "AfterInstall" {
+                steps.push_back(Step::Install);
+            }
+            let rev = if from_previous {
+                self.installed.get(instance).cloned()
+            } else {
+                Some(revision.to_string())
+            };
+            let Some(rev) = rev else {
+                steps.push_back(Step::NoPreviousRevision {
+                    event: event.to_string(),
+                });
+                continue;
+            };
+            let scripts = self
+                .revisions
+                .get(&rev)
+                .and_then(|r| r.spec.hooks.get(event))
+                .cloned()
+                .unwrap_or_default();
+            if scripts.is_empty() {
+                continue;
+            }
+            for script in scripts {
+                steps.push_back(Step::Script {
+                    event: event.to_string(),
+                    revision: rev.clone(),
+                    script,
+                });
+            }
+        }
+        steps
+    }
+
+    fn new_run(&self, deployment: usize, instance: &str, revision: &str) -> Run {
+        Run {
+            deployment,
+            revision: revision.to_string(),
+            instance: instance.to_string(),
+            steps: self.steps_for(instance, revision),
+            current: None,
+            trace: Vec::new(),
+            failed: None,
+        }
+    }
+
+    /// One deployment to `targets`. Returns whether it succeeded.
+    pub(super) async fn deploy(
+        &mut self,
+        revision: &str,
+        creator: Creator,
+        targets: Vec<String>,
+        config: &ConfigSpec,
+    ) -> anyhow::Result<bool> {
+        self.deployment_no += 1;
+        let number = self.deployment_no;
+        let n = targets.len();
+        let min_healthy = min_healthy_hosts(config, n)?;
+        let batch = (n.saturating_sub(min_healthy)).max(1);
+        // Order: instances with no revision, then older revisions, then the target revision.
+        let mut order = targets.clone();
+        order.sort_by_key(|id| match self.running_rev.get(id) {
+            None => 0,
+            Some(r) if r != revision => 1,
+            Some(_) => 2,
+        });
+        let mut queue: VecDeque<String> = order.into();
+        let mut report = DeploymentReport {
+            number,
+            creator,
+            revision: revision.into(),
+            config: config_name(config),
+            status: Status::InProgress,
+            instances: BTreeMap::new(),
+            lowest_healthy_capacity: usize::MAX,
+            required_healthy_capacity: min_healthy.min(n.saturating_sub(1)),
+        };
+        let mut runs: Vec<Run> = Vec::new();
+        let mut done = 0usize;
+        let mut failed = 0usize;
+        let mut stopped = None;
+        self.min_capacity = None;
+        self.cur_deployment = number;
+        self.progress = 0.0;
+        self.min_capacity = None;
+        self.sample_capacity();
+        let serving_at_start = self.min_capacity.map(|c| c.0).unwrap_or(0);
+        report.required_healthy_capacity = report.required_healthy_capacity.min(serving_at_start);
+        self.fire_events()?;
+        loop {
+            // Start instances while the minimum healthy hosts allow: up to the batch size while
+            // nothing has failed; after a failure, only as long as the failed instances plus those in
+            // flight leave at least the minimum healthy (CodeDeploy's rule).
+            let mut deferred: VecDeque<String> = VecDeque::new();
+            let mut started_any = false;
+            while stopped.is_none() {
+                let in_flight = runs.iter().filter(|r| r.deployment == number).count();
+                let allowed = if failed == 0 {
+                    in_flight < batch
+                } else {
+                    n.saturating_sub(failed + in_flight + 1) >= min_healthy && failed + in_flight < n
+                };
+                if !allowed {
+                    if in_flight == 0 && failed > 0 && !queue.is_empty() {
+                        stopped = Some(format!(
+                            "{failed} of {n} instances failed; deploying another would leave fewer than the minimum healthy hosts ({min_healthy})"
+                        ));
+                    }
+                    break;
+                }
+                let Some(id) = queue.pop_front() else { break };
+                let leaving = self.fake().rehearsal().is_leaving(&id);
+                let launching = self.fake().rehearsal().is_launching(&id);
+                if leaving {
+                    let label = self.label(&id);
+                    report
+                        .instances
+                        .insert(label, InstanceReport::skipped("terminated before its turn"));
+                    continue;
+                }
+                // One deployment per instance at a time: an instance still launching (its launch
+                // deployment first) or busy with another deployment joins this one afterwards.
+                if launching || runs.iter().any(|r| r.instance == id) {
+                    deferred.push_back(id);
+                    continue;
+                }
+                runs.push(self.new_run(number, &id, revision));
+                started_any = true;
+            }
+            let only_waiting_for_launches = !started_any && !deferred.is_empty();
+            while let Some(id) = deferred.pop_back() {
+                queue.push_front(id);
+            }
+            self.check_pending(&mut runs)?;
+            let finished = self.step_runs(&mut runs).await?;
+            for run in finished {
+                if run.deployment != number {
+                    continue;
+                }
+                done += 1;
+                let label = self.label(&run.instance);
+                let status = match &run.failed {
+                    None => Status::Succeeded,
+                    Some(why) => {
+                        failed += 1;
+                        Status::failed(why.clone())
+                    }
+                };
+                if run.failed.is_none() {
+                    self.running_rev.insert(run.instance.clone(), revision.to_string());
+                }
+                report.instances.insert(
+                    label,
+                    InstanceReport {
+                        status,
+                        events: run.trace,
+                    },
+                );
+                let last = queue.is_empty() && runs.iter().all(|r| r.deployment != number);
+                let one_at_a_time = matches!(config, ConfigSpec::Named(c) if c == "OneAtATime");
+                let too_many = if one_at_a_time {
+                    failed > 0 && !last
+                } else {
+                    failed > n - min_healthy || (min_healthy == 0 && failed == n)
+                };
+                if too_many && stopped.is_none() {
+                    stopped = Some(format!(
+                        "{failed} of {n} instances failed (minimum healthy hosts {min_healthy})"
+                    ));
+                }
+            }
+            self.progress = if n == 0 { 1.0 } else { done as f64 / n as f64 };
+            self.fire_events()?;
+            let mine = runs.iter().filter(|r| r.deployment == number).count();
+            if mine == 0 && (queue.is_empty() || stopped.is_some()) {
+                break;
+            }
+            if runs.is_empty() {
+                if !only_waiting_for_launches {
+                    continue;
+                }
+                // Only instances still booting are left: let time pass until they are in service.
+                let now = self.now();
+                self.fake().clock.advance_to(now + 1_000);
+                self.fire_events()?;
+                continue;
+            }
+            self.wait_or_advance(&mut runs).await?;
+        }
+        // Runs of other deployments (scale-out instances) finish in the background loop later.
+        for id in queue {
+            let label = self.label(&id);
+            report
+                .instances
+                .insert(label, InstanceReport::skipped("deployment stopped"));
+        }
+        let ok = stopped.is_none() && (failed < n || n == 0);
+        report.status = match &stopped {
+            Some(why) => Status::failed(why.clone()),
+            None if !ok => Status::failed(format!("all {n} instances failed")),
+            None => Status::Succeeded,
+        };
+        if let Some((cap, _)) = self.min_capacity {
+            report.lowest_healthy_capacity = cap;
+        }
+        if ok {
+            self.last_good = Some(revision.to_string());
+        }
+        self.reports.push(report);
+        // Background runs (autoscaling deployments) continue to completion.
+        if !runs.is_empty() {
+            self.drain(&mut runs).await?;
+        }
+        Ok(ok)
+    }
+
+    /// Deploys the last good revision to instances held in Pending:Wait by CodeDeploy's hook.
+    pub(super) fn check_pending(&mut self, runs: &mut Vec<Run>) -> anyhow::Result<()> {
+        let dg = self.sc.deployment_group.name.clone();
+        let waiting: Vec<String> = self
+            .fake()
+            .rehearsal()
+            .held_by(&launch_hook_name(&dg))
+            .into_iter()
+            .filter(|id| !self.handled_pending.contains(id))
+            .collect();
+        for id in waiting {
+            self.handled_pending.insert(id.clone());
+            self.label(&id);
+            std::fs::create_dir_all(self.instance_root(&id).join("run"))?;
+            match self.last_good.clone() {
+                Some(rev) => {
+                    self.deployment_no += 1;
+                    let number = self.deployment_no;
+                    self.reports.push(DeploymentReport {
+                        number,
+                        creator: Creator::Autoscaling,
+                        revision: rev.clone(),
+                        config: "OneAtATime".into(),
+                        status: Status::InProgress,
+                        instances: BTreeMap::new(),
+                        lowest_healthy_capacity: 0,
+                        required_healthy_capacity: 0,
+                    });
+                    runs.push(self.new_run(number, &id, &rev));
+                }
+                None => {
+                    self.fake()
+                        .rehearsal()
+                        .complete_lifecycle_action(&id, LifecycleResult::Continue);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn complete_run(&mut self, run: &Run) {
+        let creator_autoscaling = self
+            .reports
+            .iter()
+            .find(|r| r.number == run.deployment)
+            .is_some_and(|r| r.creator == Creator::Autoscaling && r.status == Status::InProgress);
+        if !creator_autoscaling {
+            return;
+        }
+        let label = self.label(&run.instance);
+        let ok = run.failed.is_none();
+        let rev = run.revision.clone();
+        if ok {
+            self.running_rev.insert(run.instance.clone(), rev);
+        }
+        let result = if ok {
+            LifecycleResult::Continue
+        } else {
+            LifecycleResult::Abandon
+        };
+        self.fake().rehearsal().complete_lifecycle_action(&run.instance, result);
+        if let Some(r) = self.reports.iter_mut().find(|r| r.number == run.deployment) {
+            r.status = if ok { Status::Succeeded } else { Status::Failed(None) };
+            r.instances.insert(
+                label,
+                InstanceReport {
+                    status: match &run.failed {
+                        None => Status::Succeeded,
+                        Some(w) => Status::failed(w.clone()),
+                    },
+                    events: run.trace.clone(),
+                },
+            );
+        }
+    }
+}
+
+fn config_name(c: &ConfigSpec) -> String {
+    match c {
+        ConfigSpec::Named(n) => n.clone(),
+        ConfigSpec::Custom { kind, value } => format!("{kind}={value}"),
+    }
+}
+
+/// Minimum healthy hosts for a configuration and fleet size.
+pub fn min_healthy_hosts(c: &ConfigSpec, n: usize) -> anyhow::Result<usize> {
+    let percent = |p: u32| (n * p as usize).div_ceil(100);
+    Ok(match c {
+        ConfigSpec::Named(name) => match name.as_str() {
+            "OneAtATime" => n.saturating_sub(1),
+            "HalfAtATime" => percent(50),
+            "AllAtOnce" => 0,
+            other => bail!("unknown deployment configuration {other} (OneAtATime, HalfAtATime, AllAtOnce, or a custom table)"),
+        },
+        ConfigSpec::Custom { kind, value } => match kind.as_str() {
+            "HOST_COUNT" => (*value as usize).min(n),
+            "FLEET_PERCENT" if *value <= 99 => percent(*value),
+            other => bail!("custom deployment configuration: type must be HOST_COUNT or FLEET_PERCENT (<= 99), not {other}={value}"),
+        },
+    })
+}

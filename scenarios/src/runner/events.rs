@@ -1,0 +1,103 @@
+//! Scenario events: when the simulation reaches a state (an instance reaches a lifecycle state or
+//! starts a lifecycle event, a deployment is so far along), do something to the fleet.
+
+use anyhow::anyhow;
+
+use super::Sim;
+use crate::schema::Action;
+
+impl Sim {
+    pub(super) fn fire_events(&mut self) -> anyhow::Result<()> {
+        let deployment = self.cur_deployment;
+        for (i, ev) in self.sc.events.clone().iter().enumerate() {
+            if self.fired[i] {
+                continue;
+            }
+            let w = &ev.when;
+            if w.deployment.is_some_and(|d| d != deployment) {
+                continue;
+            }
+            let inst = match w.instance {
+                Some(n) => match self.instance_by_number(n) {
+                    Some(id) => Some(id),
+                    None => continue,
+                },
+                None => None,
+            };
+            let mut hit = true;
+            if let Some(state) = &w.reaches {
+                let id = inst
+                    .clone()
+                    .ok_or_else(|| anyhow!("event {}: `reaches` needs `instance`", i + 1))?;
+                hit &= self
+                    .fake()
+                    .rehearsal()
+                    .lifecycle(&id)
+                    .is_some_and(|l| l.as_str() == state);
+            }
+            if let Some(event) = &w.starts {
+                let id = inst
+                    .clone()
+                    .ok_or_else(|| anyhow!("event {}: `starts` needs `instance`", i + 1))?;
+                hit &= self.started_events.contains(&(id, event.clone(), deployment));
+            }
+            if let Some(f) = w.done {
+                hit &= self.progress >= f;
+            }
+            if !hit {
+                continue;
+            }
+            self.fired[i] = true;
+            self.act(&ev.action)?;
+        }
+        Ok(())
+    }
+
+    fn act(&mut self, action: &Action) -> anyhow::Result<()> {
+        let group = self.sc.deployment_group.autoscaling_groups.first().cloned();
+        let need_group = || {
+            group
+                .clone()
+                .ok_or_else(|| anyhow!("this event needs an Auto Scaling group"))
+        };
+        let instance = |me: &Self, n: usize| me.instance_by_number(n).ok_or_else(|| anyhow!("no instance {n}"));
+        let fake = self.fake().clone();
+        let sim = fake.rehearsal();
+        let result = match action {
+            Action::ScaleOut { count } => sim.scale_by(&need_group()?, *count),
+            Action::ScaleIn { count } => sim.scale_by(&need_group()?, -count),
+            Action::AddZone { zone } => sim.add_zone(&need_group()?, zone),
+            Action::Terminate { instance: n } => sim.terminate(&instance(self, *n)?),
+            Action::AppDown { instance: n } => sim.set_app(&instance(self, *n)?, false),
+            Action::AppUp { instance: n } => sim.set_app(&instance(self, *n)?, true),
+            Action::Throttle { api, count } => {
+                fake.inject(api, fakeaws::Fault::Throttle, *count);
+                Ok(())
+            }
+            Action::Unavailable { api, count } => {
+                fake.inject(api, fakeaws::Fault::Unavailable, *count);
+                Ok(())
+            }
+            Action::Alarm {
+                policy,
+                metric_value,
+                breach_threshold,
+            } => sim
+                .alarm(&need_group()?, policy, metric_value.zip(*breach_threshold))
+                .map(|_| ()),
+            Action::ScheduledAction {
+                name,
+                in_seconds,
+                min,
+                max,
+                desired,
+            } => sim.schedule_once(
+                &need_group()?,
+                name,
+                fake.clock.now_ms() + in_seconds * 1000,
+                (*min, *max, *desired),
+            ),
+        };
+        result.map_err(|e| anyhow!("event {action:?}: {}", e.message))
+    }
+}

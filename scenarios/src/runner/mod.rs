@@ -1,0 +1,286 @@
+//! The simulated CodeDeploy service and agent: plays a scenario's deployments against an embedded
+//! fakeaws, running the real hook binaries (and the revision's other scripts) as child processes.
+//! Rooms: [`stage`] (revisions), [`deployment`] (batches, failure rules, the report of each
+//! deployment), [`supervisor`] (script processes, deadlines, exits, kills, the clock), [`events`]
+//! (scenario events), [`verdict`] (the outcome and its invariant violations). The runner steers
+//! fakeaws only through [`fakeaws::rehearsal`], the clock and fault injection.
+//!
+//! It is a discrete-event simulation on fakeaws' manual clock: the runner advances the clock only
+//! when every running script is asleep on it (hooks sleep through `ELB_HOOKS_CLOCK_URL`) or hung,
+//! to the earliest wake-up or script deadline. Hours of draining take milliseconds, and the same
+//! scenario gives the same outcome on every run.
+
+mod deployment;
+mod events;
+mod stage;
+mod supervisor;
+pub mod verdict;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context};
+use fakeaws::{ClockMode, Fake, Options, Running};
+use tokio::sync::mpsc;
+
+use crate::appspec::AppSpec;
+use crate::report::{Creator, DeploymentReport, Outcome};
+use crate::schema::*;
+
+pub use deployment::min_healthy_hosts;
+use supervisor::Exit;
+
+/// Where things are.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// `scenarios/revisions`.
+    pub revisions: PathBuf,
+    /// Folder holding the built `deregister-from-elb` and `register-with-elb`.
+    pub hooks_bin: PathBuf,
+    /// Scratch space for this run (created, then removed).
+    pub work: PathBuf,
+}
+
+/// The name of CodeDeploy's launch lifecycle hook for a deployment group.
+pub fn launch_hook_name(dg: &str) -> String {
+    format!("CodeDeploy-managed-automatic-launch-deployment-hook-{dg}")
+}
+
+pub(super) struct Revision {
+    pub(super) dir: PathBuf,
+    pub(super) spec: AppSpec,
+}
+
+/// Runs one scenario file and returns its outcome.
+pub async fn run_file(path: &Path, paths: &Paths) -> anyhow::Result<Outcome> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let scenario: Scenario = toml::from_str(&text).map_err(|e| anyhow!("{}: {}", path.display(), e))?;
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let mut sim = Sim::new(scenario, paths, &name).await?;
+    let result = sim.play().await;
+    // SCENARIOS_KEEP_WORK=1 keeps each instance's folder (installed files, script stderr) for a look.
+    if std::env::var_os("SCENARIOS_KEEP_WORK").is_none() {
+        let _ = std::fs::remove_dir_all(&sim.work);
+    }
+    result
+}
+
+pub(super) struct Sim {
+    pub(super) sc: Scenario,
+    pub(super) r: Running,
+    pub(super) work: PathBuf,
+    pub(super) hooks_bin: PathBuf,
+    pub(super) revisions_dir: PathBuf,
+    pub(super) revisions: BTreeMap<String, Revision>,
+    pub(super) labels: BTreeMap<String, String>,
+    /// Instance -> last successfully installed revision (the agent's record).
+    pub(super) installed: BTreeMap<String, String>,
+    /// Instance -> revision of its last successful deployment.
+    pub(super) running_rev: BTreeMap<String, String>,
+    pub(super) last_good: Option<String>,
+    pub(super) reports: Vec<DeploymentReport>,
+    pub(super) fired: Vec<bool>,
+    pub(super) started_events: BTreeSet<(String, String, usize)>,
+    pub(super) start_ms: i64,
+    pub(super) min_capacity: Option<(usize, usize)>,
+    pub(super) handled_pending: BTreeSet<String>,
+    pub(super) exits: (mpsc::UnboundedSender<Exit>, mpsc::UnboundedReceiver<Exit>),
+    pub(super) exited: BTreeMap<u32, i32>,
+    pub(super) initial_groups: BTreeMap<String, (i64, Vec<String>)>,
+    pub(super) violations: Vec<verdict::Violation>,
+    pub(super) deployment_no: usize,
+    pub(super) cur_deployment: usize,
+    pub(super) progress: f64,
+    /// Scripts started so far (their clock tokens are numbered in start order).
+    pub(super) started: u64,
+    /// A sleep released on the gated clock whose process has not yet acted on it.
+    pub(super) released: Option<u64>,
+}
+
+impl Sim {
+    async fn new(sc: Scenario, paths: &Paths, name: &str) -> anyhow::Result<Sim> {
+        let fake = Fake::new(Options {
+            clock: ClockMode::Manual,
+            ..Options::default()
+        });
+        // Same-instant wake-ups happen one process at a time, in a fixed order (see `wait_or_advance`).
+        fake.clock.set_gated(true);
+        let r = Running::start(fake).await?;
+        let work = paths.work.join(format!("{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&work);
+        std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+        let n_events = sc.events.len();
+        Ok(Sim {
+            sc,
+            r,
+            work,
+            hooks_bin: paths.hooks_bin.clone(),
+            revisions_dir: paths.revisions.clone(),
+            revisions: BTreeMap::new(),
+            labels: BTreeMap::new(),
+            installed: BTreeMap::new(),
+            running_rev: BTreeMap::new(),
+            last_good: None,
+            reports: Vec::new(),
+            fired: vec![false; n_events],
+            started_events: BTreeSet::new(),
+            start_ms: 0,
+            min_capacity: None,
+            handled_pending: BTreeSet::new(),
+            exits: mpsc::unbounded_channel(),
+            exited: BTreeMap::new(),
+            initial_groups: BTreeMap::new(),
+            violations: Vec::new(),
+            deployment_no: 0,
+            cur_deployment: 0,
+            progress: 0.0,
+            started: 0,
+            released: None,
+        })
+    }
+
+    pub(super) fn fake(&self) -> &Arc<Fake> {
+        &self.r.fake
+    }
+
+    pub(super) fn now(&self) -> i64 {
+        self.fake().clock.now_ms()
+    }
+
+    fn setup_world(&mut self) -> anyhow::Result<()> {
+        let standalone = self
+            .fake()
+            .rehearsal()
+            .apply(&self.sc.fleet)
+            .map_err(|e| anyhow!("fleet: {}", e.message))?;
+        // Boot and first health checks happen before the story starts.
+        let booted_at = self.now() + 30_000;
+        self.fake().clock.advance_to(booted_at);
+        // CodeDeploy installs its launch hook when the deployment group is created, over a group
+        // whose instances are already in service.
+        let dg = self.sc.deployment_group.name.clone();
+        let mut initial: Vec<String> = Vec::new();
+        for g in &self.sc.deployment_group.autoscaling_groups {
+            self.fake()
+                .rehearsal()
+                .put_launch_hook(g, &launch_hook_name(&dg), 600)
+                .map_err(|e| anyhow!("deployment group: {}", e.message))?;
+            initial.extend(self.fake().rehearsal().group_members(g));
+        }
+        initial.extend(standalone);
+        for id in &initial {
+            self.label(id);
+            if let Some(rev) = &self.sc.initial_revision {
+                self.installed.insert(id.clone(), rev.clone());
+                self.running_rev.insert(id.clone(), rev.clone());
+            }
+            let run_dir = self.instance_root(id).join("run");
+            std::fs::create_dir_all(&run_dir)?;
+            if self.sc.initial_revision.is_some() {
+                std::fs::write(run_dir.join("app.running"), "")?;
+            } else {
+                self.fake()
+                    .rehearsal()
+                    .set_app(id, false)
+                    .map_err(|e| anyhow!(e.message))?;
+            }
+        }
+        self.last_good = self.sc.initial_revision.clone();
+        // Settle: at least ten minutes, then until the fleet serves (slow health checks), bounded.
+        let settle = self.now() + 600_000;
+        self.fake().clock.advance_to(settle);
+        if self.sc.initial_revision.is_some() {
+            let members = self.members();
+            let limit = settle + 6 * 3600 * 1000;
+            while self.fake().rehearsal().serving(&members) < members.len() && self.now() < limit {
+                let next = self.now() + 10_000;
+                self.fake().clock.advance_to(next);
+            }
+        }
+        for g in &self.sc.deployment_group.autoscaling_groups {
+            let initial = self.fake().rehearsal().min_and_suspended(g).unwrap_or_default();
+            self.initial_groups.insert(g.clone(), initial);
+        }
+        self.start_ms = self.now();
+        Ok(())
+    }
+
+    pub(super) fn label(&mut self, id: &str) -> String {
+        if let Some(l) = self.labels.get(id) {
+            return l.clone();
+        }
+        let l = format!("i-{}", self.labels.len() + 1);
+        self.labels.insert(id.to_string(), l.clone());
+        l
+    }
+
+    pub(super) fn instance_by_number(&self, n: usize) -> Option<String> {
+        self.labels
+            .iter()
+            .find(|(_, l)| **l == format!("i-{n}"))
+            .map(|(id, _)| id.clone())
+    }
+
+    pub(super) fn instance_root(&self, id: &str) -> PathBuf {
+        self.work.join("instances").join(id)
+    }
+
+    /// Members of the deployment group right now (not terminating), in launch order.
+    pub(super) fn members(&mut self) -> Vec<String> {
+        let out = self.fake().rehearsal().members(
+            &self.sc.deployment_group.autoscaling_groups,
+            self.sc.deployment_group.standalone_instances,
+        );
+        for id in &out {
+            self.label(id);
+        }
+        out
+    }
+
+    async fn play(&mut self) -> anyhow::Result<Outcome> {
+        self.stage_revisions()?;
+        self.setup_world()?;
+        for (i, d) in self.sc.deployments.clone().iter().enumerate() {
+            let config = d
+                .config
+                .clone()
+                .unwrap_or_else(|| self.sc.deployment_group.config.clone());
+            if !self.revisions.contains_key(&d.revision) {
+                bail!("deployment {} names unknown revision {}", i + 1, d.revision);
+            }
+            let targets = self.members();
+            let ok = self.deploy(&d.revision, Creator::User, targets, &config).await?;
+            if ok {
+                // Instances launched meanwhile got the previous revision: CodeDeploy follows up.
+                let stale: Vec<String> = self
+                    .members()
+                    .into_iter()
+                    .filter(|id| self.running_rev.get(id) != Some(&d.revision))
+                    .collect();
+                if !stale.is_empty() {
+                    self.deploy(
+                        &d.revision,
+                        Creator::Autoscaling,
+                        stale,
+                        &ConfigSpec::Named("OneAtATime".into()),
+                    )
+                    .await?;
+                }
+            } else if self.sc.deployment_group.rollback {
+                if let Some(good) = self.last_good.clone() {
+                    let targets = self.members();
+                    self.deploy(&good, Creator::CodeDeployRollback, targets, &config)
+                        .await?;
+                }
+            }
+        }
+        // Let everything settle (draining, health checks, launches) before the final picture.
+        let end = self.now() + 600_000;
+        self.drive_until_idle(end).await?;
+        self.finish()
+    }
+}

@@ -1,0 +1,69 @@
+//! Staging revisions: each revision's folder (or archive), the hook binaries and their config,
+//! collected and validated as `cargo xtask bundle` does, under the run's work folder.
+
+use anyhow::Context;
+
+use super::{Revision, Sim};
+use crate::appspec;
+
+impl Sim {
+    /// Stages each revision: its folder, the hook binaries (hard links) and their config.
+    pub(super) fn stage_revisions(&mut self) -> anyhow::Result<()> {
+        for rev in self.sc.revisions.clone() {
+            let src = self.revisions_dir.join(&rev.dir);
+            let dst = self.work.join("revisions").join(&rev.name);
+            let (entries, link_binaries) = match &rev.bundle {
+                // A real revision archive, extracted with its modes like the agent's `unzip -qo`.
+                Some(archive) => {
+                    let bytes = std::fs::read(archive)
+                        .with_context(|| format!("revision {}: reading {}", rev.name, archive.display()))?;
+                    (crate::bundle::read(&bytes)?, false)
+                }
+                // The same collection and validation as `cargo xtask bundle`; the binaries become
+                // hard links rather than copies (a hundred instances share them).
+                None => {
+                    let config = match &rev.hooks_config {
+                        Some(text) => {
+                            let p = self.work.join(format!("{}-elb-hooks.toml", rev.name));
+                            std::fs::write(&p, text)?;
+                            Some(p)
+                        }
+                        None => None,
+                    };
+                    let input = crate::bundle::Input {
+                        app: src.clone(),
+                        appspec: None,
+                        config,
+                        hooks_dir: self.hooks_bin.clone(),
+                    };
+                    let entries = crate::bundle::collect(&input).with_context(|| format!("revision {}", rev.name))?;
+                    crate::bundle::validate(&entries).with_context(|| format!("revision {}", rev.name))?;
+                    (entries, true)
+                }
+            };
+            for e in &entries {
+                let to = dst.join(&e.path);
+                if let Some(p) = to.parent() {
+                    std::fs::create_dir_all(p)?;
+                }
+                let from = self.hooks_bin.join(e.path.trim_start_matches("bin/"));
+                if link_binaries
+                    && e.path.starts_with("bin/")
+                    && e.mode == 0o755
+                    && from.exists()
+                    && std::fs::hard_link(&from, &to).is_ok()
+                {
+                    continue;
+                }
+                std::fs::write(&to, &e.data)?;
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&to, std::fs::Permissions::from_mode(e.mode))?;
+            }
+            let text = std::fs::read_to_string(dst.join("appspec.yml"))
+                .with_context(|| format!("revision {}: no appspec.yml", rev.name))?;
+            let spec = appspec::parse(&text).with_context(|| format!("revision {}", rev.name))?;
+            self.revisions.insert(rev.name.clone(), Revision { dir: dst, spec });
+        }
+        Ok(())
+    }
+}

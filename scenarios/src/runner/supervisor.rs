@@ -1,0 +1,469 @@
+//! The script supervisor: starts each step of a run (scripts as child processes in their own
+//! process group, with the agent's environment), collects exits, enforces deadlines, kills, and
+//! moves the simulated clock only when every script waits on it, releasing same-instant
+//! wake-ups one process at a time.
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::process::Stdio;
+
+use anyhow::{anyhow, bail, Context};
+
+use super::Sim;
+use crate::appspec::Script;
+use crate::schema::Behaviour;
+
+/// A script process that ended: pid and exit code.
+pub(super) type Exit = (u32, i32);
+
+/// One step of a run, in the agent's order.
+#[derive(Debug, Clone)]
+pub(super) enum Step {
+    DownloadBundle,
+    /// Copy the revision's files and record it as installed.
+    Install,
+    /// A lifecycle event whose scripts come from the previous revision, and there is none.
+    NoPreviousRevision {
+        event: String,
+    },
+    /// One script of a lifecycle event.
+    Script {
+        event: String,
+        revision: String,
+        script: Script,
+    },
+}
+
+impl Step {
+    /// The lifecycle event the step belongs to.
+    pub(super) fn event(&self) -> &str {
+        match self {
+            Step::DownloadBundle => "DownloadBundle",
+            Step::Install => "Install",
+            Step::NoPreviousRevision { event } | Step::Script { event, .. } => event,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(super) enum Current {
+    Process {
+        pid: u32,
+        /// The name this process sleeps under on the clock (`ELB_HOOKS_CLOCK_WHO`).
+        who: String,
+        deadline_ms: i64,
+        kill_when_asleep: bool,
+        script: String,
+        event: String,
+    },
+    Hang {
+        deadline_ms: i64,
+        script: String,
+        event: String,
+    },
+}
+
+pub(super) struct Run {
+    pub(super) deployment: usize,
+    pub(super) revision: String,
+    pub(super) instance: String,
+    pub(super) steps: VecDeque<Step>,
+    pub(super) current: Option<Current>,
+    pub(super) trace: Vec<String>,
+    pub(super) failed: Option<String>,
+}
+
+impl Sim {
+    fn fault_for(&self, deployment: usize, instance: &str, script: &str) -> Option<Behaviour> {
+        let label = self.labels.get(instance)?;
+        self.sc
+            .script_faults
+            .iter()
+            .find(|f| {
+                f.deployment == deployment && &format!("i-{}", f.instance) == label && script.ends_with(&f.script)
+            })
+            .map(|f| f.behaviour)
+    }
+
+    /// Whether some process is acting now (running and not asleep on the clock, or woken and not
+    /// yet asleep again). Only one acts at a time, so the order of same-instant AWS calls is fixed.
+    fn busy(&self, runs: &[Run], sleepers: &[fakeaws::clock::Sleeper]) -> bool {
+        if self.released.is_some_and(|id| sleepers.iter().any(|s| s.id == id)) {
+            return true;
+        }
+        runs.iter().any(|r| match &r.current {
+            Some(Current::Process { pid, who, .. }) => {
+                !self.exited.contains_key(pid) && !sleepers.iter().any(|s| &s.who == who)
+            }
+            _ => false,
+        })
+    }
+
+    /// Starts next steps, collects exits, enforces deadlines. Returns the runs that finished.
+    pub(super) async fn step_runs(&mut self, runs: &mut Vec<Run>) -> anyhow::Result<Vec<Run>> {
+        while let Ok((pid, code)) = self.exits.1.try_recv() {
+            self.exited.insert(pid, code);
+        }
+        let now = self.now();
+        let sleepers = self.fake().clock.sleepers();
+        for run in runs.iter_mut() {
+            // Finished or timed-out script?
+            let mut outcome: Option<(String, Option<String>)> = None;
+            match &run.current {
+                Some(Current::Process {
+                    pid,
+                    who,
+                    deadline_ms,
+                    kill_when_asleep,
+                    script,
+                    event,
+                }) => {
+                    let asleep = sleepers.iter().any(|s| &s.who == who);
+                    if let Some(code) = self.exited.remove(pid) {
+                        let res = if code == 0 {
+                            None
+                        } else {
+                            Some(format!("ScriptFailed (exit {code}) at {event}: {script}"))
+                        };
+                        let word = if code == 0 {
+                            "Succeeded".to_string()
+                        } else {
+                            format!("ScriptFailed (exit {code})")
+                        };
+                        outcome = Some((format!("{event} {script}: {word}"), res));
+                    } else if now >= *deadline_ms {
+                        kill_group(*pid, rustix::process::Signal::TERM);
+                        outcome = Some((
+                            format!("{event} {script}: ScriptTimedOut"),
+                            Some(format!("ScriptTimedOut at {event}: {script}")),
+                        ));
+                    } else if *kill_when_asleep && asleep {
+                        kill_group(*pid, rustix::process::Signal::KILL);
+                        outcome = Some((
+                            format!("{event} {script}: ScriptFailed (killed)"),
+                            Some(format!("ScriptFailed (killed) at {event}: {script}")),
+                        ));
+                    }
+                }
+                Some(Current::Hang {
+                    deadline_ms,
+                    script,
+                    event,
+                }) if now >= *deadline_ms => {
+                    outcome = Some((
+                        format!("{event} {script}: ScriptTimedOut"),
+                        Some(format!("ScriptTimedOut at {event}: {script}")),
+                    ));
+                }
+                _ => {}
+            }
+            if let Some((line, failure)) = outcome {
+                run.trace.push(line);
+                run.current = None;
+                self.sync_app(&run.instance);
+                if let Some(f) = failure {
+                    run.failed = Some(f);
+                    run.steps.clear();
+                }
+            }
+            // Instance terminated under us? The script in flight ends with it.
+            let gone = self.fake().rehearsal().is_leaving(&run.instance);
+            if gone && run.failed.is_none() {
+                match &run.current {
+                    Some(Current::Process { pid, script, event, .. }) => {
+                        kill_group(*pid, rustix::process::Signal::KILL);
+                        run.trace.push(format!("{event} {script}: ended by termination"));
+                    }
+                    Some(Current::Hang { script, event, .. }) => {
+                        run.trace.push(format!("{event} {script}: ended by termination"));
+                    }
+                    None => {}
+                }
+                run.current = None;
+                run.steps.clear();
+                run.trace.push("instance terminated during the deployment".into());
+                run.failed = Some("instance terminated during the deployment".into());
+            }
+        }
+        // Start next steps, in run order; a script process only when no other process is acting.
+        let sleepers = self.fake().clock.sleepers();
+        let mut busy = self.busy(runs, &sleepers);
+        for run in runs.iter_mut() {
+            while run.current.is_none() && run.failed.is_none() {
+                let is_script = matches!(run.steps.front(), Some(Step::Script { .. }));
+                if is_script && busy {
+                    break;
+                }
+                let Some(step) = run.steps.pop_front() else {
+                    break;
+                };
+                self.started_events
+                    .insert((run.instance.clone(), step.event().to_string(), run.deployment));
+                match step {
+                    Step::DownloadBundle => {}
+                    Step::Install => {
+                        let rev = run.revision.clone();
+                        self.install(&run.instance, &rev)?;
+                        run.trace.push(format!("Install: {rev}"));
+                    }
+                    Step::NoPreviousRevision { event } => run
+                        .trace
+                        .push(format!("{event}: skipped (no previous revision on this instance)")),
+                    Step::Script {
+                        event,
+                        revision,
+                        script,
+                    } => {
+                        let cur = self
+                            .start_script(run.deployment, &run.instance, &event, &revision, &script)
+                            .await?;
+                        match cur {
+                            Ok(c) => {
+                                busy |= matches!(c, Current::Process { .. });
+                                run.current = Some(c);
+                            }
+                            Err(line) => {
+                                run.trace.push(format!("{event} {}: {line}", script.location));
+                                run.failed = Some(format!("{line} at {event}: {}", script.location));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut finished = Vec::new();
+        let mut i = 0;
+        while i < runs.len() {
+            let r = &runs[i];
+            if r.current.is_none() && (r.steps.is_empty() || r.failed.is_some()) {
+                let run = runs.remove(i);
+                self.complete_run(&run);
+                finished.push(run);
+            } else {
+                i += 1;
+            }
+        }
+        self.sample_capacity();
+        Ok(finished)
+    }
+
+    fn install(&mut self, id: &str, rev: &str) -> anyhow::Result<()> {
+        let revision = self
+            .revisions
+            .get(rev)
+            .ok_or_else(|| anyhow!("unknown revision {rev}"))?;
+        let root = self.instance_root(id);
+        for (src, dst) in &revision.spec.files {
+            let from = revision.dir.join(src);
+            let to = root.join(dst.trim_start_matches('/'));
+            if from.is_dir() {
+                copy_tree(&from, &to)?;
+            } else if from.exists() {
+                if let Some(p) = to.parent() {
+                    std::fs::create_dir_all(p)?;
+                }
+                std::fs::copy(&from, &to)?;
+            }
+        }
+        self.installed.insert(id.to_string(), rev.to_string());
+        Ok(())
+    }
+
+    /// The application is up while its marker file exists (the sample scripts create and remove it).
+    fn sync_app(&self, id: &str) {
+        let up = self.instance_root(id).join("run").join("app.running").exists();
+        let _ = self.fake().rehearsal().set_app(id, up);
+    }
+
+    async fn start_script(
+        &mut self,
+        deployment: usize,
+        id: &str,
+        event: &str,
+        rev: &str,
+        script: &Script,
+    ) -> anyhow::Result<Result<Current, String>> {
+        let revision = self
+            .revisions
+            .get(rev)
+            .ok_or_else(|| anyhow!("unknown revision {rev}"))?;
+        let path = revision.dir.join(&script.location);
+        let deadline_ms = self.now() + script.timeout_s as i64 * 1000;
+        let fault = self.fault_for(deployment, id, &script.location);
+        match fault {
+            Some(Behaviour::Fail) => return Ok(Err("ScriptFailed (exit 1, injected)".into())),
+            Some(Behaviour::Hang) => {
+                return Ok(Ok(Current::Hang {
+                    deadline_ms,
+                    script: script.location.clone(),
+                    event: event.to_string(),
+                }))
+            }
+            _ => {}
+        }
+        if !path.exists() {
+            return Ok(Err("ScriptMissing".into()));
+        }
+        let root = self.instance_root(id);
+        std::fs::create_dir_all(root.join("logs"))?;
+        self.started += 1;
+        let who = format!("{:08}:{id}", self.started);
+        // The script's output (the hooks log to stdout, errors to stderr), as the agent keeps it.
+        let log_path = root.join("logs").join(format!(
+            "{deployment}-{event}-{}.log",
+            script.location.replace('/', "_")
+        ));
+        let log = std::fs::File::create(&log_path)?;
+        let dg = &self.sc.deployment_group.name;
+        let mut cmd = tokio::process::Command::new(&path);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()))
+            .env("LIFECYCLE_EVENT", event)
+            .env("DEPLOYMENT_ID", format!("d-SIM{deployment:06}"))
+            .env("APPLICATION_NAME", "sample-app")
+            .env("DEPLOYMENT_GROUP_NAME", dg)
+            .env("DEPLOYMENT_GROUP_ID", format!("dg-{dg}"))
+            .env("AWS_ENDPOINT_URL", &self.r.url)
+            .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", self.fake().imds_endpoint(id))
+            .env("AWS_CONFIG_FILE", root.join("no-aws-config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", root.join("no-aws-credentials"))
+            .env("ELB_HOOKS_CLOCK_URL", format!("{}/_fakeaws", self.r.url))
+            .env("ELB_HOOKS_CLOCK_WHO", &who)
+            .env("ELB_HOOKS_STATE_DIR", root.join("var/lib/codedeploy-elb-hooks"))
+            .env(
+                "ELB_HOOKS_JITTER_SEED",
+                format!("{}", self.labels.len() * 7919 + deployment),
+            )
+            .env("APP_STATE_DIR", root.join("run"))
+            .current_dir(&revision.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .process_group(0);
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(format!("ScriptFailed (cannot start: {e})"))),
+        };
+        let pid = child.id().unwrap_or(0);
+        let tx = self.exits.0.clone();
+        tokio::spawn(async move {
+            let code = match child.wait().await {
+                Ok(s) => s.code().unwrap_or(-1),
+                Err(_) => -1,
+            };
+            let _ = tx.send((pid, code));
+        });
+        let kill_when_asleep = fault == Some(Behaviour::Kill);
+        Ok(Ok(Current::Process {
+            pid,
+            who,
+            deadline_ms,
+            kill_when_asleep,
+            script: script.location.clone(),
+            event: event.to_string(),
+        }))
+    }
+
+    /// Waits for something to happen, or moves the simulation on when every script is waiting.
+    ///
+    /// The clock is gated: when several scripts are due at the same instant they are released one
+    /// at a time, in start order, each only once the previous one sleeps again or exits. The order
+    /// of AWS calls, and so the outcome, never depends on how the operating system schedules them.
+    pub(super) async fn wait_or_advance(&mut self, runs: &mut [Run]) -> anyhow::Result<()> {
+        // Subscribe before looking, so that no change between the look and the wait is missed.
+        let mut rx = self.fake().clock.subscribe();
+        let now = self.now();
+        let sleepers = self.fake().clock.sleepers();
+        if !self.busy(runs, &sleepers) {
+            if self.released.is_some() {
+                self.released = None;
+                return Ok(());
+            }
+            let mut quiet = true;
+            let mut due: Option<&fakeaws::clock::Sleeper> = None;
+            let mut next: Option<i64> = None;
+            let mut consider = |t: i64| next = Some(next.map_or(t, |n: i64| n.min(t)));
+            for run in runs.iter() {
+                match &run.current {
+                    Some(Current::Hang { deadline_ms, .. }) => consider(*deadline_ms),
+                    Some(Current::Process {
+                        pid,
+                        who,
+                        deadline_ms,
+                        kill_when_asleep,
+                        ..
+                    }) => {
+                        // An exit to collect, or a script to kill the moment it waits: before time moves.
+                        if self.exited.contains_key(pid)
+                            || (*kill_when_asleep && sleepers.iter().any(|s| &s.who == who))
+                        {
+                            quiet = false;
+                        }
+                        for s in sleepers.iter().filter(|s| &s.who == who) {
+                            if s.wake_ms <= now {
+                                if due.is_none_or(|d| s.who < d.who) {
+                                    due = Some(s);
+                                }
+                            } else {
+                                consider(s.wake_ms);
+                            }
+                        }
+                        consider(*deadline_ms);
+                    }
+                    None => quiet = false,
+                }
+            }
+            if !quiet || next.is_some_and(|t| t <= now) {
+                return Ok(());
+            }
+            if let Some(s) = due {
+                self.released = Some(s.id);
+                self.fake().clock.release(s.id);
+                return Ok(());
+            }
+            if let Some(t) = next {
+                self.fake().clock.advance_to(t);
+                return self.fire_events();
+            }
+        }
+        tokio::select! {
+            _ = rx.changed() => {}
+            got = self.exits.1.recv() => {
+                if let Some((pid, code)) = got {
+                    self.exited.insert(pid, code);
+                }
+            }
+            _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {
+                let running: Vec<String> = runs.iter().map(|r| format!("{} {:?} {:?}", r.instance, r.current, r.trace)).collect();
+                bail!(
+                    "simulation stalled: no script progressed for 30 s of real time; running: {running:?}; sleepers: {:?}",
+                    self.fake().clock.sleepers()
+                );
+            }
+        }
+        self.fire_events()
+    }
+}
+
+/// Signals a script's whole process group (scripts run in their own group).
+fn kill_group(pid: u32, signal: rustix::process::Signal) {
+    let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else {
+        return;
+    };
+    // Already gone is fine: the group ended on its own.
+    let _ = rustix::process::kill_process_group(pid, signal);
+}
+
+fn copy_tree(src: &Path, dst: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dst)?;
+    for entry in std::fs::read_dir(src).with_context(|| format!("reading {}", src.display()))? {
+        let entry = entry?;
+        let to = dst.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &to)?;
+        } else {
+            std::fs::copy(entry.path(), &to)?;
+        }
+    }
+    Ok(())
+}

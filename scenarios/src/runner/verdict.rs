@@ -1,0 +1,222 @@
+//! The verdict: the outcome a snapshot holds (final groups, health, revisions, activities) and the
+//! invariants every deployment must keep, as typed violations.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use fakeaws::model::Lifecycle;
+use serde::{Deserialize, Serialize, Serializer};
+
+use super::Sim;
+use crate::report::{Creator, Outcome};
+
+/// An invariant a scenario can break (and may expect to break, in `expect_violations`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViolationKind {
+    /// MinSize did not come back to its initial value.
+    MinSizeNotRestored,
+    /// The suspended processes are not the initial set.
+    ProcessesNotRestored,
+    /// An instance was left in Standby.
+    LeftInStandby,
+    /// A deployment over the fleet went below its minimum healthy capacity.
+    CapacityBelowMinimum,
+}
+
+impl ViolationKind {
+    /// The name used in scenario files and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ViolationKind::MinSizeNotRestored => "min_size_not_restored",
+            ViolationKind::ProcessesNotRestored => "processes_not_restored",
+            ViolationKind::LeftInStandby => "left_in_standby",
+            ViolationKind::CapacityBelowMinimum => "capacity_below_minimum",
+        }
+    }
+}
+
+/// One violation found: its kind and what exactly was wrong. Reported as `kind: detail`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub kind: ViolationKind,
+    pub detail: String,
+}
+
+impl Violation {
+    fn new(kind: ViolationKind, detail: impl Into<String>) -> Violation {
+        Violation {
+            kind,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind.as_str(), self.detail)
+    }
+}
+
+impl Serialize for Violation {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl Sim {
+    /// Lowest number of deployment-group instances serving traffic (InService and healthy in
+    /// every target group they are registered in).
+    /// Lowest number of deployment-group instances serving traffic (InService and healthy in
+    /// every target group they are registered in).
+    pub(super) fn sample_capacity(&mut self) {
+        let members = self.members();
+        let serving = self.fake().rehearsal().serving(&members);
+        let total = members.len();
+        self.min_capacity = Some(match self.min_capacity {
+            Some((m, t)) if m <= serving => (m, t),
+            _ => (serving, total),
+        });
+    }
+
+    pub(super) fn finish(&mut self) -> anyhow::Result<Outcome> {
+        let members = self.members();
+        let w = self.fake().rehearsal().snapshot();
+        let mut out = Outcome {
+            description: self.sc.description.trim().to_string(),
+            simulated_seconds: (w.now_ms - self.start_ms) / 1000,
+            deployments: self.reports.clone(),
+            ..Default::default()
+        };
+        out.deployments.sort_by_key(|d| d.number);
+        let label = |s: &str| -> String {
+            let mut s = s.to_string();
+            for (id, l) in &self.labels {
+                s = s.replace(id, l);
+            }
+            s
+        };
+        let mut acts: Vec<(i64, String)> = Vec::new();
+        for a in &w.activities {
+            if a.start_ms < self.start_ms {
+                continue;
+            }
+            acts.push(((a.start_ms - self.start_ms) / 1000, label(&a.description)));
+        }
+        acts.sort();
+        out.activities = acts.into_iter().map(|(t, d)| format!("t+{t}s {d}")).collect();
+        for gname in &self.sc.deployment_group.autoscaling_groups {
+            let Some(g) = w.groups.get(gname) else { continue };
+            let mut states = BTreeMap::new();
+            for id in &g.instances {
+                if let Some(i) = w.instances.get(id) {
+                    states.insert(label(id), i.lifecycle.as_str().to_string());
+                }
+            }
+            out.groups.insert(
+                gname.clone(),
+                crate::report::GroupReport {
+                    min: g.min,
+                    max: g.max,
+                    desired: g.desired,
+                    suspended: g.suspended.keys().cloned().collect(),
+                    instances: states,
+                    zones: g
+                        .instances
+                        .iter()
+                        .filter_map(|id| w.instances.get(id))
+                        .fold(BTreeMap::new(), |mut m, i| {
+                            *m.entry(i.availability_zone.clone()).or_insert(0usize) += 1;
+                            m
+                        }),
+                },
+            );
+            let (min0, susp0) = self.initial_groups.get(gname).cloned().unwrap_or_default();
+            if g.min != min0 {
+                self.violations.push(Violation::new(
+                    ViolationKind::MinSizeNotRestored,
+                    format!("{gname} MinSize {} (was {min0})", g.min),
+                ));
+            }
+            let now_susp: Vec<String> = g.suspended.keys().cloned().collect();
+            if now_susp != susp0 {
+                self.violations.push(Violation::new(
+                    ViolationKind::ProcessesNotRestored,
+                    format!("{gname} suspended {now_susp:?} (was {susp0:?})"),
+                ));
+            }
+            for id in &g.instances {
+                if w.instances
+                    .get(id)
+                    .is_some_and(|i| matches!(i.lifecycle, Lifecycle::Standby | Lifecycle::EnteringStandby))
+                {
+                    self.violations
+                        .push(Violation::new(ViolationKind::LeftInStandby, label(id)));
+                }
+            }
+        }
+        for tg in w.target_groups.values() {
+            let mut m = BTreeMap::new();
+            for t in &tg.targets {
+                m.insert(format!("{}:{}", label(&t.id), t.port), w.target_health(tg, t).0);
+            }
+            out.target_health.insert(tg.name.clone(), m);
+        }
+        for lb in w.classic.values() {
+            let mut m = BTreeMap::new();
+            for x in &lb.members {
+                let state = match (x.draining_until_ms, x.in_service) {
+                    (Some(_), _) => "draining",
+                    (None, true) => "InService",
+                    (None, false) => "OutOfService",
+                };
+                m.insert(label(&x.id), state.to_string());
+            }
+            out.target_health.insert(format!("classic:{}", lb.name), m);
+        }
+        for id in &members {
+            out.revisions.insert(
+                label(id),
+                self.running_rev.get(id).cloned().unwrap_or_else(|| "(none)".into()),
+            );
+        }
+        if let Some(good) = &self.last_good {
+            for id in &members {
+                if self.running_rev.get(id) != Some(good) {
+                    out.mixed_fleet.push(format!(
+                        "{} runs {} (last successful revision {good})",
+                        label(id),
+                        out.revisions[&label(id)]
+                    ));
+                }
+            }
+        }
+        // Every deployment CodeDeploy runs over the fleet (user deployments, failed or not, and
+        // rollbacks); launch deployments of single new instances promise no capacity.
+        for d in &self.reports {
+            if d.creator != Creator::Autoscaling && d.lowest_healthy_capacity < d.required_healthy_capacity {
+                self.violations.push(Violation::new(
+                    ViolationKind::CapacityBelowMinimum,
+                    format!(
+                        "deployment {} went down to {} healthy instance(s), minimum {}",
+                        d.number, d.lowest_healthy_capacity, d.required_healthy_capacity
+                    ),
+                ));
+            }
+        }
+        let expected: BTreeSet<ViolationKind> = self.sc.expect_violations.iter().copied().collect();
+        let kinds: BTreeSet<ViolationKind> = self.violations.iter().map(|v| v.kind).collect();
+        out.violations = self.violations.clone();
+        out.passed = kinds == expected;
+        if !out.passed {
+            let names = |s: &BTreeSet<ViolationKind>| s.iter().map(|k| k.as_str()).collect::<Vec<_>>();
+            out.verdict = format!(
+                "invariant violations {:?}, expected {:?}",
+                names(&kinds),
+                names(&expected)
+            );
+        } else {
+            out.verdict = "ok".into();
+        }
+        Ok(out)
+    }
+}
