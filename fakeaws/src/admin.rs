@@ -152,6 +152,9 @@ async fn create_instances(
     if n.count == 0 || n.count > 1000 {
         return bad(StatusCode::BAD_REQUEST, "count must be 1 to 1000");
     }
+    if let Err(e) = w.check_quota(n.count as i64) {
+        return bad(StatusCode::BAD_REQUEST, e.message);
+    }
     let ids: Vec<Value> = (0..n.count)
         .map(|_| {
             let id = w.create_instance(&n.availability_zone, None, None);

@@ -28,7 +28,8 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
         }
         "DescribeAutoScalingInstances" => describe_instances(world, p),
         "SetDesiredCapacity" => {
-            world.set_desired(p.req("AutoScalingGroupName")?, p.req_int("DesiredCapacity")?)?;
+            let desired = size(p, "DesiredCapacity")?.ok_or_else(|| AwsError::missing("DesiredCapacity"))?;
+            world.set_desired(p.req("AutoScalingGroupName")?, desired)?;
             Ok(None)
         }
         "TerminateInstanceInAutoScalingGroup" => {
@@ -211,6 +212,11 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
     }
 }
 
+/// A group size: an Integer in AWS's model (0 to 2^31 - 1).
+fn size(p: &Params, key: &str) -> Result<Option<i64>, AwsError> {
+    p.int_in(key, 0, i32::MAX as i64)
+}
+
 fn create_group(world: &mut World, p: &Params) -> Outcome {
     let name = p.req("AutoScalingGroupName")?.to_string();
     if name.len() > 255 {
@@ -236,10 +242,11 @@ fn create_group(world: &mut World, p: &Params) -> Outcome {
             "Valid requests must contain either LaunchTemplate, LaunchConfigurationName, InstanceId or MixedInstancesPolicy parameter.",
         ));
     }
-    let min = p.req_int("MinSize")?;
-    let max = p.req_int("MaxSize")?;
-    let desired = p.int("DesiredCapacity")?.unwrap_or(min);
+    let min = size(p, "MinSize")?.ok_or_else(|| AwsError::missing("MinSize"))?;
+    let max = size(p, "MaxSize")?.ok_or_else(|| AwsError::missing("MaxSize"))?;
+    let desired = size(p, "DesiredCapacity")?.unwrap_or(min);
     World::check_sizes(min, max, desired)?;
+    world.check_quota(desired)?;
     let mut azs = p.list("AvailabilityZones")?;
     let vpc = p.opt("VPCZoneIdentifier").unwrap_or_default().to_string();
     if azs.is_empty() && !vpc.is_empty() {
@@ -471,9 +478,9 @@ fn describe_hooks(world: &mut World, p: &Params) -> Outcome {
 fn update_group(world: &mut World, p: &Params) -> Outcome {
     let name = p.req("AutoScalingGroupName")?.to_string();
     let g = world.group(&name)?.clone();
-    let min = p.int("MinSize")?;
-    let max = p.int("MaxSize")?;
-    let desired_in = p.int("DesiredCapacity")?;
+    let min = size(p, "MinSize")?;
+    let max = size(p, "MaxSize")?;
+    let desired_in = size(p, "DesiredCapacity")?;
     let new_min = min.unwrap_or(g.min);
     let new_max = max.unwrap_or(g.max);
     // Like AWS: changing only min or max drags desired capacity along into the new range.
@@ -482,6 +489,7 @@ fn update_group(world: &mut World, p: &Params) -> Outcome {
         None => g.desired.clamp(new_min.min(new_max), new_max.max(new_min)),
     };
     World::check_sizes(new_min, new_max, new_desired)?;
+    world.check_quota(new_desired - world.capacity_of(&name))?;
     let mut azs = p.list("AvailabilityZones")?;
     if let Some(vpc) = p.opt("VPCZoneIdentifier") {
         if azs.is_empty() {

@@ -8,6 +8,8 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use serde_json::{json, Value};
+
 use crate::clock::iso;
 use crate::server::Fake;
 
@@ -88,41 +90,73 @@ pub async fn handle(fake: &Fake, id: &str, path: &str, method: &Method, headers:
         "latest/meta-data/ami-id" => "ami-0fakeaws000000001".into(),
         "latest/meta-data" => "ami-id\ninstance-id\ninstance-type\nlocal-ipv4\nplacement/\niam/".into(),
         "latest/meta-data/iam/security-credentials" => inst.role.clone(),
-        "latest/meta-data/iam/info" => serde_json::json!({
-            "Code": "Success",
-            "LastUpdated": iso(now),
-            "InstanceProfileArn": format!("arn:aws:iam::{account}:instance-profile/{}", inst.role),
-            "InstanceProfileId": "AIPAFAKEAWS0000000001",
-        })
-        .to_string(),
+        "latest/meta-data/iam/info" => ec2_json(&[
+            ("Code", json!("Success")),
+            ("LastUpdated", json!(iso_s(now))),
+            (
+                "InstanceProfileArn",
+                json!(format!("arn:aws:iam::{account}:instance-profile/{}", inst.role)),
+            ),
+            ("InstanceProfileId", json!("AIPAFAKEAWS0000000001")),
+        ]),
         p if p == format!("latest/meta-data/iam/security-credentials/{}", inst.role) => {
             // Expiry is set against real time too: SDKs compare it with the wall clock.
             let expires = now.max(chrono::Utc::now().timestamp_millis()) + 6 * 3600 * 1000;
-            serde_json::json!({
-                "Code": "Success",
-                "LastUpdated": iso(now),
-                "Type": "AWS-HMAC",
-                "AccessKeyId": format!("ASIAFAKE{}", &inst.id[2..inst.id.len().min(14)].to_uppercase()),
-                "SecretAccessKey": "fakeaws-secret-access-key-not-a-secret",
-                "Token": format!("fakeaws-session-token-{}", inst.id),
-                "Expiration": iso(expires - expires % 1000).replace(".000Z", "Z"),
-            })
-            .to_string()
+            ec2_json(&[
+                ("Code", json!("Success")),
+                ("LastUpdated", json!(iso_s(now))),
+                ("Type", json!("AWS-HMAC")),
+                (
+                    "AccessKeyId",
+                    json!(format!("ASIAFAKE{}", &inst.id[2..inst.id.len().min(14)].to_uppercase())),
+                ),
+                ("SecretAccessKey", json!("fakeaws-secret-access-key-not-a-secret")),
+                ("Token", json!(format!("fakeaws-session-token-{}", inst.id))),
+                ("Expiration", json!(iso_s(expires))),
+            ])
         }
-        "latest/dynamic/instance-identity/document" => serde_json::json!({
-            "accountId": account,
-            "architecture": "x86_64",
-            "availabilityZone": inst.availability_zone,
-            "imageId": "ami-0fakeaws000000001",
-            "instanceId": inst.id,
-            "instanceType": "t3.micro",
-            "pendingTime": iso(inst.launched_ms),
-            "privateIp": inst.private_ip,
-            "region": region,
-            "version": "2017-09-30",
-        })
-        .to_string(),
+        // EC2's layout, key order and null keys included: the sample scripts read it with grep/awk.
+        "latest/dynamic/instance-identity/document" => ec2_json(&[
+            ("accountId", json!(account)),
+            ("architecture", json!("x86_64")),
+            ("availabilityZone", json!(inst.availability_zone)),
+            ("billingProducts", Value::Null),
+            ("devpayProductCodes", Value::Null),
+            ("marketplaceProductCodes", Value::Null),
+            ("imageId", json!("ami-0fakeaws000000001")),
+            ("instanceId", json!(inst.id)),
+            ("instanceType", json!("t3.micro")),
+            ("kernelId", Value::Null),
+            ("pendingTime", json!(iso_s(inst.launched_ms))),
+            ("privateIp", json!(inst.private_ip)),
+            ("ramdiskId", Value::Null),
+            ("region", json!(region)),
+            ("version", json!("2017-09-30")),
+        ]),
         _ => return plain(StatusCode::NOT_FOUND, "Not Found"),
     };
     plain(StatusCode::OK, body)
+}
+
+/// Seconds-precision ISO 8601 (`2026-11-22T07:45:00Z`), as instance metadata writes times.
+fn iso_s(ms: i64) -> String {
+    iso(ms - ms.rem_euclid(1000)).replace(".000Z", "Z")
+}
+
+/// JSON as EC2's metadata service writes it: one `"key" : value` per line, two-space indent,
+/// `null` for absent values, lists as `[ "a", "b" ]`, no trailing newline.
+pub fn ec2_json(pairs: &[(&str, Value)]) -> String {
+    let value = |v: &Value| match v {
+        Value::Array(items) if items.is_empty() => "[ ]".to_string(),
+        Value::Array(items) => format!(
+            "[ {} ]",
+            items.iter().map(Value::to_string).collect::<Vec<_>>().join(", ")
+        ),
+        other => other.to_string(),
+    };
+    let lines: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("  {} : {}", Value::from(*k), value(v)))
+        .collect();
+    format!("{{\n{}\n}}", lines.join(",\n"))
 }

@@ -39,6 +39,10 @@ struct Args {
     /// Region of the simulated account.
     #[arg(long, default_value = "us-east-1")]
     region: String,
+    /// The account's instance quota: requests that would launch more instances are refused with
+    /// LimitExceeded (bounds memory and the time any one request holds the world).
+    #[arg(long, default_value_t = fakeaws::world::DEFAULT_MAX_INSTANCES)]
+    max_instances: usize,
 }
 
 fn main() -> ExitCode {
@@ -73,6 +77,7 @@ fn run() -> anyhow::Result<()> {
     };
     let clock = Clock::starting_now(mode);
     let mut world = World::new(&args.region, clock.now_ms());
+    world.max_instances = args.max_instances;
     if let Some(path) = &args.world {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading world file {}", path.display()))?;
         match spec::parse(&text, &path.to_string_lossy())
@@ -88,6 +93,7 @@ fn run() -> anyhow::Result<()> {
             }
         }
     }
+    world.max_instances = args.max_instances;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let fake = Fake::with_world(world, clock, args.imds_v1);

@@ -95,6 +95,9 @@ pub struct Instance {
     /// Whether the application answers health checks.
     pub app_up: bool,
     pub launched_ms: i64,
+    /// When it reached `Terminated` (it leaves the world a simulated hour later, as AWS stops listing it).
+    #[serde(default)]
+    pub terminated_ms: Option<i64>,
     /// Deadline of the current timed state (boot, lifecycle hook wait), if any.
     pub until_ms: Option<i64>,
     /// The lifecycle hook holding the instance, with its token.

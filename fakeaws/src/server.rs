@@ -41,6 +41,8 @@ pub struct Options {
     pub imds_v1: bool,
     /// How the clock runs.
     pub clock: ClockMode,
+    /// The account's instance quota.
+    pub max_instances: usize,
 }
 
 impl Default for Options {
@@ -49,6 +51,7 @@ impl Default for Options {
             region: "us-east-1".into(),
             imds_v1: false,
             clock: ClockMode::Scaled(1.0),
+            max_instances: crate::world::DEFAULT_MAX_INSTANCES,
         }
     }
 }
@@ -62,6 +65,8 @@ pub struct Fake {
     faults: Mutex<BTreeMap<String, Vec<Fault>>>,
     pub(crate) tokens: Mutex<HashMap<String, (String, i64)>>,
     requests: AtomicU64,
+    /// How many requests took a copy of the world to roll back to (changes do, reads do not).
+    pub rollback_copies: AtomicU64,
     calls: Mutex<BTreeMap<String, u64>>,
     /// Whether IMDSv1 is accepted.
     pub imds_v1: bool,
@@ -73,7 +78,8 @@ impl Fake {
     /// A fake with an empty world.
     pub fn new(options: Options) -> Arc<Fake> {
         let clock = Clock::starting_now(options.clock);
-        let world = World::new(&options.region, clock.now_ms());
+        let mut world = World::new(&options.region, clock.now_ms());
+        world.max_instances = options.max_instances;
         Fake::with_world(world, clock, options.imds_v1)
     }
 
@@ -87,6 +93,7 @@ impl Fake {
             faults: Mutex::new(BTreeMap::new()),
             tokens: Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),
+            rollback_copies: AtomicU64::new(0),
             calls: Mutex::new(BTreeMap::new()),
             imds_v1,
             base_url: OnceLock::new(),
@@ -222,6 +229,19 @@ fn signing_service(headers: &HeaderMap) -> Option<String> {
 }
 
 async fn query(fake: &Arc<Fake>, headers: &HeaderMap, body: &Bytes) -> Response {
+    // The Query protocol is a form; a JSON or text body is not silently read as one.
+    if let Some(ct) = headers.get("content-type") {
+        let ct = ct.to_str().unwrap_or_default();
+        let essence = ct.split(';').next().unwrap_or_default().trim();
+        if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+            let err = AwsError::new(
+                400,
+                "UnsupportedMediaType",
+                format!("Content-Type '{ct}' is not supported: the AWS Query protocol takes application/x-www-form-urlencoded bodies."),
+            );
+            return aws_response(fake, autoscaling::NAMESPACE, Err(err), "");
+        }
+    }
     let params = match Params::decode(body) {
         Ok(p) => p,
         Err(e) => return aws_response(fake, autoscaling::NAMESPACE, Err(e), ""),
@@ -282,11 +302,20 @@ async fn query(fake: &Arc<Fake>, headers: &HeaderMap, body: &Bytes) -> Response 
     }
     let outcome = {
         let mut world = fake.world();
-        let before = world.clone();
+        // Reads change nothing, so they take no copy of the world: their cost does not grow with
+        // what the world holds. A change keeps a copy to roll back to.
+        let read_only = ["Describe", "Get", "List"].iter().any(|p| action.starts_with(p));
+        let before = (!read_only).then(|| {
+            fake.rollback_copies.fetch_add(1, Ordering::Relaxed);
+            world.clone()
+        });
         let result = match (service, version.as_str()) {
             ("autoscaling", _) => autoscaling::handle(&mut world, &action, &params),
             (_, "2012-06-01") => classic::handle(&mut world, &action, &params),
             _ => elbv2::handle(&mut world, &action, &params),
+        };
+        let Some(before) = before else {
+            return aws_response(fake, ns, result, &action);
         };
         if result.is_err() {
             // A failed call changes nothing.

@@ -58,6 +58,9 @@ pub struct World {
     /// Group -> end of its scaling cooldown.
     #[serde(default)]
     pub cooldown_until: BTreeMap<String, i64>,
+    /// The account's instance quota: requests that would launch past it are refused.
+    #[serde(default = "default_max_instances")]
+    pub max_instances: usize,
     /// Group -> what set the capacity change being carried out now (a policy, a scheduled
     /// action): AWS opens the cause of each resulting activity with it.
     #[serde(default)]
@@ -66,6 +69,19 @@ pub struct World {
 
 /// A target's health as DescribeTargetHealth reports it: state, reason code, description.
 pub type Health = (String, Option<&'static str>, Option<&'static str>);
+
+/// The default per-account instance quota (`--max-instances`).
+pub const DEFAULT_MAX_INSTANCES: usize = 5000;
+
+fn default_max_instances() -> usize {
+    DEFAULT_MAX_INSTANCES
+}
+
+/// Terminated instances leave the world this long after termination (AWS stops listing them).
+const TERMINATED_KEPT_MS: i64 = 3_600_000;
+
+/// The activity log keeps this many of the newest activities.
+const MAX_ACTIVITIES: usize = 10_000;
 
 /// The prefix of a user suspension reason.
 const USER_SUSPEND: &str = "User suspended at";
@@ -90,6 +106,7 @@ impl World {
             scheduled: BTreeMap::new(),
             cooldown_until: BTreeMap::new(),
             cause_prefix: BTreeMap::new(),
+            max_instances: DEFAULT_MAX_INSTANCES,
         }
     }
 
@@ -148,6 +165,7 @@ impl World {
             healthy: true,
             app_up: true,
             launched_ms: self.now_ms,
+            terminated_ms: None,
             until_ms: group.map(|_| self.now_ms + self.timing.boot_s * 1000),
             hook: None,
             launch_template,
@@ -500,6 +518,59 @@ impl World {
         }
         self.now_ms = now_ms;
         self.settle();
+        self.prune();
+    }
+
+    /// Forgets what AWS stops listing: instances an hour after termination, and the oldest
+    /// activities beyond [`MAX_ACTIVITIES`]. Keeps the cost of a request independent of history.
+    fn prune(&mut self) {
+        let now = self.now_ms;
+        self.instances.retain(|_, i| {
+            !(i.lifecycle == Lifecycle::Terminated && i.terminated_ms.is_some_and(|t| now - t >= TERMINATED_KEPT_MS))
+        });
+        if self.activities.len() > MAX_ACTIVITIES {
+            let excess = self.activities.len() - MAX_ACTIVITIES;
+            self.activities.drain(..excess);
+        }
+    }
+
+    /// Instances that are not terminated (what the quota counts).
+    pub fn live_instances(&self) -> usize {
+        self.instances
+            .values()
+            .filter(|i| i.lifecycle != Lifecycle::Terminated)
+            .count()
+    }
+
+    /// Refuses a change that would need `more` new instances beyond the account's quota.
+    pub fn check_quota(&self, more: i64) -> Result<(), AwsError> {
+        let live = self.live_instances() as i64;
+        let quota = self.max_instances as i64;
+        if more > 0 && live.saturating_add(more) > quota {
+            return Err(AwsError::new(
+                400,
+                "LimitExceeded",
+                format!(
+                    "You have requested more instances ({}) than your current instance limit of {quota} allows (fakeaws --max-instances; {live} running).",
+                    live.saturating_add(more)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The instances a group counts as capacity now (pending and in service).
+    pub fn capacity_of(&self, group: &str) -> i64 {
+        self.groups.get(group).map_or(0, |g| {
+            g.instances
+                .iter()
+                .filter(|id| {
+                    self.instances
+                        .get(*id)
+                        .is_some_and(|i| i.lifecycle.counts_as_capacity())
+                })
+                .count() as i64
+        })
     }
 
     fn fire_due(&mut self) {
@@ -721,6 +792,7 @@ impl World {
             }
             Lifecycle::TerminatingProceed => {
                 inst.lifecycle = Lifecycle::Terminated;
+                inst.terminated_ms = Some(self.now_ms);
                 inst.app_up = false;
                 let act = inst.activity.take();
                 let group = inst.group.clone();
@@ -1078,6 +1150,11 @@ impl World {
 
     /// SetDesiredCapacity.
     pub fn set_desired(&mut self, group: &str, desired: i64) -> Result<(), AwsError> {
+        let more = desired - self.capacity_of(group);
+        let g = self.group(group)?;
+        if desired <= g.max && desired >= g.min {
+            self.check_quota(more)?;
+        }
         let g = self.group_mut(group)?;
         if desired > g.max {
             return Err(AwsError::validation(format!(
@@ -1198,6 +1275,7 @@ impl World {
             self.deregister_everywhere(id);
             if let Some(inst) = self.instances.get_mut(id) {
                 inst.lifecycle = Lifecycle::Terminated;
+                inst.terminated_ms = Some(self.now_ms);
                 inst.app_up = false;
                 inst.until_ms = None;
             }

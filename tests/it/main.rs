@@ -11,6 +11,8 @@ mod sdk_imds;
 mod botocore;
 // Malformed and hostile input, and property tests.
 mod bad_input;
+// Bounds, cost independent of history, EC2-exact metadata.
+mod bounds;
 // Many clients at once.
 mod concurrency;
 // Scaling policies and scheduled actions through the Rust SDK, boto3 and the AWS CLI.
