@@ -2,6 +2,7 @@
 //!
 //! One module per task; each gets a `Shell` rooted at the workspace root.
 
+mod bench;
 mod bundle;
 mod fakeaws;
 mod scenarios;
@@ -27,6 +28,8 @@ enum Task {
     TestScenarios(scenarios::TestScenarios),
     /// Build a CodeDeploy revision with the hook binaries (or check one with --check).
     Bundle(bundle::Bundle),
+    /// Benchmark fakeaws (release) on a fresh and a churned world, beside moto_server if installed.
+    Bench(bench::Bench),
 }
 
 fn main() -> std::process::ExitCode {
@@ -39,6 +42,7 @@ fn main() -> std::process::ExitCode {
             Task::Fakeaws(t) => t.run(&sh),
             Task::TestScenarios(t) => t.run(&sh),
             Task::Bundle(t) => t.run(&sh),
+            Task::Bench(t) => t.run(&sh),
         }
     })();
     match result {
