@@ -72,7 +72,7 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
         }
         "EnterStandby" => {
             let group = p.req("AutoScalingGroupName")?.to_string();
-            let ids = p.list("InstanceIds")?;
+            let ids = p.list_max("InstanceIds", 20)?;
             let decrement = p
                 .bool("ShouldDecrementDesiredCapacity")?
                 .ok_or_else(|| AwsError::missing("ShouldDecrementDesiredCapacity"))?;
@@ -81,7 +81,7 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
         }
         "ExitStandby" => {
             let group = p.req("AutoScalingGroupName")?.to_string();
-            let ids = p.list("InstanceIds")?;
+            let ids = p.list_max("InstanceIds", 20)?;
             let acts = world.exit_standby(&group, &ids)?;
             Ok(Some(activities(world, &acts)))
         }
@@ -95,12 +95,12 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
         }
         "DescribeScalingActivities" => describe_activities(world, p),
         "AttachLoadBalancerTargetGroups" => {
-            let arns = p.list("TargetGroupARNs")?;
+            let arns = p.list_max("TargetGroupARNs", 10)?;
             world.attach_target_groups(p.req("AutoScalingGroupName")?, &arns)?;
             Ok(Some(String::new()))
         }
         "DetachLoadBalancerTargetGroups" => {
-            let arns = p.list("TargetGroupARNs")?;
+            let arns = p.list_max("TargetGroupARNs", 10)?;
             world.detach_target_groups(p.req("AutoScalingGroupName")?, &arns)?;
             Ok(Some(String::new()))
         }
@@ -121,7 +121,7 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
             Ok(Some(x.finish()))
         }
         "AttachLoadBalancers" => {
-            let names = p.list("LoadBalancerNames")?;
+            let names = p.list_max("LoadBalancerNames", 10)?;
             let group = p.req("AutoScalingGroupName")?.to_string();
             for n in &names {
                 if !world.classic.contains_key(n) {
@@ -145,7 +145,7 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
             Ok(Some(String::new()))
         }
         "DetachLoadBalancers" => {
-            let names = p.list("LoadBalancerNames")?;
+            let names = p.list_max("LoadBalancerNames", 10)?;
             let g = world.group_mut(p.req("AutoScalingGroupName")?)?;
             g.load_balancer_names.retain(|n| !names.contains(n));
             let members = g.instances.clone();
@@ -539,8 +539,9 @@ fn update_group(world: &mut World, p: &Params) -> Outcome {
 }
 
 fn describe_groups(world: &mut World, p: &Params) -> Outcome {
-    let names = p.list("AutoScalingGroupNames")?;
     let max_records = p.int_in("MaxRecords", 1, 100)?.unwrap_or(50) as usize;
+    // "By default, you can only specify up to 50 names", more with MaxRecords (at most 100).
+    let names = p.list_max("AutoScalingGroupNames", max_records.max(50))?;
     let start: usize = match p.opt("NextToken") {
         None | Some("") => 0,
         Some(t) => t

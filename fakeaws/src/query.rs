@@ -92,6 +92,18 @@ impl Params {
         Ok(items.into_values().collect())
     }
 
+    /// A list parameter with AWS's documented maximum length.
+    pub fn list_max(&self, prefix: &str, max: usize) -> Result<Vec<String>, AwsError> {
+        let items = self.list(prefix)?;
+        if items.len() > max {
+            return Err(AwsError::validation(format!(
+                "1 validation error detected: Value at '{prefix}' failed to satisfy constraint: Member must have length less than or equal to {max} (got {})",
+                items.len()
+            )));
+        }
+        Ok(items)
+    }
+
     /// Whether the list parameter was sent at all (an empty list arrives as a bare `Prefix=`).
     pub fn has_list(&self, prefix: &str) -> bool {
         self.0.contains_key(prefix) || self.0.keys().any(|k| k.starts_with(&format!("{prefix}.member.")))

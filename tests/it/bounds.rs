@@ -265,3 +265,49 @@ async fn the_identity_document_reads_like_ec2s_with_line_tools() {
         assert!(field.starts_with(want), "{key}: {line}");
     }
 }
+
+#[tokio::test]
+async fn list_parameters_stop_at_awss_documented_maxima() {
+    let r = start().await;
+    let (group, _) = standard_world(&r, 1, 6, 2).await;
+    let ids: String = (1..=21)
+        .map(|n| format!("&InstanceIds.member.{n}=i-{n:017x}"))
+        .collect();
+    let (s, _, body) = raw(
+        &r.url,
+        &format!("Action=EnterStandby&Version=2011-01-01&AutoScalingGroupName={group}&ShouldDecrementDesiredCapacity=false{ids}"),
+    )
+    .await;
+    assert_eq!(s, 400, "{body}");
+    assert!(body.contains("less than or equal to 20"), "{body}");
+    let names: String = (1..=51)
+        .map(|n| format!("&AutoScalingGroupNames.member.{n}=g{n}"))
+        .collect();
+    let (s, _, body) = raw(
+        &r.url,
+        &format!("Action=DescribeAutoScalingGroups&Version=2011-01-01{names}"),
+    )
+    .await;
+    assert_eq!(s, 400, "{body}");
+    assert!(body.contains("less than or equal to 50"), "{body}");
+    let (s, _, body) = raw(
+        &r.url,
+        &format!("Action=DescribeAutoScalingGroups&Version=2011-01-01&MaxRecords=100{names}"),
+    )
+    .await;
+    assert_eq!(s, 200, "MaxRecords raises the limit: {body}");
+    let tgs: String = (1..=11)
+        .map(|n| {
+            format!(
+                "&TargetGroupARNs.member.{n}=arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/t{n}/0"
+            )
+        })
+        .collect();
+    let (s, _, body) = raw(
+        &r.url,
+        &format!("Action=AttachLoadBalancerTargetGroups&Version=2011-01-01&AutoScalingGroupName={group}{tgs}"),
+    )
+    .await;
+    assert_eq!(s, 400, "{body}");
+    assert!(body.contains("less than or equal to 10"), "{body}");
+}
