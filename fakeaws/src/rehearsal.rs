@@ -78,25 +78,15 @@ impl Rehearsal<'_> {
     /// The instances a deployment targets now: members of `groups` that are not on their way out,
     /// oldest first, then (with `standalone`) the instances outside any group.
     pub fn members(&self, groups: &[String], standalone: bool) -> Vec<String> {
+        members_of(&self.fake.world(), groups, standalone)
+    }
+
+    /// [`Rehearsal::members`] and how many of them serve, under one lock.
+    pub fn census(&self, groups: &[String], standalone: bool) -> (Vec<String>, usize) {
         let w = self.fake.world();
-        let mut out: Vec<String> = Vec::new();
-        for g in groups {
-            if let Some(group) = w.groups.get(g) {
-                for id in &group.instances {
-                    if w.instances.get(id).is_some_and(|i| !i.lifecycle.is_leaving()) {
-                        out.push(id.clone());
-                    }
-                }
-            }
-        }
-        if standalone {
-            for i in w.instances.values() {
-                if i.group.is_none() && i.lifecycle != Lifecycle::Terminated {
-                    out.push(i.id.clone());
-                }
-            }
-        }
-        out
+        let members = members_of(&w, groups, standalone);
+        let serving = members.iter().filter(|id| serves(&w, id)).count();
+        (members, serving)
     }
 
     /// An instance's lifecycle state (`None`: no such instance).
@@ -107,6 +97,14 @@ impl Rehearsal<'_> {
     /// Whether the instance is gone or on its way out.
     pub fn is_leaving(&self, id: &str) -> bool {
         self.lifecycle(id).is_none_or(Lifecycle::is_leaving)
+    }
+
+    /// [`Rehearsal::is_leaving`] for several instances under one lock.
+    pub fn leaving(&self, ids: &[&str]) -> Vec<bool> {
+        let w = self.fake.world();
+        ids.iter()
+            .map(|id| w.instances.get(*id).is_none_or(|i| i.lifecycle.is_leaving()))
+            .collect()
     }
 
     /// Whether the instance is still launching (pending after a launch, not after ExitStandby).
@@ -236,4 +234,26 @@ fn serves(w: &World, id: &str) -> bool {
         }
     }
     registered && healthy
+}
+
+/// Members of `groups` not on their way out, oldest first, then the stand-alone instances.
+fn members_of(w: &World, groups: &[String], standalone: bool) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for g in groups {
+        if let Some(group) = w.groups.get(g) {
+            for id in &group.instances {
+                if w.instances.get(id).is_some_and(|i| !i.lifecycle.is_leaving()) {
+                    out.push(id.clone());
+                }
+            }
+        }
+    }
+    if standalone {
+        for i in w.instances.values() {
+            if i.group.is_none() && i.lifecycle != Lifecycle::Terminated {
+                out.push(i.id.clone());
+            }
+        }
+    }
+    out
 }

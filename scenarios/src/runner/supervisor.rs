@@ -106,7 +106,10 @@ impl Sim {
         }
         let now = self.now();
         let sleepers = self.fake().clock.sleepers();
-        for run in runs.iter_mut() {
+        // Which instances are gone, read once (nothing in this pass moves the clock).
+        let ids: Vec<&str> = runs.iter().map(|r| r.instance.as_str()).collect();
+        let leaving = self.fake().rehearsal().leaving(&ids);
+        for (run, gone) in runs.iter_mut().zip(leaving) {
             // Finished or timed-out script?
             let mut outcome: Option<(String, Option<String>)> = None;
             match &run.current {
@@ -167,7 +170,6 @@ impl Sim {
                 }
             }
             // Instance terminated under us? The script in flight ends with it.
-            let gone = self.fake().rehearsal().is_leaving(&run.instance);
             if gone && run.failed.is_none() {
                 match &run.current {
                     Some(Current::Process { pid, script, event, .. }) => {

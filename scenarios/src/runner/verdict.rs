@@ -69,8 +69,13 @@ impl Sim {
     /// Lowest number of deployment-group instances serving traffic (InService and healthy in
     /// every target group they are registered in).
     pub(super) fn sample_capacity(&mut self) {
-        let members = self.members();
-        let serving = self.fake().rehearsal().serving(&members);
+        let (members, serving) = self.fake().rehearsal().census(
+            &self.sc.deployment_group.autoscaling_groups,
+            self.sc.deployment_group.standalone_instances,
+        );
+        for id in &members {
+            self.label(id);
+        }
         let total = members.len();
         self.min_capacity = Some(match self.min_capacity {
             Some((m, t)) if m <= serving => (m, t),
