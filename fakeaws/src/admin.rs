@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::clock::iso;
-use crate::server::{Fake, Fault};
+use crate::state::{Fake, Fault};
 use crate::world::World;
 
 /// The admin routes, to be nested under `/_fakeaws`.

@@ -2,33 +2,30 @@
 //! service, faithful enough that the real AWS SDK for Rust, the AWS CLI and boto3 cannot tell it
 //! from AWS on the paths CodeDeploy load-balancer hooks use.
 //!
-//! Layers, outside in: [`server`] (HTTP routing, faults, response framing) → [`autoscaling`] /
-//! [`elbv2`] (one function per Query action) → [`world`] (the simulated account and its timed
-//! behaviour on the [`clock`]). [`imds`] and [`admin`] sit beside the Query APIs; [`rehearsal`] is the
-//! API a rehearsal driver (the scenario runner) steers the fake through.
+//! Layers, outside in: [`server`] (HTTP routing, faults, response framing) and [`admin`] over the
+//! shared [`state`] → [`services`] (one function per Query action, and the metadata service) over
+//! the wire [`protocol`] → [`world`] (the simulated account and its timed behaviour on the
+//! [`clock`]). [`rehearsal`] is the API a rehearsal driver (the scenario runner) steers the fake
+//! through.
 
 pub mod admin;
-pub mod autoscaling;
-pub mod classic;
 pub mod clock;
 pub mod cron;
-pub mod elbv2;
-pub mod error;
-pub mod imds;
 pub mod model;
-pub mod query;
+pub mod protocol;
 pub mod rehearsal;
-pub mod scaling;
 pub mod server;
+pub mod services;
 pub mod spec;
+pub mod state;
 pub mod world;
-pub mod xml;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use clock::{Clock, ClockMode};
-pub use server::{app, Fake, Fault, Options};
+pub use server::app;
+pub use state::{Fake, Fault, Options};
 pub use world::World;
 
 /// A fake serving on a loopback socket, for tests and the scenario runner.

@@ -5,11 +5,11 @@
 //! the scenario events (scaling, zones, terminations, alarms, scheduled actions) and read-only
 //! views. Every call brings the world to the current simulated time first, as a request does.
 
-use crate::error::AwsError;
 use crate::model::{Lifecycle, Transition};
-use crate::query::Params;
-use crate::server::Fake;
+use crate::protocol::error::AwsError;
+use crate::protocol::query::Params;
 use crate::spec::WorldSpec;
+use crate::state::Fake;
 use crate::world::World;
 
 /// The result a lifecycle action is completed with.
@@ -62,7 +62,7 @@ impl Rehearsal<'_> {
             ("HeartbeatTimeout", heartbeat_s.to_string()),
             ("DefaultResult", "ABANDON".to_string()),
         ]);
-        crate::autoscaling::handle(&mut self.fake.world(), "PutLifecycleHook", &p).map(|_| ())
+        crate::services::autoscaling::handle(&mut self.fake.world(), "PutLifecycleHook", &p).map(|_| ())
     }
 
     /// Every member of a group, oldest first (terminating ones included).
@@ -201,7 +201,8 @@ impl Rehearsal<'_> {
                 pairs.push((k, v.to_string()));
             }
         }
-        crate::autoscaling::handle(&mut self.fake.world(), "PutScheduledUpdateGroupAction", &params(&pairs)).map(|_| ())
+        crate::services::autoscaling::handle(&mut self.fake.world(), "PutScheduledUpdateGroupAction", &params(&pairs))
+            .map(|_| ())
     }
 
     /// A copy of the whole world, for a report.

@@ -3,182 +3,20 @@
 //!
 //! [`app`] builds the router from a shared [`Fake`]; tests can drive it without a socket.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use serde::{Deserialize, Serialize};
 
-use crate::clock::{Clock, ClockMode};
-use crate::error::AwsError;
-use crate::query::Params;
-use crate::world::World;
-use crate::{admin, autoscaling, classic, elbv2, imds};
-
-/// A fault to inject into the next calls of an action.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum Fault {
-    /// Answer 400 `Throttling`.
-    Throttle,
-    /// Answer 503 `ServiceUnavailable`.
-    Unavailable,
-    /// Answer late, after this many real milliseconds.
-    Delay { ms: u64 },
-}
-
-/// Options the fake starts with.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// Region of the simulated account.
-    pub region: String,
-    /// Whether IMDSv1 (no token) is accepted.
-    pub imds_v1: bool,
-    /// How the clock runs.
-    pub clock: ClockMode,
-    /// The account's instance quota.
-    pub max_instances: usize,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            region: "us-east-1".into(),
-            imds_v1: false,
-            clock: ClockMode::Scaled(1.0),
-            max_instances: crate::world::DEFAULT_MAX_INSTANCES,
-        }
-    }
-}
-
-/// The shared state behind every request.
-#[derive(Debug)]
-pub struct Fake {
-    world: Mutex<World>,
-    /// The simulated clock.
-    pub clock: Clock,
-    faults: Mutex<BTreeMap<String, Vec<Fault>>>,
-    pub(crate) tokens: Mutex<HashMap<String, (String, i64)>>,
-    requests: AtomicU64,
-    /// How many requests took a copy of the world to roll back to (changes do, reads do not).
-    pub rollback_copies: AtomicU64,
-    calls: Mutex<BTreeMap<String, u64>>,
-    /// Whether IMDSv1 is accepted.
-    pub imds_v1: bool,
-    base_url: OnceLock<String>,
-    region: String,
-}
-
-impl Fake {
-    /// A fake with an empty world.
-    pub fn new(options: Options) -> Arc<Fake> {
-        let clock = Clock::starting_now(options.clock);
-        let mut world = World::new(&options.region, clock.now_ms());
-        world.max_instances = options.max_instances;
-        Fake::with_world(world, clock, options.imds_v1)
-    }
-
-    /// A fake around an existing world and clock.
-    pub fn with_world(mut world: World, clock: Clock, imds_v1: bool) -> Arc<Fake> {
-        world.now_ms = world.now_ms.min(clock.now_ms());
-        let region = world.region.clone();
-        Arc::new(Fake {
-            world: Mutex::new(world),
-            clock,
-            faults: Mutex::new(BTreeMap::new()),
-            tokens: Mutex::new(HashMap::new()),
-            requests: AtomicU64::new(0),
-            rollback_copies: AtomicU64::new(0),
-            calls: Mutex::new(BTreeMap::new()),
-            imds_v1,
-            base_url: OnceLock::new(),
-            region,
-        })
-    }
-
-    /// Locks the world after bringing it up to the current simulated time.
-    pub fn world(&self) -> MutexGuard<'_, World> {
-        let mut w = self.world.lock().unwrap_or_else(|e| e.into_inner());
-        w.tick(self.clock.now_ms());
-        w
-    }
-
-    /// Replaces the whole world (admin reset / load).
-    pub fn replace_world(&self, world: World) {
-        *self.world.lock().unwrap_or_else(|e| e.into_inner()) = world;
-        self.faults.lock().unwrap_or_else(|e| e.into_inner()).clear();
-    }
-
-    /// The region of the simulated account.
-    pub fn region(&self) -> &str {
-        &self.region
-    }
-
-    /// Records the address the server listens on, for metadata endpoint URLs.
-    pub fn set_base_url(&self, url: String) {
-        let _ = self.base_url.set(url);
-    }
-
-    /// `http://host:port` of the server, once known.
-    pub fn base_url(&self) -> String {
-        self.base_url
-            .get()
-            .cloned()
-            .unwrap_or_else(|| "http://127.0.0.1:4566".into())
-    }
-
-    /// The metadata endpoint of one instance (what to put in `AWS_EC2_METADATA_SERVICE_ENDPOINT`).
-    pub fn imds_endpoint(&self, instance_id: &str) -> String {
-        format!("{}/_imds/{instance_id}/", self.base_url())
-    }
-
-    /// Queues `count` faults for `action` (`*` for every action).
-    pub fn inject(&self, action: &str, fault: Fault, count: usize) {
-        let mut f = self.faults.lock().unwrap_or_else(|e| e.into_inner());
-        f.entry(action.to_string())
-            .or_default()
-            .extend(std::iter::repeat_n(fault, count));
-    }
-
-    fn take_fault(&self, action: &str) -> Option<Fault> {
-        let mut f = self.faults.lock().unwrap_or_else(|e| e.into_inner());
-        for key in [action, "*"] {
-            if let Some(q) = f.get_mut(key) {
-                if !q.is_empty() {
-                    return Some(q.remove(0));
-                }
-            }
-        }
-        None
-    }
-
-    /// Faults still queued, per action.
-    pub fn pending_faults(&self) -> BTreeMap<String, usize> {
-        self.faults
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| (k.clone(), v.len()))
-            .collect()
-    }
-
-    /// How many times each action was called (`Service:Action`).
-    pub fn call_counts(&self) -> BTreeMap<String, u64> {
-        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// A fresh request id.
-    pub fn request_id(&self) -> String {
-        let n = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
-        format!("{:08x}-fa6e-4a5e-8000-{:012x}", n >> 16, n)
-    }
-}
+use crate::admin;
+use crate::protocol::error::AwsError;
+use crate::protocol::query::Params;
+use crate::services::{autoscaling, classic, elbv2, imds};
+use crate::state::{Fake, Fault};
 
 /// The router for a fake.
 pub fn app(fake: Arc<Fake>) -> Router {

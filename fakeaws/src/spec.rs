@@ -7,10 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::AwsError;
-use crate::query::Params;
+use crate::protocol::error::AwsError;
+use crate::protocol::query::Params;
+use crate::services::{autoscaling, elbv2};
 use crate::world::World;
-use crate::{autoscaling, elbv2};
 
 /// A world file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -255,7 +255,7 @@ fn call(
     let p = Params(pairs.into_iter().collect());
     let out = match service {
         "autoscaling" => autoscaling::handle(world, action, &p),
-        "classic" => crate::classic::handle(world, action, &p),
+        "classic" => crate::services::classic::handle(world, action, &p),
         _ => elbv2::handle(world, action, &p),
     };
     out.map_err(|e| AwsError {

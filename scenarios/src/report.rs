@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 /// Who created a deployment (CodeDeploy's `creator`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -77,7 +77,7 @@ pub struct Outcome {
     /// Instances not on the last successful revision (CodeDeploy's mixed-fleet warning).
     pub mixed_fleet: Vec<String>,
     /// Invariant violations found.
-    pub violations: Vec<crate::runner::verdict::Violation>,
+    pub violations: Vec<Violation>,
 }
 
 /// One deployment.
@@ -122,4 +122,58 @@ pub struct GroupReport {
     pub suspended: Vec<String>,
     pub instances: BTreeMap<String, String>,
     pub zones: BTreeMap<String, usize>,
+}
+
+/// An invariant a scenario can break (and may expect to break, in `expect_violations`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViolationKind {
+    /// MinSize did not come back to its initial value.
+    MinSizeNotRestored,
+    /// The suspended processes are not the initial set.
+    ProcessesNotRestored,
+    /// An instance was left in Standby.
+    LeftInStandby,
+    /// A deployment over the fleet went below its minimum healthy capacity.
+    CapacityBelowMinimum,
+}
+
+impl ViolationKind {
+    /// The name used in scenario files and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ViolationKind::MinSizeNotRestored => "min_size_not_restored",
+            ViolationKind::ProcessesNotRestored => "processes_not_restored",
+            ViolationKind::LeftInStandby => "left_in_standby",
+            ViolationKind::CapacityBelowMinimum => "capacity_below_minimum",
+        }
+    }
+}
+
+/// One violation found: its kind and what exactly was wrong. Reported as `kind: detail`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub kind: ViolationKind,
+    pub detail: String,
+}
+
+impl Violation {
+    pub fn new(kind: ViolationKind, detail: impl Into<String>) -> Violation {
+        Violation {
+            kind,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind.as_str(), self.detail)
+    }
+}
+
+impl Serialize for Violation {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }

@@ -25,7 +25,7 @@ pub struct Scenario {
     pub script_faults: Vec<ScriptFault>,
     /// Invariant violations this scenario demonstrates on purpose.
     #[serde(default)]
-    pub expect_violations: Vec<crate::runner::verdict::ViolationKind>,
+    pub expect_violations: Vec<crate::report::ViolationKind>,
 }
 
 /// The CodeDeploy deployment group.

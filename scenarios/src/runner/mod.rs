@@ -1,8 +1,8 @@
 //! The simulated CodeDeploy service and agent: plays a scenario's deployments against an embedded
 //! fakeaws, running the real hook binaries (and the revision's other scripts) as child processes.
-//! Rooms: [`stage`] (revisions), [`deployment`] (batches, failure rules, the report of each
-//! deployment), [`supervisor`] (script processes, deadlines, exits, kills, the clock), [`events`]
-//! (scenario events), [`verdict`] (the outcome and its invariant violations). The runner steers
+//! Rooms: `stage` (revisions), `deployment` (batches, failure rules, the report of each
+//! deployment), `supervisor` (script processes, deadlines, exits, kills, the clock), `events`
+//! (scenario events), `verdict` (the outcome and its invariant violations). The runner steers
 //! fakeaws only through [`fakeaws::rehearsal`], the clock and fault injection.
 //!
 //! It is a discrete-event simulation on fakeaws' manual clock: the runner advances the clock only
@@ -14,7 +14,7 @@ mod deployment;
 mod events;
 mod stage;
 mod supervisor;
-pub mod verdict;
+mod verdict;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -91,7 +91,7 @@ pub(super) struct Sim {
     pub(super) exits: (mpsc::UnboundedSender<Exit>, mpsc::UnboundedReceiver<Exit>),
     pub(super) exited: BTreeMap<u32, i32>,
     pub(super) initial_groups: BTreeMap<String, (i64, Vec<String>)>,
-    pub(super) violations: Vec<verdict::Violation>,
+    pub(super) violations: Vec<crate::report::Violation>,
     pub(super) deployment_no: usize,
     pub(super) cur_deployment: usize,
     pub(super) progress: f64,

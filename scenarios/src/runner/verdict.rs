@@ -4,64 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use fakeaws::model::Lifecycle;
-use serde::{Deserialize, Serialize, Serializer};
 
 use super::Sim;
-use crate::report::{Creator, Outcome};
-
-/// An invariant a scenario can break (and may expect to break, in `expect_violations`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ViolationKind {
-    /// MinSize did not come back to its initial value.
-    MinSizeNotRestored,
-    /// The suspended processes are not the initial set.
-    ProcessesNotRestored,
-    /// An instance was left in Standby.
-    LeftInStandby,
-    /// A deployment over the fleet went below its minimum healthy capacity.
-    CapacityBelowMinimum,
-}
-
-impl ViolationKind {
-    /// The name used in scenario files and reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ViolationKind::MinSizeNotRestored => "min_size_not_restored",
-            ViolationKind::ProcessesNotRestored => "processes_not_restored",
-            ViolationKind::LeftInStandby => "left_in_standby",
-            ViolationKind::CapacityBelowMinimum => "capacity_below_minimum",
-        }
-    }
-}
-
-/// One violation found: its kind and what exactly was wrong. Reported as `kind: detail`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
-    pub kind: ViolationKind,
-    pub detail: String,
-}
-
-impl Violation {
-    fn new(kind: ViolationKind, detail: impl Into<String>) -> Violation {
-        Violation {
-            kind,
-            detail: detail.into(),
-        }
-    }
-}
-
-impl std::fmt::Display for Violation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.kind.as_str(), self.detail)
-    }
-}
-
-impl Serialize for Violation {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
+use crate::report::{Creator, Outcome, Violation, ViolationKind};
 
 impl Sim {
     /// Lowest number of deployment-group instances serving traffic (InService and healthy in

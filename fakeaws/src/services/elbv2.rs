@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::autoscaling::Outcome;
 use crate::clock::iso;
-use crate::error::AwsError;
 use crate::model::*;
-use crate::query::Params;
+use crate::protocol::error::AwsError;
+use crate::protocol::query::Params;
+use crate::protocol::xml::Xml;
+use crate::protocol::Outcome;
 use crate::world::World;
-use crate::xml::Xml;
 
 /// The ELBv2 XML namespace.
 pub const NAMESPACE: &str = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/";

@@ -60,7 +60,7 @@ impl AwsError {
 
     /// The `ErrorResponse` document in the given namespace.
     pub fn to_xml(&self, namespace: &str, request_id: &str) -> String {
-        let mut x = crate::xml::Xml::new();
+        let mut x = crate::protocol::xml::Xml::new();
         x.open(&format!("ErrorResponse xmlns=\"{namespace}\""));
         x.elem("Error", |x| {
             x.leaf("Type", self.fault())

@@ -1,13 +1,13 @@
 //! The Classic Elastic Load Balancing Query API (Version 2012-06-01): load balancers, instance
 //! registration, instance health on the simulated clock, health check and connection draining.
 
-use crate::autoscaling::Outcome;
 use crate::clock::iso;
-use crate::error::AwsError;
 use crate::model::*;
-use crate::query::Params;
+use crate::protocol::error::AwsError;
+use crate::protocol::query::Params;
+use crate::protocol::xml::Xml;
+use crate::protocol::Outcome;
 use crate::world::World;
-use crate::xml::Xml;
 
 /// The Classic ELB XML namespace.
 pub const NAMESPACE: &str = "http://elasticloadbalancing.amazonaws.com/doc/2012-06-01/";

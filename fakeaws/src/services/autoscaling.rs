@@ -2,18 +2,15 @@
 //! world, writes the response in the shapes botocore and the Rust SDK expect.
 
 use crate::clock::iso;
-use crate::error::AwsError;
 use crate::model::*;
-use crate::query::Params;
+use crate::protocol::error::AwsError;
+use crate::protocol::query::Params;
+use crate::protocol::xml::Xml;
+pub use crate::protocol::Outcome;
 use crate::world::World;
-use crate::xml::Xml;
 
 /// The Auto Scaling XML namespace.
 pub const NAMESPACE: &str = "http://autoscaling.amazonaws.com/doc/2011-01-01/";
-
-/// What a handler produces: the inside of `<ActionResult>`, or `None` for actions whose model has
-/// no output shape (only `ResponseMetadata` is sent).
-pub type Outcome = Result<Option<String>, AwsError>;
 
 /// Runs one Auto Scaling action.
 pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
@@ -204,7 +201,7 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
             world.heartbeat(&id);
             Ok(Some(String::new()))
         }
-        other => crate::scaling::handle(world, other, p).unwrap_or_else(|| Err(AwsError::new(
+        other => crate::services::scaling::handle(world, other, p).unwrap_or_else(|| Err(AwsError::new(
             400,
             "InvalidAction",
             format!("The action {other} is not valid for this web service (Auto Scaling, 2011-01-01), or fakeaws does not implement it."),

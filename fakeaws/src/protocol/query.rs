@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::AwsError;
+use crate::protocol::error::AwsError;
 
 /// The decoded parameters of one request (or of one structure inside a list).
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -1,0 +1,11 @@
+//! The wire protocol: decoding Query parameters ([`query`]), writing XML ([`xml`]), and the one
+//! error type that renders AWS's `ErrorResponse` ([`error`]). What a handler produces is an
+//! [`Outcome`].
+
+pub mod error;
+pub mod query;
+pub mod xml;
+
+/// What a handler produces: the inside of `<ActionResult>`, or `None` for actions whose model has
+/// no output shape (only `ResponseMetadata` is sent).
+pub type Outcome = Result<Option<String>, error::AwsError>;

@@ -1,0 +1,266 @@
+//! Groups and capacity with AWS semantics: sizes, desired capacity, the instance quota, processes,
+//! termination, attachments, deletion.
+
+use crate::model::*;
+use crate::protocol::error::AwsError;
+
+use super::*;
+
+impl World {
+    /// Instances that are not terminated (what the quota counts).
+    pub fn live_instances(&self) -> usize {
+        self.instances
+            .values()
+            .filter(|i| i.lifecycle != Lifecycle::Terminated)
+            .count()
+    }
+
+    /// Refuses a change that would need `more` new instances beyond the account's quota.
+    pub fn check_quota(&self, more: i64) -> Result<(), AwsError> {
+        let live = self.live_instances() as i64;
+        let quota = self.max_instances as i64;
+        if more > 0 && live.saturating_add(more) > quota {
+            return Err(AwsError::new(
+                400,
+                "LimitExceeded",
+                format!(
+                    "You have requested more instances ({}) than your current instance limit of {quota} allows (fakeaws --max-instances; {live} running).",
+                    live.saturating_add(more)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The instances a group counts as capacity now (pending and in service).
+    pub fn capacity_of(&self, group: &str) -> i64 {
+        self.groups.get(group).map_or(0, |g| {
+            g.instances
+                .iter()
+                .filter(|id| {
+                    self.instances
+                        .get(*id)
+                        .is_some_and(|i| i.lifecycle.counts_as_capacity())
+                })
+                .count() as i64
+        })
+    }
+
+    /// The group, or AWS's error for a missing one.
+    pub fn group(&self, name: &str) -> Result<&Group, AwsError> {
+        self.groups
+            .get(name)
+            .ok_or_else(|| AwsError::validation(format!("AutoScalingGroup name not found - {name}")))
+    }
+
+    /// Mutable group access with AWS's error for a missing one.
+    pub fn group_mut(&mut self, name: &str) -> Result<&mut Group, AwsError> {
+        self.groups
+            .get_mut(name)
+            .ok_or_else(|| AwsError::validation(format!("AutoScalingGroup name not found - {name}")))
+    }
+
+    /// Checks min <= desired <= max with AWS's messages.
+    pub fn check_sizes(min: i64, max: i64, desired: i64) -> Result<(), AwsError> {
+        if min < 0 || max < 0 || desired < 0 {
+            return Err(AwsError::validation("Group sizes must not be negative."));
+        }
+        if max < min {
+            return Err(AwsError::validation(format!(
+                "Max bound, {max}, must be greater than or equal to min bound, {min}"
+            )));
+        }
+        if desired < min || desired > max {
+            return Err(AwsError::validation(format!(
+                "Desired capacity:{desired} must be between the specified min size:{min} and max size:{max}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// SetDesiredCapacity.
+    pub fn set_desired(&mut self, group: &str, desired: i64) -> Result<(), AwsError> {
+        let more = desired - self.capacity_of(group);
+        let g = self.group(group)?;
+        if desired <= g.max && desired >= g.min {
+            self.check_quota(more)?;
+        }
+        let g = self.group_mut(group)?;
+        if desired > g.max {
+            return Err(AwsError::validation(format!(
+                "New SetDesiredCapacity value {desired} is above max value {} for the AutoScalingGroup.",
+                g.max
+            )));
+        }
+        if desired < g.min {
+            return Err(AwsError::validation(format!(
+                "New SetDesiredCapacity value {desired} is below min value {} for the AutoScalingGroup.",
+                g.min
+            )));
+        }
+        g.desired = desired;
+        self.settle();
+        Ok(())
+    }
+
+    /// TerminateInstanceInAutoScalingGroup.
+    pub fn terminate_in_group(&mut self, id: &str, decrement: bool) -> Result<String, AwsError> {
+        let inst = self.instances.get(id).filter(|i| i.group.is_some()).ok_or_else(|| {
+            AwsError::validation(format!(
+                "Instance Id not found - No managed instance found for instance ID: {id}"
+            ))
+        })?;
+        let group = inst.group.clone().unwrap_or_default();
+        let counts = inst.lifecycle.counts_as_capacity();
+        if inst.lifecycle.is_leaving() {
+            return Err(AwsError::validation(format!(
+                "The instance {id} is already terminating."
+            )));
+        }
+        let g = self.group(&group)?.clone();
+        if decrement && counts && g.desired - 1 < g.min {
+            return Err(AwsError::validation(format!(
+                "Currently, desiredSize equals minSize ({}). Terminating instance without replacement will violate group's min size constraint. Either set shouldDecrementDesiredCapacity flag to false or lower group's min size.",
+                g.min
+            )));
+        }
+        if decrement && counts {
+            self.group_mut(&group)?.desired -= 1;
+        }
+        let cause = if decrement {
+            format!(
+                "instance {id} was taken out of service in response to a user request, shrinking the capacity from {} to {}.",
+                g.desired,
+                g.desired - 1
+            )
+        } else {
+            format!("instance {id} was taken out of service in response to a user request.")
+        };
+        self.begin_terminate(id, cause);
+        let act = self
+            .instances
+            .get(id)
+            .and_then(|i| i.activity.clone())
+            .unwrap_or_default();
+        self.settle();
+        Ok(act)
+    }
+
+    /// Suspends processes (all when `names` is empty).
+    pub fn suspend(&mut self, group: &str, names: &[String]) -> Result<(), AwsError> {
+        let names = check_processes(names)?;
+        let now = iso_s(self.now_ms);
+        let g = self.group_mut(group)?;
+        for n in names {
+            g.suspended.entry(n).or_insert_with(|| format!("{USER_SUSPEND} {now}"));
+        }
+        Ok(())
+    }
+
+    /// Resumes processes (all when `names` is empty).
+    pub fn resume(&mut self, group: &str, names: &[String]) -> Result<(), AwsError> {
+        let names = check_processes(names)?;
+        let g = self.group_mut(group)?;
+        for n in names {
+            g.suspended.remove(&n);
+        }
+        self.settle();
+        Ok(())
+    }
+
+    /// Deletes a group; with `force`, its instances are terminated first.
+    pub fn delete_group(&mut self, name: &str, force: bool) -> Result<(), AwsError> {
+        let g = self.group(name)?.clone();
+        let live: Vec<String> = g
+            .instances
+            .iter()
+            .filter(|id| {
+                self.instances
+                    .get(*id)
+                    .is_some_and(|i| i.lifecycle != Lifecycle::Terminated)
+            })
+            .cloned()
+            .collect();
+        if !live.is_empty() && !force {
+            return Err(AwsError::new(
+                400,
+                "ResourceInUse",
+                "You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group.",
+            ));
+        }
+        for id in &live {
+            self.deregister_everywhere(id);
+            if let Some(inst) = self.instances.get_mut(id) {
+                inst.lifecycle = Lifecycle::Terminated;
+                inst.terminated_ms = Some(self.now_ms);
+                inst.app_up = false;
+                inst.until_ms = None;
+            }
+        }
+        self.groups.remove(name);
+        // Its policies and scheduled actions go with it, as in AWS.
+        self.policies.retain(|_, p| p.group != name);
+        self.scheduled.retain(|_, a| a.group != name);
+        self.cooldown_until.remove(name);
+        Ok(())
+    }
+
+    /// Attaches target groups to a group and registers its in-service instances.
+    pub fn attach_target_groups(&mut self, group: &str, arns: &[String]) -> Result<(), AwsError> {
+        for arn in arns {
+            if !self.target_groups.contains_key(arn) {
+                return Err(AwsError::validation(format!("Target group not found: {arn}")));
+            }
+        }
+        let g = self.group_mut(group)?;
+        for arn in arns {
+            if !g.target_groups.contains(arn) {
+                g.target_groups.push(arn.clone());
+            }
+        }
+        let members = g.instances.clone();
+        let suspended = g.is_suspended("AddToLoadBalancer");
+        for id in members {
+            if self
+                .instances
+                .get(&id)
+                .is_some_and(|i| i.lifecycle == Lifecycle::InService)
+                && !suspended
+            {
+                for arn in arns {
+                    let port = self.target_groups.get(arn).map(|t| t.port).unwrap_or(80);
+                    self.register_target(arn, &id, port);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Detaches target groups from a group; its instances drain out of them.
+    pub fn detach_target_groups(&mut self, group: &str, arns: &[String]) -> Result<(), AwsError> {
+        let g = self.group_mut(group)?;
+        g.target_groups.retain(|a| !arns.contains(a));
+        let members = g.instances.clone();
+        for id in members {
+            for arn in arns {
+                self.deregister_target(arn, &id, None);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_processes(names: &[String]) -> Result<Vec<String>, AwsError> {
+    if names.is_empty() {
+        return Ok(PROCESSES.iter().map(|s| s.to_string()).collect());
+    }
+    for n in names {
+        if !PROCESSES.contains(&n.as_str()) {
+            return Err(AwsError::validation(format!(
+                "Invalid scaling process name: {n}. Valid names are {}.",
+                PROCESSES.join(", ")
+            )));
+        }
+    }
+    Ok(names.to_vec())
+}

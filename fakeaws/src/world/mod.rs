@@ -1,0 +1,280 @@
+//! The simulated account and everything that happens in it on the simulated clock.
+//!
+//! All behaviour is computed lazily: every request first calls [`World::tick`] with the current
+//! simulated time, which replays every due event (boot finished, draining over, health check
+//! threshold reached, lifecycle hook timed out) in time order, then lets every group reconcile its
+//! capacity. The world sits behind one mutex, so each request sees and leaves a consistent state.
+//!
+//! Rooms by behaviour: this file (identities, ids and ARNs, instances, activities), `targets`
+//! (registration and health), `groups` (sizes, capacity, quota, processes), `lifecycle` (standby
+//! and lifecycle hooks), `schedule` (the event schedule, one health-threshold helper, pruning),
+//! `reconcile`, `invariants`; scaling policies and scheduled actions live in `crate::scaling`.
+
+mod groups;
+mod invariants;
+mod lifecycle;
+mod reconcile;
+pub mod scaling;
+mod schedule;
+mod targets;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::iso;
+use crate::model::*;
+use crate::protocol::error::AwsError;
+
+/// Tunables of the simulation (not AWS settings).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    /// Seconds from launch until an instance has booted (leaves `Pending`).
+    pub boot_s: i64,
+    /// Seconds an instance stays `Pending` after ExitStandby while it registers again.
+    pub exit_standby_s: i64,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            boot_s: 30,
+            exit_standby_s: 2,
+        }
+    }
+}
+
+/// The whole simulated account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct World {
+    pub region: String,
+    pub account_id: String,
+    pub timing: Timing,
+    /// Counter behind every generated id, so ids are deterministic.
+    pub seq: u64,
+    pub now_ms: i64,
+    pub instances: BTreeMap<String, Instance>,
+    pub groups: BTreeMap<String, Group>,
+    pub load_balancers: BTreeMap<String, LoadBalancer>,
+    pub target_groups: BTreeMap<String, TargetGroup>,
+    pub listeners: BTreeMap<String, Listener>,
+    pub activities: Vec<Activity>,
+    /// Classic Load Balancers by name.
+    #[serde(default)]
+    pub classic: BTreeMap<String, ClassicLb>,
+    /// Scaling policies by ARN.
+    #[serde(default)]
+    pub policies: BTreeMap<String, scaling::ScalingPolicy>,
+    /// Scheduled actions by ARN.
+    #[serde(default)]
+    pub scheduled: BTreeMap<String, scaling::ScheduledAction>,
+    /// Group -> end of its scaling cooldown.
+    #[serde(default)]
+    pub cooldown_until: BTreeMap<String, i64>,
+    /// The account's instance quota: requests that would launch past it are refused.
+    #[serde(default = "default_max_instances")]
+    pub max_instances: usize,
+    /// Group -> what set the capacity change being carried out now (a policy, a scheduled
+    /// action): AWS opens the cause of each resulting activity with it.
+    #[serde(default)]
+    pub cause_prefix: BTreeMap<String, String>,
+}
+
+/// A target's health as DescribeTargetHealth reports it: state, reason code, description.
+pub type Health = (String, Option<&'static str>, Option<&'static str>);
+
+/// The default per-account instance quota (`--max-instances`).
+pub const DEFAULT_MAX_INSTANCES: usize = 5000;
+
+fn default_max_instances() -> usize {
+    DEFAULT_MAX_INSTANCES
+}
+
+/// Terminated instances leave the world this long after termination (AWS stops listing them).
+pub(crate) const TERMINATED_KEPT_MS: i64 = 3_600_000;
+
+/// The activity log keeps this many of the newest activities.
+pub(crate) const MAX_ACTIVITIES: usize = 10_000;
+
+/// The prefix of a user suspension reason.
+pub(crate) const USER_SUSPEND: &str = "User suspended at";
+
+impl World {
+    /// An empty account in `region`, with time starting at `now_ms`.
+    pub fn new(region: &str, now_ms: i64) -> Self {
+        World {
+            region: region.to_string(),
+            account_id: "123456789012".to_string(),
+            timing: Timing::default(),
+            seq: 0,
+            now_ms,
+            instances: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            load_balancers: BTreeMap::new(),
+            target_groups: BTreeMap::new(),
+            listeners: BTreeMap::new(),
+            activities: Vec::new(),
+            classic: BTreeMap::new(),
+            policies: BTreeMap::new(),
+            scheduled: BTreeMap::new(),
+            cooldown_until: BTreeMap::new(),
+            cause_prefix: BTreeMap::new(),
+            max_instances: DEFAULT_MAX_INSTANCES,
+        }
+    }
+
+    /// The next value of a deterministic pseudo-random sequence (splitmix64 over a counter).
+    pub fn next_rand(&mut self) -> u64 {
+        self.seq += 1;
+        let mut z = self.seq.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A fresh id such as a UUID.
+    pub fn uuid(&mut self) -> String {
+        let a = self.next_rand();
+        let b = self.next_rand();
+        format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            b >> 52,
+            b & 0xffff_ffff_ffff
+        )
+    }
+
+    /// Availability Zones that exist in this region.
+    pub fn valid_az(&self, az: &str) -> bool {
+        az.strip_prefix(&self.region)
+            .is_some_and(|s| s.len() == 1 && ('a'..='f').contains(&s.chars().next().unwrap_or('z')))
+    }
+
+    /// An ARN in this account.
+    pub fn arn(&self, service: &str, resource: &str) -> String {
+        format!("arn:aws:{service}:{}:{}:{resource}", self.region, self.account_id)
+    }
+
+    /// Creates a running instance (outside any group unless `group` is given).
+    pub fn create_instance(&mut self, az: &str, group: Option<&str>, launch_template: Option<String>) -> String {
+        let id = format!("i-0{:016x}", self.next_rand());
+        let n = self.instances.len() as u64 + 1;
+        let inst = Instance {
+            id: id.clone(),
+            availability_zone: az.to_string(),
+            private_ip: format!("10.0.{}.{}", (n / 250) % 250, n % 250 + 4),
+            group: group.map(str::to_string),
+            lifecycle: if group.is_some() {
+                Lifecycle::Pending
+            } else {
+                Lifecycle::InService
+            },
+            transition: group.map(|_| Transition::Launch),
+            healthy: true,
+            app_up: true,
+            launched_ms: self.now_ms,
+            terminated_ms: None,
+            until_ms: group.map(|_| self.now_ms + self.timing.boot_s * 1000),
+            hook: None,
+            launch_template,
+            protected_from_scale_in: false,
+            activity: None,
+            for_rebalance: false,
+            role: "fakeaws-instance-role".to_string(),
+        };
+        self.instances.insert(id.clone(), inst);
+        id
+    }
+
+    /// Sets whether an instance's application answers health checks.
+    pub fn set_app(&mut self, id: &str, up: bool) -> Result<(), AwsError> {
+        let inst = self.instances.get_mut(id).ok_or_else(|| {
+            AwsError::new(
+                400,
+                "InvalidInstanceID.NotFound",
+                format!("The instance ID '{id}' does not exist"),
+            )
+        })?;
+        if inst.app_up == up {
+            return Ok(());
+        }
+        inst.app_up = up;
+        let now = self.now_ms;
+        for tg in self.target_groups.values_mut() {
+            for t in tg.targets.iter_mut().filter(|t| t.id == id) {
+                t.streak_ms = now;
+            }
+        }
+        for lb in self.classic.values_mut() {
+            for m in lb.members.iter_mut().filter(|m| m.id == id) {
+                m.streak_ms = now;
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn start_activity(&mut self, group: &str, description: String, cause: String) -> String {
+        let id = self.uuid();
+        let cause = match self.cause_prefix.get(group) {
+            Some(prefix) => format!("{prefix} At {} {cause}", iso_s(self.now_ms)),
+            None => format!("At {} {cause}", iso_s(self.now_ms)),
+        };
+        self.activities.push(Activity {
+            id: id.clone(),
+            group: group.to_string(),
+            description,
+            cause,
+            start_ms: self.now_ms,
+            end_ms: None,
+            status: "InProgress".to_string(),
+            progress: 20,
+        });
+        id
+    }
+
+    pub(crate) fn finish_activity(&mut self, id: Option<String>, status: &str) {
+        let now = self.now_ms;
+        if let Some(id) = id {
+            if let Some(a) = self.activities.iter_mut().find(|a| a.id == id) {
+                if a.end_ms.is_none() {
+                    a.end_ms = Some(now);
+                    a.status = status.to_string();
+                    a.progress = 100;
+                }
+            }
+        }
+    }
+
+    /// Records an activity that is already complete.
+    pub(crate) fn instant_activity(&mut self, group: &str, description: String, cause: String) -> String {
+        let id = self.start_activity(group, description, cause);
+        self.finish_activity(Some(id.clone()), "Successful");
+        id
+    }
+
+    /// Activities of a group, newest first.
+    pub fn activities_of(&self, group: &str) -> Vec<&Activity> {
+        self.activities.iter().rev().filter(|a| a.group == group).collect()
+    }
+
+    /// Records an instant activity (used for group-level changes).
+    pub fn note(&mut self, group: &str, description: String, cause: String) -> String {
+        self.instant_activity(group, description, cause)
+    }
+
+    /// Carries out a capacity change that `cause` explains (a policy, a scheduled action): the
+    /// launches and terminations it leads to carry the cause first, as AWS writes them.
+    pub(crate) fn settle_because(&mut self, group: &str, cause: String) {
+        self.cause_prefix.insert(group.to_string(), cause);
+        self.settle();
+        self.cause_prefix.remove(group);
+    }
+}
+
+/// Seconds-precision timestamp for activity causes, as AWS writes them.
+pub fn iso_s(ms: i64) -> String {
+    let full = iso(ms);
+    format!("{}Z", &full[..19])
+}
