@@ -189,6 +189,12 @@ async fn suspend(ctx: &Ctx, g: &Group, state: &mut State, wanted: &[String]) -> 
         .get(TAG_PROCS)
         .map(|v| v.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect());
     let mut ours = tagged.clone().unwrap_or_default();
+    // What this instance suspended earlier is ours even if a sibling's record dropped it.
+    for p in &state.suspended {
+        if !ours.contains(p) {
+            ours.push(p.clone());
+        }
+    }
     let new: Vec<String> = wanted
         .iter()
         .filter(|p| !ours.contains(p) && !g.suspended.contains(p))
@@ -208,8 +214,18 @@ async fn suspend(ctx: &Ctx, g: &Group, state: &mut State, wanted: &[String]) -> 
         }
     }
     ours.extend(new.iter().cloned());
-    if tagged.is_none() || !new.is_empty() {
+    if tagged.as_ref() != Some(&ours) {
         set_tag(ctx, &g.name, TAG_PROCS, &ours.join(",")).await?;
+        // A sibling may have written its own record at the same time: keep the union.
+        let again = group(ctx, &g.name).await?;
+        if let Some(v) = again.tags.get(TAG_PROCS) {
+            let theirs: Vec<String> = v.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect();
+            let missing: Vec<String> = theirs.into_iter().filter(|p| !ours.contains(p)).collect();
+            if !missing.is_empty() || v.split(',').filter(|s| !s.is_empty()).count() < ours.len() {
+                ours.extend(missing);
+                set_tag(ctx, &g.name, TAG_PROCS, &ours.join(",")).await?;
+            }
+        }
     }
     for p in &ours {
         if !state.suspended.contains(p) {
@@ -370,6 +386,11 @@ pub async fn deregister(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mu
                     .send()
             })
             .await?;
+            // A sibling's restore may have deleted the record between our read and our write.
+            let after = group(ctx, group_name).await?;
+            if !after.tags.contains_key(TAG_MIN) {
+                set_tag(ctx, &g.name, TAG_MIN, &original.to_string()).await?;
+            }
         }
         ctx.info(format!(
             "EnterStandby {} in {} (desired {} -> {})",
@@ -389,7 +410,16 @@ pub async fn deregister(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mu
             })
             .await;
         match r {
-            Ok(_) => break,
+            Ok(_) => {
+                // A sibling coming back between our read and our EnterStandby may have resumed
+                // the processes: make sure they are off now, not only after the drain.
+                let g = group(ctx, group_name).await?;
+                let wanted = wanted_processes(ctx, g.tags.contains_key(TAG_MIN));
+                if !wanted.is_empty() {
+                    suspend(ctx, &g, state, &wanted).await?;
+                }
+                break;
+            }
             Err(e) if attempt < 50 && e.message.contains("To place into standby") => {
                 ctx.warn(format!(
                     "EnterStandby raced with another instance of the group; retrying ({})",
@@ -400,12 +430,6 @@ pub async fn deregister(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mu
         }
     }
     wait_lifecycle(ctx, "Standby", ctx.settings.standby_timeout).await?;
-    // A sibling finishing meanwhile may have resumed the processes: make sure they are still off.
-    let g = group(ctx, group_name).await?;
-    let wanted = wanted_processes(ctx, g.tags.contains_key(TAG_MIN));
-    if !wanted.is_empty() {
-        suspend(ctx, &g, state, &wanted).await?;
-    }
     Ok(())
 }
 
@@ -519,11 +543,23 @@ pub async fn restore(ctx: &Ctx, group_name: &str, state: &mut State) -> Result<(
     let mut transient_failures = 0u32;
     for attempt in 0..20 {
         let g = group(ctx, group_name).await?;
-        let Some(original) = g.tags.get(TAG_MIN).and_then(|v| v.parse::<i32>().ok()) else {
+        // The group's tag, or (if a sibling deleted it meanwhile) what this instance recorded.
+        let tagged = g.tags.get(TAG_MIN).and_then(|v| v.parse::<i32>().ok());
+        let Some(original) = tagged.or(state.lowered_min_from.filter(|o| g.min < *o)) else {
             break;
         };
+        if tagged.is_none() {
+            set_tag(ctx, &g.name, TAG_MIN, &original.to_string()).await?;
+        }
         let others = others_out(ctx, &g);
-        let target = if others { original.min(g.desired) } else { original };
+        let mut target = if others { original.min(g.desired) } else { original };
+        if target > g.max {
+            ctx.warn(format!(
+                "the original MinSize {original} is above {}'s MaxSize {} now: restoring MinSize {} (raise MaxSize to restore the rest)",
+                g.name, g.max, g.max
+            ));
+            target = g.max;
+        }
         if g.min < target {
             let raises = target > g.desired;
             ctx.info(format!(
@@ -564,9 +600,16 @@ pub async fn restore(ctx: &Ctx, group_name: &str, state: &mut State) -> Result<(
             // Re-read: a concurrent restore or EnterStandby may have changed the group meanwhile.
             continue;
         }
-        if g.min >= original && !others {
-            ctx.info(format!("MinSize of {} is back to {original}", g.name));
+        if g.min >= target && !others {
+            ctx.info(format!("MinSize of {} is back to {}", g.name, g.min));
             delete_tag(ctx, &g.name, TAG_MIN).await?;
+            // A sibling may have lowered MinSize (or entered Standby) between our read and the
+            // delete: then the record must stay for its restore.
+            let after = group(ctx, group_name).await?;
+            if after.min < g.min || others_out(ctx, &after) {
+                ctx.info("another instance of the group is leaving: keeping the original MinSize on record");
+                set_tag(ctx, &g.name, TAG_MIN, &original.to_string()).await?;
+            }
         } else if attempt == 0 || g.min < original {
             ctx.info(format!(
                 "MinSize of {} stays {} until the instances still in Standby return (original {original})",

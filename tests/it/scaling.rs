@@ -386,3 +386,43 @@ print(json.dumps({{'arn': arn, 'desired': g['DesiredCapacity'], 'actions': [a['S
     .expect("join");
     assert!(ok, "{err}");
 }
+
+/// AWS rounds a percentage change between 0 and 1 (or -1 and 0) to 1 (or -1), larger ones
+/// towards zero; huge adjustments are a ValidationError, not an overflow.
+#[tokio::test]
+async fn percent_changes_round_like_aws_and_huge_values_are_refused() {
+    let r = start().await;
+    let (group, _) = standard_world(&r, 0, 6, 2).await;
+    let asg = asg(&r.url).await;
+    for (name, pct) in [("down25", -25), ("up150", 150)] {
+        asg.put_scaling_policy()
+            .auto_scaling_group_name(&group)
+            .policy_name(name)
+            .adjustment_type("PercentChangeInCapacity")
+            .scaling_adjustment(pct)
+            .send()
+            .await
+            .expect("policy");
+    }
+    asg.execute_policy()
+        .auto_scaling_group_name(&group)
+        .policy_name("down25")
+        .send()
+        .await
+        .expect("execute");
+    assert_eq!(desired(&asg, &group).await, 1, "2 x -25% = -0.5 counts as -1");
+    asg.execute_policy()
+        .auto_scaling_group_name(&group)
+        .policy_name("up150")
+        .send()
+        .await
+        .expect("execute");
+    assert_eq!(desired(&asg, &group).await, 2, "1 x 150% = 1.5 rounds down to +1");
+    let (s, _, body) = raw(
+        &r.url,
+        &format!("Action=PutScalingPolicy&Version=2011-01-01&AutoScalingGroupName={group}&PolicyName=huge&AdjustmentType=ChangeInCapacity&ScalingAdjustment=9223372036854775807&Cooldown=9223372036854775807"),
+    )
+    .await;
+    assert_eq!(s, 400, "{body}");
+    assert!(body.contains("ScalingAdjustment"), "{body}");
+}

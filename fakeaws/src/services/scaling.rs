@@ -92,13 +92,15 @@ fn put_policy(world: &mut World, p: &Params) -> Result<Option<String>, AwsError>
     world.group(&group)?;
     let kind = PolicyType::parse(p.opt("PolicyType").unwrap_or("SimpleScaling"))?;
     let adjustment_type = p.opt("AdjustmentType").map(AdjustmentType::parse).transpose()?;
-    let scaling_adjustment = p.int("ScalingAdjustment")?;
+    let scaling_adjustment = p.int_in("ScalingAdjustment", i32::MIN as i64, i32::MAX as i64)?;
     let mut steps = Vec::new();
     for s in p.structs("StepAdjustments")? {
         steps.push(Step {
             lower: float_param(&s, "MetricIntervalLowerBound")?,
             upper: float_param(&s, "MetricIntervalUpperBound")?,
-            adjustment: s.req_int("ScalingAdjustment")?,
+            adjustment: s
+                .int_in("ScalingAdjustment", i32::MIN as i64, i32::MAX as i64)?
+                .ok_or_else(|| AwsError::missing("StepAdjustments.member.N.ScalingAdjustment"))?,
         });
     }
     let target_value = float_param(p, "TargetTrackingConfiguration.TargetValue")?;
@@ -148,11 +150,11 @@ fn put_policy(world: &mut World, p: &Params) -> Result<Option<String>, AwsError>
         kind,
         adjustment_type,
         scaling_adjustment,
-        min_adjustment_magnitude: p.int("MinAdjustmentMagnitude")?,
-        cooldown_s: p.int("Cooldown")?,
+        min_adjustment_magnitude: p.int_in("MinAdjustmentMagnitude", 0, i32::MAX as i64)?,
+        cooldown_s: p.int_in("Cooldown", 0, i32::MAX as i64)?,
         steps,
         metric_aggregation_type: p.opt("MetricAggregationType").map(str::to_string),
-        estimated_instance_warmup_s: p.int("EstimatedInstanceWarmup")?,
+        estimated_instance_warmup_s: p.int_in("EstimatedInstanceWarmup", 0, i32::MAX as i64)?,
         target_value,
         enabled: p.bool("Enabled")?.unwrap_or(true),
     };
@@ -218,7 +220,11 @@ fn put_scheduled(world: &mut World, p: &Params) -> Result<Option<String>, AwsErr
     };
     let end = time_param(p, "EndTime")?;
     let recurrence = p.opt("Recurrence").map(str::to_string);
-    let (min, max, desired) = (p.int("MinSize")?, p.int("MaxSize")?, p.int("DesiredCapacity")?);
+    let (min, max, desired) = (
+        p.int_in("MinSize", 0, i32::MAX as i64)?,
+        p.int_in("MaxSize", 0, i32::MAX as i64)?,
+        p.int_in("DesiredCapacity", 0, i32::MAX as i64)?,
+    );
     if min.is_none() && max.is_none() && desired.is_none() {
         return Err(AwsError::validation(
             "At least one of MinSize, MaxSize or DesiredCapacity must be specified.",

@@ -166,18 +166,23 @@ impl World {
             }
         };
         let raw = match p.adjustment_type.unwrap_or(AdjustmentType::ChangeInCapacity) {
-            AdjustmentType::ChangeInCapacity => g.desired + adjustment,
+            AdjustmentType::ChangeInCapacity => g.desired.saturating_add(adjustment),
             AdjustmentType::ExactCapacity => adjustment,
             AdjustmentType::PercentChangeInCapacity => {
-                let mut change = (g.desired * adjustment) as f64 / 100.0;
-                change = if change > 0.0 { change.floor() } else { change.ceil() };
-                let mut change = change as i64;
+                // AWS: a change between 0 and 1 (or -1 and 0) counts as 1 (or -1); larger ones are
+                // rounded towards zero.
+                let exact = g.desired as f64 * adjustment as f64 / 100.0;
+                let mut change = match exact {
+                    c if c > 0.0 && c < 1.0 => 1,
+                    c if c < 0.0 && c > -1.0 => -1,
+                    c => c.trunc() as i64,
+                };
                 if let Some(m) = p.min_adjustment_magnitude {
                     if change.abs() < m && adjustment != 0 {
                         change = m * adjustment.signum();
                     }
                 }
-                g.desired + change
+                g.desired.saturating_add(change)
             }
         };
         let desired = raw.clamp(g.min, g.max);

@@ -162,6 +162,7 @@ impl Sim {
                     report
                         .instances
                         .insert(label, InstanceReport::skipped("terminated before its turn"));
+                    done += 1;
                     continue;
                 }
                 // One deployment per instance at a time: an instance still launching (its launch

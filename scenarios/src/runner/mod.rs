@@ -89,7 +89,7 @@ pub(super) struct Sim {
     pub(super) min_capacity: Option<(usize, usize)>,
     pub(super) handled_pending: BTreeSet<String>,
     pub(super) exits: (mpsc::UnboundedSender<Exit>, mpsc::UnboundedReceiver<Exit>),
-    pub(super) exited: BTreeMap<u32, i32>,
+    pub(super) exited: BTreeMap<u64, i32>,
     pub(super) initial_groups: BTreeMap<String, (i64, Vec<String>)>,
     pub(super) violations: Vec<crate::report::Violation>,
     pub(super) deployment_no: usize,

@@ -13,8 +13,8 @@ use super::Sim;
 use crate::appspec::Script;
 use crate::schema::Behaviour;
 
-/// A script process that ended: pid and exit code.
-pub(super) type Exit = (u32, i32);
+/// A script process that ended: its start number (never reused, unlike a pid) and exit code.
+pub(super) type Exit = (u64, i32);
 
 /// One step of a run, in the agent's order.
 #[derive(Debug, Clone)]
@@ -49,6 +49,8 @@ impl Step {
 pub(super) enum Current {
     Process {
         pid: u32,
+        /// Its start number: exits are matched by it, so a reused pid cannot be mistaken for it.
+        seq: u64,
         /// The name this process sleeps under on the clock (`ELB_HOOKS_CLOCK_WHO`).
         who: String,
         deadline_ms: i64,
@@ -92,8 +94,8 @@ impl Sim {
             return true;
         }
         runs.iter().any(|r| match &r.current {
-            Some(Current::Process { pid, who, .. }) => {
-                !self.exited.contains_key(pid) && !sleepers.iter().any(|s| &s.who == who)
+            Some(Current::Process { seq, who, .. }) => {
+                !self.exited.contains_key(seq) && !sleepers.iter().any(|s| &s.who == who)
             }
             _ => false,
         })
@@ -101,8 +103,8 @@ impl Sim {
 
     /// Starts next steps, collects exits, enforces deadlines. Returns the runs that finished.
     pub(super) async fn step_runs(&mut self, runs: &mut Vec<Run>) -> anyhow::Result<Vec<Run>> {
-        while let Ok((pid, code)) = self.exits.1.try_recv() {
-            self.exited.insert(pid, code);
+        while let Ok((seq, code)) = self.exits.1.try_recv() {
+            self.exited.insert(seq, code);
         }
         let now = self.now();
         let sleepers = self.fake().clock.sleepers();
@@ -115,6 +117,7 @@ impl Sim {
             match &run.current {
                 Some(Current::Process {
                     pid,
+                    seq,
                     who,
                     deadline_ms,
                     kill_when_asleep,
@@ -122,7 +125,7 @@ impl Sim {
                     event,
                 }) => {
                     let asleep = sleepers.iter().any(|s| &s.who == who);
-                    if let Some(code) = self.exited.remove(pid) {
+                    if let Some(code) = self.exited.remove(seq) {
                         let res = if code == 0 {
                             None
                         } else {
@@ -233,6 +236,15 @@ impl Sim {
                 }
             }
         }
+        // Exits of processes no run waits for any more (killed ones) are forgotten.
+        let current: Vec<u64> = runs
+            .iter()
+            .filter_map(|r| match &r.current {
+                Some(Current::Process { seq, .. }) => Some(*seq),
+                _ => None,
+            })
+            .collect();
+        self.exited.retain(|seq, _| current.contains(seq));
         let mut finished = Vec::new();
         let mut i = 0;
         while i < runs.len() {
@@ -347,17 +359,19 @@ impl Sim {
             Err(e) => return Ok(Err(format!("ScriptFailed (cannot start: {e})"))),
         };
         let pid = child.id().unwrap_or(0);
+        let seq = self.started;
         let tx = self.exits.0.clone();
         tokio::spawn(async move {
             let code = match child.wait().await {
                 Ok(s) => s.code().unwrap_or(-1),
                 Err(_) => -1,
             };
-            let _ = tx.send((pid, code));
+            let _ = tx.send((seq, code));
         });
         let kill_when_asleep = fault == Some(Behaviour::Kill);
         Ok(Ok(Current::Process {
             pid,
+            seq,
             who,
             deadline_ms,
             kill_when_asleep,
@@ -372,11 +386,27 @@ impl Sim {
     /// at a time, in start order, each only once the previous one sleeps again or exits. The order
     /// of AWS calls, and so the outcome, never depends on how the operating system schedules them.
     pub(super) async fn wait_or_advance(&mut self, runs: &mut [Run]) -> anyhow::Result<()> {
-        // Subscribe before looking, so that no change between the look and the wait is missed.
-        let mut rx = self.fake().clock.subscribe();
+        // While a process acts, the runner only waits: it looks at the world, fires events and
+        // starts or kills scripts only when every process is asleep on the clock or has exited.
+        let mut waited = false;
+        loop {
+            // Subscribe before looking, so that no change between the look and the wait is missed.
+            let rx = self.fake().clock.subscribe();
+            let sleepers = self.fake().clock.sleepers();
+            if !self.busy(runs, &sleepers) {
+                break;
+            }
+            waited = true;
+            self.wait_for_change(rx, runs).await?;
+        }
+        if waited {
+            self.released = None;
+            return self.fire_events();
+        }
+        let rx = self.fake().clock.subscribe();
         let now = self.now();
         let sleepers = self.fake().clock.sleepers();
-        if !self.busy(runs, &sleepers) {
+        {
             if self.released.is_some() {
                 self.released = None;
                 return Ok(());
@@ -389,14 +419,14 @@ impl Sim {
                 match &run.current {
                     Some(Current::Hang { deadline_ms, .. }) => consider(*deadline_ms),
                     Some(Current::Process {
-                        pid,
+                        seq,
                         who,
                         deadline_ms,
                         kill_when_asleep,
                         ..
                     }) => {
                         // An exit to collect, or a script to kill the moment it waits: before time moves.
-                        if self.exited.contains_key(pid)
+                        if self.exited.contains_key(seq)
                             || (*kill_when_asleep && sleepers.iter().any(|s| &s.who == who))
                         {
                             quiet = false;
@@ -428,22 +458,28 @@ impl Sim {
                 return self.fire_events();
             }
         }
+        self.wait_for_change(rx, runs).await?;
+        self.fire_events()
+    }
+
+    /// Waits until the clock or its sleepers change or a script exits (recording the exit).
+    async fn wait_for_change(&mut self, mut rx: tokio::sync::watch::Receiver<u64>, runs: &[Run]) -> anyhow::Result<()> {
         tokio::select! {
             _ = rx.changed() => {}
             got = self.exits.1.recv() => {
-                if let Some((pid, code)) = got {
-                    self.exited.insert(pid, code);
+                if let Some((seq, code)) = got {
+                    self.exited.insert(seq, code);
                 }
             }
-            _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {
                 let running: Vec<String> = runs.iter().map(|r| format!("{} {:?} {:?}", r.instance, r.current, r.trace)).collect();
                 bail!(
-                    "simulation stalled: no script progressed for 30 s of real time; running: {running:?}; sleepers: {:?}",
+                    "simulation stalled: no script progressed for 60 s of real time; running: {running:?}; sleepers: {:?}",
                     self.fake().clock.sleepers()
                 );
             }
         }
-        self.fire_events()
+        Ok(())
     }
 }
 
