@@ -14,6 +14,7 @@ mod groups;
 mod invariants;
 mod lifecycle;
 mod reconcile;
+pub mod routing;
 pub mod scaling;
 mod schedule;
 mod targets;

@@ -1,0 +1,323 @@
+//! Routing: what a load balancer does with one request at one instant. One function per load
+//! balancer kind, read-only on the world, so that a model of traffic and a real data plane can
+//! share it and never disagree (issue 12 builds both on it).
+//!
+//! ELBv2 forward: new requests go to registered targets that are not draining, healthy ones only;
+//! when none is healthy the load balancer fails open and uses them all; with none registered it
+//! answers 503. A target whose application is down answers nothing: an ALB turns that into a 502,
+//! an NLB's client sees the connection fail. A Classic Load Balancer forwards to its InService,
+//! non-draining instances. Among the candidates, requests go round robin (`n` is the request's
+//! sequence number), in a fixed order.
+
+use crate::model::*;
+
+use super::World;
+
+/// What happened to one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Routed {
+    /// A target's application answered.
+    Served { instance: String, port: i64 },
+    /// The chosen target's application is down: 502 from an ALB or a Classic Load Balancer.
+    BadGateway { instance: String },
+    /// The chosen target's application is down behind an NLB: the connection fails.
+    ConnectionFailed { instance: String },
+    /// Nothing to forward to: 503.
+    NoTarget,
+    /// No listener (or no load balancer) there.
+    NoListener,
+}
+
+impl Routed {
+    /// The HTTP status a client sees, if it gets one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Routed::Served { .. } => Some(200),
+            Routed::BadGateway { .. } => Some(502),
+            Routed::NoTarget => Some(503),
+            Routed::ConnectionFailed { .. } | Routed::NoListener => None,
+        }
+    }
+}
+
+impl World {
+    /// Whether an instance's application answers now.
+    fn answers(&self, id: &str) -> bool {
+        self.instances
+            .get(id)
+            .is_some_and(|i| i.app_up && i.lifecycle != Lifecycle::Terminated)
+    }
+
+    /// The targets of a target group that take new requests now: not draining; the healthy ones,
+    /// or all of them when none is healthy (fail open). In registration order.
+    pub fn routable_targets(&self, tg_arn: &str) -> Vec<&Target> {
+        let Some(tg) = self.target_groups.get(tg_arn) else {
+            return Vec::new();
+        };
+        let open: Vec<&Target> = tg
+            .targets
+            .iter()
+            .filter(|t| t.state != TargetState::Draining && t.drain_until_ms.is_none())
+            .collect();
+        let healthy: Vec<&Target> = open
+            .iter()
+            .copied()
+            .filter(|t| self.target_health(tg, t).0 == "healthy")
+            .collect();
+        if healthy.is_empty() {
+            open
+        } else {
+            healthy
+        }
+    }
+
+    /// Routes the `n`th request arriving on an ELBv2 listener (its default action).
+    pub fn route(&self, listener_arn: &str, n: u64) -> Routed {
+        let Some(l) = self.listeners.get(listener_arn) else {
+            return Routed::NoListener;
+        };
+        let network = self
+            .load_balancers
+            .get(&l.load_balancer_arn)
+            .is_some_and(|lb| lb.kind == "network");
+        let Some(tg) = l
+            .actions
+            .iter()
+            .find(|a| a.kind == "forward")
+            .and_then(|a| a.target_group_arn.as_deref())
+        else {
+            return Routed::NoTarget;
+        };
+        let candidates = self.routable_targets(tg);
+        if candidates.is_empty() {
+            return Routed::NoTarget;
+        }
+        let t = candidates[(n % candidates.len() as u64) as usize];
+        match (self.answers(&t.id), network) {
+            (true, _) => Routed::Served {
+                instance: t.id.clone(),
+                port: t.port,
+            },
+            (false, false) => Routed::BadGateway { instance: t.id.clone() },
+            (false, true) => Routed::ConnectionFailed { instance: t.id.clone() },
+        }
+    }
+
+    /// Routes the `n`th request arriving at a Classic Load Balancer.
+    pub fn route_classic(&self, name: &str, n: u64) -> Routed {
+        let Some(lb) = self.classic.get(name) else {
+            return Routed::NoListener;
+        };
+        let candidates: Vec<&ClassicMember> = lb
+            .members
+            .iter()
+            .filter(|m| m.in_service && m.draining_until_ms.is_none())
+            .collect();
+        if candidates.is_empty() {
+            return Routed::NoTarget;
+        }
+        let m = candidates[(n % candidates.len() as u64) as usize];
+        if self.answers(&m.id) {
+            Routed::Served {
+                instance: m.id.clone(),
+                port: lb.listeners.first().map_or(80, |l| l.instance_port),
+            }
+        } else {
+            Routed::BadGateway { instance: m.id.clone() }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec;
+
+    /// An ALB (or NLB) on port 80 forwarding to a target group with two stand-alone instances.
+    fn world(kind: &str) -> (World, String, Vec<String>) {
+        let mut w = World::new("us-east-1", 0);
+        let text = format!(
+            r#"
+[[target_groups]]
+name = "web"
+port = 80
+deregistration_delay = 60
+health_check = {{ interval = 10, healthy_threshold = 2, unhealthy_threshold = 2, timeout = 5 }}
+
+[[load_balancers]]
+name = "lb"
+kind = "{kind}"
+listeners = [{{ port = 80, target_group = "web" }}]
+
+[[instances]]
+availability_zone = "us-east-1a"
+count = 2
+target_groups = [{{ name = "web" }}]
+"#
+        );
+        let spec::WorldFile::Spec(s) = spec::parse(&text, "w.toml").expect("spec") else {
+            panic!("a spec")
+        };
+        let ids = spec::apply(&mut w, &s).expect("applies");
+        let listener = w.listeners.keys().next().cloned().expect("listener");
+        (w, listener, ids)
+    }
+
+    fn served_by(w: &World, listener: &str, n: u64) -> Vec<Routed> {
+        (0..n).map(|k| w.route(listener, k)).collect()
+    }
+
+    #[test]
+    fn healthy_targets_share_requests_round_robin() {
+        let (mut w, l, ids) = world("application");
+        w.tick(60_000);
+        let out = served_by(&w, &l, 4);
+        let served: Vec<&str> = out
+            .iter()
+            .map(|r| match r {
+                Routed::Served { instance, .. } => instance.as_str(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            served,
+            [ids[0].as_str(), ids[1].as_str(), ids[0].as_str(), ids[1].as_str()]
+        );
+    }
+
+    #[test]
+    fn a_draining_target_gets_no_new_requests_and_none_left_is_503() {
+        let (mut w, l, ids) = world("application");
+        w.tick(60_000);
+        let tg = w.target_groups.keys().next().cloned().expect("tg");
+        w.deregister_target(&tg, &ids[0], None);
+        assert!(served_by(&w, &l, 4).iter().all(|r| *r
+            == Routed::Served {
+                instance: ids[1].clone(),
+                port: 80
+            }));
+        w.deregister_target(&tg, &ids[1], None);
+        assert_eq!(w.route(&l, 0), Routed::NoTarget);
+        assert_eq!(Routed::NoTarget.status(), Some(503));
+    }
+
+    #[test]
+    fn an_app_that_is_down_is_a_502_until_health_checks_take_it_out() {
+        let (mut w, l, ids) = world("application");
+        w.tick(60_000);
+        w.set_app(&ids[0], false).expect("app down");
+        let out = served_by(&w, &l, 2);
+        assert!(
+            out.contains(&Routed::BadGateway {
+                instance: ids[0].clone()
+            }),
+            "{out:?}"
+        );
+        // Two failed checks 10 s apart: unhealthy, and requests go to the healthy one only.
+        w.tick(90_000);
+        assert!(served_by(&w, &l, 4).iter().all(|r| *r
+            == Routed::Served {
+                instance: ids[1].clone(),
+                port: 80
+            }));
+    }
+
+    #[test]
+    fn when_every_target_is_unhealthy_the_alb_fails_open() {
+        let (mut w, l, ids) = world("application");
+        w.tick(60_000);
+        w.set_app(&ids[0], false).expect("down");
+        w.set_app(&ids[1], false).expect("down");
+        w.tick(120_000);
+        // All unhealthy: requests go to all of them again (and both answer 502).
+        let out = served_by(&w, &l, 2);
+        assert_eq!(
+            out,
+            [
+                Routed::BadGateway {
+                    instance: ids[0].clone()
+                },
+                Routed::BadGateway {
+                    instance: ids[1].clone()
+                }
+            ]
+        );
+        // One comes back: it alone gets the requests once healthy.
+        w.set_app(&ids[1], true).expect("up");
+        w.tick(180_000);
+        assert!(served_by(&w, &l, 3).iter().all(|r| *r
+            == Routed::Served {
+                instance: ids[1].clone(),
+                port: 80
+            }));
+    }
+
+    #[test]
+    fn an_nlb_connection_fails_where_an_alb_would_answer_502() {
+        let (mut w, l, ids) = world("network");
+        w.tick(60_000);
+        w.set_app(&ids[0], false).expect("down");
+        let out = served_by(&w, &l, 2);
+        assert!(
+            out.contains(&Routed::ConnectionFailed {
+                instance: ids[0].clone()
+            }),
+            "{out:?}"
+        );
+        assert_eq!(
+            Routed::ConnectionFailed {
+                instance: ids[0].clone()
+            }
+            .status(),
+            None
+        );
+        assert_eq!(w.route("arn:none", 0), Routed::NoListener);
+    }
+
+    #[test]
+    fn a_classic_load_balancer_forwards_to_in_service_instances_only() {
+        let mut w = World::new("us-east-1", 0);
+        let text = r#"
+[[classic_load_balancers]]
+name = "old-web"
+port = 80
+instance_port = 8080
+connection_draining = 120
+health_check = { target = "HTTP:8080/", interval = 10, timeout = 5, healthy_threshold = 2, unhealthy_threshold = 2 }
+
+[[instances]]
+availability_zone = "us-east-1a"
+count = 2
+load_balancers = ["old-web"]
+"#;
+        let spec::WorldFile::Spec(s) = spec::parse(text, "w.toml").expect("spec") else {
+            panic!("a spec")
+        };
+        let ids = spec::apply(&mut w, &s).expect("applies");
+        // Registered but not yet InService: nothing to forward to.
+        assert_eq!(w.route_classic("old-web", 0), Routed::NoTarget);
+        w.tick(60_000);
+        assert_eq!(
+            w.route_classic("old-web", 1),
+            Routed::Served {
+                instance: ids[1].clone(),
+                port: 8080
+            }
+        );
+        // Deregistered with draining on: no new requests while it drains.
+        w.classic_deregister("old-web", &ids[0]);
+        assert!((0..4).all(|n| w.route_classic("old-web", n)
+            == Routed::Served {
+                instance: ids[1].clone(),
+                port: 8080
+            }));
+        w.set_app(&ids[1], false).expect("down");
+        assert_eq!(
+            w.route_classic("old-web", 0),
+            Routed::BadGateway {
+                instance: ids[1].clone()
+            }
+        );
+        assert_eq!(w.route_classic("nope", 0), Routed::NoListener);
+    }
+}
