@@ -205,6 +205,18 @@ impl Rehearsal<'_> {
             .map(|_| ())
     }
 
+    /// Every entrance into the fleet and what requests through it get now (one entry per
+    /// round-robin slot), under one lock; and when the world next changes by itself.
+    pub fn traffic_view(&self) -> (Vec<(String, Vec<crate::world::routing::Routed>)>, Option<i64>) {
+        let w = self.fake.world();
+        let view = w
+            .entrances()
+            .iter()
+            .map(|e| (e.label(), w.entrance_candidates(e)))
+            .collect();
+        (view, w.next_change())
+    }
+
     /// A copy of the whole world, for a report.
     pub fn snapshot(&self) -> World {
         self.fake.world().clone()

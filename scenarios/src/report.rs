@@ -76,8 +76,22 @@ pub struct Outcome {
     pub revisions: BTreeMap<String, String>,
     /// Instances not on the last successful revision (CodeDeploy's mixed-fleet warning).
     pub mixed_fleet: Vec<String>,
+    /// Requests per entrance: sent, served per revision, failed per cause, and when.
+    pub traffic: BTreeMap<String, TrafficReport>,
     /// Invariant violations found.
     pub violations: Vec<Violation>,
+}
+
+/// What the requests through one entrance got.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TrafficReport {
+    pub sent: u64,
+    /// Revision installed on the instance that answered -> requests.
+    pub served: BTreeMap<String, u64>,
+    /// Cause -> requests.
+    pub failed: BTreeMap<String, u64>,
+    /// `t+FROMs..t+TOs cause`: when requests failed.
+    pub failure_windows: Vec<String>,
 }
 
 /// One deployment.
@@ -136,6 +150,8 @@ pub enum ViolationKind {
     LeftInStandby,
     /// A deployment over the fleet went below its minimum healthy capacity.
     CapacityBelowMinimum,
+    /// Requests users sent failed (502, 503, connection failures).
+    RequestsFailed,
 }
 
 impl ViolationKind {
@@ -146,6 +162,7 @@ impl ViolationKind {
             ViolationKind::ProcessesNotRestored => "processes_not_restored",
             ViolationKind::LeftInStandby => "left_in_standby",
             ViolationKind::CapacityBelowMinimum => "capacity_below_minimum",
+            ViolationKind::RequestsFailed => "requests_failed",
         }
     }
 }

@@ -23,9 +23,31 @@ pub struct Scenario {
     /// Scripts that fail, hang or are killed.
     #[serde(default)]
     pub script_faults: Vec<ScriptFault>,
+    /// The requests users send while the story plays (default: 10 per second per entrance).
+    #[serde(default)]
+    pub traffic: TrafficSpec,
     /// Invariant violations this scenario demonstrates on purpose.
     #[serde(default)]
     pub expect_violations: Vec<crate::report::ViolationKind>,
+}
+
+/// Traffic: requests per simulated second through every entrance of the fleet (each ELBv2
+/// listener and Classic Load Balancer).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrafficSpec {
+    #[serde(default = "default_rate")]
+    pub rate: f64,
+}
+
+impl Default for TrafficSpec {
+    fn default() -> Self {
+        TrafficSpec { rate: default_rate() }
+    }
+}
+
+fn default_rate() -> f64 {
+    10.0
 }
 
 /// The CodeDeploy deployment group.

@@ -28,6 +28,25 @@ pub enum Routed {
     NoListener,
 }
 
+/// A way requests come into the fleet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entrance {
+    /// An ELBv2 listener.
+    Listener { label: String, arn: String },
+    /// A Classic Load Balancer.
+    Classic { name: String },
+}
+
+impl Entrance {
+    /// `alb-name:port` or `classic:name`.
+    pub fn label(&self) -> String {
+        match self {
+            Entrance::Listener { label, .. } => label.clone(),
+            Entrance::Classic { name } => format!("classic:{name}"),
+        }
+    }
+}
+
 impl Routed {
     /// The HTTP status a client sees, if it gets one.
     pub fn status(&self) -> Option<u16> {
@@ -73,8 +92,16 @@ impl World {
 
     /// Routes the `n`th request arriving on an ELBv2 listener (its default action).
     pub fn route(&self, listener_arn: &str, n: u64) -> Routed {
+        let all = self.route_candidates(listener_arn);
+        all[(n % all.len() as u64) as usize].clone()
+    }
+
+    /// What each request arriving on an ELBv2 listener gets now, one entry per round-robin slot
+    /// (never empty): request `n` gets entry `n % len`. Between two changes of the world this is
+    /// all a traffic model needs, however many requests arrive.
+    pub fn route_candidates(&self, listener_arn: &str) -> Vec<Routed> {
         let Some(l) = self.listeners.get(listener_arn) else {
-            return Routed::NoListener;
+            return vec![Routed::NoListener];
         };
         let network = self
             .load_balancers
@@ -86,27 +113,35 @@ impl World {
             .find(|a| a.kind == "forward")
             .and_then(|a| a.target_group_arn.as_deref())
         else {
-            return Routed::NoTarget;
+            return vec![Routed::NoTarget];
         };
         let candidates = self.routable_targets(tg);
         if candidates.is_empty() {
-            return Routed::NoTarget;
+            return vec![Routed::NoTarget];
         }
-        let t = candidates[(n % candidates.len() as u64) as usize];
-        match (self.answers(&t.id), network) {
-            (true, _) => Routed::Served {
-                instance: t.id.clone(),
-                port: t.port,
-            },
-            (false, false) => Routed::BadGateway { instance: t.id.clone() },
-            (false, true) => Routed::ConnectionFailed { instance: t.id.clone() },
-        }
+        candidates
+            .iter()
+            .map(|t| match (self.answers(&t.id), network) {
+                (true, _) => Routed::Served {
+                    instance: t.id.clone(),
+                    port: t.port,
+                },
+                (false, false) => Routed::BadGateway { instance: t.id.clone() },
+                (false, true) => Routed::ConnectionFailed { instance: t.id.clone() },
+            })
+            .collect()
     }
 
     /// Routes the `n`th request arriving at a Classic Load Balancer.
     pub fn route_classic(&self, name: &str, n: u64) -> Routed {
+        let all = self.route_classic_candidates(name);
+        all[(n % all.len() as u64) as usize].clone()
+    }
+
+    /// [`World::route_candidates`] for a Classic Load Balancer.
+    pub fn route_classic_candidates(&self, name: &str) -> Vec<Routed> {
         let Some(lb) = self.classic.get(name) else {
-            return Routed::NoListener;
+            return vec![Routed::NoListener];
         };
         let candidates: Vec<&ClassicMember> = lb
             .members
@@ -114,16 +149,51 @@ impl World {
             .filter(|m| m.in_service && m.draining_until_ms.is_none())
             .collect();
         if candidates.is_empty() {
-            return Routed::NoTarget;
+            return vec![Routed::NoTarget];
         }
-        let m = candidates[(n % candidates.len() as u64) as usize];
-        if self.answers(&m.id) {
-            Routed::Served {
-                instance: m.id.clone(),
-                port: lb.listeners.first().map_or(80, |l| l.instance_port),
-            }
-        } else {
-            Routed::BadGateway { instance: m.id.clone() }
+        let port = lb.listeners.first().map_or(80, |l| l.instance_port);
+        candidates
+            .iter()
+            .map(|m| {
+                if self.answers(&m.id) {
+                    Routed::Served {
+                        instance: m.id.clone(),
+                        port,
+                    }
+                } else {
+                    Routed::BadGateway { instance: m.id.clone() }
+                }
+            })
+            .collect()
+    }
+
+    /// Every way into the fleet: each ELBv2 listener (`name:port`, with its ARN) and each Classic
+    /// Load Balancer (`classic:name`), in a fixed order.
+    pub fn entrances(&self) -> Vec<Entrance> {
+        let mut out: Vec<Entrance> = Vec::new();
+        for l in self.listeners.values() {
+            let lb = self
+                .load_balancers
+                .get(&l.load_balancer_arn)
+                .map(|b| b.name.clone())
+                .unwrap_or_default();
+            out.push(Entrance::Listener {
+                label: format!("{lb}:{}", l.port),
+                arn: l.arn.clone(),
+            });
+        }
+        for name in self.classic.keys() {
+            out.push(Entrance::Classic { name: name.clone() });
+        }
+        out.sort_by_key(Entrance::label);
+        out
+    }
+
+    /// What requests through an entrance get now (see [`World::route_candidates`]).
+    pub fn entrance_candidates(&self, e: &Entrance) -> Vec<Routed> {
+        match e {
+            Entrance::Listener { arn, .. } => self.route_candidates(arn),
+            Entrance::Classic { name } => self.route_classic_candidates(name),
         }
     }
 }

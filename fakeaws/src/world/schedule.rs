@@ -10,6 +10,11 @@ use super::*;
 
 impl World {
     /// The next moment something is due, if anything is.
+    /// The next moment the world changes by itself (public: a traffic model integrates between them).
+    pub fn next_change(&self) -> Option<i64> {
+        self.next_event()
+    }
+
     pub(crate) fn next_event(&self) -> Option<i64> {
         let mut next: Option<i64> = None;
         let mut consider = |t: i64| next = Some(next.map_or(t, |n: i64| n.min(t)));

@@ -22,7 +22,7 @@ impl Sim {
             if now >= until {
                 return Ok(());
             }
-            self.fake().clock.advance_to((now + 30_000).min(until));
+            self.advance((now + 30_000).min(until));
         }
     }
 
@@ -228,7 +228,7 @@ impl Sim {
                 }
                 // Only instances still booting are left: let time pass until they are in service.
                 let now = self.now();
-                self.fake().clock.advance_to(now + 1_000);
+                self.advance(now + 1_000);
                 self.fire_events()?;
                 continue;
             }

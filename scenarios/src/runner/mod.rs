@@ -14,6 +14,7 @@ mod deployment;
 mod events;
 mod stage;
 mod supervisor;
+mod traffic;
 mod verdict;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -97,6 +98,10 @@ pub(super) struct Sim {
     pub(super) progress: f64,
     /// Scripts started so far (their clock tokens are numbered in start order).
     pub(super) started: u64,
+    /// Requests per simulated second per entrance.
+    pub(super) traffic_rate: f64,
+    /// What each entrance's requests got.
+    pub(super) traffic: BTreeMap<String, traffic::Tally>,
     /// A sleep released on the gated clock whose process has not yet acted on it.
     pub(super) released: Option<u64>,
 }
@@ -114,6 +119,7 @@ impl Sim {
         let _ = std::fs::remove_dir_all(&work);
         std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
         let n_events = sc.events.len();
+        let traffic_rate = sc.traffic.rate;
         Ok(Sim {
             sc,
             r,
@@ -139,6 +145,8 @@ impl Sim {
             cur_deployment: 0,
             progress: 0.0,
             started: 0,
+            traffic_rate,
+            traffic: BTreeMap::new(),
             released: None,
         })
     }

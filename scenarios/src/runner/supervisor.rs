@@ -454,7 +454,7 @@ impl Sim {
                 return Ok(());
             }
             if let Some(t) = next {
-                self.fake().clock.advance_to(t);
+                self.advance(t);
                 return self.fire_events();
             }
         }

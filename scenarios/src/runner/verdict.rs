@@ -153,6 +153,21 @@ impl Sim {
                 ));
             }
         }
+        out.traffic = self.traffic_report();
+        for (entrance, t) in &self.traffic {
+            if t.failed() > 0 {
+                let causes = out.traffic[entrance]
+                    .failed
+                    .iter()
+                    .map(|(c, n)| format!("{c}: {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                self.violations.push(Violation::new(
+                    ViolationKind::RequestsFailed,
+                    format!("{entrance}: {} of {} requests failed ({causes})", t.failed(), t.sent()),
+                ));
+            }
+        }
         let expected: BTreeSet<ViolationKind> = self.sc.expect_violations.iter().copied().collect();
         let kinds: BTreeSet<ViolationKind> = self.violations.iter().map(|v| v.kind).collect();
         out.violations = self.violations.clone();

@@ -1,0 +1,142 @@
+//! Traffic: the requests users would have sent through every entrance of the fleet (each ELBv2
+//! listener and Classic Load Balancer) while the story played, and what each got. Between two
+//! changes of the world nothing about routing changes, so the runner integrates fakeaws' routing
+//! function over simulated time instead of sending requests: deterministic, and cheap for hours of
+//! traffic. Requests arrive at `rate` per simulated second per entrance, round robin over the
+//! targets that take them.
+
+use std::collections::BTreeMap;
+
+use fakeaws::world::routing::Routed;
+
+use super::Sim;
+use crate::report::TrafficReport;
+
+impl Sim {
+    /// Moves the clock to `to`, counting the requests sent meanwhile (once the story has started).
+    pub(super) fn advance(&mut self, to: i64) {
+        loop {
+            let now = self.now();
+            if now >= to {
+                return;
+            }
+            let (view, next_change) = self.fake().rehearsal().traffic_view();
+            let until = next_change.filter(|t| *t > now).map_or(to, |t| t.min(to));
+            if self.start_ms > 0 {
+                self.count(&view, now, until);
+            }
+            self.fake().clock.advance_to(until);
+        }
+    }
+
+    /// Attributes the requests of `[from, to)` to what each entrance does now.
+    fn count(&mut self, view: &[(String, Vec<Routed>)], from: i64, to: i64) {
+        let sent_by = |t: i64| ((t - self.start_ms).max(0) as f64 * self.traffic_rate / 1000.0).floor() as u64;
+        let (a, b) = (sent_by(from), sent_by(to));
+        if b <= a {
+            return;
+        }
+        let window_from = (from - self.start_ms) / 1000;
+        let window_to = (to - self.start_ms + 999) / 1000;
+        for (entrance, candidates) in view {
+            let c = candidates.len() as u64;
+            let mut per: BTreeMap<usize, u64> = BTreeMap::new();
+            let n = b - a;
+            for (i, _) in candidates.iter().enumerate() {
+                let slot = (i as u64 + c - a % c) % c;
+                let extra = u64::from(slot < n % c);
+                per.insert(i, n / c + extra);
+            }
+            let labels = &self.labels;
+            let installed = &self.installed;
+            let tally = self.traffic.entry(entrance.clone()).or_default();
+            tally.sent += n;
+            for (i, r) in candidates.iter().enumerate() {
+                let k = per.get(&i).copied().unwrap_or(0);
+                if k == 0 {
+                    continue;
+                }
+                let failure = match r {
+                    Routed::Served { instance, .. } => {
+                        let rev = installed.get(instance).cloned().unwrap_or_else(|| "(none)".into());
+                        *tally.served.entry(rev).or_default() += k;
+                        None
+                    }
+                    Routed::BadGateway { .. } => Some("502 app down"),
+                    Routed::ConnectionFailed { .. } => Some("connection failed (app down)"),
+                    Routed::NoTarget => Some("503 no target"),
+                    Routed::NoListener => Some("no listener"),
+                };
+                if let Some(cause) = failure {
+                    *tally.failed.entry(cause.to_string()).or_default() += k;
+                    let who = match r {
+                        Routed::BadGateway { instance } | Routed::ConnectionFailed { instance } => {
+                            format!(" ({})", labels.get(instance).cloned().unwrap_or_default())
+                        }
+                        _ => String::new(),
+                    };
+                    let what = format!("{cause}{who}");
+                    match tally.windows.last_mut() {
+                        Some(w) if w.what == what && w.to >= window_from => w.to = window_to,
+                        _ => tally.windows.push(Window {
+                            from: window_from,
+                            to: window_to,
+                            what,
+                        }),
+                    }
+                }
+            }
+        }
+    }
+
+    /// The traffic block of the report.
+    pub(super) fn traffic_report(&self) -> BTreeMap<String, TrafficReport> {
+        self.traffic
+            .iter()
+            .map(|(entrance, t)| {
+                (
+                    entrance.clone(),
+                    TrafficReport {
+                        sent: t.sent,
+                        served: t.served.clone(),
+                        failed: t.failed.clone(),
+                        failure_windows: t
+                            .windows
+                            .iter()
+                            .map(|w| format!("t+{}s..t+{}s {}", w.from, w.to, w.what))
+                            .collect(),
+                    },
+                )
+            })
+            .collect()
+    }
+}
+
+/// What one entrance saw.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Tally {
+    sent: u64,
+    served: BTreeMap<String, u64>,
+    failed: BTreeMap<String, u64>,
+    windows: Vec<Window>,
+}
+
+impl Tally {
+    /// Requests that failed.
+    pub(crate) fn failed(&self) -> u64 {
+        self.failed.values().sum()
+    }
+
+    /// Requests sent.
+    pub(crate) fn sent(&self) -> u64 {
+        self.sent
+    }
+}
+
+/// A stretch of simulated seconds in which requests failed for one reason.
+#[derive(Debug, Clone)]
+struct Window {
+    from: i64,
+    to: i64,
+    what: String,
+}
