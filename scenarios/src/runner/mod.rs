@@ -98,6 +98,8 @@ pub(super) struct Sim {
     pub(super) progress: f64,
     /// Scripts started so far (their clock tokens are numbered in start order).
     pub(super) started: u64,
+    /// Instance -> when its warming-up application starts answering.
+    pub(super) app_warmups: BTreeMap<String, i64>,
     /// Requests per simulated second per entrance.
     pub(super) traffic_rate: f64,
     /// What each entrance's requests got.
@@ -146,6 +148,7 @@ impl Sim {
             progress: 0.0,
             started: 0,
             traffic_rate,
+            app_warmups: BTreeMap::new(),
             traffic: BTreeMap::new(),
             released: None,
         })

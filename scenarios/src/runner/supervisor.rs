@@ -284,9 +284,27 @@ impl Sim {
     }
 
     /// The application is up while its marker file exists (the sample scripts create and remove it).
-    fn sync_app(&self, id: &str) {
-        let up = self.instance_root(id).join("run").join("app.running").exists();
-        let _ = self.fake().rehearsal().set_app(id, up);
+    /// The application is up while its marker file exists; a marker saying `warmup=SECONDS` means
+    /// it answers only that many simulated seconds later (a slow-starting application).
+    fn sync_app(&mut self, id: &str) {
+        let marker = std::fs::read_to_string(self.instance_root(id).join("run").join("app.running")).ok();
+        let warmup = marker
+            .as_deref()
+            .and_then(|m| m.trim().strip_prefix("warmup="))
+            .and_then(|s| s.trim().parse::<i64>().ok());
+        match warmup {
+            Some(secs) => {
+                if !self.app_warmups.contains_key(id) {
+                    let _ = self.fake().rehearsal().set_app(id, false);
+                    let at = self.now() + secs.max(0) * 1000;
+                    self.app_warmups.insert(id.to_string(), at);
+                }
+            }
+            None => {
+                self.app_warmups.remove(id);
+                let _ = self.fake().rehearsal().set_app(id, marker.is_some());
+            }
+        }
     }
 
     async fn start_script(

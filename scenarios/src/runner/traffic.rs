@@ -21,11 +21,27 @@ impl Sim {
                 return;
             }
             let (view, next_change) = self.fake().rehearsal().traffic_view();
-            let until = next_change.filter(|t| *t > now).map_or(to, |t| t.min(to));
+            let warm = self.app_warmups.values().copied().min();
+            let until = [next_change, warm]
+                .into_iter()
+                .flatten()
+                .filter(|t| *t > now)
+                .fold(to, i64::min);
             if self.start_ms > 0 {
                 self.count(&view, now, until);
             }
             self.fake().clock.advance_to(until);
+            // Applications that finished warming up answer from now on.
+            let ready: Vec<String> = self
+                .app_warmups
+                .iter()
+                .filter(|(_, t)| **t <= until)
+                .map(|(id, _)| id.clone())
+                .collect();
+            for id in ready {
+                self.app_warmups.remove(&id);
+                let _ = self.fake().rehearsal().set_app(&id, true);
+            }
         }
     }
 
