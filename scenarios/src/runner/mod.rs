@@ -98,8 +98,9 @@ pub(super) struct Sim {
     pub(super) progress: f64,
     /// Scripts started so far (their clock tokens are numbered in start order).
     pub(super) started: u64,
-    /// Instance -> when its warming-up application starts answering.
-    pub(super) app_warmups: BTreeMap<String, i64>,
+    /// Instance -> when its warming-up application starts answering (`None`: it has warmed up and
+    /// answers until it is stopped).
+    pub(super) app_warmups: BTreeMap<String, Option<i64>>,
     /// Requests per simulated second per entrance.
     pub(super) traffic_rate: f64,
     /// What each entrance's requests got.

@@ -293,12 +293,12 @@ impl Sim {
             .and_then(|m| m.trim().strip_prefix("warmup="))
             .and_then(|s| s.trim().parse::<i64>().ok());
         match warmup {
+            // Started (warming or warm already): nothing changes until the app is stopped.
+            Some(_) if self.app_warmups.contains_key(id) => {}
             Some(secs) => {
-                if !self.app_warmups.contains_key(id) {
-                    let _ = self.fake().rehearsal().set_app(id, false);
-                    let at = self.now() + secs.max(0) * 1000;
-                    self.app_warmups.insert(id.to_string(), at);
-                }
+                let _ = self.fake().rehearsal().set_app(id, false);
+                let at = self.now() + secs.max(0) * 1000;
+                self.app_warmups.insert(id.to_string(), Some(at));
             }
             None => {
                 self.app_warmups.remove(id);

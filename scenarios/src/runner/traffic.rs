@@ -21,7 +21,7 @@ impl Sim {
                 return;
             }
             let (view, next_change) = self.fake().rehearsal().traffic_view();
-            let warm = self.app_warmups.values().copied().min();
+            let warm = self.app_warmups.values().flatten().copied().min();
             let until = [next_change, warm]
                 .into_iter()
                 .flatten()
@@ -35,11 +35,11 @@ impl Sim {
             let ready: Vec<String> = self
                 .app_warmups
                 .iter()
-                .filter(|(_, t)| **t <= until)
+                .filter(|(_, t)| t.is_some_and(|t| t <= until))
                 .map(|(id, _)| id.clone())
                 .collect();
             for id in ready {
-                self.app_warmups.remove(&id);
+                self.app_warmups.insert(id.clone(), None);
                 let _ = self.fake().rehearsal().set_app(&id, true);
             }
         }
