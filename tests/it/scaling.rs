@@ -426,3 +426,57 @@ async fn percent_changes_round_like_aws_and_huge_values_are_refused() {
     assert_eq!(s, 400, "{body}");
     assert!(body.contains("ScalingAdjustment"), "{body}");
 }
+
+/// Below the breach threshold a step's lower bound is exclusive and its upper bound inclusive (above
+/// it, the other way round); a scheduled action with both StartTime and Recurrence runs at
+/// StartTime first.
+#[tokio::test]
+async fn step_bounds_below_the_threshold_and_start_time_with_recurrence() {
+    let r = start().await;
+    let (group, _) = standard_world(&r, 0, 6, 5).await;
+    let asg = asg(&r.url).await;
+    asg.put_scaling_policy()
+        .auto_scaling_group_name(&group)
+        .policy_name("down")
+        .policy_type("StepScaling")
+        .adjustment_type("ChangeInCapacity")
+        .step_adjustments(
+            StepAdjustment::builder()
+                .metric_interval_lower_bound(-10.0)
+                .metric_interval_upper_bound(0.0)
+                .scaling_adjustment(-1)
+                .build(),
+        )
+        .step_adjustments(
+            StepAdjustment::builder()
+                .metric_interval_upper_bound(-10.0)
+                .scaling_adjustment(-2)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("policy");
+    // Exactly 10 below the threshold: the -10 bound belongs to the lower step (inclusive upper).
+    asg.execute_policy()
+        .auto_scaling_group_name(&group)
+        .policy_name("down")
+        .metric_value(20.0)
+        .breach_threshold(30.0)
+        .send()
+        .await
+        .expect("execute");
+    assert_eq!(desired(&asg, &group).await, 3);
+    let now = r.fake.clock.now_ms();
+    asg.put_scheduled_update_group_action()
+        .auto_scaling_group_name(&group)
+        .scheduled_action_name("soon-then-nightly")
+        .start_time(aws_sdk_autoscaling::primitives::DateTime::from_millis(now + 60_000))
+        .recurrence("0 3 * * *")
+        .desired_capacity(4)
+        .send()
+        .await
+        .expect("put");
+    advance(&r.fake, 61);
+    assert_eq!(desired(&asg, &group).await, 4, "ran at StartTime");
+    assert_eq!(r.fake.world().scheduled.len(), 1, "and stays for its recurrence");
+}

@@ -251,8 +251,11 @@ fn put_scheduled(world: &mut World, p: &Params) -> Result<Option<String>, AwsErr
     let next = match &recurrence {
         Some(r) => {
             let cron = Cron::parse(r).map_err(AwsError::validation)?;
-            let from = start.map_or(now, |s| s.max(now) - 1);
-            cron.next_after(from).filter(|t| end.is_none_or(|e| *t <= e))
+            match start {
+                // AWS: with both, the action runs at StartTime, then on the recurrence.
+                Some(s) if s >= now => Some(s),
+                _ => cron.next_after(now).filter(|t| end.is_none_or(|e| *t <= e)),
+            }
         }
         None => Some(
             start.ok_or_else(|| AwsError::validation("Either StartTime (or Time) or Recurrence must be specified."))?,

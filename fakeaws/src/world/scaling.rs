@@ -148,7 +148,15 @@ impl World {
                 let diff = value - threshold;
                 p.steps
                     .iter()
-                    .find(|s| s.lower.is_none_or(|l| diff >= l) && s.upper.is_none_or(|u| diff < u))
+                    // AWS: above the threshold a step's lower bound is inclusive and its upper bound
+                    // exclusive; below it, the other way round.
+                    .find(|s| {
+                        if diff >= 0.0 {
+                            s.lower.is_none_or(|l| diff >= l) && s.upper.is_none_or(|u| diff < u)
+                        } else {
+                            s.lower.is_none_or(|l| diff > l) && s.upper.is_none_or(|u| diff <= u)
+                        }
+                    })
                     .map(|s| s.adjustment)
                     .ok_or_else(|| {
                         AwsError::validation(format!(
