@@ -248,6 +248,16 @@ async fn suspend(ctx: &Ctx, g: &Group, state: &mut State, wanted: &[String]) -> 
     Ok(())
 }
 
+/// Reads the group and makes sure what must be suspended now is (see [`wanted_processes`]).
+async fn keep_suspended(ctx: &Ctx, group_name: &str, state: &mut State) -> Result<()> {
+    let g = group(ctx, group_name).await?;
+    let wanted = wanted_processes(ctx, g.tags.contains_key(TAG_MIN));
+    if !wanted.is_empty() {
+        suspend(ctx, &g, state, &wanted).await?;
+    }
+    Ok(())
+}
+
 /// The processes this run keeps suspended: the configured ones with process handling on, plus
 /// [`WHILE_MIN_LOWERED`] while MinSize is lowered.
 fn wanted_processes(ctx: &Ctx, min_lowered: bool) -> Vec<String> {
@@ -278,11 +288,7 @@ pub async fn deregister(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mu
                 ));
                 state.deployment_id = ctx.deployment_id.clone();
                 ctx.save(state)?;
-                let g = group(ctx, group_name).await?;
-                let wanted = wanted_processes(ctx, g.tags.contains_key(TAG_MIN));
-                if !wanted.is_empty() {
-                    suspend(ctx, &g, state, &wanted).await?;
-                }
+                keep_suspended(ctx, group_name, state).await?;
                 return wait_lifecycle(ctx, "Standby", ctx.settings.standby_timeout).await;
             }
             ctx.info(format!(
@@ -413,11 +419,7 @@ pub async fn deregister(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mu
             Ok(_) => {
                 // A sibling coming back between our read and our EnterStandby may have resumed
                 // the processes: make sure they are off now, not only after the drain.
-                let g = group(ctx, group_name).await?;
-                let wanted = wanted_processes(ctx, g.tags.contains_key(TAG_MIN));
-                if !wanted.is_empty() {
-                    suspend(ctx, &g, state, &wanted).await?;
-                }
+                keep_suspended(ctx, group_name, state).await?;
                 break;
             }
             Err(e) if attempt < 50 && e.message.contains("To place into standby") => {

@@ -203,19 +203,11 @@ async fn the_identity_document_reads_like_ec2s_with_line_tools() {
         .group(&group)
         .map(|g| g.instances[0].clone())
         .expect("member");
-    let base = format!("/_imds/{id}");
-    let (_, _, token) = raw_http(
-        &r.url,
-        "PUT",
-        &format!("{base}/latest/api/token"),
-        "",
-        &[("x-aws-ec2-metadata-token-ttl-seconds", "60")],
-    )
-    .await;
+    let token = imds_token(&r.url, &id).await;
     let (s, _, doc) = raw_http(
         &r.url,
         "GET",
-        &format!("{base}/latest/dynamic/instance-identity/document"),
+        &format!("/_imds/{id}/latest/dynamic/instance-identity/document"),
         "",
         &[("x-aws-ec2-metadata-token", &token)],
     )

@@ -19,6 +19,36 @@ async fn desired(asg: &aws_sdk_autoscaling::Client, group: &str) -> i32 {
         .unwrap_or(-1)
 }
 
+async fn set_process(asg: &aws_sdk_autoscaling::Client, group: &str, process: &str, suspended: bool) {
+    let done = if suspended {
+        asg.suspend_processes()
+            .auto_scaling_group_name(group)
+            .scaling_processes(process)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("{}", aws_sdk_autoscaling::error::DisplayErrorContext(&e)))
+    } else {
+        asg.resume_processes()
+            .auto_scaling_group_name(group)
+            .scaling_processes(process)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("{}", aws_sdk_autoscaling::error::DisplayErrorContext(&e)))
+    };
+    done.expect("suspend/resume");
+}
+
+async fn execute(asg: &aws_sdk_autoscaling::Client, group: &str, policy: &str) {
+    asg.execute_policy()
+        .auto_scaling_group_name(group)
+        .policy_name(policy)
+        .send()
+        .await
+        .expect("execute");
+}
+
 #[tokio::test]
 async fn policies_round_trip_and_execute_with_the_rust_sdk() {
     let r = start().await;
@@ -93,12 +123,7 @@ async fn policies_round_trip_and_execute_with_the_rust_sdk() {
     assert_eq!(steps.policy_type(), Some("StepScaling"));
 
     // Simple: 4 -> 2, and the group follows.
-    asg.execute_policy()
-        .auto_scaling_group_name(&group)
-        .policy_name("down")
-        .send()
-        .await
-        .expect("execute");
+    execute(&asg, &group, "down").await;
     assert_eq!(desired(&asg, &group).await, 2);
     // In cooldown: refused when the caller honours it.
     let err = asg
@@ -136,22 +161,12 @@ async fn policies_round_trip_and_execute_with_the_rust_sdk() {
         assert!(msg.contains(want), "{msg}");
     }
     // An alarm does nothing while AlarmNotification is suspended.
-    asg.suspend_processes()
-        .auto_scaling_group_name(&group)
-        .scaling_processes("AlarmNotification")
-        .send()
-        .await
-        .expect("suspend");
+    set_process(&asg, &group, "AlarmNotification", true).await;
     advance(&r.fake, 600);
     let ran = r.fake.world().alarm(&group, "down", None).expect("alarm");
     assert!(!ran);
     assert_eq!(desired(&asg, &group).await, 3);
-    asg.resume_processes()
-        .auto_scaling_group_name(&group)
-        .scaling_processes("AlarmNotification")
-        .send()
-        .await
-        .expect("resume");
+    set_process(&asg, &group, "AlarmNotification", false).await;
     assert!(r.fake.world().alarm(&group, "down", None).expect("alarm"));
     assert_eq!(desired(&asg, &group).await, 1, "clamped to MinSize");
     let acts = asg
@@ -235,20 +250,10 @@ async fn scheduled_actions_fire_on_the_clock_unless_suspended() {
         .expect("describe");
     assert_eq!(listed.scheduled_update_group_actions().len(), 1);
     // A suspended ScheduledActions skips what comes due meanwhile (not run later).
-    asg.suspend_processes()
-        .auto_scaling_group_name(&group)
-        .scaling_processes("ScheduledActions")
-        .send()
-        .await
-        .expect("suspend");
+    set_process(&asg, &group, "ScheduledActions", true).await;
     advance(&r.fake, 24 * 3600);
     assert_eq!(desired(&asg, &group).await, 2);
-    asg.resume_processes()
-        .auto_scaling_group_name(&group)
-        .scaling_processes("ScheduledActions")
-        .send()
-        .await
-        .expect("resume");
+    set_process(&asg, &group, "ScheduledActions", false).await;
     advance(&r.fake, 60);
     assert_eq!(desired(&asg, &group).await, 2, "missed runs are not replayed");
     advance(&r.fake, 24 * 3600);
@@ -404,19 +409,9 @@ async fn percent_changes_round_like_aws_and_huge_values_are_refused() {
             .await
             .expect("policy");
     }
-    asg.execute_policy()
-        .auto_scaling_group_name(&group)
-        .policy_name("down25")
-        .send()
-        .await
-        .expect("execute");
+    execute(&asg, &group, "down25").await;
     assert_eq!(desired(&asg, &group).await, 1, "2 x -25% = -0.5 counts as -1");
-    asg.execute_policy()
-        .auto_scaling_group_name(&group)
-        .policy_name("up150")
-        .send()
-        .await
-        .expect("execute");
+    execute(&asg, &group, "up150").await;
     assert_eq!(desired(&asg, &group).await, 2, "1 x 150% = 1.5 rounds down to +1");
     let (s, _, body) = raw(
         &r.url,

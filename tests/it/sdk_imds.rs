@@ -75,14 +75,7 @@ async fn imdsv2_token_rules() {
     assert_eq!(s, 401, "expired token");
     // Another instance's token is not valid here.
     let other = r.fake.world().create_instance("us-east-1a", None, None);
-    let (_, _, t2) = raw_http(
-        &r.url,
-        "PUT",
-        &format!("/_imds/{other}/latest/api/token"),
-        "",
-        &[("x-aws-ec2-metadata-token-ttl-seconds", "60")],
-    )
-    .await;
+    let t2 = imds_token(&r.url, &other).await;
     let (s, _, _) = raw_http(
         &r.url,
         "GET",

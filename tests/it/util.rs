@@ -87,6 +87,20 @@ pub async fn raw_http(
     (status, rid, body)
 }
 
+/// An IMDSv2 token (60 s) for instance `id`'s metadata service.
+pub async fn imds_token(url: &str, id: &str) -> String {
+    let (s, _, token) = raw_http(
+        url,
+        "PUT",
+        &format!("/_imds/{id}/latest/api/token"),
+        "",
+        &[("x-aws-ec2-metadata-token-ttl-seconds", "60")],
+    )
+    .await;
+    assert_eq!(s, 200, "token for {id}");
+    token
+}
+
 fn dechunk(s: &str) -> String {
     let mut out = String::new();
     let mut rest = s;

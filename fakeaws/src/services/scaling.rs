@@ -86,6 +86,14 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Option<Result<Opti
     })
 }
 
+/// A resource put again keeps its ARN; a new one gets `arn:aws:autoscaling:...:{resource(uuid)}`.
+fn keep_or_mint(world: &mut World, existing: Option<String>, resource: impl FnOnce(&str) -> String) -> String {
+    existing.unwrap_or_else(|| {
+        let id = world.uuid();
+        world.arn("autoscaling", &resource(&id))
+    })
+}
+
 fn put_policy(world: &mut World, p: &Params) -> Result<Option<String>, AwsError> {
     let group = p.req("AutoScalingGroupName")?.to_string();
     let name = p.req("PolicyName")?.to_string();
@@ -133,16 +141,9 @@ fn put_policy(world: &mut World, p: &Params) -> Result<Option<String>, AwsError>
         .values()
         .find(|x| x.group == group && x.name == name)
         .map(|x| x.arn.clone());
-    let arn = match existing {
-        Some(a) => a,
-        None => {
-            let id = world.uuid();
-            world.arn(
-                "autoscaling",
-                &format!("scalingPolicy:{id}:autoScalingGroupName/{group}:policyName/{name}"),
-            )
-        }
-    };
+    let arn = keep_or_mint(world, existing, |id| {
+        format!("scalingPolicy:{id}:autoScalingGroupName/{group}:policyName/{name}")
+    });
     let policy = ScalingPolicy {
         arn: arn.clone(),
         name,
@@ -266,16 +267,9 @@ fn put_scheduled(world: &mut World, p: &Params) -> Result<Option<String>, AwsErr
         .values()
         .find(|a| a.group == group && a.name == name)
         .map(|a| a.arn.clone());
-    let arn = match existing {
-        Some(a) => a,
-        None => {
-            let id = world.uuid();
-            world.arn(
-                "autoscaling",
-                &format!("scheduledUpdateGroupAction:{id}:autoScalingGroupName/{group}:scheduledActionName/{name}"),
-            )
-        }
-    };
+    let arn = keep_or_mint(world, existing, |id| {
+        format!("scheduledUpdateGroupAction:{id}:autoScalingGroupName/{group}:scheduledActionName/{name}")
+    });
     world.scheduled.insert(
         arn.clone(),
         ScheduledAction {

@@ -1,0 +1,319 @@
+//! Auto Scaling groups: creation, updates (sizes within AWS's Integer range and the instance
+//! quota), description, and the instances in them.
+
+use super::*;
+
+/// A group size: an Integer in AWS's model (0 to 2^31 - 1).
+pub(super) fn size(p: &Params, key: &str) -> Result<Option<i64>, AwsError> {
+    p.int_in(key, 0, i32::MAX as i64)
+}
+
+pub(super) fn create_group(world: &mut World, p: &Params) -> Outcome {
+    let name = p.req("AutoScalingGroupName")?.to_string();
+    if name.len() > 255 {
+        return Err(AwsError::validation(
+            "AutoScalingGroupName must be at most 255 characters.",
+        ));
+    }
+    if world.groups.contains_key(&name) {
+        return Err(AwsError::new(
+            400,
+            "AlreadyExists",
+            format!("AutoScalingGroup by this name already exists - A group with the name {name} already exists"),
+        ));
+    }
+    let template = p
+        .opt("LaunchTemplate.LaunchTemplateName")
+        .or(p.opt("LaunchTemplate.LaunchTemplateId"))
+        .or(p.opt("MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification.LaunchTemplateName"))
+        .map(str::to_string);
+    let config = p.opt("LaunchConfigurationName").map(str::to_string);
+    if template.is_none() && config.is_none() && p.opt("InstanceId").is_none() {
+        return Err(AwsError::validation(
+            "Valid requests must contain either LaunchTemplate, LaunchConfigurationName, InstanceId or MixedInstancesPolicy parameter.",
+        ));
+    }
+    let min = size(p, "MinSize")?.ok_or_else(|| AwsError::missing("MinSize"))?;
+    let max = size(p, "MaxSize")?.ok_or_else(|| AwsError::missing("MaxSize"))?;
+    let desired = size(p, "DesiredCapacity")?.unwrap_or(min);
+    World::check_sizes(min, max, desired)?;
+    world.check_quota(desired)?;
+    let mut azs = p.list("AvailabilityZones")?;
+    let vpc = p.opt("VPCZoneIdentifier").unwrap_or_default().to_string();
+    if azs.is_empty() && !vpc.is_empty() {
+        azs = subnets_to_azs(world, &vpc);
+    }
+    if azs.is_empty() {
+        return Err(AwsError::validation(
+            "At least one Availability Zone or VPC Subnet is required.",
+        ));
+    }
+    for az in &azs {
+        if !world.valid_az(az) {
+            return Err(AwsError::validation(format!(
+                "The availability zone '{az}' is not legal in region {}.",
+                world.region
+            )));
+        }
+    }
+    let tgs = p.list("TargetGroupARNs")?;
+    for arn in &tgs {
+        if !world.target_groups.contains_key(arn) {
+            return Err(AwsError::validation(format!("Target group not found: {arn}")));
+        }
+    }
+    let hct = p.opt("HealthCheckType").unwrap_or("EC2").to_string();
+    if !["EC2", "ELB", "VPC_LATTICE", "EBS"].contains(&hct.as_str()) {
+        return Err(AwsError::validation(format!(
+            "Value '{hct}' for HealthCheckType is invalid."
+        )));
+    }
+    let mut hooks = std::collections::BTreeMap::new();
+    for h in p.structs("LifecycleHookSpecificationList")? {
+        let hook = hook_from(&h)?;
+        hooks.insert(hook.name.clone(), hook);
+    }
+    let uuid = world.uuid();
+    let arn = world.arn(
+        "autoscaling",
+        &format!("autoScalingGroup:{uuid}:autoScalingGroupName/{name}"),
+    );
+    let group = Group {
+        name: name.clone(),
+        arn,
+        min,
+        max,
+        desired,
+        availability_zones: azs,
+        vpc_zone_identifier: vpc,
+        target_groups: tgs,
+        health_check_type: hct,
+        health_check_grace_period_s: p.int("HealthCheckGracePeriod")?.unwrap_or(0),
+        default_cooldown_s: p.int("DefaultCooldown")?.unwrap_or(300),
+        launch_template: template,
+        launch_configuration: config,
+        suspended: Default::default(),
+        hooks,
+        created_ms: world.now_ms,
+        instances: Vec::new(),
+        new_instances_protected_from_scale_in: p.bool("NewInstancesProtectedFromScaleIn")?.unwrap_or(false),
+        tags: Default::default(),
+        load_balancer_names: p.list("LoadBalancerNames")?,
+    };
+    for n in &group.load_balancer_names {
+        if !world.classic.contains_key(n) {
+            return Err(AwsError::validation(format!("Provided Load Balancers may not be valid. Please ensure they exist and try again. There is no ACTIVE Load Balancer named '{n}'")));
+        }
+    }
+    world.groups.insert(name.clone(), group);
+    let tags = tags_from(p, Some(&name))?;
+    if let Some(g) = world.groups.get_mut(&name) {
+        for (_, k, v, prop) in tags {
+            g.tags.insert(k, (v, prop));
+        }
+    }
+    world.tick(world.now_ms);
+    Ok(None)
+}
+
+/// Subnets have no EC2 API here: `subnet-…` ids map onto the region's zones by their position.
+pub(super) fn subnets_to_azs(world: &World, vpc: &str) -> Vec<String> {
+    let mut azs: Vec<String> = Vec::new();
+    for (i, _) in vpc.split(',').filter(|s| !s.trim().is_empty()).enumerate() {
+        let az = format!("{}{}", world.region, (b'a' + (i % 6) as u8) as char);
+        if !azs.contains(&az) {
+            azs.push(az);
+        }
+    }
+    azs
+}
+
+pub(super) fn update_group(world: &mut World, p: &Params) -> Outcome {
+    let name = p.req("AutoScalingGroupName")?.to_string();
+    let g = world.group(&name)?.clone();
+    let min = size(p, "MinSize")?;
+    let max = size(p, "MaxSize")?;
+    let desired_in = size(p, "DesiredCapacity")?;
+    let new_min = min.unwrap_or(g.min);
+    let new_max = max.unwrap_or(g.max);
+    // Like AWS: changing only min or max drags desired capacity along into the new range.
+    let new_desired = match desired_in {
+        Some(d) => d,
+        None => g.desired.clamp(new_min.min(new_max), new_max.max(new_min)),
+    };
+    World::check_sizes(new_min, new_max, new_desired)?;
+    world.check_quota(new_desired - world.capacity_of(&name))?;
+    let mut azs = p.list("AvailabilityZones")?;
+    if let Some(vpc) = p.opt("VPCZoneIdentifier") {
+        if azs.is_empty() {
+            azs = subnets_to_azs(world, vpc);
+        }
+    }
+    for az in &azs {
+        if !world.valid_az(az) {
+            return Err(AwsError::validation(format!(
+                "The availability zone '{az}' is not legal in region {}.",
+                world.region
+            )));
+        }
+    }
+    if let Some(h) = p.opt("HealthCheckType") {
+        if !["EC2", "ELB", "VPC_LATTICE", "EBS"].contains(&h) {
+            return Err(AwsError::validation(format!(
+                "Value '{h}' for HealthCheckType is invalid."
+            )));
+        }
+    }
+    let grace = p.int("HealthCheckGracePeriod")?;
+    let gm = world.group_mut(&name)?;
+    gm.min = new_min;
+    gm.max = new_max;
+    gm.desired = new_desired;
+    if !azs.is_empty() {
+        gm.availability_zones = azs;
+    }
+    if let Some(v) = p.opt("VPCZoneIdentifier") {
+        gm.vpc_zone_identifier = v.to_string();
+    }
+    if let Some(h) = p.opt("HealthCheckType") {
+        gm.health_check_type = h.to_string();
+    }
+    if let Some(gr) = grace {
+        gm.health_check_grace_period_s = gr;
+    }
+    if let Some(t) = p.opt("LaunchTemplate.LaunchTemplateName") {
+        gm.launch_template = Some(t.to_string());
+    }
+    if let Some(b) = p.bool("NewInstancesProtectedFromScaleIn")? {
+        gm.new_instances_protected_from_scale_in = b;
+    }
+    world.tick(world.now_ms);
+    Ok(None)
+}
+
+pub(super) fn describe_groups(world: &mut World, p: &Params) -> Outcome {
+    let max_records = p.int_in("MaxRecords", 1, 100)?.unwrap_or(50) as usize;
+    // "By default, you can only specify up to 50 names", more with MaxRecords (at most 100).
+    let names = p.list_max("AutoScalingGroupNames", max_records.max(50))?;
+    let start: usize = match p.opt("NextToken") {
+        None | Some("") => 0,
+        Some(t) => t
+            .parse()
+            .map_err(|_| AwsError::new(400, "InvalidNextToken", "The token provided is not valid."))?,
+    };
+    let all: Vec<&Group> = world
+        .groups
+        .values()
+        .filter(|g| names.is_empty() || names.contains(&g.name))
+        .collect();
+    let page: Vec<&Group> = all.iter().skip(start).take(max_records).copied().collect();
+    let mut x = Xml::new();
+    x.list("AutoScalingGroups", page, |x, g| group_xml(x, world, g));
+    if start + max_records < all.len() {
+        x.leaf("NextToken", start + max_records);
+    }
+    Ok(Some(x.finish()))
+}
+
+pub(super) fn group_xml(x: &mut Xml, world: &World, g: &Group) {
+    x.leaf("AutoScalingGroupName", &g.name)
+        .leaf("AutoScalingGroupARN", &g.arn);
+    if let Some(c) = &g.launch_configuration {
+        x.leaf("LaunchConfigurationName", c);
+    }
+    if let Some(t) = &g.launch_template {
+        x.elem("LaunchTemplate", |x| {
+            x.leaf("LaunchTemplateName", t).leaf("Version", "$Default");
+        });
+    }
+    x.leaf("MinSize", g.min)
+        .leaf("MaxSize", g.max)
+        .leaf("DesiredCapacity", g.desired)
+        .leaf("DefaultCooldown", g.default_cooldown_s)
+        .str_list("AvailabilityZones", &g.availability_zones)
+        .str_list("LoadBalancerNames", &g.load_balancer_names)
+        .str_list("TargetGroupARNs", &g.target_groups)
+        .leaf("HealthCheckType", &g.health_check_type)
+        .leaf("HealthCheckGracePeriod", g.health_check_grace_period_s);
+    x.list(
+        "Instances",
+        g.instances.iter().filter_map(|id| world.instances.get(id)),
+        |x, i| {
+            x.leaf("InstanceId", &i.id)
+                .leaf("InstanceType", "t3.micro")
+                .leaf("AvailabilityZone", &i.availability_zone)
+                .leaf("LifecycleState", i.lifecycle.as_str())
+                .leaf("HealthStatus", if i.healthy { "Healthy" } else { "Unhealthy" });
+            if let Some(t) = &i.launch_template {
+                x.elem("LaunchTemplate", |x| {
+                    x.leaf("LaunchTemplateName", t).leaf("Version", "1");
+                });
+            }
+            x.leaf("ProtectedFromScaleIn", i.protected_from_scale_in);
+        },
+    );
+    x.leaf("CreatedTime", iso(g.created_ms));
+    x.list("SuspendedProcesses", &g.suspended, |x, (name, reason)| {
+        x.leaf("ProcessName", name).leaf("SuspensionReason", reason);
+    });
+    x.leaf("VPCZoneIdentifier", &g.vpc_zone_identifier)
+        .list("EnabledMetrics", Vec::<String>::new(), |_, _| {})
+        .list("Tags", &g.tags, |x, (k, (v, pr))| tag_xml(x, &g.name, k, v, *pr))
+        .str_list("TerminationPolicies", ["Default"])
+        .leaf(
+            "NewInstancesProtectedFromScaleIn",
+            g.new_instances_protected_from_scale_in,
+        )
+        .leaf(
+            "ServiceLinkedRoleARN",
+            format!(
+                "arn:aws:iam::{}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
+                world.account_id
+            ),
+        );
+}
+
+pub(super) fn describe_instances(world: &mut World, p: &Params) -> Outcome {
+    let ids = p.list("InstanceIds")?;
+    if ids.len() > 50 {
+        return Err(AwsError::validation(
+            "The number of instance ids that may be passed in is limited to 50.",
+        ));
+    }
+    let max_records = p.int_in("MaxRecords", 1, 50)?.unwrap_or(50) as usize;
+    let start: usize = match p.opt("NextToken") {
+        None | Some("") => 0,
+        Some(t) => t
+            .parse()
+            .map_err(|_| AwsError::new(400, "InvalidNextToken", "The token provided is not valid."))?,
+    };
+    let all: Vec<&Instance> = world
+        .instances
+        .values()
+        .filter(|i| i.group.is_some() && i.lifecycle != Lifecycle::Terminated)
+        .filter(|i| ids.is_empty() || ids.contains(&i.id))
+        .collect();
+    let mut x = Xml::new();
+    x.list(
+        "AutoScalingInstances",
+        all.iter().skip(start).take(max_records),
+        |x, i| {
+            x.leaf("InstanceId", &i.id)
+                .leaf("InstanceType", "t3.micro")
+                .leaf("AutoScalingGroupName", i.group.as_deref().unwrap_or_default())
+                .leaf("AvailabilityZone", &i.availability_zone)
+                .leaf("LifecycleState", i.lifecycle.as_str())
+                .leaf("HealthStatus", if i.healthy { "HEALTHY" } else { "UNHEALTHY" });
+            if let Some(t) = &i.launch_template {
+                x.elem("LaunchTemplate", |x| {
+                    x.leaf("LaunchTemplateName", t).leaf("Version", "1");
+                });
+            }
+            x.leaf("ProtectedFromScaleIn", i.protected_from_scale_in);
+        },
+    );
+    if start + max_records < all.len() {
+        x.leaf("NextToken", start + max_records);
+    }
+    Ok(Some(x.finish()))
+}

@@ -1,0 +1,217 @@
+//! The Auto Scaling Query API (Version 2011-01-01): decodes each action's parameters, calls the
+//! world, writes the response in the shapes botocore and the Rust SDK expect.
+
+mod activities;
+mod groups;
+mod tags_and_hooks;
+
+use crate::clock::iso;
+use crate::model::*;
+use crate::protocol::error::AwsError;
+use crate::protocol::query::Params;
+use crate::protocol::xml::Xml;
+pub use crate::protocol::Outcome;
+use crate::world::World;
+use activities::*;
+use groups::*;
+use tags_and_hooks::*;
+
+/// The Auto Scaling XML namespace.
+pub const NAMESPACE: &str = "http://autoscaling.amazonaws.com/doc/2011-01-01/";
+
+/// Runs one Auto Scaling action.
+pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
+    match action {
+        "CreateAutoScalingGroup" => create_group(world, p),
+        "DescribeAutoScalingGroups" => describe_groups(world, p),
+        "UpdateAutoScalingGroup" => update_group(world, p),
+        "DeleteAutoScalingGroup" => {
+            let name = p.req("AutoScalingGroupName")?;
+            world.delete_group(name, p.bool("ForceDelete")?.unwrap_or(false))?;
+            Ok(None)
+        }
+        "DescribeAutoScalingInstances" => describe_instances(world, p),
+        "SetDesiredCapacity" => {
+            let desired = size(p, "DesiredCapacity")?.ok_or_else(|| AwsError::missing("DesiredCapacity"))?;
+            world.set_desired(p.req("AutoScalingGroupName")?, desired)?;
+            Ok(None)
+        }
+        "TerminateInstanceInAutoScalingGroup" => {
+            let id = p.req("InstanceId")?;
+            let decrement = p.bool("ShouldDecrementDesiredCapacity")?.ok_or_else(|| AwsError::missing("ShouldDecrementDesiredCapacity"))?;
+            let act = world.terminate_in_group(id, decrement)?;
+            let mut x = Xml::new();
+            let a = world.activities.iter().find(|a| a.id == act).cloned();
+            if let Some(a) = a {
+                x.elem("Activity", |x| activity(x, world, &a));
+            }
+            Ok(Some(x.finish()))
+        }
+        "SetInstanceHealth" => {
+            let id = p.req("InstanceId")?;
+            let status = p.req("HealthStatus")?;
+            let healthy = match status {
+                "Healthy" => true,
+                "Unhealthy" => false,
+                other => {
+                    return Err(AwsError::validation(format!(
+                        "Value '{other}' for HealthStatus is invalid: valid values are Healthy and Unhealthy."
+                    )))
+                }
+            };
+            let respect = p.bool("ShouldRespectGracePeriod")?.unwrap_or(true);
+            let inst = world
+                .instances
+                .get(id)
+                .filter(|i| i.group.is_some())
+                .ok_or_else(|| AwsError::validation(format!("Instance Id not found - No managed instance found for instance ID: {id}")))?;
+            let group = world.group(inst.group.as_deref().unwrap_or_default())?;
+            let in_grace = world.now_ms < inst.launched_ms + group.health_check_grace_period_s * 1000;
+            if !(respect && in_grace && !healthy) {
+                if let Some(i) = world.instances.get_mut(id) {
+                    i.healthy = healthy;
+                }
+            }
+            Ok(None)
+        }
+        "EnterStandby" => {
+            let group = p.req("AutoScalingGroupName")?.to_string();
+            let ids = p.list_max("InstanceIds", 20)?;
+            let decrement = p
+                .bool("ShouldDecrementDesiredCapacity")?
+                .ok_or_else(|| AwsError::missing("ShouldDecrementDesiredCapacity"))?;
+            let acts = world.enter_standby(&group, &ids, decrement)?;
+            Ok(Some(activities(world, &acts)))
+        }
+        "ExitStandby" => {
+            let group = p.req("AutoScalingGroupName")?.to_string();
+            let ids = p.list_max("InstanceIds", 20)?;
+            let acts = world.exit_standby(&group, &ids)?;
+            Ok(Some(activities(world, &acts)))
+        }
+        "SuspendProcesses" => {
+            world.suspend(p.req("AutoScalingGroupName")?, &p.list("ScalingProcesses")?)?;
+            Ok(None)
+        }
+        "ResumeProcesses" => {
+            world.resume(p.req("AutoScalingGroupName")?, &p.list("ScalingProcesses")?)?;
+            Ok(None)
+        }
+        "DescribeScalingActivities" => describe_activities(world, p),
+        "AttachLoadBalancerTargetGroups" => {
+            let arns = p.list_max("TargetGroupARNs", 10)?;
+            world.attach_target_groups(p.req("AutoScalingGroupName")?, &arns)?;
+            Ok(Some(String::new()))
+        }
+        "DetachLoadBalancerTargetGroups" => {
+            let arns = p.list_max("TargetGroupARNs", 10)?;
+            world.detach_target_groups(p.req("AutoScalingGroupName")?, &arns)?;
+            Ok(Some(String::new()))
+        }
+        "DescribeLoadBalancerTargetGroups" => {
+            let g = world.group(p.req("AutoScalingGroupName")?)?;
+            let mut x = Xml::new();
+            x.list("LoadBalancerTargetGroups", &g.target_groups, |x, arn| {
+                x.leaf("LoadBalancerTargetGroupARN", arn).leaf("State", "InService");
+            });
+            Ok(Some(x.finish()))
+        }
+        "DescribeLoadBalancers" => {
+            let g = world.group(p.req("AutoScalingGroupName")?)?;
+            let mut x = Xml::new();
+            x.list("LoadBalancers", &g.load_balancer_names, |x, n| {
+                x.leaf("LoadBalancerName", n).leaf("State", "InService");
+            });
+            Ok(Some(x.finish()))
+        }
+        "AttachLoadBalancers" => {
+            let names = p.list_max("LoadBalancerNames", 10)?;
+            let group = p.req("AutoScalingGroupName")?.to_string();
+            for n in &names {
+                if !world.classic.contains_key(n) {
+                    return Err(AwsError::validation(format!("There is no ACTIVE Load Balancer named '{n}'")));
+                }
+            }
+            let g = world.group_mut(&group)?;
+            for n in &names {
+                if !g.load_balancer_names.contains(n) {
+                    g.load_balancer_names.push(n.clone());
+                }
+            }
+            let members = g.instances.clone();
+            for id in members {
+                if world.instances.get(&id).is_some_and(|i| i.lifecycle == Lifecycle::InService) {
+                    for n in &names {
+                        world.classic_register(n, &id);
+                    }
+                }
+            }
+            Ok(Some(String::new()))
+        }
+        "DetachLoadBalancers" => {
+            let names = p.list_max("LoadBalancerNames", 10)?;
+            let g = world.group_mut(p.req("AutoScalingGroupName")?)?;
+            g.load_balancer_names.retain(|n| !names.contains(n));
+            let members = g.instances.clone();
+            for id in members {
+                for n in &names {
+                    world.classic_deregister(n, &id);
+                }
+            }
+            Ok(Some(String::new()))
+        }
+        "PutLifecycleHook" => put_hook(world, p),
+        "CreateOrUpdateTags" => {
+            let tags = tags_from(p, None)?;
+            if tags.is_empty() {
+                return Err(AwsError::missing("Tags"));
+            }
+            for (g, k, v, pr) in tags {
+                world.group_mut(&g)?.tags.insert(k, (v, pr));
+            }
+            Ok(None)
+        }
+        "DeleteTags" => {
+            for (g, k, _, _) in tags_from(p, None)? {
+                world.group_mut(&g)?.tags.remove(&k);
+            }
+            Ok(None)
+        }
+        "DescribeTags" => describe_tags(world, p),
+        "DescribeLifecycleHooks" => describe_hooks(world, p),
+        "DeleteLifecycleHook" => {
+            let name = p.req("LifecycleHookName")?;
+            let g = world.group_mut(p.req("AutoScalingGroupName")?)?;
+            if g.hooks.remove(name).is_none() {
+                return Err(AwsError::validation(format!("No Lifecycle Hook found with name {name}")));
+            }
+            Ok(Some(String::new()))
+        }
+        "CompleteLifecycleAction" => {
+            let group = p.req("AutoScalingGroupName")?;
+            let hook = p.req("LifecycleHookName")?;
+            let result = p.req("LifecycleActionResult")?;
+            if result != "CONTINUE" && result != "ABANDON" {
+                return Err(AwsError::validation(format!(
+                    "Value '{result}' for LifecycleActionResult is invalid: valid values are CONTINUE and ABANDON."
+                )));
+            }
+            let id = world.find_hook_wait(group, hook, p.opt("LifecycleActionToken"), p.opt("InstanceId"))?;
+            world.lifecycle_result(&id, result);
+            world.tick(world.now_ms);
+            Ok(Some(String::new()))
+        }
+        "RecordLifecycleActionHeartbeat" => {
+            let group = p.req("AutoScalingGroupName")?;
+            let hook = p.req("LifecycleHookName")?;
+            let id = world.find_hook_wait(group, hook, p.opt("LifecycleActionToken"), p.opt("InstanceId"))?;
+            world.heartbeat(&id);
+            Ok(Some(String::new()))
+        }
+        other => crate::services::scaling::handle(world, other, p).unwrap_or_else(|| Err(AwsError::new(
+            400,
+            "InvalidAction",
+            format!("The action {other} is not valid for this web service (Auto Scaling, 2011-01-01), or fakeaws does not implement it."),
+        ))),
+    }
+}

@@ -1,0 +1,108 @@
+//! The Elastic Load Balancing v2 Query API (Version 2015-12-01): load balancers, target groups,
+//! listeners, targets and their health, in the shapes botocore and the Rust SDK expect.
+
+mod load_balancers;
+mod target_groups;
+mod targets;
+
+use std::collections::BTreeMap;
+
+use crate::clock::iso;
+use crate::model::*;
+use crate::protocol::error::AwsError;
+use crate::protocol::query::Params;
+use crate::protocol::xml::Xml;
+use crate::protocol::Outcome;
+use crate::world::World;
+use load_balancers::*;
+use target_groups::*;
+use targets::*;
+
+/// The ELBv2 XML namespace.
+pub const NAMESPACE: &str = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/";
+
+/// Runs one ELBv2 action.
+pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
+    match action {
+        "CreateLoadBalancer" => create_lb(world, p),
+        "DescribeLoadBalancers" => describe_lbs(world, p),
+        "DeleteLoadBalancer" => {
+            let arn = p.req("LoadBalancerArn")?;
+            if world.load_balancers.remove(arn).is_some() {
+                world.listeners.retain(|_, l| l.load_balancer_arn != arn);
+            }
+            Ok(Some(String::new()))
+        }
+        "CreateTargetGroup" => create_tg(world, p),
+        "DescribeTargetGroups" => describe_tgs(world, p),
+        "ModifyTargetGroup" => modify_tg(world, p),
+        "DeleteTargetGroup" => {
+            let arn = p.req("TargetGroupArn")?.to_string();
+            if world.tg_in_use(&arn) {
+                return Err(AwsError::new(
+                    400,
+                    "ResourceInUse",
+                    format!("Target group '{arn}' is currently in use by a listener or a rule"),
+                ));
+            }
+            world.target_groups.remove(&arn);
+            for g in world.groups.values_mut() {
+                g.target_groups.retain(|a| a != &arn);
+            }
+            Ok(Some(String::new()))
+        }
+        "DescribeTargetGroupAttributes" => {
+            let tg = tg(world, p.req("TargetGroupArn")?)?;
+            Ok(Some(attributes(&tg.attributes)))
+        }
+        "ModifyTargetGroupAttributes" => modify_tg_attributes(world, p),
+        "RegisterTargets" => register_targets(world, p),
+        "DeregisterTargets" => deregister_targets(world, p),
+        "DescribeTargetHealth" => describe_target_health(world, p),
+        "CreateListener" => create_listener(world, p),
+        "DescribeListeners" => describe_listeners(world, p),
+        "ModifyListener" => modify_listener(world, p),
+        "DeleteListener" => {
+            let arn = p.req("ListenerArn")?;
+            let l = world
+                .listeners
+                .remove(arn)
+                .ok_or_else(|| AwsError::new(400, "ListenerNotFound", format!("Listener '{arn}' not found")))?;
+            for a in l.actions.iter().filter_map(|a| a.target_group_arn.clone()) {
+                restart_health_checks(world, &a);
+            }
+            Ok(Some(String::new()))
+        }
+        other => Err(AwsError::new(
+            400,
+            "InvalidAction",
+            format!("The action {other} is not valid for this web service (Elastic Load Balancing v2, 2015-12-01), or fakeaws does not implement it."),
+        )),
+    }
+}
+
+fn tg<'a>(world: &'a World, arn: &str) -> Result<&'a TargetGroup, AwsError> {
+    world
+        .target_groups
+        .get(arn)
+        .ok_or_else(|| AwsError::new(400, "TargetGroupNotFound", format!("Target groups '{arn}' not found")))
+}
+
+fn lb_not_found() -> AwsError {
+    AwsError::new(400, "LoadBalancerNotFound", "One or more load balancers not found")
+}
+
+fn check_name(kind: &str, name: &str) -> Result<(), AwsError> {
+    let ok = !name.is_empty()
+        && name.len() <= 32
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(AwsError::validation(format!(
+            "{kind} name '{name}' can have a maximum of 32 characters, can contain only alphanumeric characters or hyphens, and must not begin or end with a hyphen"
+        )))
+    }
+}

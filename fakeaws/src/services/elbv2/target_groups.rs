@@ -1,0 +1,284 @@
+//! ELBv2 target groups: creation, description, health-check settings and attributes.
+
+use super::*;
+
+pub(super) fn default_attributes(protocol: &str) -> BTreeMap<String, String> {
+    let mut a = BTreeMap::new();
+    a.insert("deregistration_delay.timeout_seconds".into(), "300".into());
+    a.insert("stickiness.enabled".into(), "false".into());
+    a.insert(
+        "stickiness.type".into(),
+        if protocol == "TCP" || protocol == "UDP" {
+            "source_ip"
+        } else {
+            "lb_cookie"
+        }
+        .into(),
+    );
+    a.insert("load_balancing.algorithm.type".into(), "round_robin".into());
+    a.insert("slow_start.duration_seconds".into(), "0".into());
+    a.insert(
+        "deregistration_delay.connection_termination.enabled".into(),
+        "false".into(),
+    );
+    a
+}
+
+pub(super) fn health_check_from(
+    p: &Params,
+    protocol: &str,
+    base: Option<&HealthCheck>,
+) -> Result<HealthCheck, AwsError> {
+    let network = protocol == "TCP" || protocol == "UDP" || protocol == "TLS";
+    let hc = HealthCheck {
+        protocol: p
+            .opt("HealthCheckProtocol")
+            .map(str::to_string)
+            .or(base.map(|b| b.protocol.clone()))
+            .unwrap_or_else(|| if network { "TCP".into() } else { protocol.to_string() }),
+        port: p
+            .opt("HealthCheckPort")
+            .map(str::to_string)
+            .or(base.map(|b| b.port.clone()))
+            .unwrap_or_else(|| "traffic-port".into()),
+        path: p
+            .opt("HealthCheckPath")
+            .map(str::to_string)
+            .or(base.and_then(|b| b.path.clone()))
+            .or(if network { None } else { Some("/".into()) }),
+        interval_s: p
+            .int_in("HealthCheckIntervalSeconds", 5, 300)?
+            .or(base.map(|b| b.interval_s))
+            .unwrap_or(30),
+        timeout_s: p
+            .int_in("HealthCheckTimeoutSeconds", 2, 120)?
+            .or(base.map(|b| b.timeout_s))
+            .unwrap_or(if network { 10 } else { 5 }),
+        healthy_threshold: p
+            .int_in("HealthyThresholdCount", 2, 10)?
+            .or(base.map(|b| b.healthy_threshold))
+            .unwrap_or(5),
+        unhealthy_threshold: p
+            .int_in("UnhealthyThresholdCount", 2, 10)?
+            .or(base.map(|b| b.unhealthy_threshold))
+            .unwrap_or(2),
+        matcher: p
+            .opt("Matcher.HttpCode")
+            .map(str::to_string)
+            .or(base.and_then(|b| b.matcher.clone()))
+            .or(if network { None } else { Some("200".into()) }),
+        enabled: p
+            .bool("HealthCheckEnabled")?
+            .or(base.map(|b| b.enabled))
+            .unwrap_or(true),
+    };
+    if hc.timeout_s >= hc.interval_s {
+        return Err(AwsError::validation(format!(
+            "Health check interval '{}' must be greater than the timeout '{}'",
+            hc.interval_s, hc.timeout_s
+        )));
+    }
+    Ok(hc)
+}
+
+pub(super) fn create_tg(world: &mut World, p: &Params) -> Outcome {
+    let name = p.req("Name")?.to_string();
+    check_name("Target group", &name)?;
+    let target_type = p.opt("TargetType").unwrap_or("instance").to_string();
+    let protocol = p.opt("Protocol").unwrap_or("HTTP").to_string();
+    if !["HTTP", "HTTPS", "TCP", "TLS", "UDP", "TCP_UDP", "GENEVE"].contains(&protocol.as_str()) {
+        return Err(AwsError::validation(format!(
+            "Value '{protocol}' for Protocol is invalid."
+        )));
+    }
+    let port = p.int_in("Port", 1, 65535)?;
+    let port = match (port, target_type.as_str()) {
+        (Some(port), _) => port,
+        (None, "lambda") => 0,
+        (None, _) => return Err(AwsError::validation("A port must be specified")),
+    };
+    let hc = health_check_from(p, &protocol, None)?;
+    if let Some(existing) = world.target_groups.values().find(|t| t.name == name).cloned() {
+        if existing.port == port && existing.protocol == protocol {
+            let mut x = Xml::new();
+            x.list("TargetGroups", [&existing], |x, t| tg_xml(x, world, t));
+            return Ok(Some(x.finish()));
+        }
+        return Err(AwsError::new(
+            400,
+            "DuplicateTargetGroupName",
+            "A target group with the same name exists, but with different settings",
+        ));
+    }
+    let short = world.next_rand();
+    let arn = world.arn("elasticloadbalancing", &format!("targetgroup/{name}/{short:016x}"));
+    let t = TargetGroup {
+        arn: arn.clone(),
+        name,
+        protocol: protocol.clone(),
+        port,
+        vpc_id: p.opt("VpcId").unwrap_or("vpc-0fakeaws00000001").to_string(),
+        target_type,
+        health_check: hc,
+        attributes: default_attributes(&protocol),
+        targets: Vec::new(),
+        created_ms: world.now_ms,
+    };
+    world.target_groups.insert(arn, t.clone());
+    let mut x = Xml::new();
+    x.list("TargetGroups", [&t], |x, t| tg_xml(x, world, t));
+    Ok(Some(x.finish()))
+}
+
+pub(super) fn tg_xml(x: &mut Xml, world: &World, t: &TargetGroup) {
+    let hc = &t.health_check;
+    x.leaf("TargetGroupArn", &t.arn)
+        .leaf("TargetGroupName", &t.name)
+        .leaf("Protocol", &t.protocol)
+        .leaf("Port", t.port)
+        .leaf("VpcId", &t.vpc_id)
+        .leaf("HealthCheckProtocol", &hc.protocol)
+        .leaf("HealthCheckPort", &hc.port)
+        .leaf("HealthCheckEnabled", hc.enabled)
+        .leaf("HealthCheckIntervalSeconds", hc.interval_s)
+        .leaf("HealthCheckTimeoutSeconds", hc.timeout_s)
+        .leaf("HealthyThresholdCount", hc.healthy_threshold)
+        .leaf("UnhealthyThresholdCount", hc.unhealthy_threshold)
+        .opt_leaf("HealthCheckPath", hc.path.as_ref());
+    if let Some(m) = &hc.matcher {
+        x.elem("Matcher", |x| {
+            x.leaf("HttpCode", m);
+        });
+    }
+    x.str_list("LoadBalancerArns", world.tg_load_balancers(&t.arn))
+        .leaf("TargetType", &t.target_type)
+        .leaf("IpAddressType", "ipv4");
+}
+
+pub(super) fn describe_tgs(world: &mut World, p: &Params) -> Outcome {
+    let arns = p.list("TargetGroupArns")?;
+    let names = p.list("Names")?;
+    let lb = p.opt("LoadBalancerArn");
+    let not_found = || AwsError::new(400, "TargetGroupNotFound", "One or more target groups not found");
+    let mut out: Vec<&TargetGroup> = Vec::new();
+    if let Some(lb) = lb {
+        if !world.load_balancers.contains_key(lb) {
+            return Err(lb_not_found());
+        }
+        out = world
+            .target_groups
+            .values()
+            .filter(|t| world.tg_load_balancers(&t.arn).iter().any(|l| l == lb))
+            .collect();
+    } else if arns.is_empty() && names.is_empty() {
+        out = world.target_groups.values().collect();
+    } else {
+        for a in &arns {
+            out.push(world.target_groups.get(a).ok_or_else(not_found)?);
+        }
+        for n in &names {
+            out.push(
+                world
+                    .target_groups
+                    .values()
+                    .find(|t| &t.name == n)
+                    .ok_or_else(not_found)?,
+            );
+        }
+    }
+    let mut x = Xml::new();
+    x.list("TargetGroups", out, |x, t| tg_xml(x, world, t));
+    Ok(Some(x.finish()))
+}
+
+pub(super) fn modify_tg(world: &mut World, p: &Params) -> Outcome {
+    let arn = p.req("TargetGroupArn")?.to_string();
+    let t = tg(world, &arn)?.clone();
+    let hc = health_check_from(p, &t.protocol, Some(&t.health_check))?;
+    if let Some(tm) = world.target_groups.get_mut(&arn) {
+        tm.health_check = hc;
+    }
+    let t = tg(world, &arn)?;
+    let mut x = Xml::new();
+    x.list("TargetGroups", [t], |x, t| tg_xml(x, world, t));
+    Ok(Some(x.finish()))
+}
+
+pub(super) fn attributes(attrs: &BTreeMap<String, String>) -> String {
+    let mut x = Xml::new();
+    x.list("Attributes", attrs, |x, (k, v)| {
+        x.leaf("Key", k).leaf("Value", v);
+    });
+    x.finish()
+}
+
+pub(super) fn modify_tg_attributes(world: &mut World, p: &Params) -> Outcome {
+    let arn = p.req("TargetGroupArn")?.to_string();
+    tg(world, &arn)?;
+    let attrs = p.structs("Attributes")?;
+    if attrs.is_empty() {
+        return Err(AwsError::missing("Attributes"));
+    }
+    let mut updates = Vec::new();
+    for a in &attrs {
+        let key = a.req("Key")?.to_string();
+        let value = a.opt("Value").unwrap_or_default().to_string();
+        let int_range = |min: i64, max: i64| -> Result<(), AwsError> {
+            match value.parse::<i64>() {
+                Ok(v) if (min..=max).contains(&v) => Ok(()),
+                _ => Err(AwsError::new(
+                    400,
+                    "InvalidConfigurationRequest",
+                    format!("The value of '{key}' must be an integer between {min} and {max}, not '{value}'"),
+                )),
+            }
+        };
+        match key.as_str() {
+            "deregistration_delay.timeout_seconds" => int_range(0, 3600)?,
+            "slow_start.duration_seconds" => int_range(0, 900)?,
+            "stickiness.lb_cookie.duration_seconds" => int_range(1, 604_800)?,
+            "stickiness.enabled"
+            | "deregistration_delay.connection_termination.enabled"
+            | "preserve_client_ip.enabled"
+            | "proxy_protocol_v2.enabled" => {
+                if value != "true" && value != "false" {
+                    return Err(AwsError::new(
+                        400,
+                        "InvalidConfigurationRequest",
+                        format!("The value of '{key}' must be 'true' or 'false', not '{value}'"),
+                    ));
+                }
+            }
+            "stickiness.type"
+            | "load_balancing.algorithm.type"
+            | "stickiness.app_cookie.cookie_name"
+            | "stickiness.app_cookie.duration_seconds"
+            | "load_balancing.cross_zone.enabled" => {}
+            _ => {
+                return Err(AwsError::validation(format!(
+                    "Target group attribute key '{key}' is not recognized"
+                )));
+            }
+        }
+        updates.push((key, value));
+    }
+    let t = world
+        .target_groups
+        .get_mut(&arn)
+        .ok_or_else(|| AwsError::validation("target group vanished"))?;
+    for (k, v) in updates {
+        t.attributes.insert(k, v);
+    }
+    Ok(Some(attributes(&t.attributes)))
+}
+
+pub(super) fn restart_health_checks(world: &mut World, tg_arn: &str) {
+    let now = world.now_ms;
+    if let Some(t) = world.target_groups.get_mut(tg_arn) {
+        for target in t.targets.iter_mut().filter(|t| t.state != TargetState::Draining) {
+            target.state = TargetState::Initial;
+            target.registered_ms = now;
+            target.streak_ms = now;
+        }
+    }
+}
