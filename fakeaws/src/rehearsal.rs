@@ -205,14 +205,23 @@ impl Rehearsal<'_> {
             .map(|_| ())
     }
 
-    /// Every entrance into the fleet and what requests through it get now (one entry per
-    /// round-robin slot), under one lock; and when the world next changes by itself.
-    pub fn traffic_view(&self) -> (Vec<(String, Vec<crate::world::routing::Routed>)>, Option<i64>) {
+    /// Every entrance into the fleet and what each of `requests` through it gets now (one entry
+    /// per round-robin slot), under one lock; and when the world next changes by itself.
+    #[allow(clippy::type_complexity)]
+    pub fn traffic_view(
+        &self,
+        requests: &[crate::model::Request],
+    ) -> (Vec<(String, Vec<Vec<crate::world::routing::Routed>>)>, Option<i64>) {
         let w = self.fake.world();
         let view = w
             .entrances()
             .iter()
-            .map(|e| (e.label(), w.entrance_candidates(e)))
+            .map(|e| {
+                (
+                    e.label(),
+                    requests.iter().map(|r| w.entrance_candidates(e, r)).collect(),
+                )
+            })
             .collect();
         (view, w.next_change())
     }

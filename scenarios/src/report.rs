@@ -82,12 +82,22 @@ pub struct Outcome {
     pub violations: Vec<Violation>,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// What the requests through one entrance got.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct TrafficReport {
     pub sent: u64,
     /// Revision installed on the instance that answered -> requests.
     pub served: BTreeMap<String, u64>,
+    /// Answered by a fixed-response rule (a maintenance page): `STATUS` -> requests.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub maintenance: BTreeMap<String, u64>,
+    /// Answered with a redirect.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub redirected: u64,
     /// Cause -> requests.
     pub failed: BTreeMap<String, u64>,
     /// `t+FROMs..t+TOs cause`: when requests failed.

@@ -36,14 +36,37 @@ pub struct Scenario {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrafficSpec {
+    /// Requests per simulated second through each entrance.
     #[serde(default = "default_rate")]
     pub rate: f64,
+    /// Paths (with an optional `?query`) the requests ask for, in turn.
+    #[serde(default = "default_paths")]
+    pub paths: Vec<String>,
+    /// The `Host` header.
+    #[serde(default = "default_host")]
+    pub host: String,
+    /// Extra request headers.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for TrafficSpec {
     fn default() -> Self {
-        TrafficSpec { rate: default_rate() }
+        TrafficSpec {
+            rate: default_rate(),
+            paths: default_paths(),
+            host: default_host(),
+            headers: Default::default(),
+        }
     }
+}
+
+fn default_paths() -> Vec<String> {
+    vec!["/".into()]
+}
+
+fn default_host() -> String {
+    "www.example.com".into()
 }
 
 fn default_rate() -> f64 {

@@ -15,6 +15,7 @@ mod invariants;
 mod lifecycle;
 mod reconcile;
 pub mod routing;
+pub mod rules;
 pub mod scaling;
 mod schedule;
 mod targets;
@@ -79,6 +80,9 @@ pub struct World {
     /// action): AWS opens the cause of each resulting activity with it.
     #[serde(default)]
     pub cause_prefix: BTreeMap<String, String>,
+    /// Tags of ELBv2 resources (load balancers, target groups, listeners, rules) by ARN.
+    #[serde(default)]
+    pub elb_tags: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// A target's health as DescribeTargetHealth reports it: state, reason code, description.
@@ -121,6 +125,7 @@ impl World {
             cooldown_until: BTreeMap::new(),
             cause_prefix: BTreeMap::new(),
             max_instances: DEFAULT_MAX_INSTANCES,
+            elb_tags: BTreeMap::new(),
         }
     }
 

@@ -7,15 +7,76 @@
 //! answers 503. A target whose application is down answers nothing: an ALB turns that into a 502,
 //! an NLB's client sees the connection fail. A Classic Load Balancer forwards to its InService,
 //! non-draining instances. Among the candidates, requests go round robin (`n` is the request's
-//! sequence number), in a fixed order.
+//! sequence number), in a fixed order. Listener rules come first: the first rule (by priority)
+//! whose conditions all match a request decides, then the default actions; fixed-response and
+//! redirect actions answer without a target; weighted forwards share requests by weight.
 
 use crate::model::*;
 
 use super::World;
 
+/// At most this many round-robin slots describe a weighted forward (weights are approximated
+/// beyond it).
+const MAX_SLOTS: usize = 100_000;
+
+/// The slots of a weighted forward: each group's targets in turn, each group getting its share
+/// of the slots by weight, interleaved (smooth weighted round robin) so that any run of requests
+/// is split close to the weights.
+fn weighted(groups: Vec<(i64, Vec<Routed>)>) -> Vec<Routed> {
+    fn gcd(a: u64, b: u64) -> u64 {
+        if b == 0 {
+            a
+        } else {
+            gcd(b, a % b)
+        }
+    }
+    let lcm = groups
+        .iter()
+        .map(|(_, r)| r.len() as u64)
+        .try_fold(1u64, |l, n| l.checked_mul(n / gcd(l, n)))
+        .unwrap_or(u64::MAX);
+    let total_weight: u64 = groups.iter().map(|(w, _)| *w as u64).sum();
+    // Weight of each target: its group's weight spread over the group's targets.
+    let mut items: Vec<(Routed, u64)> = Vec::new();
+    let exact = lcm.saturating_mul(total_weight) <= MAX_SLOTS as u64;
+    for (w, routed) in &groups {
+        let n = routed.len() as u64;
+        let each = if exact {
+            *w as u64 * (lcm / n)
+        } else {
+            ((*w as u64 * 1000) / (total_weight * n)).max(1)
+        };
+        items.extend(routed.iter().map(|r| (r.clone(), each)));
+    }
+    let len: u64 = items.iter().map(|(_, w)| w).sum();
+    let mut current = vec![0i64; items.len()];
+    let mut out = Vec::with_capacity(len as usize);
+    for _ in 0..len {
+        for (c, (_, w)) in current.iter_mut().zip(&items) {
+            *c += *w as i64;
+        }
+        let (best, _) = current
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, c)| (**c, std::cmp::Reverse(*i)))
+            .unwrap_or((0, &0));
+        current[best] -= len as i64;
+        out.push(items[best].0.clone());
+    }
+    out
+}
+
 /// What happened to one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Routed {
+    /// A fixed-response action answered (a maintenance page, for instance).
+    Fixed {
+        status: u16,
+        content_type: Option<String>,
+        body: Option<String>,
+    },
+    /// A redirect action answered.
+    Redirect { status: u16, location: String },
     /// A target's application answered.
     Served { instance: String, port: i64 },
     /// The chosen target's application is down: 502 from an ALB or a Classic Load Balancer.
@@ -52,6 +113,7 @@ impl Routed {
     pub fn status(&self) -> Option<u16> {
         match self {
             Routed::Served { .. } => Some(200),
+            Routed::Fixed { status, .. } | Routed::Redirect { status, .. } => Some(*status),
             Routed::BadGateway { .. } => Some(502),
             Routed::NoTarget => Some(503),
             Routed::ConnectionFailed { .. } | Routed::NoListener => None,
@@ -90,16 +152,18 @@ impl World {
         }
     }
 
-    /// Routes the `n`th request arriving on an ELBv2 listener (its default action).
-    pub fn route(&self, listener_arn: &str, n: u64) -> Routed {
-        let all = self.route_candidates(listener_arn);
+    /// Routes the `n`th request arriving on an ELBv2 listener.
+    pub fn route(&self, listener_arn: &str, req: &Request, n: u64) -> Routed {
+        let all = self.route_candidates(listener_arn, req);
         all[(n % all.len() as u64) as usize].clone()
     }
 
-    /// What each request arriving on an ELBv2 listener gets now, one entry per round-robin slot
-    /// (never empty): request `n` gets entry `n % len`. Between two changes of the world this is
-    /// all a traffic model needs, however many requests arrive.
-    pub fn route_candidates(&self, listener_arn: &str) -> Vec<Routed> {
+    /// What each request like `req` arriving on an ELBv2 listener gets now, one entry per
+    /// round-robin slot (never empty): request `n` gets entry `n % len`. The first rule (by
+    /// priority) whose conditions all match decides, else the default actions; an NLB has no
+    /// rules. Between two changes of the world this is all a traffic model needs, however many
+    /// requests arrive.
+    pub fn route_candidates(&self, listener_arn: &str, req: &Request) -> Vec<Routed> {
         let Some(l) = self.listeners.get(listener_arn) else {
             return vec![Routed::NoListener];
         };
@@ -107,29 +171,90 @@ impl World {
             .load_balancers
             .get(&l.load_balancer_arn)
             .is_some_and(|lb| lb.kind == "network");
-        let Some(tg) = l
-            .actions
-            .iter()
-            .find(|a| a.kind == "forward")
-            .and_then(|a| a.target_group_arn.as_deref())
-        else {
+        let actions = if network { &l.actions[..] } else { l.actions_for(req) };
+        let Some(action) = actions.iter().find(|a| a.type_name() != "redirect").or(actions.first()) else {
             return vec![Routed::NoTarget];
         };
-        let candidates = self.routable_targets(tg);
-        if candidates.is_empty() {
-            return vec![Routed::NoTarget];
+        match &action.kind {
+            ActionKind::FixedResponse {
+                status_code,
+                content_type,
+                message_body,
+            } => vec![Routed::Fixed {
+                status: *status_code,
+                content_type: content_type.clone(),
+                body: message_body.clone(),
+            }],
+            ActionKind::Redirect {
+                protocol,
+                port,
+                host,
+                path,
+                query,
+                status_code,
+            } => {
+                let req_host = req.host.split(':').next().unwrap_or_default();
+                let fill = |s: &str| {
+                    s.replace("#{protocol}", &l.protocol.to_ascii_lowercase())
+                        .replace("#{host}", req_host)
+                        .replace("#{port}", &l.port.to_string())
+                        .replace("#{path}", req.path.trim_start_matches('/'))
+                        .replace(
+                            "#{query}",
+                            &req.query
+                                .iter()
+                                .map(|(k, v)| format!("{k}={v}"))
+                                .collect::<Vec<_>>()
+                                .join("&"),
+                        )
+                };
+                let query = fill(query);
+                let location = format!(
+                    "{}://{}:{}{}{}{}",
+                    fill(protocol).to_ascii_lowercase(),
+                    fill(host),
+                    fill(port),
+                    fill(path),
+                    if query.is_empty() { "" } else { "?" },
+                    query
+                );
+                vec![Routed::Redirect {
+                    status: *status_code,
+                    location,
+                }]
+            }
+            ActionKind::Forward { target_groups, .. } => self.forward(target_groups, network),
         }
-        candidates
+    }
+
+    /// A forward action: round robin over each target group's routable targets, the groups
+    /// sharing requests by weight.
+    fn forward(&self, groups: &[WeightedTarget], network: bool) -> Vec<Routed> {
+        let per_group: Vec<(i64, Vec<Routed>)> = groups
             .iter()
-            .map(|t| match (self.answers(&t.id), network) {
-                (true, _) => Routed::Served {
-                    instance: t.id.clone(),
-                    port: t.port,
-                },
-                (false, false) => Routed::BadGateway { instance: t.id.clone() },
-                (false, true) => Routed::ConnectionFailed { instance: t.id.clone() },
+            .filter(|g| g.weight > 0 || groups.len() == 1)
+            .map(|g| {
+                let routed = self
+                    .routable_targets(&g.arn)
+                    .iter()
+                    .map(|t| match (self.answers(&t.id), network) {
+                        (true, _) => Routed::Served {
+                            instance: t.id.clone(),
+                            port: t.port,
+                        },
+                        (false, false) => Routed::BadGateway { instance: t.id.clone() },
+                        (false, true) => Routed::ConnectionFailed { instance: t.id.clone() },
+                    })
+                    .collect::<Vec<_>>();
+                (g.weight.max(1), routed)
             })
-            .collect()
+            .filter(|(_, r)| !r.is_empty())
+            .collect();
+        match per_group.len() {
+            0 => vec![Routed::NoTarget],
+            1 => per_group.into_iter().next().map(|(_, r)| r).unwrap_or_default(),
+            _ => weighted(per_group),
+        }
     }
 
     /// Routes the `n`th request arriving at a Classic Load Balancer.
@@ -189,10 +314,10 @@ impl World {
         out
     }
 
-    /// What requests through an entrance get now (see [`World::route_candidates`]).
-    pub fn entrance_candidates(&self, e: &Entrance) -> Vec<Routed> {
+    /// What requests like `req` through an entrance get now (see [`World::route_candidates`]).
+    pub fn entrance_candidates(&self, e: &Entrance, req: &Request) -> Vec<Routed> {
         match e {
-            Entrance::Listener { arn, .. } => self.route_candidates(arn),
+            Entrance::Listener { arn, .. } => self.route_candidates(arn, req),
             Entrance::Classic { name } => self.route_classic_candidates(name),
         }
     }
@@ -234,7 +359,7 @@ target_groups = [{{ name = "web" }}]
     }
 
     fn served_by(w: &World, listener: &str, n: u64) -> Vec<Routed> {
-        (0..n).map(|k| w.route(listener, k)).collect()
+        (0..n).map(|k| w.route(listener, &Request::get("lb", "/"), k)).collect()
     }
 
     #[test]
@@ -267,7 +392,7 @@ target_groups = [{{ name = "web" }}]
                 port: 80
             }));
         w.deregister_target(&tg, &ids[1], None);
-        assert_eq!(w.route(&l, 0), Routed::NoTarget);
+        assert_eq!(w.route(&l, &Request::get("lb", "/"), 0), Routed::NoTarget);
         assert_eq!(Routed::NoTarget.status(), Some(503));
     }
 
@@ -341,7 +466,7 @@ target_groups = [{{ name = "web" }}]
             .status(),
             None
         );
-        assert_eq!(w.route("arn:none", 0), Routed::NoListener);
+        assert_eq!(w.route("arn:none", &Request::get("lb", "/"), 0), Routed::NoListener);
     }
 
     #[test]

@@ -10,7 +10,7 @@ impl World {
     pub fn tg_in_use(&self, tg_arn: &str) -> bool {
         self.listeners
             .values()
-            .any(|l| l.actions.iter().any(|a| a.target_group_arn.as_deref() == Some(tg_arn)))
+            .any(|l| l.all_actions().any(|a| a.target_groups().any(|t| t == tg_arn)))
     }
 
     /// Load balancers whose listeners forward to the target group.
@@ -18,12 +18,25 @@ impl World {
         let mut lbs: Vec<String> = self
             .listeners
             .values()
-            .filter(|l| l.actions.iter().any(|a| a.target_group_arn.as_deref() == Some(tg_arn)))
+            .filter(|l| l.all_actions().any(|a| a.target_groups().any(|t| t == tg_arn)))
             .map(|l| l.load_balancer_arn.clone())
             .collect();
         lbs.sort();
         lbs.dedup();
         lbs
+    }
+
+    /// Starts every non-draining target of a target group over with health checks (the group
+    /// started or stopped being used by a listener).
+    pub(crate) fn restart_health_checks(&mut self, tg_arn: &str) {
+        let now = self.now_ms;
+        if let Some(t) = self.target_groups.get_mut(tg_arn) {
+            for target in t.targets.iter_mut().filter(|t| t.state != TargetState::Draining) {
+                target.state = TargetState::Initial;
+                target.registered_ms = now;
+                target.streak_ms = now;
+            }
+        }
     }
 
     /// Registers (or re-registers) a target.

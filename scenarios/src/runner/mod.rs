@@ -103,6 +103,8 @@ pub(super) struct Sim {
     pub(super) app_warmups: BTreeMap<String, Option<i64>>,
     /// Requests per simulated second per entrance.
     pub(super) traffic_rate: f64,
+    /// The request shapes of the traffic (one per path).
+    pub(super) traffic_requests: Vec<fakeaws::model::Request>,
     /// What each entrance's requests got.
     pub(super) traffic: BTreeMap<String, traffic::Tally>,
     /// A sleep released on the gated clock whose process has not yet acted on it.
@@ -123,6 +125,16 @@ impl Sim {
         std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
         let n_events = sc.events.len();
         let traffic_rate = sc.traffic.rate;
+        let traffic_requests = sc
+            .traffic
+            .paths
+            .iter()
+            .map(|p| {
+                let mut r = fakeaws::model::Request::get(&sc.traffic.host, p);
+                r.headers = sc.traffic.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                r
+            })
+            .collect();
         Ok(Sim {
             sc,
             r,
@@ -149,6 +161,7 @@ impl Sim {
             progress: 0.0,
             started: 0,
             traffic_rate,
+            traffic_requests,
             app_warmups: BTreeMap::new(),
             traffic: BTreeMap::new(),
             released: None,

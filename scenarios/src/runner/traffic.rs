@@ -20,7 +20,7 @@ impl Sim {
             if now >= to {
                 return;
             }
-            let (view, next_change) = self.fake().rehearsal().traffic_view();
+            let (view, next_change) = self.fake().rehearsal().traffic_view(&self.traffic_requests);
             let warm = self.app_warmups.values().flatten().copied().min();
             let until = [next_change, warm]
                 .into_iter()
@@ -45,61 +45,83 @@ impl Sim {
         }
     }
 
-    /// Attributes the requests of `[from, to)` to what each entrance does now.
-    fn count(&mut self, view: &[(String, Vec<Routed>)], from: i64, to: i64) {
-        let sent_by = |t: i64| ((t - self.start_ms).max(0) as f64 * self.traffic_rate / 1000.0).floor() as u64;
+    /// Attributes the requests of `[from, to)` to what each entrance does now. Each request
+    /// shape (path) is its own stream, at `rate / paths` per second.
+    #[allow(clippy::type_complexity)]
+    fn count(&mut self, view: &[(String, Vec<Vec<Routed>>)], from: i64, to: i64) {
+        let streams = self.traffic_requests.len().max(1) as f64;
+        let rate = self.traffic_rate / streams;
+        let sent_by = |t: i64| ((t - self.start_ms).max(0) as f64 * rate / 1000.0).floor() as u64;
         let (a, b) = (sent_by(from), sent_by(to));
         if b <= a {
             return;
         }
         let window_from = (from - self.start_ms) / 1000;
         let window_to = (to - self.start_ms + 999) / 1000;
-        for (entrance, candidates) in view {
-            let c = candidates.len() as u64;
-            let mut per: BTreeMap<usize, u64> = BTreeMap::new();
-            let n = b - a;
-            for (i, _) in candidates.iter().enumerate() {
-                let slot = (i as u64 + c - a % c) % c;
-                let extra = u64::from(slot < n % c);
-                per.insert(i, n / c + extra);
+        for (entrance, per_request) in view {
+            for candidates in per_request {
+                self.count_stream(entrance, candidates, a, b, window_from, window_to);
             }
-            let labels = &self.labels;
-            let installed = &self.installed;
-            let tally = self.traffic.entry(entrance.clone()).or_default();
-            tally.sent += n;
-            for (i, r) in candidates.iter().enumerate() {
-                let k = per.get(&i).copied().unwrap_or(0);
-                if k == 0 {
-                    continue;
+        }
+    }
+
+    /// Requests `a..b` of one stream through one entrance, round robin over `candidates`.
+    fn count_stream(
+        &mut self,
+        entrance: &str,
+        candidates: &[Routed],
+        a: u64,
+        b: u64,
+        window_from: i64,
+        window_to: i64,
+    ) {
+        let c = candidates.len() as u64;
+        let n = b - a;
+        let labels = &self.labels;
+        let installed = &self.installed;
+        let tally = self.traffic.entry(entrance.to_string()).or_default();
+        tally.sent += n;
+        for (i, r) in candidates.iter().enumerate() {
+            let slot = (i as u64 + c - a % c) % c;
+            let k = n / c + u64::from(slot < n % c);
+            if k == 0 {
+                continue;
+            }
+            let failure = match r {
+                Routed::Served { instance, .. } => {
+                    let rev = installed.get(instance).cloned().unwrap_or_else(|| "(none)".into());
+                    *tally.served.entry(rev).or_default() += k;
+                    None
                 }
-                let failure = match r {
-                    Routed::Served { instance, .. } => {
-                        let rev = installed.get(instance).cloned().unwrap_or_else(|| "(none)".into());
-                        *tally.served.entry(rev).or_default() += k;
-                        None
+                Routed::Fixed { status, .. } => {
+                    *tally.maintenance.entry(status.to_string()).or_default() += k;
+                    None
+                }
+                Routed::Redirect { .. } => {
+                    tally.redirected += k;
+                    None
+                }
+                Routed::BadGateway { .. } => Some("502 app down"),
+                Routed::ConnectionFailed { .. } => Some("connection failed (app down)"),
+                Routed::NoTarget => Some("503 no target"),
+                Routed::NoListener => Some("no listener"),
+            };
+            if let Some(cause) = failure {
+                *tally.failed.entry(cause.to_string()).or_default() += k;
+                let who = match r {
+                    Routed::BadGateway { instance } | Routed::ConnectionFailed { instance } => {
+                        format!(" ({})", labels.get(instance).cloned().unwrap_or_default())
                     }
-                    Routed::BadGateway { .. } => Some("502 app down"),
-                    Routed::ConnectionFailed { .. } => Some("connection failed (app down)"),
-                    Routed::NoTarget => Some("503 no target"),
-                    Routed::NoListener => Some("no listener"),
+                    _ => String::new(),
                 };
-                if let Some(cause) = failure {
-                    *tally.failed.entry(cause.to_string()).or_default() += k;
-                    let who = match r {
-                        Routed::BadGateway { instance } | Routed::ConnectionFailed { instance } => {
-                            format!(" ({})", labels.get(instance).cloned().unwrap_or_default())
-                        }
-                        _ => String::new(),
-                    };
-                    let what = format!("{cause}{who}");
-                    match tally.windows.last_mut() {
-                        Some(w) if w.what == what && w.to >= window_from => w.to = window_to,
-                        _ => tally.windows.push(Window {
-                            from: window_from,
-                            to: window_to,
-                            what,
-                        }),
-                    }
+                let what = format!("{cause}{who}");
+                match tally.windows.last_mut() {
+                    Some(w) if w.what == what && w.to >= window_from => w.to = window_to,
+                    _ => tally.windows.push(Window {
+                        from: window_from,
+                        to: window_to,
+                        what,
+                    }),
                 }
             }
         }
@@ -115,6 +137,8 @@ impl Sim {
                     TrafficReport {
                         sent: t.sent,
                         served: t.served.clone(),
+                        maintenance: t.maintenance.clone(),
+                        redirected: t.redirected,
                         failed: t.failed.clone(),
                         failure_windows: t
                             .windows
@@ -133,6 +157,8 @@ impl Sim {
 pub(crate) struct Tally {
     sent: u64,
     served: BTreeMap<String, u64>,
+    maintenance: BTreeMap<String, u64>,
+    redirected: u64,
     failed: BTreeMap<String, u64>,
     windows: Vec<Window>,
 }

@@ -1,7 +1,11 @@
 //! The Elastic Load Balancing v2 Query API (Version 2015-12-01): load balancers, target groups,
-//! listeners, targets and their health, in the shapes botocore and the Rust SDK expect.
+//! listeners and their rules, tags, targets and their health, in the shapes botocore and the Rust SDK expect.
 
+mod actions;
+mod listeners;
 mod load_balancers;
+mod rules;
+mod tags;
 mod target_groups;
 mod targets;
 
@@ -14,7 +18,10 @@ use crate::protocol::query::Params;
 use crate::protocol::xml::Xml;
 use crate::protocol::Outcome;
 use crate::world::World;
+use listeners::*;
 use load_balancers::*;
+use rules::*;
+use tags::*;
 use target_groups::*;
 use targets::*;
 
@@ -29,7 +36,19 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
         "DeleteLoadBalancer" => {
             let arn = p.req("LoadBalancerArn")?;
             if world.load_balancers.remove(arn).is_some() {
-                world.listeners.retain(|_, l| l.load_balancer_arn != arn);
+                let gone: Vec<String> = world
+                    .listeners
+                    .values()
+                    .filter(|l| l.load_balancer_arn == arn)
+                    .flat_map(|l| std::iter::once(l.arn.clone()).chain(l.rules.iter().map(|r| r.arn.clone())))
+                    .collect();
+                world.change_routing(|w| {
+                    w.listeners.retain(|_, l| l.load_balancer_arn != arn);
+                    Ok(())
+                })?;
+                for a in gone.iter().map(String::as_str).chain([arn]) {
+                    world.elb_tags.remove(a);
+                }
             }
             Ok(Some(String::new()))
         }
@@ -46,6 +65,7 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
                 ));
             }
             world.target_groups.remove(&arn);
+            world.elb_tags.remove(&arn);
             for g in world.groups.values_mut() {
                 g.target_groups.retain(|a| a != &arn);
             }
@@ -62,17 +82,15 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
         "CreateListener" => create_listener(world, p),
         "DescribeListeners" => describe_listeners(world, p),
         "ModifyListener" => modify_listener(world, p),
-        "DeleteListener" => {
-            let arn = p.req("ListenerArn")?;
-            let l = world
-                .listeners
-                .remove(arn)
-                .ok_or_else(|| AwsError::new(400, "ListenerNotFound", format!("Listener '{arn}' not found")))?;
-            for a in l.actions.iter().filter_map(|a| a.target_group_arn.clone()) {
-                restart_health_checks(world, &a);
-            }
-            Ok(Some(String::new()))
-        }
+        "DeleteListener" => delete_listener(world, p),
+        "CreateRule" => create_rule(world, p),
+        "DescribeRules" => describe_rules(world, p),
+        "ModifyRule" => modify_rule(world, p),
+        "DeleteRule" => delete_rule(world, p),
+        "SetRulePriorities" => set_rule_priorities(world, p),
+        "AddTags" => add_tags(world, p),
+        "RemoveTags" => remove_tags(world, p),
+        "DescribeTags" => describe_tags(world, p),
         other => Err(AwsError::new(
             400,
             "InvalidAction",

@@ -124,7 +124,8 @@ pub(super) fn create_tg(world: &mut World, p: &Params) -> Outcome {
         targets: Vec::new(),
         created_ms: world.now_ms,
     };
-    world.target_groups.insert(arn, t.clone());
+    world.target_groups.insert(arn.clone(), t.clone());
+    super::tags::tag_new(world, &arn, p)?;
     let mut x = Xml::new();
     x.list("TargetGroups", [&t], |x, t| tg_xml(x, world, t));
     Ok(Some(x.finish()))
@@ -270,15 +271,4 @@ pub(super) fn modify_tg_attributes(world: &mut World, p: &Params) -> Outcome {
         t.attributes.insert(k, v);
     }
     Ok(Some(attributes(&t.attributes)))
-}
-
-pub(super) fn restart_health_checks(world: &mut World, tg_arn: &str) {
-    let now = world.now_ms;
-    if let Some(t) = world.target_groups.get_mut(tg_arn) {
-        for target in t.targets.iter_mut().filter(|t| t.state != TargetState::Draining) {
-            target.state = TargetState::Initial;
-            target.registered_ms = now;
-            target.streak_ms = now;
-        }
-    }
 }

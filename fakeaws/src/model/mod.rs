@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+mod listeners;
+pub use listeners::*;
+
 /// Auto Scaling lifecycle states, spelled as the API spells them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
 pub enum Lifecycle {
@@ -269,23 +272,6 @@ impl TargetGroup {
             .and_then(|v| v.parse().ok())
             .unwrap_or(300)
     }
-}
-
-/// A listener's default action.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Action {
-    pub kind: String,
-    pub target_group_arn: Option<String>,
-}
-
-/// An ELBv2 listener.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Listener {
-    pub arn: String,
-    pub load_balancer_arn: String,
-    pub port: i64,
-    pub protocol: String,
-    pub actions: Vec<Action>,
 }
 
 /// A Classic Load Balancer listener.

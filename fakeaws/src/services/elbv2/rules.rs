@@ -1,0 +1,168 @@
+//! ELBv2 listener rules: CreateRule, DescribeRules, ModifyRule, DeleteRule, SetRulePriorities.
+//! The listener's default actions appear as its default rule (`IsDefault`, priority `default`).
+
+use super::actions::{action_xml, condition_xml, conditions, decode};
+use super::*;
+use crate::world::rules::RuleRef;
+
+fn rule_xml(x: &mut Xml, r: &Rule) {
+    x.leaf("RuleArn", &r.arn)
+        .leaf("Priority", r.priority)
+        .list("Conditions", &r.conditions, condition_xml)
+        .list("Actions", &r.actions, action_xml)
+        .leaf("IsDefault", false);
+}
+
+fn default_rule_xml(x: &mut Xml, l: &Listener) {
+    x.leaf("RuleArn", l.default_rule_arn())
+        .leaf("Priority", "default")
+        .list("Conditions", std::iter::empty::<&Condition>(), condition_xml)
+        .list("Actions", &l.actions, action_xml)
+        .leaf("IsDefault", true);
+}
+
+fn rules_result(rules: &[Rule]) -> String {
+    let mut x = Xml::new();
+    x.list("Rules", rules, rule_xml);
+    x.finish()
+}
+
+pub(super) fn create_rule(world: &mut World, p: &Params) -> Outcome {
+    let listener = p.req("ListenerArn")?.to_string();
+    let priority = p.int("Priority")?.ok_or_else(|| AwsError::missing("Priority"))?;
+    if !p.has_list("Conditions") {
+        return Err(AwsError::missing("Conditions"));
+    }
+    let conditions = conditions(p)?;
+    let actions = decode(world, p, "Actions")?;
+    let rule = world.create_rule(&listener, priority, conditions, actions)?;
+    super::tags::tag_new(world, &rule.arn, p)?;
+    Ok(Some(rules_result(&[rule])))
+}
+
+pub(super) fn describe_rules(world: &mut World, p: &Params) -> Outcome {
+    let listener = p.opt("ListenerArn");
+    let arns = p.list_max("RuleArns", 20)?;
+    if listener.is_some() != arns.is_empty() {
+        return Err(AwsError::validation("You must specify either listener or rule ARNs"));
+    }
+    let page_size = p.int_in("PageSize", 1, 400)?.unwrap_or(400) as usize;
+    let mut x = Xml::new();
+    match listener {
+        Some(arn) => {
+            let l = world
+                .listeners
+                .get(arn)
+                .ok_or_else(|| AwsError::new(400, "ListenerNotFound", format!("Listener '{arn}' not found")))?;
+            let start: usize = match p.opt("Marker") {
+                Some(m) => m
+                    .parse()
+                    .map_err(|_| AwsError::validation(format!("Invalid Marker '{m}'")))?,
+                None => 0,
+            };
+            // Rules by priority, then the default rule last.
+            let total = l.rules.len() + 1;
+            let end = (start + page_size).min(total);
+            x.open("Rules");
+            for i in start..end {
+                x.open("member");
+                match l.rules.get(i) {
+                    Some(r) => rule_xml(&mut x, r),
+                    None => default_rule_xml(&mut x, l),
+                }
+                x.close("member");
+            }
+            x.close("Rules");
+            if end < total {
+                x.leaf("NextMarker", end);
+            }
+        }
+        None => {
+            x.open("Rules");
+            for a in &arns {
+                x.open("member");
+                match world.find_rule(a)? {
+                    RuleRef::Default { listener } => {
+                        if let Some(l) = world.listeners.get(&listener) {
+                            default_rule_xml(&mut x, l);
+                        }
+                    }
+                    RuleRef::Rule { listener, priority } => {
+                        if let Some(r) = world
+                            .listeners
+                            .get(&listener)
+                            .and_then(|l| l.rules.iter().find(|r| r.priority == priority))
+                        {
+                            rule_xml(&mut x, r);
+                        }
+                    }
+                }
+                x.close("member");
+            }
+            x.close("Rules");
+        }
+    }
+    Ok(Some(x.finish()))
+}
+
+pub(super) fn modify_rule(world: &mut World, p: &Params) -> Outcome {
+    let arn = p.req("RuleArn")?.to_string();
+    let conditions = if p.has_list("Conditions") {
+        Some(conditions(p)?)
+    } else {
+        None
+    };
+    let actions = if p.has_list("Actions") {
+        Some(decode(world, p, "Actions")?)
+    } else {
+        None
+    };
+    if conditions.as_ref().is_some_and(|c| c.is_empty()) {
+        return Err(AwsError::validation("A rule must have at least one condition"));
+    }
+    if actions.as_ref().is_some_and(|a| a.is_empty()) {
+        return Err(AwsError::validation("A rule must have at least one action"));
+    }
+    world.modify_rule(&arn, conditions, actions)?;
+    let mut x = Xml::new();
+    x.open("Rules").open("member");
+    match world.find_rule(&arn)? {
+        RuleRef::Default { listener } => {
+            if let Some(l) = world.listeners.get(&listener) {
+                default_rule_xml(&mut x, l);
+            }
+        }
+        RuleRef::Rule { listener, priority } => {
+            if let Some(r) = world
+                .listeners
+                .get(&listener)
+                .and_then(|l| l.rules.iter().find(|r| r.priority == priority))
+            {
+                rule_xml(&mut x, r);
+            }
+        }
+    }
+    x.close("member").close("Rules");
+    Ok(Some(x.finish()))
+}
+
+pub(super) fn delete_rule(world: &mut World, p: &Params) -> Outcome {
+    world.delete_rule(p.req("RuleArn")?)?;
+    Ok(Some(String::new()))
+}
+
+pub(super) fn set_rule_priorities(world: &mut World, p: &Params) -> Outcome {
+    let mut changes = Vec::new();
+    for s in p.structs("RulePriorities")? {
+        let arn = s.req("RuleArn")?.to_string();
+        let prio = s
+            .int("Priority")?
+            .ok_or_else(|| AwsError::missing("RulePriorities.member.N.Priority"))?;
+        changes.push((arn, prio));
+    }
+    if changes.is_empty() {
+        return Err(AwsError::missing("RulePriorities"));
+    }
+    let rules = world.set_rule_priorities(&changes)?;
+    Ok(Some(rules_result(&rules)))
+}
