@@ -19,5 +19,7 @@ mod concurrency;
 mod scaling;
 // Classic Load Balancers through aws-sdk-elasticloadbalancing and the AWS CLI.
 mod sdk_classic;
+// Listener rules and ELBv2 tags through the Rust SDK, boto3 and the AWS CLI.
+mod rules;
 // The source tree itself.
 mod tidy;

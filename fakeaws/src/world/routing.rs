@@ -515,4 +515,174 @@ load_balancers = ["old-web"]
         );
         assert_eq!(w.route_classic("nope", 0), Routed::NoListener);
     }
+
+    fn forward_to(arn: &str, weight: i64) -> WeightedTarget {
+        WeightedTarget {
+            arn: arn.to_string(),
+            weight,
+        }
+    }
+
+    fn fixed(status: u16, body: &str) -> Action {
+        Action {
+            order: None,
+            kind: ActionKind::FixedResponse {
+                status_code: status,
+                content_type: Some("text/html".into()),
+                message_body: Some(body.into()),
+            },
+        }
+    }
+
+    #[test]
+    fn rules_decide_by_priority_then_the_default_action() {
+        let (mut w, l, _) = world("application");
+        w.tick(60_000);
+        let path = |v: &str| Condition::PathPattern { values: vec![v.into()] };
+        w.create_rule(&l, 20, vec![path("/api/*")], vec![fixed(404, "api gone")])
+            .expect("rule");
+        w.create_rule(&l, 10, vec![path("/api/v2/*")], vec![fixed(200, "v2")])
+            .expect("rule");
+        let status = |w: &World, p: &str| w.route(&l, &Request::get("lb", p), 0).status();
+        assert_eq!(status(&w, "/api/v2/x"), Some(200), "priority 10 wins over 20");
+        assert_eq!(status(&w, "/api/v1/x"), Some(404));
+        assert!(matches!(
+            w.route(&l, &Request::get("lb", "/"), 0),
+            Routed::Served { .. }
+        ));
+        // The same priority twice is refused; a reordering that would collide too.
+        let e = w
+            .create_rule(&l, 10, vec![path("/x")], vec![fixed(200, "x")])
+            .unwrap_err();
+        assert_eq!(e.code, "PriorityInUse");
+        let arns: Vec<String> = w.listeners[&l].rules.iter().map(|r| r.arn.clone()).collect();
+        let e = w.set_rule_priorities(&[(arns[0].clone(), 20)]).unwrap_err();
+        assert_eq!(e.code, "PriorityInUse");
+        w.set_rule_priorities(&[(arns[0].clone(), 30)]).expect("moved");
+        assert_eq!(status(&w, "/api/v2/x"), Some(404), "now the /api/* rule comes first");
+        // A rule that matches everything takes every request: a maintenance page.
+        w.create_rule(&l, 1, vec![path("*")], vec![fixed(503, "back soon")])
+            .expect("rule");
+        assert_eq!(
+            w.route(&l, &Request::get("lb", "/anything"), 7),
+            Routed::Fixed {
+                status: 503,
+                content_type: Some("text/html".into()),
+                body: Some("back soon".into())
+            }
+        );
+        let maint = w.listeners[&l].rules[0].arn.clone();
+        w.delete_rule(&maint).expect("deleted");
+        assert!(matches!(
+            w.route(&l, &Request::get("lb", "/"), 0),
+            Routed::Served { .. }
+        ));
+        let default_rule = w.listeners[&l].default_rule_arn();
+        assert_eq!(w.delete_rule(&default_rule).unwrap_err().code, "OperationNotPermitted");
+    }
+
+    #[test]
+    fn redirects_fill_in_the_request() {
+        let (mut w, l, _) = world("application");
+        let redirect = Action {
+            order: None,
+            kind: ActionKind::Redirect {
+                protocol: "HTTPS".into(),
+                port: "443".into(),
+                host: "#{host}".into(),
+                path: "/new/#{path}".into(),
+                query: "#{query}".into(),
+                status_code: 301,
+            },
+        };
+        let cond = Condition::HostHeader {
+            values: vec!["old.example.com".into()],
+        };
+        w.create_rule(&l, 5, vec![cond], vec![redirect]).expect("rule");
+        assert_eq!(
+            w.route(&l, &Request::get("OLD.example.com:80", "/a/b?x=1"), 0),
+            Routed::Redirect {
+                status: 301,
+                location: "https://OLD.example.com:443/new/a/b?x=1".into()
+            }
+        );
+    }
+
+    #[test]
+    fn weighted_target_groups_share_requests_by_weight() {
+        let mut w = World::new("us-east-1", 0);
+        let text = r#"
+[[target_groups]]
+name = "blue"
+port = 80
+health_check = { interval = 10, healthy_threshold = 2, unhealthy_threshold = 2, timeout = 5 }
+
+[[target_groups]]
+name = "green"
+port = 80
+health_check = { interval = 10, healthy_threshold = 2, unhealthy_threshold = 2, timeout = 5 }
+
+[[load_balancers]]
+name = "lb"
+listeners = [{ port = 80, target_group = "blue" }]
+
+[[instances]]
+availability_zone = "us-east-1a"
+count = 2
+target_groups = [{ name = "blue" }]
+
+[[instances]]
+availability_zone = "us-east-1b"
+count = 1
+target_groups = [{ name = "green" }]
+"#;
+        let spec::WorldFile::Spec(s) = spec::parse(text, "w.toml").expect("spec") else {
+            panic!("a spec")
+        };
+        let ids = spec::apply(&mut w, &s).expect("applies");
+        let l = w.listeners.keys().next().cloned().expect("listener");
+        let tg = |w: &World, name: &str| {
+            w.target_groups
+                .values()
+                .find(|t| t.name == name)
+                .map(|t| t.arn.clone())
+                .expect("tg")
+        };
+        let (blue, green) = (tg(&w, "blue"), tg(&w, "green"));
+        let cond = Condition::PathPattern {
+            values: vec!["*".into()],
+        };
+        let action = Action {
+            order: None,
+            kind: ActionKind::Forward {
+                target_groups: vec![forward_to(&blue, 3), forward_to(&green, 1)],
+                single: false,
+                stickiness: None,
+            },
+        };
+        w.create_rule(&l, 1, vec![cond], vec![action]).expect("rule");
+        w.tick(120_000);
+        let slots = w.route_candidates(&l, &Request::get("lb", "/"));
+        let to = |id: &str| {
+            slots
+                .iter()
+                .filter(|r| matches!(r, Routed::Served { instance, .. } if instance == id))
+                .count()
+        };
+        // 3:1 between the groups; blue's share split over its two targets.
+        assert_eq!((to(&ids[0]), to(&ids[1]), to(&ids[2])), (3, 3, 2), "{slots:?}");
+        // Interleaved, not in blocks: any five consecutive requests include green.
+        for start in 0..slots.len() {
+            let four: Vec<_> = (0..5).map(|k| &slots[(start + k) % slots.len()]).collect();
+            assert!(four
+                .iter()
+                .any(|r| matches!(r, Routed::Served { instance, .. } if *instance == ids[2])));
+        }
+        // A group with nothing to forward to leaves its share to the others.
+        w.deregister_target(&green, &ids[2], None);
+        let slots = w.route_candidates(&l, &Request::get("lb", "/"));
+        assert!(slots
+            .iter()
+            .all(|r| !matches!(r, Routed::Served { instance, .. } if *instance == ids[2])));
+    }
 }
