@@ -24,6 +24,8 @@ pub fn router() -> Router<Arc<Fake>> {
         .route("/clock/sleep", post(sleep))
         .route("/instances", get(instances).post(create_instances))
         .route("/instances/{id}/app", post(set_app))
+        .route("/instances/{id}/docroot", post(set_doc_root))
+        .route("/data-plane", get(data_plane))
         .route("/faults", get(faults).post(inject))
         .route("/calls", get(calls))
         .route("/reset", post(reset))
@@ -219,5 +221,46 @@ async fn calls(State(fake): State<Arc<Fake>>) -> Response {
 async fn reset(State(fake): State<Arc<Fake>>) -> Response {
     let region = fake.region().to_string();
     fake.replace_world(World::new(&region, fake.clock.now_ms()));
+    fake.sync_data_plane();
     Json(json!({"reset": true})).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocRoot {
+    path: std::path::PathBuf,
+}
+
+async fn set_doc_root(
+    State(fake): State<Arc<Fake>>,
+    Path(id): Path<String>,
+    body: Result<Json<DocRoot>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(d)) = body else {
+        return bad(
+            StatusCode::BAD_REQUEST,
+            "expected JSON {\"path\": \"/dir/the/app/serves\"}",
+        );
+    };
+    if !fake.world().instances.contains_key(&id) {
+        return bad(StatusCode::NOT_FOUND, format!("no instance {id}"));
+    }
+    let Some(dp) = fake.data_plane() else {
+        return bad(
+            StatusCode::CONFLICT,
+            "the data plane is off (started with --no-data-plane)",
+        );
+    };
+    dp.set_doc_root(&id, d.path.clone());
+    Json(json!({"id": id, "docroot": d.path})).into_response()
+}
+
+async fn data_plane(State(fake): State<Arc<Fake>>) -> Response {
+    match fake.data_plane() {
+        Some(dp) => Json(json!({"endpoints": dp.endpoints()})).into_response(),
+        None => bad(
+            StatusCode::CONFLICT,
+            "the data plane is off (started with --no-data-plane)",
+        ),
+    }
 }

@@ -5,12 +5,14 @@
 //! Layers, outside in: [`server`] (HTTP routing, faults, response framing) and [`admin`] over the
 //! shared [`state`] → [`services`] (one function per Query action, and the metadata service) over
 //! the wire [`protocol`] → [`world`] (the simulated account and its timed behaviour on the
-//! [`clock`]). [`rehearsal`] is the API a rehearsal driver (the scenario runner) steers the fake
+//! [`clock`]). [`dataplane`] serves the load balancers' listeners as real HTTP through the
+//! world's routing. [`rehearsal`] is the API a rehearsal driver (the scenario runner) steers the fake
 //! through.
 
 pub mod admin;
 pub mod clock;
 pub mod cron;
+pub mod dataplane;
 pub mod model;
 pub mod protocol;
 pub mod rehearsal;

@@ -43,6 +43,13 @@ struct Args {
     /// LimitExceeded (bounds memory and the time any one request holds the world).
     #[arg(long, default_value_t = fakeaws::world::DEFAULT_MAX_INSTANCES)]
     max_instances: usize,
+    /// Do not serve the load balancers' listeners (the data plane) on loopback ports.
+    #[arg(long)]
+    no_data_plane: bool,
+    /// First loopback port for the data plane's listeners (each new one takes the next free
+    /// port); 0 picks any free port.
+    #[arg(long, default_value_t = 0)]
+    data_plane_port_base: u16,
 }
 
 fn main() -> ExitCode {
@@ -106,6 +113,14 @@ fn run() -> anyhow::Result<()> {
             "fakeaws: listening on http://{addr} (region {}, admin API at /_fakeaws/)",
             args.region
         );
+        if !args.no_data_plane {
+            let endpoints = fake
+                .enable_data_plane(args.data_plane_port_base)
+                .context("starting the data plane")?;
+            for ep in endpoints {
+                eprintln!("fakeaws: data plane {} -> {}", ep.entrance, ep.url);
+            }
+        }
         axum::serve(listener, app(fake.clone()))
             .with_graceful_shutdown(shutdown())
             .await?;

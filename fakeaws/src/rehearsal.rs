@@ -138,6 +138,13 @@ impl Rehearsal<'_> {
         self.fake.world().set_app(id, up)
     }
 
+    /// Tells the data plane (when on) which folder an instance's application serves.
+    pub fn set_doc_root(&self, id: &str, root: std::path::PathBuf) {
+        if let Some(dp) = self.fake.data_plane() {
+            dp.set_doc_root(id, root);
+        }
+    }
+
     /// How many of `ids` serve traffic: InService and healthy in every target group and Classic
     /// Load Balancer they are registered with (and registered somewhere).
     pub fn serving(&self, ids: &[String]) -> usize {

@@ -153,6 +153,7 @@ async fn query(fake: &Arc<Fake>, headers: &HeaderMap, body: &Bytes) -> Response 
             _ => elbv2::handle(&mut world, &action, &params),
         };
         let Some(before) = before else {
+            drop(world);
             return aws_response(fake, ns, result, &action);
         };
         if result.is_err() {
@@ -171,6 +172,9 @@ async fn query(fake: &Arc<Fake>, headers: &HeaderMap, body: &Bytes) -> Response 
             result
         }
     };
+    if outcome.is_ok() {
+        fake.sync_data_plane();
+    }
     aws_response(fake, ns, outcome, &action)
 }
 

@@ -1,5 +1,5 @@
-//! The fake's shared state: the world behind its lock, the clock, injected faults, IMDS tokens and
-//! call counts. The router, the admin API and the metadata service all use it; it imports none of
+//! The fake's shared state: the world behind its lock, the clock, injected faults, IMDS tokens,
+//! call counts and the data plane (when on). The router, the admin API and the metadata service all use it; it imports none of
 //! them, so nothing imports in a circle.
 
 use std::collections::{BTreeMap, HashMap};
@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{Clock, ClockMode};
+use crate::dataplane::{DataPlane, Endpoint};
 use crate::world::World;
 
 /// A fault to inject into the next calls of an action.
@@ -63,6 +64,7 @@ pub struct Fake {
     pub imds_v1: bool,
     base_url: OnceLock<String>,
     region: String,
+    data_plane: OnceLock<DataPlane>,
 }
 
 impl Fake {
@@ -89,6 +91,7 @@ impl Fake {
             imds_v1,
             base_url: OnceLock::new(),
             region,
+            data_plane: OnceLock::new(),
         })
     }
 
@@ -162,6 +165,31 @@ impl Fake {
     /// How many times each action was called (`Service:Action`).
     pub fn call_counts(&self) -> BTreeMap<String, u64> {
         self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Serves every load balancer listener on a loopback port from now on (see [`DataPlane`]);
+    /// new entrances bind from `port_base` up (0: any free port). Returns the endpoints.
+    pub fn enable_data_plane(self: &Arc<Self>, port_base: u16) -> std::io::Result<Vec<Endpoint>> {
+        if self.data_plane.get().is_none() {
+            let _ = self.data_plane.set(DataPlane::new(port_base)?);
+        }
+        self.sync_data_plane();
+        Ok(self.data_plane().map(DataPlane::endpoints).unwrap_or_default())
+    }
+
+    /// The data plane, when enabled.
+    pub fn data_plane(&self) -> Option<&DataPlane> {
+        self.data_plane.get()
+    }
+
+    /// Opens (and closes) data-plane sockets for the world's entrances as they are now; logs
+    /// each new one. Does nothing when the data plane is off.
+    pub fn sync_data_plane(self: &Arc<Self>) {
+        if let Some(d) = self.data_plane.get() {
+            for ep in d.sync(self) {
+                tracing::info!(entrance = %ep.entrance, url = %ep.url, "data plane: serving");
+            }
+        }
     }
 
     /// A fresh request id.

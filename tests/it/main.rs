@@ -21,5 +21,7 @@ mod scaling;
 mod sdk_classic;
 // Listener rules and ELBv2 tags through the Rust SDK, boto3 and the AWS CLI.
 mod rules;
+// The data plane: real HTTP through the listeners.
+mod data_plane;
 // The source tree itself.
 mod tidy;
