@@ -102,6 +102,23 @@ pub struct TrafficReport {
     pub failed: BTreeMap<String, u64>,
     /// `t+FROMs..t+TOs cause`: when requests failed.
     pub failure_windows: Vec<String>,
+    /// Real requests through fakeaws' data plane (`[traffic] probe = true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe: Option<ProbeReport>,
+}
+
+/// What real HTTP requests through a listener's port got, one per step of simulated time.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProbeReport {
+    pub sent: u64,
+    /// Answered as the traffic model said they would be.
+    pub agreed_with_model: u64,
+    pub refused_connections: u64,
+    /// `STATUS page text` -> when it was first and last seen.
+    pub pages: BTreeMap<String, String>,
+    /// The first few answers the model did not allow.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub disagreements: Vec<String>,
 }
 
 /// One deployment.
@@ -162,6 +179,9 @@ pub enum ViolationKind {
     CapacityBelowMinimum,
     /// Requests users sent failed (502, 503, connection failures).
     RequestsFailed,
+    /// A real request through the data plane got an answer the traffic model did not allow, or
+    /// its connection was refused.
+    ProbeDisagreed,
 }
 
 impl ViolationKind {
@@ -173,6 +193,7 @@ impl ViolationKind {
             ViolationKind::LeftInStandby => "left_in_standby",
             ViolationKind::CapacityBelowMinimum => "capacity_below_minimum",
             ViolationKind::RequestsFailed => "requests_failed",
+            ViolationKind::ProbeDisagreed => "probe_disagreed",
         }
     }
 }

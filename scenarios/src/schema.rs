@@ -48,6 +48,10 @@ pub struct TrafficSpec {
     /// Extra request headers.
     #[serde(default)]
     pub headers: std::collections::BTreeMap<String, String>,
+    /// Also send real HTTP requests through fakeaws' data plane at each step and check them
+    /// against the model.
+    #[serde(default)]
+    pub probe: bool,
 }
 
 impl Default for TrafficSpec {
@@ -57,6 +61,7 @@ impl Default for TrafficSpec {
             paths: default_paths(),
             host: default_host(),
             headers: Default::default(),
+            probe: false,
         }
     }
 }

@@ -10,8 +10,11 @@ use aws_sdk_elasticloadbalancingv2::types::{
 
 use crate::util::*;
 
-/// A blocking `GET`: status, headers (lower-case names), body; or the connection's error.
-fn get(url: &str, path: &str) -> std::io::Result<(u16, Vec<(String, String)>, String)> {
+/// Response headers, names in lower case.
+type Headers = Vec<(String, String)>;
+
+/// A blocking `GET`: status, headers, body; or the connection's error.
+fn get(url: &str, path: &str) -> std::io::Result<(u16, Headers, String)> {
     let addr = url.trim_start_matches("http://");
     let mut s = std::net::TcpStream::connect(addr)?;
     s.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;

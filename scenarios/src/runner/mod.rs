@@ -12,6 +12,7 @@
 
 mod deployment;
 mod events;
+mod probe;
 mod stage;
 mod supervisor;
 mod traffic;
@@ -107,6 +108,8 @@ pub(super) struct Sim {
     pub(super) traffic_requests: Vec<fakeaws::model::Request>,
     /// What each entrance's requests got.
     pub(super) traffic: BTreeMap<String, traffic::Tally>,
+    /// What real requests through the data plane got (`[traffic] probe = true`).
+    pub(super) probes: BTreeMap<String, probe::ProbeTally>,
     /// A sleep released on the gated clock whose process has not yet acted on it.
     pub(super) released: Option<u64>,
 }
@@ -164,6 +167,7 @@ impl Sim {
             traffic_requests,
             app_warmups: BTreeMap::new(),
             traffic: BTreeMap::new(),
+            probes: BTreeMap::new(),
             released: None,
         })
     }
@@ -182,6 +186,7 @@ impl Sim {
             .rehearsal()
             .apply(&self.sc.fleet)
             .map_err(|e| anyhow!("fleet: {}", e.message))?;
+        self.start_probes()?;
         // Boot and first health checks happen before the story starts.
         let booted_at = self.now() + 30_000;
         self.fake().clock.advance_to(booted_at);
@@ -199,9 +204,13 @@ impl Sim {
         initial.extend(standalone);
         for id in &initial {
             self.label(id);
-            if let Some(rev) = &self.sc.initial_revision {
+            if let Some(rev) = self.sc.initial_revision.clone() {
+                if self.sc.traffic.probe {
+                    // Probed instances serve real files: install them.
+                    self.install(id, &rev)?;
+                }
                 self.installed.insert(id.clone(), rev.clone());
-                self.running_rev.insert(id.clone(), rev.clone());
+                self.running_rev.insert(id.clone(), rev);
             }
             let run_dir = self.instance_root(id).join("run");
             std::fs::create_dir_all(&run_dir)?;

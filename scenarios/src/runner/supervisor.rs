@@ -261,7 +261,7 @@ impl Sim {
         Ok(finished)
     }
 
-    fn install(&mut self, id: &str, rev: &str) -> anyhow::Result<()> {
+    pub(super) fn install(&mut self, id: &str, rev: &str) -> anyhow::Result<()> {
         let revision = self
             .revisions
             .get(rev)
@@ -278,6 +278,11 @@ impl Sim {
                 }
                 std::fs::copy(&from, &to)?;
             }
+        }
+        // The application serves the first folder the revision installs (the data plane reads it).
+        if let Some((_, dst)) = revision.spec.files.first() {
+            let root = root.join(dst.trim_start_matches('/'));
+            self.fake().rehearsal().set_doc_root(id, root);
         }
         self.installed.insert(id.to_string(), rev.to_string());
         Ok(())

@@ -29,6 +29,7 @@ impl Sim {
                 .fold(to, i64::min);
             if self.start_ms > 0 {
                 self.count(&view, now, until);
+                self.probe(&view);
             }
             self.fake().clock.advance_to(until);
             // Applications that finished warming up answer from now on.
@@ -139,6 +140,7 @@ impl Sim {
                         served: t.served.clone(),
                         maintenance: t.maintenance.clone(),
                         redirected: t.redirected,
+                        probe: self.probes.get(entrance).map(|p| p.report()),
                         failed: t.failed.clone(),
                         failure_windows: t
                             .windows

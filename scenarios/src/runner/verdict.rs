@@ -168,6 +168,21 @@ impl Sim {
                 ));
             }
         }
+        for (entrance, p) in &self.probes {
+            if !p.clean() {
+                let r = p.report();
+                self.violations.push(Violation::new(
+                    ViolationKind::ProbeDisagreed,
+                    format!(
+                        "{entrance}: {} of {} real requests agreed with the model, {} connection(s) refused: {}",
+                        r.agreed_with_model,
+                        r.sent,
+                        r.refused_connections,
+                        r.disagreements.join("; ")
+                    ),
+                ));
+            }
+        }
         let expected: BTreeSet<ViolationKind> = self.sc.expect_violations.iter().copied().collect();
         let kinds: BTreeSet<ViolationKind> = self.violations.iter().map(|v| v.kind).collect();
         out.violations = self.violations.clone();
