@@ -322,6 +322,13 @@ pub async fn deregister(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mu
         }
     }
     let g = group(ctx, group_name).await?;
+    if ctx.settings.maintenance.is_some() && g.target_groups.is_empty() && !g.load_balancer_names.is_empty() {
+        return Err(HookError::Refused(format!(
+            "[maintenance] is configured but {} is behind Classic Load Balancers ({}), which have no listener rules to show a page with; remove [maintenance]",
+            g.name,
+            g.load_balancer_names.join(", ")
+        )));
+    }
     if ctx.settings.handle_processes {
         if g.suspended.iter().any(|p| p == "Launch") {
             return Err(HookError::Refused(format!(
@@ -335,6 +342,7 @@ pub async fn deregister(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mu
     state.group = Some(g.name.clone());
     state.standby = true;
     ctx.save(state)?;
+    crate::maintenance::before_leaving(ctx, &g.target_groups).await?;
     // Instances of one group deregistering at once (HalfAtATime, AllAtOnce) race: between our
     // MinSize change and our EnterStandby, siblings' EnterStandby lowers DesiredCapacity (#84),
     // and a MinSize left above DesiredCapacity makes UpdateAutoScalingGroup raise DesiredCapacity
@@ -431,6 +439,7 @@ pub async fn deregister(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mu
             Err(e) => return Err(crate::ctx::aws_error("EnterStandby", &e)),
         }
     }
+    crate::maintenance::after_leaving(ctx, &g.target_groups).await?;
     wait_lifecycle(ctx, "Standby", ctx.settings.standby_timeout).await?;
     Ok(())
 }
@@ -461,6 +470,11 @@ pub async fn register(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mut 
     wait_lifecycle(ctx, "InService", ctx.settings.in_service_timeout).await?;
     if ctx.settings.wait_for_healthy {
         wait_healthy(ctx, group_name).await?;
+    }
+    if ctx.settings.maintenance.is_some() {
+        let g = group(ctx, group_name).await?;
+        let limit = ctx.settings.healthy_timeout.unwrap_or(Duration::from_secs(330));
+        crate::maintenance::after_return(ctx, &g.target_groups, limit).await?;
     }
     state.standby = false;
     ctx.save(state)?;

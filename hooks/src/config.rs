@@ -33,6 +33,93 @@ pub struct FileConfig {
     pub wait: WaitConfig,
     #[serde(default)]
     pub retry: RetryConfig,
+    pub maintenance: Option<MaintenanceConfig>,
+}
+
+/// `[maintenance]`: the page shown while too few targets are healthy.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceConfig {
+    /// The page file, relative to the config file's folder.
+    pub page: Option<PathBuf>,
+    pub status_code: Option<i64>,
+    pub content_type: Option<String>,
+    /// Below this many healthy targets the page is shown.
+    pub threshold: Option<i64>,
+    /// The listener rule's priority.
+    pub priority: Option<i64>,
+}
+
+/// The maintenance page, validated and read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Maintenance {
+    pub body: String,
+    pub status_code: u16,
+    pub content_type: String,
+    pub threshold: usize,
+    pub priority: i32,
+}
+
+/// The longest body a fixed-response rule takes (ELBv2's limit).
+pub const MAX_PAGE_CHARS: usize = 1024;
+/// Content types a fixed-response rule takes.
+pub const PAGE_CONTENT_TYPES: [&str; 5] = [
+    "text/plain",
+    "text/css",
+    "text/html",
+    "application/javascript",
+    "application/json",
+];
+
+fn maintenance(m: &MaintenanceConfig, base: Option<&Path>, origin: &dyn Fn(&str) -> String) -> anyhow::Result<Maintenance> {
+    let page = m
+        .page
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("{}: missing; name the page file (relative to the config file)", origin("maintenance.page")))?;
+    let path = match base {
+        Some(b) if page.is_relative() => b.join(page),
+        _ => page.clone(),
+    };
+    let body = std::fs::read_to_string(&path)
+        .with_context(|| format!("{}: cannot read {}", origin("maintenance.page"), path.display()))?;
+    let chars = body.chars().count();
+    if chars > MAX_PAGE_CHARS {
+        bail!(
+            "{}: {} is {chars} characters; a load balancer's fixed response holds at most {MAX_PAGE_CHARS}",
+            origin("maintenance.page"),
+            path.display()
+        );
+    }
+    let status_code = m.status_code.unwrap_or(503);
+    if !(200..600).contains(&status_code) || (300..400).contains(&status_code) {
+        bail!(
+            "{}: {status_code} is not a 2XX, 4XX or 5XX status code",
+            origin("maintenance.status_code")
+        );
+    }
+    let content_type = m.content_type.clone().unwrap_or_else(|| "text/html".into());
+    if !PAGE_CONTENT_TYPES.contains(&content_type.as_str()) {
+        bail!(
+            "{}: '{content_type}' is not one of {}",
+            origin("maintenance.content_type"),
+            PAGE_CONTENT_TYPES.join(", ")
+        );
+    }
+    let threshold = m.threshold.unwrap_or(1);
+    if !(1..=10_000).contains(&threshold) {
+        bail!("{}: {threshold} is out of range (1 to 10000)", origin("maintenance.threshold"));
+    }
+    let priority = m.priority.unwrap_or(1);
+    if !(1..=50_000).contains(&priority) {
+        bail!("{}: {priority} is out of range (1 to 50000)", origin("maintenance.priority"));
+    }
+    Ok(Maintenance {
+        body,
+        status_code: status_code as u16,
+        content_type,
+        threshold: threshold as usize,
+        priority: priority as i32,
+    })
 }
 
 /// `[wait]`: seconds.
@@ -104,6 +191,8 @@ pub struct Settings {
     pub retry_max_attempts: u32,
     pub retry_base: Duration,
     pub retry_max: Duration,
+    /// The maintenance page, when configured.
+    pub maintenance: Option<Maintenance>,
 }
 
 /// The environment and command-line layer (all optional): each setting is a flag with its
@@ -342,7 +431,19 @@ pub fn load(flags: &Flags, exe_dir: Option<&Path>) -> anyhow::Result<Settings> {
             origin("retry.max_attempts")
         );
     }
+    let maintenance = match &file.maintenance {
+        None => None,
+        Some(_) if load_balancers.is_some() => bail!(
+            "{}: Classic Load Balancers have no listener rules, so the hooks cannot show a maintenance page there (remove [maintenance] or load_balancers)",
+            origin("maintenance")
+        ),
+        Some(m) => {
+            let base = path.as_deref().and_then(Path::parent).or(exe_dir);
+            Some(maintenance(m, base, &origin)?)
+        }
+    };
     let settings = Settings {
+        maintenance,
         target_groups,
         load_balancers,
         port,

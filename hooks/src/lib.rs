@@ -12,6 +12,7 @@ pub mod config;
 pub mod ctx;
 pub mod error;
 pub mod log;
+pub mod maintenance;
 pub mod run;
 pub mod state;
 pub mod tg;

@@ -183,8 +183,11 @@ pub fn short(arn: &str) -> &str {
     arn.rsplit(':').next().unwrap_or(arn)
 }
 
-/// Deregisters and waits until gone everywhere.
+/// Deregisters (the maintenance page shown around it when configured) and waits until gone
+/// everywhere.
 pub async fn deregister(ctx: &Ctx, regs: &[Registration]) -> Result<()> {
+    let tgs: Vec<String> = regs.iter().map(|r| r.target_group_arn.clone()).collect();
+    crate::maintenance::before_leaving(ctx, &tgs).await?;
     for r in regs {
         ctx.info(format!(
             "DeregisterTargets {}:{} from {}",
@@ -201,6 +204,7 @@ pub async fn deregister(ctx: &Ctx, regs: &[Registration]) -> Result<()> {
         })
         .await?;
     }
+    crate::maintenance::after_leaving(ctx, &tgs).await?;
     let mut waits = Vec::new();
     for r in regs {
         waits.push((
@@ -235,8 +239,15 @@ pub async fn register(ctx: &Ctx, regs: &[Registration]) -> Result<()> {
         })
         .await?;
     }
+    let tgs: Vec<String> = regs.iter().map(|r| r.target_group_arn.clone()).collect();
+    let page_limit = ctx.settings.healthy_timeout.unwrap_or_else(|| {
+        all.iter()
+            .map(|t| t.healthy_timeout)
+            .max()
+            .unwrap_or(Duration::from_secs(330))
+    });
     if !ctx.settings.wait_for_healthy {
-        return Ok(());
+        return crate::maintenance::after_return(ctx, &tgs, page_limit).await;
     }
     let waits = regs
         .iter()
@@ -250,5 +261,6 @@ pub async fn register(ctx: &Ctx, regs: &[Registration]) -> Result<()> {
             (r.target_group_arn.clone(), Some(r.port), limit)
         })
         .collect();
-    wait_all(ctx, "healthy", waits).await
+    wait_all(ctx, "healthy", waits).await?;
+    crate::maintenance::after_return(ctx, &tgs, page_limit).await
 }

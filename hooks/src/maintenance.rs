@@ -1,0 +1,270 @@
+//! The maintenance page: a top-priority `fixed-response` listener rule that answers every request
+//! while too few targets are healthy, instead of the load balancer's blank 503.
+//!
+//! `deregister-from-elb` shows it before taking out the last healthy target(s) behind a listener
+//! (fewer than `threshold` others healthy), and checks again once its own target is out (hooks of
+//! other instances may have left at the same moment: AllAtOnce). `register-with-elb` removes it once
+//! `threshold` targets are healthy again. The rule is tagged as the hooks' with the deployment that
+//! created it: creating is idempotent (a PriorityInUse for our own rule is success), removing is
+//! idempotent (RuleNotFound is success), and a page left by another deployment is removed as soon
+//! as enough targets are healthy.
+
+use std::time::Duration;
+
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, FixedResponseActionConfig, PathPatternConditionConfig, RuleCondition, Tag,
+};
+
+use crate::config::Maintenance;
+use crate::ctx::{aws_error, Ctx};
+use crate::error::{HookError, Result};
+use crate::tg::short;
+
+/// The tag marking the hooks' maintenance rule; its value is the deployment that created it.
+pub const TAG: &str = "codedeploy-elb-hooks:maintenance";
+
+/// The rule at the configured priority of a listener.
+enum Slot {
+    Free,
+    /// The hooks' rule, created by this deployment.
+    Ours { arn: String, deployment: String },
+    /// Someone else's rule.
+    Taken { arn: String },
+}
+
+/// Listeners whose default action forwards to the target group (ALB listeners only).
+async fn listeners_of(ctx: &Ctx, tg_arn: &str) -> Result<Vec<String>> {
+    let tgs = ctx
+        .must("DescribeTargetGroups", || {
+            ctx.elb.describe_target_groups().target_group_arns(tg_arn).send()
+        })
+        .await?;
+    let lbs: Vec<String> = tgs
+        .target_groups()
+        .iter()
+        .flat_map(|t| t.load_balancer_arns().iter().cloned())
+        .collect();
+    let mut out = Vec::new();
+    for lb in lbs {
+        let ls = ctx
+            .must("DescribeListeners", || ctx.elb.describe_listeners().load_balancer_arn(&lb).send())
+            .await?;
+        for l in ls.listeners() {
+            let forwards_here = l.default_actions().iter().any(|a| {
+                a.target_group_arn() == Some(tg_arn)
+                    || a.forward_config().is_some_and(|f| {
+                        f.target_groups().iter().any(|t| t.target_group_arn() == Some(tg_arn))
+                    })
+            });
+            if !forwards_here {
+                continue;
+            }
+            let proto = l.protocol().map(|p| p.as_str().to_string()).unwrap_or_default();
+            if proto != "HTTP" && proto != "HTTPS" {
+                ctx.warn(format!(
+                    "listener {} is {proto}: only Application Load Balancer listeners have rules, so it shows no maintenance page",
+                    short(l.listener_arn().unwrap_or_default())
+                ));
+                continue;
+            }
+            out.extend(l.listener_arn().map(str::to_string));
+        }
+    }
+    Ok(out)
+}
+
+/// Healthy targets of a target group, this instance's included or not.
+async fn healthy(ctx: &Ctx, tg_arn: &str, count_self: bool) -> Result<usize> {
+    let h = ctx
+        .must("DescribeTargetHealth", || {
+            ctx.elb.describe_target_health().target_group_arn(tg_arn).send()
+        })
+        .await?;
+    Ok(h.target_health_descriptions()
+        .iter()
+        .filter(|d| count_self || d.target().and_then(|t| t.id()) != Some(ctx.instance_id.as_str()))
+        .filter(|d| d.target_health().and_then(|t| t.state()).map(|s| s.as_str()) == Some("healthy"))
+        .count())
+}
+
+async fn slot(ctx: &Ctx, m: &Maintenance, listener: &str) -> Result<Slot> {
+    let rules = ctx
+        .must("DescribeRules", || ctx.elb.describe_rules().listener_arn(listener).send())
+        .await?;
+    let want = m.priority.to_string();
+    let Some(rule) = rules.rules().iter().find(|r| r.priority() == Some(want.as_str())) else {
+        return Ok(Slot::Free);
+    };
+    let arn = rule.rule_arn().unwrap_or_default().to_string();
+    let tags = ctx
+        .must("DescribeTags", || ctx.elb.describe_tags().resource_arns(&arn).send())
+        .await?;
+    let mark = tags
+        .tag_descriptions()
+        .iter()
+        .flat_map(|d| d.tags())
+        .find(|t| t.key() == Some(TAG))
+        .map(|t| t.value().unwrap_or_default().to_string());
+    Ok(match mark {
+        Some(deployment) => Slot::Ours { arn, deployment },
+        None => Slot::Taken { arn },
+    })
+}
+
+fn taken(m: &Maintenance, listener: &str, arn: &str) -> HookError {
+    HookError::Refused(format!(
+        "listener {} already has a rule at priority {} that is not the hooks' ({}): set [maintenance] priority to a free one",
+        short(listener),
+        m.priority,
+        short(arn)
+    ))
+}
+
+async fn show(ctx: &Ctx, m: &Maintenance, listener: &str, why: &str) -> Result<()> {
+    match slot(ctx, m, listener).await? {
+        Slot::Ours { .. } => {
+            ctx.info(format!("the maintenance page is already up on {}", short(listener)));
+            return Ok(());
+        }
+        Slot::Taken { arn } => return Err(taken(m, listener, &arn)),
+        Slot::Free => {}
+    }
+    ctx.info(format!(
+        "CreateRule {} priority {}: maintenance page ({why})",
+        short(listener),
+        m.priority
+    ));
+    let page = Action::builder()
+        .r#type(ActionTypeEnum::FixedResponse)
+        .fixed_response_config(
+            FixedResponseActionConfig::builder()
+                .status_code(m.status_code.to_string())
+                .content_type(&m.content_type)
+                .message_body(&m.body)
+                .build(),
+        )
+        .build();
+    let everything = RuleCondition::builder()
+        .field("path-pattern")
+        .path_pattern_config(PathPatternConditionConfig::builder().values("*").build())
+        .build();
+    let tag = Tag::builder().key(TAG).value(&ctx.deployment_id).build();
+    let r = ctx
+        .call("CreateRule", || {
+            ctx.elb
+                .create_rule()
+                .listener_arn(listener)
+                .priority(m.priority)
+                .conditions(everything.clone())
+                .actions(page.clone())
+                .tags(tag.clone())
+                .send()
+        })
+        .await;
+    match r {
+        Ok(_) => Ok(()),
+        // Another instance's hook (AllAtOnce) created it between our read and our write.
+        Err(e) if e.code.as_deref() == Some("PriorityInUse") => match slot(ctx, m, listener).await? {
+            Slot::Ours { .. } => {
+                ctx.info(format!("the maintenance page is already up on {}", short(listener)));
+                Ok(())
+            }
+            Slot::Taken { arn } => Err(taken(m, listener, &arn)),
+            Slot::Free => Err(aws_error("CreateRule", &e)),
+        },
+        Err(e) => Err(aws_error("CreateRule", &e)),
+    }
+}
+
+async fn hide(ctx: &Ctx, arn: &str, listener: &str, why: &str) -> Result<()> {
+    ctx.info(format!("DeleteRule {}: maintenance page down ({why})", short(listener)));
+    match ctx
+        .call("DeleteRule", || ctx.elb.delete_rule().rule_arn(arn).send())
+        .await
+    {
+        Ok(_) => Ok(()),
+        // Another instance's hook removed it first.
+        Err(e) if e.code.as_deref() == Some("RuleNotFound") => Ok(()),
+        Err(e) => Err(aws_error("DeleteRule", &e)),
+    }
+}
+
+/// Before this instance leaves `tgs`: shows the page where fewer than `threshold` other targets
+/// are healthy; removes a page another deployment left where enough are.
+pub async fn before_leaving(ctx: &Ctx, tgs: &[String]) -> Result<()> {
+    let Some(m) = &ctx.settings.maintenance else { return Ok(()) };
+    for tg in tgs {
+        let others = healthy(ctx, tg, false).await?;
+        for l in listeners_of(ctx, tg).await? {
+            if others < m.threshold {
+                let why = format!(
+                    "{others} other healthy target(s) in {}, threshold {}",
+                    short(tg),
+                    m.threshold
+                );
+                show(ctx, m, &l, &why).await?;
+            } else if let Slot::Ours { arn, deployment } = slot(ctx, m, &l).await? {
+                if deployment != ctx.deployment_id {
+                    let why = format!("left by deployment {deployment}; {others} healthy target(s) now");
+                    hide(ctx, &arn, &l, &why).await?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Once this instance is out of `tgs`: shows the page where siblings leaving at the same time
+/// left fewer than `threshold` healthy targets.
+pub async fn after_leaving(ctx: &Ctx, tgs: &[String]) -> Result<()> {
+    let Some(m) = &ctx.settings.maintenance else { return Ok(()) };
+    for tg in tgs {
+        let left = healthy(ctx, tg, false).await?;
+        if left < m.threshold {
+            for l in listeners_of(ctx, tg).await? {
+                let why = format!("{left} healthy target(s) left in {}, threshold {}", short(tg), m.threshold);
+                show(ctx, m, &l, &why).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Once this instance is back in `tgs`: waits until `threshold` targets are healthy (bounded by
+/// `limit`), then removes the page.
+pub async fn after_return(ctx: &Ctx, tgs: &[String], limit: Duration) -> Result<()> {
+    let Some(m) = &ctx.settings.maintenance else { return Ok(()) };
+    let start = ctx.clock.elapsed();
+    for tg in tgs {
+        let listeners = listeners_of(ctx, tg).await?;
+        let mut pages = Vec::new();
+        for l in &listeners {
+            if let Slot::Ours { arn, .. } = slot(ctx, m, l).await? {
+                pages.push((l.clone(), arn));
+            }
+        }
+        if pages.is_empty() {
+            continue;
+        }
+        loop {
+            let n = healthy(ctx, tg, true).await?;
+            if n >= m.threshold {
+                for (l, arn) in &pages {
+                    let why = format!("{n} healthy target(s) in {}, threshold {}", short(tg), m.threshold);
+                    hide(ctx, arn, l, &why).await?;
+                }
+                break;
+            }
+            if ctx.clock.elapsed() - start >= limit {
+                return Err(HookError::Timeout(format!(
+                    "only {n} healthy target(s) in {} after {:.0}s; the maintenance page stays up until {} are",
+                    short(tg),
+                    limit.as_secs_f64(),
+                    m.threshold
+                )));
+            }
+            ctx.poll_sleep().await?;
+        }
+    }
+    Ok(())
+}
