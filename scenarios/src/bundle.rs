@@ -126,11 +126,7 @@ pub fn collect(input: &Input) -> anyhow::Result<Vec<Entry>> {
     }
     if let Some(c) = &input.config {
         let text = std::fs::read_to_string(c).with_context(|| format!("reading --config {}", c.display()))?;
-        let flags = hooks::config::Flags {
-            config: Some(c.clone()),
-            ..Default::default()
-        };
-        hooks::config::load(&flags, None).with_context(|| format!("--config {}", c.display()))?;
+        validate_config(&entries, &text).with_context(|| format!("--config {}", c.display()))?;
         entries.retain(|e| e.path != "bin/elb-hooks.toml");
         entries.push(Entry {
             path: "bin/elb-hooks.toml".into(),
@@ -140,6 +136,37 @@ pub fn collect(input: &Input) -> anyhow::Result<Vec<Entry>> {
     }
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(entries)
+}
+
+/// Loads the hooks' config as the binaries will, from `bin/elb-hooks.toml` inside the revision:
+/// the revision's files (not the binaries) are laid out in a scratch folder, so that paths in the
+/// config (the maintenance page) resolve as they will on the instance.
+fn validate_config(entries: &[Entry], text: &str) -> anyhow::Result<()> {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let scratch = std::env::temp_dir().join(format!("elb-hooks-bundle-{}-{n}", std::process::id()));
+    let result = (|| {
+        for e in entries.iter().filter(|e| !e.path.starts_with("bin/")) {
+            let to = scratch.join(&e.path);
+            if let Some(p) = to.parent() {
+                std::fs::create_dir_all(p)?;
+            }
+            std::fs::write(&to, &e.data)?;
+        }
+        let config = scratch.join("bin").join("elb-hooks.toml");
+        std::fs::create_dir_all(scratch.join("bin"))?;
+        std::fs::write(&config, text)?;
+        let flags = hooks::config::Flags {
+            config: Some(config),
+            ..Default::default()
+        };
+        hooks::config::load(&flags, None).map(|_| ())
+    })();
+    let _ = std::fs::remove_dir_all(&scratch);
+    result.map_err(|e| {
+        let scratch_text = scratch.display().to_string();
+        anyhow!("{}", format!("{e:#}").replace(&scratch_text, "<revision>"))
+    })
 }
 
 /// The 1-based line of the first line containing `needle`, for error messages.
