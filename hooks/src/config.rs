@@ -71,11 +71,17 @@ pub const PAGE_CONTENT_TYPES: [&str; 5] = [
     "application/json",
 ];
 
-fn maintenance(m: &MaintenanceConfig, base: Option<&Path>, origin: &dyn Fn(&str) -> String) -> anyhow::Result<Maintenance> {
-    let page = m
-        .page
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("{}: missing; name the page file (relative to the config file)", origin("maintenance.page")))?;
+fn maintenance(
+    m: &MaintenanceConfig,
+    base: Option<&Path>,
+    origin: &dyn Fn(&str) -> String,
+) -> anyhow::Result<Maintenance> {
+    let page = m.page.as_ref().ok_or_else(|| {
+        anyhow::anyhow!(
+            "{}: missing; name the page file (relative to the config file)",
+            origin("maintenance.page")
+        )
+    })?;
     let path = match base {
         Some(b) if page.is_relative() => b.join(page),
         _ => page.clone(),
@@ -107,11 +113,17 @@ fn maintenance(m: &MaintenanceConfig, base: Option<&Path>, origin: &dyn Fn(&str)
     }
     let threshold = m.threshold.unwrap_or(1);
     if !(1..=10_000).contains(&threshold) {
-        bail!("{}: {threshold} is out of range (1 to 10000)", origin("maintenance.threshold"));
+        bail!(
+            "{}: {threshold} is out of range (1 to 10000)",
+            origin("maintenance.threshold")
+        );
     }
     let priority = m.priority.unwrap_or(1);
     if !(1..=50_000).contains(&priority) {
-        bail!("{}: {priority} is out of range (1 to 50000)", origin("maintenance.priority"));
+        bail!(
+            "{}: {priority} is out of range (1 to 50000)",
+            origin("maintenance.priority")
+        );
     }
     Ok(Maintenance {
         body,

@@ -27,9 +27,14 @@ pub const TAG: &str = "codedeploy-elb-hooks:maintenance";
 enum Slot {
     Free,
     /// The hooks' rule, created by this deployment.
-    Ours { arn: String, deployment: String },
+    Ours {
+        arn: String,
+        deployment: String,
+    },
     /// Someone else's rule.
-    Taken { arn: String },
+    Taken {
+        arn: String,
+    },
 }
 
 /// Listeners whose default action forwards to the target group (ALB listeners only).
@@ -47,14 +52,15 @@ async fn listeners_of(ctx: &Ctx, tg_arn: &str) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for lb in lbs {
         let ls = ctx
-            .must("DescribeListeners", || ctx.elb.describe_listeners().load_balancer_arn(&lb).send())
+            .must("DescribeListeners", || {
+                ctx.elb.describe_listeners().load_balancer_arn(&lb).send()
+            })
             .await?;
         for l in ls.listeners() {
             let forwards_here = l.default_actions().iter().any(|a| {
                 a.target_group_arn() == Some(tg_arn)
-                    || a.forward_config().is_some_and(|f| {
-                        f.target_groups().iter().any(|t| t.target_group_arn() == Some(tg_arn))
-                    })
+                    || a.forward_config()
+                        .is_some_and(|f| f.target_groups().iter().any(|t| t.target_group_arn() == Some(tg_arn)))
             });
             if !forwards_here {
                 continue;
@@ -89,7 +95,9 @@ async fn healthy(ctx: &Ctx, tg_arn: &str, count_self: bool) -> Result<usize> {
 
 async fn slot(ctx: &Ctx, m: &Maintenance, listener: &str) -> Result<Slot> {
     let rules = ctx
-        .must("DescribeRules", || ctx.elb.describe_rules().listener_arn(listener).send())
+        .must("DescribeRules", || {
+            ctx.elb.describe_rules().listener_arn(listener).send()
+        })
         .await?;
     let want = m.priority.to_string();
     let Some(rule) = rules.rules().iter().find(|r| r.priority() == Some(want.as_str())) else {
@@ -192,7 +200,9 @@ async fn hide(ctx: &Ctx, arn: &str, listener: &str, why: &str) -> Result<()> {
 /// Before this instance leaves `tgs`: shows the page where fewer than `threshold` other targets
 /// are healthy; removes a page another deployment left where enough are.
 pub async fn before_leaving(ctx: &Ctx, tgs: &[String]) -> Result<()> {
-    let Some(m) = &ctx.settings.maintenance else { return Ok(()) };
+    let Some(m) = &ctx.settings.maintenance else {
+        return Ok(());
+    };
     for tg in tgs {
         let others = healthy(ctx, tg, false).await?;
         for l in listeners_of(ctx, tg).await? {
@@ -217,12 +227,18 @@ pub async fn before_leaving(ctx: &Ctx, tgs: &[String]) -> Result<()> {
 /// Once this instance is out of `tgs`: shows the page where siblings leaving at the same time
 /// left fewer than `threshold` healthy targets.
 pub async fn after_leaving(ctx: &Ctx, tgs: &[String]) -> Result<()> {
-    let Some(m) = &ctx.settings.maintenance else { return Ok(()) };
+    let Some(m) = &ctx.settings.maintenance else {
+        return Ok(());
+    };
     for tg in tgs {
         let left = healthy(ctx, tg, false).await?;
         if left < m.threshold {
             for l in listeners_of(ctx, tg).await? {
-                let why = format!("{left} healthy target(s) left in {}, threshold {}", short(tg), m.threshold);
+                let why = format!(
+                    "{left} healthy target(s) left in {}, threshold {}",
+                    short(tg),
+                    m.threshold
+                );
                 show(ctx, m, &l, &why).await?;
             }
         }
@@ -233,7 +249,9 @@ pub async fn after_leaving(ctx: &Ctx, tgs: &[String]) -> Result<()> {
 /// Once this instance is back in `tgs`: waits until `threshold` targets are healthy (bounded by
 /// `limit`), then removes the page.
 pub async fn after_return(ctx: &Ctx, tgs: &[String], limit: Duration) -> Result<()> {
-    let Some(m) = &ctx.settings.maintenance else { return Ok(()) };
+    let Some(m) = &ctx.settings.maintenance else {
+        return Ok(());
+    };
     let start = ctx.clock.elapsed();
     for tg in tgs {
         let listeners = listeners_of(ctx, tg).await?;
