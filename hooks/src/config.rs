@@ -547,6 +547,68 @@ mod tests {
         assert!(e.contains("ELB_HOOKS_PORT") && e.contains("--port"), "{e}");
     }
 
+    /// `[maintenance]`: the page file relative to the config file, AWS's limits checked before any
+    /// AWS call, and no page behind Classic Load Balancers.
+    #[test]
+    fn maintenance_page_settings() {
+        let dir = std::env::temp_dir().join(format!("elb-hooks-maint-{}-{}", std::process::id(), fastrand::u64(..)));
+        std::fs::create_dir_all(dir.join("bin")).expect("dir");
+        std::fs::write(dir.join("page.html"), "<h1>Back soon</h1>").expect("page");
+        std::fs::write(dir.join("big.html"), "x".repeat(MAX_PAGE_CHARS + 1)).expect("page");
+        let load_in_bin = |text: &str| {
+            let path = dir.join("bin").join("elb-hooks.toml");
+            std::fs::write(&path, text).expect("config");
+            load(
+                &Flags {
+                    config: Some(path),
+                    ..none()
+                },
+                None,
+            )
+        };
+        let s = load_in_bin("[maintenance]\npage = \"../page.html\"").expect("valid");
+        assert_eq!(
+            s.maintenance,
+            Some(Maintenance {
+                body: "<h1>Back soon</h1>".into(),
+                status_code: 503,
+                content_type: "text/html".into(),
+                threshold: 1,
+                priority: 1,
+            })
+        );
+        assert!(load_in_bin("").expect("valid").maintenance.is_none());
+        for (text, needle) in [
+            ("[maintenance]\npage = \"../big.html\"", "at most 1024"),
+            ("[maintenance]\npage = \"../missing.html\"", "cannot read"),
+            ("[maintenance]", "maintenance.page"),
+            (
+                "[maintenance]\npage = \"../page.html\"\nstatus_code = 302",
+                "maintenance.status_code",
+            ),
+            (
+                "[maintenance]\npage = \"../page.html\"\ncontent_type = \"image/png\"",
+                "maintenance.content_type",
+            ),
+            (
+                "[maintenance]\npage = \"../page.html\"\npriority = 0",
+                "maintenance.priority",
+            ),
+            (
+                "[maintenance]\npage = \"../page.html\"\nthreshold = 0",
+                "maintenance.threshold",
+            ),
+            (
+                "load_balancers = [\"old\"]\n[maintenance]\npage = \"../page.html\"",
+                "Classic Load Balancers have no listener rules",
+            ),
+        ] {
+            let e = format!("{:#}", load_in_bin(text).unwrap_err());
+            assert!(e.contains(needle), "{text}: {e}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// The `ELB_HOOKS_*` variables reach the settings through clap's `env`, over the file; a flag
     /// wins over its variable. (nextest runs each test in its own process; the variable names are
     /// used by no other test.)

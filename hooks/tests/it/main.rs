@@ -14,3 +14,5 @@ mod failures;
 mod aws_cli;
 // Classic Load Balancers.
 mod classic_path;
+// The maintenance page.
+mod maintenance;
