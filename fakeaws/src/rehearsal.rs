@@ -94,6 +94,29 @@ impl Rehearsal<'_> {
         self.fake.world().instances.get(id).map(|i| i.lifecycle)
     }
 
+    /// What each instance is doing now, for a timeline: its lifecycle state, or `Draining` while
+    /// it is in service but a target of it drains; `None` once it has left the world.
+    pub fn lane_states(&self, ids: &[&str]) -> Vec<Option<String>> {
+        let w = self.fake.world();
+        ids.iter()
+            .map(|id| {
+                let inst = w.instances.get(*id)?;
+                let draining = w.target_groups.values().flat_map(|t| t.targets.iter()).any(|t| {
+                    t.id == *id && (t.state == crate::model::TargetState::Draining || t.drain_until_ms.is_some())
+                }) || w
+                    .classic
+                    .values()
+                    .flat_map(|c| c.members.iter())
+                    .any(|m| m.id == *id && m.draining_until_ms.is_some());
+                Some(if draining && inst.lifecycle == Lifecycle::InService {
+                    "Draining".to_string()
+                } else {
+                    inst.lifecycle.as_str().to_string()
+                })
+            })
+            .collect()
+    }
+
     /// Whether the instance is gone or on its way out.
     pub fn is_leaving(&self, id: &str) -> bool {
         self.lifecycle(id).is_none_or(Lifecycle::is_leaving)

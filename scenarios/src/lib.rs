@@ -7,6 +7,7 @@ pub mod bundle;
 pub mod report;
 pub mod runner;
 pub mod schema;
+pub mod timeline;
 
 use std::path::{Path, PathBuf};
 

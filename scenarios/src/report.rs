@@ -80,6 +80,9 @@ pub struct Outcome {
     pub traffic: BTreeMap<String, TrafficReport>,
     /// Invariant violations found.
     pub violations: Vec<Violation>,
+    /// What happened over time, for the report pages (not in the snapshot).
+    #[serde(skip)]
+    pub timeline: crate::timeline::Timeline,
 }
 
 fn is_zero(n: &u64) -> bool {

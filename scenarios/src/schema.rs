@@ -204,6 +204,24 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// A short description, for timeline markers.
+    pub fn describe(&self) -> String {
+        match self {
+            Action::ScaleOut { count } => format!("scale out by {count}"),
+            Action::ScaleIn { count } => format!("scale in by {count}"),
+            Action::AddZone { zone } => format!("zone {zone} added"),
+            Action::Terminate { instance } => format!("i-{instance} terminated"),
+            Action::AppDown { instance } => format!("i-{instance}: application down"),
+            Action::AppUp { instance } => format!("i-{instance}: application up"),
+            Action::Throttle { api, count } => format!("fault: {count} x {api} throttled"),
+            Action::Unavailable { api, count } => format!("fault: {count} x {api} unavailable"),
+            Action::Alarm { policy, .. } => format!("alarm invokes {policy}"),
+            Action::ScheduledAction { name, in_seconds, .. } => format!("scheduled action {name} in {in_seconds}s"),
+        }
+    }
+}
+
 /// A script that misbehaves in one deployment on one instance.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -100,6 +100,11 @@ impl Sim {
     ) -> anyhow::Result<bool> {
         self.deployment_no += 1;
         let number = self.deployment_no;
+        let started_ms = self.now();
+        self.recorder.marker(
+            started_ms,
+            format!("deployment {number} ({revision}, {}) starts", config_name(config)),
+        );
         let n = targets.len();
         let min_healthy = min_healthy_hosts(config, n)?;
         let batch = (n.saturating_sub(min_healthy)).max(1);
@@ -253,6 +258,11 @@ impl Sim {
         if ok {
             self.last_good = Some(revision.to_string());
         }
+        let now = self.now();
+        self.recorder
+            .deployment(number, started_ms, now, report.required_healthy_capacity);
+        self.recorder
+            .marker(now, format!("deployment {number}: {}", report.status));
         self.reports.push(report);
         // Background runs (autoscaling deployments) continue to completion.
         if !runs.is_empty() {

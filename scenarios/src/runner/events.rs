@@ -48,6 +48,8 @@ impl Sim {
                 continue;
             }
             self.fired[i] = true;
+            let now = self.now();
+            self.recorder.marker(now, ev.action.describe());
             self.act(&ev.action)?;
         }
         Ok(())

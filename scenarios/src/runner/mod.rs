@@ -112,6 +112,8 @@ pub(super) struct Sim {
     pub(super) probes: BTreeMap<String, probe::ProbeTally>,
     /// A sleep released on the gated clock whose process has not yet acted on it.
     pub(super) released: Option<u64>,
+    /// The timeline of the story, for the report pages.
+    pub(super) recorder: crate::timeline::Recorder,
 }
 
 impl Sim {
@@ -169,6 +171,7 @@ impl Sim {
             traffic: BTreeMap::new(),
             probes: BTreeMap::new(),
             released: None,
+            recorder: Default::default(),
         })
     }
 
@@ -240,6 +243,7 @@ impl Sim {
             self.initial_groups.insert(g.clone(), initial);
         }
         self.start_ms = self.now();
+        self.recorder.start(self.start_ms);
         Ok(())
     }
 

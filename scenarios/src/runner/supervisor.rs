@@ -12,6 +12,7 @@ use anyhow::{anyhow, bail, Context};
 use super::Sim;
 use crate::appspec::Script;
 use crate::schema::Behaviour;
+use crate::timeline::RunResult;
 
 /// A script process that ended: its start number (never reused, unlike a pid) and exit code.
 pub(super) type Exit = (u64, i32);
@@ -164,6 +165,12 @@ impl Sim {
                 _ => {}
             }
             if let Some((line, failure)) = outcome {
+                let result = match &failure {
+                    None => RunResult::Succeeded,
+                    Some(f) if f.starts_with("ScriptTimedOut") => RunResult::TimedOut,
+                    Some(_) => RunResult::Failed,
+                };
+                self.recorder.run_ended(now, &run.instance, "", result, &line);
                 run.trace.push(line);
                 run.current = None;
                 self.sync_app(&run.instance);
@@ -177,10 +184,14 @@ impl Sim {
                 match &run.current {
                     Some(Current::Process { pid, script, event, .. }) => {
                         kill_group(*pid, rustix::process::Signal::KILL);
-                        run.trace.push(format!("{event} {script}: ended by termination"));
+                        let line = format!("{event} {script}: ended by termination");
+                        self.recorder.run_ended(now, &run.instance, "", RunResult::Ended, &line);
+                        run.trace.push(line);
                     }
                     Some(Current::Hang { script, event, .. }) => {
-                        run.trace.push(format!("{event} {script}: ended by termination"));
+                        let line = format!("{event} {script}: ended by termination");
+                        self.recorder.run_ended(now, &run.instance, "", RunResult::Ended, &line);
+                        run.trace.push(line);
                     }
                     None => {}
                 }
@@ -222,12 +233,17 @@ impl Sim {
                         let cur = self
                             .start_script(run.deployment, &run.instance, &event, &revision, &script)
                             .await?;
+                        let what = format!("{event} {}", script.location);
+                        let now = self.now();
                         match cur {
                             Ok(c) => {
                                 busy |= matches!(c, Current::Process { .. });
                                 run.current = Some(c);
+                                self.recorder.run_started(now, &run.instance, what);
                             }
                             Err(line) => {
+                                self.recorder
+                                    .run_ended(now, &run.instance, &what, RunResult::Failed, &line);
                                 run.trace.push(format!("{event} {}: {line}", script.location));
                                 run.failed = Some(format!("{line} at {event}: {}", script.location));
                             }

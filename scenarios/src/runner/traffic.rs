@@ -30,6 +30,7 @@ impl Sim {
             if self.start_ms > 0 {
                 self.count(&view, now, until);
                 self.probe(&view);
+                self.record_lanes(now);
             }
             self.fake().clock.advance_to(until);
             // Applications that finished warming up answer from now on.
@@ -61,12 +62,14 @@ impl Sim {
         let window_to = (to - self.start_ms + 999) / 1000;
         for (entrance, per_request) in view {
             for candidates in per_request {
-                self.count_stream(entrance, candidates, a, b, window_from, window_to);
+                self.count_stream(entrance, candidates, a, b, window_from, window_to, (from, to));
             }
         }
     }
 
-    /// Requests `a..b` of one stream through one entrance, round robin over `candidates`.
+    /// Requests `a..b` of one stream through one entrance, round robin over `candidates`, sent in
+    /// `window_ms` (whole seconds `window_from..window_to` for the failure windows).
+    #[allow(clippy::too_many_arguments)]
     fn count_stream(
         &mut self,
         entrance: &str,
@@ -75,9 +78,11 @@ impl Sim {
         b: u64,
         window_from: i64,
         window_to: i64,
+        window_ms: (i64, i64),
     ) {
         let c = candidates.len() as u64;
         let n = b - a;
+        let mut seen = crate::timeline::Requests::default();
         let labels = &self.labels;
         let installed = &self.installed;
         let tally = self.traffic.entry(entrance.to_string()).or_default();
@@ -92,14 +97,17 @@ impl Sim {
                 Routed::Served { instance, .. } => {
                     let rev = installed.get(instance).cloned().unwrap_or_else(|| "(none)".into());
                     *tally.served.entry(rev).or_default() += k;
+                    seen.served += k;
                     None
                 }
                 Routed::Fixed { status, .. } => {
                     *tally.maintenance.entry(status.to_string()).or_default() += k;
+                    seen.maintenance += k;
                     None
                 }
                 Routed::Redirect { .. } => {
                     tally.redirected += k;
+                    seen.served += k;
                     None
                 }
                 Routed::BadGateway { .. } => Some("502 app down"),
@@ -108,6 +116,7 @@ impl Sim {
                 Routed::NoListener => Some("no listener"),
             };
             if let Some(cause) = failure {
+                seen.failed += k;
                 *tally.failed.entry(cause.to_string()).or_default() += k;
                 let who = match r {
                     Routed::BadGateway { instance } | Routed::ConnectionFailed { instance } => {
@@ -126,6 +135,28 @@ impl Sim {
                 }
             }
         }
+        self.recorder.requests(window_ms, seen);
+    }
+
+    /// Records every known instance's state and the serving capacity, for the timeline.
+    fn record_lanes(&mut self, now: i64) {
+        let (members, serving) = self.fake().rehearsal().census(
+            &self.sc.deployment_group.autoscaling_groups,
+            self.sc.deployment_group.standalone_instances,
+        );
+        for id in &members {
+            self.label(id);
+        }
+        let ids: Vec<String> = self.labels.keys().cloned().collect();
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let states = self.fake().rehearsal().lane_states(&refs);
+        let changes: Vec<(String, String)> = ids
+            .into_iter()
+            .zip(states)
+            .map(|(id, s)| (id, s.unwrap_or_else(|| "Gone".into())))
+            .collect();
+        self.recorder.states(now, changes);
+        self.recorder.capacity(now, serving, members.len());
     }
 
     /// The traffic block of the report.

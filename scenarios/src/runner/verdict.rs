@@ -154,6 +154,8 @@ impl Sim {
             }
         }
         out.traffic = self.traffic_report();
+        let now = self.now();
+        out.timeline = std::mem::take(&mut self.recorder).finish(now, &self.labels);
         for (entrance, t) in &self.traffic {
             if t.failed() > 0 {
                 let causes = out.traffic[entrance]
