@@ -4,6 +4,7 @@
 
 pub mod appspec;
 pub mod bundle;
+pub mod html;
 pub mod report;
 pub mod runner;
 pub mod schema;
@@ -51,6 +52,18 @@ pub fn default_paths() -> anyhow::Result<runner::Paths> {
         hooks_bin,
         work,
     })
+}
+
+/// Where `--report` writes by default: `scenario-report/` in the cargo target folder.
+pub fn default_report_dir() -> PathBuf {
+    if let Some(t) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(t).join("scenario-report");
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().and_then(Path::parent).map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("target"))
+        .join("scenario-report")
 }
 
 /// Every scenario file, sorted, optionally filtered by name.

@@ -1,15 +1,30 @@
-//! `scenarios [FILTER]` (run by `cargo xtask test-scenarios`): plays every scenario file in
-//! parallel, shows progress, prints a summary table, and checks each outcome against its insta
-//! snapshot. Exits non-zero on any failed scenario or snapshot mismatch.
+//! `scenarios [--report[=DIR]] [FILTER]` (run by `cargo xtask test-scenarios`): plays every
+//! scenario file in parallel, shows progress, prints a summary table, and checks each outcome
+//! against its insta snapshot; with `--report`, also writes the timeline report (default
+//! `target/scenario-report/`). Exits non-zero on any failed scenario or snapshot mismatch.
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
 fn main() -> ExitCode {
-    let filter = std::env::args().nth(1);
-    match run(filter.as_deref()) {
+    let mut filter = None;
+    let mut report: Option<PathBuf> = None;
+    for a in std::env::args().skip(1) {
+        if a == "--report" {
+            report = Some(scenarios::default_report_dir());
+        } else if let Some(d) = a.strip_prefix("--report=") {
+            report = Some(PathBuf::from(d));
+        } else if a.starts_with('-') {
+            eprintln!("scenarios: unknown option {a}; usage: scenarios [--report[=DIR]] [FILTER]");
+            return ExitCode::from(2);
+        } else {
+            filter = Some(a);
+        }
+    }
+    match run(filter.as_deref(), report.as_deref()) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
@@ -27,7 +42,7 @@ struct Row {
     wall: f64,
 }
 
-fn run(filter: Option<&str>) -> anyhow::Result<bool> {
+fn run(filter: Option<&str>, report: Option<&Path>) -> anyhow::Result<bool> {
     let files = scenarios::scenario_files(filter)?;
     if files.is_empty() {
         anyhow::bail!("no scenario matches {:?}", filter.unwrap_or_default());
@@ -70,6 +85,7 @@ fn run(filter: Option<&str>) -> anyhow::Result<bool> {
         results
     });
     let mut rows = Vec::new();
+    let mut pages = Vec::new();
     let mut all_ok = true;
     let mut mismatches = 0;
     for r in results {
@@ -110,6 +126,9 @@ fn run(filter: Option<&str>) -> anyhow::Result<bool> {
                     (true, false) => "snapshot mismatch".to_string(),
                 };
                 all_ok &= outcome.passed && snap_ok;
+                if report.is_some() {
+                    pages.push((name.clone(), outcome.clone()));
+                }
                 rows.push(Row {
                     name,
                     result,
@@ -145,6 +164,11 @@ fn run(filter: Option<&str>) -> anyhow::Result<bool> {
     );
     if mismatches > 0 {
         println!("{mismatches} snapshot(s) differ: review them with `cargo insta review` (cargo install cargo-insta).");
+    }
+    if let Some(dir) = report {
+        pages.sort_by(|a, b| a.0.cmp(&b.0));
+        let index = scenarios::html::write_report(dir, &pages)?;
+        println!("report: {}", index.display());
     }
     Ok(all_ok)
 }

@@ -6,6 +6,7 @@ mod bench;
 mod bundle;
 mod fakeaws;
 mod scenarios;
+mod screenshot;
 
 use clap::{Parser, Subcommand};
 use xshell::Shell;
@@ -30,6 +31,8 @@ enum Task {
     Bundle(bundle::Bundle),
     /// Benchmark fakeaws (release) on a fresh and a churned world, beside moto_server if installed.
     Bench(bench::Bench),
+    /// Photograph one scenario's report page with headless Chromium (docs/report.png).
+    Screenshot(screenshot::Screenshot),
 }
 
 fn main() -> std::process::ExitCode {
@@ -43,6 +46,7 @@ fn main() -> std::process::ExitCode {
             Task::TestScenarios(t) => t.run(&sh),
             Task::Bundle(t) => t.run(&sh),
             Task::Bench(t) => t.run(&sh),
+            Task::Screenshot(t) => t.run(&sh),
         }
     })();
     match result {

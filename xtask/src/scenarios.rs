@@ -1,14 +1,22 @@
-//! `cargo xtask test-scenarios [FILTER]`: builds the workspace, then runs every scenario file.
+//! `cargo xtask test-scenarios [--report[=DIR]] [FILTER]`: builds the workspace, then runs every
+//! scenario file (and writes the timeline report with `--report`, by default
+//! `target/scenario-report/`).
 //!
 //! The build is `cargo build --workspace --all-targets`: the same feature resolution as
 //! `cargo nextest run --workspace` and `cargo clippy --workspace --all-targets`, so switching
 //! between the README's two commands compiles nothing (a `--package hooks --bins` build resolves
 //! features differently and made each switch rebuild the AWS SDK crates).
 
+use std::path::PathBuf;
+
 use xshell::{cmd, Shell};
 
 #[derive(clap::Args)]
 pub struct TestScenarios {
+    /// Also write a static report (index.html, one SVG timeline page per scenario), to
+    /// target/scenario-report or `--report=DIR`.
+    #[arg(long, value_name = "DIR", num_args = 0..=1, require_equals = true)]
+    report: Option<Option<PathBuf>>,
     /// Only scenarios whose file name contains this.
     filter: Option<String>,
 }
@@ -18,7 +26,16 @@ impl TestScenarios {
         cmd!(sh, "cargo build --quiet --workspace --all-targets").run()?;
         let exe = crate::target_dir(sh).join("debug").join("scenarios");
         let filter = self.filter;
-        cmd!(sh, "{exe} {filter...}").run()?;
+        let report: Option<String> = self.report.map(|dir| {
+            let dir = dir.unwrap_or_else(|| crate::target_dir(sh).join("scenario-report"));
+            let dir = if dir.is_relative() {
+                sh.current_dir().join(dir)
+            } else {
+                dir
+            };
+            format!("--report={}", dir.display())
+        });
+        cmd!(sh, "{exe} {report...} {filter...}").run()?;
         Ok(())
     }
 }
