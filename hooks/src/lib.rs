@@ -6,6 +6,7 @@
 //! checked and retried AWS calls; [`state`] the record that lets a later run repair a failed one.
 
 pub mod asg;
+pub mod aws;
 pub mod classic;
 pub mod clock;
 pub mod config;

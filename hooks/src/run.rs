@@ -43,7 +43,8 @@ struct Cli {
 const AFTER_HELP: &str = "\
 Configuration: elb-hooks.toml beside the binary (or --config / ELB_HOOKS_CONFIG), then ELB_HOOKS_* \
 environment variables, then flags. CodeDeploy's DEPLOYMENT_GROUP_ID and DEPLOYMENT_ID are read from the \
-environment. Region and credentials come from the default AWS chain (instance metadata on EC2).
+environment. Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, else the instance \
+profile; region: AWS_REGION / AWS_DEFAULT_REGION, else instance metadata; AWS_ENDPOINT_URL when set.
 
 Exit codes: 0 done (or nothing to do), 1 AWS call failed, 2 bad configuration (nothing changed), \
 3 refused as unsafe (nothing changed), 4 timed out waiting, 5 instance metadata unreachable (nothing \
@@ -92,8 +93,9 @@ pub fn main(hook: Hook) -> ExitCode {
     }
 }
 
-async fn instance_id() -> Result<String> {
+async fn instance_id(http: &aws_smithy_runtime_api::client::http::SharedHttpClient) -> Result<String> {
     let client = aws_config::imds::Client::builder()
+        .configure(&crate::aws::provider_config(http))
         .connect_timeout(Duration::from_secs(2))
         .read_timeout(Duration::from_secs(2))
         .max_attempts(2)
@@ -114,16 +116,14 @@ async fn instance_id() -> Result<String> {
 
 /// Runs one hook.
 pub async fn run(hook: Hook, settings: Settings, log: Log, env: &dyn Fn(&str) -> Option<String>) -> Result<()> {
-    let instance_id = instance_id().await?;
+    let http = crate::aws::http_client();
+    let instance_id = instance_id(&http).await?;
     let clock = Clock::from_env(env, &format!("{instance_id}:{}", hook.name()));
     let deployment_group = env("DEPLOYMENT_GROUP_ID")
         .or_else(|| env("DEPLOYMENT_GROUP_NAME"))
         .unwrap_or_else(|| "default".into());
     let deployment_id = env("DEPLOYMENT_ID").unwrap_or_else(|| "manual".into());
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .load()
-        .await;
+    let sdk = crate::aws::sdk_config(http, env).await;
     if sdk.region().is_none() {
         return Err(HookError::Metadata {
             what: "no AWS region: set AWS_REGION or run on EC2 with instance metadata".into(),

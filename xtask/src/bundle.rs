@@ -1,8 +1,21 @@
-//! `cargo xtask bundle ARGS...`: builds the hook binaries the arguments ask for (release by default,
-//! `--debug`, `--target TRIPLE`), then runs the scenarios crate's `bundle` tool with the same
-//! arguments. The flags are declared once, by that tool (`cargo xtask bundle --help`).
+//! `cargo xtask bundle ARGS...`: builds the hook binaries the arguments ask for, then runs the
+//! scenarios crate's `bundle` tool with the same arguments (the flags are declared once, by that
+//! tool: `cargo xtask bundle --help`).
+//!
+//! By default the hooks are built for shipping: the `dist` profile (size-minded, LTO, no symbols)
+//! against glibc 2.17 with `cargo zigbuild` (zig from the `ziglang` pip package), so that they start
+//! on every Linux a CodeDeploy fleet still runs (Amazon Linux 2, Ubuntu 20.04, Debian 11, RHEL 7
+//! and 8). Without cargo-zigbuild or zig they are built against this machine's glibc, with a
+//! warning saying what that means. `--debug` packs the workspace's debug build (rehearsals only).
 
 use xshell::{cmd, Shell};
+
+/// The oldest glibc the shipped hooks need.
+pub const GLIBC: &str = "2.17";
+
+/// Flags of the shipped build: no unwind tables for our code (panics abort) and a non-PIE
+/// executable (no dynamic relocations), both for size.
+const DIST_RUSTFLAGS: &str = "-C force-unwind-tables=no -C relocation-model=static";
 
 #[derive(clap::Args)]
 #[command(disable_help_flag = true)]
@@ -13,10 +26,32 @@ pub struct Bundle {
     args: Vec<String>,
 }
 
+fn zigbuild_available(sh: &Shell) -> bool {
+    let zigbuild = cmd!(sh, "cargo-zigbuild --version")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run()
+        .is_ok();
+    let zig = cmd!(sh, "zig version")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run()
+        .is_ok()
+        || cmd!(sh, "python3 -m ziglang version")
+            .quiet()
+            .ignore_stdout()
+            .ignore_stderr()
+            .run()
+            .is_ok();
+    zigbuild && zig
+}
+
 impl Bundle {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let args = self.args;
-        let has = |flag: &str| args.iter().any(|a| a == flag);
+        let mut args = self.args;
+        let has = |args: &[String], flag: &str| args.iter().any(|a| a == flag);
         let target = args
             .iter()
             .enumerate()
@@ -27,21 +62,48 @@ impl Bundle {
             });
         // The tool itself, with the workspace's one feature resolution (no rebuild when switching).
         cmd!(sh, "cargo build --quiet --workspace --all-targets").run()?;
-        let building = !has("--check") && !has("--help") && !has("-h");
-        // Debug hooks for this host were just built with the workspace; a `--package hooks` debug
-        // build would resolve features differently and replace them.
-        let built_already = has("--debug") && target.is_none();
-        if building && !built_already {
-            let release = (!has("--debug")).then_some("--release");
-            let target = target.map(|t| format!("--target={t}"));
-            cmd!(
-                sh,
-                "cargo build --quiet {release...} {target...} --package hooks --bins"
-            )
-            .run()?;
+        let building = !has(&args, "--check") && !has(&args, "--help") && !has(&args, "-h");
+        // Debug hooks for this host were just built with the workspace.
+        if building && !has(&args, "--debug") && !args.iter().any(|a| a.starts_with("--hooks-dir")) {
+            // Always with a target triple: RUSTFLAGS then reach the hooks, not build scripts and
+            // proc-macros.
+            let triple = match &target {
+                Some(t) => t.clone(),
+                None => host_triple(sh)?,
+            };
+            let dir = crate::target_dir(sh).join(&triple).join("dist");
+            if zigbuild_available(sh) {
+                let zig_target = format!("{triple}.{GLIBC}");
+                cmd!(
+                    sh,
+                    "cargo zigbuild --quiet --profile dist --package hooks --bins --target {zig_target}"
+                )
+                .env("RUSTFLAGS", DIST_RUSTFLAGS)
+                .run()?;
+            } else {
+                eprintln!(
+                    "xtask bundle: warning: cargo-zigbuild or zig is missing, so the hooks are built against this machine's glibc and may not start on older hosts (Amazon Linux 2 has glibc 2.26). Install them with `cargo install --locked cargo-zigbuild` and `pip install ziglang` to build against glibc {GLIBC}."
+                );
+                cmd!(
+                    sh,
+                    "cargo build --quiet --profile dist --package hooks --bins --target {triple}"
+                )
+                .env("RUSTFLAGS", DIST_RUSTFLAGS)
+                .run()?;
+            }
+            args.push(format!("--hooks-dir={}", dir.display()));
         }
         let tool = crate::target_dir(sh).join("debug").join("bundle");
         cmd!(sh, "{tool} {args...}").run()?;
         Ok(())
     }
+}
+
+/// This machine's target triple.
+fn host_triple(sh: &Shell) -> anyhow::Result<String> {
+    let v = cmd!(sh, "rustc -vV").read()?;
+    v.lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("rustc -vV printed no host triple"))
 }

@@ -96,8 +96,9 @@ fn run(a: Args) -> anyhow::Result<()> {
     println!("  size    {} bytes", bytes.len());
     println!("  files   {}", entries.len());
     println!("  sha256  {}", bundle::sha256(&bytes));
-    for (bin, need) in bundle::glibc_requirements(&entries) {
-        println!("  {bin} needs {need}");
+    let needs = bundle::glibc_requirements(&entries);
+    for e in entries.iter().filter(|e| needs.contains_key(&e.path)) {
+        println!("  {} needs {}, {} bytes", e.path, needs[&e.path], e.data.len());
     }
     Ok(())
 }

@@ -1,0 +1,54 @@
+//! The AWS SDK configuration of the hooks: what an EC2 host needs and nothing more, so the shipped
+//! binaries stay small. Credentials: the `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` /
+//! `AWS_SESSION_TOKEN` variables, else the instance profile through IMDS. Region: `AWS_REGION` /
+//! `AWS_DEFAULT_REGION`, else the instance's region from IMDS. Endpoint: `AWS_ENDPOINT_URL` when set.
+//! HTTPS: rustls with ring and the system's root certificates. (The SDK's default chain would also
+//! read profile files and assume roles through STS, which EC2 hosts running CodeDeploy do not need.)
+
+use aws_config::environment::{EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider};
+use aws_config::imds::credentials::ImdsCredentialsProvider;
+use aws_config::imds::region::ImdsRegionProvider;
+use aws_config::meta::credentials::CredentialsProviderChain;
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::provider_config::ProviderConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+
+/// The HTTP(S) client of every AWS call and of IMDS.
+pub fn http_client() -> SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
+/// Where providers that talk to IMDS get their HTTP client.
+pub fn provider_config(http: &SharedHttpClient) -> ProviderConfig {
+    ProviderConfig::default().with_http_client(http.clone())
+}
+
+/// The SDK configuration (region `None` when neither the environment nor IMDS gives one).
+pub async fn sdk_config(http: SharedHttpClient, env: &dyn Fn(&str) -> Option<String>) -> SdkConfig {
+    let providers = provider_config(&http);
+    let region = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
+        .or_else(ImdsRegionProvider::builder().configure(&providers).build())
+        .region()
+        .await;
+    let credentials = CredentialsProviderChain::first_try("Environment", EnvironmentVariableCredentialsProvider::new())
+        .or_else(
+            "Ec2InstanceMetadata",
+            ImdsCredentialsProvider::builder().configure(&providers).build(),
+        );
+    let mut b = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .http_client(http)
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+            credentials,
+        ))
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .time_source(aws_smithy_async::time::SharedTimeSource::default());
+    b.set_sleep_impl(aws_smithy_async::rt::sleep::default_async_sleep());
+    b.set_region(region);
+    b.set_endpoint_url(env("AWS_ENDPOINT_URL"));
+    b.build()
+}
