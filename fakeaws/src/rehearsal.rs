@@ -117,6 +117,46 @@ impl Rehearsal<'_> {
             .collect()
     }
 
+    /// The AWS timers an instance's way out of its load balancers and back depends on, in
+    /// milliseconds: the longest drain (deregistration delay, or Classic connection draining), the
+    /// longest wait to be healthy again (threshold x interval), and ExitStandby's pending time
+    /// when it is in an Auto Scaling group (0 otherwise).
+    pub fn timers(&self, id: &str) -> (i64, i64, i64) {
+        let w = self.fake.world();
+        let group_tgs: Vec<String> = w
+            .instances
+            .get(id)
+            .and_then(|i| i.group.as_ref())
+            .and_then(|g| w.groups.get(g))
+            .map(|g| g.target_groups.clone())
+            .unwrap_or_default();
+        let (mut drain, mut healthy) = (0i64, 0i64);
+        for tg in w.target_groups.values() {
+            if group_tgs.contains(&tg.arn) || tg.targets.iter().any(|t| t.id == id) {
+                drain = drain.max(tg.deregistration_delay_s() * 1000);
+                healthy = healthy.max(tg.health_check.healthy_threshold * tg.health_check.interval_s * 1000);
+            }
+        }
+        let group_lbs: Vec<String> = w
+            .instances
+            .get(id)
+            .and_then(|i| i.group.as_ref())
+            .and_then(|g| w.groups.get(g))
+            .map(|g| g.load_balancer_names.clone())
+            .unwrap_or_default();
+        for lb in w.classic.values() {
+            if group_lbs.contains(&lb.name) || lb.members.iter().any(|m| m.id == id) {
+                if lb.draining_enabled {
+                    drain = drain.max(lb.draining_timeout_s * 1000);
+                }
+                healthy = healthy.max(lb.health_check.healthy_threshold * lb.health_check.interval_s * 1000);
+            }
+        }
+        let in_group = w.instances.get(id).is_some_and(|i| i.group.is_some());
+        let exit = if in_group { w.timing.exit_standby_s * 1000 } else { 0 };
+        (drain, healthy, exit)
+    }
+
     /// Whether the instance is gone or on its way out.
     pub fn is_leaving(&self, id: &str) -> bool {
         self.lifecycle(id).is_none_or(Lifecycle::is_leaving)

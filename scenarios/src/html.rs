@@ -345,11 +345,12 @@ pub fn scenario_page(name: &str, o: &Outcome) -> String {
     let mut b = String::new();
     let _ = write!(
         b,
-        r#"<p><a href="index.html">All scenarios</a></p><h1>{}</h1><p class="desc">{}</p><table><tr><th>verdict</th><td>{}</td></tr><tr><th>simulated time</th><td>{} s</td></tr><tr><th>lowest serving capacity / minimum</th><td>{}</td></tr><tr><th>requests</th><td>{sent} sent, {maintenance} maintenance page, {failed} failed</td></tr></table>"#,
+        r#"<p><a href="index.html">All scenarios</a></p><h1>{}</h1><p class="desc">{}</p><table><tr><th>verdict</th><td>{}</td></tr><tr><th>simulated time</th><td>{} s</td></tr><tr><th>overhead against the floor</th><td>{}</td></tr><tr><th>lowest serving capacity / minimum</th><td>{}</td></tr><tr><th>requests</th><td>{sent} sent, {maintenance} maintenance page, {failed} failed</td></tr></table>"#,
         esc(name),
         esc(&o.description),
         verdict_html(o),
         o.simulated_seconds,
+        esc(&crate::report::overhead_text(o)),
         esc(&capacity_text(o))
     );
     b.push_str(&svg(&o.timeline));
@@ -366,18 +367,24 @@ pub fn scenario_page(name: &str, o: &Outcome) -> String {
         }
         b.push_str("</table>");
     }
-    b.push_str("<h2>Deployments</h2><table><tr><th>#</th><th>creator</th><th>revision</th><th>config</th><th>status</th><th>capacity</th></tr>");
+    b.push_str("<h2>Deployments</h2><table><tr><th>#</th><th>creator</th><th>revision</th><th>config</th><th>status</th><th>capacity</th><th>simulated / floor</th></tr>");
     for d in &o.deployments {
+        let timing = match (d.simulated_seconds, d.floor_seconds) {
+            (Some(s), Some(f)) => format!("{s} s / {f} s"),
+            (Some(s), None) => format!("{s} s"),
+            _ => "-".into(),
+        };
         let _ = write!(
             b,
-            "<tr><td>{}</td><td>{:?}</td><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</td></tr>",
+            "<tr><td>{}</td><td>{:?}</td><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</td><td>{}</td></tr>",
             d.number,
             d.creator,
             esc(&d.revision),
             esc(&d.config),
             esc(&d.status.to_string()),
             d.lowest_healthy_capacity,
-            d.required_healthy_capacity
+            d.required_healthy_capacity,
+            timing
         );
     }
     b.push_str("</table>");
@@ -394,16 +401,17 @@ pub fn scenario_page(name: &str, o: &Outcome) -> String {
 /// The index of every scenario.
 pub fn index(results: &[(String, Outcome)]) -> String {
     let mut b = String::from(
-        "<h1>Scenario report</h1><table><tr><th>scenario</th><th>verdict</th><th>simulated</th><th>lowest capacity / minimum</th><th>requests sent</th><th>maintenance page</th><th>failed</th></tr>",
+        "<h1>Scenario report</h1><table><tr><th>scenario</th><th>verdict</th><th>simulated</th><th>overhead (vs floor)</th><th>lowest capacity / minimum</th><th>requests sent</th><th>maintenance page</th><th>failed</th></tr>",
     );
     for (name, o) in results {
         let (sent, maintenance, failed) = requests_of(o);
         let _ = write!(
             b,
-            r#"<tr><td><a href="{0}.html">{0}</a></td><td>{1}</td><td>{2} s</td><td>{3}</td><td>{sent}</td><td>{maintenance}</td><td>{failed}</td></tr>"#,
+            r#"<tr><td><a href="{0}.html">{0}</a></td><td>{1}</td><td>{2} s</td><td>{3}</td><td>{4}</td><td>{sent}</td><td>{maintenance}</td><td>{failed}</td></tr>"#,
             esc(name),
             verdict_html(o),
             o.simulated_seconds,
+            esc(&crate::report::overhead_text(o)),
             esc(&capacity_text(o))
         );
     }

@@ -39,6 +39,7 @@ struct Row {
     result: String,
     simulated: i64,
     capacity: String,
+    overhead: String,
     wall: f64,
 }
 
@@ -102,6 +103,7 @@ fn run(filter: Option<&str>, report: Option<&Path>) -> anyhow::Result<bool> {
                     result: format!("error: {e:#}"),
                     simulated: 0,
                     capacity: "-".into(),
+                    overhead: "-".into(),
                     wall,
                 });
             }
@@ -129,11 +131,13 @@ fn run(filter: Option<&str>, report: Option<&Path>) -> anyhow::Result<bool> {
                 if report.is_some() {
                     pages.push((name.clone(), outcome.clone()));
                 }
+                let overhead = scenarios::report::overhead_text(&outcome);
                 rows.push(Row {
                     name,
                     result,
                     simulated: outcome.simulated_seconds,
                     capacity,
+                    overhead,
                     wall,
                 });
             }
@@ -142,16 +146,17 @@ fn run(filter: Option<&str>, report: Option<&Path>) -> anyhow::Result<bool> {
     let w = rows.iter().map(|r| r.name.len()).max().unwrap_or(8).max(8);
     println!();
     println!(
-        "{:<w$}  {:<20}  {:>10}  {:<22}  {:>6}",
-        "scenario", "result", "simulated", "min capacity (seen/min)", "wall"
+        "{:<w$}  {:<20}  {:>10}  {:<22}  {:<16}  {:>6}",
+        "scenario", "result", "simulated", "min capacity (seen/min)", "overhead", "wall"
     );
     for r in &rows {
         println!(
-            "{:<w$}  {:<20}  {:>9}s  {:<22}  {:>5.1}s",
+            "{:<w$}  {:<20}  {:>9}s  {:<22}  {:<16}  {:>5.1}s",
             r.name,
             r.result.chars().take(60).collect::<String>(),
             r.simulated,
             r.capacity,
+            r.overhead,
             r.wall
         );
     }

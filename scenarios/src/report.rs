@@ -85,6 +85,28 @@ pub struct Outcome {
     pub timeline: crate::timeline::Timeline,
 }
 
+/// The overhead of each deployment that has one: `+3s (1.1%)`, space separated; `-` with none.
+pub fn overhead_text(o: &Outcome) -> String {
+    let parts: Vec<String> = o
+        .deployments
+        .iter()
+        .filter_map(|d| {
+            let (over, floor) = (d.overhead_seconds?, d.floor_seconds?);
+            let pct = if floor > 0 {
+                over as f64 * 100.0 / floor as f64
+            } else {
+                0.0
+            };
+            Some(format!("{over:+}s ({pct:.1}%)"))
+        })
+        .collect();
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join(" ")
+    }
+}
+
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
@@ -137,6 +159,16 @@ pub struct DeploymentReport {
     pub lowest_healthy_capacity: usize,
     /// What the configuration promises.
     pub required_healthy_capacity: usize,
+    /// How long it took (deployments the runner started; not launch deployments).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub simulated_seconds: Option<i64>,
+    /// What perfect hooks would take given AWS's timers and the revision's own scripts (for a
+    /// deployment that succeeded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub floor_seconds: Option<i64>,
+    /// `simulated_seconds - floor_seconds`: the hooks' cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overhead_seconds: Option<i64>,
 }
 
 /// One instance's part in a deployment.

@@ -115,6 +115,7 @@ impl Sim {
             Some(r) if r != revision => 1,
             Some(_) => 2,
         });
+        let planned = order.clone();
         let mut queue: VecDeque<String> = order.into();
         let mut report = DeploymentReport {
             number,
@@ -125,6 +126,9 @@ impl Sim {
             instances: BTreeMap::new(),
             lowest_healthy_capacity: usize::MAX,
             required_healthy_capacity: min_healthy.min(n.saturating_sub(1)),
+            simulated_seconds: None,
+            floor_seconds: None,
+            overhead_seconds: None,
         };
         let mut runs: Vec<Run> = Vec::new();
         let mut done = 0usize;
@@ -177,6 +181,8 @@ impl Sim {
                     continue;
                 }
                 runs.push(self.new_run(number, &id, revision));
+                let serving = self.fake().rehearsal().serving(std::slice::from_ref(&id)) == 1;
+                self.spent.turn_starts(number, &id, serving);
                 started_any = true;
             }
             let only_waiting_for_launches = !started_any && !deferred.is_empty();
@@ -259,6 +265,14 @@ impl Sim {
             self.last_good = Some(revision.to_string());
         }
         let now = self.now();
+        let floor_ms = self.deployment_floor(number, &planned, batch);
+        let took = (now - started_ms) / 1000;
+        report.simulated_seconds = Some(took);
+        // A floor only means something for a deployment that went through every instance.
+        if report.status == Status::Succeeded {
+            report.floor_seconds = Some(floor_ms / 1000);
+            report.overhead_seconds = Some(took - floor_ms / 1000);
+        }
         self.recorder
             .deployment(number, started_ms, now, report.required_healthy_capacity);
         self.recorder
@@ -298,6 +312,9 @@ impl Sim {
                         instances: BTreeMap::new(),
                         lowest_healthy_capacity: 0,
                         required_healthy_capacity: 0,
+                        simulated_seconds: None,
+                        floor_seconds: None,
+                        overhead_seconds: None,
                     });
                     runs.push(self.new_run(number, &id, &rev));
                 }
@@ -312,6 +329,8 @@ impl Sim {
     }
 
     pub(super) fn complete_run(&mut self, run: &Run) {
+        let serving = self.fake().rehearsal().serving(std::slice::from_ref(&run.instance)) == 1;
+        self.spent.turn_ends(run.deployment, &run.instance, serving);
         let creator_autoscaling = self
             .reports
             .iter()

@@ -12,6 +12,7 @@
 
 mod deployment;
 mod events;
+mod floor;
 mod probe;
 mod stage;
 mod supervisor;
@@ -114,6 +115,8 @@ pub(super) struct Sim {
     pub(super) released: Option<u64>,
     /// The timeline of the story, for the report pages.
     pub(super) recorder: crate::timeline::Recorder,
+    /// Time spent in the revisions' own scripts and warm-ups, for each deployment's floor.
+    pub(super) spent: floor::Spent,
 }
 
 impl Sim {
@@ -172,6 +175,7 @@ impl Sim {
             probes: BTreeMap::new(),
             released: None,
             recorder: Default::default(),
+            spent: Default::default(),
         })
     }
 

@@ -171,6 +171,7 @@ impl Sim {
                     Some(_) => RunResult::Failed,
                 };
                 self.recorder.run_ended(now, &run.instance, "", result, &line);
+                self.spent.ended(now, &run.instance);
                 run.trace.push(line);
                 run.current = None;
                 self.sync_app(&run.instance);
@@ -240,6 +241,7 @@ impl Sim {
                                 busy |= matches!(c, Current::Process { .. });
                                 run.current = Some(c);
                                 self.recorder.run_started(now, &run.instance, what);
+                                self.spent.started(now, run.deployment, &run.instance, &script.location);
                             }
                             Err(line) => {
                                 self.recorder
@@ -317,6 +319,8 @@ impl Sim {
             // Started (warming or warm already): nothing changes until the app is stopped.
             Some(_) if self.app_warmups.contains_key(id) => {}
             Some(secs) => {
+                let deployment = self.cur_deployment;
+                self.spent.warming(deployment, id, secs.max(0) * 1000);
                 let _ = self.fake().rehearsal().set_app(id, false);
                 let at = self.now() + secs.max(0) * 1000;
                 self.app_warmups.insert(id.to_string(), Some(at));

@@ -155,6 +155,9 @@ impl Sim {
             .zip(states)
             .map(|(id, s)| (id, s.unwrap_or_else(|| "Gone".into())))
             .collect();
+        for (id, s) in &changes {
+            self.spent.seen(id, s);
+        }
         self.recorder.states(now, changes);
         self.recorder.capacity(now, serving, members.len());
     }
