@@ -98,17 +98,25 @@ impl Rehearsal<'_> {
     /// it is in service but a target of it drains; `None` once it has left the world.
     pub fn lane_states(&self, ids: &[&str]) -> Vec<Option<String>> {
         let w = self.fake.world();
+        // Who drains, found in one pass over the registrations.
+        let draining: std::collections::HashSet<&str> = w
+            .target_groups
+            .values()
+            .flat_map(|t| t.targets.iter())
+            .filter(|t| t.state == crate::model::TargetState::Draining || t.drain_until_ms.is_some())
+            .map(|t| t.id.as_str())
+            .chain(
+                w.classic
+                    .values()
+                    .flat_map(|c| c.members.iter())
+                    .filter(|m| m.draining_until_ms.is_some())
+                    .map(|m| m.id.as_str()),
+            )
+            .collect();
         ids.iter()
             .map(|id| {
                 let inst = w.instances.get(*id)?;
-                let draining = w.target_groups.values().flat_map(|t| t.targets.iter()).any(|t| {
-                    t.id == *id && (t.state == crate::model::TargetState::Draining || t.drain_until_ms.is_some())
-                }) || w
-                    .classic
-                    .values()
-                    .flat_map(|c| c.members.iter())
-                    .any(|m| m.id == *id && m.draining_until_ms.is_some());
-                Some(if draining && inst.lifecycle == Lifecycle::InService {
+                Some(if draining.contains(id) && inst.lifecycle == Lifecycle::InService {
                     "Draining".to_string()
                 } else {
                     inst.lifecycle.as_str().to_string()

@@ -133,8 +133,9 @@ fn out_of_service(state: &str) -> bool {
 }
 
 /// Waits until the instance's lifecycle state is `want`.
-async fn wait_lifecycle(ctx: &Ctx, want: &str, limit: Duration) -> Result<()> {
+async fn wait_lifecycle(ctx: &Ctx, want: &str, limit: Duration, first_look: Duration) -> Result<()> {
     let start = ctx.clock.elapsed();
+    ctx.sleep_until_reachable(first_look, limit).await?;
     loop {
         let state = match ctx
             .call("DescribeAutoScalingInstances", || {
@@ -289,7 +290,7 @@ pub async fn deregister(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mu
                 state.deployment_id = ctx.deployment_id.clone();
                 ctx.save(state)?;
                 keep_suspended(ctx, group_name, state).await?;
-                return wait_lifecycle(ctx, "Standby", ctx.settings.standby_timeout).await;
+                return wait_lifecycle(ctx, "Standby", ctx.settings.standby_timeout, Duration::ZERO).await;
             }
             ctx.info(format!(
                 "{} is in {lifecycle}, not put there by these hooks: nothing to do",
@@ -304,7 +305,7 @@ pub async fn deregister(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mu
                 "{} is {lifecycle} on its way back from the Standby deployment {left_by} put it in; waiting for InService to take it out again",
                 ctx.instance_id
             ));
-            wait_lifecycle(ctx, "InService", ctx.settings.in_service_timeout).await?;
+            wait_lifecycle(ctx, "InService", ctx.settings.in_service_timeout, Duration::ZERO).await?;
         }
         "Pending:Wait" | "Pending" | "Pending:Proceed" => {
             ctx.info(format!(
@@ -440,7 +441,12 @@ pub async fn deregister(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mu
         }
     }
     crate::maintenance::after_leaving(ctx, &g.target_groups).await?;
-    wait_lifecycle(ctx, "Standby", ctx.settings.standby_timeout).await?;
+    // EnterStandby drains the instance out of every target group first: no look before then.
+    let mut drained_after = Duration::ZERO;
+    for arn in &g.target_groups {
+        drained_after = drained_after.max(tg::deregistration_delay(ctx, arn).await?);
+    }
+    wait_lifecycle(ctx, "Standby", ctx.settings.standby_timeout, drained_after).await?;
     Ok(())
 }
 
@@ -455,7 +461,7 @@ pub async fn register(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mut 
             return Ok(());
         }
         "EnteringStandby" => {
-            wait_lifecycle(ctx, "Standby", ctx.settings.standby_timeout).await?;
+            wait_lifecycle(ctx, "Standby", ctx.settings.standby_timeout, Duration::ZERO).await?;
             exit_standby(ctx, group_name).await?;
         }
         "Standby" => exit_standby(ctx, group_name).await?,
@@ -467,7 +473,7 @@ pub async fn register(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mut 
             )))
         }
     }
-    wait_lifecycle(ctx, "InService", ctx.settings.in_service_timeout).await?;
+    wait_lifecycle(ctx, "InService", ctx.settings.in_service_timeout, Duration::ZERO).await?;
     if ctx.settings.wait_for_healthy {
         wait_healthy(ctx, group_name).await?;
     }
@@ -526,6 +532,8 @@ async fn wait_healthy(ctx: &Ctx, group_name: &str) -> Result<()> {
         return Ok(());
     }
     let tgs = tg::describe(ctx, Some(&arns)).await?;
+    // Registered again on ExitStandby: healthy no sooner than threshold x interval from then.
+    let healthy_after = tgs.iter().map(|t| t.healthy_after).max().unwrap_or_default();
     let waits = tgs
         .iter()
         .map(|t| {
@@ -536,7 +544,7 @@ async fn wait_healthy(ctx: &Ctx, group_name: &str) -> Result<()> {
             )
         })
         .collect();
-    tg::wait_all(ctx, "healthy", waits).await
+    tg::wait_all(ctx, "healthy", waits, healthy_after).await
 }
 
 /// Whether another member of the group is still out of service (Standby, or on its way there).

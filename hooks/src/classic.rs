@@ -70,14 +70,21 @@ async fn state(ctx: &Ctx, lb: &str) -> Result<String> {
     }
 }
 
-async fn wait_all(ctx: &Ctx, want: &str, items: Vec<(String, Duration)>) -> Result<()> {
-    ctx.wait_all(want, items, |lb| lb.clone(), async |lb: &String| state(ctx, lb).await)
-        .await
+async fn wait_all(ctx: &Ctx, want: &str, items: Vec<(String, Duration)>, first_look: Duration) -> Result<()> {
+    ctx.wait_all(
+        want,
+        items,
+        first_look,
+        |lb| lb.clone(),
+        async |lb: &String| state(ctx, lb).await,
+    )
+    .await
 }
 
 /// Deregisters from each load balancer, then waits OutOfService (draining timeout + 30 s).
 pub async fn deregister(ctx: &Ctx, lbs: &[String]) -> Result<()> {
     let mut waits = Vec::new();
+    let mut drained_after = Duration::ZERO;
     for lb in lbs {
         let attrs = ctx
             .must("DescribeLoadBalancerAttributes", || {
@@ -111,12 +118,14 @@ pub async fn deregister(ctx: &Ctx, lbs: &[String]) -> Result<()> {
                 .deregister_timeout
                 .unwrap_or(Duration::from_secs(draining + 30)),
         ));
+        drained_after = drained_after.max(Duration::from_secs(draining));
     }
-    wait_all(ctx, "OutOfService", waits).await
+    wait_all(ctx, "OutOfService", waits, drained_after).await
 }
 
-/// The InService wait for each load balancer: HealthyThreshold x (Interval + Timeout) + 30 s.
-pub async fn healthy_waits(ctx: &Ctx, lbs: &[String]) -> Result<Vec<(String, Duration)>> {
+/// The InService wait for each load balancer: HealthyThreshold x (Interval + Timeout) + 30 s; and
+/// when the instance can first be InService (HealthyThreshold x Interval).
+pub async fn healthy_waits(ctx: &Ctx, lbs: &[String]) -> Result<(Vec<(String, Duration)>, Duration)> {
     let d = ctx
         .must("DescribeLoadBalancers", || {
             ctx.classic
@@ -125,7 +134,15 @@ pub async fn healthy_waits(ctx: &Ctx, lbs: &[String]) -> Result<Vec<(String, Dur
                 .send()
         })
         .await?;
-    Ok(d.load_balancer_descriptions()
+    let first = d
+        .load_balancer_descriptions()
+        .iter()
+        .filter_map(|l| l.health_check())
+        .map(|h| Duration::from_secs(h.healthy_threshold() as u64 * h.interval() as u64))
+        .max()
+        .unwrap_or_default();
+    let waits = d
+        .load_balancer_descriptions()
         .iter()
         .map(|l| {
             let h = l.health_check();
@@ -137,7 +154,8 @@ pub async fn healthy_waits(ctx: &Ctx, lbs: &[String]) -> Result<Vec<(String, Dur
                 ctx.settings.healthy_timeout.unwrap_or(Duration::from_secs(t)),
             )
         })
-        .collect())
+        .collect();
+    Ok((waits, first))
 }
 
 /// Registers with each load balancer, then waits InService.
@@ -159,8 +177,8 @@ pub async fn register(ctx: &Ctx, lbs: &[String]) -> Result<()> {
     if !ctx.settings.wait_for_healthy {
         return Ok(());
     }
-    let waits = healthy_waits(ctx, lbs).await?;
-    wait_all(ctx, "InService", waits).await
+    let (waits, first) = healthy_waits(ctx, lbs).await?;
+    wait_all(ctx, "InService", waits, first).await
 }
 
 /// Waits InService in load balancers the instance is already registered with (ASG path).
@@ -168,6 +186,6 @@ pub async fn wait_in_service(ctx: &Ctx, lbs: &[String]) -> Result<()> {
     if lbs.is_empty() {
         return Ok(());
     }
-    let waits = healthy_waits(ctx, lbs).await?;
-    wait_all(ctx, "InService", waits).await
+    let (waits, first) = healthy_waits(ctx, lbs).await?;
+    wait_all(ctx, "InService", waits, first).await
 }

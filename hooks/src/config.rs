@@ -468,7 +468,7 @@ pub fn load(flags: &Flags, exe_dir: Option<&Path>) -> anyhow::Result<Settings> {
         wait_for_healthy: file.wait_for_healthy.unwrap_or(true),
         poll_interval: secs(
             &origin("wait.poll_interval"),
-            w.poll_interval.unwrap_or(3.0),
+            w.poll_interval.unwrap_or(1.0),
             0.01,
             300.0,
         )?,
@@ -523,7 +523,7 @@ mod tests {
         assert_eq!(s.target_groups, TargetGroups::All);
         assert!(s.handle_processes);
         assert_eq!(s.processes, DEFAULT_PROCESSES);
-        assert_eq!(s.poll_interval, Duration::from_secs(3));
+        assert_eq!(s.poll_interval, Duration::from_secs(1));
         assert!(s.deregister_timeout.is_none());
     }
 

@@ -168,24 +168,47 @@ impl Ctx {
         self.call(what, f).await.map_err(|e| aws_error(what, &e))
     }
 
-    /// Sleeps one poll interval.
+    /// Sleeps one poll interval, shortened by up to a quarter at random (hooks of a fleet do not
+    /// poll in step).
     pub async fn poll_sleep(&self) -> Result<()> {
+        let f = {
+            let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+            0.75 + 0.25 * rng.f64()
+        };
         self.clock
-            .sleep(self.settings.poll_interval)
+            .sleep(self.settings.poll_interval.mul_f64(f))
             .await
             .map_err(|e| HookError::Clock(e.into()))
     }
 
-    /// Polls `fetch` for every item until each reaches `want`, each within its own time limit,
-    /// one poll interval between rounds (several load balancers are waited on at once).
+    /// Sleeps until AWS's own timers say a waited-for state can first be reached (`first_look`
+    /// after the change), bounded by `limit`: no poll before then can succeed.
+    pub async fn sleep_until_reachable(&self, first_look: Duration, limit: Duration) -> Result<()> {
+        let d = first_look.min(limit);
+        if d.is_zero() {
+            return Ok(());
+        }
+        self.info(format!(
+            "AWS's timers say this takes {:.0}s: first look then",
+            d.as_secs_f64()
+        ));
+        self.clock.sleep(d).await.map_err(|e| HookError::Clock(e.into()))
+    }
+
+    /// Polls `fetch` for every item until each reaches `want`, each within its own time limit:
+    /// the first look once `first_look` has passed (AWS's timers), then one poll interval between
+    /// rounds (several load balancers are waited on at once).
     pub async fn wait_all<T>(
         &self,
         want: &str,
         items: Vec<(T, Duration)>,
+        first_look: Duration,
         label: impl Fn(&T) -> String,
         fetch: impl AsyncFn(&T) -> Result<String>,
     ) -> Result<()> {
         let start = self.clock.elapsed();
+        let longest = items.iter().map(|(_, l)| *l).max().unwrap_or_default();
+        self.sleep_until_reachable(first_look, longest).await?;
         let mut pending = items;
         loop {
             let mut still = Vec::new();

@@ -17,6 +17,8 @@ pub struct Tg {
     pub name: String,
     pub port: i32,
     pub healthy_timeout: Duration,
+    /// When a newly registered target can first be healthy: HealthyThresholdCount x interval.
+    pub healthy_after: Duration,
 }
 
 fn target(id: &str, port: Option<i32>) -> TargetDescription {
@@ -59,17 +61,25 @@ pub async fn describe(ctx: &Ctx, names_or_arns: Option<&[String]>) -> Result<Vec
                 name: t.target_group_name().unwrap_or_default().to_string(),
                 port: t.port().unwrap_or(80),
                 healthy_timeout: Duration::from_secs(threshold * (timeout + interval) + 30),
+                healthy_after: Duration::from_secs(threshold * interval),
             });
         }
     }
     Ok(out)
 }
 
-/// The deregistration delay of a target group plus 30 s (the scripts' timeout).
-pub async fn deregister_timeout(ctx: &Ctx, arn: &str) -> Result<Duration> {
-    if let Some(t) = ctx.settings.deregister_timeout {
-        return Ok(t);
-    }
+/// The deregistration delay of a target group plus 30 s (the scripts' timeout), and the delay.
+pub async fn deregister_timeout(ctx: &Ctx, arn: &str) -> Result<(Duration, Duration)> {
+    let delay = deregistration_delay(ctx, arn).await?;
+    let limit = ctx
+        .settings
+        .deregister_timeout
+        .unwrap_or(delay + Duration::from_secs(30));
+    Ok((limit, delay))
+}
+
+/// `deregistration_delay.timeout_seconds` of a target group.
+pub async fn deregistration_delay(ctx: &Ctx, arn: &str) -> Result<Duration> {
     let attrs = ctx
         .must("DescribeTargetGroupAttributes", || {
             ctx.elb.describe_target_group_attributes().target_group_arn(arn).send()
@@ -82,7 +92,7 @@ pub async fn deregister_timeout(ctx: &Ctx, arn: &str) -> Result<Duration> {
         .and_then(|a| a.value())
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(300);
-    Ok(Duration::from_secs(delay + 30))
+    Ok(Duration::from_secs(delay))
 }
 
 /// Health state of one registration (`unused` when not registered).
@@ -163,8 +173,14 @@ pub async fn configured(ctx: &Ctx) -> Result<Vec<(Tg, i32)>> {
     }
 }
 
-/// Waits until every `(arn, port, time limit)` reaches `want` (`unused` or `healthy`).
-pub async fn wait_all(ctx: &Ctx, want: &str, items: Vec<(String, Option<i32>, Duration)>) -> Result<()> {
+/// Waits until every `(arn, port, time limit)` reaches `want` (`unused` or `healthy`), looking
+/// first after `first_look`.
+pub async fn wait_all(
+    ctx: &Ctx,
+    want: &str,
+    items: Vec<(String, Option<i32>, Duration)>,
+    first_look: Duration,
+) -> Result<()> {
     let items = items
         .into_iter()
         .map(|(arn, port, limit)| ((arn, port), limit))
@@ -172,6 +188,7 @@ pub async fn wait_all(ctx: &Ctx, want: &str, items: Vec<(String, Option<i32>, Du
     ctx.wait_all(
         want,
         items,
+        first_look,
         |(arn, _)| short(arn).to_string(),
         async |(arn, port): &(String, Option<i32>)| state(ctx, arn, &ctx.instance_id, *port).await,
     )
@@ -206,14 +223,13 @@ pub async fn deregister(ctx: &Ctx, regs: &[Registration]) -> Result<()> {
     }
     crate::maintenance::after_leaving(ctx, &tgs).await?;
     let mut waits = Vec::new();
+    let mut drained_after = Duration::ZERO;
     for r in regs {
-        waits.push((
-            r.target_group_arn.clone(),
-            Some(r.port),
-            deregister_timeout(ctx, &r.target_group_arn).await?,
-        ));
+        let (limit, delay) = deregister_timeout(ctx, &r.target_group_arn).await?;
+        drained_after = drained_after.max(delay);
+        waits.push((r.target_group_arn.clone(), Some(r.port), limit));
     }
-    wait_all(ctx, "unused", waits).await
+    wait_all(ctx, "unused", waits, drained_after).await
 }
 
 /// Registers and waits until healthy everywhere.
@@ -240,6 +256,7 @@ pub async fn register(ctx: &Ctx, regs: &[Registration]) -> Result<()> {
         .await?;
     }
     let tgs: Vec<String> = regs.iter().map(|r| r.target_group_arn.clone()).collect();
+    let healthy_after = all.iter().map(|t| t.healthy_after).max().unwrap_or_default();
     let page_limit = ctx.settings.healthy_timeout.unwrap_or_else(|| {
         all.iter()
             .map(|t| t.healthy_timeout)
@@ -261,6 +278,6 @@ pub async fn register(ctx: &Ctx, regs: &[Registration]) -> Result<()> {
             (r.target_group_arn.clone(), Some(r.port), limit)
         })
         .collect();
-    wait_all(ctx, "healthy", waits).await?;
+    wait_all(ctx, "healthy", waits, healthy_after).await?;
     crate::maintenance::after_return(ctx, &tgs, page_limit).await
 }

@@ -365,3 +365,32 @@ async fn a_failed_restore_write_is_recomputed_from_a_fresh_read() {
     assert!(log.contains("reading the group again before retrying"), "{log}");
     assert_eq!(failed_once, plain + 1, "one more read before the retried write:\n{log}");
 }
+
+/// Issue 13: the AWS calls of one Auto Scaling round trip (deregister then register, process
+/// handling on, MinSize below desired), counted through the fake. The waits look first when AWS's
+/// timers say the state can be reached (the drain, the health checks), then poll each second, so
+/// polls no longer grow with the deregistration delay. Budget: the count measured when the waits
+/// were reworked; the issue's goal (16, aiming for 12) needs the remaining reads folded together.
+#[tokio::test]
+async fn an_asg_round_trip_stays_within_its_call_budget() {
+    let env = Env::new().await;
+    let g = env.asg_world(1, 4, 2);
+    let id = env.members(&g)[0].clone();
+    let before: u64 = env.fake().call_counts().values().sum();
+    let t0 = env.fake().clock.now_ms();
+    env.run(DEREGISTER, &id).await.ok();
+    // Standby is reached when the 60 s deregistration delay ends: the hook returns within 1 s.
+    let t1 = env.fake().clock.now_ms();
+    assert!((60_000..=61_000).contains(&(t1 - t0)), "deregister took {} ms", t1 - t0);
+    env.run(REGISTER, &id).await.ok();
+    // Healthy 3 x 10 s after ExitStandby's 2 s: again within 1 s.
+    let t2 = env.fake().clock.now_ms();
+    assert!((32_000..=33_000).contains(&(t2 - t1)), "register took {} ms", t2 - t1);
+    let calls = env.fake().call_counts();
+    let total: u64 = calls.values().sum::<u64>() - before;
+    eprintln!("{total} calls: {calls:?}");
+    assert!(total <= ROUND_TRIP_BUDGET, "{total} calls: {calls:?}");
+}
+
+/// See [`an_asg_round_trip_stays_within_its_call_budget`].
+const ROUND_TRIP_BUDGET: u64 = 24;

@@ -83,3 +83,20 @@ async fn healthy_timeout_follows_the_scripts_formula() {
     assert!(out.stderr.contains("after 60s"), "{}", out.stderr);
     assert!(env.state_file(&id).exists(), "the next run knows what to register");
 }
+
+/// Issue 13: the AWS calls of one target-group round trip (deregister then register, one group),
+/// within the sample scripts' count for the same path.
+#[tokio::test]
+async fn a_target_group_round_trip_stays_within_its_call_budget() {
+    let mut env = Env::new().await;
+    let id = env.apply(WORLD).remove(0);
+    env.settle(60);
+    env.extra.push(("ELB_HOOKS_TARGET_GROUPS".into(), "tg-a".into()));
+    let before: u64 = env.fake().call_counts().values().sum();
+    env.run(DEREGISTER, &id).await.ok();
+    env.run(REGISTER, &id).await.ok();
+    let calls = env.fake().call_counts();
+    let total: u64 = calls.values().sum::<u64>() - before;
+    eprintln!("{total} calls: {calls:?}");
+    assert!(total <= 9, "{total} calls: {calls:?}");
+}

@@ -181,8 +181,13 @@ impl Sim {
                     continue;
                 }
                 runs.push(self.new_run(number, &id, revision));
-                let serving = self.fake().rehearsal().serving(std::slice::from_ref(&id)) == 1;
-                self.spent.turn_starts(number, &id, serving);
+                // In service (registered, healthy or not): taking it out means a drain.
+                let in_service = self
+                    .fake()
+                    .rehearsal()
+                    .lifecycle(&id)
+                    .is_some_and(|l| l == fakeaws::model::Lifecycle::InService);
+                self.spent.turn_starts(number, &id, in_service);
                 started_any = true;
             }
             let only_waiting_for_launches = !started_any && !deferred.is_empty();
@@ -191,6 +196,9 @@ impl Sim {
             }
             self.check_pending(&mut runs)?;
             let finished = self.step_runs(&mut runs).await?;
+            // A run that just finished frees a slot: start the next instance before time moves
+            // (CodeDeploy does not wait for the other instances' next wake-up).
+            let freed = !finished.is_empty();
             for run in finished {
                 if run.deployment != number {
                     continue;
@@ -241,6 +249,9 @@ impl Sim {
                 let now = self.now();
                 self.advance(now + 1_000);
                 self.fire_events()?;
+                continue;
+            }
+            if freed && !queue.is_empty() && stopped.is_none() {
                 continue;
             }
             self.wait_or_advance(&mut runs).await?;

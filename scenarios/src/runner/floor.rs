@@ -2,7 +2,7 @@
 //! own scripts, so that each report can show the hooks' overhead (simulated duration minus floor).
 //!
 //! Per instance: the longest drain of its load balancers (deregistration delay, Classic connection
-//! draining) if it went out of service, the time its own scripts ran (everything but the two hook
+//! draining) if the hooks took it out of service, the time its own scripts ran (everything but the two hook
 //! binaries), and, if it came back healthy before its turn ended, ExitStandby's pending time (when
 //! it went out of an Auto Scaling group) or the application's warm-up, whichever is longer, plus
 //! HealthyThresholdCount x interval. It is a lower bound: no deployment can beat it. Per deployment: instances go in rounds of the configuration's
@@ -23,7 +23,7 @@ pub(crate) struct Spent {
     running: BTreeMap<String, (i64, usize, bool)>,
     /// Instance -> the deployment it is taking part in now.
     active: BTreeMap<String, usize>,
-    /// (deployment, instance): it served when its turn started and went out of service.
+    /// (deployment, instance): it was in service when its turn started and went out.
     went_out: std::collections::BTreeSet<(usize, String)>,
     /// (deployment, instance): it served again when its turn ended.
     came_back: std::collections::BTreeSet<(usize, String)>,
@@ -52,9 +52,9 @@ impl Spent {
         self.warmup.insert((deployment, id.to_string()), ms);
     }
 
-    /// An instance's turn in a deployment starts; only one serving then has to drain.
-    pub(crate) fn turn_starts(&mut self, deployment: usize, id: &str, serving: bool) {
-        if serving {
+    /// An instance's turn in a deployment starts; only one in service then has to drain.
+    pub(crate) fn turn_starts(&mut self, deployment: usize, id: &str, in_service: bool) {
+        if in_service {
             self.active.insert(id.to_string(), deployment);
         }
     }
