@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Request as HttpRequest, Response, StatusCode};
@@ -20,8 +20,13 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 
 use crate::model::Request;
-use crate::state::Fake;
 use crate::world::routing::{Entrance, Routed};
+
+/// What the load balancer does with the `n`th request through an entrance, now (the world's
+/// routing function, as the fake's shared state provides it).
+pub type Route = Arc<dyn Fn(&Entrance, &Request, u64) -> Routed + Send + Sync>;
+
+type DocRoots = Arc<Mutex<HashMap<String, PathBuf>>>;
 
 /// One entrance being served.
 struct Bound {
@@ -44,7 +49,7 @@ pub struct DataPlane {
     rt: Option<tokio::runtime::Runtime>,
     /// Entrance key (listener ARN or `classic:name`) -> its socket.
     bound: Mutex<BTreeMap<String, Bound>>,
-    doc_roots: Mutex<HashMap<String, PathBuf>>,
+    doc_roots: DocRoots,
     /// First port to try for new entrances (0: any free port).
     port_base: u16,
 }
@@ -84,7 +89,7 @@ impl DataPlane {
         Ok(DataPlane {
             rt: Some(rt),
             bound: Mutex::new(BTreeMap::new()),
-            doc_roots: Mutex::new(HashMap::new()),
+            doc_roots: Arc::new(Mutex::new(HashMap::new())),
             port_base,
         })
     }
@@ -113,19 +118,10 @@ impl DataPlane {
             .insert(id.to_string(), root);
     }
 
-    fn doc_root(&self, id: &str) -> Option<PathBuf> {
-        self.doc_roots
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .cloned()
-    }
-
-    /// Binds a socket for every entrance of the world that has none and closes those whose
-    /// entrance is gone. Returns the endpoints opened.
-    pub fn sync(&self, fake: &Arc<Fake>) -> Vec<Endpoint> {
+    /// Binds a socket for every entrance that has none and closes those whose entrance is gone;
+    /// requests are answered through `route`. Returns the endpoints opened.
+    pub fn sync(&self, entrances: Vec<Entrance>, route: &Route) -> Vec<Endpoint> {
         let Some(rt) = &self.rt else { return Vec::new() };
-        let entrances = fake.world().entrances();
         let mut bound = self.bound.lock().unwrap_or_else(|e| e.into_inner());
         let wanted: BTreeMap<String, Entrance> = entrances.into_iter().map(|e| (key(&e), e)).collect();
         bound.retain(|k, b| {
@@ -146,7 +142,7 @@ impl DataPlane {
                 continue;
             };
             let Ok(addr) = std_listener.local_addr() else { continue };
-            let weak = Arc::downgrade(fake);
+            let (route, roots) = (route.clone(), self.doc_roots.clone());
             let entrance = e.clone();
             let counter = Arc::new(AtomicU64::new(0));
             let task = rt.spawn(async move {
@@ -157,11 +153,13 @@ impl DataPlane {
                     let Ok((stream, _)) = listener.accept().await else {
                         continue;
                     };
-                    let (weak, entrance, counter) = (weak.clone(), entrance.clone(), counter.clone());
+                    let (route, roots, entrance, counter) =
+                        (route.clone(), roots.clone(), entrance.clone(), counter.clone());
                     tokio::spawn(async move {
                         let svc = service_fn(move |req: HttpRequest<hyper::body::Incoming>| {
-                            let (weak, entrance, counter) = (weak.clone(), entrance.clone(), counter.clone());
-                            async move { answer(&weak, &entrance, &counter, &req) }
+                            let (route, roots, entrance, counter) =
+                                (route.clone(), roots.clone(), entrance.clone(), counter.clone());
+                            async move { answer(&route, &roots, &entrance, &counter, &req) }
                         });
                         let _ = hyper::server::conn::http1::Builder::new()
                             .serve_connection(TokioIo::new(stream), svc)
@@ -229,12 +227,12 @@ fn elb_page(status: StatusCode) -> Response<Body> {
 }
 
 fn answer<B>(
-    weak: &Weak<Fake>,
+    route: &Route,
+    roots: &DocRoots,
     entrance: &Entrance,
     counter: &AtomicU64,
     req: &HttpRequest<B>,
 ) -> Result<Response<Body>, Refused> {
-    let fake = weak.upgrade().ok_or(Refused("fakeaws stopped"))?;
     let host = req
         .headers()
         .get("host")
@@ -249,16 +247,10 @@ fn answer<B>(
         .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
         .collect();
     let n = counter.fetch_add(1, Ordering::Relaxed);
-    let routed = {
-        let w = fake.world();
-        match entrance {
-            Entrance::Listener { arn, .. } => w.route(arn, &r, n),
-            Entrance::Classic { name } => w.route_classic(name, n),
-        }
-    };
+    let routed = route(entrance, &r, n);
     Ok(match routed {
         Routed::Served { instance, .. } => {
-            let root = fake.data_plane().and_then(|d| d.doc_root(&instance));
+            let root = roots.lock().unwrap_or_else(|e| e.into_inner()).get(&instance).cloned();
             let mut resp = serve_file(root.as_deref(), &r.path, &instance);
             if let Ok(v) = HeaderValue::from_str(&instance) {
                 resp.headers_mut().insert("x-fakeaws-instance", v);

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::{Clock, ClockMode};
 use crate::dataplane::{DataPlane, Endpoint};
+use crate::world::routing::{Entrance, Routed};
 use crate::world::World;
 
 /// A fault to inject into the next calls of an action.
@@ -186,7 +187,19 @@ impl Fake {
     /// each new one. Does nothing when the data plane is off.
     pub fn sync_data_plane(self: &Arc<Self>) {
         if let Some(d) = self.data_plane.get() {
-            for ep in d.sync(self) {
+            let weak = Arc::downgrade(self);
+            let route: crate::dataplane::Route = Arc::new(move |e, req, n| {
+                let Some(fake) = weak.upgrade() else {
+                    return Routed::NoListener;
+                };
+                let w = fake.world();
+                match e {
+                    Entrance::Listener { arn, .. } => w.route(arn, req, n),
+                    Entrance::Classic { name } => w.route_classic(name, n),
+                }
+            });
+            let entrances = self.world().entrances();
+            for ep in d.sync(entrances, &route) {
                 tracing::info!(entrance = %ep.entrance, url = %ep.url, "data plane: serving");
             }
         }

@@ -5,6 +5,7 @@
 //! [`run`] is the flow; [`asg`] the Auto Scaling path; [`tg`] the target-group path; [`ctx`] the
 //! checked and retried AWS calls; [`state`] the record that lets a later run repair a failed one.
 
+pub mod arn;
 pub mod asg;
 pub mod aws;
 pub mod classic;

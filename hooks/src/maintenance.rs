@@ -15,10 +15,10 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, FixedResponseActionConfig, PathPatternConditionConfig, RuleCondition, Tag,
 };
 
+use crate::arn::short;
 use crate::config::Maintenance;
 use crate::ctx::{aws_error, Ctx};
 use crate::error::{HookError, Result};
-use crate::tg::short;
 
 /// The tag marking the hooks' maintenance rule; its value is the deployment that created it.
 pub const TAG: &str = "codedeploy-elb-hooks:maintenance";

@@ -195,10 +195,7 @@ pub async fn wait_all(
     .await
 }
 
-/// `targetgroup/name/id` from an ARN, for log lines.
-pub fn short(arn: &str) -> &str {
-    arn.rsplit(':').next().unwrap_or(arn)
-}
+pub use crate::arn::short;
 
 /// Deregisters (the maintenance page shown around it when configured) and waits until gone
 /// everywhere.
