@@ -38,6 +38,8 @@ pub struct Group {
     pub load_balancer_names: Vec<String>,
     /// Member id -> lifecycle state.
     pub members: BTreeMap<String, String>,
+    /// Members Auto Scaling has marked `Unhealthy`.
+    pub unhealthy: Vec<String>,
 }
 
 /// The group and lifecycle state of an instance, if it is in a group.
@@ -98,6 +100,12 @@ pub async fn group(ctx: &Ctx, name: &str) -> Result<Group> {
                     i.lifecycle_state().map(|s| s.as_str().to_string()).unwrap_or_default(),
                 )
             })
+            .collect(),
+        unhealthy: g
+            .instances()
+            .iter()
+            .filter(|i| i.health_status() == Some("Unhealthy"))
+            .filter_map(|i| i.instance_id().map(str::to_string))
             .collect(),
     })
 }
@@ -484,7 +492,7 @@ pub async fn register(ctx: &Ctx, group_name: &str, lifecycle: &str, state: &mut 
     }
     state.standby = false;
     ctx.save(state)?;
-    restore(ctx, group_name, state).await
+    restore(ctx, group_name, state, ctx.settings.wait_for_healthy).await
 }
 
 async fn exit_standby(ctx: &Ctx, group_name: &str) -> Result<()> {
@@ -563,7 +571,9 @@ fn others_out(ctx: &Ctx, g: &Group) -> bool {
 /// Auto Scaling raises DesiredCapacity to meet the original MinSize, which is what a MinSize means.
 /// Every write is computed from a fresh read: a write that fails transiently is not retried with
 /// its old value, the group is read again.
-pub async fn restore(ctx: &Ctx, group_name: &str, state: &mut State) -> Result<()> {
+/// Restores what the hooks changed on the group: MinSize, then (the last instance back) the
+/// processes. `healthy_now`: the hooks have just seen this instance healthy in its load balancers.
+pub async fn restore(ctx: &Ctx, group_name: &str, state: &mut State, healthy_now: bool) -> Result<()> {
     let mut transient_failures = 0u32;
     for attempt in 0..20 {
         let g = group(ctx, group_name).await?;
@@ -645,6 +655,25 @@ pub async fn restore(ctx: &Ctx, group_name: &str, state: &mut State) -> Result<(
     state.lowered_min_from = None;
     ctx.save(state)?;
     let g = group(ctx, group_name).await?;
+    // Health checks failed while the new revision was starting (its app warming up after
+    // ExitStandby): Auto Scaling marked the instance Unhealthy, and with ReplaceUnhealthy suspended
+    // it waits to replace it the moment the process resumes, although the load balancers have
+    // found it healthy since. Clear the stale mark first (only once the hooks saw it healthy).
+    if healthy_now && g.unhealthy.contains(&ctx.instance_id) {
+        ctx.info(format!(
+            "SetInstanceHealth {} Healthy: marked Unhealthy while it was starting, healthy in its load balancers now",
+            ctx.instance_id
+        ));
+        ctx.must("SetInstanceHealth", || {
+            ctx.asg
+                .set_instance_health()
+                .instance_id(&ctx.instance_id)
+                .health_status("Healthy")
+                .should_respect_grace_period(false)
+                .send()
+        })
+        .await?;
+    }
     if let Some(v) = g.tags.get(TAG_PROCS) {
         if others_out(ctx, &g) {
             ctx.info("other instances are still in Standby: processes stay suspended for them");
