@@ -52,6 +52,72 @@ pub struct TrafficSpec {
     /// against the model.
     #[serde(default)]
     pub probe: bool,
+    /// Several clients, each with its own rate, paths, host and headers (each field defaults to
+    /// the section's own). Without any, the section itself is the one client.
+    #[serde(default)]
+    pub clients: Vec<ClientSpec>,
+}
+
+/// One client of the traffic.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    /// A name, for the reader.
+    pub name: Option<String>,
+    pub rate: Option<f64>,
+    pub paths: Option<Vec<String>>,
+    pub host: Option<String>,
+    /// Added to (and over) the section's headers.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+}
+
+impl TrafficSpec {
+    /// Checks rates and paths, naming what is wrong.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let check = |who: &str, rate: f64, paths: &[String]| -> anyhow::Result<()> {
+            anyhow::ensure!(
+                rate.is_finite() && (0.0..=100_000.0).contains(&rate),
+                "traffic{who}: rate {rate} is not between 0 and 100000 requests per second"
+            );
+            anyhow::ensure!(!paths.is_empty(), "traffic{who}: paths is empty");
+            for p in paths {
+                anyhow::ensure!(p.starts_with('/'), "traffic{who}: path '{p}' does not start with '/'");
+            }
+            Ok(())
+        };
+        check("", self.rate, &self.paths)?;
+        for (i, c) in self.clients.iter().enumerate() {
+            let who = format!(".clients[{i}]");
+            check(
+                &who,
+                c.rate.unwrap_or(self.rate),
+                c.paths.as_deref().unwrap_or(&self.paths),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The request streams: each client's paths, each path at the client's rate divided by the
+    /// number of its paths.
+    pub fn streams(&self) -> Vec<(fakeaws::model::Request, f64)> {
+        let one = [ClientSpec::default()];
+        let clients: &[ClientSpec] = if self.clients.is_empty() { &one } else { &self.clients };
+        let mut out = Vec::new();
+        for c in clients {
+            let paths = c.paths.clone().unwrap_or_else(|| self.paths.clone());
+            let rate = c.rate.unwrap_or(self.rate) / paths.len().max(1) as f64;
+            let host = c.host.clone().unwrap_or_else(|| self.host.clone());
+            let mut headers = self.headers.clone();
+            headers.extend(c.headers.clone());
+            for p in &paths {
+                let mut r = fakeaws::model::Request::get(&host, p);
+                r.headers = headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                out.push((r, rate));
+            }
+        }
+        out
+    }
 }
 
 impl Default for TrafficSpec {
@@ -62,6 +128,7 @@ impl Default for TrafficSpec {
             host: default_host(),
             headers: Default::default(),
             probe: false,
+            clients: Vec::new(),
         }
     }
 }
@@ -244,4 +311,62 @@ pub enum Behaviour {
     Hang,
     /// Runs, and is killed the first time it waits.
     Kill,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traffic_clients_make_one_stream_per_path_at_their_own_rate() {
+        let t: TrafficSpec = toml::from_str(
+            r#"
+rate = 12
+paths = ["/", "/a"]
+headers = { "X-Team" = "web" }
+
+[[clients]]
+name = "mobile"
+rate = 4
+host = "m.example.com"
+headers = { "User-Agent" = "Mobile" }
+
+[[clients]]
+paths = ["/api?v=2"]
+"#,
+        )
+        .expect("parses");
+        t.validate().expect("valid");
+        let s = t.streams();
+        let shape: Vec<(String, String, f64)> = s
+            .iter()
+            .map(|(r, rate)| (r.host.clone(), r.path.clone(), *rate))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                ("m.example.com".to_string(), "/".to_string(), 2.0),
+                ("m.example.com".to_string(), "/a".to_string(), 2.0),
+                ("www.example.com".to_string(), "/api".to_string(), 12.0),
+            ]
+        );
+        assert_eq!(s[0].0.headers.len(), 2, "section headers and the client's");
+        assert_eq!(s[2].0.query, [("v".to_string(), "2".to_string())]);
+        // Without clients the section is the one client: the shipped scenarios' streams.
+        let plain = TrafficSpec::default().streams();
+        assert_eq!(plain.len(), 1);
+        assert_eq!(plain[0].1, 10.0);
+    }
+
+    #[test]
+    fn bad_traffic_is_named() {
+        let t: TrafficSpec = toml::from_str("rate = -1").expect("parses");
+        assert!(t.validate().unwrap_err().to_string().contains("rate -1"));
+        let t: TrafficSpec = toml::from_str("[[clients]]\npaths = [\"x\"]").expect("parses");
+        assert!(t
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("traffic.clients[0]: path 'x'"));
+    }
 }

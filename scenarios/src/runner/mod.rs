@@ -104,7 +104,8 @@ pub(super) struct Sim {
     /// answers until it is stopped).
     pub(super) app_warmups: BTreeMap<String, Option<i64>>,
     /// Requests per simulated second per entrance.
-    pub(super) traffic_rate: f64,
+    /// Requests per simulated second of each request shape (`traffic_requests`, same order).
+    pub(super) traffic_rates: Vec<f64>,
     /// The request shapes of the traffic (one per path).
     pub(super) traffic_requests: Vec<fakeaws::model::Request>,
     /// What each entrance's requests got.
@@ -132,17 +133,8 @@ impl Sim {
         let _ = std::fs::remove_dir_all(&work);
         std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
         let n_events = sc.events.len();
-        let traffic_rate = sc.traffic.rate;
-        let traffic_requests = sc
-            .traffic
-            .paths
-            .iter()
-            .map(|p| {
-                let mut r = fakeaws::model::Request::get(&sc.traffic.host, p);
-                r.headers = sc.traffic.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                r
-            })
-            .collect();
+        sc.traffic.validate()?;
+        let (traffic_requests, traffic_rates): (Vec<_>, Vec<_>) = sc.traffic.streams().into_iter().unzip();
         Ok(Sim {
             sc,
             r,
@@ -168,7 +160,7 @@ impl Sim {
             cur_deployment: 0,
             progress: 0.0,
             started: 0,
-            traffic_rate,
+            traffic_rates,
             traffic_requests,
             app_warmups: BTreeMap::new(),
             traffic: BTreeMap::new(),

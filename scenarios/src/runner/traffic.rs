@@ -48,20 +48,19 @@ impl Sim {
     }
 
     /// Attributes the requests of `[from, to)` to what each entrance does now. Each request
-    /// shape (path) is its own stream, at `rate / paths` per second.
+    /// shape (a client's path) is its own stream at its own rate.
     #[allow(clippy::type_complexity)]
     fn count(&mut self, view: &[(String, Vec<Vec<Routed>>)], from: i64, to: i64) {
-        let streams = self.traffic_requests.len().max(1) as f64;
-        let rate = self.traffic_rate / streams;
-        let sent_by = |t: i64| ((t - self.start_ms).max(0) as f64 * rate / 1000.0).floor() as u64;
-        let (a, b) = (sent_by(from), sent_by(to));
-        if b <= a {
-            return;
-        }
         let window_from = (from - self.start_ms) / 1000;
         let window_to = (to - self.start_ms + 999) / 1000;
+        let rates = self.traffic_rates.clone();
         for (entrance, per_request) in view {
-            for candidates in per_request {
+            for (candidates, rate) in per_request.iter().zip(&rates) {
+                let sent_by = |t: i64| ((t - self.start_ms).max(0) as f64 * rate / 1000.0).floor() as u64;
+                let (a, b) = (sent_by(from), sent_by(to));
+                if b <= a {
+                    continue;
+                }
                 self.count_stream(entrance, candidates, a, b, window_from, window_to, (from, to));
             }
         }
