@@ -131,12 +131,13 @@ impl Rehearsal<'_> {
     /// when it is in an Auto Scaling group (0 otherwise).
     pub fn timers(&self, id: &str) -> (i64, i64, i64) {
         let w = self.fake.world();
-        let group_tgs: Vec<String> = w
+        let group = w
             .instances
             .get(id)
             .and_then(|i| i.group.as_ref())
-            .and_then(|g| w.groups.get(g))
-            .map(|g| g.target_groups.clone())
+            .and_then(|g| w.groups.get(g));
+        let (group_tgs, group_lbs) = group
+            .map(|g| (&g.target_groups[..], &g.load_balancer_names[..]))
             .unwrap_or_default();
         let (mut drain, mut healthy) = (0i64, 0i64);
         for tg in w.target_groups.values() {
@@ -145,13 +146,6 @@ impl Rehearsal<'_> {
                 healthy = healthy.max(tg.health_check.healthy_threshold * tg.health_check.interval_s * 1000);
             }
         }
-        let group_lbs: Vec<String> = w
-            .instances
-            .get(id)
-            .and_then(|i| i.group.as_ref())
-            .and_then(|g| w.groups.get(g))
-            .map(|g| g.load_balancer_names.clone())
-            .unwrap_or_default();
         for lb in w.classic.values() {
             if group_lbs.contains(&lb.name) || lb.members.iter().any(|m| m.id == id) {
                 if lb.draining_enabled {
@@ -160,8 +154,11 @@ impl Rehearsal<'_> {
                 healthy = healthy.max(lb.health_check.healthy_threshold * lb.health_check.interval_s * 1000);
             }
         }
-        let in_group = w.instances.get(id).is_some_and(|i| i.group.is_some());
-        let exit = if in_group { w.timing.exit_standby_s * 1000 } else { 0 };
+        let exit = if group.is_some() {
+            w.timing.exit_standby_s * 1000
+        } else {
+            0
+        };
         (drain, healthy, exit)
     }
 

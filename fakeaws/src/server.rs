@@ -153,7 +153,6 @@ async fn query(fake: &Arc<Fake>, headers: &HeaderMap, body: &Bytes) -> Response 
             _ => elbv2::handle(&mut world, &action, &params),
         };
         let Some(before) = before else {
-            drop(world);
             return aws_response(fake, ns, result, &action);
         };
         if result.is_err() {

@@ -59,6 +59,28 @@ fn path(p: &str) -> RuleCondition {
         .build()
 }
 
+/// CreateRule with one path-pattern condition and one action.
+async fn create(
+    elb: &aws_sdk_elasticloadbalancingv2::Client,
+    listener: impl Into<String>,
+    priority: i32,
+    pattern: &str,
+    action: Action,
+) -> Result<
+    aws_sdk_elasticloadbalancingv2::operation::create_rule::CreateRuleOutput,
+    aws_sdk_elasticloadbalancingv2::error::SdkError<
+        aws_sdk_elasticloadbalancingv2::operation::create_rule::CreateRuleError,
+    >,
+> {
+    elb.create_rule()
+        .listener_arn(listener)
+        .priority(priority)
+        .conditions(path(pattern))
+        .actions(action)
+        .send()
+        .await
+}
+
 fn page(status: &str, body: &str) -> Action {
     Action::builder()
         .r#type(ActionTypeEnum::FixedResponse)
@@ -157,45 +179,19 @@ async fn rules_through_the_rust_sdk() {
     assert_eq!(e.code(), Some("ResourceInUse"));
 
     // AWS's errors.
-    let e = elb
-        .create_rule()
-        .listener_arn(&listener)
-        .priority(10)
-        .conditions(path("/x"))
-        .actions(page("200", "x"))
-        .send()
-        .await
-        .unwrap_err();
+    let e = create(&elb, &listener, 10, "/x", page("200", "x")).await.unwrap_err();
     assert_eq!(e.code(), Some("PriorityInUse"));
     assert_eq!(e.message(), Some("Priority '10' is currently in use"));
-    let e = elb
-        .create_rule()
-        .listener_arn(&listener)
-        .priority(50_001)
-        .conditions(path("/x"))
-        .actions(page("200", "x"))
-        .send()
+    let e = create(&elb, &listener, 50_001, "/x", page("200", "x"))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Some("ValidationError"));
-    let e = elb
-        .create_rule()
-        .listener_arn(&listener)
-        .priority(2)
-        .conditions(path("/x"))
-        .actions(page("503", &"x".repeat(1025)))
-        .send()
+    let e = create(&elb, &listener, 2, "/x", page("503", &"x".repeat(1025)))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Some("ValidationError"));
     assert!(e.message().unwrap_or_default().contains("1024"), "{e:?}");
-    let e = elb
-        .create_rule()
-        .listener_arn(format!("{listener}0"))
-        .priority(2)
-        .conditions(path("/x"))
-        .actions(page("200", "x"))
-        .send()
+    let e = create(&elb, format!("{listener}0"), 2, "/x", page("200", "x"))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Some("ListenerNotFound"));
@@ -268,22 +264,11 @@ async fn too_many_rules_per_load_balancer() {
     let elb = elb(&r.url).await;
     let (_, listener, _, _) = alb(&elb).await;
     for p in 1..=100 {
-        elb.create_rule()
-            .listener_arn(&listener)
-            .priority(p)
-            .conditions(path(&format!("/{p}")))
-            .actions(page("200", "ok"))
-            .send()
+        create(&elb, &listener, p, &format!("/{p}"), page("200", "ok"))
             .await
             .expect("rule");
     }
-    let e = elb
-        .create_rule()
-        .listener_arn(&listener)
-        .priority(101)
-        .conditions(path("/101"))
-        .actions(page("200", "ok"))
-        .send()
+    let e = create(&elb, &listener, 101, "/101", page("200", "ok"))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Some("TooManyRules"));

@@ -21,6 +21,27 @@ fn default_rule_xml(x: &mut Xml, l: &Listener) {
         .leaf("IsDefault", true);
 }
 
+/// Writes the rule an ARN names, a listener's default rule included.
+fn rule_by_arn_xml(world: &World, x: &mut Xml, arn: &str) -> Result<(), AwsError> {
+    match world.find_rule(arn)? {
+        RuleRef::Default { listener } => {
+            if let Some(l) = world.listeners.get(&listener) {
+                default_rule_xml(x, l);
+            }
+        }
+        RuleRef::Rule { listener, priority } => {
+            if let Some(r) = world
+                .listeners
+                .get(&listener)
+                .and_then(|l| l.rules.iter().find(|r| r.priority == priority))
+            {
+                rule_xml(x, r);
+            }
+        }
+    }
+    Ok(())
+}
+
 fn rules_result(rules: &[Rule]) -> String {
     let mut x = Xml::new();
     x.list("Rules", rules, rule_xml);
@@ -81,22 +102,7 @@ pub(super) fn describe_rules(world: &mut World, p: &Params) -> Outcome {
             x.open("Rules");
             for a in &arns {
                 x.open("member");
-                match world.find_rule(a)? {
-                    RuleRef::Default { listener } => {
-                        if let Some(l) = world.listeners.get(&listener) {
-                            default_rule_xml(&mut x, l);
-                        }
-                    }
-                    RuleRef::Rule { listener, priority } => {
-                        if let Some(r) = world
-                            .listeners
-                            .get(&listener)
-                            .and_then(|l| l.rules.iter().find(|r| r.priority == priority))
-                        {
-                            rule_xml(&mut x, r);
-                        }
-                    }
-                }
+                rule_by_arn_xml(world, &mut x, a)?;
                 x.close("member");
             }
             x.close("Rules");
@@ -126,22 +132,7 @@ pub(super) fn modify_rule(world: &mut World, p: &Params) -> Outcome {
     world.modify_rule(&arn, conditions, actions)?;
     let mut x = Xml::new();
     x.open("Rules").open("member");
-    match world.find_rule(&arn)? {
-        RuleRef::Default { listener } => {
-            if let Some(l) = world.listeners.get(&listener) {
-                default_rule_xml(&mut x, l);
-            }
-        }
-        RuleRef::Rule { listener, priority } => {
-            if let Some(r) = world
-                .listeners
-                .get(&listener)
-                .and_then(|l| l.rules.iter().find(|r| r.priority == priority))
-            {
-                rule_xml(&mut x, r);
-            }
-        }
-    }
+    rule_by_arn_xml(world, &mut x, &arn)?;
     x.close("member").close("Rules");
     Ok(Some(x.finish()))
 }
