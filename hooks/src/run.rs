@@ -172,14 +172,28 @@ pub async fn run(hook: Hook, settings: Settings, log: Log, env: &dyn Fn(&str) ->
         },
     };
     let left_by = std::mem::replace(&mut state.deployment_id, deployment_id);
-    match (hook, asg::membership(&ctx).await?) {
+    let hint = state.group.clone();
+    if let (Hook::Register, true, Some(group)) = (hook, state.standby, hint.as_deref()) {
+        if asg::register_recorded(&ctx, group, &mut state).await? {
+            ctx.store.clear()?;
+            ctx.info("done");
+            return Ok(());
+        }
+    }
+    match (hook, asg::locate(&ctx, hint.as_deref()).await?) {
         (Hook::Deregister, Some((group, lifecycle))) => {
-            ctx.info(format!("{instance_id} is {lifecycle} in Auto Scaling group {group}"));
-            asg::deregister(&ctx, &group, &lifecycle, &mut state, &left_by).await?;
+            ctx.info(format!(
+                "{instance_id} is {lifecycle} in Auto Scaling group {}",
+                group.name
+            ));
+            asg::deregister(&ctx, group, &lifecycle, &mut state, &left_by).await?;
         }
         (Hook::Register, Some((group, lifecycle))) => {
-            ctx.info(format!("{instance_id} is {lifecycle} in Auto Scaling group {group}"));
-            asg::register(&ctx, &group, &lifecycle, &mut state).await?;
+            ctx.info(format!(
+                "{instance_id} is {lifecycle} in Auto Scaling group {}",
+                group.name
+            ));
+            asg::register(&ctx, group, &lifecycle, &mut state).await?;
             ctx.store.clear()?;
         }
         (Hook::Deregister, None) => {

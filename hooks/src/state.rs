@@ -39,6 +39,13 @@ pub struct State {
     /// Classic path: load balancers we deregistered from.
     #[serde(default)]
     pub classic: Vec<String>,
+    /// ASG path: the group's target groups when the instance left (the register hook waits on
+    /// them without reading the group first, and on any attached since once it reads it).
+    #[serde(default)]
+    pub target_groups: Vec<String>,
+    /// ASG path: the group's Classic Load Balancers when the instance left.
+    #[serde(default)]
+    pub load_balancer_names: Vec<String>,
 }
 
 /// Where the state file lives.

@@ -2,6 +2,8 @@
 
 use crate::util::*;
 
+use hooks::asg::TAG_PROCS;
+
 const ALL_FOUR: [&str; 4] = [
     "AZRebalance",
     "AlarmNotification",
@@ -392,5 +394,86 @@ async fn an_asg_round_trip_stays_within_its_call_budget() {
     assert!(total <= ROUND_TRIP_BUDGET, "{total} calls: {calls:?}");
 }
 
-/// See [`an_asg_round_trip_stays_within_its_call_budget`].
-const ROUND_TRIP_BUDGET: u64 = 24;
+/// See [`an_asg_round_trip_stays_within_its_call_budget`]: deregister 8 (where the instance is,
+/// the group, the processes record, SuspendProcesses, EnterStandby, the re-check right after it,
+/// the drain's length, one look at Standby), register 8 (ExitStandby straight from the state file,
+/// the health-check timers, three looks at health, the group, ResumeProcesses, the record's
+/// removal). The scripts make 16.
+const ROUND_TRIP_BUDGET: u64 = 16;
+
+/// A sibling that read the group just before this instance's EnterStandby (so it saw nobody else
+/// out) resumes the processes just after this instance re-checked them: the deregister hook finds
+/// them running at its next look and suspends them again before it returns.
+#[tokio::test]
+async fn a_siblings_late_resume_during_the_drain_is_undone() {
+    let env = Env::new().await;
+    let g = env.asg_world(1, 4, 2);
+    let id = env.members(&g)[0].clone();
+    let mut done = false;
+    let out = env
+        .run_many_with(&[(DEREGISTER, &id)], |env, _| {
+            if !done && env.lifecycle(&id) == "EnteringStandby" {
+                done = true;
+                let mut w = env.fake().world();
+                let all: Vec<String> = w.groups[&g].suspended.keys().cloned().collect();
+                w.resume(&g, &all).expect("resume");
+                w.groups.get_mut(&g).expect("group").tags.remove(TAG_PROCS);
+            }
+        })
+        .await;
+    out[0].ok();
+    assert!(done, "the drain was never reached");
+    assert_eq!(
+        env.suspended(&g),
+        [
+            "AZRebalance",
+            "AlarmNotification",
+            "ReplaceUnhealthy",
+            "ScheduledActions"
+        ]
+    );
+    assert!(env.tags(&g).contains(&TAG_PROCS.to_string()));
+    env.run(REGISTER, &id).await.ok();
+    env.assert_restored(&g, (1, 2, 4));
+}
+
+/// Two instances writing the processes record at once may drop each other's additions: the
+/// instance that comes back puts its own part back, so the last one back resumes everything the
+/// hooks suspended.
+#[tokio::test]
+async fn a_record_a_sibling_overwrote_is_made_whole_on_the_way_back() {
+    let env = Env::new().await;
+    let g = env.asg_world(1, 4, 2);
+    let id = env.members(&g)[0].clone();
+    env.run(DEREGISTER, &id).await.ok();
+    env.fake()
+        .world()
+        .groups
+        .get_mut(&g)
+        .expect("group")
+        .tags
+        .insert(TAG_PROCS.into(), ("AZRebalance".into(), false));
+    env.run(REGISTER, &id).await.ok();
+    assert_eq!(env.suspended(&g), Vec::<String>::new());
+    env.assert_restored(&g, (1, 2, 4));
+}
+
+/// The register hook exits Standby straight from its state file; when someone already brought the
+/// instance back, AWS refuses, and the hook reads where the instance is and finishes the job.
+#[tokio::test]
+async fn register_after_an_operator_exited_standby_still_restores() {
+    let env = Env::new().await;
+    let g = env.asg_world(1, 4, 2);
+    let id = env.members(&g)[0].clone();
+    env.run(DEREGISTER, &id).await.ok();
+    env.fake()
+        .world()
+        .exit_standby(&g, std::slice::from_ref(&id))
+        .expect("exit");
+    env.settle(60);
+    let out = env.run(REGISTER, &id).await;
+    out.ok();
+    assert!(out.stdout.contains("ExitStandby refused"), "{}", out.stdout);
+    assert_eq!(env.lifecycle(&id), "InService");
+    env.assert_restored(&g, (1, 2, 4));
+}

@@ -83,6 +83,12 @@ impl Env {
 
     /// Runs several hooks at once; advances the clock whenever every one of them is asleep on it.
     pub async fn run_many(&self, runs: &[(&str, &str)]) -> Vec<Out> {
+        self.run_many_with(runs, |_, _| {}).await
+    }
+
+    /// Like [`Env::run_many`], calling `meanwhile(env, wake_ms)` each time every hook is asleep,
+    /// just before the clock moves to `wake_ms`: what another actor does while the hooks wait.
+    pub async fn run_many_with(&self, runs: &[(&str, &str)], mut meanwhile: impl FnMut(&Env, i64)) -> Vec<Out> {
         let mut rx = self.fake().clock.subscribe();
         let (tx, mut done) = tokio::sync::mpsc::unbounded_channel();
         let mut live: BTreeSet<String> = BTreeSet::new();
@@ -109,6 +115,7 @@ impl Env {
                 // Only jump when nobody is already due: a due sleeper is waking up right now.
                 let now = self.fake().clock.now_ms();
                 if let Some(first) = self.fake().clock.sleepers().first().filter(|s| s.wake_ms > now) {
+                    meanwhile(self, first.wake_ms);
                     self.fake().clock.advance_to(first.wake_ms);
                 }
             }
