@@ -78,26 +78,27 @@ impl Rehearsal<'_> {
     /// The instances a deployment targets now: members of `groups` that are not on their way out,
     /// oldest first, then (with `standalone`) the instances outside any group.
     pub fn members(&self, groups: &[String], standalone: bool) -> Vec<String> {
-        members_of(&self.fake.world(), groups, standalone)
+        members_of(&self.fake.world_read(), groups, standalone)
     }
 
     /// [`Rehearsal::members`] and how many of them serve, under one lock.
     pub fn census(&self, groups: &[String], standalone: bool) -> (Vec<String>, usize) {
-        let w = self.fake.world();
+        let w = self.fake.world_read();
         let members = members_of(&w, groups, standalone);
-        let serving = members.iter().filter(|id| serves(&w, id)).count();
+        let serves = serving_ids(&w);
+        let serving = members.iter().filter(|id| serves.contains(id.as_str())).count();
         (members, serving)
     }
 
     /// An instance's lifecycle state (`None`: no such instance).
     pub fn lifecycle(&self, id: &str) -> Option<Lifecycle> {
-        self.fake.world().instances.get(id).map(|i| i.lifecycle)
+        self.fake.world_read().instances.get(id).map(|i| i.lifecycle)
     }
 
     /// What each instance is doing now, for a timeline: its lifecycle state, or `Draining` while
     /// it is in service but a target of it drains; `None` once it has left the world.
     pub fn lane_states(&self, ids: &[&str]) -> Vec<Option<String>> {
-        let w = self.fake.world();
+        let w = self.fake.world_read();
         // Who drains, found in one pass over the registrations.
         let draining: std::collections::HashSet<&str> = w
             .target_groups
@@ -130,7 +131,7 @@ impl Rehearsal<'_> {
     /// longest wait to be healthy again (threshold x interval), and ExitStandby's pending time
     /// when it is in an Auto Scaling group (0 otherwise).
     pub fn timers(&self, id: &str) -> (i64, i64, i64) {
-        let w = self.fake.world();
+        let w = self.fake.world_read();
         let group = w
             .instances
             .get(id)
@@ -169,7 +170,7 @@ impl Rehearsal<'_> {
 
     /// [`Rehearsal::is_leaving`] for several instances under one lock.
     pub fn leaving(&self, ids: &[&str]) -> Vec<bool> {
-        let w = self.fake.world();
+        let w = self.fake.world_read();
         ids.iter()
             .map(|id| w.instances.get(*id).is_none_or(|i| i.lifecycle.is_leaving()))
             .collect()
@@ -177,7 +178,7 @@ impl Rehearsal<'_> {
 
     /// Whether the instance is still launching (pending after a launch, not after ExitStandby).
     pub fn is_launching(&self, id: &str) -> bool {
-        self.fake.world().instances.get(id).is_some_and(|i| {
+        self.fake.world_read().instances.get(id).is_some_and(|i| {
             matches!(
                 i.lifecycle,
                 Lifecycle::Pending | Lifecycle::PendingWait | Lifecycle::PendingProceed
@@ -216,8 +217,9 @@ impl Rehearsal<'_> {
     /// How many of `ids` serve traffic: InService and healthy in every target group and Classic
     /// Load Balancer they are registered with (and registered somewhere).
     pub fn serving(&self, ids: &[String]) -> usize {
-        let w = self.fake.world();
-        ids.iter().filter(|id| serves(&w, id)).count()
+        let w = self.fake.world_read();
+        let serves = serving_ids(&w);
+        ids.iter().filter(|id| serves.contains(id.as_str())).count()
     }
 
     /// The group's MinSize and suspended processes.
@@ -287,7 +289,7 @@ impl Rehearsal<'_> {
         &self,
         requests: &[crate::model::Request],
     ) -> (Vec<(String, Vec<Vec<crate::world::routing::Routed>>)>, Option<i64>) {
-        let w = self.fake.world();
+        let w = self.fake.world_read();
         let view = w
             .entrances()
             .iter()
@@ -303,34 +305,35 @@ impl Rehearsal<'_> {
 
     /// A copy of the whole world, for a report.
     pub fn snapshot(&self) -> World {
-        self.fake.world().clone()
+        self.fake.world_read().clone()
     }
 }
 
-fn serves(w: &World, id: &str) -> bool {
-    let Some(inst) = w.instances.get(id) else { return false };
-    if inst.lifecycle != Lifecycle::InService {
-        return false;
-    }
-    let mut registered = false;
-    let mut healthy = true;
+/// Every instance that serves: in service, registered somewhere, healthy everywhere it is
+/// registered (found in one pass over the registrations, whatever the fleet's size).
+fn serving_ids(w: &World) -> std::collections::HashSet<&str> {
+    let mut seen: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
     for tg in w.target_groups.values() {
-        for t in tg.targets.iter().filter(|t| t.id == id) {
-            registered = true;
-            if w.target_health(tg, t).0 != "healthy" {
-                healthy = false;
-            }
+        for t in &tg.targets {
+            let ok = w.target_health(tg, t).0 == "healthy";
+            *seen.entry(t.id.as_str()).or_insert(true) &= ok;
         }
     }
     for lb in w.classic.values() {
-        for m in lb.members.iter().filter(|m| m.id == id) {
-            registered = true;
-            if !m.in_service || m.draining_until_ms.is_some() {
-                healthy = false;
-            }
+        for m in &lb.members {
+            let ok = m.in_service && m.draining_until_ms.is_none();
+            *seen.entry(m.id.as_str()).or_insert(true) &= ok;
         }
     }
-    registered && healthy
+    seen.into_iter()
+        .filter(|(id, healthy)| {
+            *healthy
+                && w.instances
+                    .get(*id)
+                    .is_some_and(|i| i.lifecycle == Lifecycle::InService)
+        })
+        .map(|(id, _)| id)
+        .collect()
 }
 
 /// Members of `groups` not on their way out, oldest first, then the stand-alone instances.

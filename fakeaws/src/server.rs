@@ -139,10 +139,10 @@ async fn query(fake: &Arc<Fake>, headers: &HeaderMap, body: &Bytes) -> Response 
         None => {}
     }
     let outcome = {
-        let mut world = fake.world();
         // Reads change nothing, so they take no copy of the world: their cost does not grow with
         // what the world holds. A change keeps a copy to roll back to.
         let read_only = ["Describe", "Get", "List"].iter().any(|p| action.starts_with(p));
+        let mut world = if read_only { fake.world_read() } else { fake.world() };
         let before = (!read_only).then(|| {
             fake.rollback_copies.fetch_add(1, Ordering::Relaxed);
             world.clone()

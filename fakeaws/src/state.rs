@@ -3,7 +3,7 @@
 //! them, so nothing imports in a circle.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use serde::{Deserialize, Serialize};
@@ -66,6 +66,8 @@ pub struct Fake {
     base_url: OnceLock<String>,
     region: String,
     data_plane: OnceLock<DataPlane>,
+    /// Someone may have changed the world since it last settled (only touched under its lock).
+    unsettled: AtomicBool,
 }
 
 impl Fake {
@@ -93,19 +95,35 @@ impl Fake {
             base_url: OnceLock::new(),
             region,
             data_plane: OnceLock::new(),
+            unsettled: AtomicBool::new(true),
         })
     }
 
-    /// Locks the world after bringing it up to the current simulated time.
+    /// Locks the world after bringing it up to the current simulated time, for a caller that may
+    /// change it.
     pub fn world(&self) -> MutexGuard<'_, World> {
         let mut w = self.world.lock().unwrap_or_else(|e| e.into_inner());
         w.tick(self.clock.now_ms());
+        self.unsettled.store(true, Ordering::Relaxed);
+        w
+    }
+
+    /// Locks the world up to the current simulated time, for a caller that only reads it. When
+    /// neither the clock nor anyone with [`Fake::world`] moved it since it last settled, it is
+    /// settled already: a read then costs nothing that grows with the fleet.
+    pub fn world_read(&self) -> MutexGuard<'_, World> {
+        let mut w = self.world.lock().unwrap_or_else(|e| e.into_inner());
+        let now = self.clock.now_ms();
+        if now > w.now_ms || self.unsettled.swap(false, Ordering::Relaxed) {
+            w.tick(now);
+        }
         w
     }
 
     /// Replaces the whole world (admin reset / load).
     pub fn replace_world(&self, world: World) {
         *self.world.lock().unwrap_or_else(|e| e.into_inner()) = world;
+        self.unsettled.store(true, Ordering::Relaxed);
         self.faults.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 

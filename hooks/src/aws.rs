@@ -14,9 +14,13 @@ use aws_config::provider_config::ProviderConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
-/// The HTTP(S) client of every AWS call and of IMDS.
-pub fn http_client() -> SharedHttpClient {
+/// The HTTP(S) client of every AWS call and of IMDS. With `AWS_ENDPOINT_URL` on plain HTTP (a
+/// local fake) nothing needs TLS, and the system's root certificates are not loaded at all.
+pub fn http_client(env: &dyn Fn(&str) -> Option<String>) -> SharedHttpClient {
     use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    if env("AWS_ENDPOINT_URL").is_some_and(|u| u.starts_with("http://")) {
+        return aws_smithy_http_client::Builder::new().build_http();
+    }
     aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .build_https()

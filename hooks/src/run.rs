@@ -116,7 +116,7 @@ async fn instance_id(http: &aws_smithy_runtime_api::client::http::SharedHttpClie
 
 /// Runs one hook.
 pub async fn run(hook: Hook, settings: Settings, log: Log, env: &dyn Fn(&str) -> Option<String>) -> Result<()> {
-    let http = crate::aws::http_client();
+    let http = crate::aws::http_client(env);
     let instance_id = instance_id(&http).await?;
     let clock = Clock::from_env(env, &format!("{instance_id}:{}", hook.name()));
     let deployment_group = env("DEPLOYMENT_GROUP_ID")

@@ -68,7 +68,17 @@ pub fn default_report_dir() -> PathBuf {
 
 /// Every scenario file, sorted, optionally filtered by name.
 pub fn scenario_files(filter: Option<&str>) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(scenarios_dir().join("scenarios"))?
+    files_in("scenarios", filter)
+}
+
+/// The fleet-scale scenario files (`scenarios/fleet/`, run with `--fleet`: minutes, not seconds,
+/// so not part of the suite), optionally only those whose name contains `filter`.
+pub fn fleet_files(filter: Option<&str>) -> anyhow::Result<Vec<PathBuf>> {
+    files_in("fleet", filter)
+}
+
+fn files_in(dir: &str, filter: Option<&str>) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(scenarios_dir().join(dir))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .filter(|p| filter.is_none_or(|f| p.file_name().is_some_and(|n| n.to_string_lossy().contains(f))))

@@ -1,5 +1,5 @@
-//! `scenarios [--report[=DIR]] [FILTER]` (run by `cargo xtask test-scenarios`): plays every
-//! scenario file in parallel, shows progress, prints a summary table, and checks each outcome
+//! `scenarios [--fleet] [--report[=DIR]] [FILTER]` (run by `cargo xtask test-scenarios`): plays every
+//! scenario file (with `--fleet`, the fleet-scale ones of `scenarios/fleet/` instead) in parallel, shows progress, prints a summary table, and checks each outcome
 //! against its insta snapshot; with `--report`, also writes the timeline report (default
 //! `target/scenario-report/`). Exits non-zero on any failed scenario or snapshot mismatch.
 
@@ -12,19 +12,22 @@ use std::time::Instant;
 fn main() -> ExitCode {
     let mut filter = None;
     let mut report: Option<PathBuf> = None;
+    let mut fleet = false;
     for a in std::env::args().skip(1) {
-        if a == "--report" {
+        if a == "--fleet" {
+            fleet = true;
+        } else if a == "--report" {
             report = Some(scenarios::default_report_dir());
         } else if let Some(d) = a.strip_prefix("--report=") {
             report = Some(PathBuf::from(d));
         } else if a.starts_with('-') {
-            eprintln!("scenarios: unknown option {a}; usage: scenarios [--report[=DIR]] [FILTER]");
+            eprintln!("scenarios: unknown option {a}; usage: scenarios [--fleet] [--report[=DIR]] [FILTER]");
             return ExitCode::from(2);
         } else {
             filter = Some(a);
         }
     }
-    match run(filter.as_deref(), report.as_deref()) {
+    match run(filter.as_deref(), report.as_deref(), fleet) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
@@ -43,8 +46,12 @@ struct Row {
     wall: f64,
 }
 
-fn run(filter: Option<&str>, report: Option<&Path>) -> anyhow::Result<bool> {
-    let files = scenarios::scenario_files(filter)?;
+fn run(filter: Option<&str>, report: Option<&Path>, fleet: bool) -> anyhow::Result<bool> {
+    let files = if fleet {
+        scenarios::fleet_files(filter)?
+    } else {
+        scenarios::scenario_files(filter)?
+    };
     if files.is_empty() {
         anyhow::bail!("no scenario matches {:?}", filter.unwrap_or_default());
     }
@@ -53,7 +60,9 @@ fn run(filter: Option<&str>, report: Option<&Path>) -> anyhow::Result<bool> {
     let total = files.len();
     println!(
         "running {total} scenario(s) from {}",
-        scenarios::scenarios_dir().join("scenarios").display()
+        scenarios::scenarios_dir()
+            .join(if fleet { "fleet" } else { "scenarios" })
+            .display()
     );
     let started = Instant::now();
     let results = rt.block_on(async {

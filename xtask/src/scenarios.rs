@@ -1,5 +1,5 @@
-//! `cargo xtask test-scenarios [--report[=DIR]] [FILTER]`: builds the workspace, then runs every
-//! scenario file (and writes the timeline report with `--report`, by default
+//! `cargo xtask test-scenarios [--fleet] [--report[=DIR]] [FILTER]`: builds the workspace, then runs
+//! every scenario file, or with `--fleet` the fleet-scale ones (and writes the timeline report with `--report`, by default
 //! `target/scenario-report/`).
 //!
 //! The build is `cargo build --workspace --all-targets`: the same feature resolution as
@@ -17,6 +17,9 @@ pub struct TestScenarios {
     /// target/scenario-report or `--report=DIR`.
     #[arg(long, value_name = "DIR", num_args = 0..=1, require_equals = true)]
     report: Option<Option<PathBuf>>,
+    /// The fleet-scale scenarios of `scenarios/fleet/` (1,000 instances: minutes) instead of the suite.
+    #[arg(long)]
+    fleet: bool,
     /// Only scenarios whose file name contains this.
     filter: Option<String>,
 }
@@ -35,7 +38,8 @@ impl TestScenarios {
             };
             format!("--report={}", dir.display())
         });
-        cmd!(sh, "{exe} {report...} {filter...}").run()?;
+        let fleet = self.fleet.then_some("--fleet");
+        cmd!(sh, "{exe} {fleet...} {report...} {filter...}").run()?;
         Ok(())
     }
 }

@@ -26,7 +26,7 @@ fn plain(status: StatusCode, text: impl Into<String>) -> Response {
 /// Answers one metadata request for instance `id`; `path` is what follows the instance prefix.
 pub async fn handle(fake: &Fake, id: &str, path: &str, method: &Method, headers: &HeaderMap) -> Response {
     let inst = {
-        let world = fake.world();
+        let world = fake.world_read();
         world.instances.get(id).cloned()
     };
     let Some(inst) = inst else {
@@ -80,7 +80,7 @@ pub async fn handle(fake: &Fake, id: &str, path: &str, method: &Method, headers:
         None => {}
     }
     let region = fake.region().to_string();
-    let account = fake.world().account_id.clone();
+    let account = fake.world_read().account_id.clone();
     let body = match path.trim_end_matches('/') {
         "latest/meta-data/instance-id" => inst.id.clone(),
         "latest/meta-data/placement/region" => region.clone(),

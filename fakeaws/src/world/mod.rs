@@ -86,7 +86,7 @@ pub struct World {
 }
 
 /// A target's health as DescribeTargetHealth reports it: state, reason code, description.
-pub type Health = (String, Option<&'static str>, Option<&'static str>);
+pub type Health = (&'static str, Option<&'static str>, Option<&'static str>);
 
 /// The default per-account instance quota (`--max-instances`).
 pub const DEFAULT_MAX_INSTANCES: usize = 5000;

@@ -1,7 +1,7 @@
 //! Reconcile: settle every instance and bring every group to its desired capacity, replacing
 //! unhealthy instances and rebalancing zones as far as suspended processes allow.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::model::*;
 
@@ -12,9 +12,26 @@ impl World {
     pub(crate) fn settle(&mut self) {
         for _ in 0..1000 {
             let mut changed = false;
-            let ids: Vec<String> = self.instances.keys().cloned().collect();
+            // Only instances on their way out move here: look at those alone (a fleet's worth of
+            // instances in service costs one pass over the map, not a search each).
+            let ids: Vec<String> = self
+                .instances
+                .values()
+                .filter(|i| {
+                    matches!(
+                        i.lifecycle,
+                        Lifecycle::EnteringStandby | Lifecycle::Terminating | Lifecycle::TerminatingProceed
+                    )
+                })
+                .map(|i| i.id.clone())
+                .collect();
+            let registered = if ids.is_empty() {
+                HashSet::new()
+            } else {
+                self.registered_ids()
+            };
             for id in &ids {
-                changed |= self.settle_instance(id);
+                changed |= self.settle_instance(id, registered.contains(id.as_str()));
             }
             let names: Vec<String> = self.groups.keys().cloned().collect();
             for name in &names {
@@ -26,8 +43,8 @@ impl World {
         }
     }
 
-    pub(crate) fn settle_instance(&mut self, id: &str) -> bool {
-        let registered = self.in_any_target_group(id);
+    /// `registered`: the instance is still registered (or draining) in a load balancer.
+    pub(crate) fn settle_instance(&mut self, id: &str, registered: bool) -> bool {
         let Some(inst) = self.instances.get_mut(id) else {
             return false;
         };
@@ -86,38 +103,51 @@ impl World {
     /// Brings a group's capacity to its desired capacity, replaces unhealthy instances and evens
     /// out Availability Zones, as far as its suspended processes allow. Returns whether anything changed.
     pub(crate) fn reconcile(&mut self, name: &str) -> bool {
-        let Some(g) = self.groups.get(name).cloned() else {
+        // The group is borrowed, never copied: a pass over a calm fleet allocates nothing per member.
+        let Some(g) = self.groups.get(name) else {
             return false;
         };
         let mut changed = false;
         let now = self.now_ms;
+        let elb = g.health_check_type == "ELB";
 
         // Health checks: ELB health marks instances unhealthy after the grace period.
-        if g.health_check_type == "ELB" && !g.is_suspended("HealthCheck") {
-            for id in &g.instances {
-                let Some(inst) = self.instances.get(id) else { continue };
-                if inst.lifecycle != Lifecycle::InService || !inst.healthy {
-                    continue;
-                }
-                if now < inst.launched_ms + g.health_check_grace_period_s * 1000 {
-                    continue;
-                }
-                let failing = g.target_groups.iter().any(|arn| {
-                    self.target_groups.get(arn).is_some_and(|tg| {
-                        tg.targets
-                            .iter()
-                            .any(|t| t.id == *id && t.state == TargetState::Unhealthy)
+        if elb && !g.is_suspended("HealthCheck") {
+            let failing_ids: HashSet<&str> = g
+                .target_groups
+                .iter()
+                .filter_map(|arn| self.target_groups.get(arn))
+                .flat_map(|tg| tg.targets.iter())
+                .filter(|t| t.state == TargetState::Unhealthy)
+                .map(|t| t.id.as_str())
+                .collect();
+            let failed: Vec<String> = if failing_ids.is_empty() {
+                Vec::new()
+            } else {
+                g.instances
+                    .iter()
+                    .filter(|id| failing_ids.contains(id.as_str()))
+                    .filter(|id| {
+                        self.instances.get(*id).is_some_and(|inst| {
+                            inst.lifecycle == Lifecycle::InService
+                                && inst.healthy
+                                && now >= inst.launched_ms + g.health_check_grace_period_s * 1000
+                        })
                     })
-                });
-                if failing {
-                    if let Some(inst) = self.instances.get_mut(id) {
-                        inst.healthy = false;
-                        changed = true;
-                    }
+                    .cloned()
+                    .collect()
+            };
+            for id in failed {
+                if let Some(inst) = self.instances.get_mut(&id) {
+                    inst.healthy = false;
+                    changed = true;
                 }
             }
         }
         // ReplaceUnhealthy: terminate unhealthy in-service instances; the launch below replaces them.
+        let Some(g) = self.groups.get(name) else {
+            return changed;
+        };
         if !g.is_suspended("ReplaceUnhealthy") {
             let sick: Vec<String> = g
                 .instances
@@ -132,133 +162,193 @@ impl World {
             for id in sick {
                 let cause = format!(
                     "an instance was taken out of service in response to {} health check indicating it has been unhealthy.",
-                    if g.health_check_type == "ELB" { "an ELB system" } else { "a user" }
+                    if elb { "an ELB system" } else { "a user" }
                 );
                 self.begin_terminate(&id, cause);
                 changed = true;
             }
         }
 
-        let members: Vec<Instance> = g
-            .instances
-            .iter()
-            .filter_map(|id| self.instances.get(id))
-            .cloned()
-            .collect();
-        let capacity: Vec<&Instance> = members.iter().filter(|i| i.lifecycle.counts_as_capacity()).collect();
-        let cap = capacity.len() as i64;
-        let rebalancing = capacity
-            .iter()
-            .any(|i| i.for_rebalance && i.lifecycle != Lifecycle::InService);
-
-        if cap < g.desired && !g.is_suspended("Launch") {
-            let mut counts = az_counts(&g, &capacity);
-            for k in 0..(g.desired - cap) {
-                let az = least_loaded(&g, &counts);
-                *counts.entry(az.clone()).or_default() += 1;
-                let id = self.create_instance(
-                    &az,
-                    Some(name),
-                    g.launch_template.clone().or(g.launch_configuration.clone()),
-                );
-                let act = self.start_activity(
-                    name,
-                    format!("Launching a new EC2 instance: {id}"),
-                    format!(
+        // What to do is decided on borrowed members (no copy of the fleet per pass), then done.
+        let Some(g) = self.groups.get(name) else {
+            return changed;
+        };
+        let plan = {
+            let members: Vec<&Instance> = g.instances.iter().filter_map(|id| self.instances.get(id)).collect();
+            plan(g, &members)
+        };
+        if matches!(plan, Plan::Nothing) {
+            return changed;
+        }
+        let g = g.clone();
+        match plan {
+            Plan::Launch { cap, zones } => {
+                for (k, az) in zones.into_iter().enumerate() {
+                    let k = k as i64;
+                    let cause = format!(
                         "an instance was started in response to a difference between desired and actual capacity, increasing the capacity from {} to {}.",
                         cap + k,
                         cap + k + 1
-                    ),
-                );
-                if let Some(gm) = self.groups.get_mut(name) {
-                    gm.instances.push(id.clone());
+                    );
+                    self.launch_into(name, &g, &az, cause, false);
                 }
-                if let Some(inst) = self.instances.get_mut(&id) {
-                    inst.activity = Some(act);
-                    inst.protected_from_scale_in = g.new_instances_protected_from_scale_in;
+                true
+            }
+            Plan::Terminate {
+                cap,
+                victims,
+                rebalance,
+            } => {
+                for (k, victim) in victims.iter().enumerate() {
+                    let k = k as i64;
+                    let cause = if rebalance {
+                        format!("an instance was taken out of service in response to an Availability Zone rebalancing operation, shrinking the capacity from {} to {}.", cap - k, cap - k - 1)
+                    } else {
+                        format!(
+                            "an instance was taken out of service in response to a difference between desired and actual capacity, shrinking the capacity from {} to {}.",
+                            cap - k,
+                            cap - k - 1
+                        )
+                    };
+                    self.begin_terminate(victim, cause);
                 }
-            }
-            return true;
-        }
-
-        if cap > g.desired && !g.is_suspended("Terminate") && !rebalancing {
-            let mut pool: Vec<&Instance> = capacity
-                .iter()
-                .copied()
-                .filter(|i| !i.protected_from_scale_in)
-                .collect();
-            for k in 0..(cap - g.desired) {
-                let counts = az_counts(&g, &pool);
-                let Some(victim) = pick_victim(&g, &pool, &counts) else {
-                    break;
-                };
-                let victim_id = victim.id.clone();
-                pool.retain(|i| i.id != victim_id);
-                let cause = if members.iter().any(|i| i.for_rebalance) {
-                    format!("an instance was taken out of service in response to an Availability Zone rebalancing operation, shrinking the capacity from {} to {}.", cap - k, cap - k - 1)
-                } else {
-                    format!(
-                        "an instance was taken out of service in response to a difference between desired and actual capacity, shrinking the capacity from {} to {}.",
-                        cap - k,
-                        cap - k - 1
-                    )
-                };
-                self.begin_terminate(&victim_id, cause);
-            }
-            for i in &members {
-                if let Some(inst) = self.instances.get_mut(&i.id) {
-                    inst.for_rebalance = false;
+                for id in &g.instances {
+                    if let Some(inst) = self.instances.get_mut(id) {
+                        inst.for_rebalance = false;
+                    }
                 }
+                true
             }
-            return true;
-        }
-
-        // AZRebalance: only in a calm group.
-        let calm = members
-            .iter()
-            .all(|i| matches!(i.lifecycle, Lifecycle::InService | Lifecycle::Standby));
-        if calm
-            && cap == g.desired
-            && !g.is_suspended("AZRebalance")
-            && !g.is_suspended("Launch")
-            && !g.is_suspended("Terminate")
-            && g.desired < g.max + (g.max / 10).max(1)
-        {
-            let counts = az_counts(&g, &capacity);
-            let most = counts.values().copied().max().unwrap_or(0);
-            let least = g
-                .availability_zones
-                .iter()
-                .map(|az| counts.get(az).copied().unwrap_or(0))
-                .min()
-                .unwrap_or(0);
-            let outside = capacity
-                .iter()
-                .any(|i| !g.availability_zones.contains(&i.availability_zone));
-            if most - least > 1 || (outside && cap > 0) {
-                let az = least_loaded(&g, &counts);
-                let id = self.create_instance(
-                    &az,
-                    Some(name),
-                    g.launch_template.clone().or(g.launch_configuration.clone()),
-                );
-                let act = self.start_activity(
+            Plan::Rebalance { az } => {
+                self.launch_into(
                     name,
-                    format!("Launching a new EC2 instance: {id}"),
+                    &g,
+                    &az,
                     "an instance was launched in response to an unbalanced group: Availability Zone rebalancing (AZRebalance) is starting a new instance before terminating one.".to_string(),
+                    true,
                 );
-                if let Some(gm) = self.groups.get_mut(name) {
-                    gm.instances.push(id.clone());
-                }
-                if let Some(inst) = self.instances.get_mut(&id) {
-                    inst.activity = Some(act);
-                    inst.for_rebalance = true;
-                }
-                changed = true;
+                true
+            }
+            Plan::Nothing => changed,
+        }
+    }
+
+    /// Launches one instance into the group `name` in `az`, with its activity.
+    fn launch_into(&mut self, name: &str, g: &Group, az: &str, cause: String, for_rebalance: bool) {
+        let id = self.create_instance(
+            az,
+            Some(name),
+            g.launch_template.clone().or(g.launch_configuration.clone()),
+        );
+        let act = self.start_activity(name, format!("Launching a new EC2 instance: {id}"), cause);
+        if let Some(gm) = self.groups.get_mut(name) {
+            gm.instances.push(id.clone());
+        }
+        if let Some(inst) = self.instances.get_mut(&id) {
+            inst.activity = Some(act);
+            if for_rebalance {
+                inst.for_rebalance = true;
+            } else {
+                inst.protected_from_scale_in = g.new_instances_protected_from_scale_in;
             }
         }
-        changed
     }
+}
+
+/// What [`World::reconcile`] does to a group's capacity in one pass.
+enum Plan {
+    Nothing,
+    /// Launch one instance into each zone (the group has `cap` in capacity).
+    Launch {
+        cap: i64,
+        zones: Vec<String>,
+    },
+    /// Terminate these (`rebalance`: the surplus an AZRebalance launch left).
+    Terminate {
+        cap: i64,
+        victims: Vec<String>,
+        rebalance: bool,
+    },
+    /// AZRebalance: launch into the least loaded zone first.
+    Rebalance {
+        az: String,
+    },
+}
+
+fn plan(g: &Group, members: &[&Instance]) -> Plan {
+    let capacity: Vec<&Instance> = members
+        .iter()
+        .copied()
+        .filter(|i| i.lifecycle.counts_as_capacity())
+        .collect();
+    let cap = capacity.len() as i64;
+    let rebalancing = capacity
+        .iter()
+        .any(|i| i.for_rebalance && i.lifecycle != Lifecycle::InService);
+
+    if cap < g.desired && !g.is_suspended("Launch") {
+        let mut counts = az_counts(g, &capacity);
+        let mut zones = Vec::new();
+        for _ in 0..(g.desired - cap) {
+            let az = least_loaded(g, &counts);
+            *counts.entry(az.clone()).or_default() += 1;
+            zones.push(az);
+        }
+        return Plan::Launch { cap, zones };
+    }
+
+    if cap > g.desired && !g.is_suspended("Terminate") && !rebalancing {
+        let mut pool: Vec<&Instance> = capacity
+            .iter()
+            .copied()
+            .filter(|i| !i.protected_from_scale_in)
+            .collect();
+        let mut victims = Vec::new();
+        for _ in 0..(cap - g.desired) {
+            let counts = az_counts(g, &pool);
+            let Some(victim) = pick_victim(g, &pool, &counts) else {
+                break;
+            };
+            let victim_id = victim.id.clone();
+            pool.retain(|i| i.id != victim_id);
+            victims.push(victim_id);
+        }
+        return Plan::Terminate {
+            cap,
+            victims,
+            rebalance: members.iter().any(|i| i.for_rebalance),
+        };
+    }
+
+    // AZRebalance: only in a calm group.
+    let calm = members
+        .iter()
+        .all(|i| matches!(i.lifecycle, Lifecycle::InService | Lifecycle::Standby));
+    if calm
+        && cap == g.desired
+        && !g.is_suspended("AZRebalance")
+        && !g.is_suspended("Launch")
+        && !g.is_suspended("Terminate")
+        && g.desired < g.max + (g.max / 10).max(1)
+    {
+        let counts = az_counts(g, &capacity);
+        let most = counts.values().copied().max().unwrap_or(0);
+        let least = g
+            .availability_zones
+            .iter()
+            .map(|az| counts.get(az).copied().unwrap_or(0))
+            .min()
+            .unwrap_or(0);
+        let outside = capacity
+            .iter()
+            .any(|i| !g.availability_zones.contains(&i.availability_zone));
+        if most - least > 1 || (outside && cap > 0) {
+            return Plan::Rebalance {
+                az: least_loaded(g, &counts),
+            };
+        }
+    }
+    Plan::Nothing
 }
 
 fn az_counts(g: &Group, instances: &[&Instance]) -> BTreeMap<String, i64> {

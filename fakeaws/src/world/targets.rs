@@ -86,12 +86,17 @@ impl World {
         found
     }
 
-    /// Whether the instance is still registered (or draining) in any target group.
-    pub fn in_any_target_group(&self, id: &str) -> bool {
+    /// Every instance registered (or draining) in a target group or a Classic Load Balancer.
+    pub(crate) fn registered_ids(&self) -> std::collections::HashSet<String> {
         self.target_groups
             .values()
-            .any(|tg| tg.targets.iter().any(|t| t.id == id))
-            || self.classic.values().any(|lb| lb.members.iter().any(|m| m.id == id))
+            .flat_map(|tg| tg.targets.iter().map(|t| t.id.clone()))
+            .chain(
+                self.classic
+                    .values()
+                    .flat_map(|lb| lb.members.iter().map(|m| m.id.clone())),
+            )
+            .collect()
     }
 
     /// Registers an instance with a Classic Load Balancer (again, if it was draining).
@@ -163,7 +168,7 @@ impl World {
     pub fn target_health(&self, tg: &TargetGroup, t: &Target) -> Health {
         if t.state == TargetState::Draining {
             return (
-                "draining".into(),
+                "draining",
                 Some("Target.DeregistrationInProgress"),
                 Some("Target deregistration is in progress"),
             );
@@ -171,7 +176,7 @@ impl World {
         if let Some(inst) = self.instances.get(&t.id) {
             if inst.lifecycle == Lifecycle::Terminated {
                 return (
-                    "unused".into(),
+                    "unused",
                     Some("Target.InvalidState"),
                     Some("Target is in the stopped state"),
                 );
@@ -179,25 +184,25 @@ impl World {
         }
         if !self.tg_in_use(&tg.arn) {
             return (
-                "unused".into(),
+                "unused",
                 Some("Target.NotInUse"),
                 Some("Target group is not configured to receive traffic from the load balancer"),
             );
         }
         match t.state {
-            TargetState::Healthy => ("healthy".into(), None, None),
+            TargetState::Healthy => ("healthy", None, None),
             TargetState::Unhealthy => (
-                "unhealthy".into(),
+                "unhealthy",
                 Some("Target.FailedHealthChecks"),
                 Some("Health checks failed"),
             ),
             _ if self.now_ms - t.registered_ms < tg.health_check.interval_s * 1000 => (
-                "initial".into(),
+                "initial",
                 Some("Elb.RegistrationInProgress"),
                 Some("Target registration is in progress"),
             ),
             _ => (
-                "initial".into(),
+                "initial",
                 Some("Elb.InitialHealthChecking"),
                 Some("Initial health checks in progress"),
             ),

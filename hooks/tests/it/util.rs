@@ -203,7 +203,7 @@ health_check_grace_period = 300
         let w = self.fake().world();
         let t = w.target_groups.values().find(|t| t.name == tg).expect("tg");
         match t.targets.iter().find(|x| x.id == id) {
-            Some(x) => w.target_health(t, x).0,
+            Some(x) => w.target_health(t, x).0.to_string(),
             None => "unused".into(),
         }
     }

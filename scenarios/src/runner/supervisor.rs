@@ -3,7 +3,7 @@
 //! moves the simulated clock only when every script waits on it, releasing same-instant
 //! wake-ups one process at a time.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::path::Path;
 use std::process::Stdio;
 
@@ -94,10 +94,9 @@ impl Sim {
         if self.released.is_some_and(|id| sleepers.iter().any(|s| s.id == id)) {
             return true;
         }
+        let asleep: HashSet<&str> = sleepers.iter().map(|s| s.who.as_str()).collect();
         runs.iter().any(|r| match &r.current {
-            Some(Current::Process { seq, who, .. }) => {
-                !self.exited.contains_key(seq) && !sleepers.iter().any(|s| &s.who == who)
-            }
+            Some(Current::Process { seq, who, .. }) => !self.exited.contains_key(seq) && !asleep.contains(who.as_str()),
             _ => false,
         })
     }
@@ -112,6 +111,7 @@ impl Sim {
         // Which instances are gone, read once (nothing in this pass moves the clock).
         let ids: Vec<&str> = runs.iter().map(|r| r.instance.as_str()).collect();
         let leaving = self.fake().rehearsal().leaving(&ids);
+        let sleeping: HashSet<&str> = sleepers.iter().map(|s| s.who.as_str()).collect();
         for (run, gone) in runs.iter_mut().zip(leaving) {
             // Finished or timed-out script?
             let mut outcome: Option<(String, Option<String>)> = None;
@@ -125,7 +125,7 @@ impl Sim {
                     script,
                     event,
                 }) => {
-                    let asleep = sleepers.iter().any(|s| &s.who == who);
+                    let asleep = sleeping.contains(who.as_str());
                     if let Some(code) = self.exited.remove(seq) {
                         let res = if code == 0 {
                             None

@@ -107,7 +107,10 @@ impl Sim {
         for tg in w.target_groups.values() {
             let mut m = BTreeMap::new();
             for t in &tg.targets {
-                m.insert(format!("{}:{}", label(&t.id), t.port), w.target_health(tg, t).0);
+                m.insert(
+                    format!("{}:{}", label(&t.id), t.port),
+                    w.target_health(tg, t).0.to_string(),
+                );
             }
             out.target_health.insert(tg.name.clone(), m);
         }

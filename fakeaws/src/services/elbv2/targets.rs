@@ -92,7 +92,7 @@ pub(super) fn describe_target_health(world: &mut World, p: &Params) -> Outcome {
                     id.clone(),
                     port.unwrap_or(t.port),
                     (
-                        "unused".into(),
+                        "unused",
                         Some("Target.NotRegistered"),
                         Some("Target is not registered to the target group"),
                     ),
@@ -120,7 +120,7 @@ pub(super) fn describe_target_health(world: &mut World, p: &Params) -> Outcome {
                 },
             );
             x.elem("TargetHealth", |x| {
-                x.leaf("State", &state)
+                x.leaf("State", state)
                     .opt_leaf("Reason", reason)
                     .opt_leaf("Description", desc);
             });
