@@ -136,7 +136,11 @@ async fn query(fake: &Arc<Fake>, headers: &HeaderMap, body: &Bytes) -> Response 
         Some(Fault::Throttle) => return aws_response(fake, ns, Err(AwsError::throttling()), &action),
         Some(Fault::Unavailable) => return aws_response(fake, ns, Err(AwsError::unavailable()), &action),
         Some(Fault::Delay { ms }) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
-        None => {}
+        Some(Fault::Hold) => {
+            fake.hold();
+            std::future::pending::<()>().await;
+        }
+        Some(Fault::Pass) | None => {}
     }
     let outcome = {
         // Reads change nothing, so they take no copy of the world: their cost does not grow with

@@ -23,6 +23,11 @@ pub enum Fault {
     Unavailable,
     /// Answer late, after this many real milliseconds.
     Delay { ms: u64 },
+    /// Answer normally: queued before another fault on `*`, it makes that one hit the n-th call.
+    Pass,
+    /// Never answer: the call hangs until its caller gives up or dies (a process killed in the
+    /// middle of a call). Each held call is counted in [`Fake::held`].
+    Hold,
 }
 
 /// Options the fake starts with.
@@ -68,6 +73,8 @@ pub struct Fake {
     data_plane: OnceLock<DataPlane>,
     /// Someone may have changed the world since it last settled (only touched under its lock).
     unsettled: AtomicBool,
+    /// How many calls a [`Fault::Hold`] has held so far.
+    held: tokio::sync::watch::Sender<u64>,
 }
 
 impl Fake {
@@ -96,6 +103,7 @@ impl Fake {
             region,
             data_plane: OnceLock::new(),
             unsettled: AtomicBool::new(true),
+            held: tokio::sync::watch::Sender::new(0),
         })
     }
 
@@ -148,6 +156,20 @@ impl Fake {
     /// The metadata endpoint of one instance (what to put in `AWS_EC2_METADATA_SERVICE_ENDPOINT`).
     pub fn imds_endpoint(&self, instance_id: &str) -> String {
         format!("{}/_imds/{instance_id}/", self.base_url())
+    }
+
+    /// How many calls a [`Fault::Hold`] has held, to wait on.
+    pub fn held(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.held.subscribe()
+    }
+
+    pub(crate) fn hold(&self) {
+        self.held.send_modify(|n| *n += 1);
+    }
+
+    /// Drops every queued fault.
+    pub fn clear_faults(&self) {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     /// Queues `count` faults for `action` (`*` for every action).

@@ -15,7 +15,11 @@ fn me(ctx: &Ctx) -> Instance {
 }
 
 /// The load balancers to deregister from, per the `_all_` / `_any_` / names rules.
-pub async fn resolve(ctx: &Ctx, which: &ClassicLbs) -> Result<Vec<String>> {
+///
+/// `recorded`: the load balancers a previous run of these hooks took the instance out of (a
+/// deregister killed before it finished): registered with none of them any more is then expected,
+/// not a reason to refuse `_all_`.
+pub async fn resolve(ctx: &Ctx, which: &ClassicLbs, recorded: &[String]) -> Result<Vec<String>> {
     let names = match which {
         ClassicLbs::Listed(n) => return Ok(n.clone()),
         ClassicLbs::All | ClassicLbs::Any => {
@@ -33,7 +37,7 @@ pub async fn resolve(ctx: &Ctx, which: &ClassicLbs) -> Result<Vec<String>> {
                 .collect::<Vec<_>>()
         }
     };
-    if names.is_empty() && *which == ClassicLbs::All {
+    if names.is_empty() && recorded.is_empty() && *which == ClassicLbs::All {
         return Err(HookError::Refused(format!(
             "load_balancers = [\"_all_\"] but {} is registered with no Classic Load Balancer (use \"_any_\" to allow that)",
             ctx.instance_id

@@ -199,7 +199,7 @@ pub async fn run(hook: Hook, settings: Settings, log: Log, env: &dyn Fn(&str) ->
         (Hook::Deregister, None) => {
             if let Some(which) = ctx.settings.load_balancers.clone() {
                 let mut lbs = state.classic.clone();
-                for lb in crate::classic::resolve(&ctx, &which).await? {
+                for lb in crate::classic::resolve(&ctx, &which, &state.classic).await? {
                     if !lbs.contains(&lb) {
                         lbs.push(lb);
                     }

@@ -112,8 +112,10 @@ impl Store {
         Ok(())
     }
 
-    /// The recorded state, if any.
+    /// The recorded state, if any. Partial writes a killed run left behind (temporary files never
+    /// renamed into place) are removed first: the file itself is always a complete earlier state.
     pub fn load(&self) -> Result<Option<State>> {
+        self.sweep_partial_writes();
         match std::fs::symlink_metadata(&self.file) {
             Err(_) => return Ok(None),
             Ok(m) if m.file_type().is_symlink() => {
@@ -159,6 +161,21 @@ impl Store {
         Ok(())
     }
 
+    /// Removes the temporary files of writes that never finished (their process died between
+    /// creating and renaming them). Only hooks write here, one at a time per instance.
+    fn sweep_partial_writes(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let ours = format!(".{}.", std::process::id());
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.starts_with('.') && name.ends_with(".tmp") && !name.starts_with(&ours) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+
     /// Removes the state file (everything was undone).
     pub fn clear(&self) -> Result<()> {
         match std::fs::remove_file(&self.file) {
@@ -195,6 +212,26 @@ mod tests {
         assert_eq!((dmode, fmode), (0o700, 0o600));
         store.clear().expect("clear");
         assert_eq!(store.load().expect("load"), None);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// A run killed in the middle of a write (the temporary file created, not yet renamed) leaves
+    /// the previous state in place; the next run reads that and sweeps the partial file.
+    #[test]
+    fn a_write_killed_midway_leaves_the_previous_state() {
+        let dir = tmpdir();
+        let store = Store::new(&dir, "dg");
+        let before = State {
+            deployment_group: "dg".into(),
+            standby: true,
+            suspended: vec!["AZRebalance".into()],
+            ..Default::default()
+        };
+        store.save(&before).expect("save");
+        let partial = dir.join(".999999.12345.tmp");
+        std::fs::write(&partial, "{\"deployment_group\": \"dg\", \"stand").expect("partial");
+        assert_eq!(store.load().expect("load"), Some(before));
+        assert!(!partial.exists(), "the partial write is swept");
         let _ = std::fs::remove_dir_all(dir);
     }
 

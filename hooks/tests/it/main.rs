@@ -16,3 +16,5 @@ mod aws_cli;
 mod classic_path;
 // The maintenance page.
 mod maintenance;
+// A hook SIGKILLed at each of its AWS calls, then the next deployment: the fleet converges.
+mod kill_points;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
 
-use fakeaws::{ClockMode, Fake, Options, Running};
+use fakeaws::{ClockMode, Fake, Fault, Options, Running};
 
 pub const DEREGISTER: &str = env!("CARGO_BIN_EXE_deregister-from-elb");
 pub const REGISTER: &str = env!("CARGO_BIN_EXE_register-with-elb");
@@ -132,6 +132,48 @@ impl Env {
             }
         }
         outs.into_iter().map(|o| o.expect("every hook finished")).collect()
+    }
+
+    /// Runs a hook until its `k`-th AWS call (from 1), which the fake never answers, and SIGKILLs
+    /// it there (what ScriptTimedOut or a reboot does mid-call). `false`: the hook finished first,
+    /// having made fewer than `k` calls.
+    pub async fn kill_at_call(&self, bin: &str, instance: &str, k: usize) -> bool {
+        let fake = self.fake();
+        fake.clear_faults();
+        if k > 1 {
+            fake.inject("*", Fault::Pass, k - 1);
+        }
+        fake.inject("*", Fault::Hold, 1);
+        let mut held = fake.held();
+        let before = *held.borrow_and_update();
+        let mut rx = fake.clock.subscribe();
+        let mut child = self.command(bin, instance).spawn().expect("spawn hook");
+        let killed = loop {
+            let now = fake.clock.now_ms();
+            let asleep = fake
+                .clock
+                .sleepers()
+                .into_iter()
+                .find(|s| s.who.split(':').next() == Some(instance));
+            if let Some(s) = asleep.filter(|s| s.wake_ms > now) {
+                fake.clock.advance_to(s.wake_ms);
+            }
+            let step = tokio::select! {
+                _ = rx.changed() => None,
+                _ = held.changed() => (*held.borrow_and_update() > before).then_some(true),
+                _ = child.wait() => Some(false),
+            };
+            match step {
+                Some(true) => {
+                    child.kill().await.expect("kill hook");
+                    break true;
+                }
+                Some(false) => break false,
+                None => {}
+            }
+        };
+        fake.clear_faults();
+        killed
     }
 
     pub fn settle(&self, secs: i64) {

@@ -1,0 +1,166 @@
+//! Kill at every call: for each AWS call k a hook makes, the fake holds the k-th call, the hook is
+//! SIGKILLed there, and what CodeDeploy runs next (the next deployment's deregister, then its
+//! register) must leave the fleet as it was: MinSize original, processes as the operator left
+//! them, nothing in Standby, targets healthy, no tags or state left.
+
+use crate::util::*;
+
+/// The four ways the hooks take an instance out.
+#[derive(Debug, Clone, Copy)]
+enum Path {
+    /// Auto Scaling, process handling on, MinSize below desired.
+    Asg,
+    /// Auto Scaling with MinSize == DesiredCapacity (MinSize is lowered and restored).
+    AsgMinEqualsDesired,
+    /// Target groups, outside Auto Scaling.
+    TargetGroups,
+    /// Classic Load Balancers, outside Auto Scaling.
+    Classic,
+}
+
+const TG_WORLD: &str = r#"
+[[target_groups]]
+name = "tg-a"
+port = 80
+deregistration_delay = 30
+health_check = { interval = 10, healthy_threshold = 2 }
+
+[[load_balancers]]
+name = "alb"
+listeners = [{ port = 80, target_group = "tg-a" }]
+
+[[instances]]
+availability_zone = "us-east-1a"
+target_groups = [{ name = "tg-a" }]
+"#;
+
+const CLASSIC_WORLD: &str = r#"
+[[classic_load_balancers]]
+name = "old-web"
+connection_draining = 20
+health_check = { target = "HTTP:80/", interval = 10, timeout = 5, healthy_threshold = 2, unhealthy_threshold = 2 }
+
+[[instances]]
+availability_zone = "us-east-1a"
+load_balancers = ["old-web"]
+"#;
+
+/// A fresh world for `path`; returns the instance the hooks run on.
+fn setup(env: &mut Env, path: Path) -> String {
+    match path {
+        Path::Asg => {
+            let g = env.asg_world(1, 4, 2);
+            env.members(&g)[0].clone()
+        }
+        Path::AsgMinEqualsDesired => {
+            let g = env.asg_world(2, 4, 2);
+            env.members(&g)[0].clone()
+        }
+        Path::TargetGroups => {
+            let id = env.apply(TG_WORLD).remove(0);
+            env.settle(60);
+            id
+        }
+        Path::Classic => {
+            env.extra.push(("ELB_HOOKS_LOAD_BALANCERS".into(), "_all_".into()));
+            let id = env.apply(CLASSIC_WORLD).remove(0);
+            env.settle(60);
+            id
+        }
+    }
+}
+
+/// The fleet is as it was before any hook ran.
+fn assert_converged(env: &Env, path: Path, id: &str, what: &str) {
+    match path {
+        Path::Asg | Path::AsgMinEqualsDesired => {
+            let min = if matches!(path, Path::Asg) { 1 } else { 2 };
+            assert_eq!(env.sizes("web-asg"), (min, 2, 4), "{what}: sizes");
+            assert!(
+                env.suspended("web-asg").is_empty(),
+                "{what}: suspended {:?}",
+                env.suspended("web-asg")
+            );
+            assert!(env.tags("web-asg").is_empty(), "{what}: tags {:?}", env.tags("web-asg"));
+            assert_eq!(env.lifecycle(id), "InService", "{what}");
+            assert_eq!(env.health("web", id), "healthy", "{what}");
+        }
+        Path::TargetGroups => assert_eq!(env.health("tg-a", id), "healthy", "{what}"),
+        Path::Classic => {
+            let w = env.fake().world();
+            let m = w.classic["old-web"].members.iter().find(|m| m.id == id);
+            assert!(
+                m.is_some_and(|m| m.in_service && m.draining_until_ms.is_none()),
+                "{what}: not InService in old-web"
+            );
+        }
+    }
+    assert!(!env.state_file(id).exists(), "{what}: state file left");
+}
+
+/// Kills `hook` at each of its calls in turn; returns how many kill points there were (each one
+/// converged, or the test fails there).
+async fn every_kill_point(path: Path, hook: &str) -> usize {
+    let name = if hook == DEREGISTER { "deregister" } else { "register" };
+    for k in 1.. {
+        let mut env = Env::new().await;
+        let id = setup(&mut env, path);
+        if hook == REGISTER {
+            env.run(DEREGISTER, &id).await.ok();
+        }
+        if !env.kill_at_call(hook, &id, k).await {
+            return k - 1;
+        }
+        let what = format!("{path:?}: {name} killed at call {k}");
+        env.deployment = "d-2".into();
+        let out = env.run(DEREGISTER, &id).await;
+        assert_eq!(
+            out.code, 0,
+            "{what}: next deregister failed:\n{}\n{}",
+            out.stdout, out.stderr
+        );
+        let out = env.run(REGISTER, &id).await;
+        assert_eq!(
+            out.code, 0,
+            "{what}: next register failed:\n{}\n{}",
+            out.stdout, out.stderr
+        );
+        assert_converged(&env, path, &id, &what);
+    }
+    unreachable!()
+}
+
+async fn both_hooks(path: Path) {
+    let de = every_kill_point(path, DEREGISTER).await;
+    let re = every_kill_point(path, REGISTER).await;
+    eprintln!(
+        "{path:?}: {} of {} kill points converge (deregister {de}, register {re})",
+        de + re,
+        de + re
+    );
+    // Every hook makes AWS calls on these paths: a count of zero would mean nothing was tested.
+    assert!(
+        de >= 2 && re >= 2,
+        "{path:?}: deregister {de}, register {re} kill points"
+    );
+}
+
+#[tokio::test]
+async fn asg_path_converges_from_every_kill_point() {
+    both_hooks(Path::Asg).await;
+}
+
+#[tokio::test]
+async fn asg_min_equals_desired_converges_from_every_kill_point() {
+    both_hooks(Path::AsgMinEqualsDesired).await;
+}
+
+#[tokio::test]
+async fn target_group_path_converges_from_every_kill_point() {
+    both_hooks(Path::TargetGroups).await;
+}
+
+#[tokio::test]
+async fn classic_path_converges_from_every_kill_point() {
+    both_hooks(Path::Classic).await;
+}
