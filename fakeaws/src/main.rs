@@ -50,6 +50,14 @@ struct Args {
     /// port); 0 picks any free port.
     #[arg(long, default_value_t = 0)]
     data_plane_port_base: u16,
+    /// Accept requests whatever their signature (by default every Query API request must carry a
+    /// valid SigV4 signature of a known credential).
+    #[arg(long)]
+    no_verify_signatures: bool,
+    /// Another key pair requests may be signed with, as ACCESS_KEY_ID:SECRET (repeatable). Known
+    /// without it: the default pair and each instance's role credentials.
+    #[arg(long, value_name = "ACCESS_KEY_ID:SECRET")]
+    credentials: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -104,6 +112,23 @@ fn run() -> anyhow::Result<()> {
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let fake = Fake::with_world(world, clock, args.imds_v1);
+        fake.set_verify_signatures(!args.no_verify_signatures);
+        for pair in &args.credentials {
+            let Some((key, secret)) = pair.split_once(':').filter(|(k, s)| !k.is_empty() && !s.is_empty()) else {
+                anyhow::bail!(
+                    "--credentials takes ACCESS_KEY_ID:SECRET, not {:?}",
+                    pair.split(':').next().unwrap_or_default()
+                );
+            };
+            fake.add_credentials(
+                key,
+                fakeaws::protocol::sigv4::Known {
+                    secret: secret.to_string(),
+                    token: None,
+                    expires_ms: None,
+                },
+            );
+        }
         let listener = tokio::net::TcpListener::bind(args.bind)
             .await
             .with_context(|| format!("binding {}", args.bind))?;

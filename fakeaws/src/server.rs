@@ -33,6 +33,11 @@ async fn dispatch(State(fake): State<Arc<Fake>>, req: Request) -> Response {
         return imds::handle(&fake, id, sub, req.method(), req.headers()).await;
     }
     let method = req.method().clone();
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
     let headers = req.headers().clone();
     let body = match axum::body::to_bytes(req.into_body(), 4 * 1024 * 1024).await {
         Ok(b) => b,
@@ -55,7 +60,7 @@ async fn dispatch(State(fake): State<Arc<Fake>>, req: Request) -> Response {
         );
         return aws_response(&fake, autoscaling::NAMESPACE, Err(err), "");
     }
-    query(&fake, &headers, &body).await
+    query(&fake, &path_and_query, &headers, &body).await
 }
 
 /// The credential scope service of a SigV4 `Authorization` header, if any.
@@ -66,7 +71,7 @@ fn signing_service(headers: &HeaderMap) -> Option<String> {
     scope.split('/').nth(3).map(str::to_string)
 }
 
-async fn query(fake: &Arc<Fake>, headers: &HeaderMap, body: &Bytes) -> Response {
+async fn query(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, body: &Bytes) -> Response {
     // The Query protocol is a form; a JSON or text body is not silently read as one.
     if let Some(ct) = headers.get("content-type") {
         let ct = ct.to_str().unwrap_or_default();
@@ -86,6 +91,17 @@ async fn query(fake: &Arc<Fake>, headers: &HeaderMap, body: &Bytes) -> Response 
     };
     let version = params.opt("Version").unwrap_or_default().to_string();
     let signer = signing_service(headers);
+    // Who is asking comes before what is asked: a request whose signature does not hold is
+    // refused whatever it contains.
+    if let Err(e) = fake.verify_signature("POST", path_and_query, headers, body) {
+        let ns = match (version.as_str(), signer.as_deref()) {
+            ("2015-12-01", _) => elbv2::NAMESPACE,
+            ("2012-06-01", _) => classic::NAMESPACE,
+            ("", Some("elasticloadbalancing")) => elbv2::NAMESPACE,
+            _ => autoscaling::NAMESPACE,
+        };
+        return aws_response(fake, ns, Err(e), "");
+    }
     let (service, ns) = match version.as_str() {
         "2011-01-01" => ("autoscaling", autoscaling::NAMESPACE),
         "2015-12-01" => ("elasticloadbalancing", elbv2::NAMESPACE),

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::{Clock, ClockMode};
 use crate::dataplane::{DataPlane, Endpoint};
+use crate::protocol::sigv4::{Keyring, Known, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY};
 use crate::world::routing::{Entrance, Routed};
 use crate::world::World;
 
@@ -41,6 +42,8 @@ pub struct Options {
     pub clock: ClockMode,
     /// The account's instance quota.
     pub max_instances: usize,
+    /// Whether Query API requests must carry a valid SigV4 signature of a known credential.
+    pub verify_signatures: bool,
 }
 
 impl Default for Options {
@@ -50,6 +53,7 @@ impl Default for Options {
             imds_v1: false,
             clock: ClockMode::Scaled(1.0),
             max_instances: crate::world::DEFAULT_MAX_INSTANCES,
+            verify_signatures: true,
         }
     }
 }
@@ -75,6 +79,9 @@ pub struct Fake {
     unsettled: AtomicBool,
     /// How many calls a [`Fault::Hold`] has held so far.
     held: tokio::sync::watch::Sender<u64>,
+    /// The credentials requests may be signed with.
+    keys: Mutex<Keyring>,
+    verify_signatures: AtomicBool,
 }
 
 impl Fake {
@@ -83,7 +90,9 @@ impl Fake {
         let clock = Clock::starting_now(options.clock);
         let mut world = World::new(&options.region, clock.now_ms());
         world.max_instances = options.max_instances;
-        Fake::with_world(world, clock, options.imds_v1)
+        let fake = Fake::with_world(world, clock, options.imds_v1);
+        fake.set_verify_signatures(options.verify_signatures);
+        fake
     }
 
     /// A fake around an existing world and clock.
@@ -104,6 +113,15 @@ impl Fake {
             data_plane: OnceLock::new(),
             unsettled: AtomicBool::new(true),
             held: tokio::sync::watch::Sender::new(0),
+            keys: Mutex::new(Keyring::from([(
+                DEFAULT_ACCESS_KEY_ID.to_string(),
+                Known {
+                    secret: DEFAULT_SECRET_ACCESS_KEY.to_string(),
+                    token: None,
+                    expires_ms: None,
+                },
+            )])),
+            verify_signatures: AtomicBool::new(true),
         })
     }
 
@@ -156,6 +174,41 @@ impl Fake {
     /// The metadata endpoint of one instance (what to put in `AWS_EC2_METADATA_SERVICE_ENDPOINT`).
     pub fn imds_endpoint(&self, instance_id: &str) -> String {
         format!("{}/_imds/{instance_id}/", self.base_url())
+    }
+
+    /// Turns SigV4 verification on or off (on by default; `--no-verify-signatures`).
+    pub fn set_verify_signatures(&self, on: bool) {
+        self.verify_signatures.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether requests must be signed.
+    pub fn verifies_signatures(&self) -> bool {
+        self.verify_signatures.load(Ordering::Relaxed)
+    }
+
+    /// Accepts requests signed with this key pair from now on (a session token and an expiry, in
+    /// real milliseconds since the epoch, for temporary credentials).
+    pub fn add_credentials(&self, access_key_id: &str, known: Known) {
+        self.keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(access_key_id.to_string(), known);
+    }
+
+    /// Checks a Query API request's signature (when verification is on); the signing key on success.
+    pub(crate) fn verify_signature(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        headers: &axum::http::HeaderMap,
+        body: &[u8],
+    ) -> Result<Option<String>, crate::protocol::error::AwsError> {
+        if !self.verifies_signatures() {
+            return Ok(None);
+        }
+        let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        let now = chrono::Utc::now().timestamp_millis();
+        crate::protocol::sigv4::verify(&keys, now, method, path_and_query, headers, body).map(Some)
     }
 
     /// How many calls a [`Fault::Hold`] has held, to wait on.

@@ -7,13 +7,16 @@ use std::process::Command;
 
 use crate::util::*;
 
-fn python() -> String {
+pub(crate) fn python() -> String {
     std::env::var("PYTHON").unwrap_or_else(|_| "python3".into())
 }
 
-fn clean_env(cmd: &mut Command, url: &str) {
-    cmd.env("AWS_ACCESS_KEY_ID", "AKIDTEST")
-        .env("AWS_SECRET_ACCESS_KEY", "secret")
+pub(crate) fn clean_env(cmd: &mut Command, url: &str) {
+    cmd.env("AWS_ACCESS_KEY_ID", fakeaws::protocol::sigv4::DEFAULT_ACCESS_KEY_ID)
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            fakeaws::protocol::sigv4::DEFAULT_SECRET_ACCESS_KEY,
+        )
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .env("AWS_ENDPOINT_URL", url)
         .env("AWS_CONFIG_FILE", "/nonexistent/fakeaws-config")

@@ -24,4 +24,5 @@ mod rules;
 // The data plane: real HTTP through the listeners.
 mod data_plane;
 // The source tree itself.
+mod signatures;
 mod tidy;

@@ -195,8 +195,11 @@ async fn aws_cli_routes_classic_and_v2_describe_load_balancers_apart() {
             let o = std::process::Command::new("aws")
                 .args(args)
                 .args(["--output", "json"])
-                .env("AWS_ACCESS_KEY_ID", "x")
-                .env("AWS_SECRET_ACCESS_KEY", "x")
+                .env("AWS_ACCESS_KEY_ID", fakeaws::protocol::sigv4::DEFAULT_ACCESS_KEY_ID)
+                .env(
+                    "AWS_SECRET_ACCESS_KEY",
+                    fakeaws::protocol::sigv4::DEFAULT_SECRET_ACCESS_KEY,
+                )
                 .env("AWS_DEFAULT_REGION", "us-east-1")
                 .env("AWS_ENDPOINT_URL", &url)
                 .env("AWS_CONFIG_FILE", "/nonexistent")

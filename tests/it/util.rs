@@ -22,7 +22,11 @@ pub async fn sdk_config(url: &str) -> aws_config::SdkConfig {
         .endpoint_url(url)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_credential_types::Credentials::new(
-            "AKIDTEST", "secret", None, None, "test",
+            fakeaws::protocol::sigv4::DEFAULT_ACCESS_KEY_ID,
+            fakeaws::protocol::sigv4::DEFAULT_SECRET_ACCESS_KEY,
+            None,
+            None,
+            "test",
         ))
         .retry_config(aws_config::retry::RetryConfig::disabled())
         .load()
@@ -37,16 +41,21 @@ pub async fn elb(url: &str) -> aws_sdk_elasticloadbalancingv2::Client {
     aws_sdk_elasticloadbalancingv2::Client::new(&sdk_config(url).await)
 }
 
-/// Sends a raw Query body; returns status, headers' request id and body.
+/// Sends a raw Query body, signed with the default key pair; returns status, headers' request id
+/// and body.
 pub async fn raw(url: &str, body: &str) -> (u16, Option<String>, String) {
-    raw_http(
-        url,
-        "POST",
-        "/",
+    use fakeaws::protocol::sigv4::{sign_query, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY};
+    let host = url.trim_start_matches("http://");
+    let signature = sign_query(
+        DEFAULT_ACCESS_KEY_ID,
+        DEFAULT_SECRET_ACCESS_KEY,
+        "us-east-1",
+        host,
         body,
-        &[("content-type", "application/x-www-form-urlencoded")],
-    )
-    .await
+    );
+    let mut headers: Vec<(&str, &str)> = vec![("content-type", "application/x-www-form-urlencoded")];
+    headers.extend(signature.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    raw_http(url, "POST", "/", body, &headers).await
 }
 
 /// A minimal HTTP/1.1 client over a TCP stream, so tests do not depend on an HTTP client crate.

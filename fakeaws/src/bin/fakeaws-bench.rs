@@ -97,17 +97,23 @@ impl Conn {
         Ok(())
     }
 
-    /// POSTs a Query body for `service`; returns the status and body.
-    async fn query(&mut self, service: &str, body: &str) -> anyhow::Result<(u16, String)> {
+    /// POSTs a Query body, signed with the default key pair (the service is the one its
+    /// `Version` names); returns the status and body.
+    async fn query(&mut self, _service: &str, body: &str) -> anyhow::Result<(u16, String)> {
         self.ready().await?;
-        let auth = format!(
-            "AWS4-HMAC-SHA256 Credential=AKIDBENCH/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
-        );
-        let req = hyper::Request::post("/")
+        let mut req = hyper::Request::post("/")
             .header("host", &self.host)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("authorization", auth)
-            .body(Full::new(Bytes::from(body.to_string())))?;
+            .header("content-type", "application/x-www-form-urlencoded");
+        for (k, v) in fakeaws::protocol::sigv4::sign_query(
+            fakeaws::protocol::sigv4::DEFAULT_ACCESS_KEY_ID,
+            fakeaws::protocol::sigv4::DEFAULT_SECRET_ACCESS_KEY,
+            "us-east-1",
+            &self.host,
+            body,
+        ) {
+            req = req.header(k, v);
+        }
+        let req = req.body(Full::new(Bytes::from(body.to_string())))?;
         let resp = self.sender.send_request(req).await?;
         let status = resp.status().as_u16();
         let bytes = resp.into_body().collect().await?.to_bytes();

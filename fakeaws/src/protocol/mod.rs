@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod query;
+pub mod sigv4;
 pub mod xml;
 
 /// What a handler produces: the inside of `<ActionResult>`, or `None` for actions whose model has

@@ -23,6 +23,10 @@ fn plain(status: StatusCode, text: impl Into<String>) -> Response {
     r
 }
 
+/// The secret of every role credential the metadata services hand out (the key and the session
+/// token differ per instance).
+const ROLE_SECRET: &str = "fakeaws-secret-access-key-not-a-secret";
+
 /// Answers one metadata request for instance `id`; `path` is what follows the instance prefix.
 pub async fn handle(fake: &Fake, id: &str, path: &str, method: &Method, headers: &HeaderMap) -> Response {
     let inst = {
@@ -102,16 +106,23 @@ pub async fn handle(fake: &Fake, id: &str, path: &str, method: &Method, headers:
         p if p == format!("latest/meta-data/iam/security-credentials/{}", inst.role) => {
             // Expiry is set against real time too: SDKs compare it with the wall clock.
             let expires = now.max(chrono::Utc::now().timestamp_millis()) + 6 * 3600 * 1000;
+            let key = format!("ASIAFAKE{}", &inst.id[2..inst.id.len().min(14)].to_uppercase());
+            let token = format!("fakeaws-session-token-{}", inst.id);
+            fake.add_credentials(
+                &key,
+                crate::protocol::sigv4::Known {
+                    secret: ROLE_SECRET.into(),
+                    token: Some(token.clone()),
+                    expires_ms: Some(expires),
+                },
+            );
             ec2_json(&[
                 ("Code", json!("Success")),
                 ("LastUpdated", json!(iso_s(now))),
                 ("Type", json!("AWS-HMAC")),
-                (
-                    "AccessKeyId",
-                    json!(format!("ASIAFAKE{}", &inst.id[2..inst.id.len().min(14)].to_uppercase())),
-                ),
-                ("SecretAccessKey", json!("fakeaws-secret-access-key-not-a-secret")),
-                ("Token", json!(format!("fakeaws-session-token-{}", inst.id))),
+                ("AccessKeyId", json!(key)),
+                ("SecretAccessKey", json!(ROLE_SECRET)),
+                ("Token", json!(token)),
                 ("Expiration", json!(iso_s(expires))),
             ])
         }

@@ -8,8 +8,11 @@ fn aws(url: &str, args: &[&str]) -> serde_json::Value {
     let out = Command::new("aws")
         .args(args)
         .args(["--output", "json"])
-        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
-        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("AWS_ACCESS_KEY_ID", fakeaws::protocol::sigv4::DEFAULT_ACCESS_KEY_ID)
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            fakeaws::protocol::sigv4::DEFAULT_SECRET_ACCESS_KEY,
+        )
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .env("AWS_ENDPOINT_URL", url)
         .env("AWS_CONFIG_FILE", "/nonexistent/config")
