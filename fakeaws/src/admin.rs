@@ -15,8 +15,8 @@ use crate::clock::iso;
 use crate::state::{Fake, Fault};
 use crate::world::World;
 
-/// The admin routes, to be nested under `/_fakeaws`.
-pub fn router() -> Router<Arc<Fake>> {
+/// The admin routes, to be nested under `/_fakeaws`, behind [`guard`].
+pub fn router(fake: Arc<Fake>) -> Router<Arc<Fake>> {
     Router::new()
         .route("/world", get(world))
         .route("/clock", get(clock))
@@ -29,6 +29,38 @@ pub fn router() -> Router<Arc<Fake>> {
         .route("/faults", get(faults).post(inject))
         .route("/calls", get(calls))
         .route("/reset", post(reset))
+        .layer(axum::middleware::from_fn_with_state(fake, guard))
+}
+
+/// The admin API steers the whole fake: a peer on loopback may use it; any other peer (possible
+/// only with `--allow-remote`) must present the configured admin token as `Authorization: Bearer
+/// TOKEN`, and is refused when none is configured. Requests that did not come over a socket (a
+/// router driven in-process) have no peer and are let through.
+async fn guard(State(fake): State<Arc<Fake>>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0);
+    let Some(peer) = peer.filter(|p| !p.ip().is_loopback()) else {
+        return next.run(req).await;
+    };
+    let presented = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match (fake.admin_token(), presented) {
+        (Some(token), Some(p)) if constant_time_eq(token.as_bytes(), p.as_bytes()) => next.run(req).await,
+        (None, _) => bad(
+            StatusCode::FORBIDDEN,
+            format!("the admin API answers loopback peers only ({} is not): start fakeaws with FAKEAWS_ADMIN_TOKEN set to let others in with `Authorization: Bearer TOKEN`", peer.ip()),
+        ),
+        _ => bad(StatusCode::FORBIDDEN, "the admin API needs `Authorization: Bearer TOKEN` with the configured admin token"),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn bad(status: StatusCode, msg: impl Into<String>) -> Response {

@@ -50,7 +50,11 @@ impl Running {
         fake.set_base_url(url.clone());
         let router = app(fake.clone());
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
+            let _ = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await;
         });
         Ok(Running { fake, addr, url, task })
     }

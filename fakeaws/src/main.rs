@@ -113,6 +113,10 @@ fn run() -> anyhow::Result<()> {
     rt.block_on(async move {
         let fake = Fake::with_world(world, clock, args.imds_v1);
         fake.set_verify_signatures(!args.no_verify_signatures);
+        // From the environment, not a flag: a secret does not belong in the process list.
+        if let Some(token) = std::env::var("FAKEAWS_ADMIN_TOKEN").ok().filter(|t| !t.is_empty()) {
+            fake.set_admin_token(token);
+        }
         for pair in &args.credentials {
             let Some((key, secret)) = pair.split_once(':').filter(|(k, s)| !k.is_empty() && !s.is_empty()) else {
                 anyhow::bail!(
@@ -146,9 +150,12 @@ fn run() -> anyhow::Result<()> {
                 eprintln!("fakeaws: data plane {} -> {}", ep.entrance, ep.url);
             }
         }
-        axum::serve(listener, app(fake.clone()))
-            .with_graceful_shutdown(shutdown())
-            .await?;
+        axum::serve(
+            listener,
+            app(fake.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown())
+        .await?;
         if let Some(path) = &args.save {
             save(&fake, path)?;
             eprintln!("fakeaws: world saved to {}", path.display());

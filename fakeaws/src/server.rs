@@ -21,7 +21,7 @@ use crate::state::{Fake, Fault};
 /// The router for a fake.
 pub fn app(fake: Arc<Fake>) -> Router {
     Router::new()
-        .nest("/_fakeaws", admin::router())
+        .nest("/_fakeaws", admin::router(fake.clone()))
         .fallback(dispatch)
         .with_state(fake)
 }

@@ -82,6 +82,17 @@ pub struct Fake {
     /// The credentials requests may be signed with.
     keys: Mutex<Keyring>,
     verify_signatures: AtomicBool,
+    /// The token non-loopback peers must present to the admin API.
+    admin_token: OnceLock<AdminToken>,
+}
+
+/// The admin token, never shown by `Debug`.
+struct AdminToken(String);
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 impl Fake {
@@ -122,6 +133,7 @@ impl Fake {
                 },
             )])),
             verify_signatures: AtomicBool::new(true),
+            admin_token: OnceLock::new(),
         })
     }
 
@@ -174,6 +186,16 @@ impl Fake {
     /// The metadata endpoint of one instance (what to put in `AWS_EC2_METADATA_SERVICE_ENDPOINT`).
     pub fn imds_endpoint(&self, instance_id: &str) -> String {
         format!("{}/_imds/{instance_id}/", self.base_url())
+    }
+
+    /// Sets the token non-loopback peers must present to the admin API (once).
+    pub fn set_admin_token(&self, token: String) {
+        let _ = self.admin_token.set(AdminToken(token));
+    }
+
+    /// The admin token, if one is configured.
+    pub fn admin_token(&self) -> Option<&str> {
+        self.admin_token.get().map(|t| t.0.as_str())
     }
 
     /// Turns SigV4 verification on or off (on by default; `--no-verify-signatures`).

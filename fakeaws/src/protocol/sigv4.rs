@@ -16,14 +16,24 @@ pub const DEFAULT_ACCESS_KEY_ID: &str = "AKIAFAKEAWSDEFAULT01";
 /// The secret of [`DEFAULT_ACCESS_KEY_ID`].
 pub const DEFAULT_SECRET_ACCESS_KEY: &str = "fakeaws-default-secret-access-key";
 
-/// A credential the fake accepts.
-#[derive(Debug, Clone)]
+/// A credential the fake accepts (its `Debug` shows neither the secret nor the token).
+#[derive(Clone)]
 pub struct Known {
     pub secret: String,
     /// The session token that must come with the key (role credentials).
     pub token: Option<String>,
     /// Expiry, in real milliseconds since the epoch (SDKs compare it with the wall clock).
     pub expires_ms: Option<i64>,
+}
+
+impl std::fmt::Debug for Known {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Known")
+            .field("secret", &"<redacted>")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("expires_ms", &self.expires_ms)
+            .finish()
+    }
 }
 
 /// The credentials a fake accepts, by access key id.

@@ -380,11 +380,18 @@ async fn an_asg_round_trip_stays_within_its_call_budget() {
     let id = env.members(&g)[0].clone();
     let before: u64 = env.fake().call_counts().values().sum();
     let t0 = env.fake().clock.now_ms();
-    env.run(DEREGISTER, &id).await.ok();
+    let out_de = env.run(DEREGISTER, &id).await;
+    out_de.ok();
     // Standby is reached when the 60 s deregistration delay ends: the hook returns within 1 s.
     let t1 = env.fake().clock.now_ms();
     assert!((60_000..=61_000).contains(&(t1 - t0)), "deregister took {} ms", t1 - t0);
-    env.run(REGISTER, &id).await.ok();
+    let out_re = env.run(REGISTER, &id).await;
+    out_re.ok();
+    // The role credentials the hooks used never show in what they print.
+    for out in [&out_de, &out_re] {
+        let all = format!("{}{}", out.stdout, out.stderr);
+        assert!(!all.contains("fakeaws-secret-access-key") && !all.contains("fakeaws-session-token"));
+    }
     // Healthy 3 x 10 s after ExitStandby's 2 s: again within 1 s.
     let t2 = env.fake().clock.now_ms();
     assert!((32_000..=33_000).contains(&(t2 - t1)), "register took {} ms", t2 - t1);

@@ -1,0 +1,56 @@
+//! The admin API answers loopback peers; any other peer needs the configured admin token, and is
+//! refused when there is none (the axum way: the router driven in-process with a peer address).
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+fn fake() -> std::sync::Arc<fakeaws::Fake> {
+    fakeaws::Fake::new(fakeaws::Options {
+        clock: fakeaws::ClockMode::Manual,
+        ..fakeaws::Options::default()
+    })
+}
+
+async fn get(fake: &std::sync::Arc<fakeaws::Fake>, peer: [u8; 4], token: Option<&str>) -> (StatusCode, String) {
+    let mut req = Request::get("/_fakeaws/clock");
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let mut req = req.body(Body::empty()).expect("request");
+    req.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((peer, 40000))));
+    let resp = fakeaws::app(fake.clone()).oneshot(req).await.expect("router answers");
+    let status = resp.status();
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&body).to_string())
+}
+
+#[tokio::test]
+async fn loopback_peers_are_served_others_need_the_token() {
+    let f = fake();
+    assert_eq!(get(&f, [127, 0, 0, 1], None).await.0, StatusCode::OK);
+    assert_eq!(get(&f, [127, 3, 2, 1], None).await.0, StatusCode::OK);
+    let (s, body) = get(&f, [10, 0, 0, 5], None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(
+        body.contains("loopback peers only") && body.contains("FAKEAWS_ADMIN_TOKEN"),
+        "{body}"
+    );
+    // Without a configured token no token works.
+    assert_eq!(get(&f, [10, 0, 0, 5], Some("guess")).await.0, StatusCode::FORBIDDEN);
+
+    let f = fake();
+    f.set_admin_token("s3cret-admin".into());
+    assert_eq!(get(&f, [10, 0, 0, 5], None).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        get(&f, [10, 0, 0, 5], Some("s3cret-admiN")).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(get(&f, [10, 0, 0, 5], Some("s3cret-admin")).await.0, StatusCode::OK);
+    assert!(!format!("{f:?}").contains("s3cret-admin"), "Debug shows no token");
+}
