@@ -6,7 +6,10 @@
 //! against glibc 2.17 with `cargo zigbuild` (zig from the `ziglang` pip package), so that they start
 //! on every Linux a CodeDeploy fleet still runs (Amazon Linux 2, Ubuntu 20.04, Debian 11, RHEL 7
 //! and 8). Without cargo-zigbuild or zig they are built against this machine's glibc, with a
-//! warning saying what that means. `--debug` packs the workspace's debug build (rehearsals only).
+//! warning saying what that means. The Rust standard library comes precompiled with unwind tables
+//! (`.eh_frame`, about 0.6 MB) that a binary whose panics abort never reads: `objcopy` removes them
+//! (a warning says so when it is missing). `--debug` packs the workspace's debug build (rehearsals
+//! only).
 
 use xshell::{cmd, Shell};
 
@@ -91,11 +94,48 @@ impl Bundle {
                 .env("RUSTFLAGS", DIST_RUSTFLAGS)
                 .run()?;
             }
+            for bin in ["deregister-from-elb", "register-with-elb"] {
+                drop_unwind_tables(sh, &dir.join(bin));
+            }
             args.push(format!("--hooks-dir={}", dir.display()));
         }
         let tool = crate::target_dir(sh).join("debug").join("bundle");
         cmd!(sh, "{tool} {args...}").run()?;
         Ok(())
+    }
+}
+
+/// Removes `.eh_frame` and `.eh_frame_hdr` from a shipped hook: with `panic = "abort"` nothing
+/// unwinds, and a backtrace (only ever printed for a panic, with RUST_BACKTRACE) just comes out
+/// empty. Missing or failing `objcopy` (a foreign architecture) keeps the binary as built.
+fn drop_unwind_tables(sh: &Shell, bin: &std::path::Path) {
+    let tool = ["objcopy", "llvm-objcopy"].into_iter().find(|t| {
+        cmd!(sh, "{t} --version")
+            .quiet()
+            .ignore_stdout()
+            .ignore_stderr()
+            .run()
+            .is_ok()
+    });
+    let Some(tool) = tool else {
+        eprintln!(
+            "xtask bundle: warning: objcopy is missing (binutils), so {} keeps the standard library's unwind tables (about 0.6 MB more)",
+            bin.display()
+        );
+        return;
+    };
+    if cmd!(
+        sh,
+        "{tool} --remove-section .eh_frame --remove-section .eh_frame_hdr {bin}"
+    )
+    .quiet()
+    .run()
+    .is_err()
+    {
+        eprintln!(
+            "xtask bundle: warning: {tool} could not remove the unwind tables of {} (kept as built)",
+            bin.display()
+        );
     }
 }
 
