@@ -13,6 +13,7 @@ pub mod admin;
 pub mod clock;
 pub mod cron;
 pub mod dataplane;
+pub mod iam;
 pub mod model;
 pub mod protocol;
 pub mod rehearsal;

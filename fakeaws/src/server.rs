@@ -93,7 +93,9 @@ async fn query(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, body
     let signer = signing_service(headers);
     // Who is asking comes before what is asked: a request whose signature does not hold is
     // refused whatever it contains.
-    if let Err(e) = fake.verify_signature("POST", path_and_query, headers, body) {
+    let caller = fake.verify_signature("POST", path_and_query, headers, body);
+    if let Err(e) = caller.as_ref().map(|_| ()) {
+        let e = e.clone();
         let ns = match (version.as_str(), signer.as_deref()) {
             ("2015-12-01", _) => elbv2::NAMESPACE,
             ("2012-06-01", _) => classic::NAMESPACE,
@@ -163,6 +165,20 @@ async fn query(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, body
         // what the world holds. A change keeps a copy to roll back to.
         let read_only = ["Describe", "Get", "List"].iter().any(|p| action.starts_with(p));
         let mut world = if read_only { fake.world_read() } else { fake.world() };
+        // What the caller's role may do: its identity-based policies, on the resource the call names.
+        if let Ok(Some(crate::protocol::sigv4::Known { role: Some(role), .. })) = &caller {
+            let resource = crate::iam::resource_of(&world, service, &action, &params);
+            let full = format!("{service}:{action}");
+            let policies = fake.policies_of(&role.name, &world);
+            match crate::iam::decide(&policies, &full, &resource) {
+                Some(true) => {}
+                other => {
+                    let err = crate::iam::access_denied(&role.principal, &full, &resource, other == Some(false));
+                    drop(world);
+                    return aws_response(fake, ns, Err(err), &action);
+                }
+            }
+        }
         let before = (!read_only).then(|| {
             fake.rollback_copies.fetch_add(1, Ordering::Relaxed);
             world.clone()

@@ -84,6 +84,9 @@ pub struct Fake {
     verify_signatures: AtomicBool,
     /// The token non-loopback peers must present to the admin API.
     admin_token: OnceLock<AdminToken>,
+    /// Policies of instance roles set through [`Fake::set_role_policies`] (others get the hooks'
+    /// least-privilege policy).
+    role_policies: Mutex<HashMap<String, Vec<serde_json::Value>>>,
 }
 
 /// The admin token, never shown by `Debug`.
@@ -130,8 +133,10 @@ impl Fake {
                     secret: DEFAULT_SECRET_ACCESS_KEY.to_string(),
                     token: None,
                     expires_ms: None,
+                    role: None,
                 },
             )])),
+            role_policies: Mutex::new(HashMap::new()),
             verify_signatures: AtomicBool::new(true),
             admin_token: OnceLock::new(),
         })
@@ -224,13 +229,33 @@ impl Fake {
         path_and_query: &str,
         headers: &axum::http::HeaderMap,
         body: &[u8],
-    ) -> Result<Option<String>, crate::protocol::error::AwsError> {
+    ) -> Result<Option<Known>, crate::protocol::error::AwsError> {
         if !self.verifies_signatures() {
             return Ok(None);
         }
         let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
         let now = chrono::Utc::now().timestamp_millis();
-        crate::protocol::sigv4::verify(&keys, now, method, path_and_query, headers, body).map(Some)
+        let key = crate::protocol::sigv4::verify(&keys, now, method, path_and_query, headers, body)?;
+        Ok(keys.get(&key).cloned())
+    }
+
+    /// Gives an instance role these identity-based policies (policy documents), in place of the
+    /// hooks' least-privilege policy every role has by default.
+    pub fn set_role_policies(&self, role: &str, policies: Vec<serde_json::Value>) {
+        self.role_policies
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(role.to_string(), policies);
+    }
+
+    /// The policies of an instance role (the hooks' policy unless set otherwise).
+    pub(crate) fn policies_of(&self, role: &str, world: &World) -> Vec<serde_json::Value> {
+        self.role_policies
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(role)
+            .cloned()
+            .unwrap_or_else(|| vec![crate::iam::hooks_policy(&world.region, &world.account_id)])
     }
 
     /// How many calls a [`Fault::Hold`] has held, to wait on.

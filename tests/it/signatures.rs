@@ -66,6 +66,7 @@ async fn the_rust_sdk_gets_awss_answers_for_each_credential_problem() {
             secret: "s1".into(),
             token: Some("token-1".into()),
             expires_ms: Some(now + 3_600_000),
+            role: None,
         },
     );
     r.fake.add_credentials(
@@ -74,6 +75,7 @@ async fn the_rust_sdk_gets_awss_answers_for_each_credential_problem() {
             secret: "s2".into(),
             token: Some("token-2".into()),
             expires_ms: Some(now - 1_000),
+            role: None,
         },
     );
     assert_eq!(

@@ -24,6 +24,18 @@ pub struct Known {
     pub token: Option<String>,
     /// Expiry, in real milliseconds since the epoch (SDKs compare it with the wall clock).
     pub expires_ms: Option<i64>,
+    /// The role whose policies govern what the key may do (`None`: anything, as the default pair
+    /// and `--credentials` pairs may).
+    pub role: Option<Role>,
+}
+
+/// An instance's role, as its credentials act for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    /// The role's name.
+    pub name: String,
+    /// Who the caller is: `arn:aws:sts::ACCOUNT:assumed-role/ROLE/INSTANCE`.
+    pub principal: String,
 }
 
 impl std::fmt::Debug for Known {
@@ -32,6 +44,7 @@ impl std::fmt::Debug for Known {
             .field("secret", &"<redacted>")
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("expires_ms", &self.expires_ms)
+            .field("role", &self.role)
             .finish()
     }
 }
@@ -299,6 +312,7 @@ mod tests {
                 secret: DEFAULT_SECRET_ACCESS_KEY.into(),
                 token: None,
                 expires_ms: None,
+                role: None,
             },
         )])
     }

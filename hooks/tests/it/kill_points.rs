@@ -7,7 +7,7 @@ use crate::util::*;
 
 /// The four ways the hooks take an instance out.
 #[derive(Debug, Clone, Copy)]
-enum Path {
+pub(crate) enum Path {
     /// Auto Scaling, process handling on, MinSize below desired.
     Asg,
     /// Auto Scaling with MinSize == DesiredCapacity (MinSize is lowered and restored).
@@ -46,7 +46,7 @@ load_balancers = ["old-web"]
 "#;
 
 /// A fresh world for `path`; returns the instance the hooks run on.
-fn setup(env: &mut Env, path: Path) -> String {
+pub(crate) fn setup(env: &mut Env, path: Path) -> String {
     match path {
         Path::Asg => {
             let g = env.asg_world(1, 4, 2);
@@ -71,7 +71,7 @@ fn setup(env: &mut Env, path: Path) -> String {
 }
 
 /// The fleet is as it was before any hook ran.
-fn assert_converged(env: &Env, path: Path, id: &str, what: &str) {
+pub(crate) fn assert_converged(env: &Env, path: Path, id: &str, what: &str) {
     match path {
         Path::Asg | Path::AsgMinEqualsDesired => {
             let min = if matches!(path, Path::Asg) { 1 } else { 2 };

@@ -1,0 +1,242 @@
+//! IAM identity-based policies, evaluated as IAM does for the calls the fake serves: an explicit
+//! Deny wins, then an Allow, else the call is denied; `Action`/`NotAction` and
+//! `Resource`/`NotResource` with `*` and `?` wildcards (actions case-insensitively). Instances'
+//! role credentials carry their role's policies: by default the hooks' least-privilege policy the
+//! README documents (`hooks/iam-policy.json`, one source for both), with `REGION` and `ACCOUNT`
+//! filled in and `YOUR-GROUP` / `YOUR-TG` open to any name.
+
+use serde_json::Value;
+
+use crate::protocol::error::AwsError;
+use crate::protocol::query::Params;
+use crate::world::World;
+
+/// The README's policy, as written there (placeholders included).
+pub const HOOKS_POLICY: &str = include_str!("../../hooks/iam-policy.json");
+
+/// The hooks' policy for one account, as a rehearsal fleet's roles get it by default.
+pub fn hooks_policy(region: &str, account: &str) -> Value {
+    let text = HOOKS_POLICY
+        .replace("REGION", region)
+        .replace("ACCOUNT", account)
+        .replace("YOUR-GROUP", "*")
+        .replace("YOUR-TG", "*");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+fn strings(v: Option<&Value>) -> Option<Vec<String>> {
+    match v? {
+        Value::String(s) => Some(vec![s.clone()]),
+        Value::Array(a) => Some(a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()),
+        _ => None,
+    }
+}
+
+/// `*` any run of characters, `?` any one.
+fn wildcard(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while t < text.len() {
+        if p < pattern.len() && (pattern[p] == b'?' || pattern[p] == text[t]) {
+            p += 1;
+            t += 1;
+        } else if p < pattern.len() && pattern[p] == b'*' {
+            star = Some(p);
+            mark = t;
+            p += 1;
+        } else if let Some(s) = star {
+            p = s + 1;
+            mark += 1;
+            t = mark;
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|c| *c == b'*')
+}
+
+fn any_matches(patterns: &[String], text: &str, fold: bool) -> bool {
+    patterns.iter().any(|p| {
+        if fold {
+            wildcard(p.to_ascii_lowercase().as_bytes(), text.to_ascii_lowercase().as_bytes())
+        } else {
+            wildcard(p.as_bytes(), text.as_bytes())
+        }
+    })
+}
+
+/// Whether one statement applies to `action` on `resource`.
+fn applies(st: &Value, action: &str, resource: &str) -> bool {
+    let action_ok = match (strings(st.get("Action")), strings(st.get("NotAction"))) {
+        (Some(a), _) => any_matches(&a, action, true),
+        (None, Some(n)) => !any_matches(&n, action, true),
+        (None, None) => false,
+    };
+    let resource_ok = match (strings(st.get("Resource")), strings(st.get("NotResource"))) {
+        (Some(r), _) => any_matches(&r, resource, false),
+        (None, Some(n)) => !any_matches(&n, resource, false),
+        (None, None) => false,
+    };
+    action_ok && resource_ok
+}
+
+/// IAM's decision for identity-based policies: `Some(true)` allowed, `Some(false)` explicitly
+/// denied, `None` no statement allows it (implicitly denied).
+pub fn decide(policies: &[Value], action: &str, resource: &str) -> Option<bool> {
+    let mut allowed = None;
+    for p in policies {
+        let statements = match p.get("Statement") {
+            Some(Value::Array(a)) => a.clone(),
+            Some(v @ Value::Object(_)) => vec![v.clone()],
+            _ => Vec::new(),
+        };
+        for st in &statements {
+            if !applies(st, action, resource) {
+                continue;
+            }
+            match st.get("Effect").and_then(Value::as_str) {
+                Some("Deny") => return Some(false),
+                Some("Allow") => allowed = Some(true),
+                _ => {}
+            }
+        }
+    }
+    allowed
+}
+
+/// The resource a call acts on, as AWS's service authorization reference gives it: the group,
+/// target group, load balancer, listener or rule the call names, and `*` for the actions that
+/// take no resource (Describe calls among them).
+pub fn resource_of(world: &World, service: &str, action: &str, p: &Params) -> String {
+    let group_arn = |name: Option<&str>| {
+        name.and_then(|n| world.groups.get(n))
+            .map(|g| g.arn.clone())
+            .unwrap_or_else(|| "*".into())
+    };
+    match (service, action) {
+        (
+            "autoscaling",
+            "EnterStandby"
+            | "ExitStandby"
+            | "UpdateAutoScalingGroup"
+            | "SuspendProcesses"
+            | "ResumeProcesses"
+            | "SetDesiredCapacity"
+            | "DeleteAutoScalingGroup"
+            | "CompleteLifecycleAction"
+            | "PutLifecycleHook"
+            | "AttachLoadBalancerTargetGroups"
+            | "DetachLoadBalancerTargetGroups"
+            | "AttachLoadBalancers"
+            | "DetachLoadBalancers"
+            | "TerminateInstanceInAutoScalingGroup"
+            | "PutScalingPolicy"
+            | "ExecutePolicy"
+            | "PutScheduledUpdateGroupAction",
+        ) => group_arn(p.opt("AutoScalingGroupName")),
+        ("autoscaling", "CreateOrUpdateTags" | "DeleteTags") => group_arn(p.opt("Tags.member.1.ResourceId")),
+        ("autoscaling", "SetInstanceHealth") => group_arn(
+            p.opt("InstanceId")
+                .and_then(|i| world.instances.get(i))
+                .and_then(|i| i.group.as_deref()),
+        ),
+        ("elasticloadbalancing", "RegisterTargets" | "DeregisterTargets" | "ModifyTargetGroupAttributes") => {
+            p.opt("TargetGroupArn").unwrap_or("*").to_string()
+        }
+        ("elasticloadbalancing", "CreateRule" | "ModifyListener") => p.opt("ListenerArn").unwrap_or("*").to_string(),
+        ("elasticloadbalancing", "DeleteRule" | "ModifyRule") => p.opt("RuleArn").unwrap_or("*").to_string(),
+        ("elasticloadbalancing", "AddTags" | "RemoveTags") => p
+            .opt("ResourceArns.member.1")
+            .or_else(|| p.opt("LoadBalancerNames.member.1"))
+            .unwrap_or("*")
+            .to_string(),
+        ("elasticloadbalancing", "RegisterInstancesWithLoadBalancer" | "DeregisterInstancesFromLoadBalancer") => {
+            match p.opt("LoadBalancerName") {
+                Some(n) => world.arn("elasticloadbalancing", &format!("loadbalancer/{n}")),
+                None => "*".into(),
+            }
+        }
+        _ => "*".into(),
+    }
+}
+
+/// AWS's AccessDenied for an identity-based refusal.
+pub fn access_denied(principal: &str, action: &str, resource: &str, explicit: bool) -> AwsError {
+    let why = if explicit {
+        "with an explicit deny in an identity-based policy".to_string()
+    } else {
+        format!("because no identity-based policy allows the {action} action")
+    };
+    AwsError::new(
+        403,
+        "AccessDenied",
+        format!("User: {principal} is not authorized to perform: {action} on resource: {resource} {why}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn wildcards_match_as_iam_does() {
+        assert!(wildcard(
+            b"autoscaling:Describe*",
+            b"autoscaling:DescribeAutoScalingGroups"
+        ));
+        assert!(wildcard(b"*", b""));
+        assert!(wildcard(b"a?c*", b"abcdef"));
+        assert!(!wildcard(b"a?c", b"ac"));
+        assert!(!wildcard(b"autoscaling:Describe*", b"autoscaling:EnterStandby"));
+    }
+
+    #[test]
+    fn explicit_deny_wins_then_allow_else_denied() {
+        let allow = json!({"Statement": [{"Effect": "Allow", "Action": "autoscaling:*", "Resource": "*"}]});
+        let deny = json!({"Statement": {"Effect": "Deny", "Action": ["AUTOSCALING:enterstandby"], "Resource": "*"}});
+        assert_eq!(
+            decide(std::slice::from_ref(&allow), "autoscaling:EnterStandby", "arn:x"),
+            Some(true)
+        );
+        assert_eq!(
+            decide(&[allow.clone(), deny], "autoscaling:EnterStandby", "arn:x"),
+            Some(false)
+        );
+        assert_eq!(
+            decide(
+                std::slice::from_ref(&allow),
+                "elasticloadbalancing:RegisterTargets",
+                "arn:x"
+            ),
+            None
+        );
+        let not = json!({"Statement": [{"Effect": "Allow", "NotAction": "autoscaling:Delete*", "NotResource": "arn:secret*"}]});
+        assert_eq!(
+            decide(std::slice::from_ref(&not), "autoscaling:EnterStandby", "arn:x"),
+            Some(true)
+        );
+        assert_eq!(
+            decide(std::slice::from_ref(&not), "autoscaling:DeleteTags", "arn:x"),
+            None
+        );
+        assert_eq!(
+            decide(std::slice::from_ref(&not), "autoscaling:EnterStandby", "arn:secret/1"),
+            None
+        );
+    }
+
+    #[test]
+    fn the_readme_policy_parses_with_its_placeholders_filled() {
+        let p = hooks_policy("us-east-1", "123456789012");
+        let arn = "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:0f:autoScalingGroupName/web";
+        assert_eq!(
+            decide(std::slice::from_ref(&p), "autoscaling:EnterStandby", arn),
+            Some(true)
+        );
+        assert_eq!(
+            decide(std::slice::from_ref(&p), "autoscaling:DeleteAutoScalingGroup", arn),
+            None
+        );
+    }
+}
