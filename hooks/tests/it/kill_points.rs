@@ -71,7 +71,7 @@ pub(crate) fn setup(env: &mut Env, path: Path) -> String {
 }
 
 /// The fleet is as it was before any hook ran.
-pub(crate) fn assert_converged(env: &Env, path: Path, id: &str, what: &str) {
+fn assert_converged(env: &Env, path: Path, id: &str, what: &str) {
     match path {
         Path::Asg | Path::AsgMinEqualsDesired => {
             let min = if matches!(path, Path::Asg) { 1 } else { 2 };
@@ -98,6 +98,21 @@ pub(crate) fn assert_converged(env: &Env, path: Path, id: &str, what: &str) {
     assert!(!env.state_file(id).exists(), "{what}: state file left");
 }
 
+/// What CodeDeploy runs next, the next deployment's deregister and register, both succeed and
+/// leave the fleet as it was.
+pub(crate) async fn next_deployment_converges(env: &mut Env, path: Path, id: &str, what: &str) {
+    env.deployment = "d-2".into();
+    for hook in [DEREGISTER, REGISTER] {
+        let out = env.run(hook, id).await;
+        assert_eq!(
+            out.code, 0,
+            "{what}: next {hook} failed:\n{}\n{}",
+            out.stdout, out.stderr
+        );
+    }
+    assert_converged(env, path, id, what);
+}
+
 /// Kills `hook` at each of its calls in turn; returns how many kill points there were (each one
 /// converged, or the test fails there).
 async fn every_kill_point(path: Path, hook: &str) -> usize {
@@ -112,20 +127,7 @@ async fn every_kill_point(path: Path, hook: &str) -> usize {
             return k - 1;
         }
         let what = format!("{path:?}: {name} killed at call {k}");
-        env.deployment = "d-2".into();
-        let out = env.run(DEREGISTER, &id).await;
-        assert_eq!(
-            out.code, 0,
-            "{what}: next deregister failed:\n{}\n{}",
-            out.stdout, out.stderr
-        );
-        let out = env.run(REGISTER, &id).await;
-        assert_eq!(
-            out.code, 0,
-            "{what}: next register failed:\n{}\n{}",
-            out.stdout, out.stderr
-        );
-        assert_converged(&env, path, &id, &what);
+        next_deployment_converges(&mut env, path, &id, &what).await;
     }
     unreachable!()
 }

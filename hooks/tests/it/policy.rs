@@ -4,7 +4,7 @@
 //! naming a permission of that statement, and with the policy whole again the next deployment puts
 //! the fleet right.
 
-use crate::kill_points::{assert_converged, setup, Path};
+use crate::kill_points::{next_deployment_converges, setup, Path};
 use crate::util::*;
 
 const POLICY: &str = include_str!("../../iam-policy.json");
@@ -62,20 +62,7 @@ async fn statement_is_needed(i: usize, path: Path, maintenance: bool) {
         fakeaws::iam::hooks_policy(&w.region, &w.account_id)
     };
     env.fake().set_role_policies(&role, vec![whole]);
-    env.deployment = "d-2".into();
-    let out = env.run(DEREGISTER, &id).await;
-    assert_eq!(
-        out.code, 0,
-        "statement {i}: next deregister\n{}\n{}",
-        out.stdout, out.stderr
-    );
-    let out = env.run(REGISTER, &id).await;
-    assert_eq!(
-        out.code, 0,
-        "statement {i}: next register\n{}\n{}",
-        out.stdout, out.stderr
-    );
-    assert_converged(&env, path, &id, &format!("statement {i} restored"));
+    next_deployment_converges(&mut env, path, &id, &format!("statement {i} restored")).await;
 }
 
 #[test]
