@@ -25,4 +25,5 @@ mod rules;
 mod data_plane;
 // The source tree itself.
 mod signatures;
+mod soak;
 mod tidy;
