@@ -29,6 +29,7 @@ pub fn router(fake: Arc<Fake>) -> Router<Arc<Fake>> {
         .route("/faults", get(faults).post(inject))
         .route("/calls", get(calls))
         .route("/reset", post(reset))
+        .route("/roles/{role}/policies", get(role_policies).post(set_role_policies))
         .layer(axum::middleware::from_fn_with_state(fake, guard))
 }
 
@@ -248,6 +249,36 @@ async fn faults(State(fake): State<Arc<Fake>>) -> Response {
 
 async fn calls(State(fake): State<Arc<Fake>>) -> Response {
     Json(fake.call_counts()).into_response()
+}
+
+async fn role_policies(State(fake): State<Arc<Fake>>, Path(role): Path<String>) -> Response {
+    let policies = {
+        let w = fake.world_read();
+        fake.policies_of(&role, &w)
+    };
+    Json(json!({ "role": role, "policies": policies })).into_response()
+}
+
+/// Replaces an instance role's identity-based policies (a JSON array of policy documents).
+async fn set_role_policies(
+    State(fake): State<Arc<Fake>>,
+    Path(role): Path<String>,
+    body: Result<Json<Vec<Value>>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(policies)) = body else {
+        return bad(
+            StatusCode::BAD_REQUEST,
+            "expected a JSON array of policy documents: [{\"Version\": \"2012-10-17\", \"Statement\": [...]}]",
+        );
+    };
+    if let Some(i) = policies
+        .iter()
+        .position(|p| !p.get("Statement").is_some_and(|s| s.is_array() || s.is_object()))
+    {
+        return bad(StatusCode::BAD_REQUEST, format!("policy {i} has no Statement"));
+    }
+    fake.set_role_policies(&role, policies.clone());
+    Json(json!({ "role": role, "policies": policies })).into_response()
 }
 
 async fn reset(State(fake): State<Arc<Fake>>) -> Response {

@@ -54,3 +54,47 @@ async fn loopback_peers_are_served_others_need_the_token() {
     assert_eq!(get(&f, [10, 0, 0, 5], Some("s3cret-admin")).await.0, StatusCode::OK);
     assert!(!format!("{f:?}").contains("s3cret-admin"), "Debug shows no token");
 }
+
+async fn call(
+    fake: &std::sync::Arc<fakeaws::Fake>,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (StatusCode, serde_json::Value) {
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("request");
+    let resp = fakeaws::app(fake.clone()).oneshot(req).await.expect("router answers");
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// A role's policies: the hooks' least-privilege policy until replaced through the admin API.
+#[tokio::test]
+async fn role_policies_are_shown_and_replaced() {
+    let f = fake();
+    let (s, v) = call(&f, "GET", "/_fakeaws/roles/web-role/policies", "").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["policies"][0]["Statement"].as_array().map(Vec::len), Some(5));
+    let deny = r#"[{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}]"#;
+    let (s, _) = call(&f, "POST", "/_fakeaws/roles/web-role/policies", deny).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, v) = call(&f, "GET", "/_fakeaws/roles/web-role/policies", "").await;
+    assert_eq!(v["policies"][0]["Statement"][0]["Effect"], "Deny");
+    let (s, v) = call(
+        &f,
+        "POST",
+        "/_fakeaws/roles/web-role/policies",
+        r#"[{"Version": "2012-10-17"}]"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(v["error"].as_str().is_some_and(|e| e.contains("no Statement")), "{v}");
+}
