@@ -51,17 +51,13 @@ async fn guard(State(fake): State<Arc<Fake>>, req: axum::extract::Request, next:
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     match (fake.admin_token(), presented) {
-        (Some(token), Some(p)) if constant_time_eq(token.as_bytes(), p.as_bytes()) => next.run(req).await,
+        (Some(token), Some(p)) if crate::protocol::sigv4::constant_time_eq(token.as_bytes(), p.as_bytes()) => next.run(req).await,
         (None, _) => bad(
             StatusCode::FORBIDDEN,
             format!("the admin API answers loopback peers only ({} is not): start fakeaws with FAKEAWS_ADMIN_TOKEN set to let others in with `Authorization: Bearer TOKEN`", peer.ip()),
         ),
         _ => bad(StatusCode::FORBIDDEN, "the admin API needs `Authorization: Bearer TOKEN` with the configured admin token"),
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn bad(status: StatusCode, msg: impl Into<String>) -> Response {

@@ -93,17 +93,18 @@ async fn query(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, body
     let signer = signing_service(headers);
     // Who is asking comes before what is asked: a request whose signature does not hold is
     // refused whatever it contains.
-    let caller = fake.verify_signature("POST", path_and_query, headers, body);
-    if let Err(e) = caller.as_ref().map(|_| ()) {
-        let e = e.clone();
-        let ns = match (version.as_str(), signer.as_deref()) {
-            ("2015-12-01", _) => elbv2::NAMESPACE,
-            ("2012-06-01", _) => classic::NAMESPACE,
-            ("", Some("elasticloadbalancing")) => elbv2::NAMESPACE,
-            _ => autoscaling::NAMESPACE,
-        };
-        return aws_response(fake, ns, Err(e), "");
-    }
+    let caller = match fake.verify_signature("POST", path_and_query, headers, body) {
+        Ok(caller) => caller,
+        Err(e) => {
+            let ns = match (version.as_str(), signer.as_deref()) {
+                ("2015-12-01", _) => elbv2::NAMESPACE,
+                ("2012-06-01", _) => classic::NAMESPACE,
+                ("", Some("elasticloadbalancing")) => elbv2::NAMESPACE,
+                _ => autoscaling::NAMESPACE,
+            };
+            return aws_response(fake, ns, Err(e), "");
+        }
+    };
     let (service, ns) = match version.as_str() {
         "2011-01-01" => ("autoscaling", autoscaling::NAMESPACE),
         "2015-12-01" => ("elasticloadbalancing", elbv2::NAMESPACE),
@@ -166,7 +167,7 @@ async fn query(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, body
         let read_only = ["Describe", "Get", "List"].iter().any(|p| action.starts_with(p));
         let mut world = if read_only { fake.world_read() } else { fake.world() };
         // What the caller's role may do: its identity-based policies, on the resource the call names.
-        if let Ok(Some(crate::protocol::sigv4::Known { role: Some(role), .. })) = &caller {
+        if let Some(crate::protocol::sigv4::Known { role: Some(role), .. }) = &caller {
             let resource = crate::iam::resource_of(&world, service, &action, &params);
             let full = format!("{service}:{action}");
             let policies = fake.policies_of(&role.name, &world);

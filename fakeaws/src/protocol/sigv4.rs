@@ -187,32 +187,18 @@ pub fn verify(
     }
     let host = headers.get("host").and_then(|v| v.to_str().ok()).ok_or_else(mismatch)?;
     let uri = format!("http://{host}{path_and_query}");
-    let request = aws_sigv4::http_request::SignableRequest::new(
-        method,
-        uri,
-        signable.into_iter(),
-        aws_sigv4::http_request::SignableBody::Bytes(body),
-    )
-    .map_err(|_| mismatch())?;
     let mut settings = aws_sigv4::http_request::SigningSettings::default();
     settings.excluded_headers = Some(Vec::new());
-    let identity: aws_smithy_runtime_api::client::identity::Identity =
-        aws_credential_types::Credentials::new(a.access_key, &known.secret, None, None, "fakeaws").into();
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region(a.region)
-        .name(a.service)
-        .time(SystemTime::from(time))
-        .settings(settings)
-        .build()
-        .map_err(|_| mismatch())?
-        .into();
-    let out = aws_sigv4::http_request::sign(request, &params).map_err(|_| mismatch())?;
+    let scope = Scope {
+        access_key: a.access_key,
+        secret: &known.secret,
+        region: a.region,
+        service: a.service,
+        time: SystemTime::from(time),
+    };
+    let out = sign(&scope, method, &uri, &signable, body, settings).ok_or_else(mismatch)?;
     // Compared in constant time: how much of a guess matched leaks nothing.
-    let ours = out.signature().as_bytes();
-    let theirs = a.signature.as_bytes();
-    let same = ours.len() == theirs.len() && ours.iter().zip(theirs).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
-    if !same {
+    if !constant_time_eq(out.signature().as_bytes(), a.signature.as_bytes()) {
         return Err(mismatch());
     }
     Ok(a.access_key.to_string())
@@ -241,34 +227,73 @@ pub fn sign_query_as(
     body: &str,
 ) -> Vec<(String, String)> {
     let headers = [("content-type", "application/x-www-form-urlencoded"), ("host", host)];
-    let Ok(request) = aws_sigv4::http_request::SignableRequest::new(
+    let scope = Scope {
+        access_key,
+        secret,
+        region,
+        service,
+        time: SystemTime::now(),
+    };
+    let settings = aws_sigv4::http_request::SigningSettings::default();
+    match sign(
+        &scope,
         "POST",
-        format!("http://{host}/"),
-        headers.into_iter(),
-        aws_sigv4::http_request::SignableBody::Bytes(body.as_bytes()),
-    ) else {
-        return Vec::new();
-    };
-    let identity: aws_smithy_runtime_api::client::identity::Identity =
-        aws_credential_types::Credentials::new(access_key, secret, None, None, "fakeaws").into();
-    let Ok(params) = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name(service)
-        .time(SystemTime::now())
-        .settings(aws_sigv4::http_request::SigningSettings::default())
-        .build()
-    else {
-        return Vec::new();
-    };
-    match aws_sigv4::http_request::sign(request, &params.into()) {
-        Ok(out) => out
+        &format!("http://{host}/"),
+        &headers,
+        body.as_bytes(),
+        settings,
+    ) {
+        Some(out) => out
             .output()
             .headers()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
-        Err(_) => Vec::new(),
+        None => Vec::new(),
     }
+}
+
+/// Who signs, for which region and service, when.
+struct Scope<'a> {
+    access_key: &'a str,
+    secret: &'a str,
+    region: &'a str,
+    service: &'a str,
+    time: SystemTime,
+}
+
+/// SigV4 over exactly these headers and body, with the SDK's signer (for checking and for signing).
+fn sign(
+    scope: &Scope<'_>,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    settings: aws_sigv4::http_request::SigningSettings,
+) -> Option<aws_sigv4::SigningOutput<aws_sigv4::http_request::SigningInstructions>> {
+    let request = aws_sigv4::http_request::SignableRequest::new(
+        method,
+        uri,
+        headers.iter().copied(),
+        aws_sigv4::http_request::SignableBody::Bytes(body),
+    )
+    .ok()?;
+    let identity: aws_smithy_runtime_api::client::identity::Identity =
+        aws_credential_types::Credentials::new(scope.access_key, scope.secret, None, None, "fakeaws").into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region(scope.region)
+        .name(scope.service)
+        .time(scope.time)
+        .settings(settings)
+        .build()
+        .ok()?
+        .into();
+    aws_sigv4::http_request::sign(request, &params).ok()
+}
+
+/// Equality that takes as long however much of `b` matches `a` (secrets, signatures, tokens).
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

@@ -1,0 +1,237 @@
+//! Deregister on the Auto Scaling path: processes suspended and recorded first, MinSize lowered
+//! only when it must be, EnterStandby, then the wait for Standby (re-checking the processes).
+
+use std::time::Duration;
+
+use crate::ctx::Ctx;
+use crate::error::{HookError, Result};
+use crate::state::State;
+use crate::tg;
+
+use super::*;
+
+/// Deregister on the ASG path. `left_by` is the deployment that last wrote the state file.
+/// `g` is the instance's group as just read, `lifecycle` its state there.
+pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut State, left_by: &str) -> Result<()> {
+    let group_name = g.name.clone();
+    let group_name = group_name.as_str();
+    let ours = state.standby && state.group.as_deref().is_none_or(|x| x == group_name);
+    match lifecycle {
+        "Standby" | "EnteringStandby" => {
+            if ours {
+                ctx.info(format!(
+                    "{} is already {lifecycle} (left by deployment {left_by}); keeping it out of service",
+                    ctx.instance_id
+                ));
+                state.deployment_id = ctx.deployment_id.clone();
+                ctx.save(state)?;
+                keep_suspended(ctx, &mut g, state).await?;
+                return wait_lifecycle(ctx, "Standby", ctx.settings.standby_timeout, Duration::ZERO).await;
+            }
+            ctx.info(format!(
+                "{} is in {lifecycle}, not put there by these hooks: nothing to do",
+                ctx.instance_id
+            ));
+            return Ok(());
+        }
+        // On its way back from the Standby these hooks put it in (a register that died after
+        // ExitStandby): not a new launch. Let it arrive, then take it out again.
+        "Pending" | "Pending:Proceed" if ours => {
+            ctx.info(format!(
+                "{} is {lifecycle} on its way back from the Standby deployment {left_by} put it in; waiting for InService to take it out again",
+                ctx.instance_id
+            ));
+            wait_lifecycle(ctx, "InService", ctx.settings.in_service_timeout, Duration::ZERO).await?;
+            g = group(ctx, group_name).await?;
+        }
+        "Pending:Wait" | "Pending" | "Pending:Proceed" => {
+            ctx.info(format!(
+                "{} is {lifecycle}: a new instance not yet in service (lifecycle hook), nothing to deregister",
+                ctx.instance_id
+            ));
+            return Ok(());
+        }
+        "InService" => {}
+        other => {
+            return Err(HookError::Refused(format!(
+                "{} is {other}; refusing to take it out of service",
+                ctx.instance_id
+            )))
+        }
+    }
+    if ctx.settings.maintenance.is_some() && g.target_groups.is_empty() && !g.load_balancer_names.is_empty() {
+        return Err(HookError::Refused(format!(
+            "[maintenance] is configured but {} is behind Classic Load Balancers ({}), which have no listener rules to show a page with; remove [maintenance]",
+            g.name,
+            g.load_balancer_names.join(", ")
+        )));
+    }
+    if ctx.settings.handle_processes {
+        if g.suspended.iter().any(|p| p == "Launch") {
+            return Err(HookError::Refused(format!(
+                "the Launch process of {} is suspended: the instance could never leave Standby; resume Launch and retry",
+                g.name
+            )));
+        }
+        state.group = Some(g.name.clone());
+        suspend(ctx, &mut g, state, &wanted_processes(ctx, false)).await?;
+    }
+    state.group = Some(g.name.clone());
+    state.standby = true;
+    state.target_groups = g.target_groups.clone();
+    state.load_balancer_names = g.load_balancer_names.clone();
+    ctx.save(state)?;
+    crate::maintenance::before_leaving(ctx, &g.target_groups).await?;
+    // Instances of one group deregistering at once (HalfAtATime, AllAtOnce) race: between our
+    // MinSize change and our EnterStandby, siblings' EnterStandby lowers DesiredCapacity (#84),
+    // and a MinSize left above DesiredCapacity makes UpdateAutoScalingGroup raise DesiredCapacity
+    // (launching instances). Lowering it by one, as the scripts did, is unsafe as soon as a
+    // sibling we cannot see yet enters Standby between our read and our write; so when MinSize has
+    // to move at all it goes to 0, which no concurrent change can make unsafe. The restore goes back
+    // to the recorded original, and with process handling on no scaling policy or scheduled action
+    // runs meanwhile. The first attempt decides on the read above (only our own writes came
+    // since); a stale decision cannot slip through, as EnterStandby itself refuses to take
+    // DesiredCapacity below MinSize, and each retry reads afresh.
+    let target_groups = g.target_groups.clone();
+    let mut attempt: i32 = 0;
+    loop {
+        attempt += 1;
+        if attempt > 1 {
+            g = group(ctx, group_name).await?;
+        }
+        if g.desired - 1 < g.min || (attempt > 1 && g.min > 0) {
+            let siblings = others_out(ctx, &g);
+            let (original, tagged_before) = match g.tags.get(TAG_MIN).and_then(|v| v.parse::<i32>().ok()) {
+                Some(o) => (o, true),
+                None => {
+                    set_tag(ctx, &g.name, TAG_MIN, &g.min.to_string()).await?;
+                    (g.min, false)
+                }
+            };
+            state.lowered_min_from = Some(original);
+            ctx.save(state)?;
+            // Before MinSize goes down: no alarm or schedule may act on the group meanwhile.
+            let wanted = wanted_processes(ctx, true);
+            if wanted
+                .iter()
+                .any(|p| !g.tags.get(TAG_PROCS).is_some_and(|v| v.split(',').any(|x| x == p)))
+            {
+                if !ctx.settings.handle_processes {
+                    ctx.info(format!(
+                        "MinSize must be lowered: {} stay suspended until it is restored (process handling is off)",
+                        WHILE_MIN_LOWERED.join(" and ")
+                    ));
+                }
+                suspend(ctx, &mut g, state, &wanted).await?;
+            }
+            let contended = attempt > 1 || siblings || tagged_before;
+            let new_min = 0;
+            ctx.info(format!(
+                "UpdateAutoScalingGroup {} MinSize {} -> {new_min} (original {original}{})",
+                g.name,
+                g.min,
+                if contended {
+                    "; other instances of the group are deploying too"
+                } else {
+                    ""
+                }
+            ));
+            ctx.must("UpdateAutoScalingGroup", || {
+                ctx.asg
+                    .update_auto_scaling_group()
+                    .auto_scaling_group_name(&g.name)
+                    .min_size(new_min)
+                    .send()
+            })
+            .await?;
+            // A sibling's restore may have deleted the record between our read and our write.
+            let after = group(ctx, group_name).await?;
+            if !after.tags.contains_key(TAG_MIN) {
+                set_tag(ctx, &g.name, TAG_MIN, &original.to_string()).await?;
+            }
+        }
+        ctx.info(format!(
+            "EnterStandby {} in {} (desired {} -> {})",
+            ctx.instance_id,
+            g.name,
+            g.desired,
+            g.desired - 1
+        ));
+        let r = ctx
+            .call("EnterStandby", || {
+                ctx.asg
+                    .enter_standby()
+                    .auto_scaling_group_name(&g.name)
+                    .instance_ids(&ctx.instance_id)
+                    .should_decrement_desired_capacity(true)
+                    .send()
+            })
+            .await;
+        match r {
+            Ok(_) => {
+                // A sibling coming back between our read and our EnterStandby may have resumed
+                // the processes (or overwritten our record): make sure they are off now, not
+                // only after the drain.
+                let mut now = group(ctx, group_name).await?;
+                keep_suspended(ctx, &mut now, state).await?;
+                break;
+            }
+            Err(e) if attempt < 50 && e.message.contains("To place into standby") => {
+                ctx.warn(format!(
+                    "EnterStandby raced with another instance of the group; retrying ({})",
+                    e.message
+                ));
+            }
+            Err(e) => return Err(crate::ctx::aws_error("EnterStandby", &e)),
+        }
+    }
+    crate::maintenance::after_leaving(ctx, &target_groups).await?;
+    // EnterStandby drains the instance out of every target group first: no look before then.
+    let mut drained_after = Duration::ZERO;
+    for arn in &target_groups {
+        drained_after = drained_after.max(tg::deregistration_delay(ctx, arn).await?);
+    }
+    wait_standby(ctx, group_name, state, drained_after).await
+}
+
+/// Waits for Standby after EnterStandby by reading the group (one call, as a lifecycle read
+/// would be), so that each look also re-checks the processes. The check right after EnterStandby
+/// covers a sibling's resume that came before it; a last-back sibling that read the group before
+/// our EnterStandby and resumes after our check is caught here, at the latest when the drain ends.
+async fn wait_standby(ctx: &Ctx, group_name: &str, state: &mut State, first_look: Duration) -> Result<()> {
+    let limit = ctx.settings.standby_timeout;
+    let start = ctx.clock.elapsed();
+    ctx.sleep_until_reachable(first_look, limit).await?;
+    loop {
+        let now = match read_group(ctx, group_name).await {
+            Ok(mut g) => {
+                keep_suspended(ctx, &mut g, state).await?;
+                g.members
+                    .get(&ctx.instance_id)
+                    .cloned()
+                    .unwrap_or_else(|| "gone".into())
+            }
+            // Transient even after retries: keep polling until the deadline.
+            Err(e) if e.transient => {
+                ctx.warn(format!(
+                    "DescribeAutoScalingGroups still failing ({}); polling on",
+                    e.message
+                ));
+                "unknown".to_string()
+            }
+            Err(e) => return Err(crate::ctx::aws_error("DescribeAutoScalingGroups", &e)),
+        };
+        if now == "Standby" {
+            ctx.info(format!("{} is Standby", ctx.instance_id));
+            return Ok(());
+        }
+        if ctx.clock.elapsed() - start >= limit {
+            return Err(HookError::Timeout(format!(
+                "{} is still {now} after {:.0}s (waiting for Standby)",
+                ctx.instance_id,
+                limit.as_secs_f64()
+            )));
+        }
+        ctx.poll_sleep().await?;
+    }
+}

@@ -1,0 +1,106 @@
+//! Scaling processes: which the hooks keep suspended, and the record on the group of which ones
+//! they (not the operator) suspended, shared by the instances of a deployment.
+
+use crate::ctx::Ctx;
+use crate::error::Result;
+use crate::state::State;
+
+use super::*;
+
+/// The processes that must stay suspended while MinSize is lowered, whatever `handle_processes`
+/// says: with MinSize at 0 a scale-in policy or a scheduled action could shrink the group to
+/// nothing mid-deployment (seed 003).
+pub const WHILE_MIN_LOWERED: [&str; 2] = ["AlarmNotification", "ScheduledActions"];
+
+/// Suspends `wanted` (recording on the group first which of them the hooks suspended; processes
+/// the operator had suspended are left alone). A list a sibling recorded is extended, never shrunk;
+/// `g` is updated with what was written.
+///
+/// Two instances writing the record at once may each overwrite the other's additions: every
+/// instance keeps its own part in its state file and puts it back on the record at its next read
+/// of the group (right after EnterStandby, and again on its way back in [`restore`]), so the last
+/// instance back resumes the union.
+pub(super) async fn suspend(ctx: &Ctx, g: &mut Group, state: &mut State, wanted: &[String]) -> Result<()> {
+    let tagged: Option<Vec<String>> = g.tags.get(TAG_PROCS).map(|v| split_list(v));
+    let mut ours = tagged.clone().unwrap_or_default();
+    // What this instance suspended earlier is ours even if a sibling's record dropped it.
+    for p in &state.suspended {
+        if !ours.contains(p) {
+            ours.push(p.clone());
+        }
+    }
+    let new: Vec<String> = wanted
+        .iter()
+        .filter(|p| !ours.contains(p) && !g.suspended.contains(p))
+        .cloned()
+        .collect();
+    if tagged.is_none() {
+        let already: Vec<&str> = wanted
+            .iter()
+            .filter(|p| g.suspended.contains(p))
+            .map(String::as_str)
+            .collect();
+        if !already.is_empty() {
+            ctx.info(format!(
+                "already suspended by someone else, will be left alone: {}",
+                already.join(", ")
+            ));
+        }
+    }
+    ours.extend(new.iter().cloned());
+    for p in &ours {
+        if !state.suspended.contains(p) {
+            state.suspended.push(p.clone());
+        }
+    }
+    ctx.save(state)?;
+    if tagged.as_ref() != Some(&ours) {
+        set_tag(ctx, &g.name, TAG_PROCS, &ours.join(",")).await?;
+        g.tags.insert(TAG_PROCS.to_string(), ours.join(","));
+    }
+    let missing: Vec<String> = ours.iter().filter(|p| !g.suspended.contains(p)).cloned().collect();
+    if !missing.is_empty() {
+        ctx.info(format!("SuspendProcesses {} on {}", missing.join(", "), g.name));
+        ctx.must("SuspendProcesses", || {
+            ctx.asg
+                .suspend_processes()
+                .auto_scaling_group_name(&g.name)
+                .set_scaling_processes(Some(missing.clone()))
+                .send()
+        })
+        .await?;
+        g.suspended.extend(missing);
+    }
+    Ok(())
+}
+
+pub(super) fn split_list(v: &str) -> Vec<String> {
+    v.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
+/// Reads the group and makes sure what must be suspended now is (see [`wanted_processes`]).
+pub(super) async fn keep_suspended(ctx: &Ctx, g: &mut Group, state: &mut State) -> Result<()> {
+    let wanted = wanted_processes(ctx, g.tags.contains_key(TAG_MIN));
+    if !wanted.is_empty() {
+        suspend(ctx, g, state, &wanted).await?;
+    }
+    Ok(())
+}
+
+/// The processes this run keeps suspended: the configured ones with process handling on, plus
+/// [`WHILE_MIN_LOWERED`] while MinSize is lowered.
+pub(super) fn wanted_processes(ctx: &Ctx, min_lowered: bool) -> Vec<String> {
+    let mut out: Vec<String> = if ctx.settings.handle_processes {
+        ctx.settings.processes.clone()
+    } else {
+        Vec::new()
+    };
+    if min_lowered {
+        for p in WHILE_MIN_LOWERED {
+            if !out.iter().any(|x| x == p) {
+                out.push(p.to_string());
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,367 @@
+//! Register on the Auto Scaling path: ExitStandby, healthy in the load balancers, InService, then
+//! MinSize and the processes restored (the last instance back restores the originals).
+
+use std::time::Duration;
+
+use crate::ctx::Ctx;
+use crate::error::{HookError, Result};
+use crate::state::State;
+use crate::tg;
+
+use super::*;
+
+/// Register when the state file says these hooks put the instance in Standby in `group_name`:
+/// ExitStandby straight away, as AWS itself refuses it unless the instance is in Standby in that
+/// group and MaxSize allows one more. `Ok(false)`: refused, and the caller reads where the
+/// instance is (then [`register`] explains what it finds).
+pub async fn register_recorded(ctx: &Ctx, group_name: &str, state: &mut State) -> Result<bool> {
+    ctx.info(format!(
+        "ExitStandby {} in {group_name} (these hooks put it in Standby)",
+        ctx.instance_id
+    ));
+    let r = ctx
+        .call("ExitStandby", || {
+            ctx.asg
+                .exit_standby()
+                .auto_scaling_group_name(group_name)
+                .instance_ids(&ctx.instance_id)
+                .send()
+        })
+        .await;
+    match r {
+        Ok(_) => {}
+        Err(e) if e.code.as_deref() == Some("ValidationError") => {
+            ctx.info(format!(
+                "ExitStandby refused ({}); reading where the instance is",
+                e.message
+            ));
+            return Ok(false);
+        }
+        Err(e) => return Err(crate::ctx::aws_error("ExitStandby", &e)),
+    }
+    let left = Group {
+        name: group_name.to_string(),
+        target_groups: state.target_groups.clone(),
+        load_balancer_names: state.load_balancer_names.clone(),
+        ..Group::default()
+    };
+    come_back(ctx, &left, state, true).await?;
+    Ok(true)
+}
+
+/// Register on the ASG path. `g` is the instance's group as just read, `lifecycle` its state there.
+pub async fn register(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut State) -> Result<()> {
+    let group_name = g.name.clone();
+    let group_name = group_name.as_str();
+    let exited = match lifecycle {
+        "Pending:Wait" | "Pending:Proceed" => {
+            ctx.info(format!(
+                "{} is {lifecycle}: a new instance; Auto Scaling puts it in service when the lifecycle action completes",
+                ctx.instance_id
+            ));
+            return Ok(());
+        }
+        "EnteringStandby" => {
+            wait_lifecycle(ctx, "Standby", ctx.settings.standby_timeout, Duration::ZERO).await?;
+            g = group(ctx, group_name).await?;
+            exit_standby(ctx, &g).await?;
+            true
+        }
+        "Standby" => {
+            exit_standby(ctx, &g).await?;
+            true
+        }
+        "Pending" | "InService" => false,
+        other => {
+            return Err(HookError::Refused(format!(
+                "{} is {other}; cannot bring it into service",
+                ctx.instance_id
+            )))
+        }
+    };
+    come_back(ctx, &g, state, exited).await
+}
+
+/// From ExitStandby (or Pending) to restored: healthy in the load balancers `left` names, then
+/// InService confirmed on a fresh read of the group, then [`restore`].
+///
+/// When the hooks wait for load-balancer health, that wait also covers the way back through
+/// Pending (Auto Scaling registers the instance then: it cannot be healthy before); only if the
+/// group read that follows does not show InService yet does the lifecycle state get polled.
+/// Target groups or load balancers attached while the instance was out are waited on as well.
+async fn come_back(ctx: &Ctx, left: &Group, state: &mut State, exited: bool) -> Result<()> {
+    let group_name = left.name.as_str();
+    let covered = |g: &Group| {
+        !g.target_groups.is_empty()
+            || !g.load_balancer_names.is_empty()
+            || matches!(ctx.settings.target_groups, crate::config::TargetGroups::Listed(_))
+    };
+    let health_covers_pending = ctx.settings.wait_for_healthy && covered(left);
+    if !health_covers_pending {
+        wait_lifecycle(ctx, "InService", ctx.settings.in_service_timeout, Duration::ZERO).await?;
+    }
+    // Registration happens on the way through Pending, a step of its own: the first look at
+    // health allows one poll interval for it.
+    let registering = if exited {
+        ctx.settings.poll_interval
+    } else {
+        Duration::ZERO
+    };
+    if ctx.settings.wait_for_healthy {
+        wait_healthy(ctx, left, registering).await?;
+    }
+    if ctx.settings.maintenance.is_some() {
+        let limit = ctx.settings.healthy_timeout.unwrap_or(Duration::from_secs(330));
+        crate::maintenance::after_return(ctx, &left.target_groups, limit).await?;
+    }
+    let mut g = group(ctx, group_name).await?;
+    if g.members.get(&ctx.instance_id).map(String::as_str) != Some("InService") {
+        wait_lifecycle(ctx, "InService", ctx.settings.in_service_timeout, Duration::ZERO).await?;
+        g = group(ctx, group_name).await?;
+    }
+    if ctx.settings.wait_for_healthy {
+        let attached = Group {
+            name: g.name.clone(),
+            target_groups: g
+                .target_groups
+                .iter()
+                .filter(|t| !left.target_groups.contains(t))
+                .cloned()
+                .collect(),
+            load_balancer_names: g
+                .load_balancer_names
+                .iter()
+                .filter(|l| !left.load_balancer_names.contains(l))
+                .cloned()
+                .collect(),
+            ..Group::default()
+        };
+        if !attached.target_groups.is_empty() || !attached.load_balancer_names.is_empty() {
+            ctx.info("load balancers were attached to the group while the instance was out: waiting on them too");
+            wait_healthy(ctx, &attached, Duration::ZERO).await?;
+            g = group(ctx, group_name).await?;
+        }
+    }
+    state.standby = false;
+    ctx.save(state)?;
+    restore(ctx, g, state, ctx.settings.wait_for_healthy).await
+}
+
+async fn exit_standby(ctx: &Ctx, g: &Group) -> Result<()> {
+    if g.desired + 1 > g.max {
+        return Err(HookError::Refused(format!(
+            "ExitStandby would raise {}'s desired capacity to {} above its MaxSize {}; raise MaxSize and retry",
+            g.name,
+            g.desired + 1,
+            g.max
+        )));
+    }
+    ctx.info(format!(
+        "ExitStandby {} in {} (desired {} -> {})",
+        ctx.instance_id,
+        g.name,
+        g.desired,
+        g.desired + 1
+    ));
+    ctx.must("ExitStandby", || {
+        ctx.asg
+            .exit_standby()
+            .auto_scaling_group_name(&g.name)
+            .instance_ids(&ctx.instance_id)
+            .send()
+    })
+    .await?;
+    Ok(())
+}
+
+/// Waits until the instance is healthy in every load balancer and target group `g` names (and any
+/// configured target group). `registering`: how long after now registration can take place.
+async fn wait_healthy(ctx: &Ctx, g: &Group, registering: Duration) -> Result<()> {
+    crate::classic::wait_in_service(ctx, &g.load_balancer_names).await?;
+    let mut tgs = Vec::new();
+    if let crate::config::TargetGroups::Listed(list) = &ctx.settings.target_groups {
+        // Fix for upstream #64: the configured target groups are not ignored on the ASG path.
+        tgs = tg::describe(ctx, Some(list)).await?;
+    }
+    let rest: Vec<String> = g
+        .target_groups
+        .iter()
+        .filter(|a| !tgs.iter().any(|t| &&t.arn == a))
+        .cloned()
+        .collect();
+    if !rest.is_empty() {
+        tgs.extend(tg::describe(ctx, Some(&rest)).await?);
+    }
+    if tgs.is_empty() {
+        return Ok(());
+    }
+    // Registered again on ExitStandby: healthy no sooner than threshold x interval from then.
+    let healthy_after = tgs.iter().map(|t| t.healthy_after).max().unwrap_or_default() + registering;
+    let waits = tgs
+        .iter()
+        .map(|t| {
+            (
+                t.arn.clone(),
+                None,
+                ctx.settings.healthy_timeout.unwrap_or(t.healthy_timeout),
+            )
+        })
+        .collect();
+    tg::wait_all(ctx, "healthy", waits, healthy_after).await
+}
+
+/// Puts MinSize and suspended processes back. Idempotent. `g` is the group as just read.
+///
+/// While other members are still out, MinSize goes back up only as far as DesiredCapacity
+/// (`min(original, desired)`: raising it further would make Auto Scaling launch instances under
+/// them). Once no member is out, MinSize goes back to the recorded original, whatever happened
+/// meanwhile: if the group shrank while instances were out (a scale-in, a terminated instance),
+/// Auto Scaling raises DesiredCapacity to meet the original MinSize, which is what a MinSize means.
+/// Every write is computed from a fresh read: a write that fails transiently is not retried with
+/// its old value, the group is read again.
+/// Restores what the hooks changed on the group: MinSize, then (the last instance back) the
+/// processes. `healthy_now`: the hooks have just seen this instance healthy in its load balancers.
+pub async fn restore(ctx: &Ctx, mut g: Group, state: &mut State, healthy_now: bool) -> Result<()> {
+    let group_name = g.name.clone();
+    let group_name = group_name.as_str();
+    let mut transient_failures = 0u32;
+    for attempt in 0..20 {
+        if attempt > 0 {
+            g = group(ctx, group_name).await?;
+        }
+        // The group's tag, or (if a sibling deleted it meanwhile) what this instance recorded.
+        let tagged = g.tags.get(TAG_MIN).and_then(|v| v.parse::<i32>().ok());
+        let Some(original) = tagged.or(state.lowered_min_from.filter(|o| g.min < *o)) else {
+            break;
+        };
+        if tagged.is_none() {
+            set_tag(ctx, &g.name, TAG_MIN, &original.to_string()).await?;
+        }
+        let others = others_out(ctx, &g);
+        let mut target = if others { original.min(g.desired) } else { original };
+        if target > g.max {
+            ctx.warn(format!(
+                "the original MinSize {original} is above {}'s MaxSize {} now: restoring MinSize {} (raise MaxSize to restore the rest)",
+                g.name, g.max, g.max
+            ));
+            target = g.max;
+        }
+        if g.min < target {
+            let raises = target > g.desired;
+            ctx.info(format!(
+                "UpdateAutoScalingGroup {} MinSize {} -> {target} (original {original}){}",
+                g.name,
+                g.min,
+                if raises {
+                    format!(
+                        "; the group shrank to {} while instances were out: Auto Scaling raises DesiredCapacity to {target} to meet MinSize",
+                        g.desired
+                    )
+                } else {
+                    String::new()
+                }
+            ));
+            let wrote = ctx
+                .once(|| {
+                    ctx.asg
+                        .update_auto_scaling_group()
+                        .auto_scaling_group_name(&g.name)
+                        .min_size(target)
+                        .send()
+                })
+                .await;
+            match wrote {
+                Ok(_) => {}
+                Err(e) if e.transient && transient_failures + 1 < ctx.settings.retry_max_attempts => {
+                    transient_failures += 1;
+                    ctx.warn(format!(
+                        "UpdateAutoScalingGroup: {} ({}); reading the group again before retrying",
+                        e.code.as_deref().unwrap_or("transport error"),
+                        e.message
+                    ));
+                    ctx.backoff(transient_failures).await?;
+                }
+                Err(e) => return Err(crate::ctx::aws_error("UpdateAutoScalingGroup", &e)),
+            }
+            // Re-read: a concurrent restore or EnterStandby may have changed the group meanwhile.
+            continue;
+        }
+        if g.min >= target && !others {
+            ctx.info(format!("MinSize of {} is back to {}", g.name, g.min));
+            delete_tag(ctx, &g.name, TAG_MIN).await?;
+            // A sibling may have lowered MinSize (or entered Standby) between our read and the
+            // delete: then the record must stay for its restore.
+            let after = group(ctx, group_name).await?;
+            if after.min < g.min || others_out(ctx, &after) {
+                ctx.info("another instance of the group is leaving: keeping the original MinSize on record");
+                set_tag(ctx, &g.name, TAG_MIN, &original.to_string()).await?;
+            }
+            g = after;
+        } else if attempt == 0 || g.min < original {
+            ctx.info(format!(
+                "MinSize of {} stays {} until the instances still in Standby return (original {original})",
+                g.name, g.min
+            ));
+        }
+        break;
+    }
+    state.lowered_min_from = None;
+    ctx.save(state)?;
+    // `g` is the latest read: the processes are decided on it.
+    // Health checks failed while the new revision was starting (its app warming up after
+    // ExitStandby): Auto Scaling marked the instance Unhealthy, and with ReplaceUnhealthy suspended
+    // it waits to replace it the moment the process resumes, although the load balancers have
+    // found it healthy since. Clear the stale mark first (only once the hooks saw it healthy).
+    if healthy_now && g.unhealthy.contains(&ctx.instance_id) {
+        ctx.info(format!(
+            "SetInstanceHealth {} Healthy: marked Unhealthy while it was starting, healthy in its load balancers now",
+            ctx.instance_id
+        ));
+        ctx.must("SetInstanceHealth", || {
+            ctx.asg
+                .set_instance_health()
+                .instance_id(&ctx.instance_id)
+                .health_status("Healthy")
+                .should_respect_grace_period(false)
+                .send()
+        })
+        .await?;
+    }
+    // The record, with this instance's own part put back if a sibling's write dropped it.
+    let tagged: Option<Vec<String>> = g.tags.get(TAG_PROCS).map(|v| split_list(v));
+    let mut record = tagged.clone().unwrap_or_default();
+    if tagged.is_some() || !state.suspended.is_empty() {
+        for p in &state.suspended {
+            if !record.contains(p) {
+                record.push(p.clone());
+            }
+        }
+    }
+    if others_out(ctx, &g) {
+        if !record.is_empty() {
+            ctx.info("other instances are still in Standby: processes stay suspended for them");
+            if tagged.as_ref() != Some(&record) {
+                set_tag(ctx, &g.name, TAG_PROCS, &record.join(",")).await?;
+            }
+        }
+    } else if !record.is_empty() || tagged.is_some() {
+        let resume: Vec<String> = record.iter().filter(|p| g.suspended.contains(p)).cloned().collect();
+        if !resume.is_empty() {
+            ctx.info(format!("ResumeProcesses {} on {}", resume.join(", "), g.name));
+            ctx.must("ResumeProcesses", || {
+                ctx.asg
+                    .resume_processes()
+                    .auto_scaling_group_name(&g.name)
+                    .set_scaling_processes(Some(resume.clone()))
+                    .send()
+            })
+            .await?;
+        }
+        if tagged.is_some() {
+            delete_tag(ctx, &g.name, TAG_PROCS).await?;
+        }
+    }
+    state.suspended.clear();
+    ctx.save(state)?;
+    Ok(())
+}
