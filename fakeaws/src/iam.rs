@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::protocol::error::AwsError;
 use crate::protocol::query::Params;
+use crate::protocol::sigv4::{Known, Principal, PrincipalKind};
 use crate::world::World;
 
 /// The README's policy, as written there (placeholders included).
@@ -22,6 +23,43 @@ pub fn hooks_policy(region: &str, account: &str) -> Value {
         .replace("YOUR-GROUP", "*")
         .replace("YOUR-TG", "*");
     serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// The policies that govern a principal: an instance role's (the hooks' policy unless the world
+/// gives it others), a static identity's; `None` when nothing restricts it (a user declared
+/// without policies).
+pub fn policies_of(world: &World, principal: &Principal) -> Option<Vec<Value>> {
+    match principal.kind {
+        PrincipalKind::Role => Some(
+            world
+                .identities
+                .roles
+                .get(&principal.name)
+                .cloned()
+                .unwrap_or_else(|| vec![hooks_policy(&world.region, &world.account_id)]),
+        ),
+        PrincipalKind::User => world
+            .identities
+            .users
+            .values()
+            .find(|u| u.name == principal.name)
+            .and_then(|u| u.policies.clone()),
+    }
+}
+
+/// A static identity's key, as signature verification knows it.
+pub fn user_key(world: &World, access_key_id: &str) -> Option<Known> {
+    let user = world.identities.users.get(access_key_id)?;
+    Some(Known {
+        secret: user.secret_access_key.clone(),
+        token: None,
+        expires_ms: None,
+        principal: Some(Principal {
+            kind: PrincipalKind::User,
+            arn: format!("arn:aws:iam::{}:user/{}", world.account_id, user.name),
+            name: user.name.clone(),
+        }),
+    })
 }
 
 fn strings(v: Option<&Value>) -> Option<Vec<String>> {

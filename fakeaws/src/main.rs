@@ -130,7 +130,7 @@ fn run() -> anyhow::Result<()> {
                     secret: secret.to_string(),
                     token: None,
                     expires_ms: None,
-                    role: None,
+                    principal: None,
                 },
             );
         }

@@ -166,17 +166,18 @@ async fn query(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, body
         // what the world holds. A change keeps a copy to roll back to.
         let read_only = ["Describe", "Get", "List"].iter().any(|p| action.starts_with(p));
         let mut world = if read_only { fake.world_read() } else { fake.world() };
-        // What the caller's role may do: its identity-based policies, on the resource the call names.
-        if let Some(crate::protocol::sigv4::Known { role: Some(role), .. }) = &caller {
-            let resource = crate::iam::resource_of(&world, service, &action, &params);
-            let full = format!("{service}:{action}");
-            let policies = fake.policies_of(&role.name, &world);
-            match crate::iam::decide(&policies, &full, &resource) {
-                Some(true) => {}
-                other => {
-                    let err = crate::iam::access_denied(&role.principal, &full, &resource, other == Some(false));
-                    drop(world);
-                    return aws_response(fake, ns, Err(err), &action);
+        // What the caller may do: its identity-based policies, on the resource the call names.
+        if let Some(principal) = caller.as_ref().and_then(|k| k.principal.as_ref()) {
+            if let Some(policies) = crate::iam::policies_of(&world, principal) {
+                let resource = crate::iam::resource_of(&world, service, &action, &params);
+                let full = format!("{service}:{action}");
+                match crate::iam::decide(&policies, &full, &resource) {
+                    Some(true) => {}
+                    other => {
+                        let err = crate::iam::access_denied(&principal.arn, &full, &resource, other == Some(false));
+                        drop(world);
+                        return aws_response(fake, ns, Err(err), &action);
+                    }
                 }
             }
         }

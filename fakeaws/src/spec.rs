@@ -26,6 +26,45 @@ pub struct WorldSpec {
     pub groups: Vec<GroupSpec>,
     #[serde(default)]
     pub instances: Vec<InstanceSpec>,
+    /// Instance roles and their identity-based policies (a role not listed here has the hooks'
+    /// least-privilege policy).
+    #[serde(default)]
+    pub roles: Vec<RoleSpec>,
+    /// Static identities (IAM users' key pairs) requests may be signed with.
+    #[serde(default)]
+    pub identities: Vec<IdentitySpec>,
+}
+
+/// An instance role (the instance profile groups and instances name).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleSpec {
+    pub name: String,
+    /// Policy documents, as tables or as JSON text.
+    pub policies: Vec<serde_json::Value>,
+}
+
+/// A static identity: an access key acting for an IAM user.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySpec {
+    /// The user's name (`arn:aws:iam::ACCOUNT:user/NAME`).
+    pub name: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// Policy documents, as tables or as JSON text; absent: everything is allowed.
+    pub policies: Option<Vec<serde_json::Value>>,
+}
+
+impl std::fmt::Debug for IdentitySpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentitySpec")
+            .field("name", &self.name)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field("policies", &self.policies)
+            .finish()
+    }
 }
 
 /// A target group.
@@ -140,6 +179,8 @@ pub struct GroupSpec {
     /// Scheduled actions (fired on the simulated clock).
     #[serde(default)]
     pub scheduled_actions: Vec<ScheduledSpec>,
+    /// The instance role its instances launch with (default `fakeaws-instance-role`).
+    pub role: Option<String>,
 }
 
 /// A scaling policy, as PutScalingPolicy takes it.
@@ -206,6 +247,8 @@ pub struct InstanceSpec {
     /// Classic Load Balancers to register with.
     #[serde(default)]
     pub load_balancers: Vec<String>,
+    /// The instance role (default `fakeaws-instance-role`).
+    pub role: Option<String>,
 }
 
 fn one() -> usize {
@@ -270,6 +313,7 @@ fn kv(k: &str, v: impl ToString) -> (String, String) {
 
 /// Applies a spec to a world. Returns the ids of the stand-alone instances, in spec order.
 pub fn apply(world: &mut World, spec: &WorldSpec) -> Result<Vec<String>, AwsError> {
+    apply_identities(world, spec)?;
     let tg_arn = |world: &World, name: &str| -> Result<String, AwsError> {
         world
             .target_groups
@@ -447,6 +491,9 @@ pub fn apply(world: &mut World, spec: &WorldSpec) -> Result<Vec<String>, AwsErro
             }
         }
         call(world, "autoscaling", "CreateAutoScalingGroup", p)?;
+        if let Some(role) = &g.role {
+            world.set_group_role(&g.name, role);
+        }
         if !g.suspended_processes.is_empty() {
             let mut p = vec![kv("AutoScalingGroupName", &g.name)];
             for (i, s) in g.suspended_processes.iter().enumerate() {
@@ -480,6 +527,9 @@ pub fn apply(world: &mut World, spec: &WorldSpec) -> Result<Vec<String>, AwsErro
         }
         for _ in 0..inst.count {
             let id = world.create_instance(&inst.availability_zone, None, None);
+            if let Some(role) = &inst.role {
+                world.set_instance_role(&id, role);
+            }
             for t in &inst.target_groups {
                 let arn = tg_arn(world, &t.name)?;
                 let port = t.port.or(world.target_groups.get(&arn).map(|x| x.port)).unwrap_or(80);
@@ -497,6 +547,55 @@ pub fn apply(world: &mut World, spec: &WorldSpec) -> Result<Vec<String>, AwsErro
         }
     }
     Ok(ids)
+}
+
+/// Roles' policies and static identities, each policy checked to be a policy document.
+fn apply_identities(world: &mut World, spec: &WorldSpec) -> Result<(), AwsError> {
+    for role in &spec.roles {
+        let policies = policy_documents(&role.policies, &format!("role '{}'", role.name))?;
+        world.identities.roles.insert(role.name.clone(), policies);
+    }
+    for id in &spec.identities {
+        let what = format!("identity '{}'", id.name);
+        if id.access_key_id.is_empty() || id.secret_access_key.is_empty() {
+            return Err(AwsError::validation(format!(
+                "{what} needs a non-empty access_key_id and secret_access_key"
+            )));
+        }
+        let policies = match &id.policies {
+            Some(p) => Some(policy_documents(p, &what)?),
+            None => None,
+        };
+        let user = crate::model::User {
+            name: id.name.clone(),
+            secret_access_key: id.secret_access_key.clone(),
+            policies,
+        };
+        world.identities.users.insert(id.access_key_id.clone(), user);
+    }
+    Ok(())
+}
+
+/// Policy documents given as tables or as JSON text, each with a `Statement`.
+fn policy_documents(given: &[serde_json::Value], what: &str) -> Result<Vec<serde_json::Value>, AwsError> {
+    given
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let doc = match p {
+                serde_json::Value::String(text) => serde_json::from_str(text)
+                    .map_err(|e| AwsError::validation(format!("{what}: policy {} is not JSON: {e}", i + 1)))?,
+                other => other.clone(),
+            };
+            match doc.get("Statement") {
+                Some(serde_json::Value::Array(_) | serde_json::Value::Object(_)) => Ok(doc),
+                _ => Err(AwsError::validation(format!(
+                    "{what}: policy {} is not a policy document (it needs a Statement)",
+                    i + 1
+                ))),
+            }
+        })
+        .collect()
 }
 
 /// PutScalingPolicy parameters for a policy of `group`.

@@ -84,9 +84,6 @@ pub struct Fake {
     verify_signatures: AtomicBool,
     /// The token non-loopback peers must present to the admin API.
     admin_token: OnceLock<AdminToken>,
-    /// Policies of instance roles set through [`Fake::set_role_policies`] (others get the hooks'
-    /// least-privilege policy).
-    role_policies: Mutex<HashMap<String, Vec<serde_json::Value>>>,
 }
 
 /// The admin token, never shown by `Debug`.
@@ -133,10 +130,9 @@ impl Fake {
                     secret: DEFAULT_SECRET_ACCESS_KEY.to_string(),
                     token: None,
                     expires_ms: None,
-                    role: None,
+                    principal: None,
                 },
             )])),
-            role_policies: Mutex::new(HashMap::new()),
             verify_signatures: AtomicBool::new(true),
             admin_token: OnceLock::new(),
         })
@@ -233,29 +229,19 @@ impl Fake {
         if !self.verifies_signatures() {
             return Ok(None);
         }
-        let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        // The fake's own keys first, then the world's static identities.
+        let lookup = |key: &str| {
+            let own = self.keys.lock().unwrap_or_else(|e| e.into_inner()).get(key).cloned();
+            own.or_else(|| crate::iam::user_key(&self.world_read(), key))
+        };
         let now = chrono::Utc::now().timestamp_millis();
-        let key = crate::protocol::sigv4::verify(&keys, now, method, path_and_query, headers, body)?;
-        Ok(keys.get(&key).cloned())
+        crate::protocol::sigv4::verify(lookup, now, method, path_and_query, headers, body).map(Some)
     }
 
     /// Gives an instance role these identity-based policies (policy documents), in place of the
     /// hooks' least-privilege policy every role has by default.
     pub fn set_role_policies(&self, role: &str, policies: Vec<serde_json::Value>) {
-        self.role_policies
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(role.to_string(), policies);
-    }
-
-    /// The policies of an instance role (the hooks' policy unless set otherwise).
-    pub(crate) fn policies_of(&self, role: &str, world: &World) -> Vec<serde_json::Value> {
-        self.role_policies
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(role)
-            .cloned()
-            .unwrap_or_else(|| vec![crate::iam::hooks_policy(&world.region, &world.account_id)])
+        self.world().identities.roles.insert(role.to_string(), policies);
     }
 
     /// How many calls a [`Fault::Hold`] has held, to wait on.

@@ -299,6 +299,7 @@ target_groups = [{ name = "web", port = 8080 }]
             suspended_processes: vec![],
             scaling_policies: vec![],
             scheduled_actions: vec![],
+            role: None,
         }],
         ..Default::default()
     };

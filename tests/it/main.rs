@@ -24,6 +24,8 @@ mod rules;
 // The data plane: real HTTP through the listeners.
 mod data_plane;
 // The source tree itself.
+// Who may call: world-file roles and identities, signatures.
+mod identities;
 mod signatures;
 mod soak;
 mod tidy;

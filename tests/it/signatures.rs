@@ -1,11 +1,12 @@
 //! SigV4, verified as AWS does: the Rust SDK, boto3 and the AWS CLI with a wrong secret, an unknown
-//! key, a wrong or expired session token; and every byte of a signed request that changes makes
-//! the fake refuse it.
+//! key, a wrong or expired session token, a body changed in transit; and every byte of a signed
+//! request that changes makes the fake refuse it.
 
 use std::process::Command;
 
 use aws_sdk_autoscaling::error::ProvideErrorMetadata;
 use fakeaws::protocol::sigv4::{sign_query, Known, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY};
+use proptest::prelude::*;
 
 use crate::botocore::{clean_env, python};
 use crate::util::*;
@@ -66,7 +67,7 @@ async fn the_rust_sdk_gets_awss_answers_for_each_credential_problem() {
             secret: "s1".into(),
             token: Some("token-1".into()),
             expires_ms: Some(now + 3_600_000),
-            role: None,
+            principal: None,
         },
     );
     r.fake.add_credentials(
@@ -75,7 +76,7 @@ async fn the_rust_sdk_gets_awss_answers_for_each_credential_problem() {
             secret: "s2".into(),
             token: Some("token-2".into()),
             expires_ms: Some(now - 1_000),
-            role: None,
+            principal: None,
         },
     );
     assert_eq!(
@@ -187,55 +188,287 @@ async fn a_changed_byte_anywhere_in_a_signed_request_is_refused() {
     assert!(refused > 100, "{refused} variants");
 }
 
-fn cli(url: &str, key: &str, secret: &str) -> String {
+/// A credential as the clients take it from the environment.
+#[derive(Clone, Copy)]
+struct Cred<'a> {
+    key: &'a str,
+    secret: &'a str,
+    token: Option<&'a str>,
+}
+
+const DEFAULT: Cred<'static> = Cred {
+    key: DEFAULT_ACCESS_KEY_ID,
+    secret: DEFAULT_SECRET_ACCESS_KEY,
+    token: None,
+};
+
+fn with_cred(cmd: &mut Command, url: &str, c: Cred) {
+    clean_env(cmd, url);
+    cmd.env("AWS_ACCESS_KEY_ID", c.key)
+        .env("AWS_SECRET_ACCESS_KEY", c.secret);
+    if let Some(t) = c.token {
+        cmd.env("AWS_SESSION_TOKEN", t);
+    }
+}
+
+/// The AWS CLI's stderr for one DescribeAutoScalingGroups call (empty: it succeeded).
+fn cli(url: &str, c: Cred) -> String {
     let mut cmd = Command::new("aws");
     cmd.args(["autoscaling", "describe-auto-scaling-groups"]);
-    clean_env(&mut cmd, url);
-    cmd.env("AWS_ACCESS_KEY_ID", key).env("AWS_SECRET_ACCESS_KEY", secret);
+    with_cred(&mut cmd, url, c);
     let out = cmd.output().expect("the AWS CLI runs (install awscli)");
     String::from_utf8_lossy(&out.stderr).to_string()
 }
 
-fn boto3(url: &str, key: &str, secret: &str) -> String {
+/// boto3's error code for one DescribeLoadBalancers call (`ok`: it succeeded).
+fn boto3(url: &str, c: Cred) -> String {
     let mut cmd = Command::new(python());
     cmd.arg("-c").arg(
         "import boto3, botocore\n\
          try:\n    boto3.client('elbv2').describe_load_balancers(); print('ok')\n\
          except botocore.exceptions.ClientError as e:\n    print(e.response['Error']['Code'])",
     );
-    clean_env(&mut cmd, url);
-    cmd.env("AWS_ACCESS_KEY_ID", key).env("AWS_SECRET_ACCESS_KEY", secret);
+    with_cred(&mut cmd, url, c);
     let out = cmd.output().expect("python3 runs (install python3 with boto3)");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// Temporary credentials the fake knows: one valid for an hour, one expired a second ago.
+fn sessions(fake: &fakeaws::Fake) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as i64;
+    for (key, secret, token, expires) in [
+        ("ASIASESSION000000001", "s1", "token-1", now + 3_600_000),
+        ("ASIAEXPIRED000000001", "s2", "token-2", now - 1_000),
+    ] {
+        fake.add_credentials(
+            key,
+            Known {
+                secret: secret.into(),
+                token: Some(token.into()),
+                expires_ms: Some(expires),
+                principal: None,
+            },
+        );
+    }
+}
+
+const SESSION: Cred<'static> = Cred {
+    key: "ASIASESSION000000001",
+    secret: "s1",
+    token: Some("token-1"),
+};
+const EXPIRED: Cred<'static> = Cred {
+    key: "ASIAEXPIRED000000001",
+    secret: "s2",
+    token: Some("token-2"),
+};
+
 #[tokio::test]
 async fn boto3_and_the_cli_are_verified_too() {
     let r = start().await;
+    sessions(&r.fake);
     let url = r.url.clone();
-    let (b_ok, b_secret, b_key, c_ok, c_secret, c_key) = tokio::task::spawn_blocking(move || {
-        (
-            boto3(&url, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY),
-            boto3(&url, DEFAULT_ACCESS_KEY_ID, "wrong"),
-            boto3(&url, "AKIAUNKNOWN000000000", "x"),
-            cli(&url, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY),
-            cli(&url, DEFAULT_ACCESS_KEY_ID, "wrong"),
-            cli(&url, "AKIAUNKNOWN000000000", "x"),
-        )
+    let wrong = Cred {
+        secret: "wrong",
+        ..DEFAULT
+    };
+    let unknown = Cred {
+        key: "AKIAUNKNOWN000000000",
+        secret: "x",
+        token: None,
+    };
+    let (b, c) = tokio::task::spawn_blocking(move || {
+        let cases = [DEFAULT, wrong, unknown, SESSION, EXPIRED];
+        (cases.map(|cred| boto3(&url, cred)), cases.map(|cred| cli(&url, cred)))
     })
     .await
     .expect("join");
-    assert_eq!(b_ok, "ok");
-    assert_eq!(b_secret, "SignatureDoesNotMatch");
-    assert_eq!(b_key, "InvalidClientTokenId");
-    assert!(c_ok.is_empty(), "{c_ok}");
+    assert_eq!(
+        b,
+        [
+            "ok",
+            "SignatureDoesNotMatch",
+            "InvalidClientTokenId",
+            "ok",
+            "ExpiredToken"
+        ]
+    );
+    assert!(c[0].is_empty(), "{}", c[0]);
     assert!(
-        c_secret.contains("(SignatureDoesNotMatch)") && c_secret.contains("does not match the signature you provided"),
-        "{c_secret}"
+        c[1].contains("(SignatureDoesNotMatch)") && c[1].contains("does not match the signature you provided"),
+        "{}",
+        c[1]
     );
     assert!(
-        c_key.contains("(InvalidClientTokenId)") && c_key.contains("security token included in the request is invalid"),
-        "{c_key}"
+        c[2].contains("(InvalidClientTokenId)") && c[2].contains("security token included in the request is invalid"),
+        "{}",
+        c[2]
     );
+    assert!(c[3].is_empty(), "{}", c[3]);
+    assert!(
+        c[4].contains("(ExpiredToken)") && c[4].contains("The security token included in the request is expired"),
+        "{}",
+        c[4]
+    );
+}
+
+/// Reads one HTTP/1.1 message (head and `content-length` body) from `s`; `None` at end of stream.
+async fn read_message(s: &mut tokio::net::TcpStream) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p + 4;
+        }
+        let n = s.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    while buf.len() < head_end + len {
+        let n = s.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    Some(buf)
+}
+
+/// A loopback proxy in front of the fake that changes one byte of every request body in transit
+/// (after the client signed it), as a tampering middlebox would; its URL.
+async fn tampering_proxy(upstream: &str) -> String {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let upstream = upstream.trim_start_matches("http://").to_string();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                while let Some(mut req) = read_message(&mut client).await {
+                    let body = req.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4);
+                    // `Action=...` becomes `Bction=...`: same length, different bytes.
+                    if let Some(b) = body.filter(|b| *b < req.len()) {
+                        req[b] ^= 0x03;
+                    }
+                    if server.write_all(&req).await.is_err() {
+                        return;
+                    }
+                    let Some(resp) = read_message(&mut server).await else {
+                        return;
+                    };
+                    if client.write_all(&resp).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+/// A body changed after signing is refused as AWS refuses it, whichever client signed it.
+#[tokio::test]
+async fn a_body_tampered_in_transit_is_refused_by_every_client() {
+    let r = start().await;
+    let proxy = tampering_proxy(&r.url).await;
+    // The same call, not tampered with, is served.
+    let direct = client(&r.url, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, None).await;
+    assert_eq!(code(&direct).await, None);
+    let sdk = client(&proxy, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, None).await;
+    assert_eq!(code(&sdk).await.as_deref(), Some("SignatureDoesNotMatch"));
+    let url = proxy.clone();
+    let (b, c) = tokio::task::spawn_blocking(move || (boto3(&url, DEFAULT), cli(&url, DEFAULT)))
+        .await
+        .expect("join");
+    assert_eq!(b, "SignatureDoesNotMatch");
+    assert!(
+        c.contains("(SignatureDoesNotMatch)") && c.contains("does not match the signature you provided"),
+        "{c}"
+    );
+    // Refused before anything was read from them: only the direct call was counted.
+    let calls = r.fake.call_counts();
+    assert_eq!(
+        calls.into_iter().collect::<Vec<_>>(),
+        [("autoscaling:DescribeAutoScalingGroups".to_string(), 1)]
+    );
+}
+
+/// Verifies a request as the fake's Query endpoint does (`POST /`, the default pair known).
+fn verifies(headers: &[(String, Vec<u8>)], body: &[u8]) -> bool {
+    let mut map = axum::http::HeaderMap::new();
+    for (k, v) in headers {
+        let Ok(value) = axum::http::HeaderValue::from_bytes(v) else {
+            return false;
+        };
+        map.append(axum::http::HeaderName::from_bytes(k.as_bytes()).expect("name"), value);
+    }
+    let known = |key: &str| {
+        (key == DEFAULT_ACCESS_KEY_ID).then(|| Known {
+            secret: DEFAULT_SECRET_ACCESS_KEY.into(),
+            token: None,
+            expires_ms: None,
+            principal: None,
+        })
+    };
+    fakeaws::protocol::sigv4::verify(known, 0, "POST", "/", &map, body).is_ok()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4096, .. ProptestConfig::default() })]
+
+    /// Any byte of a signed request (the body, or any header the client signed or signed with)
+    /// changed to any other value: refused. The untouched request verifies.
+    #[test]
+    fn a_tampered_byte_anywhere_in_a_signed_request_is_refused(
+        params in proptest::collection::vec(("[A-Za-z.]{1,12}", "[A-Za-z0-9._~-]{0,16}"), 0..6),
+        at in any::<proptest::sample::Index>(),
+        xor in 1u8..=255,
+    ) {
+        let extra: String = params.iter().map(|(k, v)| format!("&{k}={v}")).collect();
+        let body = format!("Action=DescribeAutoScalingGroups&Version=2011-01-01{extra}");
+        let host = "127.0.0.1:4566";
+        let mut headers: Vec<(String, Vec<u8>)> = vec![
+            ("content-type".into(), b"application/x-www-form-urlencoded".to_vec()),
+            ("host".into(), host.as_bytes().to_vec()),
+        ];
+        headers.extend(
+            sign_query(DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, "us-east-1", host, &body)
+                .into_iter()
+                .map(|(k, v)| (k, v.into_bytes())),
+        );
+        prop_assert!(verifies(&headers, body.as_bytes()));
+        let total = body.len() + headers.iter().map(|(_, v)| v.len()).sum::<usize>();
+        let mut i = at.index(total);
+        let mut body = body.into_bytes();
+        if i < body.len() {
+            body[i] ^= xor;
+        } else {
+            i -= body.len();
+            for (_, v) in headers.iter_mut() {
+                if i < v.len() {
+                    v[i] ^= xor;
+                    break;
+                }
+                i -= v.len();
+            }
+        }
+        prop_assert!(!verifies(&headers, &body), "{:?}", headers.iter().map(|(k, v)| format!("{k}: {}", String::from_utf8_lossy(v))).collect::<Vec<_>>());
+    }
 }

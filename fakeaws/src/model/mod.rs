@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+mod identity;
 mod listeners;
+pub use identity::*;
 pub use listeners::*;
 
 /// Auto Scaling lifecycle states, spelled as the API spells them.
@@ -165,6 +167,10 @@ pub struct Group {
     /// Attached Classic Load Balancers.
     #[serde(default)]
     pub load_balancer_names: Vec<String>,
+    /// The instance role its instances launch with (the instance profile of its launch
+    /// template); `None`: the fake's default role.
+    #[serde(default)]
+    pub role: Option<String>,
 }
 
 /// Every process Auto Scaling can suspend.

@@ -24,18 +24,27 @@ pub struct Known {
     pub token: Option<String>,
     /// Expiry, in real milliseconds since the epoch (SDKs compare it with the wall clock).
     pub expires_ms: Option<i64>,
-    /// The role whose policies govern what the key may do (`None`: anything, as the default pair
-    /// and `--credentials` pairs may).
-    pub role: Option<Role>,
+    /// Whose policies govern what the key may do (`None`: anything, as the default pair and
+    /// `--credentials` pairs may).
+    pub principal: Option<Principal>,
 }
 
-/// An instance's role, as its credentials act for it.
+/// Who a credential acts for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Role {
-    /// The role's name.
+pub struct Principal {
+    pub kind: PrincipalKind,
+    /// The role's or user's name.
     pub name: String,
-    /// Who the caller is: `arn:aws:sts::ACCOUNT:assumed-role/ROLE/INSTANCE`.
-    pub principal: String,
+    /// As AccessDenied names it: `arn:aws:sts::ACCOUNT:assumed-role/ROLE/INSTANCE` or
+    /// `arn:aws:iam::ACCOUNT:user/NAME`.
+    pub arn: String,
+}
+
+/// An instance role's session or a static identity's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalKind {
+    Role,
+    User,
 }
 
 impl std::fmt::Debug for Known {
@@ -44,7 +53,7 @@ impl std::fmt::Debug for Known {
             .field("secret", &"<redacted>")
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("expires_ms", &self.expires_ms)
-            .field("role", &self.role)
+            .field("principal", &self.principal)
             .finish()
     }
 }
@@ -83,14 +92,26 @@ fn parse(auth: &str) -> Result<Authorization<'_>, AwsError> {
     let mut credential = None;
     let mut signed = None;
     let mut signature = None;
-    for part in rest.split(',') {
-        let part = part.trim();
-        if let Some(v) = part.strip_prefix("Credential=") {
-            credential = Some(v);
+    // Parsed exactly as the SDKs write it (`ALGORITHM Credential=..., SignedHeaders=...,
+    // Signature=...`, the space after each comma optional): any other byte is a change.
+    let parts = rest.strip_prefix(' ').map(|r| r.split(',')).into_iter().flatten();
+    for (i, part) in parts.enumerate() {
+        let part = if i > 0 {
+            part.strip_prefix(' ').unwrap_or(part)
+        } else {
+            part
+        };
+        let slot = if let Some(v) = part.strip_prefix("Credential=") {
+            (&mut credential, v)
         } else if let Some(v) = part.strip_prefix("SignedHeaders=") {
-            signed = Some(v);
+            (&mut signed, v)
         } else if let Some(v) = part.strip_prefix("Signature=") {
-            signature = Some(v);
+            (&mut signature, v)
+        } else {
+            return Err(mismatch());
+        };
+        if slot.0.replace(slot.1).is_some() {
+            return Err(mismatch());
         }
     }
     let credential = credential.ok_or_else(|| incomplete("Credential"))?;
@@ -104,12 +125,20 @@ fn parse(auth: &str) -> Result<Authorization<'_>, AwsError> {
             format!("Credential should be scoped to a valid region, not '{credential}'."),
         ));
     };
+    // SigV4 names the signed headers in lower case; another spelling is not what was signed.
+    let signed_headers: Vec<&str> = signed.split(';').collect();
+    if signed_headers
+        .iter()
+        .any(|h| h.is_empty() || h.bytes().any(|b| b.is_ascii_uppercase()))
+    {
+        return Err(mismatch());
+    }
     Ok(Authorization {
         access_key,
         date,
         region,
         service,
-        signed_headers: signed.split(';').collect(),
+        signed_headers,
         signature,
     })
 }
@@ -133,13 +162,13 @@ fn invalid_token() -> AwsError {
 /// Checks one request's signature. `now_ms`: real time, for session expiry. Returns the access key
 /// id that signed it.
 pub fn verify(
-    keys: &Keyring,
+    keys: impl Fn(&str) -> Option<Known>,
     now_ms: i64,
     method: &str,
     path_and_query: &str,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<String, AwsError> {
+) -> Result<Known, AwsError> {
     let Some(auth) = headers.get("authorization") else {
         return Err(AwsError::new(
             403,
@@ -149,7 +178,7 @@ pub fn verify(
     };
     let auth = auth.to_str().map_err(|_| mismatch())?;
     let a = parse(auth)?;
-    let known = keys.get(a.access_key).ok_or_else(invalid_token)?;
+    let known = keys(a.access_key).ok_or_else(invalid_token)?;
     let sent_token = headers.get("x-amz-security-token").and_then(|v| v.to_str().ok());
     if let Some(token) = &known.token {
         if sent_token != Some(token.as_str()) {
@@ -201,7 +230,7 @@ pub fn verify(
     if !constant_time_eq(out.signature().as_bytes(), a.signature.as_bytes()) {
         return Err(mismatch());
     }
-    Ok(a.access_key.to_string())
+    Ok(known)
 }
 
 /// Signs a Query API request (`POST /`, form body) for clients without an SDK (tests, the bench):
@@ -330,16 +359,17 @@ mod tests {
         h
     }
 
-    fn keyring() -> Keyring {
-        Keyring::from([(
+    fn keyring() -> impl Fn(&str) -> Option<Known> {
+        let ring = Keyring::from([(
             DEFAULT_ACCESS_KEY_ID.to_string(),
             Known {
                 secret: DEFAULT_SECRET_ACCESS_KEY.into(),
                 token: None,
                 expires_ms: None,
-                role: None,
+                principal: None,
             },
-        )])
+        )]);
+        move |k| ring.get(k).cloned()
     }
 
     #[test]
@@ -347,14 +377,17 @@ mod tests {
         let body = "Action=DescribeAutoScalingGroups&Version=2011-01-01";
         let h = signed(body, DEFAULT_SECRET_ACCESS_KEY);
         assert_eq!(
-            verify(&keyring(), 0, "POST", "/", &h, body.as_bytes()).ok().as_deref(),
-            Some(DEFAULT_ACCESS_KEY_ID)
+            verify(keyring(), 0, "POST", "/", &h, body.as_bytes())
+                .map(|k| k.secret)
+                .ok()
+                .as_deref(),
+            Some(DEFAULT_SECRET_ACCESS_KEY)
         );
-        let e = verify(&keyring(), 0, "POST", "/", &signed(body, "wrong"), body.as_bytes()).expect_err("refused");
+        let e = verify(keyring(), 0, "POST", "/", &signed(body, "wrong"), body.as_bytes()).expect_err("refused");
         assert_eq!((e.status, e.code.as_str()), (403, "SignatureDoesNotMatch"));
         // The body is part of what is signed.
         let e = verify(
-            &keyring(),
+            keyring(),
             0,
             "POST",
             "/",
@@ -367,7 +400,7 @@ mod tests {
 
     #[test]
     fn a_missing_header_is_missing_authentication() {
-        let e = verify(&Keyring::new(), 0, "POST", "/", &HeaderMap::new(), b"").expect_err("refused");
+        let e = verify(|_| None, 0, "POST", "/", &HeaderMap::new(), b"").expect_err("refused");
         assert_eq!((e.status, e.code.as_str()), (403, "MissingAuthenticationToken"));
     }
 }

@@ -114,9 +114,10 @@ pub async fn handle(fake: &Fake, id: &str, path: &str, method: &Method, headers:
                     secret: ROLE_SECRET.into(),
                     token: Some(token.clone()),
                     expires_ms: Some(expires),
-                    role: Some(crate::protocol::sigv4::Role {
+                    principal: Some(crate::protocol::sigv4::Principal {
+                        kind: crate::protocol::sigv4::PrincipalKind::Role,
                         name: inst.role.clone(),
-                        principal: format!("arn:aws:sts::{account}:assumed-role/{}/{}", inst.role, inst.id),
+                        arn: format!("arn:aws:sts::{account}:assumed-role/{}/{}", inst.role, inst.id),
                     }),
                 },
             );

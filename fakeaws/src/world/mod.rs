@@ -83,6 +83,9 @@ pub struct World {
     /// Tags of ELBv2 resources (load balancers, target groups, listeners, rules) by ARN.
     #[serde(default)]
     pub elb_tags: BTreeMap<String, BTreeMap<String, String>>,
+    /// Instance roles' policies and static identities.
+    #[serde(default)]
+    pub identities: Identities,
 }
 
 /// A target's health as DescribeTargetHealth reports it: state, reason code, description.
@@ -90,6 +93,9 @@ pub type Health = (&'static str, Option<&'static str>, Option<&'static str>);
 
 /// The default per-account instance quota (`--max-instances`).
 pub const DEFAULT_MAX_INSTANCES: usize = 5000;
+
+/// The instance role of instances whose group (or world file entry) names none.
+pub const DEFAULT_ROLE: &str = "fakeaws-instance-role";
 
 fn default_max_instances() -> usize {
     DEFAULT_MAX_INSTANCES
@@ -126,6 +132,7 @@ impl World {
             cause_prefix: BTreeMap::new(),
             max_instances: DEFAULT_MAX_INSTANCES,
             elb_tags: BTreeMap::new(),
+            identities: Identities::default(),
         }
     }
 
@@ -188,10 +195,30 @@ impl World {
             protected_from_scale_in: false,
             activity: None,
             for_rebalance: false,
-            role: "fakeaws-instance-role".to_string(),
+            role: group
+                .and_then(|g| self.groups.get(g))
+                .and_then(|g| g.role.clone())
+                .unwrap_or_else(|| DEFAULT_ROLE.to_string()),
         };
         self.instances.insert(id.clone(), inst);
         id
+    }
+
+    /// Gives a group an instance role: its members and the instances it launches from now on act
+    /// as that role.
+    pub fn set_group_role(&mut self, group: &str, role: &str) {
+        let Some(g) = self.groups.get_mut(group) else { return };
+        g.role = Some(role.to_string());
+        for id in g.instances.clone() {
+            self.set_instance_role(&id, role);
+        }
+    }
+
+    /// Gives one instance an instance role.
+    pub fn set_instance_role(&mut self, id: &str, role: &str) {
+        if let Some(inst) = self.instances.get_mut(id) {
+            inst.role = role.to_string();
+        }
     }
 
     /// Sets whether an instance's application answers health checks.

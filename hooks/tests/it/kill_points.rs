@@ -166,3 +166,68 @@ async fn target_group_path_converges_from_every_kill_point() {
 async fn classic_path_converges_from_every_kill_point() {
     both_hooks(Path::Classic).await;
 }
+
+/// Killed inside its state file write: each hook runs with a file size limit, so the first write
+/// of its state file past `limit` bytes ends it there (SIGXFSZ, no cleanup runs, as with
+/// SIGKILL), leaving a partial temporary file; the state file itself is never partial, and what
+/// CodeDeploy runs next converges and sweeps the leftover. Returns how many (hook, limit) runs
+/// died inside a write.
+async fn killed_inside_the_state_write(path: Path) -> usize {
+    let mut killed = 0;
+    for hook in [DEREGISTER, REGISTER] {
+        for limit in [1, 64, 200] {
+            let mut env = Env::new().await;
+            let id = setup(&mut env, path);
+            if hook == REGISTER {
+                env.run(DEREGISTER, &id).await.ok();
+            }
+            env.file_size_limit = Some(limit);
+            let out = env.run(hook, &id).await;
+            env.file_size_limit = None;
+            let what = format!("{path:?}: {hook} killed writing its state past {limit} bytes");
+            if out.signal != Some(libc::SIGXFSZ) {
+                // This hook wrote no state file that large: it ran to the end.
+                assert_eq!(out.code, 0, "{what}: {}\n{}", out.stdout, out.stderr);
+                continue;
+            }
+            killed += 1;
+            let dir = env.state_file(&id).parent().expect("dir").to_path_buf();
+            let partial: Vec<_> = std::fs::read_dir(&dir)
+                .expect("state dir")
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+                .collect();
+            assert_eq!(partial.len(), 1, "{what}: one partial temporary file");
+            let written = partial[0].metadata().expect("meta").len();
+            assert!(written <= limit, "{what}: {written} bytes");
+            if let Ok(text) = std::fs::read_to_string(env.state_file(&id)) {
+                serde_json::from_str::<serde_json::Value>(&text).expect("the state file is never partial");
+            }
+            next_deployment_converges(&mut env, path, &id, &what).await;
+            let left: Vec<_> = std::fs::read_dir(&dir)
+                .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
+                .unwrap_or_default();
+            assert!(left.is_empty(), "{what}: left {left:?}");
+        }
+    }
+    killed
+}
+
+#[tokio::test]
+async fn killed_inside_the_state_file_write_every_path_converges() {
+    let prlimit = std::process::Command::new("prlimit").arg("--version").output();
+    assert!(
+        prlimit.is_ok_and(|o| o.status.success()),
+        "this test runs the hooks under prlimit: install util-linux"
+    );
+    let mut total = 0;
+    for path in [Path::Asg, Path::AsgMinEqualsDesired, Path::TargetGroups, Path::Classic] {
+        let n = killed_inside_the_state_write(path).await;
+        assert!(
+            n >= 3,
+            "{path:?}: the deregister hook writes its state at least once: {n} kills"
+        );
+        total += n;
+    }
+    eprintln!("{total} kills inside a state file write, each converged");
+}

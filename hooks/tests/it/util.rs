@@ -16,11 +16,16 @@ pub struct Env {
     pub state_dir: PathBuf,
     pub deployment: String,
     pub extra: Vec<(String, String)>,
+    /// The largest file the hooks may write (RLIMIT_FSIZE): a write past it kills the hook with
+    /// SIGXFSZ inside the write, as a crash mid-write would.
+    pub file_size_limit: Option<u64>,
 }
 
 #[derive(Debug)]
 pub struct Out {
     pub code: i32,
+    /// The signal that ended the hook, if one did.
+    pub signal: Option<i32>,
     pub stdout: String,
     pub stderr: String,
 }
@@ -45,6 +50,7 @@ impl Env {
             state_dir,
             deployment: "d-1".into(),
             extra: Vec::new(),
+            file_size_limit: None,
         }
     }
 
@@ -53,7 +59,15 @@ impl Env {
     }
 
     fn command(&self, bin: &str, instance: &str) -> tokio::process::Command {
-        let mut c = tokio::process::Command::new(bin);
+        let mut c = match self.file_size_limit {
+            // util-linux's prlimit sets the limits and execs the hook (no unsafe pre_exec here).
+            Some(limit) => {
+                let mut c = tokio::process::Command::new("prlimit");
+                c.arg(format!("--fsize={limit}")).args(["--core=0", "--", bin]);
+                c
+            }
+            None => tokio::process::Command::new(bin),
+        };
         c.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("AWS_ENDPOINT_URL", &self.r.url)
@@ -125,6 +139,7 @@ impl Env {
                     live.remove(&instance);
                     outs[i] = Some(Out {
                         code: out.status.code().unwrap_or(-1),
+                        signal: std::os::unix::process::ExitStatusExt::signal(&out.status),
                         stdout: String::from_utf8_lossy(&out.stdout).into(),
                         stderr: String::from_utf8_lossy(&out.stderr).into(),
                     });

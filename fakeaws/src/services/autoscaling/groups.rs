@@ -99,6 +99,7 @@ pub(super) fn create_group(world: &mut World, p: &Params) -> Outcome {
         new_instances_protected_from_scale_in: p.bool("NewInstancesProtectedFromScaleIn")?.unwrap_or(false),
         tags: Default::default(),
         load_balancer_names: p.list("LoadBalancerNames")?,
+        role: None,
     };
     for n in &group.load_balancer_names {
         if !world.classic.contains_key(n) {
