@@ -12,22 +12,7 @@ use crate::spec::WorldSpec;
 use crate::state::Fake;
 use crate::world::World;
 
-/// The result a lifecycle action is completed with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LifecycleResult {
-    Continue,
-    Abandon,
-}
-
-impl LifecycleResult {
-    /// The API spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LifecycleResult::Continue => "CONTINUE",
-            LifecycleResult::Abandon => "ABANDON",
-        }
-    }
-}
+pub use crate::model::LifecycleResult;
 
 /// A rehearsal driver's handle on a fake.
 pub struct Rehearsal<'a> {
@@ -199,7 +184,7 @@ impl Rehearsal<'_> {
 
     /// Completes the lifecycle action holding an instance.
     pub fn complete_lifecycle_action(&self, id: &str, result: LifecycleResult) {
-        self.fake.world().lifecycle_result(id, result.as_str());
+        self.fake.world().lifecycle_result(id, result);
     }
 
     /// The instance's application answers health checks (or stops answering).
@@ -228,7 +213,7 @@ impl Rehearsal<'_> {
             .world()
             .groups
             .get(group)
-            .map(|g| (g.min, g.suspended.keys().cloned().collect()))
+            .map(|g| (g.min, g.suspended.keys().map(|p| p.to_string()).collect()))
     }
 
     /// Changes the group's desired capacity by `delta` (SetDesiredCapacity's rules).
@@ -315,7 +300,7 @@ fn serving_ids(w: &World) -> std::collections::HashSet<&str> {
     let mut seen: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
     for tg in w.target_groups.values() {
         for t in &tg.targets {
-            let ok = w.target_health(tg, t).0 == "healthy";
+            let ok = w.target_health(tg, t).state == crate::model::TargetHealthState::Healthy;
             *seen.entry(t.id.as_str()).or_insert(true) &= ok;
         }
     }

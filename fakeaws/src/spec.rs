@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::{HealthCheckType, LifecycleResult, LoadBalancerType, Process};
 use crate::protocol::error::AwsError;
 use crate::protocol::query::Params;
 use crate::services::{autoscaling, elbv2};
@@ -103,13 +104,13 @@ pub struct LoadBalancerSpec {
     pub name: String,
     /// `application` (default) or `network`.
     #[serde(default = "application")]
-    pub kind: String,
+    pub kind: LoadBalancerType,
     #[serde(default)]
     pub listeners: Vec<ListenerSpec>,
 }
 
-fn application() -> String {
-    "application".into()
+fn application() -> LoadBalancerType {
+    LoadBalancerType::Application
 }
 
 /// A Classic Load Balancer.
@@ -167,12 +168,12 @@ pub struct GroupSpec {
     #[serde(default)]
     pub load_balancers: Vec<String>,
     /// `EC2` (default) or `ELB`.
-    pub health_check_type: Option<String>,
+    pub health_check_type: Option<HealthCheckType>,
     pub health_check_grace_period: Option<i64>,
     #[serde(default)]
     pub lifecycle_hooks: Vec<HookSpec>,
     #[serde(default)]
-    pub suspended_processes: Vec<String>,
+    pub suspended_processes: Vec<Process>,
     /// Scaling policies (run by ExecutePolicy or an alarm).
     #[serde(default)]
     pub scaling_policies: Vec<PolicySpec>,
@@ -232,7 +233,7 @@ pub struct HookSpec {
     /// `launching` or `terminating` (or the full `autoscaling:EC2_INSTANCE_…` name).
     pub transition: String,
     pub heartbeat_timeout: Option<i64>,
-    pub default_result: Option<String>,
+    pub default_result: Option<LifecycleResult>,
 }
 
 /// Stand-alone instances (outside any group), optionally registered in target groups.
@@ -374,7 +375,7 @@ pub fn apply(world: &mut World, spec: &WorldSpec) -> Result<Vec<String>, AwsErro
         for l in &lb.listeners {
             let tg = tg_arn(world, &l.target_group)?;
             let proto = l.protocol.clone().unwrap_or_else(|| {
-                if lb.kind == "network" {
+                if lb.kind == LoadBalancerType::Network {
                     "TCP".into()
                 } else {
                     "HTTP".into()

@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+mod domain;
 mod identity;
 mod listeners;
+pub use domain::*;
 pub use identity::*;
 pub use listeners::*;
 
@@ -122,7 +124,7 @@ pub struct HookWait {
     pub hook: String,
     pub token: String,
     pub timeout_s: i64,
-    pub default_result: String,
+    pub default_result: LifecycleResult,
     pub started_ms: i64,
 }
 
@@ -130,9 +132,9 @@ pub struct HookWait {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LifecycleHook {
     pub name: String,
-    pub transition: String,
+    pub transition: LifecycleTransition,
     pub heartbeat_timeout_s: i64,
-    pub default_result: String,
+    pub default_result: LifecycleResult,
     pub notification_metadata: Option<String>,
     pub notification_target_arn: Option<String>,
     pub role_arn: Option<String>,
@@ -149,21 +151,21 @@ pub struct Group {
     pub availability_zones: Vec<String>,
     pub vpc_zone_identifier: String,
     pub target_groups: Vec<String>,
-    pub health_check_type: String,
+    pub health_check_type: HealthCheckType,
     pub health_check_grace_period_s: i64,
     pub default_cooldown_s: i64,
     pub launch_template: Option<String>,
     pub launch_configuration: Option<String>,
     /// Suspended process name -> suspension reason.
-    pub suspended: BTreeMap<String, String>,
+    pub suspended: BTreeMap<Process, String>,
     pub hooks: BTreeMap<String, LifecycleHook>,
     pub created_ms: i64,
     /// Member instance ids, oldest first.
     pub instances: Vec<String>,
     pub new_instances_protected_from_scale_in: bool,
-    /// Tags: key -> (value, propagate at launch).
+    /// Tags, by key.
     #[serde(default)]
-    pub tags: BTreeMap<String, (String, bool)>,
+    pub tags: BTreeMap<String, Tag>,
     /// Attached Classic Load Balancers.
     #[serde(default)]
     pub load_balancer_names: Vec<String>,
@@ -173,23 +175,10 @@ pub struct Group {
     pub role: Option<String>,
 }
 
-/// Every process Auto Scaling can suspend.
-pub const PROCESSES: [&str; 9] = [
-    "Launch",
-    "Terminate",
-    "AddToLoadBalancer",
-    "AlarmNotification",
-    "AZRebalance",
-    "HealthCheck",
-    "InstanceRefresh",
-    "ReplaceUnhealthy",
-    "ScheduledActions",
-];
-
 impl Group {
     /// Whether a process is suspended.
-    pub fn is_suspended(&self, process: &str) -> bool {
-        self.suspended.contains_key(process)
+    pub fn is_suspended(&self, process: Process) -> bool {
+        self.suspended.contains_key(&process)
     }
 }
 
@@ -202,7 +191,7 @@ pub struct Activity {
     pub cause: String,
     pub start_ms: i64,
     pub end_ms: Option<i64>,
-    pub status: String,
+    pub status: ActivityStatus,
     pub progress: i64,
 }
 
@@ -211,7 +200,7 @@ pub struct Activity {
 pub struct LoadBalancer {
     pub arn: String,
     pub name: String,
-    pub kind: String,
+    pub kind: LoadBalancerType,
     pub scheme: String,
     pub availability_zones: Vec<(String, String)>,
     pub created_ms: i64,

@@ -147,22 +147,22 @@ impl World {
     }
 
     /// Suspends processes (all when `names` is empty).
-    pub fn suspend(&mut self, group: &str, names: &[String]) -> Result<(), AwsError> {
-        let names = check_processes(names)?;
+    pub fn suspend(&mut self, group: &str, names: &[Process]) -> Result<(), AwsError> {
+        let names = if names.is_empty() { Process::ALL } else { names };
         let now = iso_s(self.now_ms);
         let g = self.group_mut(group)?;
         for n in names {
-            g.suspended.entry(n).or_insert_with(|| format!("{USER_SUSPEND} {now}"));
+            g.suspended.entry(*n).or_insert_with(|| format!("{USER_SUSPEND} {now}"));
         }
         Ok(())
     }
 
     /// Resumes processes (all when `names` is empty).
-    pub fn resume(&mut self, group: &str, names: &[String]) -> Result<(), AwsError> {
-        let names = check_processes(names)?;
+    pub fn resume(&mut self, group: &str, names: &[Process]) -> Result<(), AwsError> {
+        let names = if names.is_empty() { Process::ALL } else { names };
         let g = self.group_mut(group)?;
         for n in names {
-            g.suspended.remove(&n);
+            g.suspended.remove(n);
         }
         self.settle();
         Ok(())
@@ -219,7 +219,7 @@ impl World {
             }
         }
         let members = g.instances.clone();
-        let suspended = g.is_suspended("AddToLoadBalancer");
+        let suspended = g.is_suspended(Process::AddToLoadBalancer);
         for id in members {
             if self
                 .instances
@@ -248,19 +248,4 @@ impl World {
         }
         Ok(())
     }
-}
-
-fn check_processes(names: &[String]) -> Result<Vec<String>, AwsError> {
-    if names.is_empty() {
-        return Ok(PROCESSES.iter().map(|s| s.to_string()).collect());
-    }
-    for n in names {
-        if !PROCESSES.contains(&n.as_str()) {
-            return Err(AwsError::validation(format!(
-                "Invalid scaling process name: {n}. Valid names are {}.",
-                PROCESSES.join(", ")
-            )));
-        }
-    }
-    Ok(names.to_vec())
 }

@@ -8,15 +8,15 @@ use super::*;
 
 impl World {
     /// Applies a lifecycle action result (CONTINUE / ABANDON) to an instance held by a hook.
-    pub fn lifecycle_result(&mut self, id: &str, result: &str) {
+    pub fn lifecycle_result(&mut self, id: &str, result: LifecycleResult) {
         let Some(inst) = self.instances.get_mut(id) else { return };
         inst.hook = None;
         inst.until_ms = None;
         match inst.lifecycle {
-            Lifecycle::PendingWait if result == "ABANDON" => {
+            Lifecycle::PendingWait if result == LifecycleResult::Abandon => {
                 inst.lifecycle = Lifecycle::Terminating;
                 let act = inst.activity.take();
-                self.finish_activity(act, "Cancelled");
+                self.finish_activity(act, ActivityStatus::Cancelled);
                 let group = self.instances.get(id).and_then(|i| i.group.clone()).unwrap_or_default();
                 let a = self.start_activity(
                     &group,
@@ -46,7 +46,7 @@ impl World {
             inst.transition = None;
             inst.until_ms = None;
             let act = inst.activity.take();
-            self.finish_activity(act, "Successful");
+            self.finish_activity(act, ActivityStatus::Successful);
         }
     }
 
@@ -58,7 +58,7 @@ impl World {
         }
         let group = inst.group.clone().unwrap_or_default();
         let old = inst.activity.clone();
-        self.finish_activity(old, "Cancelled");
+        self.finish_activity(old, ActivityStatus::Cancelled);
         let act = self.start_activity(&group, format!("Terminating EC2 instance: {id}"), cause);
         self.deregister_everywhere(id);
         if let Some(inst) = self.instances.get_mut(id) {

@@ -89,7 +89,7 @@ pub struct World {
 }
 
 /// A target's health as DescribeTargetHealth reports it: state, reason code, description.
-pub type Health = (&'static str, Option<&'static str>, Option<&'static str>);
+pub type Health = TargetHealth;
 
 /// The default per-account instance quota (`--max-instances`).
 pub const DEFAULT_MAX_INSTANCES: usize = 5000;
@@ -261,19 +261,19 @@ impl World {
             cause,
             start_ms: self.now_ms,
             end_ms: None,
-            status: "InProgress".to_string(),
+            status: ActivityStatus::InProgress,
             progress: 20,
         });
         id
     }
 
-    pub(crate) fn finish_activity(&mut self, id: Option<String>, status: &str) {
+    pub(crate) fn finish_activity(&mut self, id: Option<String>, status: ActivityStatus) {
         let now = self.now_ms;
         if let Some(id) = id {
             if let Some(a) = self.activities.iter_mut().find(|a| a.id == id) {
                 if a.end_ms.is_none() {
                     a.end_ms = Some(now);
-                    a.status = status.to_string();
+                    a.status = status;
                     a.progress = 100;
                 }
             }
@@ -283,7 +283,7 @@ impl World {
     /// Records an activity that is already complete.
     pub(crate) fn instant_activity(&mut self, group: &str, description: String, cause: String) -> String {
         let id = self.start_activity(group, description, cause);
-        self.finish_activity(Some(id.clone()), "Successful");
+        self.finish_activity(Some(id.clone()), ActivityStatus::Successful);
         id
     }
 

@@ -52,7 +52,7 @@ impl World {
             Lifecycle::EnteringStandby if !registered => {
                 inst.lifecycle = Lifecycle::Standby;
                 let act = inst.activity.take();
-                self.finish_activity(act, "Successful");
+                self.finish_activity(act, ActivityStatus::Successful);
                 true
             }
             Lifecycle::Terminating if !registered => {
@@ -60,7 +60,7 @@ impl World {
                 let hook = self.groups.get(&group).and_then(|g| {
                     g.hooks
                         .values()
-                        .find(|h| h.transition == "autoscaling:EC2_INSTANCE_TERMINATING")
+                        .find(|h| h.transition == LifecycleTransition::Terminating)
                         .cloned()
                 });
                 let now = self.now_ms;
@@ -90,7 +90,7 @@ impl World {
                 inst.app_up = false;
                 let act = inst.activity.take();
                 let group = inst.group.clone();
-                self.finish_activity(act, "Successful");
+                self.finish_activity(act, ActivityStatus::Successful);
                 if let Some(g) = group.and_then(|g| self.groups.get_mut(&g)) {
                     g.instances.retain(|i| i != id);
                 }
@@ -109,10 +109,10 @@ impl World {
         };
         let mut changed = false;
         let now = self.now_ms;
-        let elb = g.health_check_type == "ELB";
+        let elb = g.health_check_type == HealthCheckType::Elb;
 
         // Health checks: ELB health marks instances unhealthy after the grace period.
-        if elb && !g.is_suspended("HealthCheck") {
+        if elb && !g.is_suspended(Process::HealthCheck) {
             let failing_ids: HashSet<&str> = g
                 .target_groups
                 .iter()
@@ -148,7 +148,7 @@ impl World {
         let Some(g) = self.groups.get(name) else {
             return changed;
         };
-        if !g.is_suspended("ReplaceUnhealthy") {
+        if !g.is_suspended(Process::ReplaceUnhealthy) {
             let sick: Vec<String> = g
                 .instances
                 .iter()
@@ -286,7 +286,7 @@ fn plan(g: &Group, members: &[&Instance]) -> Plan {
         .iter()
         .any(|i| i.for_rebalance && i.lifecycle != Lifecycle::InService);
 
-    if cap < g.desired && !g.is_suspended("Launch") {
+    if cap < g.desired && !g.is_suspended(Process::Launch) {
         let mut counts = az_counts(g, &capacity);
         let mut zones = Vec::new();
         for _ in 0..(g.desired - cap) {
@@ -297,7 +297,7 @@ fn plan(g: &Group, members: &[&Instance]) -> Plan {
         return Plan::Launch { cap, zones };
     }
 
-    if cap > g.desired && !g.is_suspended("Terminate") && !rebalancing {
+    if cap > g.desired && !g.is_suspended(Process::Terminate) && !rebalancing {
         let mut pool: Vec<&Instance> = capacity
             .iter()
             .copied()
@@ -326,9 +326,9 @@ fn plan(g: &Group, members: &[&Instance]) -> Plan {
         .all(|i| matches!(i.lifecycle, Lifecycle::InService | Lifecycle::Standby));
     if calm
         && cap == g.desired
-        && !g.is_suspended("AZRebalance")
-        && !g.is_suspended("Launch")
-        && !g.is_suspended("Terminate")
+        && !g.is_suspended(Process::AzRebalance)
+        && !g.is_suspended(Process::Launch)
+        && !g.is_suspended(Process::Terminate)
         && g.desired < g.max + (g.max / 10).max(1)
     {
         let counts = az_counts(g, &capacity);

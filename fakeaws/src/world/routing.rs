@@ -143,7 +143,7 @@ impl World {
         let healthy: Vec<&Target> = open
             .iter()
             .copied()
-            .filter(|t| self.target_health(tg, t).0 == "healthy")
+            .filter(|t| self.target_health(tg, t).state == TargetHealthState::Healthy)
             .collect();
         if healthy.is_empty() {
             open
@@ -170,7 +170,7 @@ impl World {
         let network = self
             .load_balancers
             .get(&l.load_balancer_arn)
-            .is_some_and(|lb| lb.kind == "network");
+            .is_some_and(|lb| lb.kind == LoadBalancerType::Network);
         let actions = if network { &l.actions[..] } else { l.actions_for(req) };
         let Some(action) = actions.iter().find(|a| a.type_name() != "redirect").or(actions.first()) else {
             return vec![Routed::NoTarget];

@@ -107,7 +107,7 @@ impl World {
             .get(listener_arn)
             .ok_or_else(|| AwsError::new(400, "ListenerNotFound", format!("Listener '{listener_arn}' not found")))?;
         let lb = self.load_balancers.get(&l.load_balancer_arn);
-        if lb.is_some_and(|lb| lb.kind != "application") {
+        if lb.is_some_and(|lb| lb.kind != LoadBalancerType::Application) {
             return Err(AwsError::new(
                 400,
                 "InvalidLoadBalancerAction",

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::World;
 use crate::cron::Cron;
+use crate::model::Process;
 use crate::protocol::error::AwsError;
 
 /// The kinds of scaling policy.
@@ -217,7 +218,7 @@ impl World {
     /// simple scaling policy waits out the group's cooldown. Returns whether the policy ran.
     pub fn alarm(&mut self, group: &str, policy: &str, metric: Option<(f64, f64)>) -> Result<bool, AwsError> {
         let p = self.policy(group, policy)?.clone();
-        if self.group(group)?.is_suspended("AlarmNotification") || !p.enabled {
+        if self.group(group)?.is_suspended(Process::AlarmNotification) || !p.enabled {
             return Ok(false);
         }
         let cooling = self.cooldown_until.get(group).is_some_and(|&u| self.now_ms < u);
@@ -255,7 +256,7 @@ impl World {
             let held = self
                 .groups
                 .get(&a.group)
-                .is_none_or(|g| g.is_suspended("ScheduledActions"));
+                .is_none_or(|g| g.is_suspended(Process::ScheduledActions));
             if !held {
                 self.run_scheduled(&a);
             }

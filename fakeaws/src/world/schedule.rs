@@ -184,7 +184,7 @@ impl World {
                 let launching_hook = self.groups.get(&group).and_then(|g| {
                     g.hooks
                         .values()
-                        .find(|h| h.transition == "autoscaling:EC2_INSTANCE_LAUNCHING")
+                        .find(|h| h.transition == LifecycleTransition::Launching)
                         .cloned()
                 });
                 let transition = self.instances.get(id).and_then(|i| i.transition);
@@ -199,7 +199,7 @@ impl World {
                                 hook: hook.name.clone(),
                                 token,
                                 timeout_s: hook.heartbeat_timeout_s,
-                                default_result: hook.default_result.clone(),
+                                default_result: hook.default_result,
                                 started_ms: now,
                             });
                         }
@@ -208,8 +208,11 @@ impl World {
                 }
             }
             Lifecycle::PendingWait => {
-                let result = inst.hook.as_ref().map(|h| h.default_result.clone()).unwrap_or_default();
-                self.lifecycle_result(id, &result);
+                let result = inst
+                    .hook
+                    .as_ref()
+                    .map_or(LifecycleResult::Abandon, |h| h.default_result);
+                self.lifecycle_result(id, result);
             }
             Lifecycle::TerminatingWait => {
                 if let Some(inst) = self.instances.get_mut(id) {

@@ -140,7 +140,7 @@ impl World {
 
     pub(crate) fn register_everywhere(&mut self, group: &str, id: &str) {
         let Some(g) = self.groups.get(group) else { return };
-        if g.is_suspended("AddToLoadBalancer") {
+        if g.is_suspended(Process::AddToLoadBalancer) {
             return;
         }
         let tgs = g.target_groups.clone();
@@ -166,45 +166,41 @@ impl World {
 
     /// The health state, reason code and description of a target as DescribeTargetHealth reports it.
     pub fn target_health(&self, tg: &TargetGroup, t: &Target) -> Health {
+        use TargetHealthReason as R;
+        use TargetHealthState as S;
         if t.state == TargetState::Draining {
-            return (
-                "draining",
-                Some("Target.DeregistrationInProgress"),
-                Some("Target deregistration is in progress"),
+            return TargetHealth::because(
+                S::Draining,
+                R::DeregistrationInProgress,
+                "Target deregistration is in progress",
             );
         }
         if let Some(inst) = self.instances.get(&t.id) {
             if inst.lifecycle == Lifecycle::Terminated {
-                return (
-                    "unused",
-                    Some("Target.InvalidState"),
-                    Some("Target is in the stopped state"),
-                );
+                return TargetHealth::because(S::Unused, R::InvalidState, "Target is in the stopped state");
             }
         }
         if !self.tg_in_use(&tg.arn) {
-            return (
-                "unused",
-                Some("Target.NotInUse"),
-                Some("Target group is not configured to receive traffic from the load balancer"),
+            return TargetHealth::because(
+                S::Unused,
+                R::NotInUse,
+                "Target group is not configured to receive traffic from the load balancer",
             );
         }
         match t.state {
-            TargetState::Healthy => ("healthy", None, None),
-            TargetState::Unhealthy => (
-                "unhealthy",
-                Some("Target.FailedHealthChecks"),
-                Some("Health checks failed"),
+            TargetState::Healthy => TargetHealth::ok(S::Healthy),
+            TargetState::Unhealthy => {
+                TargetHealth::because(S::Unhealthy, R::FailedHealthChecks, "Health checks failed")
+            }
+            _ if self.now_ms - t.registered_ms < tg.health_check.interval_s * 1000 => TargetHealth::because(
+                S::Initial,
+                R::RegistrationInProgress,
+                "Target registration is in progress",
             ),
-            _ if self.now_ms - t.registered_ms < tg.health_check.interval_s * 1000 => (
-                "initial",
-                Some("Elb.RegistrationInProgress"),
-                Some("Target registration is in progress"),
-            ),
-            _ => (
-                "initial",
-                Some("Elb.InitialHealthChecking"),
-                Some("Initial health checks in progress"),
+            _ => TargetHealth::because(
+                S::Initial,
+                R::InitialHealthChecking,
+                "Initial health checks in progress",
             ),
         }
     }

@@ -1,6 +1,7 @@
 //! The Auto Scaling path, and a regression test for each defect of the sample scripts.
 
 use crate::util::*;
+use fakeaws::model::Process;
 
 use hooks::asg::TAG_PROCS;
 
@@ -122,7 +123,7 @@ async fn operator_suspended_processes_are_left_alone() {
     let g = env.asg_world(1, 4, 2);
     env.fake()
         .world()
-        .suspend(&g, &["AZRebalance".into(), "HealthCheck".into()])
+        .suspend(&g, &[Process::AzRebalance, Process::HealthCheck])
         .expect("suspend");
     let id = env.members(&g)[0].clone();
     env.run(DEREGISTER, &id).await.ok();
@@ -144,7 +145,7 @@ async fn operator_suspended_processes_are_left_alone() {
 async fn launch_suspended_aborts_and_changes_nothing() {
     let env = Env::new().await;
     let g = env.asg_world(1, 4, 2);
-    env.fake().world().suspend(&g, &["Launch".into()]).expect("suspend");
+    env.fake().world().suspend(&g, &[Process::Launch]).expect("suspend");
     let id = env.members(&g)[0].clone();
     let out = env.run(DEREGISTER, &id).await;
     assert_eq!(out.code, 3, "{}", out.stderr);
@@ -238,9 +239,9 @@ async fn pending_wait_instance_is_left_to_the_lifecycle_hook() {
             "deploy".into(),
             fakeaws::model::LifecycleHook {
                 name: "deploy".into(),
-                transition: "autoscaling:EC2_INSTANCE_LAUNCHING".into(),
+                transition: fakeaws::model::LifecycleTransition::Launching,
                 heartbeat_timeout_s: 3600,
-                default_result: "ABANDON".into(),
+                default_result: fakeaws::model::LifecycleResult::Abandon,
                 notification_metadata: None,
                 notification_target_arn: None,
                 role_arn: None,
@@ -422,7 +423,7 @@ async fn a_siblings_late_resume_during_the_drain_is_undone() {
             if !done && env.lifecycle(&id) == "EnteringStandby" {
                 done = true;
                 let mut w = env.fake().world();
-                let all: Vec<String> = w.groups[&g].suspended.keys().cloned().collect();
+                let all: Vec<Process> = w.groups[&g].suspended.keys().copied().collect();
                 w.resume(&g, &all).expect("resume");
                 w.groups.get_mut(&g).expect("group").tags.remove(TAG_PROCS);
             }
@@ -453,13 +454,13 @@ async fn a_record_a_sibling_overwrote_is_made_whole_on_the_way_back() {
     let g = env.asg_world(1, 4, 2);
     let id = env.members(&g)[0].clone();
     env.run(DEREGISTER, &id).await.ok();
-    env.fake()
-        .world()
-        .groups
-        .get_mut(&g)
-        .expect("group")
-        .tags
-        .insert(TAG_PROCS.into(), ("AZRebalance".into(), false));
+    env.fake().world().groups.get_mut(&g).expect("group").tags.insert(
+        TAG_PROCS.into(),
+        fakeaws::model::Tag {
+            value: "AZRebalance".into(),
+            propagate_at_launch: false,
+        },
+    );
     env.run(REGISTER, &id).await.ok();
     assert_eq!(env.suspended(&g), Vec::<String>::new());
     env.assert_restored(&g, (1, 2, 4));

@@ -1,6 +1,7 @@
 //! Bad configuration, unreachable metadata, throttling storms, permanent errors.
 
 use crate::util::*;
+use fakeaws::model::Process;
 
 #[tokio::test]
 async fn bad_config_fails_before_any_aws_call() {
@@ -167,7 +168,7 @@ async fn register_without_a_record_resumes_nothing() {
     let g = env.asg_world(1, 3, 2);
     env.fake()
         .world()
-        .suspend(&g, &["AZRebalance".into(), "ScheduledActions".into()])
+        .suspend(&g, &[Process::AzRebalance, Process::ScheduledActions])
         .expect("suspend");
     let id = env.members(&g)[0].clone();
     env.run(REGISTER, &id).await.ok();

@@ -248,7 +248,11 @@ health_check_grace_period = 300
     }
 
     pub fn suspended(&self, group: &str) -> Vec<String> {
-        self.fake().world().groups[group].suspended.keys().cloned().collect()
+        self.fake().world().groups[group]
+            .suspended
+            .keys()
+            .map(|p| p.to_string())
+            .collect()
     }
 
     pub fn tags(&self, group: &str) -> Vec<String> {
@@ -260,7 +264,7 @@ health_check_grace_period = 300
         let w = self.fake().world();
         let t = w.target_groups.values().find(|t| t.name == tg).expect("tg");
         match t.targets.iter().find(|x| x.id == id) {
-            Some(x) => w.target_health(t, x).0.to_string(),
+            Some(x) => w.target_health(t, x).state.to_string(),
             None => "unused".into(),
         }
     }

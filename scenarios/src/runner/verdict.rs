@@ -68,7 +68,7 @@ impl Sim {
                     min: g.min,
                     max: g.max,
                     desired: g.desired,
-                    suspended: g.suspended.keys().cloned().collect(),
+                    suspended: g.suspended.keys().map(|p| p.to_string()).collect(),
                     instances: states,
                     zones: g
                         .instances
@@ -87,7 +87,7 @@ impl Sim {
                     format!("{gname} MinSize {} (was {min0})", g.min),
                 ));
             }
-            let now_susp: Vec<String> = g.suspended.keys().cloned().collect();
+            let now_susp: Vec<String> = g.suspended.keys().map(|p| p.to_string()).collect();
             if now_susp != susp0 {
                 self.violations.push(Violation::new(
                     ViolationKind::ProcessesNotRestored,
@@ -109,7 +109,7 @@ impl Sim {
             for t in &tg.targets {
                 m.insert(
                     format!("{}:{}", label(&t.id), t.port),
-                    w.target_health(tg, t).0.to_string(),
+                    w.target_health(tg, t).state.to_string(),
                 );
             }
             out.target_health.insert(tg.name.clone(), m);

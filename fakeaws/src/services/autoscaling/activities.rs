@@ -10,7 +10,7 @@ pub(super) fn activity(x: &mut Xml, world: &World, a: &Activity) {
         .leaf("Cause", &a.cause)
         .leaf("StartTime", iso(a.start_ms))
         .opt_leaf("EndTime", a.end_ms.map(iso))
-        .leaf("StatusCode", &a.status)
+        .leaf("StatusCode", a.status.as_str())
         .leaf("Progress", a.progress)
         .leaf("Details", "{}")
         .opt_leaf("AutoScalingGroupARN", arn);

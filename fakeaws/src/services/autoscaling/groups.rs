@@ -62,12 +62,7 @@ pub(super) fn create_group(world: &mut World, p: &Params) -> Outcome {
             return Err(AwsError::validation(format!("Target group not found: {arn}")));
         }
     }
-    let hct = p.opt("HealthCheckType").unwrap_or("EC2").to_string();
-    if !["EC2", "ELB", "VPC_LATTICE", "EBS"].contains(&hct.as_str()) {
-        return Err(AwsError::validation(format!(
-            "Value '{hct}' for HealthCheckType is invalid."
-        )));
-    }
+    let hct = health_check_type(p)?.unwrap_or(HealthCheckType::Ec2);
     let mut hooks = std::collections::BTreeMap::new();
     for h in p.structs("LifecycleHookSpecificationList")? {
         let hook = hook_from(&h)?;
@@ -110,7 +105,11 @@ pub(super) fn create_group(world: &mut World, p: &Params) -> Outcome {
     let tags = tags_from(p, Some(&name))?;
     if let Some(g) = world.groups.get_mut(&name) {
         for (_, k, v, prop) in tags {
-            g.tags.insert(k, (v, prop));
+            let tag = Tag {
+                value: v,
+                propagate_at_launch: prop,
+            };
+            g.tags.insert(k, tag);
         }
     }
     world.tick(world.now_ms);
@@ -158,13 +157,7 @@ pub(super) fn update_group(world: &mut World, p: &Params) -> Outcome {
             )));
         }
     }
-    if let Some(h) = p.opt("HealthCheckType") {
-        if !["EC2", "ELB", "VPC_LATTICE", "EBS"].contains(&h) {
-            return Err(AwsError::validation(format!(
-                "Value '{h}' for HealthCheckType is invalid."
-            )));
-        }
-    }
+    let hct = health_check_type(p)?;
     let grace = p.int("HealthCheckGracePeriod")?;
     let gm = world.group_mut(&name)?;
     gm.min = new_min;
@@ -176,8 +169,8 @@ pub(super) fn update_group(world: &mut World, p: &Params) -> Outcome {
     if let Some(v) = p.opt("VPCZoneIdentifier") {
         gm.vpc_zone_identifier = v.to_string();
     }
-    if let Some(h) = p.opt("HealthCheckType") {
-        gm.health_check_type = h.to_string();
+    if let Some(h) = hct {
+        gm.health_check_type = h;
     }
     if let Some(gr) = grace {
         gm.health_check_grace_period_s = gr;
@@ -234,7 +227,7 @@ pub(super) fn group_xml(x: &mut Xml, world: &World, g: &Group) {
         .str_list("AvailabilityZones", &g.availability_zones)
         .str_list("LoadBalancerNames", &g.load_balancer_names)
         .str_list("TargetGroupARNs", &g.target_groups)
-        .leaf("HealthCheckType", &g.health_check_type)
+        .leaf("HealthCheckType", g.health_check_type.as_str())
         .leaf("HealthCheckGracePeriod", g.health_check_grace_period_s);
     x.list(
         "Instances",
@@ -255,11 +248,13 @@ pub(super) fn group_xml(x: &mut Xml, world: &World, g: &Group) {
     );
     x.leaf("CreatedTime", iso(g.created_ms));
     x.list("SuspendedProcesses", &g.suspended, |x, (name, reason)| {
-        x.leaf("ProcessName", name).leaf("SuspensionReason", reason);
+        x.leaf("ProcessName", name.as_str()).leaf("SuspensionReason", reason);
     });
     x.leaf("VPCZoneIdentifier", &g.vpc_zone_identifier)
         .list("EnabledMetrics", Vec::<String>::new(), |_, _| {})
-        .list("Tags", &g.tags, |x, (k, (v, pr))| tag_xml(x, &g.name, k, v, *pr))
+        .list("Tags", &g.tags, |x, (k, t)| {
+            tag_xml(x, &g.name, k, &t.value, t.propagate_at_launch)
+        })
         .str_list("TerminationPolicies", ["Default"])
         .leaf(
             "NewInstancesProtectedFromScaleIn",
@@ -317,4 +312,14 @@ pub(super) fn describe_instances(world: &mut World, p: &Params) -> Outcome {
         x.leaf("NextToken", start + max_records);
     }
     Ok(Some(x.finish()))
+}
+
+/// `HealthCheckType`, if given.
+fn health_check_type(p: &Params) -> Result<Option<HealthCheckType>, AwsError> {
+    p.opt("HealthCheckType")
+        .map(|h| {
+            HealthCheckType::parse(h)
+                .ok_or_else(|| AwsError::validation(format!("Value '{h}' for HealthCheckType is invalid.")))
+        })
+        .transpose()
 }

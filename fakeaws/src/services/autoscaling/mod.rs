@@ -90,11 +90,11 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
             Ok(Some(activities(world, &acts)))
         }
         "SuspendProcesses" => {
-            world.suspend(p.req("AutoScalingGroupName")?, &p.list("ScalingProcesses")?)?;
+            world.suspend(p.req("AutoScalingGroupName")?, &processes(p)?)?;
             Ok(None)
         }
         "ResumeProcesses" => {
-            world.resume(p.req("AutoScalingGroupName")?, &p.list("ScalingProcesses")?)?;
+            world.resume(p.req("AutoScalingGroupName")?, &processes(p)?)?;
             Ok(None)
         }
         "DescribeScalingActivities" => describe_activities(world, p),
@@ -167,7 +167,11 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
                 return Err(AwsError::missing("Tags"));
             }
             for (g, k, v, pr) in tags {
-                world.group_mut(&g)?.tags.insert(k, (v, pr));
+                let tag = Tag {
+                    value: v,
+                    propagate_at_launch: pr,
+                };
+                world.group_mut(&g)?.tags.insert(k, tag);
             }
             Ok(None)
         }
@@ -190,12 +194,8 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
         "CompleteLifecycleAction" => {
             let group = p.req("AutoScalingGroupName")?;
             let hook = p.req("LifecycleHookName")?;
-            let result = p.req("LifecycleActionResult")?;
-            if result != "CONTINUE" && result != "ABANDON" {
-                return Err(AwsError::validation(format!(
-                    "Value '{result}' for LifecycleActionResult is invalid: valid values are CONTINUE and ABANDON."
-                )));
-            }
+            p.req("LifecycleActionResult")?;
+            let result = lifecycle_result(p, "LifecycleActionResult")?.unwrap_or(LifecycleResult::Abandon);
             let id = world.find_hook_wait(group, hook, p.opt("LifecycleActionToken"), p.opt("InstanceId"))?;
             world.lifecycle_result(&id, result);
             world.tick(world.now_ms);
@@ -214,4 +214,32 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
             format!("The action {other} is not valid for this web service (Auto Scaling, 2011-01-01), or fakeaws does not implement it."),
         ))),
     }
+}
+
+/// `ScalingProcesses`, each a process Auto Scaling knows (none: all of them).
+fn processes(p: &Params) -> Result<Vec<Process>, AwsError> {
+    // The order AWS names them in its error.
+    const NAMED: [Process; 9] = [
+        Process::Launch,
+        Process::Terminate,
+        Process::AddToLoadBalancer,
+        Process::AlarmNotification,
+        Process::AzRebalance,
+        Process::HealthCheck,
+        Process::InstanceRefresh,
+        Process::ReplaceUnhealthy,
+        Process::ScheduledActions,
+    ];
+    p.list("ScalingProcesses")?
+        .iter()
+        .map(|n| {
+            Process::parse(n).ok_or_else(|| {
+                let valid: Vec<&str> = NAMED.iter().map(|p| p.as_str()).collect();
+                AwsError::validation(format!(
+                    "Invalid scaling process name: {n}. Valid names are {}.",
+                    valid.join(", ")
+                ))
+            })
+        })
+        .collect()
 }

@@ -69,7 +69,7 @@ pub(super) fn describe_tags(world: &mut World, p: &Params) -> Outcome {
         .flat_map(|g| {
             g.tags
                 .iter()
-                .map(|(k, (v, pr))| (g.name.clone(), k.clone(), v.clone(), *pr))
+                .map(|(k, t)| (g.name.clone(), k.clone(), t.value.clone(), t.propagate_at_launch))
         })
         .filter(|(_, k, v, _)| (keys.is_empty() || keys.contains(k)) && (values.is_empty() || values.contains(v)))
         .collect();
@@ -79,18 +79,13 @@ pub(super) fn describe_tags(world: &mut World, p: &Params) -> Outcome {
 
 pub(super) fn hook_from(h: &Params) -> Result<LifecycleHook, AwsError> {
     let name = h.req("LifecycleHookName")?.to_string();
-    let transition = h.req("LifecycleTransition")?.to_string();
-    if transition != "autoscaling:EC2_INSTANCE_LAUNCHING" && transition != "autoscaling:EC2_INSTANCE_TERMINATING" {
-        return Err(AwsError::validation(format!(
+    let transition = h.req("LifecycleTransition")?;
+    let transition = LifecycleTransition::parse(transition).ok_or_else(|| {
+        AwsError::validation(format!(
             "Invalid Lifecycle Transition: {transition}. Valid values are autoscaling:EC2_INSTANCE_LAUNCHING and autoscaling:EC2_INSTANCE_TERMINATING."
-        )));
-    }
-    let default_result = h.opt("DefaultResult").unwrap_or("ABANDON").to_string();
-    if default_result != "CONTINUE" && default_result != "ABANDON" {
-        return Err(AwsError::validation(format!(
-            "Value '{default_result}' for DefaultResult is invalid: valid values are CONTINUE and ABANDON."
-        )));
-    }
+        ))
+    })?;
+    let default_result = lifecycle_result(h, "DefaultResult")?.unwrap_or(LifecycleResult::Abandon);
     Ok(LifecycleHook {
         name,
         transition,
@@ -109,12 +104,18 @@ pub(super) fn put_hook(world: &mut World, p: &Params) -> Outcome {
     let existing = world.group(&group)?.hooks.get(&name).cloned();
     let mut merged = p.clone();
     if let Some(e) = existing {
-        merged.0.entry("LifecycleTransition".into()).or_insert(e.transition);
+        merged
+            .0
+            .entry("LifecycleTransition".into())
+            .or_insert(e.transition.to_string());
         merged
             .0
             .entry("HeartbeatTimeout".into())
             .or_insert(e.heartbeat_timeout_s.to_string());
-        merged.0.entry("DefaultResult".into()).or_insert(e.default_result);
+        merged
+            .0
+            .entry("DefaultResult".into())
+            .or_insert(e.default_result.to_string());
     }
     let hook = hook_from(&merged)?;
     world.group_mut(&group)?.hooks.insert(name, hook);
@@ -131,14 +132,27 @@ pub(super) fn describe_hooks(world: &mut World, p: &Params) -> Outcome {
         |x, h| {
             x.leaf("LifecycleHookName", &h.name)
                 .leaf("AutoScalingGroupName", &g.name)
-                .leaf("LifecycleTransition", &h.transition)
+                .leaf("LifecycleTransition", h.transition.as_str())
                 .opt_leaf("NotificationTargetARN", h.notification_target_arn.as_ref())
                 .opt_leaf("RoleARN", h.role_arn.as_ref())
                 .opt_leaf("NotificationMetadata", h.notification_metadata.as_ref())
                 .leaf("HeartbeatTimeout", h.heartbeat_timeout_s)
                 .leaf("GlobalTimeout", (h.heartbeat_timeout_s * 100).min(172_800))
-                .leaf("DefaultResult", &h.default_result);
+                .leaf("DefaultResult", h.default_result.as_str());
         },
     );
     Ok(Some(x.finish()))
+}
+
+/// A lifecycle action result parameter (`DefaultResult`, `LifecycleActionResult`), if given.
+pub(super) fn lifecycle_result(p: &Params, name: &str) -> Result<Option<LifecycleResult>, AwsError> {
+    p.opt(name)
+        .map(|r| {
+            LifecycleResult::parse(r).ok_or_else(|| {
+                AwsError::validation(format!(
+                    "Value '{r}' for {name} is invalid: valid values are CONTINUE and ABANDON."
+                ))
+            })
+        })
+        .transpose()
 }

@@ -5,12 +5,14 @@ use super::*;
 pub(super) fn create_lb(world: &mut World, p: &Params) -> Outcome {
     let name = p.req("Name")?.to_string();
     check_name("Load balancer", &name)?;
-    let kind = p.opt("Type").unwrap_or("application").to_string();
-    if !["application", "network", "gateway"].contains(&kind.as_str()) {
-        return Err(AwsError::validation(format!(
-            "Value '{kind}' for Type is invalid: valid values are application, network and gateway."
-        )));
-    }
+    let kind = match p.opt("Type") {
+        None => LoadBalancerType::Application,
+        Some(k) => LoadBalancerType::parse(k).ok_or_else(|| {
+            AwsError::validation(format!(
+                "Value '{k}' for Type is invalid: valid values are application, network and gateway."
+            ))
+        })?,
+    };
     if let Some(existing) = world.load_balancers.values().find(|l| l.name == name).cloned() {
         let mut x = Xml::new();
         x.list("LoadBalancers", [&existing], lb_xml);
@@ -25,13 +27,17 @@ pub(super) fn create_lb(world: &mut World, p: &Params) -> Outcome {
         .enumerate()
         .map(|(i, s)| (format!("{}{}", world.region, (b'a' + (i % 6) as u8) as char), s.clone()))
         .collect();
-    if kind == "application" && azs.len() < 2 {
+    if kind == LoadBalancerType::Application && azs.len() < 2 {
         return Err(AwsError::validation(
             "At least two subnets in two different Availability Zones must be specified",
         ));
     }
     let short = world.next_rand();
-    let prefix = if kind == "network" { "net" } else { "app" };
+    let prefix = if kind == LoadBalancerType::Network {
+        "net"
+    } else {
+        "app"
+    };
     let arn = world.arn(
         "elasticloadbalancing",
         &format!("loadbalancer/{prefix}/{name}/{short:016x}"),
@@ -64,7 +70,7 @@ pub(super) fn lb_xml(x: &mut Xml, l: &LoadBalancer) {
         .elem("State", |x| {
             x.leaf("Code", "active");
         })
-        .leaf("Type", &l.kind)
+        .leaf("Type", l.kind.as_str())
         .list("AvailabilityZones", &l.availability_zones, |x, (az, subnet)| {
             x.leaf("ZoneName", az).leaf("SubnetId", subnet);
         })

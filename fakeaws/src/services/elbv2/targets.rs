@@ -91,10 +91,10 @@ pub(super) fn describe_target_health(world: &mut World, p: &Params) -> Outcome {
                 rows.push((
                     id.clone(),
                     port.unwrap_or(t.port),
-                    (
-                        "unused",
-                        Some("Target.NotRegistered"),
-                        Some("Target is not registered to the target group"),
+                    TargetHealth::because(
+                        TargetHealthState::Unused,
+                        TargetHealthReason::NotRegistered,
+                        "Target is not registered to the target group",
                     ),
                 ));
             }
@@ -104,27 +104,23 @@ pub(super) fn describe_target_health(world: &mut World, p: &Params) -> Outcome {
         }
     }
     let mut x = Xml::new();
-    x.list(
-        "TargetHealthDescriptions",
-        rows,
-        |x, (id, port, (state, reason, desc))| {
-            x.elem("Target", |x| {
-                x.leaf("Id", &id).leaf("Port", port);
-            });
-            x.leaf(
-                "HealthCheckPort",
-                if t.health_check.port == "traffic-port" {
-                    port.to_string()
-                } else {
-                    t.health_check.port.clone()
-                },
-            );
-            x.elem("TargetHealth", |x| {
-                x.leaf("State", state)
-                    .opt_leaf("Reason", reason)
-                    .opt_leaf("Description", desc);
-            });
-        },
-    );
+    x.list("TargetHealthDescriptions", rows, |x, (id, port, health)| {
+        x.elem("Target", |x| {
+            x.leaf("Id", &id).leaf("Port", port);
+        });
+        x.leaf(
+            "HealthCheckPort",
+            if t.health_check.port == "traffic-port" {
+                port.to_string()
+            } else {
+                t.health_check.port.clone()
+            },
+        );
+        x.elem("TargetHealth", |x| {
+            x.leaf("State", health.state.as_str())
+                .opt_leaf("Reason", health.reason.map(|r| r.as_str()))
+                .opt_leaf("Description", health.description);
+        });
+    });
     Ok(Some(x.finish()))
 }
