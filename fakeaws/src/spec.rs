@@ -361,7 +361,7 @@ pub fn apply(world: &mut World, spec: &WorldSpec) -> Result<Vec<String>, AwsErro
             "CreateLoadBalancer",
             vec![
                 kv("Name", &lb.name),
-                kv("Type", &lb.kind),
+                kv("Type", lb.kind),
                 kv("Subnets.member.1", "subnet-0fakeaws0000000a"),
                 kv("Subnets.member.2", "subnet-0fakeaws0000000b"),
             ],
