@@ -163,7 +163,8 @@ async fn query(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, body
     }
     let outcome = {
         // Reads change nothing, so they take no copy of the world: their cost does not grow with
-        // what the world holds. A change keeps a copy to roll back to.
+        // what the world holds. A change keeps a copy to roll back to, which shares with the world
+        // everything the change leaves alone (persistent collections): it costs what it touches.
         let read_only = ["Describe", "Get", "List"].iter().any(|p| action.starts_with(p));
         let mut world = if read_only { fake.world_read() } else { fake.world() };
         // What the caller may do: its identity-based policies, on the resource the call names.

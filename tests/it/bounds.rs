@@ -306,3 +306,42 @@ async fn list_parameters_stop_at_awss_documented_maxima() {
     assert_eq!(s, 400, "{body}");
     assert!(body.contains("less than or equal to 10"), "{body}");
 }
+
+/// A change's undo copy costs what the change touches: the copy kept to roll back to shares
+/// every instance and activity the change leaves alone (persistent maps), so a write to a
+/// 1,000-instance world does not copy 1,000 instances.
+#[test]
+fn an_undo_copy_shares_what_the_change_did_not_touch() {
+    let mut w = fakeaws::World::new("us-east-1", 0);
+    let text =
+        "[[groups]]\nname = \"big\"\nmin = 1000\nmax = 1000\navailability_zones = [\"us-east-1a\", \"us-east-1b\"]\n";
+    let fakeaws::spec::WorldFile::Spec(spec) = fakeaws::spec::parse(text, "w.toml").expect("parses") else {
+        panic!("a spec")
+    };
+    fakeaws::spec::apply(&mut w, &spec).expect("applies");
+    w.tick(600_000);
+    let ids: Vec<String> = w.instances.keys().cloned().collect();
+    assert_eq!(ids.len(), 1000);
+    let before = w.clone();
+    w.set_app(&ids[500], false).expect("one instance changes");
+    let shared = ids
+        .iter()
+        .filter(|id| std::ptr::eq(&before.instances[*id], &w.instances[*id]))
+        .count();
+    assert!(
+        shared >= 900,
+        "only {shared} of 1000 instances shared with the undo copy"
+    );
+    let activities_shared = before
+        .activities
+        .iter()
+        .zip(w.activities.iter())
+        .filter(|(a, b)| std::ptr::eq(*a, *b))
+        .count();
+    assert!(
+        activities_shared >= before.activities.len() * 9 / 10,
+        "{activities_shared} of {} activities shared",
+        before.activities.len()
+    );
+    assert_ne!(before, w, "the change happened");
+}

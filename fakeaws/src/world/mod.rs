@@ -22,6 +22,8 @@ mod targets;
 
 use std::collections::BTreeMap;
 
+use imbl::OrdMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::clock::iso;
@@ -55,12 +57,12 @@ pub struct World {
     /// Counter behind every generated id, so ids are deterministic.
     pub seq: u64,
     pub now_ms: i64,
-    pub instances: BTreeMap<String, Instance>,
-    pub groups: BTreeMap<String, Group>,
+    pub instances: OrdMap<String, Instance>,
+    pub groups: OrdMap<String, Group>,
     pub load_balancers: BTreeMap<String, LoadBalancer>,
     pub target_groups: BTreeMap<String, TargetGroup>,
     pub listeners: BTreeMap<String, Listener>,
-    pub activities: Vec<Activity>,
+    pub activities: imbl::Vector<Activity>,
     /// Classic Load Balancers by name.
     #[serde(default)]
     pub classic: BTreeMap<String, ClassicLb>,
@@ -119,12 +121,12 @@ impl World {
             timing: Timing::default(),
             seq: 0,
             now_ms,
-            instances: BTreeMap::new(),
-            groups: BTreeMap::new(),
+            instances: OrdMap::new(),
+            groups: OrdMap::new(),
             load_balancers: BTreeMap::new(),
             target_groups: BTreeMap::new(),
             listeners: BTreeMap::new(),
-            activities: Vec::new(),
+            activities: imbl::Vector::new(),
             classic: BTreeMap::new(),
             policies: BTreeMap::new(),
             scheduled: BTreeMap::new(),
@@ -254,7 +256,7 @@ impl World {
             Some(prefix) => format!("{prefix} At {} {cause}", iso_s(self.now_ms)),
             None => format!("At {} {cause}", iso_s(self.now_ms)),
         };
-        self.activities.push(Activity {
+        self.activities.push_back(Activity {
             id: id.clone(),
             group: group.to_string(),
             description,

@@ -96,12 +96,20 @@ impl World {
     /// activities beyond [`MAX_ACTIVITIES`]. Keeps the cost of a request independent of history.
     pub(crate) fn prune(&mut self) {
         let now = self.now_ms;
-        self.instances.retain(|_, i| {
-            !(i.lifecycle == Lifecycle::Terminated && i.terminated_ms.is_some_and(|t| now - t >= TERMINATED_KEPT_MS))
-        });
+        let gone: Vec<String> = self
+            .instances
+            .values()
+            .filter(|i| {
+                i.lifecycle == Lifecycle::Terminated && i.terminated_ms.is_some_and(|t| now - t >= TERMINATED_KEPT_MS)
+            })
+            .map(|i| i.id.clone())
+            .collect();
+        for id in gone {
+            self.instances.remove(&id);
+        }
         if self.activities.len() > MAX_ACTIVITIES {
             let excess = self.activities.len() - MAX_ACTIVITIES;
-            self.activities.drain(..excess);
+            self.activities = self.activities.split_off(excess);
         }
     }
 

@@ -66,8 +66,16 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
             }
             world.target_groups.remove(&arn);
             world.elb_tags.remove(&arn);
-            for g in world.groups.values_mut() {
-                g.target_groups.retain(|a| a != &arn);
+            let attached: Vec<String> = world
+                .groups
+                .values()
+                .filter(|g| g.target_groups.contains(&arn))
+                .map(|g| g.name.clone())
+                .collect();
+            for name in attached {
+                if let Some(g) = world.groups.get_mut(&name) {
+                    g.target_groups.retain(|a| a != &arn);
+                }
             }
             Ok(Some(String::new()))
         }
