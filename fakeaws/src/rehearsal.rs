@@ -174,7 +174,7 @@ impl Rehearsal<'_> {
     /// Instances held in `Pending:Wait` by the lifecycle hook `hook`.
     pub fn held_by(&self, hook: &str) -> Vec<String> {
         self.fake
-            .world()
+            .world_read()
             .instances
             .values()
             .filter(|i| i.lifecycle == Lifecycle::PendingWait && i.hook.as_ref().is_some_and(|h| h.hook == hook))

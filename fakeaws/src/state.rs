@@ -77,6 +77,8 @@ pub struct Fake {
     data_plane: OnceLock<DataPlane>,
     /// Someone may have changed the world since it last settled (only touched under its lock).
     unsettled: AtomicBool,
+    /// How many times the world was locked for a change (see [`Fake::version`]).
+    changes: AtomicU64,
     /// How many calls a [`Fault::Hold`] has held so far.
     held: tokio::sync::watch::Sender<u64>,
     /// The credentials requests may be signed with.
@@ -123,6 +125,7 @@ impl Fake {
             region,
             data_plane: OnceLock::new(),
             unsettled: AtomicBool::new(true),
+            changes: AtomicU64::new(0),
             held: tokio::sync::watch::Sender::new(0),
             keys: Mutex::new(Keyring::from([(
                 DEFAULT_ACCESS_KEY_ID.to_string(),
@@ -144,7 +147,15 @@ impl Fake {
         let mut w = self.world.lock().unwrap_or_else(|e| e.into_inner());
         w.tick(self.clock.now_ms());
         self.unsettled.store(true, Ordering::Relaxed);
+        self.changes.fetch_add(1, Ordering::Relaxed);
         w
+    }
+
+    /// Changes whenever what [`Fake::world_read`] would show may have changed (the world was
+    /// locked for a change, or the clock moved): a driver that looks at the world after every
+    /// step looks again only when this differs from its last look.
+    pub fn version(&self) -> (u64, i64) {
+        (self.changes.load(Ordering::Relaxed), self.clock.now_ms())
     }
 
     /// Locks the world up to the current simulated time, for a caller that only reads it. When
@@ -163,6 +174,7 @@ impl Fake {
     pub fn replace_world(&self, world: World) {
         *self.world.lock().unwrap_or_else(|e| e.into_inner()) = world;
         self.unsettled.store(true, Ordering::Relaxed);
+        self.changes.fetch_add(1, Ordering::Relaxed);
         self.faults.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 

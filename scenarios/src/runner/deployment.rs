@@ -138,6 +138,7 @@ impl Sim {
         self.cur_deployment = number;
         self.progress = 0.0;
         self.min_capacity = None;
+        self.census_seen = None;
         self.sample_capacity();
         let serving_at_start = self.min_capacity.map(|c| c.0).unwrap_or(0);
         report.required_healthy_capacity = report.required_healthy_capacity.min(serving_at_start);
@@ -298,6 +299,12 @@ impl Sim {
 
     /// Deploys the last good revision to instances held in Pending:Wait by CodeDeploy's hook.
     pub(super) fn check_pending(&mut self, runs: &mut Vec<Run>) -> anyhow::Result<()> {
+        // Nobody can have been held since the last look if the world has not changed.
+        let version = self.fake().version();
+        if self.pending_seen == Some(version) {
+            return Ok(());
+        }
+        self.pending_seen = Some(version);
         let dg = self.sc.deployment_group.name.clone();
         let waiting: Vec<String> = self
             .fake()

@@ -118,6 +118,10 @@ pub(super) struct Sim {
     pub(super) recorder: crate::timeline::Recorder,
     /// Time spent in the revisions' own scripts and warm-ups, for each deployment's floor.
     pub(super) spent: floor::Spent,
+    /// The fake's version at the last capacity census and the last look for held instances
+    /// (looked at again only when it changes).
+    pub(super) census_seen: Option<(u64, i64)>,
+    pub(super) pending_seen: Option<(u64, i64)>,
 }
 
 impl Sim {
@@ -168,6 +172,8 @@ impl Sim {
             released: None,
             recorder: Default::default(),
             spent: Default::default(),
+            census_seen: None,
+            pending_seen: None,
         })
     }
 

@@ -14,6 +14,12 @@ impl Sim {
     /// Lowest number of deployment-group instances serving traffic (InService and healthy in
     /// every target group they are registered in).
     pub(super) fn sample_capacity(&mut self) {
+        // Unchanged since the last look: the same census.
+        let version = self.fake().version();
+        if self.census_seen == Some(version) {
+            return;
+        }
+        self.census_seen = Some(version);
         let (members, serving) = self.fake().rehearsal().census(
             &self.sc.deployment_group.autoscaling_groups,
             self.sc.deployment_group.standalone_instances,
