@@ -92,7 +92,7 @@ fn run() -> anyhow::Result<()> {
     };
     let clock = Clock::starting_now(mode);
     let mut world = World::new(&args.region, clock.now_ms());
-    world.max_instances = args.max_instances;
+    world.set_max_instances(args.max_instances);
     if let Some(path) = &args.world {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading world file {}", path.display()))?;
         match spec::parse(&text, &path.to_string_lossy())
@@ -104,11 +104,11 @@ fn run() -> anyhow::Result<()> {
             }
             WorldFile::Saved(saved) => {
                 world = saved.world;
-                clock.advance_to(world.now_ms);
+                clock.advance_to(world.now_ms());
             }
         }
     }
-    world.max_instances = args.max_instances;
+    world.set_max_instances(args.max_instances);
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let fake = Fake::with_world(world, clock, args.imds_v1);

@@ -194,7 +194,7 @@ async fn admin_api_steers_the_fake() {
     )
     .await;
     assert_eq!(s, 200);
-    assert!(!r.fake.world().instances[&id].app_up);
+    assert!(!r.fake.world().instances()[&id].app_up);
     let before = r.fake.clock.now_ms();
     let (s, _, body) = raw_http(
         &r.url,
@@ -230,7 +230,7 @@ async fn admin_api_steers_the_fake() {
     assert!(body.contains(&id));
     let (s, _, _) = raw_http(&r.url, "POST", "/_fakeaws/reset", "", &[]).await;
     assert_eq!(s, 200);
-    assert!(r.fake.world().instances.is_empty());
+    assert!(r.fake.world().instances().is_empty());
     assert!(r.fake.pending_faults().is_empty());
 }
 
@@ -267,8 +267,8 @@ target_groups = [{ name = "web", port = 8080 }]
     let mut world = fakeaws::World::new("us-east-1", 0);
     let ids = fakeaws::spec::apply(&mut world, &spec).expect("applies");
     assert_eq!(ids.len(), 2);
-    assert_eq!(world.groups["asg"].instances.len(), 3);
-    let tg = world.target_groups.values().next().expect("tg");
+    assert_eq!(world.groups()["asg"].instances.len(), 3);
+    let tg = world.target_groups().values().next().expect("tg");
     assert_eq!(tg.deregistration_delay_s(), 20);
     assert!(tg.targets.iter().any(|t| t.port == 8080));
     let saved = serde_json::to_string(&fakeaws::spec::SavedState {
@@ -379,7 +379,7 @@ proptest! {
                 assert_eq!(s, 200, "{t}");
             }
             for a in actions {
-                let ids: Vec<String> = r.fake.world().instances.keys().cloned().collect();
+                let ids: Vec<String> = r.fake.world().instances().keys().cloned().collect();
                 let resolve = |s: &str| -> String {
                     let mut out = s.to_string();
                     for k in (0..8).rev() {

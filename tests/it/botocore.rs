@@ -217,7 +217,7 @@ async fn aws_cli_reads_and_gets_aws_shaped_errors() {
 async fn botocore_becomes_the_instance_through_its_metadata_endpoint() {
     let r = start().await;
     let (group, _) = standard_world(&r, 1, 3, 2).await;
-    let id = r.fake.world().groups[&group].instances[0].clone();
+    let id = r.fake.world().groups()[&group].instances[0].clone();
     let endpoint = r.fake.imds_endpoint(&id);
     let script = r#"
 import boto3, json, botocore.session

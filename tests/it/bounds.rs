@@ -19,7 +19,7 @@ async fn a_group_of_2_pow_63_instances_is_refused_and_the_next_request_is_served
     .await;
     assert_eq!(s, 400, "{body}");
     assert!(body.contains("<ErrorResponse") && body.contains("MinSize"), "{body}");
-    assert_eq!(r.fake.world().instances.len(), 0, "nothing launched");
+    assert_eq!(r.fake.world().instances().len(), 0, "nothing launched");
     // Within Integer range but past the account's quota: LimitExceeded, nothing launched.
     let (s, _, body) = raw(
         &r.url,
@@ -31,7 +31,7 @@ async fn a_group_of_2_pow_63_instances_is_refused_and_the_next_request_is_served
         body.contains("<Code>LimitExceeded</Code>") && body.contains("instance limit of 5000"),
         "{body}"
     );
-    assert_eq!(r.fake.world().instances.len(), 0);
+    assert_eq!(r.fake.world().instances().len(), 0);
     // The next requests are served as usual.
     let (s, _, body) = raw(&r.url, &format!("{CREATE}&MinSize=0&MaxSize=6000&DesiredCapacity=2")).await;
     assert_eq!(s, 200, "{body}");
@@ -168,11 +168,14 @@ async fn terminated_instances_leave_the_world_after_a_simulated_hour() {
     assert_eq!(s, 200, "{body}");
     advance(&r.fake, 120);
     assert_eq!(
-        r.fake.world().instances.get(&victim).map(|i| i.lifecycle),
+        r.fake.world().instances().get(&victim).map(|i| i.lifecycle),
         Some(fakeaws::model::Lifecycle::Terminated)
     );
     advance(&r.fake, 3600);
-    assert!(!r.fake.world().instances.contains_key(&victim), "pruned after an hour");
+    assert!(
+        !r.fake.world().instances().contains_key(&victim),
+        "pruned after an hour"
+    );
     let (s, _, body) = raw(
         &r.url,
         &format!("Action=DescribeAutoScalingInstances&Version=2011-01-01&InstanceIds.member.1={victim}"),
@@ -193,7 +196,7 @@ async fn terminated_instances_leave_the_world_after_a_simulated_hour() {
         }
     }
     let w = r.fake.world();
-    assert!(w.instances.len() < 300, "{} instances kept", w.instances.len());
+    assert!(w.instances().len() < 300, "{} instances kept", w.instances().len());
 }
 
 #[tokio::test]
@@ -320,28 +323,28 @@ fn an_undo_copy_shares_what_the_change_did_not_touch() {
     };
     fakeaws::spec::apply(&mut w, &spec).expect("applies");
     w.tick(600_000);
-    let ids: Vec<String> = w.instances.keys().cloned().collect();
+    let ids: Vec<String> = w.instances().keys().cloned().collect();
     assert_eq!(ids.len(), 1000);
     let before = w.clone();
     w.set_app(&ids[500], false).expect("one instance changes");
     let shared = ids
         .iter()
-        .filter(|id| std::ptr::eq(&before.instances[*id], &w.instances[*id]))
+        .filter(|id| std::ptr::eq(&before.instances()[*id], &w.instances()[*id]))
         .count();
     assert!(
         shared >= 900,
         "only {shared} of 1000 instances shared with the undo copy"
     );
     let activities_shared = before
-        .activities
+        .activities()
         .iter()
-        .zip(w.activities.iter())
+        .zip(w.activities().iter())
         .filter(|(a, b)| std::ptr::eq(*a, *b))
         .count();
     assert!(
-        activities_shared >= before.activities.len() * 9 / 10,
+        activities_shared >= before.activities().len() * 9 / 10,
         "{activities_shared} of {} activities shared",
-        before.activities.len()
+        before.activities().len()
     );
     assert_ne!(before, w, "the change happened");
 }

@@ -7,7 +7,7 @@ async fn concurrent_clients_keep_the_invariants() {
     let r = start().await;
     let (group, _) = standard_world(&r, 2, 20, 10).await;
     let asg = asg(&r.url).await;
-    let ids: Vec<String> = r.fake.world().groups[&group].instances.clone();
+    let ids: Vec<String> = r.fake.world().groups()[&group].instances.clone();
     let mut tasks = Vec::new();
     for (i, id) in ids.iter().enumerate() {
         let asg = asg.clone();
@@ -40,12 +40,12 @@ async fn concurrent_clients_keep_the_invariants() {
     }
     assert!(succeeded >= 1);
     let w = r.fake.world();
-    let g = &w.groups[&group];
+    let g = &w.groups()[&group];
     assert!(g.min <= g.desired && g.desired <= g.max);
     let standby = g
         .instances
         .iter()
-        .filter(|i| w.instances[*i].lifecycle.as_str().contains("Standby"))
+        .filter(|i| w.instances()[*i].lifecycle.as_str().contains("Standby"))
         .count();
     assert_eq!(
         standby, succeeded,

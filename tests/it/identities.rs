@@ -93,7 +93,7 @@ async fn a_groups_role_from_the_world_file_governs_its_instances() {
         .send()
         .await
         .expect_err("refused");
-    let group_arn = r.fake.world_read().groups["web"].arn.clone();
+    let group_arn = r.fake.world_read().groups()["web"].arn.clone();
     assert_eq!(e.code(), Some("AccessDenied"));
     assert_eq!(
         e.message(),
@@ -106,7 +106,7 @@ async fn a_groups_role_from_the_world_file_governs_its_instances() {
             .as_str()
         )
     );
-    assert_eq!(r.fake.world_read().groups["web"].desired, 1, "nothing changed");
+    assert_eq!(r.fake.world_read().groups()["web"].desired, 1, "nothing changed");
     // An instance that names no role has the default one, under the hooks' policy.
     let (role, key, secret, token) = role_credentials(&r.url, &standalone[0]).await;
     assert_eq!(role, "fakeaws-instance-role");
@@ -219,8 +219,8 @@ async fn identities_survive_a_save_and_never_show_their_secrets() {
     let WorldFile::Saved(saved) = parse(&text, "state.json").expect("parses") else {
         panic!("a saved state")
     };
-    assert_eq!(saved.world.identities, world.identities);
-    assert_eq!(saved.world.groups["web"].role.as_deref(), Some("web-role"));
+    assert_eq!(saved.world.identities(), world.identities());
+    assert_eq!(saved.world.groups()["web"].role.as_deref(), Some("web-role"));
     let shown = format!("{world:?}");
     assert!(
         shown.contains("deployer") && !shown.contains("deployer-secret"),

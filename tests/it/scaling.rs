@@ -307,8 +307,8 @@ async fn scheduled_actions_fire_on_the_clock_unless_suspended() {
         .send()
         .await
         .expect("delete group");
-    assert!(r.fake.world().policies.is_empty());
-    assert!(r.fake.world().scheduled.is_empty());
+    assert!(r.fake.world().scaling_policies().is_empty());
+    assert!(r.fake.world().scheduled_actions().is_empty());
 }
 
 #[tokio::test]
@@ -473,5 +473,9 @@ async fn step_bounds_below_the_threshold_and_start_time_with_recurrence() {
         .expect("put");
     advance(&r.fake, 61);
     assert_eq!(desired(&asg, &group).await, 4, "ran at StartTime");
-    assert_eq!(r.fake.world().scheduled.len(), 1, "and stays for its recurrence");
+    assert_eq!(
+        r.fake.world().scheduled_actions().len(),
+        1,
+        "and stays for its recurrence"
+    );
 }

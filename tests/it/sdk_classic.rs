@@ -165,7 +165,7 @@ async fn auto_scaling_groups_register_launches_and_drain_standby_out_of_classic(
         .await
         .expect("asg");
     advance(&r.fake, 30 + 300);
-    let ids = r.fake.world().groups["g"].instances.clone();
+    let ids = r.fake.world().groups()["g"].instances.clone();
     assert_eq!(state(&c, "old-web", &ids[0]).await.0, "InService");
     let lbs = asg
         .describe_load_balancers()
@@ -182,7 +182,7 @@ async fn auto_scaling_groups_register_launches_and_drain_standby_out_of_classic(
         .await
         .expect("standby");
     // Draining is off by default: out at once, Standby at once.
-    assert_eq!(r.fake.world().instances[&ids[0]].lifecycle.as_str(), "Standby");
+    assert_eq!(r.fake.world().instances()[&ids[0]].lifecycle.as_str(), "Standby");
     assert_eq!(state(&c, "old-web", &ids[0]).await.0, "OutOfService");
 }
 

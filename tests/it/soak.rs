@@ -64,11 +64,11 @@ async fn ten_thousand_random_calls_across_services_keep_every_invariant() {
     for n in 0..CALLS {
         let (ids, tgs, listener, rules) = {
             let w = r.fake.world();
-            let ids: Vec<String> = w.instances.keys().cloned().collect();
-            let tgs: Vec<String> = w.target_groups.keys().cloned().collect();
-            let listener = w.listeners.keys().next().cloned().unwrap_or_default();
+            let ids: Vec<String> = w.instances().keys().cloned().collect();
+            let tgs: Vec<String> = w.target_groups().keys().cloned().collect();
+            let listener = w.listeners().keys().next().cloned().unwrap_or_default();
             let rules: Vec<String> = w
-                .listeners
+                .listeners()
                 .values()
                 .flat_map(|l| l.rules.iter().map(|r| r.arn.clone()))
                 .collect();

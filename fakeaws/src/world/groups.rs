@@ -53,11 +53,32 @@ impl World {
             .ok_or_else(|| AwsError::validation(format!("AutoScalingGroup name not found - {name}")))
     }
 
-    /// Mutable group access with AWS's error for a missing one.
-    pub fn group_mut(&mut self, name: &str) -> Result<&mut Group, AwsError> {
+    /// Mutable group access with AWS's error for a missing one (the fake's own handlers only:
+    /// outside code changes a group through the operations below).
+    pub(crate) fn group_mut(&mut self, name: &str) -> Result<&mut Group, AwsError> {
         self.groups
             .get_mut(name)
             .ok_or_else(|| AwsError::validation(format!("AutoScalingGroup name not found - {name}")))
+    }
+
+    /// Sets a group's MinSize, as UpdateAutoScalingGroup with only MinSize does.
+    pub fn set_min_size(&mut self, group: &str, min: i64) -> Result<(), AwsError> {
+        let g = self.group(group)?;
+        Self::check_sizes(min, g.max, g.desired)?;
+        self.group_mut(group)?.min = min;
+        Ok(())
+    }
+
+    /// Creates or replaces one of a group's tags (CreateOrUpdateTags).
+    pub fn put_tag(&mut self, group: &str, key: &str, tag: Tag) -> Result<(), AwsError> {
+        self.group_mut(group)?.tags.insert(key.to_string(), tag);
+        Ok(())
+    }
+
+    /// Deletes one of a group's tags (DeleteTags; a missing tag is no error).
+    pub fn delete_tag(&mut self, group: &str, key: &str) -> Result<(), AwsError> {
+        self.group_mut(group)?.tags.remove(key);
+        Ok(())
     }
 
     /// Checks min <= desired <= max with AWS's messages.

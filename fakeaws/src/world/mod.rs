@@ -8,7 +8,7 @@
 //! Rooms by behaviour: this file (identities, ids and ARNs, instances, activities), `targets`
 //! (registration and health), `groups` (sizes, capacity, quota, processes), `lifecycle` (standby
 //! and lifecycle hooks), `schedule` (the event schedule, one health-threshold helper, pruning),
-//! `reconcile`, `invariants`; scaling policies and scheduled actions live in `crate::scaling`.
+//! `reconcile`, `invariants`, `views` (the read-only door for code outside the fake); scaling policies and scheduled actions live in `crate::scaling`.
 
 mod groups;
 mod invariants;
@@ -19,6 +19,7 @@ pub mod rules;
 pub mod scaling;
 mod schedule;
 mod targets;
+mod views;
 
 use std::collections::BTreeMap;
 
@@ -51,43 +52,43 @@ impl Default for Timing {
 /// The whole simulated account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct World {
-    pub region: String,
-    pub account_id: String,
-    pub timing: Timing,
+    pub(crate) region: String,
+    pub(crate) account_id: String,
+    pub(crate) timing: Timing,
     /// Counter behind every generated id, so ids are deterministic.
-    pub seq: u64,
-    pub now_ms: i64,
-    pub instances: OrdMap<String, Instance>,
-    pub groups: OrdMap<String, Group>,
-    pub load_balancers: BTreeMap<String, LoadBalancer>,
-    pub target_groups: BTreeMap<String, TargetGroup>,
-    pub listeners: BTreeMap<String, Listener>,
-    pub activities: imbl::Vector<Activity>,
+    pub(crate) seq: u64,
+    pub(crate) now_ms: i64,
+    pub(crate) instances: OrdMap<String, Instance>,
+    pub(crate) groups: OrdMap<String, Group>,
+    pub(crate) load_balancers: BTreeMap<String, LoadBalancer>,
+    pub(crate) target_groups: BTreeMap<String, TargetGroup>,
+    pub(crate) listeners: BTreeMap<String, Listener>,
+    pub(crate) activities: imbl::Vector<Activity>,
     /// Classic Load Balancers by name.
     #[serde(default)]
-    pub classic: BTreeMap<String, ClassicLb>,
+    pub(crate) classic: BTreeMap<String, ClassicLb>,
     /// Scaling policies by ARN.
     #[serde(default)]
-    pub policies: BTreeMap<String, scaling::ScalingPolicy>,
+    pub(crate) policies: BTreeMap<String, scaling::ScalingPolicy>,
     /// Scheduled actions by ARN.
     #[serde(default)]
-    pub scheduled: BTreeMap<String, scaling::ScheduledAction>,
+    pub(crate) scheduled: BTreeMap<String, scaling::ScheduledAction>,
     /// Group -> end of its scaling cooldown.
     #[serde(default)]
-    pub cooldown_until: BTreeMap<String, i64>,
+    pub(crate) cooldown_until: BTreeMap<String, i64>,
     /// The account's instance quota: requests that would launch past it are refused.
     #[serde(default = "default_max_instances")]
-    pub max_instances: usize,
+    pub(crate) max_instances: usize,
     /// Group -> what set the capacity change being carried out now (a policy, a scheduled
     /// action): AWS opens the cause of each resulting activity with it.
     #[serde(default)]
-    pub cause_prefix: BTreeMap<String, String>,
+    pub(crate) cause_prefix: BTreeMap<String, String>,
     /// Tags of ELBv2 resources (load balancers, target groups, listeners, rules) by ARN.
     #[serde(default)]
-    pub elb_tags: BTreeMap<String, BTreeMap<String, String>>,
+    pub(crate) elb_tags: BTreeMap<String, BTreeMap<String, String>>,
     /// Instance roles' policies and static identities.
     #[serde(default)]
-    pub identities: Identities,
+    pub(crate) identities: Identities,
 }
 
 /// A target's health as DescribeTargetHealth reports it: state, reason code, description.

@@ -52,10 +52,10 @@ async fn rerunning_after_success_is_a_no_op() {
     let id = env.members(&g)[0].clone();
     env.run(DEREGISTER, &id).await.ok();
     env.run(REGISTER, &id).await.ok();
-    let before = env.fake().world().activities.len();
+    let before = env.fake().world().activities().len();
     let sizes = env.sizes(&g);
     env.run(REGISTER, &id).await.ok();
-    assert_eq!(env.fake().world().activities.len(), before);
+    assert_eq!(env.fake().world().activities().len(), before);
     assert_eq!(env.sizes(&g), sizes);
     let calls = env.fake().call_counts();
     assert_eq!(calls.get("autoscaling:ExitStandby"), Some(&1));
@@ -91,7 +91,7 @@ async fn min_size_restored_to_the_recorded_original_not_current_plus_one() {
     env.run(DEREGISTER, &id).await.ok();
     assert_eq!(env.sizes(&g), (0, 1, 4));
     // Someone sets MinSize meanwhile; current + 1 would now be 1.
-    env.fake().world().groups.get_mut(&g).expect("g").min = 0;
+    env.fake().world().set_min_size(&g, 0).expect("min 0");
     env.run(REGISTER, &id).await.ok();
     assert_eq!(env.sizes(&g), (2, 2, 4));
 }
@@ -233,22 +233,11 @@ async fn register_waits_for_healthy_and_fails_when_the_app_is_down() {
 async fn pending_wait_instance_is_left_to_the_lifecycle_hook() {
     let env = Env::new().await;
     let g = env.asg_world(1, 4, 1);
-    {
-        let mut w = env.fake().world();
-        w.groups.get_mut(&g).expect("g").hooks.insert(
-            "deploy".into(),
-            fakeaws::model::LifecycleHook {
-                name: "deploy".into(),
-                transition: fakeaws::model::LifecycleTransition::Launching,
-                heartbeat_timeout_s: 3600,
-                default_result: fakeaws::model::LifecycleResult::Abandon,
-                notification_metadata: None,
-                notification_target_arn: None,
-                role_arn: None,
-            },
-        );
-        w.set_desired(&g, 2).expect("scale out");
-    }
+    env.fake()
+        .rehearsal()
+        .put_launch_hook(&g, "deploy", 3600)
+        .expect("hook");
+    env.fake().world().set_desired(&g, 2).expect("scale out");
     env.settle(31);
     let new = env.members(&g)[1].clone();
     assert_eq!(env.lifecycle(&new), "Pending:Wait");
@@ -277,7 +266,7 @@ async fn issue_64_configured_target_groups_count_on_the_asg_path() {
     {
         let mut w = env.fake().world();
         let arn = w
-            .target_groups
+            .target_groups()
             .values()
             .find(|t| t.name == "api")
             .expect("api")
@@ -291,7 +280,7 @@ async fn issue_64_configured_target_groups_count_on_the_asg_path() {
     {
         let mut w = env.fake().world();
         let arn = w
-            .target_groups
+            .target_groups()
             .values()
             .find(|t| t.name == "api")
             .expect("api")
@@ -304,7 +293,7 @@ async fn issue_64_configured_target_groups_count_on_the_asg_path() {
     {
         let mut w = env.fake().world();
         let arn = w
-            .target_groups
+            .target_groups()
             .values()
             .find(|t| t.name == "api")
             .expect("api")
@@ -423,9 +412,9 @@ async fn a_siblings_late_resume_during_the_drain_is_undone() {
             if !done && env.lifecycle(&id) == "EnteringStandby" {
                 done = true;
                 let mut w = env.fake().world();
-                let all: Vec<Process> = w.groups[&g].suspended.keys().copied().collect();
+                let all: Vec<Process> = w.groups()[&g].suspended.keys().copied().collect();
                 w.resume(&g, &all).expect("resume");
-                w.groups.get_mut(&g).expect("group").tags.remove(TAG_PROCS);
+                w.delete_tag(&g, TAG_PROCS).expect("untag");
             }
         })
         .await;
@@ -454,13 +443,17 @@ async fn a_record_a_sibling_overwrote_is_made_whole_on_the_way_back() {
     let g = env.asg_world(1, 4, 2);
     let id = env.members(&g)[0].clone();
     env.run(DEREGISTER, &id).await.ok();
-    env.fake().world().groups.get_mut(&g).expect("group").tags.insert(
-        TAG_PROCS.into(),
-        fakeaws::model::Tag {
-            value: "AZRebalance".into(),
-            propagate_at_launch: false,
-        },
-    );
+    env.fake()
+        .world()
+        .put_tag(
+            &g,
+            TAG_PROCS,
+            fakeaws::model::Tag {
+                value: "AZRebalance".into(),
+                propagate_at_launch: false,
+            },
+        )
+        .expect("tag");
     env.run(REGISTER, &id).await.ok();
     assert_eq!(env.suspended(&g), Vec::<String>::new());
     env.assert_restored(&g, (1, 2, 4));

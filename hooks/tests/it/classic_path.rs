@@ -22,7 +22,7 @@ availability_zone = "us-east-1b"
 
 fn classic_state(env: &Env, lb: &str, id: &str) -> String {
     let w = env.fake().world();
-    match w.classic[lb].members.iter().find(|m| m.id == id) {
+    match w.classic()[lb].members.iter().find(|m| m.id == id) {
         None => "OutOfService".into(),
         Some(m) if m.draining_until_ms.is_some() => "draining".into(),
         Some(m) if m.in_service => "InService".into(),

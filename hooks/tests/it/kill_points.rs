@@ -88,7 +88,7 @@ fn assert_converged(env: &Env, path: Path, id: &str, what: &str) {
         Path::TargetGroups => assert_eq!(env.health("tg-a", id), "healthy", "{what}"),
         Path::Classic => {
             let w = env.fake().world();
-            let m = w.classic["old-web"].members.iter().find(|m| m.id == id);
+            let m = w.classic()["old-web"].members.iter().find(|m| m.id == id);
             assert!(
                 m.is_some_and(|m| m.in_service && m.draining_until_ms.is_none()),
                 "{what}: not InService in old-web"

@@ -33,14 +33,14 @@ fn with_page(env: &mut Env) {
 }
 
 fn listener(env: &Env) -> String {
-    env.fake().world().listeners.keys().next().cloned().expect("listener")
+    env.fake().world().listeners().keys().next().cloned().expect("listener")
 }
 
 /// (priority, fixed-response body, the hooks' tag value) of each rule.
 fn rules(env: &Env) -> Vec<(i64, Option<String>, Option<String>)> {
     let arn = listener(env);
     let w = env.fake().world();
-    let l = &w.listeners[&arn];
+    let l = &w.listeners()[&arn];
     l.rules
         .iter()
         .map(|r| {
@@ -49,7 +49,7 @@ fn rules(env: &Env) -> Vec<(i64, Option<String>, Option<String>)> {
                 _ => None,
             });
             let tag = w
-                .elb_tags
+                .elb_tags()
                 .get(&r.arn)
                 .and_then(|t| t.get(hooks::maintenance::TAG).cloned());
             (r.priority, body, tag)

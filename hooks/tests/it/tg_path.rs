@@ -45,7 +45,7 @@ async fn two_target_groups_with_a_port_override_in_parallel() {
     assert_eq!(env.health("tg-b", &id), "healthy");
     let w = env.fake().world();
     assert!(w
-        .target_groups
+        .target_groups()
         .values()
         .all(|t| t.targets.iter().all(|x| x.port == 8080)));
 }

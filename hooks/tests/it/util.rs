@@ -234,21 +234,21 @@ health_check_grace_period = 300
     }
 
     pub fn members(&self, group: &str) -> Vec<String> {
-        self.fake().world().groups[group].instances.clone()
+        self.fake().world().groups()[group].instances.clone()
     }
 
     pub fn lifecycle(&self, id: &str) -> String {
-        self.fake().world().instances[id].lifecycle.as_str().to_string()
+        self.fake().world().instances()[id].lifecycle.as_str().to_string()
     }
 
     pub fn sizes(&self, group: &str) -> (i64, i64, i64) {
         let w = self.fake().world();
-        let g = &w.groups[group];
+        let g = &w.groups()[group];
         (g.min, g.desired, g.max)
     }
 
     pub fn suspended(&self, group: &str) -> Vec<String> {
-        self.fake().world().groups[group]
+        self.fake().world().groups()[group]
             .suspended
             .keys()
             .map(|p| p.to_string())
@@ -256,13 +256,13 @@ health_check_grace_period = 300
     }
 
     pub fn tags(&self, group: &str) -> Vec<String> {
-        self.fake().world().groups[group].tags.keys().cloned().collect()
+        self.fake().world().groups()[group].tags.keys().cloned().collect()
     }
 
     /// Target health of an instance in the named target group.
     pub fn health(&self, tg: &str, id: &str) -> String {
         let w = self.fake().world();
-        let t = w.target_groups.values().find(|t| t.name == tg).expect("tg");
+        let t = w.target_groups().values().find(|t| t.name == tg).expect("tg");
         match t.targets.iter().find(|x| x.id == id) {
             Some(x) => w.target_health(t, x).state.to_string(),
             None => "unused".into(),

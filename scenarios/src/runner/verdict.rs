@@ -39,7 +39,7 @@ impl Sim {
         let w = self.fake().rehearsal().snapshot();
         let mut out = Outcome {
             description: self.sc.description.trim().to_string(),
-            simulated_seconds: (w.now_ms - self.start_ms) / 1000,
+            simulated_seconds: (w.now_ms() - self.start_ms) / 1000,
             deployments: self.reports.clone(),
             ..Default::default()
         };
@@ -52,7 +52,7 @@ impl Sim {
             s
         };
         let mut acts: Vec<(i64, String)> = Vec::new();
-        for a in &w.activities {
+        for a in w.activities().iter() {
             if a.start_ms < self.start_ms {
                 continue;
             }
@@ -61,10 +61,10 @@ impl Sim {
         acts.sort();
         out.activities = acts.into_iter().map(|(t, d)| format!("t+{t}s {d}")).collect();
         for gname in &self.sc.deployment_group.autoscaling_groups {
-            let Some(g) = w.groups.get(gname) else { continue };
+            let Some(g) = w.groups().get(gname) else { continue };
             let mut states = BTreeMap::new();
             for id in &g.instances {
-                if let Some(i) = w.instances.get(id) {
+                if let Some(i) = w.instances().get(id) {
                     states.insert(label(id), i.lifecycle.as_str().to_string());
                 }
             }
@@ -76,14 +76,13 @@ impl Sim {
                     desired: g.desired,
                     suspended: g.suspended.keys().map(|p| p.to_string()).collect(),
                     instances: states,
-                    zones: g
-                        .instances
-                        .iter()
-                        .filter_map(|id| w.instances.get(id))
-                        .fold(BTreeMap::new(), |mut m, i| {
+                    zones: g.instances.iter().filter_map(|id| w.instances().get(id)).fold(
+                        BTreeMap::new(),
+                        |mut m, i| {
                             *m.entry(i.availability_zone.clone()).or_insert(0usize) += 1;
                             m
-                        }),
+                        },
+                    ),
                 },
             );
             let (min0, susp0) = self.initial_groups.get(gname).cloned().unwrap_or_default();
@@ -101,7 +100,7 @@ impl Sim {
                 ));
             }
             for id in &g.instances {
-                if w.instances
+                if w.instances()
                     .get(id)
                     .is_some_and(|i| matches!(i.lifecycle, Lifecycle::Standby | Lifecycle::EnteringStandby))
                 {
@@ -110,7 +109,7 @@ impl Sim {
                 }
             }
         }
-        for tg in w.target_groups.values() {
+        for tg in w.target_groups().values() {
             let mut m = BTreeMap::new();
             for t in &tg.targets {
                 m.insert(
@@ -120,7 +119,7 @@ impl Sim {
             }
             out.target_health.insert(tg.name.clone(), m);
         }
-        for lb in w.classic.values() {
+        for lb in w.classic().values() {
             let mut m = BTreeMap::new();
             for x in &lb.members {
                 let state = match (x.draining_until_ms, x.in_service) {

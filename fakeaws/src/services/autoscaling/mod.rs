@@ -171,13 +171,13 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
                     value: v,
                     propagate_at_launch: pr,
                 };
-                world.group_mut(&g)?.tags.insert(k, tag);
+                world.put_tag(&g, &k, tag)?;
             }
             Ok(None)
         }
         "DeleteTags" => {
             for (g, k, _, _) in tags_from(p, None)? {
-                world.group_mut(&g)?.tags.remove(&k);
+                world.delete_tag(&g, &k)?;
             }
             Ok(None)
         }
