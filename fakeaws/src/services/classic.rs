@@ -89,9 +89,7 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
             } else {
                 let port = listeners[0].instance_port;
                 let dns_name = format!("{name}-{}.{}.elb.amazonaws.com", world.next_rand() % 1_000_000_000, world.region);
-                world.classic.insert(
-                    name.clone(),
-                    ClassicLb {
+                world.add_classic(ClassicLb {
                         dns_name,
                         name: name.clone(),
                         created_ms: world.now_ms,
@@ -109,8 +107,7 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
                         draining_timeout_s: 300,
                         cross_zone: false,
                         idle_timeout_s: 60,
-                    },
-                );
+                });
             }
             let mut x = Xml::new();
             x.leaf("DNSName", &world.classic[&name].dns_name);
@@ -148,7 +145,7 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
             Ok(Some(x.finish()))
         }
         "DeleteLoadBalancer" => {
-            world.classic.remove(p.req("LoadBalancerName")?);
+            world.delete_classic(p.req("LoadBalancerName")?);
             Ok(Some(String::new()))
         }
         "RegisterInstancesWithLoadBalancer" => {
@@ -213,9 +210,7 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
                     .leaf("UnhealthyThreshold", hc.unhealthy_threshold)
                     .leaf("HealthyThreshold", hc.healthy_threshold);
             });
-            if let Some(l) = world.classic.get_mut(&name) {
-                l.health_check = hc;
-            }
+            world.modify_classic(&name, |l| l.health_check = hc)?;
             Ok(Some(x.finish()))
         }
         "DescribeLoadBalancerAttributes" => {
@@ -230,22 +225,23 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
             let timeout = a.int_in("ConnectionDraining.Timeout", 1, 3600)?;
             let cross = a.bool("CrossZoneLoadBalancing.Enabled")?;
             let idle = a.int_in("ConnectionSettings.IdleTimeout", 1, 4000)?;
-            let l = world.classic.get_mut(&name).ok_or_else(|| not_found(&name))?;
-            if let Some(e) = enabled {
-                l.draining_enabled = e;
-            }
-            if let Some(t) = timeout {
-                l.draining_timeout_s = t;
-            }
-            if let Some(c) = cross {
-                l.cross_zone = c;
-            }
-            if let Some(i) = idle {
-                l.idle_timeout_s = i;
-            }
+            world.modify_classic(&name, |l| {
+                if let Some(e) = enabled {
+                    l.draining_enabled = e;
+                }
+                if let Some(t) = timeout {
+                    l.draining_timeout_s = t;
+                }
+                if let Some(c) = cross {
+                    l.cross_zone = c;
+                }
+                if let Some(i) = idle {
+                    l.idle_timeout_s = i;
+                }
+            })?;
             let mut x = Xml::new();
             x.leaf("LoadBalancerName", &name);
-            let body = attributes(l);
+            let body = attributes(lb(world, &name)?);
             Ok(Some(format!("{}{body}", x.finish())))
         }
         other => Err(AwsError::new(

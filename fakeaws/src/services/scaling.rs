@@ -37,7 +37,7 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Option<Result<Opti
         "DeletePolicy" => (|| {
             let group = p.req("AutoScalingGroupName")?;
             let arn = world.policy(group, p.req("PolicyName")?)?.arn.clone();
-            world.policies.remove(&arn);
+            world.delete_policy(&arn);
             Ok(None)
         })(),
         "ExecutePolicy" => (|| {
@@ -79,7 +79,7 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Option<Result<Opti
                 .find(|a| a.group == group && a.name == name)
                 .map(|a| a.arn.clone())
                 .ok_or_else(|| AwsError::validation(format!("Scheduled action name not found - {name}")))?;
-            world.scheduled.remove(&arn);
+            world.delete_scheduled(&arn);
             Ok(None)
         })(),
         _ => return None,
@@ -159,7 +159,7 @@ fn put_policy(world: &mut World, p: &Params) -> Result<Option<String>, AwsError>
         target_value,
         enabled: p.bool("Enabled")?.unwrap_or(true),
     };
-    world.policies.insert(arn.clone(), policy);
+    world.put_policy(policy);
     let mut x = Xml::new();
     x.leaf("PolicyARN", &arn);
     x.list("Alarms", std::iter::empty::<()>(), |_, _| {});
@@ -270,22 +270,19 @@ fn put_scheduled(world: &mut World, p: &Params) -> Result<Option<String>, AwsErr
     let arn = keep_or_mint(world, existing, |id| {
         format!("scheduledUpdateGroupAction:{id}:autoScalingGroupName/{group}:scheduledActionName/{name}")
     });
-    world.scheduled.insert(
-        arn.clone(),
-        ScheduledAction {
-            arn,
-            name,
-            group,
-            start_ms: start,
-            end_ms: end,
-            recurrence,
-            min,
-            max,
-            desired,
-            time_zone: p.opt("TimeZone").map(str::to_string),
-            next_ms: next,
-        },
-    );
+    world.put_scheduled(ScheduledAction {
+        arn,
+        name,
+        group,
+        start_ms: start,
+        end_ms: end,
+        recurrence,
+        min,
+        max,
+        desired,
+        time_zone: p.opt("TimeZone").map(str::to_string),
+        next_ms: next,
+    });
     Ok(None)
 }
 

@@ -61,6 +61,48 @@ impl World {
             .ok_or_else(|| AwsError::validation(format!("AutoScalingGroup name not found - {name}")))
     }
 
+    /// CreateAutoScalingGroup, once its parameters are read: the group (whose Classic Load
+    /// Balancers must exist) with its tags, then its first launches.
+    pub(crate) fn add_group(&mut self, mut group: Group, tags: BTreeMap<String, Tag>) -> Result<(), AwsError> {
+        for n in &group.load_balancer_names {
+            if !self.classic.contains_key(n) {
+                return Err(AwsError::validation(format!("Provided Load Balancers may not be valid. Please ensure they exist and try again. There is no ACTIVE Load Balancer named '{n}'")));
+            }
+        }
+        group.tags.extend(tags);
+        self.groups.insert(group.name.clone(), group);
+        self.tick(self.now_ms);
+        Ok(())
+    }
+
+    /// UpdateAutoScalingGroup, once its parameters are read and checked.
+    pub(crate) fn update_group(&mut self, name: &str, u: GroupUpdate) -> Result<(), AwsError> {
+        let g = self.group_mut(name)?;
+        g.min = u.min;
+        g.max = u.max;
+        g.desired = u.desired;
+        if let Some(azs) = u.availability_zones {
+            g.availability_zones = azs;
+        }
+        if let Some(v) = u.vpc_zone_identifier {
+            g.vpc_zone_identifier = v;
+        }
+        if let Some(h) = u.health_check_type {
+            g.health_check_type = h;
+        }
+        if let Some(s) = u.health_check_grace_period_s {
+            g.health_check_grace_period_s = s;
+        }
+        if let Some(t) = u.launch_template {
+            g.launch_template = Some(t);
+        }
+        if let Some(b) = u.new_instances_protected_from_scale_in {
+            g.new_instances_protected_from_scale_in = b;
+        }
+        self.tick(self.now_ms);
+        Ok(())
+    }
+
     /// Sets a group's MinSize, as UpdateAutoScalingGroup with only MinSize does.
     pub fn set_min_size(&mut self, group: &str, min: i64) -> Result<(), AwsError> {
         let g = self.group(group)?;
@@ -78,6 +120,72 @@ impl World {
     /// Deletes one of a group's tags (DeleteTags; a missing tag is no error).
     pub fn delete_tag(&mut self, group: &str, key: &str) -> Result<(), AwsError> {
         self.group_mut(group)?.tags.remove(key);
+        Ok(())
+    }
+
+    /// SetInstanceHealth: Auto Scaling's view of an instance's health. An Unhealthy report inside
+    /// the group's grace period is ignored when the caller asks for the grace period to be respected.
+    pub fn set_instance_health(&mut self, id: &str, healthy: bool, respect_grace: bool) -> Result<(), AwsError> {
+        let not_found = || {
+            AwsError::validation(format!(
+                "Instance Id not found - No managed instance found for instance ID: {id}"
+            ))
+        };
+        let inst = self
+            .instances
+            .get(id)
+            .filter(|i| i.group.is_some())
+            .ok_or_else(not_found)?;
+        let group = self.group(inst.group.as_deref().unwrap_or_default())?;
+        let in_grace = self.now_ms < inst.launched_ms + group.health_check_grace_period_s * 1000;
+        if !(respect_grace && in_grace && !healthy) {
+            if let Some(i) = self.instances.get_mut(id) {
+                i.healthy = healthy;
+            }
+        }
+        Ok(())
+    }
+
+    /// AttachLoadBalancers: Classic Load Balancers join the group; its in-service members register.
+    pub fn attach_load_balancers(&mut self, group: &str, names: &[String]) -> Result<(), AwsError> {
+        for n in names {
+            if !self.classic.contains_key(n) {
+                return Err(AwsError::validation(format!(
+                    "There is no ACTIVE Load Balancer named '{n}'"
+                )));
+            }
+        }
+        let g = self.group_mut(group)?;
+        for n in names {
+            if !g.load_balancer_names.contains(n) {
+                g.load_balancer_names.push(n.clone());
+            }
+        }
+        let members = g.instances.clone();
+        for id in members {
+            if self
+                .instances
+                .get(&id)
+                .is_some_and(|i| i.lifecycle == Lifecycle::InService)
+            {
+                for n in names {
+                    self.classic_register(n, &id);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// DetachLoadBalancers: the group leaves Classic Load Balancers; its members deregister.
+    pub fn detach_load_balancers(&mut self, group: &str, names: &[String]) -> Result<(), AwsError> {
+        let g = self.group_mut(group)?;
+        g.load_balancer_names.retain(|n| !names.contains(n));
+        let members = g.instances.clone();
+        for id in members {
+            for n in names {
+                self.classic_deregister(n, &id);
+            }
+        }
         Ok(())
     }
 
@@ -269,4 +377,18 @@ impl World {
         }
         Ok(())
     }
+}
+
+/// What UpdateAutoScalingGroup changes: the sizes, and whatever else was given.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupUpdate {
+    pub min: i64,
+    pub max: i64,
+    pub desired: i64,
+    pub availability_zones: Option<Vec<String>>,
+    pub vpc_zone_identifier: Option<String>,
+    pub health_check_type: Option<HealthCheckType>,
+    pub health_check_grace_period_s: Option<i64>,
+    pub launch_template: Option<String>,
+    pub new_instances_protected_from_scale_in: Option<bool>,
 }

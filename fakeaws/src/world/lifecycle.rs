@@ -7,6 +7,22 @@ use crate::protocol::error::AwsError;
 use super::*;
 
 impl World {
+    /// PutLifecycleHook: adds or replaces one of a group's lifecycle hooks.
+    pub(crate) fn put_lifecycle_hook(&mut self, group: &str, hook: LifecycleHook) -> Result<(), AwsError> {
+        self.group_mut(group)?.hooks.insert(hook.name.clone(), hook);
+        Ok(())
+    }
+
+    /// DeleteLifecycleHook.
+    pub fn delete_lifecycle_hook(&mut self, group: &str, name: &str) -> Result<(), AwsError> {
+        if self.group_mut(group)?.hooks.remove(name).is_none() {
+            return Err(AwsError::validation(format!(
+                "No Lifecycle Hook found with name {name}"
+            )));
+        }
+        Ok(())
+    }
+
     /// Applies a lifecycle action result (CONTINUE / ABANDON) to an instance held by a hook.
     pub fn lifecycle_result(&mut self, id: &str, result: LifecycleResult) {
         let Some(inst) = self.instances.get_mut(id) else { return };

@@ -5,12 +5,15 @@
 //! threshold reached, lifecycle hook timed out) in time order, then lets every group reconcile its
 //! capacity. The world sits behind one mutex, so each request sees and leaves a consistent state.
 //!
-//! Rooms by behaviour: this file (identities, ids and ARNs, instances, activities), `targets`
+//! Rooms by behaviour: this file (identities, ids and ARNs, instances, activities), `balancers`
+//! (load balancers, target groups and listeners coming and going), `targets`
 //! (registration and health), `groups` (sizes, capacity, quota, processes), `lifecycle` (standby
 //! and lifecycle hooks), `schedule` (the event schedule, one health-threshold helper, pruning),
 //! `reconcile`, `invariants`, `views` (the read-only door for code outside the fake); scaling policies and scheduled actions live in `crate::scaling`.
 
+mod balancers;
 mod groups;
+pub(crate) use groups::GroupUpdate;
 mod invariants;
 mod lifecycle;
 mod reconcile;

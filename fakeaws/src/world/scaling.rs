@@ -306,3 +306,25 @@ impl World {
 fn iso_s(ms: i64) -> String {
     super::iso_s(ms)
 }
+
+impl World {
+    /// PutScalingPolicy: adds or replaces a policy.
+    pub(crate) fn put_policy(&mut self, policy: ScalingPolicy) {
+        self.policies.insert(policy.arn.clone(), policy);
+    }
+
+    /// DeletePolicy.
+    pub(crate) fn delete_policy(&mut self, arn: &str) {
+        self.policies.remove(arn);
+    }
+
+    /// PutScheduledUpdateGroupAction: adds or replaces a scheduled action.
+    pub(crate) fn put_scheduled(&mut self, action: ScheduledAction) {
+        self.scheduled.insert(action.arn.clone(), action);
+    }
+
+    /// DeleteScheduledAction.
+    pub(crate) fn delete_scheduled(&mut self, arn: &str) {
+        self.scheduled.remove(arn);
+    }
+}

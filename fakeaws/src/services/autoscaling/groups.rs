@@ -96,23 +96,17 @@ pub(super) fn create_group(world: &mut World, p: &Params) -> Outcome {
         load_balancer_names: p.list("LoadBalancerNames")?,
         role: None,
     };
-    for n in &group.load_balancer_names {
-        if !world.classic.contains_key(n) {
-            return Err(AwsError::validation(format!("Provided Load Balancers may not be valid. Please ensure they exist and try again. There is no ACTIVE Load Balancer named '{n}'")));
-        }
-    }
-    world.groups.insert(name.clone(), group);
-    let tags = tags_from(p, Some(&name))?;
-    if let Some(g) = world.groups.get_mut(&name) {
-        for (_, k, v, prop) in tags {
+    let tags = tags_from(p, Some(&name))?
+        .into_iter()
+        .map(|(_, k, v, prop)| {
             let tag = Tag {
                 value: v,
                 propagate_at_launch: prop,
             };
-            g.tags.insert(k, tag);
-        }
-    }
-    world.tick(world.now_ms);
+            (k, tag)
+        })
+        .collect();
+    world.add_group(group, tags)?;
     Ok(None)
 }
 
@@ -159,29 +153,18 @@ pub(super) fn update_group(world: &mut World, p: &Params) -> Outcome {
     }
     let hct = health_check_type(p)?;
     let grace = p.int("HealthCheckGracePeriod")?;
-    let gm = world.group_mut(&name)?;
-    gm.min = new_min;
-    gm.max = new_max;
-    gm.desired = new_desired;
-    if !azs.is_empty() {
-        gm.availability_zones = azs;
-    }
-    if let Some(v) = p.opt("VPCZoneIdentifier") {
-        gm.vpc_zone_identifier = v.to_string();
-    }
-    if let Some(h) = hct {
-        gm.health_check_type = h;
-    }
-    if let Some(gr) = grace {
-        gm.health_check_grace_period_s = gr;
-    }
-    if let Some(t) = p.opt("LaunchTemplate.LaunchTemplateName") {
-        gm.launch_template = Some(t.to_string());
-    }
-    if let Some(b) = p.bool("NewInstancesProtectedFromScaleIn")? {
-        gm.new_instances_protected_from_scale_in = b;
-    }
-    world.tick(world.now_ms);
+    let update = crate::world::GroupUpdate {
+        min: new_min,
+        max: new_max,
+        desired: new_desired,
+        availability_zones: (!azs.is_empty()).then_some(azs),
+        vpc_zone_identifier: p.opt("VPCZoneIdentifier").map(str::to_string),
+        health_check_type: hct,
+        health_check_grace_period_s: grace,
+        launch_template: p.opt("LaunchTemplate.LaunchTemplateName").map(str::to_string),
+        new_instances_protected_from_scale_in: p.bool("NewInstancesProtectedFromScaleIn")?,
+    };
+    world.update_group(&name, update)?;
     Ok(None)
 }
 

@@ -60,18 +60,7 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
                 }
             };
             let respect = p.bool("ShouldRespectGracePeriod")?.unwrap_or(true);
-            let inst = world
-                .instances
-                .get(id)
-                .filter(|i| i.group.is_some())
-                .ok_or_else(|| AwsError::validation(format!("Instance Id not found - No managed instance found for instance ID: {id}")))?;
-            let group = world.group(inst.group.as_deref().unwrap_or_default())?;
-            let in_grace = world.now_ms < inst.launched_ms + group.health_check_grace_period_s * 1000;
-            if !(respect && in_grace && !healthy) {
-                if let Some(i) = world.instances.get_mut(id) {
-                    i.healthy = healthy;
-                }
-            }
+            world.set_instance_health(id, healthy, respect)?;
             Ok(None)
         }
         "EnterStandby" => {
@@ -126,38 +115,12 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
         }
         "AttachLoadBalancers" => {
             let names = p.list_max("LoadBalancerNames", 10)?;
-            let group = p.req("AutoScalingGroupName")?.to_string();
-            for n in &names {
-                if !world.classic.contains_key(n) {
-                    return Err(AwsError::validation(format!("There is no ACTIVE Load Balancer named '{n}'")));
-                }
-            }
-            let g = world.group_mut(&group)?;
-            for n in &names {
-                if !g.load_balancer_names.contains(n) {
-                    g.load_balancer_names.push(n.clone());
-                }
-            }
-            let members = g.instances.clone();
-            for id in members {
-                if world.instances.get(&id).is_some_and(|i| i.lifecycle == Lifecycle::InService) {
-                    for n in &names {
-                        world.classic_register(n, &id);
-                    }
-                }
-            }
+            world.attach_load_balancers(p.req("AutoScalingGroupName")?, &names)?;
             Ok(Some(String::new()))
         }
         "DetachLoadBalancers" => {
             let names = p.list_max("LoadBalancerNames", 10)?;
-            let g = world.group_mut(p.req("AutoScalingGroupName")?)?;
-            g.load_balancer_names.retain(|n| !names.contains(n));
-            let members = g.instances.clone();
-            for id in members {
-                for n in &names {
-                    world.classic_deregister(n, &id);
-                }
-            }
+            world.detach_load_balancers(p.req("AutoScalingGroupName")?, &names)?;
             Ok(Some(String::new()))
         }
         "PutLifecycleHook" => put_hook(world, p),
@@ -184,11 +147,7 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
         "DescribeTags" => describe_tags(world, p),
         "DescribeLifecycleHooks" => describe_hooks(world, p),
         "DeleteLifecycleHook" => {
-            let name = p.req("LifecycleHookName")?;
-            let g = world.group_mut(p.req("AutoScalingGroupName")?)?;
-            if g.hooks.remove(name).is_none() {
-                return Err(AwsError::validation(format!("No Lifecycle Hook found with name {name}")));
-            }
+            world.delete_lifecycle_hook(p.req("AutoScalingGroupName")?, p.req("LifecycleHookName")?)?;
             Ok(Some(String::new()))
         }
         "CompleteLifecycleAction" => {

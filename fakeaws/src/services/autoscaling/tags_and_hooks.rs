@@ -118,7 +118,7 @@ pub(super) fn put_hook(world: &mut World, p: &Params) -> Outcome {
             .or_insert(e.default_result.to_string());
     }
     let hook = hook_from(&merged)?;
-    world.group_mut(&group)?.hooks.insert(name, hook);
+    world.put_lifecycle_hook(&group, hook)?;
     Ok(Some(String::new()))
 }
 

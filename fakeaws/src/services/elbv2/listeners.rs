@@ -45,10 +45,7 @@ pub(super) fn create_listener(world: &mut World, p: &Params) -> Outcome {
         actions,
         rules: Vec::new(),
     };
-    world.change_routing(|w| {
-        w.listeners.insert(arn.clone(), l.clone());
-        Ok(())
-    })?;
+    world.add_listener(l.clone())?;
     super::tags::tag_new(world, &arn, p)?;
     let mut x = Xml::new();
     x.list("Listeners", [&l], listener_xml);
@@ -129,15 +126,6 @@ pub(super) fn modify_listener(world: &mut World, p: &Params) -> Outcome {
 }
 
 pub(super) fn delete_listener(world: &mut World, p: &Params) -> Outcome {
-    let arn = p.req("ListenerArn")?.to_string();
-    let l = world.change_routing(|w| {
-        w.listeners
-            .remove(&arn)
-            .ok_or_else(|| AwsError::new(400, "ListenerNotFound", format!("Listener '{arn}' not found")))
-    })?;
-    world.elb_tags.remove(&arn);
-    for r in &l.rules {
-        world.elb_tags.remove(&r.arn);
-    }
+    world.delete_listener(p.req("ListenerArn")?)?;
     Ok(Some(String::new()))
 }

@@ -52,7 +52,7 @@ pub(super) fn create_lb(world: &mut World, p: &Params) -> Outcome {
         dns_name: format!("{name}-{}.{}.elb.amazonaws.com", short % 1_000_000_000, world.region),
         vpc_id: "vpc-0fakeaws00000001".to_string(),
     };
-    world.load_balancers.insert(arn.clone(), lb.clone());
+    world.add_load_balancer(lb.clone());
     super::tags::tag_new(world, &arn, p)?;
     let mut x = Xml::new();
     x.list("LoadBalancers", [&lb], lb_xml);

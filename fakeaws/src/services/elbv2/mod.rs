@@ -34,49 +34,14 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
         "CreateLoadBalancer" => create_lb(world, p),
         "DescribeLoadBalancers" => describe_lbs(world, p),
         "DeleteLoadBalancer" => {
-            let arn = p.req("LoadBalancerArn")?;
-            if world.load_balancers.remove(arn).is_some() {
-                let gone: Vec<String> = world
-                    .listeners
-                    .values()
-                    .filter(|l| l.load_balancer_arn == arn)
-                    .flat_map(|l| std::iter::once(l.arn.clone()).chain(l.rules.iter().map(|r| r.arn.clone())))
-                    .collect();
-                world.change_routing(|w| {
-                    w.listeners.retain(|_, l| l.load_balancer_arn != arn);
-                    Ok(())
-                })?;
-                for a in gone.iter().map(String::as_str).chain([arn]) {
-                    world.elb_tags.remove(a);
-                }
-            }
+            world.delete_load_balancer(p.req("LoadBalancerArn")?)?;
             Ok(Some(String::new()))
         }
         "CreateTargetGroup" => create_tg(world, p),
         "DescribeTargetGroups" => describe_tgs(world, p),
         "ModifyTargetGroup" => modify_tg(world, p),
         "DeleteTargetGroup" => {
-            let arn = p.req("TargetGroupArn")?.to_string();
-            if world.tg_in_use(&arn) {
-                return Err(AwsError::new(
-                    400,
-                    "ResourceInUse",
-                    format!("Target group '{arn}' is currently in use by a listener or a rule"),
-                ));
-            }
-            world.target_groups.remove(&arn);
-            world.elb_tags.remove(&arn);
-            let attached: Vec<String> = world
-                .groups
-                .values()
-                .filter(|g| g.target_groups.contains(&arn))
-                .map(|g| g.name.clone())
-                .collect();
-            for name in attached {
-                if let Some(g) = world.groups.get_mut(&name) {
-                    g.target_groups.retain(|a| a != &arn);
-                }
-            }
+            world.delete_target_group(p.req("TargetGroupArn")?)?;
             Ok(Some(String::new()))
         }
         "DescribeTargetGroupAttributes" => {

@@ -124,7 +124,7 @@ pub(super) fn create_tg(world: &mut World, p: &Params) -> Outcome {
         targets: Vec::new(),
         created_ms: world.now_ms,
     };
-    world.target_groups.insert(arn.clone(), t.clone());
+    world.add_target_group(t.clone());
     super::tags::tag_new(world, &arn, p)?;
     let mut x = Xml::new();
     x.list("TargetGroups", [&t], |x, t| tg_xml(x, world, t));
@@ -196,9 +196,7 @@ pub(super) fn modify_tg(world: &mut World, p: &Params) -> Outcome {
     let arn = p.req("TargetGroupArn")?.to_string();
     let t = tg(world, &arn)?.clone();
     let hc = health_check_from(p, &t.protocol, Some(&t.health_check))?;
-    if let Some(tm) = world.target_groups.get_mut(&arn) {
-        tm.health_check = hc;
-    }
+    world.set_target_group_health_check(&arn, hc);
     let t = tg(world, &arn)?;
     let mut x = Xml::new();
     x.list("TargetGroups", [t], |x, t| tg_xml(x, world, t));
