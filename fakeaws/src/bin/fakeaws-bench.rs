@@ -97,14 +97,16 @@ impl Conn {
         Ok(())
     }
 
-    /// POSTs a Query body, signed with the default key pair (the service is the one its
-    /// `Version` names); returns the status and body.
-    async fn query(&mut self, _service: &str, body: &str) -> anyhow::Result<(u16, String)> {
+    /// POSTs a Query body for `service` (`autoscaling`, `elasticloadbalancing`, `ec2`: the
+    /// credential scope, by which moto_server routes), signed with the default key pair; returns
+    /// the status and body.
+    async fn query(&mut self, service: &str, body: &str) -> anyhow::Result<(u16, String)> {
         self.ready().await?;
         let mut req = hyper::Request::post("/")
             .header("host", &self.host)
             .header("content-type", "application/x-www-form-urlencoded");
-        for (k, v) in fakeaws::protocol::sigv4::sign_query(
+        for (k, v) in fakeaws::protocol::sigv4::sign_query_as(
+            service,
             fakeaws::protocol::sigv4::DEFAULT_ACCESS_KEY_ID,
             fakeaws::protocol::sigv4::DEFAULT_SECRET_ACCESS_KEY,
             "us-east-1",
