@@ -218,7 +218,7 @@ async fn query(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, body
 
 fn aws_response(fake: &Fake, ns: &str, outcome: Result<Option<String>, AwsError>, action: &str) -> Response {
     let rid = fake.request_id();
-    let (status, body) = match outcome {
+    let body = match outcome {
         Ok(result) => {
             let mut out = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{action}Response xmlns=\"{ns}\">");
             if let Some(inner) = result {
@@ -231,19 +231,21 @@ fn aws_response(fake: &Fake, ns: &str, outcome: Result<Option<String>, AwsError>
             out.push_str(&format!(
                 "<ResponseMetadata><RequestId>{rid}</RequestId></ResponseMetadata></{action}Response>"
             ));
-            (StatusCode::OK, out)
+            out
         }
-        Err(e) => {
-            if e.status >= 500 {
-                tracing::warn!(%action, code = %e.code, "answering with a server error");
+        Err(error) => {
+            if error.status >= 500 {
+                tracing::warn!(%action, code = %error.code, "answering with a server error");
             }
-            (
-                StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
-                e.to_xml(ns, &rid),
-            )
+            let page = crate::protocol::error::ErrorResponse {
+                error: &error,
+                namespace: ns,
+                request_id: &rid,
+            };
+            return page.into_response();
         }
     };
-    let mut resp = (status, Body::from(body)).into_response();
+    let mut resp = (StatusCode::OK, Body::from(body)).into_response();
     let h = resp.headers_mut();
     h.insert("content-type", HeaderValue::from_static("text/xml"));
     if let Ok(v) = HeaderValue::from_str(&rid) {

@@ -73,6 +73,28 @@ impl AwsError {
     }
 }
 
+/// An [`AwsError`] as the Query API answers it: the `ErrorResponse` document in the service's
+/// namespace, with the error's status, `text/xml` and the request id header.
+pub struct ErrorResponse<'a> {
+    pub error: &'a AwsError,
+    pub namespace: &'a str,
+    pub request_id: &'a str,
+}
+
+impl axum::response::IntoResponse for ErrorResponse<'_> {
+    fn into_response(self) -> axum::response::Response {
+        use axum::http::{HeaderValue, StatusCode};
+        let status = StatusCode::from_u16(self.error.status).unwrap_or(StatusCode::BAD_REQUEST);
+        let mut resp = (status, self.error.to_xml(self.namespace, self.request_id)).into_response();
+        let h = resp.headers_mut();
+        h.insert("content-type", HeaderValue::from_static("text/xml"));
+        if let Ok(v) = HeaderValue::from_str(self.request_id) {
+            h.insert("x-amzn-requestid", v);
+        }
+        resp
+    }
+}
+
 impl fmt::Display for AwsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({}): {}", self.code, self.status, self.message)
