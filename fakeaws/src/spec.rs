@@ -563,6 +563,18 @@ fn apply_identities(world: &mut World, spec: &WorldSpec) -> Result<(), AwsError>
                 "{what} needs a non-empty access_key_id and secret_access_key"
             )));
         }
+        if id.access_key_id == crate::protocol::sigv4::DEFAULT_ACCESS_KEY_ID {
+            return Err(AwsError::validation(format!(
+                "{what}: access_key_id {} is the fake's default pair; give the identity a key of its own",
+                id.access_key_id
+            )));
+        }
+        if world.identities.users.contains_key(&id.access_key_id) {
+            return Err(AwsError::validation(format!(
+                "{what}: access_key_id {} is already another identity's",
+                id.access_key_id
+            )));
+        }
         let policies = match &id.policies {
             Some(p) => Some(policy_documents(p, &what)?),
             None => None,

@@ -245,14 +245,24 @@ fn a_policy_that_is_not_a_policy_document_is_named() {
         let e = fakeaws::spec::apply(&mut w, &spec).expect_err("refused");
         assert!(e.message.contains(says), "{}", e.message);
     }
-    let text = "[[identities]]\nname = \"u\"\naccess_key_id = \"\"\nsecret_access_key = \"s\"\n";
-    let WorldFile::Spec(spec) = parse(text, "w.toml").expect("parses") else {
-        panic!("a spec")
-    };
-    let e = fakeaws::spec::apply(&mut w, &spec).expect_err("refused");
-    assert!(
-        e.message.contains("identity 'u' needs a non-empty access_key_id"),
-        "{}",
-        e.message
-    );
+    let identities = [
+        ("name = \"u\"\naccess_key_id = \"\"\nsecret_access_key = \"s\"", "identity 'u' needs a non-empty access_key_id"),
+        (
+            "name = \"u\"\naccess_key_id = \"AKIAFAKEAWSDEFAULT01\"\nsecret_access_key = \"s\"",
+            "is the fake's default pair",
+        ),
+        (
+            "name = \"a\"\naccess_key_id = \"AKIASAME\"\nsecret_access_key = \"s\"\n\n[[identities]]\nname = \"b\"\naccess_key_id = \"AKIASAME\"\nsecret_access_key = \"t\"",
+            "identity 'b': access_key_id AKIASAME is already another identity's",
+        ),
+    ];
+    for (body, says) in identities {
+        let mut w = fakeaws::World::new("us-east-1", 0);
+        let text = format!("[[identities]]\n{body}\n");
+        let WorldFile::Spec(spec) = parse(&text, "w.toml").expect("parses") else {
+            panic!("a spec")
+        };
+        let e = fakeaws::spec::apply(&mut w, &spec).expect_err("refused");
+        assert!(e.message.contains(says), "{}", e.message);
+    }
 }
