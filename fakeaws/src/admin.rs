@@ -248,14 +248,7 @@ async fn calls(State(fake): State<Arc<Fake>>) -> Response {
 }
 
 async fn role_policies(State(fake): State<Arc<Fake>>, Path(role): Path<String>) -> Response {
-    let policies = {
-        let w = fake.world_read();
-        w.identities
-            .roles
-            .get(&role)
-            .cloned()
-            .unwrap_or_else(|| vec![crate::iam::hooks_policy(&w.region, &w.account_id)])
-    };
+    let policies = crate::iam::role_policies(&fake.world_read(), &role);
     Json(json!({ "role": role, "policies": policies })).into_response()
 }
 
@@ -271,10 +264,7 @@ async fn set_role_policies(
             "expected a JSON array of policy documents: [{\"Version\": \"2012-10-17\", \"Statement\": [...]}]",
         );
     };
-    if let Some(i) = policies
-        .iter()
-        .position(|p| !p.get("Statement").is_some_and(|s| s.is_array() || s.is_object()))
-    {
+    if let Some(i) = policies.iter().position(|p| !crate::iam::is_policy_document(p)) {
         return bad(StatusCode::BAD_REQUEST, format!("policy {i} has no Statement"));
     }
     fake.set_role_policies(&role, policies.clone());

@@ -30,14 +30,7 @@ pub fn hooks_policy(region: &str, account: &str) -> Value {
 /// without policies).
 pub fn policies_of(world: &World, principal: &Principal) -> Option<Vec<Value>> {
     match principal.kind {
-        PrincipalKind::Role => Some(
-            world
-                .identities
-                .roles
-                .get(&principal.name)
-                .cloned()
-                .unwrap_or_else(|| vec![hooks_policy(&world.region, &world.account_id)]),
-        ),
+        PrincipalKind::Role => Some(role_policies(world, &principal.name)),
         PrincipalKind::User => world
             .identities
             .users
@@ -45,6 +38,21 @@ pub fn policies_of(world: &World, principal: &Principal) -> Option<Vec<Value>> {
             .find(|u| u.name == principal.name)
             .and_then(|u| u.policies.clone()),
     }
+}
+
+/// An instance role's policies: the world's, or the hooks' least-privilege policy.
+pub fn role_policies(world: &World, role: &str) -> Vec<Value> {
+    world
+        .identities
+        .roles
+        .get(role)
+        .cloned()
+        .unwrap_or_else(|| vec![hooks_policy(&world.region, &world.account_id)])
+}
+
+/// Whether a JSON value is a policy document (it has a `Statement`, one or a list).
+pub fn is_policy_document(p: &Value) -> bool {
+    matches!(p.get("Statement"), Some(Value::Array(_) | Value::Object(_)))
 }
 
 /// A static identity's key, as signature verification knows it.

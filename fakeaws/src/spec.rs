@@ -600,12 +600,13 @@ fn policy_documents(given: &[serde_json::Value], what: &str) -> Result<Vec<serde
                     .map_err(|e| AwsError::validation(format!("{what}: policy {} is not JSON: {e}", i + 1)))?,
                 other => other.clone(),
             };
-            match doc.get("Statement") {
-                Some(serde_json::Value::Array(_) | serde_json::Value::Object(_)) => Ok(doc),
-                _ => Err(AwsError::validation(format!(
+            if crate::iam::is_policy_document(&doc) {
+                Ok(doc)
+            } else {
+                Err(AwsError::validation(format!(
                     "{what}: policy {} is not a policy document (it needs a Statement)",
                     i + 1
-                ))),
+                )))
             }
         })
         .collect()

@@ -27,6 +27,15 @@ pub(crate) fn clean_env(cmd: &mut Command, url: &str) {
         .env_remove("AWS_SESSION_TOKEN");
 }
 
+/// [`clean_env`], then the given credentials in place of the default pair.
+pub(crate) fn clean_env_as(cmd: &mut Command, url: &str, key: &str, secret: &str, token: Option<&str>) {
+    clean_env(cmd, url);
+    cmd.env("AWS_ACCESS_KEY_ID", key).env("AWS_SECRET_ACCESS_KEY", secret);
+    if let Some(t) = token {
+        cmd.env("AWS_SESSION_TOKEN", t);
+    }
+}
+
 /// Runs a boto3 script; the script prints JSON on its last line.
 pub(crate) fn boto3(url: &str, script: &str, extra_env: &[(&str, &str)]) -> serde_json::Value {
     let mut cmd = Command::new(python());

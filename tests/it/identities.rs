@@ -7,7 +7,7 @@ use std::process::Command;
 use aws_sdk_autoscaling::error::ProvideErrorMetadata;
 use fakeaws::spec::{parse, WorldFile};
 
-use crate::botocore::{clean_env, python};
+use crate::botocore::{clean_env_as, python};
 use crate::util::*;
 
 const WORLD: &str = r#"
@@ -51,16 +51,6 @@ async fn started() -> (fakeaws::Running, Vec<String>) {
     (r, ids)
 }
 
-async fn sdk(url: &str, key: &str, secret: &str, token: Option<String>) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(key, secret, token, None, "test"))
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .load()
-        .await
-}
-
 /// The role credentials an instance's metadata service hands out: (role, key, secret, token).
 async fn role_credentials(url: &str, id: &str) -> (String, String, String, String) {
     let token = imds_token(url, id).await;
@@ -81,7 +71,7 @@ async fn a_groups_role_from_the_world_file_governs_its_instances() {
     let member = r.fake.rehearsal().group_members("web")[0].clone();
     let (role, key, secret, token) = role_credentials(&r.url, &member).await;
     assert_eq!(role, "web-role");
-    let c = aws_sdk_autoscaling::Client::new(&sdk(&r.url, &key, &secret, Some(token)).await);
+    let c = aws_sdk_autoscaling::Client::new(&sdk_config_as(&r.url, &key, &secret, Some(&token)).await);
     c.describe_auto_scaling_groups()
         .send()
         .await
@@ -110,7 +100,7 @@ async fn a_groups_role_from_the_world_file_governs_its_instances() {
     // An instance that names no role has the default one, under the hooks' policy.
     let (role, key, secret, token) = role_credentials(&r.url, &standalone[0]).await;
     assert_eq!(role, "fakeaws-instance-role");
-    let c = aws_sdk_autoscaling::Client::new(&sdk(&r.url, &key, &secret, Some(token)).await);
+    let c = aws_sdk_autoscaling::Client::new(&sdk_config_as(&r.url, &key, &secret, Some(&token)).await);
     c.describe_auto_scaling_instances()
         .send()
         .await
@@ -127,8 +117,7 @@ async fn a_groups_role_from_the_world_file_governs_its_instances() {
 fn cli(url: &str, key: &str, secret: &str, args: &[&str]) -> (bool, String) {
     let mut cmd = Command::new("aws");
     cmd.args(args);
-    clean_env(&mut cmd, url);
-    cmd.env("AWS_ACCESS_KEY_ID", key).env("AWS_SECRET_ACCESS_KEY", secret);
+    clean_env_as(&mut cmd, url, key, secret, None);
     let out = cmd.output().expect("the AWS CLI runs (install awscli)");
     (out.status.success(), String::from_utf8_lossy(&out.stderr).to_string())
 }
@@ -141,8 +130,7 @@ fn boto3(url: &str, key: &str, secret: &str, service: &str, call: &str) -> Strin
          try:\n    boto3.client('{service}').{call}(); print('ok')\n\
          except botocore.exceptions.ClientError as e:\n    print(e.response['Error']['Code'] + ': ' + e.response['Error']['Message'])",
     ));
-    clean_env(&mut cmd, url);
-    cmd.env("AWS_ACCESS_KEY_ID", key).env("AWS_SECRET_ACCESS_KEY", secret);
+    clean_env_as(&mut cmd, url, key, secret, None);
     let out = cmd.output().expect("python3 runs (install python3 with boto3)");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -152,7 +140,7 @@ fn boto3(url: &str, key: &str, secret: &str, service: &str, call: &str) -> Strin
 async fn static_identities_from_the_world_file_sign_and_are_held_to_their_policies() {
     let (r, _) = started().await;
     // The Rust SDK: the deployer may use Auto Scaling, not the load balancers (explicit deny).
-    let conf = sdk(&r.url, "AKIADEPLOYER00000001", "deployer-secret", None).await;
+    let conf = sdk_config_as(&r.url, "AKIADEPLOYER00000001", "deployer-secret", None).await;
     aws_sdk_autoscaling::Client::new(&conf)
         .describe_auto_scaling_groups()
         .send()

@@ -8,24 +8,11 @@ use aws_sdk_autoscaling::error::ProvideErrorMetadata;
 use fakeaws::protocol::sigv4::{sign_query, Known, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY};
 use proptest::prelude::*;
 
-use crate::botocore::{clean_env, python};
+use crate::botocore::{clean_env_as, python};
 use crate::util::*;
 
 async fn client(url: &str, key: &str, secret: &str, token: Option<&str>) -> aws_sdk_autoscaling::Client {
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            key,
-            secret,
-            token.map(str::to_string),
-            None,
-            "test",
-        ))
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .load()
-        .await;
-    aws_sdk_autoscaling::Client::new(&conf)
+    aws_sdk_autoscaling::Client::new(&sdk_config_as(url, key, secret, token).await)
 }
 
 /// The error code a DescribeAutoScalingGroups call gets (`None`: it succeeded).
@@ -203,12 +190,7 @@ const DEFAULT: Cred<'static> = Cred {
 };
 
 fn with_cred(cmd: &mut Command, url: &str, c: Cred) {
-    clean_env(cmd, url);
-    cmd.env("AWS_ACCESS_KEY_ID", c.key)
-        .env("AWS_SECRET_ACCESS_KEY", c.secret);
-    if let Some(t) = c.token {
-        cmd.env("AWS_SESSION_TOKEN", t);
-    }
+    clean_env_as(cmd, url, c.key, c.secret, c.token);
 }
 
 /// The AWS CLI's stderr for one DescribeAutoScalingGroups call (empty: it succeeded).

@@ -18,13 +18,24 @@ pub async fn start_with(options: Options) -> Running {
 }
 
 pub async fn sdk_config(url: &str) -> aws_config::SdkConfig {
+    sdk_config_as(
+        url,
+        fakeaws::protocol::sigv4::DEFAULT_ACCESS_KEY_ID,
+        fakeaws::protocol::sigv4::DEFAULT_SECRET_ACCESS_KEY,
+        None,
+    )
+    .await
+}
+
+/// An SDK configuration for the fake, signing with the given credentials (no retries).
+pub async fn sdk_config_as(url: &str, key: &str, secret: &str, token: Option<&str>) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(url)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_credential_types::Credentials::new(
-            fakeaws::protocol::sigv4::DEFAULT_ACCESS_KEY_ID,
-            fakeaws::protocol::sigv4::DEFAULT_SECRET_ACCESS_KEY,
-            None,
+            key,
+            secret,
+            token.map(str::to_string),
             None,
             "test",
         ))

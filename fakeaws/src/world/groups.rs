@@ -107,8 +107,8 @@ impl World {
     pub fn set_min_size(&mut self, group: &str, min: i64) -> Result<(), AwsError> {
         let g = self.group(group)?;
         Self::check_sizes(min, g.max, g.desired)?;
-        self.group_mut(group)?.min = min;
-        Ok(())
+        let update = GroupUpdate::sizes(min, g.max, g.desired);
+        self.update_group(group, update)
     }
 
     /// Creates or replaces one of a group's tags (CreateOrUpdateTags).
@@ -391,4 +391,21 @@ pub(crate) struct GroupUpdate {
     pub health_check_grace_period_s: Option<i64>,
     pub launch_template: Option<String>,
     pub new_instances_protected_from_scale_in: Option<bool>,
+}
+
+impl GroupUpdate {
+    /// New sizes, nothing else changed.
+    pub(crate) fn sizes(min: i64, max: i64, desired: i64) -> Self {
+        GroupUpdate {
+            min,
+            max,
+            desired,
+            availability_zones: None,
+            vpc_zone_identifier: None,
+            health_check_type: None,
+            health_check_grace_period_s: None,
+            launch_template: None,
+            new_instances_protected_from_scale_in: None,
+        }
+    }
 }

@@ -94,9 +94,6 @@ pub struct World {
     pub(crate) identities: Identities,
 }
 
-/// A target's health as DescribeTargetHealth reports it: state, reason code, description.
-pub type Health = TargetHealth;
-
 /// The default per-account instance quota (`--max-instances`).
 pub const DEFAULT_MAX_INSTANCES: usize = 5000;
 

@@ -165,7 +165,7 @@ impl World {
     }
 
     /// The health state, reason code and description of a target as DescribeTargetHealth reports it.
-    pub fn target_health(&self, tg: &TargetGroup, t: &Target) -> Health {
+    pub fn target_health(&self, tg: &TargetGroup, t: &Target) -> TargetHealth {
         use TargetHealthReason as R;
         use TargetHealthState as S;
         if t.state == TargetState::Draining {

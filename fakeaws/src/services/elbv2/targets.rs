@@ -75,7 +75,7 @@ pub(super) fn describe_target_health(world: &mut World, p: &Params) -> Outcome {
     let t = tg(world, &arn)?.clone();
     let asked = targets_of(p)?;
     check_instances(world, &asked)?;
-    let mut rows: Vec<(String, i64, crate::world::Health)> = Vec::new();
+    let mut rows: Vec<(String, i64, TargetHealth)> = Vec::new();
     if asked.is_empty() {
         for target in &t.targets {
             rows.push((target.id.clone(), target.port, world.target_health(&t, target)));
