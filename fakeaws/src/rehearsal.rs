@@ -1,15 +1,21 @@
 //! The Boundary for rehearsal drivers (the scenario runner): everything a driver may do to the
 //! fake besides the AWS APIs, in one small API. The clock and faults are [`Fake::clock`] and
-//! [`Fake::inject`]; this adds building the world from a spec, CodeDeploy's launch hook (put
-//! through the Auto Scaling API handler), applications up and down, lifecycle action results,
+//! [`Fake::inject`]; this adds building the world from a spec, CodeDeploy's control plane as the
+//! deployment engine drives it (deployment groups with their launch hook, deployments started,
+//! lifecycle events and statuses reported, deployments created through the API picked up), applications up and down, lifecycle action results,
 //! the scenario events (scaling, zones, terminations, alarms, scheduled actions) and read-only
 //! views. Every call brings the world to the current simulated time first, as a request does.
 
+use crate::model::codedeploy::{
+    ComputePlatform, Deployment, DeploymentOption, DeploymentStatus, Diagnostics, ErrorInformation, InstanceStatus,
+    LifecycleEventStatus, MinimumHealthyHosts,
+};
 use crate::model::{Lifecycle, Transition};
 use crate::protocol::error::AwsError;
 use crate::protocol::query::Params;
 use crate::spec::WorldSpec;
 use crate::state::Fake;
+use crate::world::codedeploy::{DeploymentInput, GroupInput};
 use crate::world::World;
 
 pub use crate::model::LifecycleResult;
@@ -286,6 +292,111 @@ impl Rehearsal<'_> {
             })
             .collect();
         (view, w.next_change())
+    }
+
+    /// CodeDeploy's side of a deployment group over `autoscaling_groups`: the application (created
+    /// if missing) and the group, which puts CodeDeploy's launch hook on each Auto Scaling group.
+    pub fn create_deployment_group(
+        &self,
+        application: &str,
+        group: &str,
+        autoscaling_groups: &[String],
+        option: DeploymentOption,
+    ) -> Result<(), AwsError> {
+        let mut w = self.fake.world();
+        if w.codedeploy_application(application).is_err() {
+            w.create_application(application, ComputePlatform::Server)?;
+        }
+        let role = w
+            .arn("iam", "role/CodeDeployServiceRole")
+            .replacen(&format!(":{}:", w.region()), "::", 1);
+        w.create_deployment_group(
+            application,
+            group,
+            GroupInput {
+                service_role_arn: Some(role),
+                autoscaling_groups: Some(autoscaling_groups.to_vec()),
+                deployment_option: Some(option),
+                ..GroupInput::default()
+            },
+        )?;
+        Ok(())
+    }
+
+    /// A deployment group's id.
+    pub fn deployment_group_id(&self, application: &str, group: &str) -> Option<String> {
+        self.fake
+            .world_read()
+            .deployment_group(application, group)
+            .ok()
+            .map(|g| g.id.clone())
+    }
+
+    /// A deployment configuration by minimum healthy hosts (created unless it exists).
+    pub fn ensure_deployment_config(&self, name: &str, hosts: MinimumHealthyHosts) -> Result<(), AwsError> {
+        let mut w = self.fake.world();
+        if w.deployment_config(name).is_err() {
+            w.create_deployment_config(name, hosts)?;
+        }
+        Ok(())
+    }
+
+    /// CreateDeployment as CodeDeploy records it (any creator), then started on `targets` in
+    /// that order. Returns the deployment id.
+    pub fn start_deployment(&self, input: DeploymentInput, targets: &[String]) -> Result<String, AwsError> {
+        let mut w = self.fake.world();
+        let id = w.create_deployment(input)?;
+        w.deployment_started(&id, targets)?;
+        Ok(id)
+    }
+
+    /// A deployment created through the API and not yet picked up by the engine, oldest first.
+    pub fn next_created_deployment(&self) -> Option<Deployment> {
+        let w = self.fake.world_read();
+        let found = w
+            .codedeploy_deployments()
+            .find(|d| d.status == DeploymentStatus::Created)
+            .cloned();
+        found
+    }
+
+    /// The engine begins a deployment created through the API on `targets`.
+    pub fn begin_deployment(&self, id: &str, targets: &[String]) -> Result<(), AwsError> {
+        self.fake.world().deployment_started(id, targets)
+    }
+
+    /// One lifecycle event of one instance of a deployment, as the agent reports it.
+    pub fn instance_event(
+        &self,
+        id: &str,
+        instance: &str,
+        event: &str,
+        status: LifecycleEventStatus,
+        diagnostics: Option<Diagnostics>,
+    ) -> Result<(), AwsError> {
+        self.fake
+            .world()
+            .instance_event(id, instance, event, status, diagnostics)
+    }
+
+    /// An instance of a deployment finished.
+    pub fn instance_done(&self, id: &str, instance: &str, status: InstanceStatus) -> Result<(), AwsError> {
+        self.fake.world().instance_done(id, instance, status)
+    }
+
+    /// A deployment ended (instances not started are skipped).
+    pub fn deployment_done(&self, id: &str, status: DeploymentStatus, error: Option<ErrorInformation>) {
+        self.fake.world().deployment_done(id, status, error)
+    }
+
+    /// Whether a deployment was stopped (StopDeployment) or has otherwise ended.
+    pub fn deployment_status(&self, id: &str) -> Option<DeploymentStatus> {
+        self.fake.world_read().deployment(id).ok().map(|d| d.status)
+    }
+
+    /// Records that deployment `rollback` rolls back `of`.
+    pub fn link_rollback(&self, rollback: &str, of: &str) {
+        self.fake.world().link_rollback(rollback, of)
     }
 
     /// A copy of the whole world, for a report.

@@ -14,8 +14,9 @@ use axum::Router;
 
 use crate::admin;
 use crate::protocol::error::AwsError;
+use crate::protocol::json;
 use crate::protocol::query::Params;
-use crate::services::{autoscaling, classic, elbv2, imds};
+use crate::services::{autoscaling, classic, codedeploy, elbv2, imds};
 use crate::state::{Fake, Fault};
 
 /// The router for a fake.
@@ -52,6 +53,9 @@ async fn dispatch(State(fake): State<Arc<Fake>>, req: Request) -> Response {
             )
         }
     };
+    if method == Method::POST && headers.contains_key("x-amz-target") {
+        return json_call(&fake, &path_and_query, &headers, &body).await;
+    }
     if method != Method::POST {
         let err = AwsError::new(
             400,
@@ -147,13 +151,45 @@ async fn query(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, body
             return aws_response(fake, ns, Err(err), "");
         }
     };
+    let read_only = ["Describe", "Get", "List"].iter().any(|p| action.starts_with(p));
+    let outcome = execute(
+        fake,
+        caller.as_ref(),
+        service,
+        &action,
+        read_only,
+        |world| crate::iam::resource_of(world, service, &action, &params),
+        |world| match (service, version.as_str()) {
+            ("autoscaling", _) => autoscaling::handle(world, &action, &params),
+            (_, "2012-06-01") => classic::handle(world, &action, &params),
+            _ => elbv2::handle(world, &action, &params),
+        },
+    )
+    .await;
+    aws_response(fake, ns, outcome, &action)
+}
+
+/// One action, whatever its protocol: counted, faults injected, then under the world's lock the
+/// caller's policies checked on the resource the call names, the handler run, and a failed call or
+/// a broken invariant rolled back. Reads take no rollback copy: their cost does not grow with
+/// what the world holds; a change keeps a copy that shares with the world everything the change
+/// leaves alone (persistent collections), so it costs what it touches.
+async fn execute<T>(
+    fake: &Arc<Fake>,
+    caller: Option<&crate::protocol::sigv4::Known>,
+    service: &str,
+    action: &str,
+    read_only: bool,
+    resource: impl FnOnce(&crate::world::World) -> String,
+    handler: impl FnOnce(&mut crate::world::World) -> Result<T, AwsError>,
+) -> Result<T, AwsError> {
     {
         let mut calls = fake.calls.lock().unwrap_or_else(|e| e.into_inner());
         *calls.entry(format!("{service}:{action}")).or_default() += 1;
     }
-    match fake.take_fault(&action) {
-        Some(Fault::Throttle) => return aws_response(fake, ns, Err(AwsError::throttling()), &action),
-        Some(Fault::Unavailable) => return aws_response(fake, ns, Err(AwsError::unavailable()), &action),
+    match fake.take_fault(action) {
+        Some(Fault::Throttle) => return Err(AwsError::throttling()),
+        Some(Fault::Unavailable) => return Err(AwsError::unavailable()),
         Some(Fault::Delay { ms }) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
         Some(Fault::Hold) => {
             fake.hold();
@@ -162,22 +198,21 @@ async fn query(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, body
         Some(Fault::Pass) | None => {}
     }
     let outcome = {
-        // Reads change nothing, so they take no copy of the world: their cost does not grow with
-        // what the world holds. A change keeps a copy to roll back to, which shares with the world
-        // everything the change leaves alone (persistent collections): it costs what it touches.
-        let read_only = ["Describe", "Get", "List"].iter().any(|p| action.starts_with(p));
         let mut world = if read_only { fake.world_read() } else { fake.world() };
         // What the caller may do: its identity-based policies, on the resource the call names.
-        if let Some(principal) = caller.as_ref().and_then(|k| k.principal.as_ref()) {
+        if let Some(principal) = caller.and_then(|k| k.principal.as_ref()) {
             if let Some(policies) = crate::iam::policies_of(&world, principal) {
-                let resource = crate::iam::resource_of(&world, service, &action, &params);
+                let resource = resource(&world);
                 let full = format!("{service}:{action}");
                 match crate::iam::decide(&policies, &full, &resource) {
                     Some(true) => {}
                     other => {
-                        let err = crate::iam::access_denied(&principal.arn, &full, &resource, other == Some(false));
-                        drop(world);
-                        return aws_response(fake, ns, Err(err), &action);
+                        return Err(crate::iam::access_denied(
+                            &principal.arn,
+                            &full,
+                            &resource,
+                            other == Some(false),
+                        ));
                     }
                 }
             }
@@ -186,34 +221,89 @@ async fn query(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, body
             fake.rollback_copies.fetch_add(1, Ordering::Relaxed);
             world.clone()
         });
-        let result = match (service, version.as_str()) {
-            ("autoscaling", _) => autoscaling::handle(&mut world, &action, &params),
-            (_, "2012-06-01") => classic::handle(&mut world, &action, &params),
-            _ => elbv2::handle(&mut world, &action, &params),
-        };
-        let Some(before) = before else {
-            return aws_response(fake, ns, result, &action);
-        };
-        if result.is_err() {
-            // A failed call changes nothing.
-            *world = before;
-            result
-        } else if let Err(broken) = world.check_invariants() {
-            *world = before;
-            tracing::error!(%action, %broken, "invariant broken; change rolled back");
-            Err(AwsError::new(
-                500,
-                "InternalFailure",
-                format!("fakeaws refused a change that broke an invariant: {broken}"),
-            ))
-        } else {
-            result
+        let result = handler(&mut world);
+        match before {
+            None => result,
+            Some(before) if result.is_err() => {
+                // A failed call changes nothing.
+                *world = before;
+                result
+            }
+            Some(before) => match world.check_invariants() {
+                Ok(()) => result,
+                Err(broken) => {
+                    *world = before;
+                    tracing::error!(%action, %broken, "invariant broken; change rolled back");
+                    Err(AwsError::new(
+                        500,
+                        "InternalFailure",
+                        format!("fakeaws refused a change that broke an invariant: {broken}"),
+                    ))
+                }
+            },
         }
     };
-    if outcome.is_ok() {
+    if outcome.is_ok() && !read_only {
         fake.sync_data_plane();
     }
-    aws_response(fake, ns, outcome, &action)
+    outcome
+}
+
+/// The AWS JSON 1.1 protocol (CodeDeploy): `X-Amz-Target: CodeDeploy_20141006.Action`.
+async fn json_call(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, body: &Bytes) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let rid = fake.request_id();
+    let Some(action) = target.strip_prefix(codedeploy::TARGET_PREFIX) else {
+        let err = AwsError::new(
+            400,
+            "UnknownOperationException",
+            format!(
+                "X-Amz-Target {target} is not served: fakeaws serves CodeDeploy ({}*) over JSON.",
+                codedeploy::TARGET_PREFIX
+            ),
+        );
+        return json::response(Err(err), &rid);
+    };
+    let caller = match fake.verify_signature("POST", path_and_query, headers, body) {
+        Ok(caller) => caller,
+        Err(e) => return json::response(Err(e), &rid),
+    };
+    if let Some(s) = signing_service(headers) {
+        if s != "codedeploy" {
+            let err = AwsError::new(
+                400,
+                "InvalidSignatureException",
+                format!("The request was signed for service '{s}' but X-Amz-Target {target} belongs to 'codedeploy'."),
+            );
+            return json::response(Err(err), &rid);
+        }
+    }
+    let doc = match json::Body::decode(body) {
+        Ok(d) => d,
+        Err(e) => return json::response(Err(e), &rid),
+    };
+    let outcome = execute(
+        fake,
+        caller.as_ref(),
+        "codedeploy",
+        action,
+        codedeploy::read_only(action),
+        |world| codedeploy::resource_of(world, action, &doc),
+        |world| codedeploy::handle(world, action, &doc),
+    )
+    .await
+    .map_err(|mut e| {
+        // JSON services name throttling ThrottlingException.
+        if e.code == "Throttling" {
+            e.code = "ThrottlingException".into();
+        }
+        e
+    });
+    json::response(outcome, &rid)
 }
 
 fn aws_response(fake: &Fake, ns: &str, outcome: Result<Option<String>, AwsError>, action: &str) -> Response {

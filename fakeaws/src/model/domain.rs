@@ -41,6 +41,7 @@ macro_rules! api_enum {
         }
     };
 }
+pub(crate) use api_enum;
 
 api_enum! {
     /// How Auto Scaling decides an instance is healthy.

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub mod codedeploy;
 mod domain;
 mod identity;
 mod listeners;

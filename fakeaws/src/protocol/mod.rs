@@ -1,8 +1,9 @@
-//! The wire protocol: decoding Query parameters ([`query`]), writing XML ([`xml`]), and the one
+//! The wire protocol: decoding Query parameters ([`query`]), writing XML ([`xml`]), the JSON 1.1 protocol ([`json`]), and the one
 //! error type that renders AWS's `ErrorResponse` ([`error`]). What a handler produces is an
 //! [`Outcome`].
 
 pub mod error;
+pub mod json;
 pub mod query;
 pub mod sigv4;
 pub mod xml;

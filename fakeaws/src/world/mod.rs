@@ -12,6 +12,7 @@
 //! `reconcile`, `invariants`, `views` (the read-only door for code outside the fake); scaling policies and scheduled actions live in `crate::scaling`.
 
 mod balancers;
+pub mod codedeploy;
 mod groups;
 pub(crate) use groups::GroupUpdate;
 mod invariants;
@@ -31,6 +32,7 @@ use imbl::OrdMap;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::iso;
+use crate::model::codedeploy as codedeploy_model;
 use crate::model::*;
 use crate::protocol::error::AwsError;
 
@@ -92,6 +94,9 @@ pub struct World {
     /// Instance roles' policies and static identities.
     #[serde(default)]
     pub(crate) identities: Identities,
+    /// CodeDeploy's applications, groups, configurations and deployments.
+    #[serde(default)]
+    pub(crate) codedeploy: codedeploy_model::CodeDeploy,
 }
 
 /// The default per-account instance quota (`--max-instances`).
@@ -136,6 +141,7 @@ impl World {
             max_instances: DEFAULT_MAX_INSTANCES,
             elb_tags: BTreeMap::new(),
             identities: Identities::default(),
+            codedeploy: Default::default(),
         }
     }
 

@@ -11,6 +11,43 @@ use super::World;
 use crate::model::*;
 
 impl World {
+    /// CodeDeploy's applications, by name.
+    pub fn codedeploy_applications(&self) -> impl DoubleEndedIterator<Item = &crate::model::codedeploy::Application> {
+        self.codedeploy.applications.values()
+    }
+
+    /// One CodeDeploy application.
+    pub fn codedeploy_application(
+        &self,
+        name: &str,
+    ) -> Result<&crate::model::codedeploy::Application, crate::protocol::error::AwsError> {
+        self.codedeploy.applications.get(name).ok_or_else(|| {
+            crate::protocol::error::AwsError::new(
+                400,
+                "ApplicationDoesNotExistException",
+                format!("No application found for name: {name}"),
+            )
+        })
+    }
+
+    /// The names of an application's deployment groups.
+    pub fn deployment_group_names(&self, app: &str) -> Result<Vec<String>, crate::protocol::error::AwsError> {
+        Ok(self.codedeploy_application(app)?.groups.keys().cloned().collect())
+    }
+
+    /// CodeDeploy's deployments, oldest first.
+    pub fn codedeploy_deployments(&self) -> impl DoubleEndedIterator<Item = &crate::model::codedeploy::Deployment> {
+        self.codedeploy
+            .deployment_order
+            .iter()
+            .filter_map(|id| self.codedeploy.deployments.get(id))
+    }
+
+    /// What CodeDeploy's triggers announced, oldest first.
+    pub fn codedeploy_notifications(&self) -> &[crate::model::codedeploy::TriggerEvent] {
+        &self.codedeploy.notifications
+    }
+
     /// The region of the simulated account.
     pub fn region(&self) -> &str {
         &self.region

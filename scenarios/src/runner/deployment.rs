@@ -116,6 +116,7 @@ impl Sim {
             Some(_) => 2,
         });
         let planned = order.clone();
+        self.open_deployment(number, revision, creator, config, &planned)?;
         let mut queue: VecDeque<String> = order.into();
         let mut report = DeploymentReport {
             number,
@@ -276,6 +277,13 @@ impl Sim {
         if ok {
             self.last_good = Some(revision.to_string());
         }
+        self.close_deployment(
+            number,
+            match &report.status {
+                Status::Succeeded => None,
+                other => Some(other.to_string()),
+            },
+        );
         let now = self.now();
         let floor_ms = self.deployment_floor(number, &planned, batch);
         let took = (now - started_ms) / 1000;
@@ -334,6 +342,8 @@ impl Sim {
                         floor_seconds: None,
                         overhead_seconds: None,
                     });
+                    let one = ConfigSpec::Named("OneAtATime".into());
+                    self.open_deployment(number, &rev, Creator::Autoscaling, &one, std::slice::from_ref(&id))?;
                     runs.push(self.new_run(number, &id, &rev));
                 }
                 None => {
@@ -347,6 +357,7 @@ impl Sim {
     }
 
     pub(super) fn complete_run(&mut self, run: &Run) {
+        self.report_run(run);
         let serving = self.fake().rehearsal().serving(std::slice::from_ref(&run.instance)) == 1;
         self.spent.turn_ends(run.deployment, &run.instance, serving);
         let creator_autoscaling = self
@@ -369,6 +380,7 @@ impl Sim {
             LifecycleResult::Abandon
         };
         self.fake().rehearsal().complete_lifecycle_action(&run.instance, result);
+        self.close_deployment(run.deployment, run.failed.clone());
         if let Some(r) = self.reports.iter_mut().find(|r| r.number == run.deployment) {
             r.status = if ok { Status::Succeeded } else { Status::Failed(None) };
             r.instances.insert(

@@ -10,6 +10,7 @@
 //! to the earliest wake-up or script deadline. Hours of draining take milliseconds, and the same
 //! scenario gives the same outcome on every run.
 
+mod control;
 mod deployment;
 mod events;
 mod floor;
@@ -45,10 +46,7 @@ pub struct Paths {
     pub work: PathBuf,
 }
 
-/// The name of CodeDeploy's launch lifecycle hook for a deployment group.
-pub fn launch_hook_name(dg: &str) -> String {
-    format!("CodeDeploy-managed-automatic-launch-deployment-hook-{dg}")
-}
+pub use fakeaws::world::codedeploy::launch_hook_name;
 
 pub(super) struct Revision {
     pub(super) dir: PathBuf,
@@ -122,6 +120,8 @@ pub(super) struct Sim {
     /// (looked at again only when it changes).
     pub(super) census_seen: Option<(u64, i64)>,
     pub(super) pending_seen: Option<(u64, i64)>,
+    /// Deployment number -> the id CodeDeploy gave it.
+    pub(super) deployment_ids: BTreeMap<usize, String>,
 }
 
 impl Sim {
@@ -174,6 +174,7 @@ impl Sim {
             spent: Default::default(),
             census_seen: None,
             pending_seen: None,
+            deployment_ids: BTreeMap::new(),
         })
     }
 
@@ -197,13 +198,9 @@ impl Sim {
         self.fake().clock.advance_to(booted_at);
         // CodeDeploy installs its launch hook when the deployment group is created, over a group
         // whose instances are already in service.
-        let dg = self.sc.deployment_group.name.clone();
+        self.create_deployment_group()?;
         let mut initial: Vec<String> = Vec::new();
         for g in &self.sc.deployment_group.autoscaling_groups {
-            self.fake()
-                .rehearsal()
-                .put_launch_hook(g, &launch_hook_name(&dg), 600)
-                .map_err(|e| anyhow!("deployment group: {}", e.message))?;
             initial.extend(self.fake().rehearsal().group_members(g));
         }
         initial.extend(standalone);

@@ -214,8 +214,12 @@ impl Sim {
                 let Some(step) = run.steps.pop_front() else {
                     break;
                 };
-                self.started_events
-                    .insert((run.instance.clone(), step.event().to_string(), run.deployment));
+                let new_event =
+                    self.started_events
+                        .insert((run.instance.clone(), step.event().to_string(), run.deployment));
+                if new_event {
+                    self.report_event(run, step.event());
+                }
                 match step {
                     Step::DownloadBundle => {}
                     Step::Install => {
@@ -376,10 +380,12 @@ impl Sim {
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()))
             .env("LIFECYCLE_EVENT", event)
-            .env("DEPLOYMENT_ID", format!("d-SIM{deployment:06}"))
-            .env("APPLICATION_NAME", "sample-app")
+            .env("DEPLOYMENT_ID", self.deployment_id(deployment))
+            .env("APPLICATION_NAME", super::control::APPLICATION)
             .env("DEPLOYMENT_GROUP_NAME", dg)
-            .env("DEPLOYMENT_GROUP_ID", format!("dg-{dg}"))
+            .env("DEPLOYMENT_GROUP_ID", self.deployment_group_id())
+            .env("BUNDLE_BUCKET", super::control::BUCKET)
+            .env("BUNDLE_KEY", format!("{rev}.zip"))
             .env("AWS_ENDPOINT_URL", &self.r.url)
             .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", self.fake().imds_endpoint(id))
             .env("AWS_CONFIG_FILE", root.join("no-aws-config"))

@@ -1,0 +1,185 @@
+//! CodeDeploy's control plane as the engine keeps it: the deployment group, each deployment the
+//! engine runs (user, launch, follow-up, rollback) created in fakeaws' CodeDeploy, its instances'
+//! lifecycle events and statuses reported as they happen, and its end. What the API answers
+//! (`aws deploy get-deployment`, the hooks' GetDeployment) is what the engine does.
+
+use anyhow::anyhow;
+use fakeaws::model::codedeploy::{
+    DeploymentCreator, DeploymentOption, DeploymentStatus, Diagnostics, ErrorInformation, InstanceStatus,
+    LifecycleEventStatus, MinimumHealthyHosts, MinimumHealthyHostsType, Revision,
+};
+use fakeaws::world::codedeploy::DeploymentInput;
+
+use super::supervisor::Run;
+use super::Sim;
+use crate::report::Creator;
+use crate::schema::ConfigSpec;
+
+/// The application the scenarios' deployment groups belong to.
+pub const APPLICATION: &str = "sample-app";
+
+/// The bucket the scenarios' revisions are said to come from.
+pub const BUCKET: &str = "fakeaws-scenarios";
+
+impl Sim {
+    /// Creates the deployment group (and so CodeDeploy's launch hook on its Auto Scaling groups).
+    pub(super) fn create_deployment_group(&self) -> anyhow::Result<()> {
+        let dg = &self.sc.deployment_group;
+        self.fake()
+            .rehearsal()
+            .create_deployment_group(
+                APPLICATION,
+                &dg.name,
+                &dg.autoscaling_groups,
+                DeploymentOption::WithoutTrafficControl,
+            )
+            .map_err(|e| anyhow!("deployment group: {}", e.message))
+    }
+
+    /// Records deployment `number` in CodeDeploy, started on `targets` in that order.
+    pub(super) fn open_deployment(
+        &mut self,
+        number: usize,
+        revision: &str,
+        creator: Creator,
+        config: &ConfigSpec,
+        targets: &[String],
+    ) -> anyhow::Result<String> {
+        let config = self.config_in_codedeploy(config)?;
+        let input = DeploymentInput {
+            application: APPLICATION.to_string(),
+            group: self.sc.deployment_group.name.clone(),
+            revision: revision_location(revision),
+            config: Some(config),
+            description: None,
+            creator: match creator {
+                Creator::User => DeploymentCreator::User,
+                Creator::Autoscaling => DeploymentCreator::Autoscaling,
+                Creator::CodeDeployRollback => DeploymentCreator::CodeDeployRollback,
+            },
+            ignore_application_stop_failures: false,
+            update_outdated_instances_only: false,
+            auto_rollback: None,
+        };
+        let id = self
+            .fake()
+            .rehearsal()
+            .start_deployment(input, targets)
+            .map_err(|e| anyhow!("deployment {number}: {}", e.message))?;
+        if creator == Creator::CodeDeployRollback {
+            if let Some(failed) = self.deployment_ids.values().last().cloned() {
+                self.fake().rehearsal().link_rollback(&id, &failed);
+            }
+        }
+        self.deployment_ids.insert(number, id.clone());
+        Ok(id)
+    }
+
+    /// The deployment group's id (`DEPLOYMENT_GROUP_ID` for scripts).
+    pub(super) fn deployment_group_id(&self) -> String {
+        self.fake()
+            .rehearsal()
+            .deployment_group_id(APPLICATION, &self.sc.deployment_group.name)
+            .unwrap_or_default()
+    }
+
+    /// The id CodeDeploy gave deployment `number`.
+    pub(super) fn deployment_id(&self, number: usize) -> String {
+        self.deployment_ids.get(&number).cloned().unwrap_or_default()
+    }
+
+    /// A step of a run begins its lifecycle event.
+    pub(super) fn report_event(&self, run: &Run, event: &str) {
+        let id = self.deployment_id(run.deployment);
+        let _ =
+            self.fake()
+                .rehearsal()
+                .instance_event(&id, &run.instance, event, LifecycleEventStatus::InProgress, None);
+    }
+
+    /// A run ended: its instance's status, and the failed event's diagnostics.
+    pub(super) fn report_run(&self, run: &Run) {
+        let id = self.deployment_id(run.deployment);
+        let r = self.fake().rehearsal();
+        let status = match &run.failed {
+            None => InstanceStatus::Succeeded,
+            Some(why) => {
+                let event = run
+                    .trace
+                    .last()
+                    .and_then(|l| l.split(' ').next())
+                    .map(|e| e.trim_end_matches(':').to_string())
+                    .unwrap_or_default();
+                let code = ["ScriptTimedOut", "ScriptMissing", "ScriptFailed"]
+                    .into_iter()
+                    .find(|c| why.starts_with(c))
+                    .unwrap_or("UnknownError");
+                let script = why.rsplit(": ").next().unwrap_or_default().to_string();
+                let _ = r.instance_event(
+                    &id,
+                    &run.instance,
+                    &event,
+                    LifecycleEventStatus::Failed,
+                    Some(Diagnostics {
+                        error_code: code.to_string(),
+                        script_name: script,
+                        message: why.clone(),
+                        log_tail: String::new(),
+                    }),
+                );
+                InstanceStatus::Failed
+            }
+        };
+        let _ = r.instance_done(&id, &run.instance, status);
+    }
+
+    /// Deployment `number` ended; `failure` says why when it did not succeed.
+    pub(super) fn close_deployment(&self, number: usize, failure: Option<String>) {
+        let id = self.deployment_id(number);
+        let (status, error) = match failure {
+            None => (DeploymentStatus::Succeeded, None),
+            Some(why) => (
+                DeploymentStatus::Failed,
+                Some(ErrorInformation {
+                    code: "HEALTH_CONSTRAINTS".into(),
+                    message: why,
+                }),
+            ),
+        };
+        self.fake().rehearsal().deployment_done(&id, status, error);
+    }
+
+    /// The configuration's name in CodeDeploy (a custom one is created on first use).
+    fn config_in_codedeploy(&self, c: &ConfigSpec) -> anyhow::Result<String> {
+        match c {
+            ConfigSpec::Named(n) => Ok(format!("CodeDeployDefault.{n}")),
+            ConfigSpec::Custom { kind, value } => {
+                let kind_enum = match kind.as_str() {
+                    "HOST_COUNT" => MinimumHealthyHostsType::HostCount,
+                    _ => MinimumHealthyHostsType::FleetPercent,
+                };
+                let name = format!("Custom.{kind}.{value}");
+                self.fake()
+                    .rehearsal()
+                    .ensure_deployment_config(
+                        &name,
+                        MinimumHealthyHosts {
+                            kind: kind_enum,
+                            value: *value as i64,
+                        },
+                    )
+                    .map_err(|e| anyhow!("deployment configuration {name}: {}", e.message))?;
+                Ok(name)
+            }
+        }
+    }
+}
+
+/// Where CodeDeploy says a scenario revision comes from.
+pub(super) fn revision_location(revision: &str) -> Revision {
+    Revision::s3(
+        BUCKET,
+        &format!("{revision}.zip"),
+        fakeaws::model::codedeploy::BundleType::Zip,
+    )
+}
