@@ -3,7 +3,7 @@
 //! `Resource`/`NotResource` with `*` and `?` wildcards (actions case-insensitively). Instances'
 //! role credentials carry their role's policies: by default the hooks' least-privilege policy the
 //! README documents (`hooks/iam-policy.json`, one source for both), with `REGION` and `ACCOUNT`
-//! filled in and `YOUR-GROUP` / `YOUR-TG` open to any name.
+//! filled in and `YOUR-GROUP` / `YOUR-TG` / `YOUR-APPLICATION` / `YOUR-DEPLOYMENT-GROUP` open to any name.
 
 use serde_json::Value;
 
@@ -21,7 +21,9 @@ pub fn hooks_policy(region: &str, account: &str) -> Value {
         .replace("REGION", region)
         .replace("ACCOUNT", account)
         .replace("YOUR-GROUP", "*")
-        .replace("YOUR-TG", "*");
+        .replace("YOUR-TG", "*")
+        .replace("YOUR-APPLICATION", "*")
+        .replace("YOUR-DEPLOYMENT-GROUP", "*");
     serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 

@@ -33,6 +33,10 @@ async fn dispatch(State(fake): State<Arc<Fake>>, req: Request) -> Response {
         let (id, sub) = rest.split_once('/').unwrap_or((rest, ""));
         return imds::handle(&fake, id, sub, req.method(), req.headers()).await;
     }
+    let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok());
+    if crate::services::s3::is_s3(req.method(), &path, req.uri().query(), auth) {
+        return crate::services::s3::serve(&fake, req).await;
+    }
     let method = req.method().clone();
     let path_and_query = req
         .uri()
@@ -297,9 +301,9 @@ async fn json_call(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, 
     )
     .await
     .map_err(|mut e| {
-        // JSON services name throttling ThrottlingException.
-        if e.code == "Throttling" {
-            e.code = "ThrottlingException".into();
+        // JSON services name these with the Exception suffix.
+        if e.code == "Throttling" || e.code == "AccessDenied" {
+            e.code = format!("{}Exception", e.code);
         }
         e
     });

@@ -86,6 +86,9 @@ pub struct Fake {
     verify_signatures: AtomicBool,
     /// The token non-loopback peers must present to the admin API.
     admin_token: OnceLock<AdminToken>,
+    /// S3, made on first use, over `s3_dir` (or a temporary folder).
+    s3: OnceLock<Arc<crate::services::s3::S3>>,
+    s3_dir: Mutex<Option<std::path::PathBuf>>,
 }
 
 /// The admin token, never shown by `Debug`.
@@ -138,6 +141,8 @@ impl Fake {
             )])),
             verify_signatures: AtomicBool::new(true),
             admin_token: OnceLock::new(),
+            s3: OnceLock::new(),
+            s3_dir: Mutex::new(None),
         })
     }
 
@@ -228,6 +233,34 @@ impl Fake {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(access_key_id.to_string(), known);
+    }
+
+    /// The secret of a known access key (the fake's own keys, then the world's identities).
+    pub(crate) fn secret_of(&self, access_key_id: &str) -> Option<String> {
+        let own = self
+            .keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(access_key_id)
+            .cloned();
+        own.or_else(|| crate::iam::user_key(&self.world_read(), access_key_id))
+            .map(|k| k.secret)
+    }
+
+    /// Keeps S3's objects in `dir` (before the first S3 request; by default a temporary folder
+    /// removed with the fake).
+    pub fn set_s3_dir(&self, dir: std::path::PathBuf) {
+        *self.s3_dir.lock().unwrap_or_else(|e| e.into_inner()) = Some(dir);
+    }
+
+    /// The fake's S3 (made on first use).
+    pub fn s3(self: &Arc<Self>) -> anyhow::Result<Arc<crate::services::s3::S3>> {
+        if let Some(s) = self.s3.get() {
+            return Ok(s.clone());
+        }
+        let dir = self.s3_dir.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let made = Arc::new(crate::services::s3::S3::new(dir, Arc::downgrade(self))?);
+        Ok(self.s3.get_or_init(|| made).clone())
     }
 
     /// Checks a Query API request's signature (when verification is on); the signing key on success.

@@ -82,7 +82,7 @@ async fn role_policies_are_shown_and_replaced() {
     let f = fake();
     let (s, v) = call(&f, "GET", "/_fakeaws/roles/web-role/policies", "").await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(v["policies"][0]["Statement"].as_array().map(Vec::len), Some(5));
+    assert_eq!(v["policies"][0]["Statement"].as_array().map(Vec::len), Some(6));
     let deny = r#"[{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}]"#;
     let (s, _) = call(&f, "POST", "/_fakeaws/roles/web-role/policies", deny).await;
     assert_eq!(s, StatusCode::OK);

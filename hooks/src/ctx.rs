@@ -74,12 +74,16 @@ pub struct Ctx {
     pub asg: aws_sdk_autoscaling::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub classic: aws_sdk_elasticloadbalancing::Client,
+    pub codedeploy: crate::codedeploy::CodeDeploy,
     pub clock: Clock,
     pub log: Log,
     pub settings: Settings,
     pub instance_id: String,
     pub deployment_id: String,
     pub deployment_group: String,
+    /// `APPLICATION_NAME` and `DEPLOYMENT_GROUP_NAME`, as the agent sets them.
+    pub application: Option<String>,
+    pub deployment_group_name: Option<String>,
     pub store: Store,
     pub rng: Mutex<fastrand::Rng>,
 }

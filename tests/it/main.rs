@@ -9,6 +9,8 @@ mod sdk_elbv2;
 mod sdk_imds;
 // fakeaws through botocore (boto3) and the AWS CLI.
 mod botocore;
+// CodeDeploy through aws-sdk-codedeploy, boto3 and `aws deploy`.
+mod codedeploy;
 // Malformed and hostile input, and property tests.
 mod bad_input;
 // Bounds, cost independent of history, EC2-exact metadata.

@@ -267,7 +267,7 @@ pub fn handle(w: &mut World, action: &str, b: &Body) -> Result<Value, AwsError> 
             Ok(json!({ "status": "Succeeded", "statusMessage": "Deployment stopped." }))
         }
         "ListDeploymentInstances" => {
-            let d = w.deployment(deployment_id(b)?)?;
+            let d = started(w.deployment(deployment_id(b)?)?)?;
             let filter = instance_statuses(b.strings("instanceStatusFilter")?)?;
             let ids: Vec<String> = d
                 .order
@@ -278,7 +278,7 @@ pub fn handle(w: &mut World, action: &str, b: &Body) -> Result<Value, AwsError> 
             page(b, ids, "instancesList")
         }
         "ListDeploymentTargets" => {
-            let d = w.deployment(deployment_id(b)?)?;
+            let d = started(w.deployment(deployment_id(b)?)?)?;
             let filter = match b.get("targetFilters") {
                 Some(f) => instance_statuses(strings_of(f.get("TargetStatus"), "targetFilters.TargetStatus")?)?,
                 None => None,
@@ -342,28 +342,20 @@ pub fn handle(w: &mut World, action: &str, b: &Body) -> Result<Value, AwsError> 
                     "The maximum number of targets that can be associated with a deployment is 25.",
                 ));
             }
-            let mut out = Vec::new();
-            for t in &ids {
-                let Some(inst) = d.instances.get(t) else {
-                    return Err(AwsError::new(
-                        400,
-                        "DeploymentTargetDoesNotExistException",
-                        format!("The target {t} is not part of deployment {}.", d.id),
-                    ));
-                };
-                out.push(json!({
-                    "deploymentTargetType": "InstanceTarget",
-                    "instanceTarget": {
-                        "deploymentId": d.id,
-                        "targetId": t,
-                        "targetArn": w.arn("ec2", &format!("instance/{t}")),
-                        "status": inst.status.as_str(),
-                        "lastUpdatedAt": secs(inst.updated_ms),
-                        "lifecycleEvents": events_json(inst),
-                    }
-                }));
-            }
+            let out = ids
+                .iter()
+                .map(|t| target_json(w, d, t))
+                .collect::<Result<Vec<_>, _>>()?;
             Ok(json!({ "deploymentTargets": out }))
+        }
+        "GetDeploymentTarget" => {
+            let d = w.deployment(deployment_id(b)?)?;
+            let t = b.required(
+                "targetId",
+                "DeploymentTargetIdRequiredException",
+                "A deployment target ID was not provided.",
+            )?;
+            Ok(json!({ "deploymentTarget": target_json(w, d, t)? }))
         }
         "RegisterApplicationRevision" => {
             let app = app_name(b)?;
@@ -510,6 +502,18 @@ fn deployment_id(b: &Body) -> Result<&str, AwsError> {
         "DeploymentIdRequiredException",
         "At least one deployment ID must be specified.",
     )
+}
+
+/// A deployment whose instances can be listed: one the engine has started.
+fn started(d: &Deployment) -> Result<&Deployment, AwsError> {
+    if d.status == DeploymentStatus::Created {
+        return Err(AwsError::new(
+            400,
+            "DeploymentNotStartedException",
+            "The specified deployment has not started.",
+        ));
+    }
+    Ok(d)
 }
 
 fn batch_limit(n: usize) -> Result<(), AwsError> {
@@ -1006,6 +1010,27 @@ fn events_json(inst: &DeploymentInstance) -> Value {
             })
             .collect(),
     )
+}
+
+fn target_json(w: &World, d: &Deployment, target: &str) -> Result<Value, AwsError> {
+    let Some(inst) = d.instances.get(target) else {
+        return Err(AwsError::new(
+            400,
+            "DeploymentTargetDoesNotExistException",
+            format!("The target {target} is not part of deployment {}.", d.id),
+        ));
+    };
+    Ok(json!({
+        "deploymentTargetType": "InstanceTarget",
+        "instanceTarget": {
+            "deploymentId": d.id,
+            "targetId": target,
+            "targetArn": w.arn("ec2", &format!("instance/{target}")),
+            "status": inst.status.as_str(),
+            "lastUpdatedAt": secs(inst.updated_ms),
+            "lifecycleEvents": events_json(inst),
+        }
+    }))
 }
 
 fn instance_summary(w: &World, d: &Deployment, instance: &str) -> Result<Value, AwsError> {

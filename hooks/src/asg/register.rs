@@ -344,6 +344,12 @@ pub async fn restore(ctx: &Ctx, mut g: Group, state: &mut State, healthy_now: bo
                 set_tag(ctx, &g.name, TAG_PROCS, &record.join(",")).await?;
             }
         }
+    } else if !record.is_empty() && ctx.settings.handle_processes && deployment_goes_on(ctx).await? {
+        // The next instance of the deployment leaves soon: resuming now would let AZRebalance
+        // (and the others) act in the gap. The record stays for the last instance back.
+        if tagged.as_ref() != Some(&record) {
+            set_tag(ctx, &g.name, TAG_PROCS, &record.join(",")).await?;
+        }
     } else if !record.is_empty() || tagged.is_some() {
         let resume: Vec<String> = record.iter().filter(|p| g.suspended.contains(p)).cloned().collect();
         if !resume.is_empty() {
@@ -364,4 +370,25 @@ pub async fn restore(ctx: &Ctx, mut g: Group, state: &mut State, healthy_now: bo
     state.suspended.clear();
     ctx.save(state)?;
     Ok(())
+}
+
+/// Whether CodeDeploy says instances of the deployment (or of another one of the group) are still
+/// to go, logging what it says; `false` when it cannot be asked.
+async fn deployment_goes_on(ctx: &Ctx) -> Result<bool> {
+    match crate::deployment::rest(ctx).await? {
+        crate::deployment::Rest::Left(why) => {
+            ctx.info(format!(
+                "{why}: scaling processes stay suspended until the last instance is back"
+            ));
+            Ok(true)
+        }
+        crate::deployment::Rest::Done => {
+            ctx.info("no instance of the deployment is left to go: resuming the scaling processes");
+            Ok(false)
+        }
+        crate::deployment::Rest::Unknown(why) => {
+            ctx.info(why);
+            Ok(false)
+        }
+    }
 }

@@ -75,7 +75,7 @@ fn the_policy_file_is_the_readmes() {
     let end = start + readme[start..].find("```").expect("block ends");
     assert_eq!(&readme[start..end], POLICY, "README and hooks/iam-policy.json differ");
     let v: serde_json::Value = serde_json::from_str(POLICY).expect("JSON");
-    assert_eq!(v["Statement"].as_array().map(Vec::len), Some(5));
+    assert_eq!(v["Statement"].as_array().map(Vec::len), Some(6));
 }
 
 #[tokio::test]
@@ -100,5 +100,5 @@ async fn the_classic_statement_is_needed() {
 
 #[tokio::test]
 async fn the_maintenance_statement_is_needed_with_a_maintenance_page() {
-    statement_is_needed(4, Path::TargetGroups, true).await;
+    statement_is_needed(5, Path::TargetGroups, true).await;
 }

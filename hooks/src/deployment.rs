@@ -1,0 +1,115 @@
+//! The deployment as a whole, asked of CodeDeploy: whether instances of this deployment, or of
+//! another deployment of the group under way, are still to go. The last instance back resumes the
+//! scaling processes only when none is (AZRebalance and the others stay suspended in the gaps
+//! between instances). Needs `codedeploy:ListDeployments` and `codedeploy:ListDeploymentTargets` on the
+//! deployment group; without them, or outside a deployment, the hooks decide per instance as
+//! before and say so.
+
+use serde_json::json;
+
+use crate::ctx::Ctx;
+use crate::error::Result;
+
+/// What CodeDeploy says about the rest of the deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rest {
+    /// Instances are still to go (why, for the log).
+    Left(String),
+    /// No instance of any deployment of the group is left to go.
+    Done,
+    /// CodeDeploy cannot be asked (why, for the log): decide per instance.
+    Unknown(String),
+}
+
+/// The deployment's application and group names, when the agent gave them.
+fn names(ctx: &Ctx) -> Option<(&str, &str)> {
+    if ctx.deployment_id == "manual" {
+        return None;
+    }
+    Some((ctx.application.as_deref()?, ctx.deployment_group_name.as_deref()?))
+}
+
+/// Asks CodeDeploy whether instances are left to go: this deployment's instances not yet started,
+/// and any other deployment of the group that is created, queued or has instances not yet started
+/// (a launch deployment beside a user deployment). Two small answers: the group's active
+/// deployments, then each one's pending targets (not GetDeployment, whose large answer would cost
+/// the binaries more). An instance of them that has started either
+/// is out of service now (and the caller sees it in the group) or suspends the processes itself
+/// when it leaves.
+pub async fn rest(ctx: &Ctx) -> Result<Rest> {
+    let Some((app, group)) = names(ctx) else {
+        return Ok(Rest::Unknown(
+            "not run by CodeDeploy (no DEPLOYMENT_ID, APPLICATION_NAME and DEPLOYMENT_GROUP_NAME)".into(),
+        ));
+    };
+    let listed = ctx
+        .call("ListDeployments", || {
+            ctx.codedeploy.call(
+                "ListDeployments",
+                json!({
+                    "applicationName": app,
+                    "deploymentGroupName": group,
+                    "includeOnlyStatuses": ["Created", "Queued", "InProgress", "Baking", "Ready"],
+                }),
+            )
+        })
+        .await;
+    let ids: Vec<String> = match listed {
+        Ok(out) => strings(&out["deployments"]),
+        Err(e) => return Ok(unknown(ctx, "ListDeployments", &e)),
+    };
+    for id in ids {
+        let got = ctx
+            .call("ListDeploymentTargets", || {
+                ctx.codedeploy.call(
+                    "ListDeploymentTargets",
+                    json!({ "deploymentId": id, "targetFilters": { "TargetStatus": ["Pending"] } }),
+                )
+            })
+            .await;
+        let pending = match got {
+            Ok(out) => strings(&out["targetIds"]).len(),
+            Err(e) if e.code.as_deref() == Some("DeploymentNotStartedException") => {
+                return Ok(Rest::Left(format!("deployment {id} of the group has not started yet")));
+            }
+            Err(e) => return Ok(unknown(ctx, "ListDeploymentTargets", &e)),
+        };
+        if pending > 0 {
+            let whose = if id == ctx.deployment_id {
+                "this deployment".to_string()
+            } else {
+                format!("deployment {id}")
+            };
+            return Ok(Rest::Left(format!("{pending} instance(s) of {whose} still to go")));
+        }
+    }
+    Ok(Rest::Done)
+}
+
+fn strings(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+fn unknown(ctx: &Ctx, what: &str, e: &crate::ctx::AwsFailure) -> Rest {
+    let denied = e
+        .code
+        .as_deref()
+        .is_some_and(|c| c.starts_with("AccessDenied") || c == "UnauthorizedOperation");
+    if denied {
+        Rest::Unknown(format!(
+            "the instance role may not call codedeploy:{what} ({}): scaling processes are resumed per instance, as without CodeDeploy",
+            e.message
+        ))
+    } else {
+        ctx.warn(format!(
+            "{what}: {} ({}); cannot tell whether instances of the deployment are left",
+            e.code.as_deref().unwrap_or("transport error"),
+            e.message
+        ));
+        Rest::Unknown(format!(
+            "CodeDeploy did not answer {what}: scaling processes are resumed per instance"
+        ))
+    }
+}
