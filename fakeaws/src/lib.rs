@@ -45,7 +45,14 @@ pub struct Running {
 impl Running {
     /// Starts serving `fake` on `127.0.0.1:0`.
     pub async fn start(fake: Arc<Fake>) -> anyhow::Result<Running> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Running::start_at(fake, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Starts serving `fake` on `addr`.
+    pub async fn start_at(fake: Arc<Fake>, addr: SocketAddr) -> anyhow::Result<Running> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
         let addr = listener.local_addr()?;
         let url = format!("http://{addr}");
         fake.set_base_url(url.clone());

@@ -7,8 +7,8 @@
 //! views. Every call brings the world to the current simulated time first, as a request does.
 
 use crate::model::codedeploy::{
-    ComputePlatform, Deployment, DeploymentOption, DeploymentStatus, Diagnostics, ErrorInformation, InstanceStatus,
-    LifecycleEventStatus, MinimumHealthyHosts,
+    ComputePlatform, Deployment, DeploymentConfig, DeploymentGroup, DeploymentOption, DeploymentStatus, Diagnostics,
+    ErrorInformation, InstanceStatus, LifecycleEventStatus, MinimumHealthyHosts,
 };
 use crate::model::{Lifecycle, Transition};
 use crate::protocol::error::AwsError;
@@ -301,6 +301,7 @@ impl Rehearsal<'_> {
         application: &str,
         group: &str,
         autoscaling_groups: &[String],
+        config: &str,
         option: DeploymentOption,
     ) -> Result<(), AwsError> {
         let mut w = self.fake.world();
@@ -316,6 +317,7 @@ impl Rehearsal<'_> {
             GroupInput {
                 service_role_arn: Some(role),
                 autoscaling_groups: Some(autoscaling_groups.to_vec()),
+                config: Some(config.to_string()),
                 deployment_option: Some(option),
                 ..GroupInput::default()
             },
@@ -348,6 +350,32 @@ impl Rehearsal<'_> {
         let id = w.create_deployment(input)?;
         w.deployment_started(&id, targets)?;
         Ok(id)
+    }
+
+    /// CreateDeployment as the API does it (the engine picks it up with
+    /// [`Rehearsal::next_created_deployment`]).
+    pub fn create_deployment(&self, input: DeploymentInput) -> Result<String, AwsError> {
+        self.fake.world().create_deployment(input)
+    }
+
+    /// A deployment group, as CodeDeploy holds it.
+    pub fn deployment_group(&self, application: &str, group: &str) -> Option<DeploymentGroup> {
+        self.fake
+            .world_read()
+            .deployment_group(application, group)
+            .ok()
+            .cloned()
+    }
+
+    /// A deployment configuration (built-in or the account's own).
+    pub fn deployment_config(&self, name: &str) -> Option<DeploymentConfig> {
+        self.fake.world_read().deployment_config(name).ok()
+    }
+
+    /// The file holding an S3 object of the fake's S3, if there is one.
+    pub fn s3_object(&self, bucket: &str, key: &str) -> Option<std::path::PathBuf> {
+        // S3 lives beside the world, in the fake's folder; `Fake::s3` needs the shared handle.
+        self.fake.s3_if_started()?.object_path(bucket, key)
     }
 
     /// A deployment created through the API and not yet picked up by the engine, oldest first.

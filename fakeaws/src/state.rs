@@ -253,6 +253,11 @@ impl Fake {
         *self.s3_dir.lock().unwrap_or_else(|e| e.into_inner()) = Some(dir);
     }
 
+    /// The fake's S3, if a request has used it yet.
+    pub fn s3_if_started(&self) -> Option<Arc<crate::services::s3::S3>> {
+        self.s3.get().cloned()
+    }
+
     /// The fake's S3 (made on first use).
     pub fn s3(self: &Arc<Self>) -> anyhow::Result<Arc<crate::services::s3::S3>> {
         if let Some(s) = self.s3.get() {

@@ -10,6 +10,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("serve") {
+        return serve(std::env::args().skip(2).collect());
+    }
     let mut filter = None;
     let mut report: Option<PathBuf> = None;
     let mut fleet = false;
@@ -32,6 +35,73 @@ fn main() -> ExitCode {
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("scenarios: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+const SERVE_USAGE: &str =
+    "usage: scenarios serve [--bind 127.0.0.1:4566] [--world FILE] [--s3-dir DIR] [--time-scale N]";
+
+/// `scenarios serve`: fakeaws with CodeDeploy's engine, until SIGINT or SIGTERM.
+fn serve(args: Vec<String>) -> ExitCode {
+    let mut opts = scenarios::runner::serve::ServeOptions {
+        bind: std::net::SocketAddr::from(([127, 0, 0, 1], 4566)),
+        world: None,
+        s3_dir: None,
+        time_scale: 1.0,
+    };
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) => (f.to_string(), Some(v.to_string())),
+            None => (a.clone(), None),
+        };
+        let mut value = || inline.clone().or_else(|| it.next());
+        let parsed: Result<(), String> = match flag.as_str() {
+            "--bind" => value()
+                .and_then(|v| v.parse().ok())
+                .map(|v| opts.bind = v)
+                .ok_or_else(|| "--bind needs an address such as 127.0.0.1:4566".to_string()),
+            "--world" => value()
+                .map(|v| opts.world = Some(PathBuf::from(v)))
+                .ok_or_else(|| "--world needs a file".to_string()),
+            "--s3-dir" => value()
+                .map(|v| opts.s3_dir = Some(PathBuf::from(v)))
+                .ok_or_else(|| "--s3-dir needs a folder".to_string()),
+            "--time-scale" => value()
+                .and_then(|v| v.parse().ok())
+                .map(|v| opts.time_scale = v)
+                .ok_or_else(|| "--time-scale needs a number".to_string()),
+            "--help" | "-h" => {
+                println!("{SERVE_USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            other => Err(format!("unknown option {other}")),
+        };
+        if let Err(e) = parsed {
+            eprintln!("scenarios serve: {e}; {SERVE_USAGE}");
+            return ExitCode::from(2);
+        }
+    }
+    let result = (|| -> anyhow::Result<()> {
+        let paths = scenarios::default_paths()?;
+        let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+        rt.block_on(async {
+            let shutdown = async {
+                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+                }
+            };
+            scenarios::runner::serve::serve(opts, &paths, shutdown).await
+        })
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("scenarios serve: {e:#}");
             ExitCode::from(2)
         }
     }

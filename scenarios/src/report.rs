@@ -20,6 +20,17 @@ pub enum Creator {
     CodeDeployRollback,
 }
 
+impl Creator {
+    /// CodeDeploy's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Creator::User => "user",
+            Creator::Autoscaling => "autoscaling",
+            Creator::CodeDeployRollback => "codeDeployRollback",
+        }
+    }
+}
+
 /// The status of a deployment or of one instance's part in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {

@@ -5,6 +5,7 @@
 mod bench;
 mod bundle;
 mod fakeaws;
+mod rehearse;
 mod scenarios;
 mod screenshot;
 
@@ -25,6 +26,10 @@ struct Cli {
 enum Task {
     /// Run fakeaws (all arguments are passed to the fakeaws binary; see `cargo xtask fakeaws --help`).
     Fakeaws(fakeaws::Fakeaws),
+    /// Run fakeaws with CodeDeploy's engine and S3, to rehearse a pipeline (`aws deploy push`,
+    /// `create-deployment`, `wait`); arguments go to `scenarios serve` (`--world FILE`, `--bind`,
+    /// `--s3-dir`, `--time-scale`).
+    Rehearse(rehearse::Rehearse),
     /// Build the hooks and run the deployment scenarios against the embedded fake.
     TestScenarios(scenarios::TestScenarios),
     /// Build a CodeDeploy revision with the hook binaries (or check one with --check).
@@ -43,6 +48,7 @@ fn main() -> std::process::ExitCode {
         sh.change_dir(project_root());
         match cli.task {
             Task::Fakeaws(t) => t.run(&sh),
+            Task::Rehearse(t) => t.run(&sh),
             Task::TestScenarios(t) => t.run(&sh),
             Task::Bundle(t) => t.run(&sh),
             Task::Bench(t) => t.run(&sh),

@@ -25,12 +25,14 @@ impl Sim {
     /// Creates the deployment group (and so CodeDeploy's launch hook on its Auto Scaling groups).
     pub(super) fn create_deployment_group(&self) -> anyhow::Result<()> {
         let dg = &self.sc.deployment_group;
+        let config = self.config_in_codedeploy(&dg.config)?;
         self.fake()
             .rehearsal()
             .create_deployment_group(
                 APPLICATION,
                 &dg.name,
                 &dg.autoscaling_groups,
+                &config,
                 DeploymentOption::WithoutTrafficControl,
             )
             .map_err(|e| anyhow!("deployment group: {}", e.message))
@@ -49,7 +51,7 @@ impl Sim {
         let input = DeploymentInput {
             application: APPLICATION.to_string(),
             group: self.sc.deployment_group.name.clone(),
-            revision: revision_location(revision),
+            revision: self.revision_location(revision),
             config: Some(config),
             description: None,
             creator: match creator {
@@ -61,11 +63,21 @@ impl Sim {
             update_outdated_instances_only: false,
             auto_rollback: None,
         };
-        let id = self
-            .fake()
-            .rehearsal()
-            .start_deployment(input, targets)
-            .map_err(|e| anyhow!("deployment {number}: {}", e.message))?;
+        let id = match self.api_deployment.take() {
+            // Created through the API: the engine begins it.
+            Some(id) => {
+                self.fake()
+                    .rehearsal()
+                    .begin_deployment(&id, targets)
+                    .map_err(|e| anyhow!("deployment {number}: {}", e.message))?;
+                id
+            }
+            None => self
+                .fake()
+                .rehearsal()
+                .start_deployment(input, targets)
+                .map_err(|e| anyhow!("deployment {number}: {}", e.message))?,
+        };
         if creator == Creator::CodeDeployRollback {
             if let Some(failed) = self.deployment_ids.values().last().cloned() {
                 self.fake().rehearsal().link_rollback(&id, &failed);
@@ -86,6 +98,11 @@ impl Sim {
     /// The id CodeDeploy gave deployment `number`.
     pub(super) fn deployment_id(&self, number: usize) -> String {
         self.deployment_ids.get(&number).cloned().unwrap_or_default()
+    }
+
+    /// Whether StopDeployment stopped deployment `number`.
+    pub(super) fn stopped_through_api(&self, number: usize) -> bool {
+        self.fake().rehearsal().deployment_status(&self.deployment_id(number)) == Some(DeploymentStatus::Stopped)
     }
 
     /// A step of a run begins its lifecycle event.
@@ -150,7 +167,7 @@ impl Sim {
     }
 
     /// The configuration's name in CodeDeploy (a custom one is created on first use).
-    fn config_in_codedeploy(&self, c: &ConfigSpec) -> anyhow::Result<String> {
+    pub(super) fn config_in_codedeploy(&self, c: &ConfigSpec) -> anyhow::Result<String> {
         match c {
             ConfigSpec::Named(n) => Ok(format!("CodeDeployDefault.{n}")),
             ConfigSpec::Custom { kind, value } => {

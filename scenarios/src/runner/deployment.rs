@@ -26,6 +26,12 @@ impl Sim {
         }
     }
 
+    /// Runs the launch deployments of instances held by CodeDeploy's hook to completion.
+    pub(super) async fn drain_background(&mut self) -> anyhow::Result<()> {
+        let mut runs = Vec::new();
+        self.drain(&mut runs).await
+    }
+
     /// Runs `runs` (and the launch deployments that start meanwhile) to completion.
     async fn drain(&mut self, runs: &mut Vec<Run>) -> anyhow::Result<()> {
         loop {
@@ -239,6 +245,9 @@ impl Sim {
             }
             self.progress = if n == 0 { 1.0 } else { done as f64 / n as f64 };
             self.fire_events()?;
+            if stopped.is_none() && self.stopped_through_api(number) {
+                stopped = Some("the deployment was stopped (StopDeployment)".into());
+            }
             let mine = runs.iter().filter(|r| r.deployment == number).count();
             if mine == 0 && (queue.is_empty() || stopped.is_some()) {
                 break;

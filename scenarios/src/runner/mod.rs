@@ -14,7 +14,9 @@ mod control;
 mod deployment;
 mod events;
 mod floor;
+mod pickup;
 mod probe;
+pub mod serve;
 mod stage;
 mod supervisor;
 mod traffic;
@@ -29,7 +31,7 @@ use fakeaws::{ClockMode, Fake, Options, Running};
 use tokio::sync::mpsc;
 
 use crate::appspec::AppSpec;
-use crate::report::{Creator, DeploymentReport, Outcome};
+use crate::report::{DeploymentReport, Outcome};
 use crate::schema::*;
 
 pub use deployment::min_healthy_hosts;
@@ -122,17 +124,31 @@ pub(super) struct Sim {
     pub(super) pending_seen: Option<(u64, i64)>,
     /// Deployment number -> the id CodeDeploy gave it.
     pub(super) deployment_ids: BTreeMap<usize, String>,
+    /// A deployment created through the API, about to be run by `deploy`.
+    pub(super) api_deployment: Option<String>,
+    /// Where revisions read from S3 came from (revision name -> location).
+    pub(super) revision_locations: BTreeMap<String, fakeaws::model::codedeploy::Revision>,
+}
+
+/// A fake for the engine: the manual clock, gated (same-instant wake-ups happen one process at a
+/// time, in a fixed order: see `wait_or_advance`).
+pub fn engine_fake() -> Arc<Fake> {
+    let fake = Fake::new(Options {
+        clock: ClockMode::Manual,
+        ..Options::default()
+    });
+    fake.clock.set_gated(true);
+    fake
 }
 
 impl Sim {
     async fn new(sc: Scenario, paths: &Paths, name: &str) -> anyhow::Result<Sim> {
-        let fake = Fake::new(Options {
-            clock: ClockMode::Manual,
-            ..Options::default()
-        });
-        // Same-instant wake-ups happen one process at a time, in a fixed order (see `wait_or_advance`).
-        fake.clock.set_gated(true);
-        let r = Running::start(fake).await?;
+        let r = Running::start(engine_fake()).await?;
+        Sim::with_running(sc, paths, name, r)
+    }
+
+    /// A simulation around a fake already serving (see [`engine_fake`]).
+    pub(super) fn with_running(sc: Scenario, paths: &Paths, name: &str, r: Running) -> anyhow::Result<Sim> {
         let work = paths.work.join(format!("{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&work);
         std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
@@ -175,6 +191,8 @@ impl Sim {
             census_seen: None,
             pending_seen: None,
             deployment_ids: BTreeMap::new(),
+            api_deployment: None,
+            revision_locations: BTreeMap::new(),
         })
     }
 
@@ -282,38 +300,13 @@ impl Sim {
         self.stage_revisions()?;
         self.setup_world()?;
         for (i, d) in self.sc.deployments.clone().iter().enumerate() {
-            let config = d
-                .config
-                .clone()
-                .unwrap_or_else(|| self.sc.deployment_group.config.clone());
             if !self.revisions.contains_key(&d.revision) {
                 bail!("deployment {} names unknown revision {}", i + 1, d.revision);
             }
-            let targets = self.members();
-            let ok = self.deploy(&d.revision, Creator::User, targets, &config).await?;
-            if ok {
-                // Instances launched meanwhile got the previous revision: CodeDeploy follows up.
-                let stale: Vec<String> = self
-                    .members()
-                    .into_iter()
-                    .filter(|id| self.running_rev.get(id) != Some(&d.revision))
-                    .collect();
-                if !stale.is_empty() {
-                    self.deploy(
-                        &d.revision,
-                        Creator::Autoscaling,
-                        stale,
-                        &ConfigSpec::Named("OneAtATime".into()),
-                    )
-                    .await?;
-                }
-            } else if self.sc.deployment_group.rollback {
-                if let Some(good) = self.last_good.clone() {
-                    let targets = self.members();
-                    self.deploy(&good, Creator::CodeDeployRollback, targets, &config)
-                        .await?;
-                }
-            }
+            // Created through CodeDeploy's API, then picked up and run by the engine, as a
+            // pipeline's deployment would be.
+            self.create_api_deployment(&d.revision, d.config.as_ref())?;
+            while self.run_next_api_deployment().await?.is_some() {}
         }
         // Let everything settle (draining, health checks, launches) before the final picture.
         let end = self.now() + 600_000;

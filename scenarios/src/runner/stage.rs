@@ -10,6 +10,14 @@ impl Sim {
     /// Stages each revision: its folder, the hook binaries (hard links) and their config.
     pub(super) fn stage_revisions(&mut self) -> anyhow::Result<()> {
         for rev in self.sc.revisions.clone() {
+            self.stage_revision(&rev)?;
+        }
+        Ok(())
+    }
+
+    /// Stages one revision (its folder, or an archive as it is).
+    pub(super) fn stage_revision(&mut self, rev: &crate::schema::RevisionSpec) -> anyhow::Result<()> {
+        {
             let src = self.revisions_dir.join(&rev.dir);
             let dst = self.work.join("revisions").join(&rev.name);
             let (entries, link_binaries) = match &rev.bundle {

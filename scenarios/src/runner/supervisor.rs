@@ -376,6 +376,8 @@ impl Sim {
         ));
         let log = std::fs::File::create(&log_path)?;
         let dg = &self.sc.deployment_group.name;
+        // The agent's revision variables: where CodeDeploy says the revision came from.
+        let location = self.revision_location(rev);
         let mut cmd = tokio::process::Command::new(&path);
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()))
@@ -384,8 +386,10 @@ impl Sim {
             .env("APPLICATION_NAME", super::control::APPLICATION)
             .env("DEPLOYMENT_GROUP_NAME", dg)
             .env("DEPLOYMENT_GROUP_ID", self.deployment_group_id())
-            .env("BUNDLE_BUCKET", super::control::BUCKET)
-            .env("BUNDLE_KEY", format!("{rev}.zip"))
+            .env("BUNDLE_BUCKET", location.bucket.unwrap_or_default())
+            .env("BUNDLE_KEY", location.key.unwrap_or_default())
+            .env("BUNDLE_VERSION", location.version.unwrap_or_default())
+            .env("BUNDLE_ETAG", location.etag.unwrap_or_default())
             .env("AWS_ENDPOINT_URL", &self.r.url)
             .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", self.fake().imds_endpoint(id))
             .env("AWS_CONFIG_FILE", root.join("no-aws-config"))

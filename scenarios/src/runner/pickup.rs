@@ -1,0 +1,192 @@
+//! Deployments created through CodeDeploy's API, run by the engine: a scenario's deployments (the
+//! runner creates them as a pipeline would), and in `scenarios serve` whatever `aws deploy
+//! create-deployment` asks for. Picked up oldest first; the group, configuration and revision
+//! resolved (scenario revisions by name, anything else from the fake's S3); then run as any other,
+//! with CodeDeploy's follow-ups: the update of instances launched meanwhile, and the automatic
+//! rollback of a failed deployment.
+
+use anyhow::anyhow;
+use fakeaws::model::codedeploy::{
+    DeploymentCreator, DeploymentStatus, ErrorInformation, MinimumHealthyHostsType, Revision, RevisionType,
+};
+use fakeaws::world::codedeploy::{describe_revision, DeploymentInput};
+
+use super::control::{revision_location, APPLICATION, BUCKET};
+use super::Sim;
+use crate::report::Creator;
+use crate::schema::{ConfigSpec, RevisionSpec};
+
+impl Sim {
+    /// CreateDeployment for one of the scenario's deployments.
+    pub(super) fn create_api_deployment(
+        &mut self,
+        revision: &str,
+        config: Option<&ConfigSpec>,
+    ) -> anyhow::Result<String> {
+        let config = config.map(|c| self.config_in_codedeploy(c)).transpose()?;
+        self.fake()
+            .rehearsal()
+            .create_deployment(DeploymentInput {
+                application: APPLICATION.to_string(),
+                group: self.sc.deployment_group.name.clone(),
+                revision: self.revision_location(revision),
+                config,
+                description: None,
+                creator: DeploymentCreator::User,
+                ignore_application_stop_failures: false,
+                update_outdated_instances_only: false,
+                auto_rollback: None,
+            })
+            .map_err(|e| anyhow!("CreateDeployment: {}", e.message))
+    }
+
+    /// Where CodeDeploy says a revision the engine knows by name comes from.
+    pub(super) fn revision_location(&self, name: &str) -> Revision {
+        self.revision_locations
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| revision_location(name))
+    }
+
+    /// Runs the oldest deployment created through the API, if any: whether it succeeded.
+    pub(super) async fn run_next_api_deployment(&mut self) -> anyhow::Result<Option<bool>> {
+        let Some(d) = self.fake().rehearsal().next_created_deployment() else {
+            return Ok(None);
+        };
+        let refuse = |sim: &Sim, code: &str, message: String| {
+            sim.fake().rehearsal().deployment_done(
+                &d.id,
+                DeploymentStatus::Failed,
+                Some(ErrorInformation {
+                    code: code.to_string(),
+                    message,
+                }),
+            );
+        };
+        let Some(g) = self.fake().rehearsal().deployment_group(&d.application, &d.group) else {
+            refuse(
+                self,
+                "DEPLOYMENT_GROUP_MISSING",
+                format!("The deployment group {} is missing.", d.group),
+            );
+            return Ok(Some(false));
+        };
+        let config = match self.config_spec(&d.config) {
+            Ok(c) => c,
+            Err(e) => {
+                refuse(self, "HEALTH_CONSTRAINTS_INVALID", e.to_string());
+                return Ok(Some(false));
+            }
+        };
+        let revision = match self.resolve_revision(&d.revision) {
+            Ok(r) => r,
+            Err(e) => {
+                refuse(self, "REVISION_MISSING", format!("{e:#}"));
+                return Ok(Some(false));
+            }
+        };
+        // The group as the engine deploys it.
+        self.sc.deployment_group.name = g.name.clone();
+        self.sc.deployment_group.autoscaling_groups = g.autoscaling_groups.keys().cloned().collect();
+        let rollback = if d.auto_rollback.enabled {
+            d.auto_rollback
+                .events
+                .contains(&fakeaws::model::codedeploy::AutoRollbackEvent::DeploymentFailure)
+        } else {
+            self.sc.deployment_group.rollback
+        };
+        let targets = self.members();
+        self.api_deployment = Some(d.id.clone());
+        let ok = self.deploy(&revision, Creator::User, targets, &config).await?;
+        if ok {
+            // Instances launched meanwhile got the previous revision: CodeDeploy follows up.
+            let stale: Vec<String> = self
+                .members()
+                .into_iter()
+                .filter(|id| self.running_rev.get(id) != Some(&revision))
+                .collect();
+            if !stale.is_empty() {
+                self.deploy(
+                    &revision,
+                    Creator::Autoscaling,
+                    stale,
+                    &ConfigSpec::Named("OneAtATime".into()),
+                )
+                .await?;
+            }
+        } else if rollback {
+            if let Some(good) = self.last_good.clone() {
+                let targets = self.members();
+                self.deploy(&good, Creator::CodeDeployRollback, targets, &config)
+                    .await?;
+            }
+        }
+        Ok(Some(ok))
+    }
+
+    /// A configuration as the engine counts it.
+    fn config_spec(&self, name: &str) -> anyhow::Result<ConfigSpec> {
+        if let Some(short) = name.strip_prefix("CodeDeployDefault.") {
+            return Ok(ConfigSpec::Named(short.to_string()));
+        }
+        let c = self
+            .fake()
+            .rehearsal()
+            .deployment_config(name)
+            .ok_or_else(|| anyhow!("No deployment configuration found for name: {name}"))?;
+        let kind = match c.minimum_healthy_hosts.kind {
+            MinimumHealthyHostsType::HostCount => "HOST_COUNT",
+            MinimumHealthyHostsType::FleetPercent => "FLEET_PERCENT",
+            MinimumHealthyHostsType::MostConcurrency => return Ok(ConfigSpec::Named("OneAtATime".into())),
+        };
+        Ok(ConfigSpec::Custom {
+            kind: kind.to_string(),
+            value: c.minimum_healthy_hosts.value.max(0) as u32,
+        })
+    }
+
+    /// The engine's name for a revision: a scenario revision by its name, anything else read from
+    /// the fake's S3 and staged (once).
+    fn resolve_revision(&mut self, r: &Revision) -> anyhow::Result<String> {
+        if r.kind != RevisionType::S3 {
+            anyhow::bail!(
+                "fakeaws runs S3 revisions only; {} is a {} revision",
+                describe_revision(r),
+                r.kind
+            );
+        }
+        let bucket = r.bucket.clone().unwrap_or_default();
+        let key = r.key.clone().unwrap_or_default();
+        if bucket == BUCKET {
+            if let Some(name) = key.strip_suffix(".zip").filter(|n| self.revisions.contains_key(*n)) {
+                return Ok(name.to_string());
+            }
+        }
+        let name: String = format!("s3-{bucket}-{key}-{}", r.etag.as_deref().unwrap_or(""))
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if !self.revisions.contains_key(&name) {
+            let path = self
+                .fake()
+                .rehearsal()
+                .s3_object(&bucket, &key)
+                .ok_or_else(|| anyhow!("The revision {} is not in S3.", describe_revision(r)))?;
+            self.stage_revision(&RevisionSpec {
+                name: name.clone(),
+                dir: String::new(),
+                bundle: Some(path),
+                hooks_config: None,
+            })
+            .map_err(|e| anyhow!("The revision {} cannot be deployed: {e:#}", describe_revision(r)))?;
+            self.revision_locations.insert(name.clone(), r.clone());
+        }
+        Ok(name)
+    }
+}

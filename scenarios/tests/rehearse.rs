@@ -1,0 +1,333 @@
+//! Rehearse your pipeline, end to end, as the README shows it: `scenarios serve` on a world file,
+//! then only the AWS CLI: a bucket, an application and a deployment group, `aws deploy push` of a
+//! revision built from the sample app and the hook binaries, `aws deploy create-deployment`,
+//! `aws deploy wait deployment-successful`; then every instance is healthy in the target group and
+//! CodeDeploy records the pushed revision (its ETag) as the group's last successful one. A second
+//! push goes through the same way, and a deployment of a key nobody pushed fails naming it.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use scenarios::bundle::{self, Input};
+
+const WORLD: &str = r#"
+[[target_groups]]
+name = "web"
+port = 80
+deregistration_delay = 30
+health_check = { interval = 10, healthy_threshold = 2, unhealthy_threshold = 2, timeout = 5 }
+
+[[load_balancers]]
+name = "web-alb"
+listeners = [{ port = 80, target_group = "web" }]
+
+[[groups]]
+name = "web-asg"
+min = 2
+max = 4
+desired = 3
+availability_zones = ["us-east-1a", "us-east-1b"]
+target_groups = ["web"]
+health_check_type = "ELB"
+"#;
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `scenarios serve` on a free loopback port; its URL once it listens.
+fn serve(dir: &Path) -> (Server, String) {
+    let world = dir.join("world.toml");
+    std::fs::write(&world, WORLD).expect("world");
+    // A free port: bind, read it, let go (the server takes it right after).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scenarios"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--world"])
+        .arg(&world)
+        .arg("--s3-dir")
+        .arg(dir.join("s3"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("scenarios serve starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let first = lines.next().and_then(Result::ok).unwrap_or_default();
+    assert!(first.contains("deployments run as they are created"), "{first}");
+    // Keep reading (and echoing) what the server says, so it never blocks on a full pipe.
+    std::thread::spawn(move || {
+        for l in lines.map_while(Result::ok) {
+            eprintln!("{l}");
+        }
+    });
+    (Server(child), format!("http://127.0.0.1:{port}"))
+}
+
+fn aws(url: &str, cwd: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new("aws")
+        .args(args)
+        .current_dir(cwd)
+        .env("AWS_ACCESS_KEY_ID", fakeaws::protocol::sigv4::DEFAULT_ACCESS_KEY_ID)
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            fakeaws::protocol::sigv4::DEFAULT_SECRET_ACCESS_KEY,
+        )
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", url)
+        .env("AWS_CONFIG_FILE", "/nonexistent/fakeaws-config")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/fakeaws-credentials")
+        .env("AWS_PAGER", "")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("the AWS CLI runs (pip install awscli)");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+fn ok(url: &str, cwd: &Path, args: &[&str]) -> String {
+    let (ok, out, err) = aws(url, cwd, args);
+    assert!(ok, "aws {}: {err}", args.join(" "));
+    out
+}
+
+/// The sample app with the hook binaries, as `cargo xtask bundle` lays a revision out (unpacked:
+/// `aws deploy push` zips the folder itself).
+fn revision_folder(dir: &Path, marker: &str) -> PathBuf {
+    let entries = bundle::collect(&Input {
+        app: scenarios::scenarios_dir().join("revisions/sample"),
+        appspec: None,
+        config: None,
+        hooks_dir: scenarios::ensure_hooks_built().expect("hook binaries"),
+    })
+    .expect("collect");
+    let root = dir.join(format!("app-{marker}"));
+    for e in &entries {
+        let to = root.join(&e.path);
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("dir");
+        std::fs::write(&to, &e.data).expect("write");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&to, std::fs::Permissions::from_mode(e.mode)).expect("chmod");
+    }
+    // Two pushes of the same app differ by a file, so their ETags differ.
+    std::fs::write(root.join("release.txt"), marker).expect("marker");
+    root
+}
+
+/// `aws deploy push` then `aws deploy create-deployment` with the location push printed: the
+/// deployment id and the pushed revision's ETag.
+fn push_and_deploy(url: &str, dir: &Path, key: &str, marker: &str) -> (String, String) {
+    let app = revision_folder(dir, marker);
+    let location = format!("s3://releases/{key}");
+    let pushed = ok(
+        url,
+        dir,
+        &[
+            "deploy",
+            "push",
+            "--application-name",
+            "web",
+            "--s3-location",
+            &location,
+            "--source",
+            &app.display().to_string(),
+        ],
+    );
+    // "aws deploy create-deployment --application-name web --s3-location bucket=...,eTag=... ..."
+    let s3 = pushed
+        .split_whitespace()
+        .skip_while(|w| *w != "--s3-location")
+        .nth(1)
+        .unwrap_or_else(|| panic!("push names the location: {pushed}"))
+        .to_string();
+    let etag = s3
+        .split(',')
+        .find_map(|p| p.strip_prefix("eTag="))
+        .unwrap_or_else(|| panic!("push records an ETag: {s3}"))
+        .to_string();
+    let id = ok(
+        url,
+        dir,
+        &[
+            "deploy",
+            "create-deployment",
+            "--application-name",
+            "web",
+            "--deployment-group-name",
+            "web-dg",
+            "--s3-location",
+            &s3,
+            "--query",
+            "deploymentId",
+            "--output",
+            "text",
+        ],
+    );
+    (id, etag)
+}
+
+#[test]
+fn push_create_deployment_wait_then_the_fleet_runs_the_new_revision() {
+    let dir = std::env::temp_dir().join(format!("rehearse-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let (_server, url) = serve(&dir);
+    let url = url.as_str();
+    ok(url, &dir, &["s3", "mb", "s3://releases"]);
+    ok(
+        url,
+        &dir,
+        &["deploy", "create-application", "--application-name", "web"],
+    );
+    ok(
+        url,
+        &dir,
+        &[
+            "deploy",
+            "create-deployment-group",
+            "--application-name",
+            "web",
+            "--deployment-group-name",
+            "web-dg",
+            "--service-role-arn",
+            "arn:aws:iam::123456789012:role/CodeDeployServiceRole",
+            "--auto-scaling-groups",
+            "web-asg",
+            "--load-balancer-info",
+            "targetGroupInfoList=[{name=web}]",
+        ],
+    );
+    let tg = ok(
+        url,
+        &dir,
+        &[
+            "elbv2",
+            "describe-target-groups",
+            "--query",
+            "TargetGroups[0].TargetGroupArn",
+            "--output",
+            "text",
+        ],
+    );
+    let mut last = String::new();
+    // Two releases, one after the other.
+    for (key, marker) in [("web-v1.zip", "v1"), ("web-v2.zip", "v2")] {
+        let (id, etag) = push_and_deploy(url, &dir, key, marker);
+        ok(
+            url,
+            &dir,
+            &["deploy", "wait", "deployment-successful", "--deployment-id", &id],
+        );
+        let status = ok(
+            url,
+            &dir,
+            &[
+                "deploy",
+                "get-deployment",
+                "--deployment-id",
+                &id,
+                "--query",
+                "deploymentInfo.[status,deploymentOverview.Succeeded]",
+                "--output",
+                "text",
+            ],
+        );
+        assert_eq!(
+            status.split_whitespace().collect::<Vec<_>>(),
+            ["Succeeded", "3"],
+            "{key}"
+        );
+        let health = ok(
+            url,
+            &dir,
+            &[
+                "elbv2",
+                "describe-target-health",
+                "--target-group-arn",
+                &tg,
+                "--query",
+                "TargetHealthDescriptions[].TargetHealth.State",
+                "--output",
+                "text",
+            ],
+        );
+        assert_eq!(health.split_whitespace().collect::<Vec<_>>(), ["healthy"; 3], "{key}");
+        let recorded = ok(
+            url,
+            &dir,
+            &[
+                "deploy",
+                "get-deployment-group",
+                "--application-name",
+                "web",
+                "--deployment-group-name",
+                "web-dg",
+                "--query",
+                "deploymentGroupInfo.[lastSuccessfulDeployment.deploymentId,targetRevision.s3Location.eTag]",
+                "--output",
+                "text",
+            ],
+        );
+        assert_eq!(
+            recorded.split_whitespace().collect::<Vec<_>>(),
+            [id.as_str(), etag.as_str()],
+            "{key}"
+        );
+        last = id;
+    }
+    assert!(!last.is_empty());
+    // A key nobody pushed: the deployment fails, naming it.
+    let id = ok(
+        url,
+        &dir,
+        &[
+            "deploy",
+            "create-deployment",
+            "--application-name",
+            "web",
+            "--deployment-group-name",
+            "web-dg",
+            "--s3-location",
+            "bucket=releases,key=nothing-here.zip,bundleType=zip",
+            "--query",
+            "deploymentId",
+            "--output",
+            "text",
+        ],
+    );
+    let (waited, _, err) = aws(
+        url,
+        &dir,
+        &["deploy", "wait", "deployment-successful", "--deployment-id", &id],
+    );
+    assert!(!waited && err.contains("terminal failure state"), "{err}");
+    let why = ok(
+        url,
+        &dir,
+        &[
+            "deploy",
+            "get-deployment",
+            "--deployment-id",
+            &id,
+            "--query",
+            "deploymentInfo.errorInformation.[code,message]",
+            "--output",
+            "text",
+        ],
+    );
+    assert!(
+        why.starts_with("REVISION_MISSING") && why.contains("s3://releases/nothing-here.zip"),
+        "{why}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

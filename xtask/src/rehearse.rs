@@ -1,0 +1,24 @@
+//! `cargo xtask rehearse [ARGS]`: builds the workspace and runs `scenarios serve` in the
+//! foreground: fakeaws with CodeDeploy's engine and S3, for rehearsing a real pipeline
+//! (`aws deploy push`, `aws deploy create-deployment`, `aws deploy wait deployment-successful`).
+
+use xshell::{cmd, Shell};
+
+#[derive(clap::Args)]
+pub struct Rehearse {
+    /// Arguments for `scenarios serve`: `--world FILE`, `--bind 127.0.0.1:4566`, `--s3-dir DIR`,
+    /// `--time-scale N`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+impl Rehearse {
+    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        // The same build as test-scenarios: the hook binaries the engine stages come with it.
+        cmd!(sh, "cargo build --quiet --workspace --all-targets").run()?;
+        let exe = crate::target_dir(sh).join("debug").join("scenarios");
+        let args = self.args;
+        cmd!(sh, "{exe} serve {args...}").run()?;
+        Ok(())
+    }
+}
