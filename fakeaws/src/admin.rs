@@ -28,6 +28,8 @@ pub fn router(fake: Arc<Fake>) -> Router<Arc<Fake>> {
         .route("/data-plane", get(data_plane))
         .route("/faults", get(faults).post(inject))
         .route("/calls", get(calls))
+        .route("/codedeploy/notifications", get(notifications))
+        .route("/codedeploy/notifications/endpoint", post(notification_endpoint))
         .route("/reset", post(reset))
         .route("/roles/{role}/policies", get(role_policies).post(set_role_policies))
         .layer(axum::middleware::from_fn_with_state(fake, guard))
@@ -245,6 +247,57 @@ async fn faults(State(fake): State<Arc<Fake>>) -> Response {
 
 async fn calls(State(fake): State<Arc<Fake>>) -> Response {
     Json(fake.call_counts()).into_response()
+}
+
+/// What CodeDeploy's triggers announced, oldest first (`?since=N`: from the N-th on).
+async fn notifications(
+    State(fake): State<Arc<Fake>>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let since = match q.get("since").map(|s| s.parse::<usize>()) {
+        None => 0,
+        Some(Ok(n)) => n,
+        Some(Err(_)) => return bad(StatusCode::BAD_REQUEST, "since must be a number"),
+    };
+    let w = fake.world_read();
+    let all = w.codedeploy_notifications();
+    let list: Vec<Value> = all
+        .iter()
+        .skip(since)
+        .map(|n| {
+            json!({
+                "time": iso(n.at_ms),
+                "trigger": n.trigger_name,
+                "topic": n.target_arn,
+                "event": n.event.as_str(),
+                "deploymentId": n.deployment_id,
+                "subject": n.subject,
+                "message": serde_json::from_str::<Value>(&n.message).unwrap_or(Value::Null),
+            })
+        })
+        .collect();
+    Json(json!({ "notifications": list, "next": all.len() })).into_response()
+}
+
+/// Delivers trigger notifications to an HTTP endpoint on loopback from now on
+/// (`{"url": "http://127.0.0.1:PORT/path"}`), as SNS would to a subscribed endpoint.
+async fn notification_endpoint(State(fake): State<Arc<Fake>>, body: String) -> Response {
+    let url = match serde_json::from_str::<Value>(&body) {
+        Ok(v) => match v.get("url").and_then(Value::as_str) {
+            Some(u) => u.to_string(),
+            None => {
+                return bad(
+                    StatusCode::BAD_REQUEST,
+                    "expected {\"url\": \"http://127.0.0.1:PORT/path\"}",
+                )
+            }
+        },
+        Err(e) => return bad(StatusCode::BAD_REQUEST, format!("not JSON: {e}")),
+    };
+    match crate::notify::start(&fake, url.clone()) {
+        Ok(()) => Json(json!({ "delivering_to": url })).into_response(),
+        Err(e) => bad(StatusCode::BAD_REQUEST, e),
+    }
 }
 
 async fn role_policies(State(fake): State<Arc<Fake>>, Path(role): Path<String>) -> Response {

@@ -1,12 +1,13 @@
-//! fakeaws: a local fake of Elastic Load Balancing v2, Auto Scaling and the EC2 instance metadata
-//! service, faithful enough that the real AWS SDK for Rust, the AWS CLI and boto3 cannot tell it
+//! fakeaws: a local fake of Elastic Load Balancing v2, Auto Scaling, Classic ELB, the EC2
+//! instance metadata service, CodeDeploy's API and S3 (for revisions), faithful enough that the real AWS SDK for Rust, the AWS CLI and boto3 cannot tell it
 //! from AWS on the paths CodeDeploy load-balancer hooks use.
 //!
 //! Layers, outside in: [`server`] (HTTP routing, faults, response framing) and [`admin`] over the
 //! shared [`state`] → [`services`] (one function per Query action, and the metadata service) over
 //! the wire [`protocol`] → [`world`] (the simulated account and its timed behaviour on the
 //! [`clock`]). [`dataplane`] serves the load balancers' listeners as real HTTP through the
-//! world's routing. [`rehearsal`] is the API a rehearsal driver (the scenario runner) steers the fake
+//! world's routing. [`notify`] delivers CodeDeploy's trigger notifications to an HTTP endpoint.
+//! [`rehearsal`] is the API a rehearsal driver (the scenario runner) steers the fake
 //! through.
 
 pub mod admin;
@@ -15,6 +16,7 @@ pub mod cron;
 pub mod dataplane;
 pub mod iam;
 pub mod model;
+pub mod notify;
 pub mod protocol;
 pub mod rehearsal;
 pub mod server;

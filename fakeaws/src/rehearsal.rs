@@ -295,7 +295,8 @@ impl Rehearsal<'_> {
     }
 
     /// CodeDeploy's side of a deployment group over `autoscaling_groups`: the application (created
-    /// if missing) and the group, which puts CodeDeploy's launch hook on each Auto Scaling group.
+    /// if missing) and the group, which puts CodeDeploy's launch hook on each Auto Scaling group;
+    /// `load_balancers`: its target groups (by name) and Classic Load Balancers.
     pub fn create_deployment_group(
         &self,
         application: &str,
@@ -303,6 +304,7 @@ impl Rehearsal<'_> {
         autoscaling_groups: &[String],
         config: &str,
         option: DeploymentOption,
+        load_balancers: (&[String], &[String]),
     ) -> Result<(), AwsError> {
         let mut w = self.fake.world();
         if w.codedeploy_application(application).is_err() {
@@ -319,6 +321,8 @@ impl Rehearsal<'_> {
                 autoscaling_groups: Some(autoscaling_groups.to_vec()),
                 config: Some(config.to_string()),
                 deployment_option: Some(option),
+                target_group_names: Some(load_balancers.0.to_vec()),
+                elb_names: Some(load_balancers.1.to_vec()),
                 ..GroupInput::default()
             },
         )?;
@@ -420,6 +424,30 @@ impl Rehearsal<'_> {
     /// Whether a deployment was stopped (StopDeployment) or has otherwise ended.
     pub fn deployment_status(&self, id: &str) -> Option<DeploymentStatus> {
         self.fake.world_read().deployment(id).ok().map(|d| d.status)
+    }
+
+    /// CodeDeploy's BlockTraffic (`allow == false`) or AllowTraffic for one instance of a
+    /// deployment whose group has traffic control.
+    pub fn steer_traffic(&self, id: &str, instance: &str, allow: bool) -> Result<(), AwsError> {
+        let mut w = self.fake.world();
+        if allow {
+            w.allow_traffic(id, instance)
+        } else {
+            w.block_traffic(id, instance)
+        }
+    }
+
+    /// Whether that BlockTraffic or AllowTraffic is over.
+    pub fn traffic_settled(&self, id: &str, instance: &str, allow: bool) -> bool {
+        self.fake
+            .world_read()
+            .traffic_settled(id, instance, allow)
+            .unwrap_or(true)
+    }
+
+    /// When the world next changes by itself (a timer: boot, draining, a health check threshold).
+    pub fn next_change(&self) -> Option<i64> {
+        self.fake.world_read().next_change()
     }
 
     /// Records that deployment `rollback` rolls back `of`.

@@ -89,6 +89,8 @@ pub struct Fake {
     /// S3, made on first use, over `s3_dir` (or a temporary folder).
     s3: OnceLock<Arc<crate::services::s3::S3>>,
     s3_dir: Mutex<Option<std::path::PathBuf>>,
+    /// Which trigger-notification endpoint is current (each new one ends the previous delivery).
+    notify_generation: AtomicU64,
 }
 
 /// The admin token, never shown by `Debug`.
@@ -143,6 +145,7 @@ impl Fake {
             admin_token: OnceLock::new(),
             s3: OnceLock::new(),
             s3_dir: Mutex::new(None),
+            notify_generation: AtomicU64::new(0),
         })
     }
 
@@ -251,6 +254,15 @@ impl Fake {
     /// removed with the fake).
     pub fn set_s3_dir(&self, dir: std::path::PathBuf) {
         *self.s3_dir.lock().unwrap_or_else(|e| e.into_inner()) = Some(dir);
+    }
+
+    /// The current trigger-notification endpoint's number.
+    pub(crate) fn notify_generation(&self) -> u64 {
+        self.notify_generation.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn next_notify_generation(&self) -> u64 {
+        self.notify_generation.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// The fake's S3, if a request has used it yet.

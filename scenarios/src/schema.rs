@@ -162,6 +162,16 @@ pub struct DeploymentGroup {
     /// Roll back automatically when a deployment fails.
     #[serde(default)]
     pub rollback: bool,
+    /// Deployment style WITH_TRAFFIC_CONTROL: CodeDeploy itself takes each instance out of the
+    /// load balancers (BlockTraffic) and puts it back (AllowTraffic), no hook scripts needed.
+    #[serde(default)]
+    pub traffic_control: bool,
+    /// The target groups CodeDeploy steers traffic through (`loadBalancerInfo`).
+    #[serde(default)]
+    pub target_groups: Vec<String>,
+    /// The Classic Load Balancers CodeDeploy steers traffic through.
+    #[serde(default)]
+    pub load_balancers: Vec<String>,
 }
 
 /// A deployment configuration: `"OneAtATime"`, `"HalfAtATime"`, `"AllAtOnce"`, or

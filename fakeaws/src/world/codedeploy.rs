@@ -840,6 +840,72 @@ impl World {
         self.notify(id, None, event);
     }
 
+    /// The target groups (ARNs) and Classic Load Balancers a deployment's group routes through.
+    fn traffic_of(&self, id: &str) -> Result<(Vec<String>, Vec<String>), AwsError> {
+        let d = self.deployment(id)?;
+        let g = self.deployment_group(&d.application, &d.group)?;
+        let tgs = self
+            .target_groups
+            .values()
+            .filter(|t| g.target_group_names.contains(&t.name))
+            .map(|t| t.arn.clone())
+            .collect();
+        Ok((tgs, g.elb_names.clone()))
+    }
+
+    /// BlockTraffic (deployment style WITH_TRAFFIC_CONTROL): CodeDeploy deregisters the instance
+    /// from the group's target groups and Classic Load Balancers; they drain as usual.
+    pub fn block_traffic(&mut self, id: &str, instance: &str) -> Result<(), AwsError> {
+        let (tgs, elbs) = self.traffic_of(id)?;
+        for tg in &tgs {
+            self.deregister_target(tg, instance, None);
+        }
+        for lb in &elbs {
+            self.classic_deregister(lb, instance);
+        }
+        Ok(())
+    }
+
+    /// AllowTraffic: CodeDeploy registers the instance with the group's target groups (on each
+    /// group's port) and Classic Load Balancers.
+    pub fn allow_traffic(&mut self, id: &str, instance: &str) -> Result<(), AwsError> {
+        let (tgs, elbs) = self.traffic_of(id)?;
+        for tg in &tgs {
+            let port = self.target_groups.get(tg).map(|t| t.port).unwrap_or(80);
+            self.register_target(tg, instance, port);
+        }
+        for lb in &elbs {
+            self.classic_register(lb, instance);
+        }
+        Ok(())
+    }
+
+    /// Whether BlockTraffic is over (`allow == false`: no load balancer lists the instance any
+    /// more, draining done) or AllowTraffic (healthy in every target group, InService in every
+    /// Classic Load Balancer).
+    pub fn traffic_settled(&self, id: &str, instance: &str, allow: bool) -> Result<bool, AwsError> {
+        let (tgs, elbs) = self.traffic_of(id)?;
+        let in_tg = |arn: &String| {
+            let tg = self.target_groups.get(arn)?;
+            let t = tg.targets.iter().find(|t| t.id == instance)?;
+            Some(self.target_health(tg, t).state)
+        };
+        let in_lb = |name: &String| {
+            let lb = self.classic.get(name)?;
+            lb.members
+                .iter()
+                .find(|m| m.id == instance)
+                .map(|m| m.in_service && m.draining_until_ms.is_none())
+        };
+        Ok(if allow {
+            tgs.iter()
+                .all(|t| in_tg(t) == Some(crate::model::TargetHealthState::Healthy))
+                && elbs.iter().all(|l| in_lb(l) == Some(true))
+        } else {
+            tgs.iter().all(|t| in_tg(t).is_none()) && elbs.iter().all(|l| in_lb(l).is_none())
+        })
+    }
+
     /// Records that `rollback` rolls back `of`.
     pub fn link_rollback(&mut self, rollback: &str, of: &str) {
         if let Some(d) = self.codedeploy.deployments.get_mut(rollback) {

@@ -33,7 +33,12 @@ impl Sim {
                 &dg.name,
                 &dg.autoscaling_groups,
                 &config,
-                DeploymentOption::WithoutTrafficControl,
+                if dg.traffic_control {
+                    DeploymentOption::WithTrafficControl
+                } else {
+                    DeploymentOption::WithoutTrafficControl
+                },
+                (&dg.target_groups, &dg.load_balancers),
             )
             .map_err(|e| anyhow!("deployment group: {}", e.message))
     }

@@ -46,7 +46,32 @@ impl Sim {
 
     fn steps_for(&self, instance: &str, revision: &str) -> VecDeque<Step> {
         let mut steps = VecDeque::new();
-        for (event, from_previous) in appspec::EVENTS {
+        let traffic = self.sc.deployment_group.traffic_control;
+        let mut events: Vec<(&str, bool)> = Vec::new();
+        if traffic {
+            // CodeDeploy's own traffic events around the agent's, the Block ones with the
+            // previous revision's scripts (like ApplicationStop).
+            events.extend([
+                ("BeforeBlockTraffic", true),
+                ("BlockTraffic", true),
+                ("AfterBlockTraffic", true),
+            ]);
+        }
+        events.extend(appspec::EVENTS);
+        if traffic {
+            events.extend([
+                ("BeforeAllowTraffic", false),
+                ("AllowTraffic", false),
+                ("AfterAllowTraffic", false),
+            ]);
+        }
+        for (event, from_previous) in events {
+            if event == "BlockTraffic" || event == "AllowTraffic" {
+                steps.push_back(Step::Traffic {
+                    allow: event == "AllowTraffic",
+                });
+                continue;
+            }
             if event == "BeforeInstall" {
                 steps.push_back(Step::DownloadBundle);
             }
@@ -59,9 +84,12 @@ impl Sim {
                 Some(revision.to_string())
             };
             let Some(rev) = rev else {
-                steps.push_back(Step::NoPreviousRevision {
-                    event: event.to_string(),
-                });
+                // Only ApplicationStop reports it: the Block events have nothing to run either.
+                if event == "ApplicationStop" {
+                    steps.push_back(Step::NoPreviousRevision {
+                        event: event.to_string(),
+                    });
+                }
                 continue;
             };
             let scripts = self
@@ -298,7 +326,8 @@ impl Sim {
         let took = (now - started_ms) / 1000;
         report.simulated_seconds = Some(took);
         // A floor only means something for a deployment that went through every instance.
-        if report.status == Status::Succeeded {
+        // (With CodeDeploy's own traffic control there are no hooks to measure against.)
+        if report.status == Status::Succeeded && !self.sc.deployment_group.traffic_control {
             report.floor_seconds = Some(floor_ms / 1000);
             report.overhead_seconds = Some(took - floor_ms / 1000);
         }

@@ -88,6 +88,10 @@ impl Sim {
         // The group as the engine deploys it.
         self.sc.deployment_group.name = g.name.clone();
         self.sc.deployment_group.autoscaling_groups = g.autoscaling_groups.keys().cloned().collect();
+        self.sc.deployment_group.traffic_control =
+            g.deployment_option == fakeaws::model::codedeploy::DeploymentOption::WithTrafficControl;
+        self.sc.deployment_group.target_groups = g.target_group_names.clone();
+        self.sc.deployment_group.load_balancers = g.elb_names.clone();
         let rollback = if d.auto_rollback.enabled {
             d.auto_rollback
                 .events

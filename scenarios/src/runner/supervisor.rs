@@ -27,6 +27,11 @@ pub(super) enum Step {
     NoPreviousRevision {
         event: String,
     },
+    /// CodeDeploy's BlockTraffic (`allow == false`) or AllowTraffic: the instance taken out of
+    /// (or put back in) the group's load balancers, until drained (or healthy).
+    Traffic {
+        allow: bool,
+    },
     /// One script of a lifecycle event.
     Script {
         event: String,
@@ -41,6 +46,8 @@ impl Step {
         match self {
             Step::DownloadBundle => "DownloadBundle",
             Step::Install => "Install",
+            Step::Traffic { allow: false } => "BlockTraffic",
+            Step::Traffic { allow: true } => "AllowTraffic",
             Step::NoPreviousRevision { event } | Step::Script { event, .. } => event,
         }
     }
@@ -64,7 +71,12 @@ pub(super) enum Current {
         script: String,
         event: String,
     },
+    /// CodeDeploy waiting for BlockTraffic or AllowTraffic to settle.
+    Traffic { allow: bool, deadline_ms: i64 },
 }
+
+/// How long CodeDeploy waits for BlockTraffic or AllowTraffic (its limit is an hour).
+const TRAFFIC_TIMEOUT_MS: i64 = 3_600_000;
 
 pub(super) struct Run {
     pub(super) deployment: usize,
@@ -152,6 +164,18 @@ impl Sim {
                         ));
                     }
                 }
+                Some(Current::Traffic { allow, deadline_ms }) => {
+                    let event = if *allow { "AllowTraffic" } else { "BlockTraffic" };
+                    let id = self.deployment_id(run.deployment);
+                    if self.fake().rehearsal().traffic_settled(&id, &run.instance, *allow) {
+                        outcome = Some((format!("{event}: Succeeded"), None));
+                    } else if now >= *deadline_ms {
+                        outcome = Some((
+                            format!("{event}: timed out"),
+                            Some(format!("{event} did not complete within an hour")),
+                        ));
+                    }
+                }
                 Some(Current::Hang {
                     deadline_ms,
                     script,
@@ -194,6 +218,10 @@ impl Sim {
                         self.recorder.run_ended(now, &run.instance, "", RunResult::Ended, &line);
                         run.trace.push(line);
                     }
+                    Some(Current::Traffic { allow, .. }) => {
+                        let event = if *allow { "AllowTraffic" } else { "BlockTraffic" };
+                        run.trace.push(format!("{event}: ended by termination"));
+                    }
                     None => {}
                 }
                 run.current = None;
@@ -226,6 +254,17 @@ impl Sim {
                         let rev = run.revision.clone();
                         self.install(&run.instance, &rev)?;
                         run.trace.push(format!("Install: {rev}"));
+                    }
+                    Step::Traffic { allow } => {
+                        let id = self.deployment_id(run.deployment);
+                        self.fake()
+                            .rehearsal()
+                            .steer_traffic(&id, &run.instance, allow)
+                            .map_err(|e| anyhow!("traffic control: {}", e.message))?;
+                        run.current = Some(Current::Traffic {
+                            allow,
+                            deadline_ms: self.now() + TRAFFIC_TIMEOUT_MS,
+                        });
                     }
                     Step::NoPreviousRevision { event } => run
                         .trace
@@ -471,6 +510,14 @@ impl Sim {
             for run in runs.iter() {
                 match &run.current {
                     Some(Current::Hang { deadline_ms, .. }) => consider(*deadline_ms),
+                    Some(Current::Traffic { deadline_ms, .. }) => {
+                        // Settles when the world next changes by itself (draining over, a health
+                        // check threshold reached): look then.
+                        consider(*deadline_ms);
+                        if let Some(t) = self.fake().rehearsal().next_change() {
+                            consider(t.max(now + 1));
+                        }
+                    }
                     Some(Current::Process {
                         seq,
                         who,
