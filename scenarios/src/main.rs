@@ -197,7 +197,7 @@ fn run(filter: Option<&str>, report: Option<&Path>, fleet: bool) -> anyhow::Resu
                 let capacity = outcome
                     .deployments
                     .iter()
-                    .filter(|d| d.creator != scenarios::report::Creator::Autoscaling)
+                    .filter(|d| !d.creator.is_for_launches())
                     .map(|d| format!("{}/{}", d.lowest_healthy_capacity, d.required_healthy_capacity))
                     .collect::<Vec<_>>()
                     .join(" ");

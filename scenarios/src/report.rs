@@ -18,6 +18,18 @@ pub enum Creator {
     /// An automatic rollback.
     #[serde(rename = "codeDeployRollback")]
     CodeDeployRollback,
+    /// CodeDeploy's follow-up for instances launched with the previous revision while a
+    /// deployment ran (outdatedInstancesStrategy UPDATE).
+    #[serde(rename = "CodeDeployAutoUpdate")]
+    CodeDeployAutoUpdate,
+}
+
+impl Creator {
+    /// A deployment CodeDeploy makes for instances Auto Scaling launched (not held to the
+    /// deployment's minimum healthy hosts, which counts the original fleet).
+    pub fn is_for_launches(self) -> bool {
+        matches!(self, Creator::Autoscaling | Creator::CodeDeployAutoUpdate)
+    }
 }
 
 impl Creator {
@@ -27,6 +39,7 @@ impl Creator {
             Creator::User => "user",
             Creator::Autoscaling => "autoscaling",
             Creator::CodeDeployRollback => "codeDeployRollback",
+            Creator::CodeDeployAutoUpdate => "CodeDeployAutoUpdate",
         }
     }
 }

@@ -63,6 +63,7 @@ impl Sim {
                 Creator::User => DeploymentCreator::User,
                 Creator::Autoscaling => DeploymentCreator::Autoscaling,
                 Creator::CodeDeployRollback => DeploymentCreator::CodeDeployRollback,
+                Creator::CodeDeployAutoUpdate => DeploymentCreator::CodeDeployAutoUpdate,
             },
             ignore_application_stop_failures: false,
             update_outdated_instances_only: false,

@@ -102,8 +102,9 @@ impl Sim {
         let targets = self.members();
         self.api_deployment = Some(d.id.clone());
         let ok = self.deploy(&revision, Creator::User, targets, &config).await?;
-        if ok {
-            // Instances launched meanwhile got the previous revision: CodeDeploy follows up.
+        if ok && g.outdated_instances_strategy == fakeaws::model::codedeploy::OutdatedInstancesStrategy::Update {
+            // Instances launched meanwhile got the previous revision: CodeDeploy follows up
+            // (unless the group's outdatedInstancesStrategy is IGNORE).
             let stale: Vec<String> = self
                 .members()
                 .into_iter()
@@ -112,7 +113,7 @@ impl Sim {
             if !stale.is_empty() {
                 self.deploy(
                     &revision,
-                    Creator::Autoscaling,
+                    Creator::CodeDeployAutoUpdate,
                     stale,
                     &ConfigSpec::Named("OneAtATime".into()),
                 )

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use fakeaws::model::Lifecycle;
 
 use super::Sim;
-use crate::report::{Creator, Outcome, Violation, ViolationKind};
+use crate::report::{Outcome, Violation, ViolationKind};
 
 impl Sim {
     /// Lowest number of deployment-group instances serving traffic (InService and healthy in
@@ -151,7 +151,7 @@ impl Sim {
         // Every deployment CodeDeploy runs over the fleet (user deployments, failed or not, and
         // rollbacks); launch deployments of single new instances promise no capacity.
         for d in &self.reports {
-            if d.creator != Creator::Autoscaling && d.lowest_healthy_capacity < d.required_healthy_capacity {
+            if !d.creator.is_for_launches() && d.lowest_healthy_capacity < d.required_healthy_capacity {
                 self.violations.push(Violation::new(
                     ViolationKind::CapacityBelowMinimum,
                     format!(
