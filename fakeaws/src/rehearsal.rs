@@ -7,8 +7,8 @@
 //! views. Every call brings the world to the current simulated time first, as a request does.
 
 use crate::model::codedeploy::{
-    ComputePlatform, Deployment, DeploymentConfig, DeploymentGroup, DeploymentOption, DeploymentStatus, Diagnostics,
-    ErrorInformation, InstanceStatus, LifecycleEventStatus, MinimumHealthyHosts,
+    ComputePlatform, Deployment, DeploymentConfig, DeploymentGroup, DeploymentStatus, Diagnostics, ErrorInformation,
+    InstanceStatus, LifecycleEventStatus, MinimumHealthyHosts,
 };
 use crate::model::{Lifecycle, Transition};
 use crate::protocol::error::AwsError;
@@ -177,6 +177,17 @@ impl Rehearsal<'_> {
         })
     }
 
+    /// Instances held in `Terminating:Wait` by the lifecycle hook `hook`.
+    pub fn held_terminating_by(&self, hook: &str) -> Vec<String> {
+        self.fake
+            .world_read()
+            .instances
+            .values()
+            .filter(|i| i.lifecycle == Lifecycle::TerminatingWait && i.hook.as_ref().is_some_and(|h| h.hook == hook))
+            .map(|i| i.id.clone())
+            .collect()
+    }
+
     /// Instances held in `Pending:Wait` by the lifecycle hook `hook`.
     pub fn held_by(&self, hook: &str) -> Vec<String> {
         self.fake
@@ -294,38 +305,23 @@ impl Rehearsal<'_> {
         (view, w.next_change())
     }
 
-    /// CodeDeploy's side of a deployment group over `autoscaling_groups`: the application (created
-    /// if missing) and the group, which puts CodeDeploy's launch hook on each Auto Scaling group;
-    /// `load_balancers`: its target groups (by name) and Classic Load Balancers.
+    /// CodeDeploy's side of a deployment group: the application (created if missing) and the
+    /// group, which puts CodeDeploy's lifecycle hooks on its Auto Scaling groups. The service role
+    /// is filled in when `input` names none.
     pub fn create_deployment_group(
         &self,
         application: &str,
         group: &str,
-        autoscaling_groups: &[String],
-        config: &str,
-        option: DeploymentOption,
-        load_balancers: (&[String], &[String]),
+        mut input: GroupInput,
     ) -> Result<(), AwsError> {
         let mut w = self.fake.world();
         if w.codedeploy_application(application).is_err() {
             w.create_application(application, ComputePlatform::Server)?;
         }
-        let role = w
-            .arn("iam", "role/CodeDeployServiceRole")
-            .replacen(&format!(":{}:", w.region()), "::", 1);
-        w.create_deployment_group(
-            application,
-            group,
-            GroupInput {
-                service_role_arn: Some(role),
-                autoscaling_groups: Some(autoscaling_groups.to_vec()),
-                config: Some(config.to_string()),
-                deployment_option: Some(option),
-                target_group_names: Some(load_balancers.0.to_vec()),
-                elb_names: Some(load_balancers.1.to_vec()),
-                ..GroupInput::default()
-            },
-        )?;
+        if input.service_role_arn.is_none() {
+            input.service_role_arn = Some(format!("arn:aws:iam::{}:role/CodeDeployServiceRole", w.account_id()));
+        }
+        w.create_deployment_group(application, group, input)?;
         Ok(())
     }
 
@@ -350,7 +346,7 @@ impl Rehearsal<'_> {
     /// CreateDeployment as CodeDeploy records it (any creator), then started on `targets` in
     /// that order. Returns the deployment id.
     pub fn start_deployment(&self, input: DeploymentInput, targets: &[String]) -> Result<String, AwsError> {
-        let mut w = self.fake.world();
+        let mut w = self.fake.world_records();
         let id = w.create_deployment(input)?;
         w.deployment_started(&id, targets)?;
         Ok(id)
@@ -394,7 +390,7 @@ impl Rehearsal<'_> {
 
     /// The engine begins a deployment created through the API on `targets`.
     pub fn begin_deployment(&self, id: &str, targets: &[String]) -> Result<(), AwsError> {
-        self.fake.world().deployment_started(id, targets)
+        self.fake.world_records().deployment_started(id, targets)
     }
 
     /// One lifecycle event of one instance of a deployment, as the agent reports it.
@@ -407,18 +403,18 @@ impl Rehearsal<'_> {
         diagnostics: Option<Diagnostics>,
     ) -> Result<(), AwsError> {
         self.fake
-            .world()
+            .world_records()
             .instance_event(id, instance, event, status, diagnostics)
     }
 
     /// An instance of a deployment finished.
     pub fn instance_done(&self, id: &str, instance: &str, status: InstanceStatus) -> Result<(), AwsError> {
-        self.fake.world().instance_done(id, instance, status)
+        self.fake.world_records().instance_done(id, instance, status)
     }
 
     /// A deployment ended (instances not started are skipped).
     pub fn deployment_done(&self, id: &str, status: DeploymentStatus, error: Option<ErrorInformation>) {
-        self.fake.world().deployment_done(id, status, error)
+        self.fake.world_records().deployment_done(id, status, error)
     }
 
     /// Whether a deployment was stopped (StopDeployment) or has otherwise ended.
@@ -452,7 +448,7 @@ impl Rehearsal<'_> {
 
     /// Records that deployment `rollback` rolls back `of`.
     pub fn link_rollback(&self, rollback: &str, of: &str) {
-        self.fake.world().link_rollback(rollback, of)
+        self.fake.world_records().link_rollback(rollback, of)
     }
 
     /// A copy of the whole world, for a report.

@@ -159,6 +159,13 @@ impl Fake {
         w
     }
 
+    /// Locks the world for a change to CodeDeploy's records only (a deployment begun, an
+    /// instance's lifecycle event or status, a deployment's end): the fleet does not move, so
+    /// [`Fake::version`] stays as it is and a driver's look at the fleet stays valid.
+    pub(crate) fn world_records(&self) -> MutexGuard<'_, World> {
+        self.world_read()
+    }
+
     /// Changes whenever what [`Fake::world_read`] would show may have changed (the world was
     /// locked for a change, or the clock moved): a driver that looks at the world after every
     /// step looks again only when this differs from its last look.

@@ -22,13 +22,20 @@ pub enum Creator {
     /// deployment ran (outdatedInstancesStrategy UPDATE).
     #[serde(rename = "CodeDeployAutoUpdate")]
     CodeDeployAutoUpdate,
+    /// A termination deployment: an instance a scale-in terminates, held by CodeDeploy's
+    /// termination hook while its Block events run.
+    #[serde(rename = "autoscalingTermination")]
+    AutoscalingTermination,
 }
 
 impl Creator {
     /// A deployment CodeDeploy makes for instances Auto Scaling launched (not held to the
     /// deployment's minimum healthy hosts, which counts the original fleet).
     pub fn is_for_launches(self) -> bool {
-        matches!(self, Creator::Autoscaling | Creator::CodeDeployAutoUpdate)
+        matches!(
+            self,
+            Creator::Autoscaling | Creator::CodeDeployAutoUpdate | Creator::AutoscalingTermination
+        )
     }
 }
 
@@ -40,6 +47,7 @@ impl Creator {
             Creator::Autoscaling => "autoscaling",
             Creator::CodeDeployRollback => "codeDeployRollback",
             Creator::CodeDeployAutoUpdate => "CodeDeployAutoUpdate",
+            Creator::AutoscalingTermination => "autoscalingTermination",
         }
     }
 }

@@ -172,6 +172,10 @@ pub struct DeploymentGroup {
     /// The Classic Load Balancers CodeDeploy steers traffic through.
     #[serde(default)]
     pub load_balancers: Vec<String>,
+    /// `terminationHookEnabled`: an instance a scale-in terminates is held while CodeDeploy runs a
+    /// termination deployment on it (BeforeBlockTraffic, BlockTraffic, AfterBlockTraffic).
+    #[serde(default)]
+    pub termination_hook: bool,
 }
 
 /// A deployment configuration: `"OneAtATime"`, `"HalfAtATime"`, `"AllAtOnce"`, or

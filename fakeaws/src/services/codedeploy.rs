@@ -888,7 +888,13 @@ fn group_json(w: &World, g: &DeploymentGroup) -> Value {
             t
         }).collect::<Vec<_>>(),
         "onPremisesInstanceTagFilters": [],
-        "autoScalingGroups": g.autoscaling_groups.iter().map(|(n, h)| json!({ "name": n, "hook": h })).collect::<Vec<_>>(),
+        "autoScalingGroups": g.autoscaling_groups.iter().map(|(n, h)| {
+            let mut a = json!({ "name": n, "hook": h });
+            if g.termination_hook_enabled {
+                a["terminationHook"] = json!(crate::world::codedeploy::termination_hook_name(&g.name));
+            }
+            a
+        }).collect::<Vec<_>>(),
         "serviceRoleArn": g.service_role_arn,
         "triggerConfigurations": g.triggers.iter().map(|t| json!({
             "triggerName": t.name,

@@ -19,6 +19,12 @@ pub fn launch_hook_name(deployment_group: &str) -> String {
     format!("CodeDeploy-managed-automatic-launch-deployment-hook-{deployment_group}")
 }
 
+/// The termination lifecycle hook CodeDeploy puts on a deployment group's Auto Scaling groups when
+/// termination deployments are enabled (`terminationHookEnabled`).
+pub fn termination_hook_name(deployment_group: &str) -> String {
+    format!("CodeDeploy-managed-automatic-termination-deployment-hook-{deployment_group}")
+}
+
 /// The lifecycle events of an in-place deployment, in order; with traffic control, CodeDeploy's
 /// own traffic events around them.
 pub fn in_place_events(traffic_control: bool) -> Vec<&'static str> {
@@ -281,6 +287,7 @@ impl World {
         input: GroupInput,
     ) -> Result<Vec<String>, AwsError> {
         let mut g = self.deployment_group(app, name)?.clone();
+        let old_termination = g.termination_hook_enabled;
         if let Some(new) = &input.new_name {
             check_name("newDeploymentGroupName", new)?;
             if new != name && self.application(app)?.groups.contains_key(new) {
@@ -333,7 +340,8 @@ impl World {
         let renamed = input.new_name.clone().filter(|n| n != name);
         let final_name = renamed.clone().unwrap_or_else(|| name.to_string());
         g.name = final_name.clone();
-        if new_asgs.is_some() || renamed.is_some() {
+        let termination_changed = input.termination_hook_enabled.is_some_and(|t| t != old_termination);
+        if new_asgs.is_some() || renamed.is_some() || termination_changed {
             // The hook carries the group's name: a renamed group gets new hooks.
             for (asg, hook) in &old_hooks {
                 if self.groups.get(asg).is_some_and(|x| x.hooks.contains_key(hook)) {
@@ -346,7 +354,7 @@ impl World {
         }
         let asgs: Vec<String> = match new_asgs {
             Some(a) => a,
-            None if renamed.is_some() => old_hooks.keys().cloned().collect(),
+            None if renamed.is_some() || termination_changed => old_hooks.keys().cloned().collect(),
             None => Vec::new(),
         };
         let application = self.application_mut(app)?;
@@ -371,7 +379,27 @@ impl World {
 
     fn put_launch_hooks(&mut self, app: &str, dg: &str, asgs: &[String]) -> Result<(), AwsError> {
         let hook = launch_hook_name(dg);
+        let terminating = self
+            .codedeploy
+            .applications
+            .get(app)
+            .and_then(|a| a.groups.get(dg))
+            .is_some_and(|g| g.termination_hook_enabled);
         for asg in asgs {
+            if terminating {
+                self.put_lifecycle_hook(
+                    asg,
+                    LifecycleHook {
+                        name: termination_hook_name(dg),
+                        transition: LifecycleTransition::Terminating,
+                        heartbeat_timeout_s: 600,
+                        default_result: LifecycleResult::Continue,
+                        notification_metadata: None,
+                        notification_target_arn: None,
+                        role_arn: None,
+                    },
+                )?;
+            }
             self.put_lifecycle_hook(
                 asg,
                 LifecycleHook {
@@ -399,6 +427,10 @@ impl World {
     fn remove_launch_hooks<'a>(&mut self, hooks: impl Iterator<Item = (&'a String, &'a String)>) -> Vec<String> {
         let mut not_cleaned = Vec::new();
         for (asg, hook) in hooks {
+            let termination = hook.replacen("-launch-deployment-hook-", "-termination-deployment-hook-", 1);
+            if self.groups.get(asg).is_some_and(|g| g.hooks.contains_key(&termination)) {
+                let _ = self.delete_lifecycle_hook(asg, &termination);
+            }
             if self.groups.get(asg).is_some_and(|g| g.hooks.contains_key(hook)) {
                 let _ = self.delete_lifecycle_hook(asg, hook);
             } else {
@@ -688,7 +720,12 @@ impl World {
     pub fn deployment_started(&mut self, id: &str, targets: &[String]) -> Result<(), AwsError> {
         let now = self.now_ms;
         let d = self.deployment_mut(id)?;
-        let events = in_place_events(d.deployment_option == DeploymentOption::WithTrafficControl);
+        // A termination deployment runs the Block events only.
+        let events = if d.creator == DeploymentCreator::AutoscalingTermination {
+            vec!["BeforeBlockTraffic", "BlockTraffic", "AfterBlockTraffic"]
+        } else {
+            in_place_events(d.deployment_option == DeploymentOption::WithTrafficControl)
+        };
         d.status = DeploymentStatus::InProgress;
         d.started_ms = Some(now);
         for t in targets {

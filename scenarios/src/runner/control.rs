@@ -8,7 +8,7 @@ use fakeaws::model::codedeploy::{
     DeploymentCreator, DeploymentOption, DeploymentStatus, Diagnostics, ErrorInformation, InstanceStatus,
     LifecycleEventStatus, MinimumHealthyHosts, MinimumHealthyHostsType, Revision,
 };
-use fakeaws::world::codedeploy::DeploymentInput;
+use fakeaws::world::codedeploy::{DeploymentInput, GroupInput};
 
 use super::supervisor::Run;
 use super::Sim;
@@ -22,24 +22,26 @@ pub const APPLICATION: &str = "sample-app";
 pub const BUCKET: &str = "fakeaws-scenarios";
 
 impl Sim {
-    /// Creates the deployment group (and so CodeDeploy's launch hook on its Auto Scaling groups).
+    /// Creates the deployment group (and so CodeDeploy's lifecycle hooks on its Auto Scaling groups).
     pub(super) fn create_deployment_group(&self) -> anyhow::Result<()> {
         let dg = &self.sc.deployment_group;
         let config = self.config_in_codedeploy(&dg.config)?;
+        let input = GroupInput {
+            config: Some(config),
+            autoscaling_groups: Some(dg.autoscaling_groups.clone()),
+            deployment_option: Some(if dg.traffic_control {
+                DeploymentOption::WithTrafficControl
+            } else {
+                DeploymentOption::WithoutTrafficControl
+            }),
+            target_group_names: Some(dg.target_groups.clone()),
+            elb_names: Some(dg.load_balancers.clone()),
+            termination_hook_enabled: Some(dg.termination_hook),
+            ..GroupInput::default()
+        };
         self.fake()
             .rehearsal()
-            .create_deployment_group(
-                APPLICATION,
-                &dg.name,
-                &dg.autoscaling_groups,
-                &config,
-                if dg.traffic_control {
-                    DeploymentOption::WithTrafficControl
-                } else {
-                    DeploymentOption::WithoutTrafficControl
-                },
-                (&dg.target_groups, &dg.load_balancers),
-            )
+            .create_deployment_group(APPLICATION, &dg.name, input)
             .map_err(|e| anyhow!("deployment group: {}", e.message))
     }
 
@@ -64,6 +66,7 @@ impl Sim {
                 Creator::Autoscaling => DeploymentCreator::Autoscaling,
                 Creator::CodeDeployRollback => DeploymentCreator::CodeDeployRollback,
                 Creator::CodeDeployAutoUpdate => DeploymentCreator::CodeDeployAutoUpdate,
+                Creator::AutoscalingTermination => DeploymentCreator::AutoscalingTermination,
             },
             ignore_application_stop_failures: false,
             update_outdated_instances_only: false,

@@ -112,6 +112,33 @@ impl Sim {
         steps
     }
 
+    /// A termination deployment's steps: the Block events only, with the installed revision's
+    /// scripts.
+    fn termination_steps(&self, instance: &str) -> VecDeque<Step> {
+        let mut steps = VecDeque::new();
+        let installed = self
+            .installed
+            .get(instance)
+            .and_then(|r| self.revisions.get(r).map(|x| (r, x)));
+        for event in ["BeforeBlockTraffic", "BlockTraffic", "AfterBlockTraffic"] {
+            if event == "BlockTraffic" {
+                if self.sc.deployment_group.traffic_control {
+                    steps.push_back(Step::Traffic { allow: false });
+                }
+                continue;
+            }
+            let Some((rev, r)) = installed else { continue };
+            for script in r.spec.hooks.get(event).cloned().unwrap_or_default() {
+                steps.push_back(Step::Script {
+                    event: event.to_string(),
+                    revision: rev.clone(),
+                    script,
+                });
+            }
+        }
+        steps
+    }
+
     fn new_run(&self, deployment: usize, instance: &str, revision: &str) -> Run {
         Run {
             deployment,
@@ -359,6 +386,52 @@ impl Sim {
             .into_iter()
             .filter(|id| !self.handled_pending.contains(id))
             .collect();
+        if self.sc.deployment_group.termination_hook {
+            let hook = fakeaws::world::codedeploy::termination_hook_name(&dg);
+            let leaving: Vec<String> = self
+                .fake()
+                .rehearsal()
+                .held_terminating_by(&hook)
+                .into_iter()
+                .filter(|id| !self.handled_pending.contains(id))
+                .collect();
+            for id in leaving {
+                self.handled_pending.insert(id.clone());
+                self.label(&id);
+                self.deployment_no += 1;
+                let number = self.deployment_no;
+                let rev = self
+                    .installed
+                    .get(&id)
+                    .cloned()
+                    .or_else(|| self.last_good.clone())
+                    .unwrap_or_default();
+                self.reports.push(DeploymentReport {
+                    number,
+                    creator: Creator::AutoscalingTermination,
+                    revision: rev.clone(),
+                    config: "OneAtATime".into(),
+                    status: Status::InProgress,
+                    instances: BTreeMap::new(),
+                    lowest_healthy_capacity: 0,
+                    required_healthy_capacity: 0,
+                    simulated_seconds: None,
+                    floor_seconds: None,
+                    overhead_seconds: None,
+                });
+                let one = ConfigSpec::Named("OneAtATime".into());
+                self.open_deployment(
+                    number,
+                    &rev,
+                    Creator::AutoscalingTermination,
+                    &one,
+                    std::slice::from_ref(&id),
+                )?;
+                let mut run = self.new_run(number, &id, &rev);
+                run.steps = self.termination_steps(&id);
+                runs.push(run);
+            }
+        }
         for id in waiting {
             self.handled_pending.insert(id.clone());
             self.label(&id);
@@ -402,7 +475,10 @@ impl Sim {
             .reports
             .iter()
             .find(|r| r.number == run.deployment)
-            .is_some_and(|r| r.creator == Creator::Autoscaling && r.status == Status::InProgress);
+            .is_some_and(|r| {
+                matches!(r.creator, Creator::Autoscaling | Creator::AutoscalingTermination)
+                    && r.status == Status::InProgress
+            });
         if !creator_autoscaling {
             return;
         }
@@ -412,7 +488,13 @@ impl Sim {
         if ok {
             self.running_rev.insert(run.instance.clone(), rev);
         }
-        let result = if ok {
+        let terminating = self
+            .reports
+            .iter()
+            .any(|r| r.number == run.deployment && r.creator == Creator::AutoscalingTermination);
+        // A termination goes on whatever its deployment did (CONTINUE and ABANDON both end in
+        // termination); a launch that failed is abandoned.
+        let result = if ok || terminating {
             LifecycleResult::Continue
         } else {
             LifecycleResult::Abandon

@@ -92,6 +92,7 @@ impl Sim {
             g.deployment_option == fakeaws::model::codedeploy::DeploymentOption::WithTrafficControl;
         self.sc.deployment_group.target_groups = g.target_group_names.clone();
         self.sc.deployment_group.load_balancers = g.elb_names.clone();
+        self.sc.deployment_group.termination_hook = g.termination_hook_enabled;
         let rollback = if d.auto_rollback.enabled {
             d.auto_rollback
                 .events

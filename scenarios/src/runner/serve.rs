@@ -73,6 +73,7 @@ pub async fn serve(
             traffic_control: false,
             target_groups: Vec::new(),
             load_balancers: Vec::new(),
+            termination_hook: false,
         },
         revisions: Vec::new(),
         initial_revision: None,

@@ -124,7 +124,17 @@ impl Sim {
         let ids: Vec<&str> = runs.iter().map(|r| r.instance.as_str()).collect();
         let leaving = self.fake().rehearsal().leaving(&ids);
         let sleeping: HashSet<&str> = sleepers.iter().map(|s| s.who.as_str()).collect();
+        // A termination deployment's instance is leaving by design: held in Terminating:Wait.
+        let terminating: HashSet<usize> = self
+            .reports
+            .iter()
+            .filter(|r| r.creator == crate::report::Creator::AutoscalingTermination)
+            .map(|r| r.number)
+            .collect();
         for (run, gone) in runs.iter_mut().zip(leaving) {
+            let gone = gone
+                && !(terminating.contains(&run.deployment)
+                    && self.fake().rehearsal().lifecycle(&run.instance) == Some(fakeaws::model::Lifecycle::TerminatingWait));
             // Finished or timed-out script?
             let mut outcome: Option<(String, Option<String>)> = None;
             match &run.current {
