@@ -363,6 +363,16 @@ impl Fake {
         self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// How many times one action (`service:Action`) was called.
+    pub fn call_count(&self, action: &str) -> u64 {
+        self.calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(action)
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// Serves every load balancer listener on a loopback port from now on (see [`DataPlane`]);
     /// new entrances bind from `port_base` up (0: any free port). Returns the endpoints.
     pub fn enable_data_plane(self: &Arc<Self>, port_base: u16) -> std::io::Result<Vec<Endpoint>> {

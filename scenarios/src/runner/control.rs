@@ -109,9 +109,19 @@ impl Sim {
         self.deployment_ids.get(&number).cloned().unwrap_or_default()
     }
 
-    /// Whether StopDeployment stopped deployment `number`.
-    pub(super) fn stopped_through_api(&self, number: usize) -> bool {
-        self.fake().rehearsal().deployment_status(&self.deployment_id(number)) == Some(DeploymentStatus::Stopped)
+    /// Whether StopDeployment stopped deployment `number` (looked at only when someone has called
+    /// StopDeployment since the last look).
+    pub(super) fn stopped_through_api(&mut self, number: usize) -> bool {
+        let stops = self.fake().call_count("codedeploy:StopDeployment");
+        if stops == self.stops_seen {
+            return false;
+        }
+        let stopped =
+            self.fake().rehearsal().deployment_status(&self.deployment_id(number)) == Some(DeploymentStatus::Stopped);
+        if !stopped {
+            self.stops_seen = stops;
+        }
+        stopped
     }
 
     /// A step of a run begins its lifecycle event.

@@ -126,6 +126,8 @@ pub(super) struct Sim {
     pub(super) deployment_ids: BTreeMap<usize, String>,
     /// A deployment created through the API, about to be run by `deploy`.
     pub(super) api_deployment: Option<String>,
+    /// StopDeployment calls seen (the deployment's status is looked at again only after another).
+    pub(super) stops_seen: u64,
     /// Where revisions read from S3 came from (revision name -> location).
     pub(super) revision_locations: BTreeMap<String, fakeaws::model::codedeploy::Revision>,
 }
@@ -193,6 +195,7 @@ impl Sim {
             deployment_ids: BTreeMap::new(),
             api_deployment: None,
             revision_locations: BTreeMap::new(),
+            stops_seen: 0,
         })
     }
 

@@ -134,7 +134,8 @@ impl Sim {
         for (run, gone) in runs.iter_mut().zip(leaving) {
             let gone = gone
                 && !(terminating.contains(&run.deployment)
-                    && self.fake().rehearsal().lifecycle(&run.instance) == Some(fakeaws::model::Lifecycle::TerminatingWait));
+                    && self.fake().rehearsal().lifecycle(&run.instance)
+                        == Some(fakeaws::model::Lifecycle::TerminatingWait));
             // Finished or timed-out script?
             let mut outcome: Option<(String, Option<String>)> = None;
             match &run.current {
