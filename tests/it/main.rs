@@ -11,6 +11,8 @@ mod sdk_imds;
 mod botocore;
 // CodeDeploy through aws-sdk-codedeploy, boto3 and `aws deploy`.
 mod codedeploy;
+// S3 for revisions through boto3.
+mod s3;
 // Malformed and hostile input, and property tests.
 mod bad_input;
 // Bounds, cost independent of history, EC2-exact metadata.

@@ -61,6 +61,8 @@ pub async fn serve(
     }
     let r = Running::start_at(fake, opts.bind).await?;
     let url = r.url.clone();
+    // The load balancers' listeners as real HTTP on loopback ports, to look at the fleet.
+    r.fake.enable_data_plane(0).context("starting the data plane")?;
     let sc = Scenario {
         description: "rehearsal".into(),
         fleet,
@@ -109,6 +111,10 @@ impl Sim {
         eprintln!("  export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_DEFAULT_REGION=us-east-1",
             fakeaws::protocol::sigv4::DEFAULT_ACCESS_KEY_ID,
             fakeaws::protocol::sigv4::DEFAULT_SECRET_ACCESS_KEY);
+        self.fake().sync_data_plane();
+        for ep in self.fake().data_plane().map(|d| d.endpoints()).unwrap_or_default() {
+            eprintln!("scenarios serve: data plane {} -> {}", ep.entrance, ep.url);
+        }
         tokio::pin!(shutdown);
         let mut last = Instant::now();
         let mut reported = 0;
