@@ -688,19 +688,13 @@ fn group_input(b: &Body) -> Result<GroupInput, AwsError> {
                     format!("The trigger '{name}' needs a name and an SNS topic ARN (got '{target}')."),
                 ));
             }
-            let events = strings_of(t.get("triggerEvents"), "triggerEvents")?
-                .unwrap_or_default()
-                .iter()
-                .map(|e| {
-                    TriggerEventType::parse(e).ok_or_else(|| {
-                        AwsError::new(
-                            400,
-                            "InvalidTriggerConfigException",
-                            format!("The trigger event type {e} is not valid."),
-                        )
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let events = enum_list(
+                t.get("triggerEvents"),
+                "triggerEvents",
+                TriggerEventType::parse,
+                "InvalidTriggerConfigException",
+                "trigger event type",
+            )?;
             out.push(Trigger {
                 name: name.to_string(),
                 target_arn: target.to_string(),
@@ -721,20 +715,29 @@ fn group_input(b: &Body) -> Result<GroupInput, AwsError> {
     Ok(input)
 }
 
-fn auto_rollback_of(v: &Value) -> Result<AutoRollback, AwsError> {
-    let events = strings_of(v.get("events"), "autoRollbackConfiguration.events")?
+/// A list of enumerated values; an unknown one is refused with `code`, naming it.
+fn enum_list<T>(
+    v: Option<&Value>,
+    key: &str,
+    parse: fn(&str) -> Option<T>,
+    code: &str,
+    what: &str,
+) -> Result<Vec<T>, AwsError> {
+    strings_of(v, key)?
         .unwrap_or_default()
         .iter()
-        .map(|e| {
-            AutoRollbackEvent::parse(e).ok_or_else(|| {
-                AwsError::new(
-                    400,
-                    "InvalidAutoRollbackConfigException",
-                    format!("The automatic rollback event {e} is not valid."),
-                )
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|e| parse(e).ok_or_else(|| AwsError::new(400, code, format!("The {what} {e} is not valid."))))
+        .collect()
+}
+
+fn auto_rollback_of(v: &Value) -> Result<AutoRollback, AwsError> {
+    let events = enum_list(
+        v.get("events"),
+        "autoRollbackConfiguration.events",
+        AutoRollbackEvent::parse,
+        "InvalidAutoRollbackConfigException",
+        "automatic rollback event",
+    )?;
     let enabled = v.get("enabled").and_then(Value::as_bool).unwrap_or(false);
     if enabled && events.is_empty() {
         return Err(AwsError::new(

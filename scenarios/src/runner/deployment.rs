@@ -406,27 +406,7 @@ impl Sim {
                     .cloned()
                     .or_else(|| self.last_good.clone())
                     .unwrap_or_default();
-                self.reports.push(DeploymentReport {
-                    number,
-                    creator: Creator::AutoscalingTermination,
-                    revision: rev.clone(),
-                    config: "OneAtATime".into(),
-                    status: Status::InProgress,
-                    instances: BTreeMap::new(),
-                    lowest_healthy_capacity: 0,
-                    required_healthy_capacity: 0,
-                    simulated_seconds: None,
-                    floor_seconds: None,
-                    overhead_seconds: None,
-                });
-                let one = ConfigSpec::Named("OneAtATime".into());
-                self.open_deployment(
-                    number,
-                    &rev,
-                    Creator::AutoscalingTermination,
-                    &one,
-                    std::slice::from_ref(&id),
-                )?;
+                self.background_deployment(number, &rev, Creator::AutoscalingTermination, &id)?;
                 let mut run = self.new_run(number, &id, &rev);
                 run.steps = self.termination_steps(&id);
                 runs.push(run);
@@ -440,21 +420,7 @@ impl Sim {
                 Some(rev) => {
                     self.deployment_no += 1;
                     let number = self.deployment_no;
-                    self.reports.push(DeploymentReport {
-                        number,
-                        creator: Creator::Autoscaling,
-                        revision: rev.clone(),
-                        config: "OneAtATime".into(),
-                        status: Status::InProgress,
-                        instances: BTreeMap::new(),
-                        lowest_healthy_capacity: 0,
-                        required_healthy_capacity: 0,
-                        simulated_seconds: None,
-                        floor_seconds: None,
-                        overhead_seconds: None,
-                    });
-                    let one = ConfigSpec::Named("OneAtATime".into());
-                    self.open_deployment(number, &rev, Creator::Autoscaling, &one, std::slice::from_ref(&id))?;
+                    self.background_deployment(number, &rev, Creator::Autoscaling, &id)?;
                     runs.push(self.new_run(number, &id, &rev));
                 }
                 None => {
@@ -464,6 +430,27 @@ impl Sim {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// A one-instance deployment CodeDeploy starts by itself (a launch or a termination): its
+    /// report, and its record in CodeDeploy.
+    fn background_deployment(&mut self, number: usize, rev: &str, creator: Creator, id: &str) -> anyhow::Result<()> {
+        self.reports.push(DeploymentReport {
+            number,
+            creator,
+            revision: rev.to_string(),
+            config: "OneAtATime".into(),
+            status: Status::InProgress,
+            instances: BTreeMap::new(),
+            lowest_healthy_capacity: 0,
+            required_healthy_capacity: 0,
+            simulated_seconds: None,
+            floor_seconds: None,
+            overhead_seconds: None,
+        });
+        let one = ConfigSpec::Named("OneAtATime".into());
+        self.open_deployment(number, rev, creator, &one, &[id.to_string()])?;
         Ok(())
     }
 
