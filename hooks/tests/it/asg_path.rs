@@ -478,3 +478,118 @@ async fn register_after_an_operator_exited_standby_still_restores() {
     assert_eq!(env.lifecycle(&id), "InService");
     env.assert_restored(&g, (1, 2, 4));
 }
+
+/// Process handling over the whole deployment: the last instance back asks CodeDeploy (two calls)
+/// and keeps the processes suspended while another instance of the deployment has not started;
+/// the last instance of the deployment resumes them. Without the permission, one log line and
+/// the processes resumed per instance.
+#[tokio::test]
+async fn processes_stay_suspended_until_the_deployments_last_instance_is_back() {
+    use fakeaws::model::codedeploy::{BundleType, DeploymentCreator, InstanceStatus, Revision};
+    use fakeaws::world::codedeploy::{DeploymentInput, GroupInput};
+    let mut env = Env::new().await;
+    let g = env.asg_world(1, 4, 2);
+    let ids = env.members(&g);
+    let fake = env.fake().clone();
+    let rh = fake.rehearsal();
+    rh.create_deployment_group(
+        "web",
+        "web-dg",
+        GroupInput {
+            autoscaling_groups: Some(vec![g.clone()]),
+            ..GroupInput::default()
+        },
+    )
+    .expect("group");
+    let id = rh
+        .start_deployment(
+            DeploymentInput {
+                application: "web".into(),
+                group: "web-dg".into(),
+                revision: Revision::s3("releases", "v2.zip", BundleType::Zip),
+                config: None,
+                description: None,
+                creator: DeploymentCreator::User,
+                ignore_application_stop_failures: false,
+                update_outdated_instances_only: false,
+                auto_rollback: None,
+            },
+            &ids,
+        )
+        .expect("deployment");
+    env.deployment = id.clone();
+    env.extra.push(("APPLICATION_NAME".into(), "web".into()));
+    env.extra.push(("DEPLOYMENT_GROUP_NAME".into(), "web-dg".into()));
+    // The first instance: out and back while the second has not started.
+    rh.instance_event(
+        &id,
+        &ids[0],
+        "BeforeInstall",
+        fakeaws::model::codedeploy::LifecycleEventStatus::InProgress,
+        None,
+    )
+    .expect("event");
+    env.run(DEREGISTER, &ids[0]).await.ok();
+    let before = env.fake().call_counts();
+    let out = env.run(REGISTER, &ids[0]).await;
+    out.ok();
+    assert!(
+        out.stdout.contains("1 instance(s) of this deployment still to go"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(env.suspended(&g), ALL_FOUR, "held in the gap");
+    assert!(
+        env.tags(&g).contains(&TAG_PROCS.to_string()),
+        "the record stays for the last one"
+    );
+    let after = env.fake().call_counts();
+    let delta = |k: &str| after.get(k).copied().unwrap_or(0) - before.get(k).copied().unwrap_or(0);
+    assert_eq!(
+        (
+            delta("codedeploy:ListDeployments"),
+            delta("codedeploy:ListDeploymentTargets")
+        ),
+        (1, 1),
+        "two calls to CodeDeploy"
+    );
+    rh.instance_done(&id, &ids[0], InstanceStatus::Succeeded).expect("done");
+    // The second (last) instance: back, nothing left to go, processes resumed.
+    rh.instance_event(
+        &id,
+        &ids[1],
+        "BeforeInstall",
+        fakeaws::model::codedeploy::LifecycleEventStatus::InProgress,
+        None,
+    )
+    .expect("event");
+    env.run(DEREGISTER, &ids[1]).await.ok();
+    let out = env.run(REGISTER, &ids[1]).await;
+    out.ok();
+    assert!(
+        out.stdout.contains("no instance of the deployment is left to go"),
+        "{}",
+        out.stdout
+    );
+    env.assert_restored(&g, (1, 2, 4));
+    // Without the permission: one line, and per-instance behaviour (resumed at once).
+    let role = env.fake().world().instances()[&ids[0]].role.clone();
+    let w = env.fake().world();
+    let mut policy = fakeaws::iam::hooks_policy(w.region(), w.account_id());
+    drop(w);
+    policy["Statement"]
+        .as_array_mut()
+        .expect("statements")
+        .retain(|s| !s.to_string().contains("codedeploy:"));
+    env.fake().set_role_policies(&role, vec![policy]);
+    env.run(DEREGISTER, &ids[0]).await.ok();
+    let out = env.run(REGISTER, &ids[0]).await;
+    out.ok();
+    let lines: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.contains("may not call codedeploy:"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", out.stdout);
+    env.assert_restored(&g, (1, 2, 4));
+}
