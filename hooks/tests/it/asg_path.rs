@@ -574,9 +574,10 @@ async fn processes_stay_suspended_until_the_deployments_last_instance_is_back() 
     env.assert_restored(&g, (1, 2, 4));
     // Without the permission: one line, and per-instance behaviour (resumed at once).
     let role = env.fake().world().instances()[&ids[0]].role.clone();
-    let w = env.fake().world();
-    let mut policy = fakeaws::iam::hooks_policy(w.region(), w.account_id());
-    drop(w);
+    let mut policy = {
+        let w = env.fake().world();
+        fakeaws::iam::hooks_policy(w.region(), w.account_id())
+    };
     policy["Statement"]
         .as_array_mut()
         .expect("statements")
