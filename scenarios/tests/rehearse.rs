@@ -3,7 +3,8 @@
 //! revision built from the sample app and the hook binaries, `aws deploy create-deployment`,
 //! `aws deploy wait deployment-successful`; then every instance is healthy in the target group and
 //! CodeDeploy records the pushed revision (its ETag) as the group's last successful one. A second
-//! push goes through the same way, and a deployment of a key nobody pushed fails naming it.
+//! push goes through the same way; a deployment of a key nobody pushed fails naming it, and one to a
+//! group without instances fails NO_INSTANCES.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -329,5 +330,59 @@ fn push_create_deployment_wait_then_the_fleet_runs_the_new_revision() {
         why.starts_with("REVISION_MISSING") && why.contains("s3://releases/nothing-here.zip"),
         "{why}"
     );
+    // A group with no instances: the deployment fails as CodeDeploy's does.
+    ok(
+        url,
+        &dir,
+        &[
+            "deploy",
+            "create-deployment-group",
+            "--application-name",
+            "web",
+            "--deployment-group-name",
+            "empty-dg",
+            "--service-role-arn",
+            "arn:aws:iam::123456789012:role/CodeDeployServiceRole",
+        ],
+    );
+    let id = ok(
+        url,
+        &dir,
+        &[
+            "deploy",
+            "create-deployment",
+            "--application-name",
+            "web",
+            "--deployment-group-name",
+            "empty-dg",
+            "--s3-location",
+            "bucket=releases,key=web-v1.zip,bundleType=zip",
+            "--query",
+            "deploymentId",
+            "--output",
+            "text",
+        ],
+    );
+    let (waited, _, _) = aws(
+        url,
+        &dir,
+        &["deploy", "wait", "deployment-successful", "--deployment-id", &id],
+    );
+    assert!(!waited);
+    let code = ok(
+        url,
+        &dir,
+        &[
+            "deploy",
+            "get-deployment",
+            "--deployment-id",
+            &id,
+            "--query",
+            "deploymentInfo.errorInformation.code",
+            "--output",
+            "text",
+        ],
+    );
+    assert_eq!(code, "NO_INSTANCES");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -101,6 +101,14 @@ impl Sim {
             self.sc.deployment_group.rollback
         };
         let targets = self.members();
+        if targets.is_empty() {
+            refuse(
+                self,
+                "NO_INSTANCES",
+                "The deployment failed because no instances were found for your deployment group. Check your deployment group settings to make sure the tags for your Amazon EC2 instances or Auto Scaling groups correctly identify the instances you want to deploy to, and then try again.".into(),
+            );
+            return Ok(Some(false));
+        }
         self.api_deployment = Some(d.id.clone());
         let ok = self.deploy(&revision, Creator::User, targets, &config).await?;
         if ok && g.outdated_instances_strategy == fakeaws::model::codedeploy::OutdatedInstancesStrategy::Update {
