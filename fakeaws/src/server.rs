@@ -35,7 +35,10 @@ async fn dispatch(State(fake): State<Arc<Fake>>, req: Request) -> Response {
     }
     let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok());
     if crate::services::s3::is_s3(req.method(), &path, req.uri().query(), auth) {
-        return crate::services::s3::serve(&fake, req).await;
+        return match fake.s3() {
+            Ok(s3) => s3.handle(req).await,
+            Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        };
     }
     let method = req.method().clone();
     let path_and_query = req

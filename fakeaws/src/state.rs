@@ -283,7 +283,10 @@ impl Fake {
             return Ok(s.clone());
         }
         let dir = self.s3_dir.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let made = Arc::new(crate::services::s3::S3::new(dir, Arc::downgrade(self))?);
+        let weak = Arc::downgrade(self);
+        let secrets: crate::services::s3::SecretLookup =
+            Arc::new(move |key: &str| weak.upgrade().and_then(|f| f.secret_of(key)));
+        let made = Arc::new(crate::services::s3::S3::new(dir, secrets)?);
         Ok(self.s3.get_or_init(|| made).clone())
     }
 

@@ -6,15 +6,13 @@
 //! the world's identities.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::service::{S3Service, S3ServiceBuilder};
 use s3s::S3Result;
-
-use crate::state::Fake;
 
 /// The fake's S3: the service and the folder it keeps objects in.
 pub struct S3 {
@@ -30,27 +28,27 @@ impl std::fmt::Debug for S3 {
     }
 }
 
-struct Keys(Weak<Fake>);
+/// The secret of an access key, as the fake knows its credentials.
+pub type SecretLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+struct Keys(SecretLookup);
 
 #[async_trait::async_trait]
 impl S3Auth for Keys {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
-        self.0
-            .upgrade()
-            .and_then(|f| f.secret_of(access_key))
-            .map(SecretKey::from)
-            .ok_or_else(|| {
-                s3s::s3_error!(
-                    InvalidAccessKeyId,
-                    "The AWS Access Key Id you provided does not exist in our records."
-                )
-            })
+        (self.0)(access_key).map(SecretKey::from).ok_or_else(|| {
+            s3s::s3_error!(
+                InvalidAccessKeyId,
+                "The AWS Access Key Id you provided does not exist in our records."
+            )
+        })
     }
 }
 
 impl S3 {
-    /// S3 over `root` (created if missing); `None`: a fresh temporary folder, removed with it.
-    pub fn new(root: Option<PathBuf>, fake: Weak<Fake>) -> anyhow::Result<S3> {
+    /// S3 over `root` (created if missing; `None`: a fresh temporary folder, removed with it),
+    /// checking signatures with the secrets `secrets` knows.
+    pub fn new(root: Option<PathBuf>, secrets: SecretLookup) -> anyhow::Result<S3> {
         let temporary = root.is_none();
         let root = root.unwrap_or_else(|| {
             std::env::temp_dir().join(format!("fakeaws-s3-{}-{:016x}", std::process::id(), fastrand::u64(..)))
@@ -58,7 +56,7 @@ impl S3 {
         std::fs::create_dir_all(&root).map_err(|e| anyhow::anyhow!("S3 folder {}: {e}", root.display()))?;
         let fs = s3s_fs::FileSystem::new(&root).map_err(|e| anyhow::anyhow!("S3 folder {}: {e:?}", root.display()))?;
         let mut builder = S3ServiceBuilder::new(fs);
-        builder.set_auth(Keys(fake));
+        builder.set_auth(Keys(secrets));
         Ok(S3 {
             service: builder.build(),
             root,
@@ -123,12 +121,4 @@ pub fn is_s3(method: &axum::http::Method, path: &str, query: Option<&str>, auth:
         }
     }
     method != axum::http::Method::POST && path != "/"
-}
-
-/// Serves an S3 request with the fake's S3 (made on first use).
-pub async fn serve(fake: &Arc<Fake>, req: Request) -> Response {
-    match fake.s3() {
-        Ok(s3) => s3.handle(req).await,
-        Err(e) => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
-    }
 }

@@ -11,15 +11,9 @@ use fakeaws::model::codedeploy::{
 use fakeaws::world::codedeploy::{DeploymentInput, GroupInput};
 
 use super::supervisor::Run;
-use super::Sim;
+use super::{Sim, APPLICATION, BUCKET};
 use crate::report::Creator;
 use crate::schema::ConfigSpec;
-
-/// The application the scenarios' deployment groups belong to.
-pub const APPLICATION: &str = "sample-app";
-
-/// The bucket the scenarios' revisions are said to come from.
-pub const BUCKET: &str = "fakeaws-scenarios";
 
 impl Sim {
     /// Creates the deployment group (and so CodeDeploy's lifecycle hooks on its Auto Scaling groups).

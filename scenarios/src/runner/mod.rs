@@ -50,6 +50,12 @@ pub struct Paths {
 
 pub use fakeaws::world::codedeploy::launch_hook_name;
 
+/// The application the scenarios' deployment groups belong to.
+pub const APPLICATION: &str = "sample-app";
+
+/// The bucket the scenarios' revisions are said to come from.
+pub const BUCKET: &str = "fakeaws-scenarios";
+
 pub(super) struct Revision {
     pub(super) dir: PathBuf,
     pub(super) spec: AppSpec,

@@ -11,8 +11,8 @@ use fakeaws::model::codedeploy::{
 };
 use fakeaws::world::codedeploy::{describe_revision, DeploymentInput};
 
-use super::control::{revision_location, APPLICATION, BUCKET};
-use super::Sim;
+use super::control::revision_location;
+use super::{Sim, APPLICATION, BUCKET};
 use crate::report::Creator;
 use crate::schema::{ConfigSpec, RevisionSpec};
 

@@ -433,7 +433,7 @@ impl Sim {
             .env("PATH", std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()))
             .env("LIFECYCLE_EVENT", event)
             .env("DEPLOYMENT_ID", self.deployment_id(deployment))
-            .env("APPLICATION_NAME", super::control::APPLICATION)
+            .env("APPLICATION_NAME", super::APPLICATION)
             .env("DEPLOYMENT_GROUP_NAME", dg)
             .env("DEPLOYMENT_GROUP_ID", self.deployment_group_id())
             .env("BUNDLE_BUCKET", location.bucket.unwrap_or_default())
