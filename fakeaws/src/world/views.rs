@@ -21,13 +21,10 @@ impl World {
         &self,
         name: &str,
     ) -> Result<&crate::model::codedeploy::Application, crate::protocol::error::AwsError> {
-        self.codedeploy.applications.get(name).ok_or_else(|| {
-            crate::protocol::error::AwsError::new(
-                400,
-                "ApplicationDoesNotExistException",
-                format!("No application found for name: {name}"),
-            )
-        })
+        self.codedeploy
+            .applications
+            .get(name)
+            .ok_or_else(|| super::codedeploy::app_missing(name))
     }
 
     /// The names of an application's deployment groups.

@@ -1,0 +1,509 @@
+//! CodeDeploy (JSON 1.1, `X-Amz-Target: CodeDeploy_20141006.*`): one arm per action, each
+//! decoding the request document (`decode`), calling the world's CodeDeploy room and writing the
+//! answer (`encode`); and the resource IAM evaluates each action on.
+
+mod decode;
+mod encode;
+
+use serde_json::{json, Value};
+
+use crate::model::codedeploy::*;
+use crate::protocol::error::AwsError;
+use crate::protocol::json::{str_of, strings_of, Body};
+use crate::world::codedeploy::DeploymentInput;
+use crate::world::World;
+
+use decode::*;
+use encode::*;
+
+/// The `X-Amz-Target` prefix.
+pub const TARGET_PREFIX: &str = "CodeDeploy_20141006.";
+
+/// Whether an action only reads.
+pub fn read_only(action: &str) -> bool {
+    ["Get", "List", "BatchGet"].iter().any(|p| action.starts_with(p))
+}
+
+/// Runs one action.
+pub fn handle(w: &mut World, action: &str, b: &Body) -> Result<Value, AwsError> {
+    match action {
+        "CreateApplication" => {
+            let name = app_name(b)?;
+            let platform =
+                enum_member(b, "computePlatform", ComputePlatform::parse)?.unwrap_or(ComputePlatform::Server);
+            Ok(json!({ "applicationId": w.create_application(name, platform)? }))
+        }
+        "GetApplication" => {
+            let name = app_name(b)?;
+            let app = w.codedeploy_application(name)?;
+            Ok(json!({ "application": application_json(app) }))
+        }
+        "BatchGetApplications" => {
+            let names = b.strings("applicationNames")?.unwrap_or_default();
+            batch_limit(names.len())?;
+            let apps = names
+                .iter()
+                .map(|n| w.codedeploy_application(n).map(application_json))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(json!({ "applicationsInfo": apps }))
+        }
+        "ListApplications" => {
+            let names: Vec<String> = w.codedeploy_applications().map(|a| a.name.clone()).collect();
+            page(b, names, "applications")
+        }
+        "DeleteApplication" => {
+            w.delete_application(app_name(b)?)?;
+            Ok(json!({}))
+        }
+        "CreateDeploymentGroup" => {
+            let app = app_name(b)?;
+            let name = group_name(b, "deploymentGroupName")?;
+            let input = group_input(b)?;
+            Ok(json!({ "deploymentGroupId": w.create_deployment_group(app, name, input)? }))
+        }
+        "GetDeploymentGroup" => {
+            let app = app_name(b)?;
+            let name = group_name(b, "deploymentGroupName")?;
+            let g = w.deployment_group(app, name)?;
+            Ok(json!({ "deploymentGroupInfo": group_json(w, g) }))
+        }
+        "BatchGetDeploymentGroups" => {
+            let app = app_name(b)?;
+            let names = b.strings("deploymentGroupNames")?.unwrap_or_default();
+            batch_limit(names.len())?;
+            Ok(batch_answer(
+                "deploymentGroupsInfo",
+                &names,
+                |n| w.deployment_group(app, n).ok().map(|g| group_json(w, g)),
+                "Deployment groups not found",
+            ))
+        }
+        "UpdateDeploymentGroup" => {
+            let app = app_name(b)?;
+            let name = group_name(b, "currentDeploymentGroupName")?;
+            let mut input = group_input(b)?;
+            input.new_name = b.str("newDeploymentGroupName")?.map(str::to_string);
+            let not_cleaned = w.update_deployment_group(app, name, input)?;
+            Ok(json!({ "hooksNotCleanedUp": hooks_json(&not_cleaned) }))
+        }
+        "DeleteDeploymentGroup" => {
+            let app = app_name(b)?;
+            let name = group_name(b, "deploymentGroupName")?;
+            let not_cleaned = w.delete_deployment_group(app, name)?;
+            Ok(json!({ "hooksNotCleanedUp": hooks_json(&not_cleaned) }))
+        }
+        "ListDeploymentGroups" => {
+            let app = app_name(b)?;
+            let names: Vec<String> = w.deployment_group_names(app)?;
+            let mut v = page(b, names, "deploymentGroups")?;
+            v["applicationName"] = json!(app);
+            Ok(v)
+        }
+        "CreateDeploymentConfig" => {
+            let name = config_name(b)?;
+            let Some(h) = b.get("minimumHealthyHosts") else {
+                return Err(AwsError::new(
+                    400,
+                    "InvalidMinimumHealthyHostValueException",
+                    "A server deployment configuration needs minimumHealthyHosts.",
+                ));
+            };
+            let kind = match str_of(h, "type", "minimumHealthyHosts")? {
+                Some("HOST_COUNT") => MinimumHealthyHostsType::HostCount,
+                Some("FLEET_PERCENT") => MinimumHealthyHostsType::FleetPercent,
+                other => {
+                    return Err(AwsError::new(
+                        400,
+                        "InvalidMinimumHealthyHostValueException",
+                        format!(
+                            "The minimum healthy hosts type {} is not valid: use HOST_COUNT or FLEET_PERCENT.",
+                            other.unwrap_or("(none)")
+                        ),
+                    ))
+                }
+            };
+            let value = h.get("value").and_then(Value::as_i64).ok_or_else(|| {
+                AwsError::new(
+                    400,
+                    "InvalidMinimumHealthyHostValueException",
+                    "minimumHealthyHosts needs an integer value.",
+                )
+            })?;
+            let id = w.create_deployment_config(name, MinimumHealthyHosts { kind, value })?;
+            Ok(json!({ "deploymentConfigId": id }))
+        }
+        "GetDeploymentConfig" => {
+            let c = w.deployment_config(config_name(b)?)?;
+            Ok(json!({ "deploymentConfigInfo": {
+                "deploymentConfigId": c.id,
+                "deploymentConfigName": c.name,
+                "minimumHealthyHosts": {
+                    "type": c.minimum_healthy_hosts.kind.as_str(),
+                    "value": c.minimum_healthy_hosts.value,
+                },
+                "createTime": secs(c.created_ms),
+                "computePlatform": c.compute_platform.as_str(),
+            }}))
+        }
+        "ListDeploymentConfigs" => page(b, w.deployment_config_names(), "deploymentConfigsList"),
+        "DeleteDeploymentConfig" => {
+            w.delete_deployment_config(config_name(b)?)?;
+            Ok(json!({}))
+        }
+        "CreateDeployment" => {
+            let app = app_name(b)?;
+            let group = group_name(b, "deploymentGroupName")?;
+            let Some(r) = b.get("revision") else {
+                return Err(AwsError::new(
+                    400,
+                    "RevisionRequiredException",
+                    "A revision must be specified.",
+                ));
+            };
+            let revision = revision_of(r)?;
+            let description = b.str("description")?.map(str::to_string);
+            if description.as_ref().is_some_and(|d| d.len() > 100) {
+                return Err(AwsError::new(
+                    400,
+                    "DescriptionTooLongException",
+                    "The description is too long: at most 100 characters.",
+                ));
+            }
+            let id = w.create_deployment(DeploymentInput {
+                application: app.to_string(),
+                group: group.to_string(),
+                revision,
+                config: b.str("deploymentConfigName")?.map(str::to_string),
+                description,
+                creator: DeploymentCreator::User,
+                ignore_application_stop_failures: b.bool("ignoreApplicationStopFailures")?.unwrap_or(false),
+                update_outdated_instances_only: b.bool("updateOutdatedInstancesOnly")?.unwrap_or(false),
+                auto_rollback: b.get("autoRollbackConfiguration").map(auto_rollback_of).transpose()?,
+            })?;
+            Ok(json!({ "deploymentId": id }))
+        }
+        "GetDeployment" => {
+            let d = w.deployment(deployment_id(b)?)?;
+            Ok(json!({ "deploymentInfo": deployment_json(w, d) }))
+        }
+        "BatchGetDeployments" => {
+            let ids = b.strings("deploymentIds")?.unwrap_or_default();
+            batch_limit(ids.len())?;
+            let mut out = Vec::new();
+            for id in &ids {
+                crate::world::codedeploy::check_deployment_id(id)?;
+                if let Ok(d) = w.deployment(id) {
+                    out.push(deployment_json(w, d));
+                }
+            }
+            Ok(json!({ "deploymentsInfo": out }))
+        }
+        "ListDeployments" => {
+            let app = b.str("applicationName")?;
+            let group = b.str("deploymentGroupName")?;
+            match (app, group) {
+                (Some(a), Some(g)) => {
+                    w.deployment_group(a, g)?;
+                }
+                (Some(_), None) => {
+                    return Err(AwsError::new(
+                        400,
+                        "DeploymentGroupNameRequiredException",
+                        "If applicationName is specified, then deploymentGroupName must be specified.",
+                    ))
+                }
+                (None, Some(_)) => {
+                    return Err(AwsError::new(
+                        400,
+                        "ApplicationNameRequiredException",
+                        "If deploymentGroupName is specified, applicationName must be specified.",
+                    ))
+                }
+                (None, None) => {}
+            }
+            let statuses = match b.strings("includeOnlyStatuses")? {
+                None => None,
+                Some(list) => Some(
+                    list.iter()
+                        .map(|s| {
+                            DeploymentStatus::parse(s).ok_or_else(|| {
+                                AwsError::new(
+                                    400,
+                                    "InvalidDeploymentStatusException",
+                                    format!("The deployment status {s} is not valid."),
+                                )
+                            })
+                        })
+                        .collect::<Result<Vec<_>, _>>()?,
+                ),
+            };
+            let (from, to) = match b.get("createTimeRange") {
+                Some(r) => (
+                    r.get("start").and_then(Value::as_f64).map(|s| (s * 1000.0) as i64),
+                    r.get("end").and_then(Value::as_f64).map(|s| (s * 1000.0) as i64),
+                ),
+                None => (None, None),
+            };
+            // Newest first, as AWS lists them.
+            let ids: Vec<String> = w
+                .codedeploy_deployments()
+                .rev()
+                .filter(|d| app.is_none_or(|a| d.application == a) && group.is_none_or(|g| d.group == g))
+                .filter(|d| statuses.as_ref().is_none_or(|s| s.contains(&d.status)))
+                .filter(|d| from.is_none_or(|f| d.created_ms >= f) && to.is_none_or(|t| d.created_ms <= t))
+                .map(|d| d.id.clone())
+                .collect();
+            page(b, ids, "deployments")
+        }
+        "StopDeployment" => {
+            let id = deployment_id(b)?;
+            w.stop_deployment(id)?;
+            Ok(json!({ "status": "Succeeded", "statusMessage": "Deployment stopped." }))
+        }
+        "ListDeploymentInstances" => {
+            let d = started(w.deployment(deployment_id(b)?)?)?;
+            let filter = instance_statuses(b.strings("instanceStatusFilter")?)?;
+            let ids: Vec<String> = d
+                .order
+                .iter()
+                .filter(|i| filter.as_ref().is_none_or(|f| f.contains(&d.instances[*i].status)))
+                .cloned()
+                .collect();
+            page(b, ids, "instancesList")
+        }
+        "ListDeploymentTargets" => {
+            let d = started(w.deployment(deployment_id(b)?)?)?;
+            let filter = match b.get("targetFilters") {
+                Some(f) => instance_statuses(strings_of(f.get("TargetStatus"), "targetFilters.TargetStatus")?)?,
+                None => None,
+            };
+            let ids: Vec<String> = d
+                .order
+                .iter()
+                .filter(|i| filter.as_ref().is_none_or(|f| f.contains(&d.instances[*i].status)))
+                .cloned()
+                .collect();
+            page(b, ids, "targetIds")
+        }
+        "GetDeploymentInstance" => {
+            let d = w.deployment(deployment_id(b)?)?;
+            let instance = b.required(
+                "instanceId",
+                "InstanceIdRequiredException",
+                "The instance ID was not specified.",
+            )?;
+            Ok(json!({ "instanceSummary": instance_summary(w, d, instance)? }))
+        }
+        "BatchGetDeploymentInstances" => {
+            let d = w.deployment(deployment_id(b)?)?;
+            let ids = b.strings("instanceIds")?.unwrap_or_default();
+            if ids.is_empty() {
+                return Err(AwsError::new(
+                    400,
+                    "InstanceIdRequiredException",
+                    "The instance ID was not specified.",
+                ));
+            }
+            batch_limit(ids.len())?;
+            Ok(batch_answer(
+                "instancesSummary",
+                &ids,
+                |i| instance_summary(w, d, i).ok(),
+                "Instances not part of the deployment",
+            ))
+        }
+        "BatchGetDeploymentTargets" => {
+            let d = w.deployment(deployment_id(b)?)?;
+            let ids = b.strings("targetIds")?.unwrap_or_default();
+            if ids.is_empty() {
+                return Err(AwsError::new(
+                    400,
+                    "DeploymentTargetIdRequiredException",
+                    "A deployment target ID was not provided.",
+                ));
+            }
+            if ids.len() > 25 {
+                return Err(AwsError::new(
+                    400,
+                    "DeploymentTargetListSizeExceededException",
+                    "The maximum number of targets that can be associated with a deployment is 25.",
+                ));
+            }
+            let out = ids
+                .iter()
+                .map(|t| target_json(w, d, t))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(json!({ "deploymentTargets": out }))
+        }
+        "GetDeploymentTarget" => {
+            let d = w.deployment(deployment_id(b)?)?;
+            let t = b.required(
+                "targetId",
+                "DeploymentTargetIdRequiredException",
+                "A deployment target ID was not provided.",
+            )?;
+            Ok(json!({ "deploymentTarget": target_json(w, d, t)? }))
+        }
+        "RegisterApplicationRevision" => {
+            let app = app_name(b)?;
+            let Some(r) = b.get("revision") else {
+                return Err(AwsError::new(
+                    400,
+                    "RevisionRequiredException",
+                    "A revision must be specified.",
+                ));
+            };
+            let description = b.str("description")?.map(str::to_string);
+            w.register_revision(app, revision_of(r)?, description)?;
+            Ok(json!({}))
+        }
+        "GetApplicationRevision" => {
+            let app = app_name(b)?;
+            let Some(r) = b.get("revision") else {
+                return Err(AwsError::new(
+                    400,
+                    "RevisionRequiredException",
+                    "A revision must be specified.",
+                ));
+            };
+            let reg = w.application_revision(app, &revision_of(r)?)?;
+            Ok(json!({
+                "applicationName": app,
+                "revision": revision_json(&reg.revision),
+                "revisionInfo": revision_info_json(reg),
+            }))
+        }
+        "ListApplicationRevisions" => {
+            let app = app_name(b)?;
+            let bucket = b.str("s3Bucket")?;
+            let prefix = b.str("s3KeyPrefix")?;
+            let deployed = b.str("deployed")?.unwrap_or("ignore");
+            let mut revs: Vec<&RegisteredRevision> = w
+                .application_revisions(app)?
+                .iter()
+                .filter(|r| bucket.is_none_or(|x| r.revision.bucket.as_deref() == Some(x)))
+                .filter(|r| prefix.is_none_or(|p| r.revision.key.as_deref().is_some_and(|k| k.starts_with(p))))
+                .filter(|r| match deployed {
+                    "include" => r.first_used_ms.is_some(),
+                    "exclude" => r.first_used_ms.is_none(),
+                    _ => true,
+                })
+                .collect();
+            match b.str("sortBy")? {
+                Some("firstUsedTime") => revs.sort_by_key(|r| r.first_used_ms),
+                Some("lastUsedTime") => revs.sort_by_key(|r| r.last_used_ms),
+                _ => revs.sort_by_key(|r| r.registered_ms),
+            }
+            if b.str("sortOrder")? == Some("descending") {
+                revs.reverse();
+            }
+            let all: Vec<Value> = revs.iter().map(|r| revision_json(&r.revision)).collect();
+            page_values(b, all, "revisions")
+        }
+        other => Err(AwsError::new(
+            400,
+            "UnknownOperationException",
+            format!("fakeaws does not serve CodeDeploy action {other}."),
+        )),
+    }
+}
+
+/// A BatchGet answer: what `find` finds under `key`, and `errorMessage` naming what it does not.
+fn batch_answer(key: &str, names: &[String], find: impl Fn(&str) -> Option<Value>, missing_words: &str) -> Value {
+    let mut out = Vec::new();
+    let mut missing = Vec::new();
+    for n in names {
+        match find(n) {
+            Some(v) => out.push(v),
+            None => missing.push(n.as_str()),
+        }
+    }
+    let mut v = json!({ key: out });
+    if !missing.is_empty() {
+        v["errorMessage"] = json!(format!("{missing_words}: {}", missing.join(", ")));
+    }
+    v
+}
+
+/// The resource a CodeDeploy call acts on, as IAM evaluates it.
+pub fn resource_of(w: &World, action: &str, b: &Body) -> String {
+    let app = b.str("applicationName").ok().flatten();
+    let group_of = |app: Option<&str>, group: Option<&str>| match (app, group) {
+        (Some(a), Some(g)) => w.arn("codedeploy", &format!("deploymentgroup:{a}/{g}")),
+        _ => "*".to_string(),
+    };
+    match action {
+        "CreateApplication"
+        | "GetApplication"
+        | "DeleteApplication"
+        | "RegisterApplicationRevision"
+        | "GetApplicationRevision"
+        | "ListApplicationRevisions"
+        | "ListDeploymentGroups" => match app {
+            Some(a) => w.arn("codedeploy", &format!("application:{a}")),
+            None => "*".into(),
+        },
+        "CreateDeploymentGroup"
+        | "GetDeploymentGroup"
+        | "DeleteDeploymentGroup"
+        | "CreateDeployment"
+        | "ListDeployments" => group_of(app, b.str("deploymentGroupName").ok().flatten()),
+        "UpdateDeploymentGroup" => group_of(app, b.str("currentDeploymentGroupName").ok().flatten()),
+        "GetDeployment"
+        | "StopDeployment"
+        | "ListDeploymentInstances"
+        | "GetDeploymentInstance"
+        | "BatchGetDeploymentInstances"
+        | "ListDeploymentTargets"
+        | "BatchGetDeploymentTargets" => {
+            match b
+                .str("deploymentId")
+                .ok()
+                .flatten()
+                .and_then(|id| w.deployment(id).ok())
+            {
+                Some(d) => group_of(Some(&d.application), Some(&d.group)),
+                None => "*".into(),
+            }
+        }
+        "CreateDeploymentConfig" | "GetDeploymentConfig" | "DeleteDeploymentConfig" => {
+            match b.str("deploymentConfigName").ok().flatten() {
+                Some(c) => w.arn("codedeploy", &format!("deploymentconfig:{c}")),
+                None => "*".into(),
+            }
+        }
+        _ => "*".into(),
+    }
+}
+
+fn app_name(b: &Body) -> Result<&str, AwsError> {
+    b.required(
+        "applicationName",
+        "ApplicationNameRequiredException",
+        "The minimum number of required application names was not specified.",
+    )
+}
+
+fn group_name<'a>(b: &'a Body, key: &str) -> Result<&'a str, AwsError> {
+    b.required(
+        key,
+        "DeploymentGroupNameRequiredException",
+        "The deployment group name was not specified.",
+    )
+}
+
+fn config_name(b: &Body) -> Result<&str, AwsError> {
+    b.required(
+        "deploymentConfigName",
+        "DeploymentConfigNameRequiredException",
+        "The deployment configuration name was not specified.",
+    )
+}
+
+fn deployment_id(b: &Body) -> Result<&str, AwsError> {
+    b.required(
+        "deploymentId",
+        "DeploymentIdRequiredException",
+        "At least one deployment ID must be specified.",
+    )
+}
