@@ -937,3 +937,67 @@ async fn a_call_signed_for_another_service_is_refused() {
     );
     assert!(r.fake.world().codedeploy_applications().next().is_none());
 }
+
+/// UpdateDeploymentGroup keeps CodeDeploy's hooks on the Auto Scaling groups in step with the group:
+/// termination deployments turned on add the termination hook, a rename replaces both hooks, and
+/// turning them off takes the termination hook away again.
+#[tokio::test]
+async fn updating_a_group_keeps_its_lifecycle_hooks_in_step() {
+    let r = start().await;
+    let (asg_name, _) = standard_world(&r, 1, 4, 2).await;
+    let cd = client(&r.url).await;
+    let asg = asg(&r.url).await;
+    let hooks = || async {
+        let mut names: Vec<String> = asg
+            .describe_lifecycle_hooks()
+            .auto_scaling_group_name(&asg_name)
+            .send()
+            .await
+            .expect("hooks")
+            .lifecycle_hooks()
+            .iter()
+            .filter_map(|h| h.lifecycle_hook_name().map(str::to_string))
+            .collect();
+        names.sort();
+        names
+    };
+    cd.create_application()
+        .application_name("web")
+        .send()
+        .await
+        .expect("app");
+    cd.create_deployment_group()
+        .application_name("web")
+        .deployment_group_name("web-dg")
+        .service_role_arn(ROLE)
+        .auto_scaling_groups(&asg_name)
+        .send()
+        .await
+        .expect("group");
+    cd.update_deployment_group()
+        .application_name("web")
+        .current_deployment_group_name("web-dg")
+        .termination_hook_enabled(true)
+        .send()
+        .await
+        .expect("termination on");
+    assert_eq!(
+        hooks().await,
+        [
+            "CodeDeploy-managed-automatic-launch-deployment-hook-web-dg",
+            "CodeDeploy-managed-automatic-termination-deployment-hook-web-dg"
+        ]
+    );
+    cd.update_deployment_group()
+        .application_name("web")
+        .current_deployment_group_name("web-dg")
+        .new_deployment_group_name("web-dg2")
+        .termination_hook_enabled(false)
+        .send()
+        .await
+        .expect("rename, termination off");
+    assert_eq!(
+        hooks().await,
+        ["CodeDeploy-managed-automatic-launch-deployment-hook-web-dg2"]
+    );
+}

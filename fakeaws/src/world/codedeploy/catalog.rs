@@ -38,7 +38,7 @@ impl World {
             return Ok(());
         };
         for g in app.groups.values() {
-            self.remove_launch_hooks(g.autoscaling_groups.iter());
+            self.remove_launch_hooks(&g.name, g.autoscaling_groups.keys());
         }
         Ok(())
     }
@@ -169,14 +169,8 @@ impl World {
         g.name = final_name.clone();
         let termination_changed = input.termination_hook_enabled.is_some_and(|t| t != old_termination);
         if new_asgs.is_some() || renamed.is_some() || termination_changed {
-            // The hook carries the group's name: a renamed group gets new hooks.
-            for (asg, hook) in &old_hooks {
-                if self.groups.get(asg).is_some_and(|x| x.hooks.contains_key(hook)) {
-                    let _ = self.delete_lifecycle_hook(asg, hook);
-                } else {
-                    not_cleaned.push(asg.clone());
-                }
-            }
+            // The hooks carry the group's name: a renamed group gets new ones.
+            not_cleaned = self.remove_launch_hooks(name, old_hooks.keys());
             g.autoscaling_groups.clear();
         }
         let asgs: Vec<String> = match new_asgs {
@@ -201,7 +195,7 @@ impl World {
             // AWS answers a missing group with success (and nothing to clean up).
             return Ok(Vec::new());
         };
-        Ok(self.remove_launch_hooks(g.autoscaling_groups.iter()))
+        Ok(self.remove_launch_hooks(&g.name, g.autoscaling_groups.keys()))
     }
 
     pub(super) fn put_launch_hooks(&mut self, app: &str, dg: &str, asgs: &[String]) -> Result<(), AwsError> {
@@ -251,15 +245,19 @@ impl World {
         Ok(())
     }
 
-    fn remove_launch_hooks<'a>(&mut self, hooks: impl Iterator<Item = (&'a String, &'a String)>) -> Vec<String> {
+    /// Takes deployment group `dg`'s lifecycle hooks (launch, and termination if any) off the Auto
+    /// Scaling groups `asgs`; returns the groups whose launch hook was already gone
+    /// (`hooksNotCleanedUp`).
+    fn remove_launch_hooks<'a>(&mut self, dg: &str, asgs: impl Iterator<Item = &'a String>) -> Vec<String> {
+        let (launch, termination) = (launch_hook_name(dg), termination_hook_name(dg));
         let mut not_cleaned = Vec::new();
-        for (asg, hook) in hooks {
-            let termination = hook.replacen("-launch-deployment-hook-", "-termination-deployment-hook-", 1);
-            if self.groups.get(asg).is_some_and(|g| g.hooks.contains_key(&termination)) {
+        for asg in asgs {
+            let has = |w: &World, hook: &str| w.groups.get(asg).is_some_and(|g| g.hooks.contains_key(hook));
+            if has(self, &termination) {
                 let _ = self.delete_lifecycle_hook(asg, &termination);
             }
-            if self.groups.get(asg).is_some_and(|g| g.hooks.contains_key(hook)) {
-                let _ = self.delete_lifecycle_hook(asg, hook);
+            if has(self, &launch) {
+                let _ = self.delete_lifecycle_hook(asg, &launch);
             } else {
                 not_cleaned.push(asg.clone());
             }
