@@ -124,6 +124,12 @@ impl Clock {
 
     /// Sleeps until simulated time reaches `now + ms`. Registers as a sleeper while waiting.
     pub async fn sleep_ms(&self, who: &str, ms: i64) {
+        self.start_sleep(who, ms).wait().await
+    }
+
+    /// Registers a sleeper at once (a driver sees it asleep from now on); [`Sleep::wait`] waits
+    /// for the wake-up, and dropping the [`Sleep`] ends it.
+    pub fn start_sleep(&self, who: &str, ms: i64) -> Sleep<'_> {
         let wake_ms = self.now_ms() + ms.max(0);
         let id = {
             let mut inner = self.lock();
@@ -140,31 +146,17 @@ impl Clock {
             id
         };
         self.changed.send_modify(|v| *v += 1);
-        let _guard = SleeperGuard { clock: self, id };
-        let mut rx = self.changed.subscribe();
-        loop {
-            let (now, may_wake) = {
-                let inner = self.lock();
-                (Self::now_locked(&inner), !inner.gated || inner.released.contains(&id))
-            };
-            if now >= wake_ms && may_wake {
-                break;
-            }
-            let real_wait = match self.mode() {
-                ClockMode::Manual => std::time::Duration::from_secs(3600),
-                ClockMode::Scaled(scale) if scale > 0.0 => {
-                    std::time::Duration::from_millis((((wake_ms - now) as f64) / scale).ceil() as u64 + 1)
-                }
-                ClockMode::Scaled(_) => std::time::Duration::from_secs(3600),
-            };
-            let _ = tokio::time::timeout(real_wait, rx.changed()).await;
+        Sleep {
+            clock: self,
+            id,
+            wake_ms,
         }
     }
 
     /// Gated mode, for a driver that wants same-instant wake-ups in a fixed order: a sleeper whose
-    /// time has come stays asleep until [`Clock::release`]d. (The scenario runner releases one at a
-    /// time and waits until that process sleeps again or exits, so concurrent processes never act
-    /// at the same instant in an order decided by the operating system.)
+    /// time has come stays asleep until [`Clock::release`]d. (The scenario runner releases the due
+    /// ones together and has their actions served in turn, see [`crate::turns`], so concurrent
+    /// processes never act in an order decided by the operating system.)
     pub fn set_gated(&self, gated: bool) {
         self.lock().gated = gated;
         self.changed.send_modify(|v| *v += 1);
@@ -182,12 +174,43 @@ impl Clock {
     }
 }
 
-struct SleeperGuard<'a> {
+/// A registered sleep (see [`Clock::start_sleep`]).
+#[derive(Debug)]
+pub struct Sleep<'a> {
     clock: &'a Clock,
     id: u64,
+    wake_ms: i64,
 }
 
-impl Drop for SleeperGuard<'_> {
+impl Sleep<'_> {
+    /// Waits until simulated time reaches the wake-up (and, gated, the sleep is released).
+    pub async fn wait(self) {
+        let clock = self.clock;
+        let mut rx = clock.changed.subscribe();
+        loop {
+            let (now, may_wake) = {
+                let inner = clock.lock();
+                (
+                    Clock::now_locked(&inner),
+                    !inner.gated || inner.released.contains(&self.id),
+                )
+            };
+            if now >= self.wake_ms && may_wake {
+                break;
+            }
+            let real_wait = match clock.mode() {
+                ClockMode::Manual => std::time::Duration::from_secs(3600),
+                ClockMode::Scaled(scale) if scale > 0.0 => {
+                    std::time::Duration::from_millis((((self.wake_ms - now) as f64) / scale).ceil() as u64 + 1)
+                }
+                ClockMode::Scaled(_) => std::time::Duration::from_secs(3600),
+            };
+            let _ = tokio::time::timeout(real_wait, rx.changed()).await;
+        }
+    }
+}
+
+impl Drop for Sleep<'_> {
     fn drop(&mut self) {
         {
             let mut inner = self.clock.lock();

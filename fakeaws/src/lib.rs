@@ -23,6 +23,7 @@ pub mod server;
 pub mod services;
 pub mod spec;
 pub mod state;
+pub mod turns;
 pub mod world;
 
 use std::net::SocketAddr;

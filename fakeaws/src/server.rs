@@ -33,6 +33,14 @@ async fn dispatch(State(fake): State<Arc<Fake>>, req: Request) -> Response {
         let (id, sub) = rest.split_once('/').unwrap_or((rest, ""));
         return imds::handle(&fake, id, sub, req.method(), req.headers()).await;
     }
+    // A driver's process acting at the same instant as others is served on its turn.
+    let _turn = match fake.turns.acting() {
+        0 => None,
+        _ => match fake.caller_instance(req.headers()) {
+            Some(instance) => fake.turns.by_instance(&instance).await,
+            None => None,
+        },
+    };
     let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok());
     if crate::services::s3::is_s3(req.method(), &path, req.uri().query(), auth) {
         return match fake.s3() {

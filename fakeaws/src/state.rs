@@ -91,6 +91,8 @@ pub struct Fake {
     s3_dir: Mutex<Option<std::path::PathBuf>>,
     /// Which trigger-notification endpoint is current (each new one ends the previous delivery).
     notify_generation: AtomicU64,
+    /// The order same-instant actions of a driver's processes are served in (see [`crate::turns`]).
+    pub turns: crate::turns::Turns,
 }
 
 /// The admin token, never shown by `Debug`.
@@ -146,6 +148,7 @@ impl Fake {
             s3: OnceLock::new(),
             s3_dir: Mutex::new(None),
             notify_generation: AtomicU64::new(0),
+            turns: Default::default(),
         })
     }
 
@@ -243,6 +246,17 @@ impl Fake {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(access_key_id.to_string(), known);
+    }
+
+    /// The instance whose role credentials signed a request (from its `Authorization` header),
+    /// if any: the identity [`crate::turns`] orders calls by.
+    pub(crate) fn caller_instance(&self, headers: &axum::http::HeaderMap) -> Option<String> {
+        let auth = headers.get("authorization")?.to_str().ok()?;
+        let key = auth.split("Credential=").nth(1)?.split('/').next()?;
+        let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        let arn = &keys.get(key)?.principal.as_ref()?.arn;
+        let last = arn.rsplit('/').next()?;
+        last.starts_with("i-").then(|| last.to_string())
     }
 
     /// The secret of a known access key (the fake's own keys, then the world's identities).

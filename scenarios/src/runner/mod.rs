@@ -118,8 +118,8 @@ pub(super) struct Sim {
     pub(super) traffic: BTreeMap<String, traffic::Tally>,
     /// What real requests through the data plane got (`[traffic] probe = true`).
     pub(super) probes: BTreeMap<String, probe::ProbeTally>,
-    /// A sleep released on the gated clock whose process has not yet acted on it.
-    pub(super) released: Option<u64>,
+    /// Sleeps released on the gated clock whose processes have not yet acted on them.
+    pub(super) released: Vec<u64>,
     /// The timeline of the story, for the report pages.
     pub(super) recorder: crate::timeline::Recorder,
     /// Time spent in the revisions' own scripts and warm-ups, for each deployment's floor.
@@ -193,7 +193,7 @@ impl Sim {
             app_warmups: BTreeMap::new(),
             traffic: BTreeMap::new(),
             probes: BTreeMap::new(),
-            released: None,
+            released: Vec::new(),
             recorder: Default::default(),
             spent: Default::default(),
             census_seen: None,

@@ -1,7 +1,7 @@
 //! The script supervisor: starts each step of a run (scripts as child processes in their own
 //! process group, with the agent's environment), collects exits, enforces deadlines, kills, and
 //! moves the simulated clock only when every script waits on it, releasing same-instant
-//! wake-ups one process at a time.
+//! wake-ups together with their AWS calls served in a fixed order (`fakeaws::turns`).
 
 use std::collections::{HashSet, VecDeque};
 use std::path::Path;
@@ -103,7 +103,7 @@ impl Sim {
     /// Whether some process is acting now (running and not asleep on the clock, or woken and not
     /// yet asleep again). Only one acts at a time, so the order of same-instant AWS calls is fixed.
     fn busy(&self, runs: &[Run], sleepers: &[fakeaws::clock::Sleeper]) -> bool {
-        if self.released.is_some_and(|id| sleepers.iter().any(|s| s.id == id)) {
+        if sleepers.iter().any(|s| self.released.contains(&s.id)) {
             return true;
         }
         let asleep: HashSet<&str> = sleepers.iter().map(|s| s.who.as_str()).collect();
@@ -241,73 +241,18 @@ impl Sim {
                 run.failed = Some("instance terminated during the deployment".into());
             }
         }
-        // Start next steps, in run order; a script process only when no other process is acting.
+        // Start next steps, in run order; script processes only when no other process is acting,
+        // all at once, their AWS calls served in start order (see `fakeaws::turns`).
         let sleepers = self.fake().clock.sleepers();
-        let mut busy = self.busy(runs, &sleepers);
-        for run in runs.iter_mut() {
-            while run.current.is_none() && run.failed.is_none() {
-                let is_script = matches!(run.steps.front(), Some(Step::Script { .. }));
-                if is_script && busy {
-                    break;
-                }
-                let Some(step) = run.steps.pop_front() else {
-                    break;
-                };
-                let new_event =
-                    self.started_events
-                        .insert((run.instance.clone(), step.event().to_string(), run.deployment));
-                if new_event {
-                    self.report_event(run, step.event());
-                }
-                match step {
-                    Step::DownloadBundle => {}
-                    Step::Install => {
-                        let rev = run.revision.clone();
-                        self.install(&run.instance, &rev)?;
-                        run.trace.push(format!("Install: {rev}"));
-                    }
-                    Step::Traffic { allow } => {
-                        let id = self.deployment_id(run.deployment);
-                        self.fake()
-                            .rehearsal()
-                            .steer_traffic(&id, &run.instance, allow)
-                            .map_err(|e| anyhow!("traffic control: {}", e.message))?;
-                        run.current = Some(Current::Traffic {
-                            allow,
-                            deadline_ms: self.now() + TRAFFIC_TIMEOUT_MS,
-                        });
-                    }
-                    Step::NoPreviousRevision { event } => run
-                        .trace
-                        .push(format!("{event}: skipped (no previous revision on this instance)")),
-                    Step::Script {
-                        event,
-                        revision,
-                        script,
-                    } => {
-                        let cur = self
-                            .start_script(run.deployment, &run.instance, &event, &revision, &script)
-                            .await?;
-                        let what = format!("{event} {}", script.location);
-                        let now = self.now();
-                        match cur {
-                            Ok(c) => {
-                                busy |= matches!(c, Current::Process { .. });
-                                run.current = Some(c);
-                                self.recorder.run_started(now, &run.instance, what);
-                                self.spent.started(now, run.deployment, &run.instance, &script.location);
-                            }
-                            Err(line) => {
-                                self.recorder
-                                    .run_ended(now, &run.instance, &what, RunResult::Failed, &line);
-                                run.trace.push(format!("{event} {}: {line}", script.location));
-                                run.failed = Some(format!("{line} at {event}: {}", script.location));
-                            }
-                        }
-                    }
-                }
-            }
+        let busy = self.busy(runs, &sleepers);
+        if !busy {
+            self.fake().turns.hold();
         }
+        let started = self.start_steps(runs, busy).await;
+        if !busy {
+            self.fake().turns.open();
+        }
+        started?;
         // Exits of processes no run waits for any more (killed ones) are forgotten.
         let current: Vec<u64> = runs
             .iter()
@@ -457,18 +402,25 @@ impl Sim {
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log))
             .process_group(0);
+        // Named before it starts: its first call waits for its turn (see `fakeaws::turns`).
+        self.fake().turns.join(&who, id);
         let mut child = match cmd.spawn() {
             Ok(c) => c,
-            Err(e) => return Ok(Err(format!("ScriptFailed (cannot start: {e})"))),
+            Err(e) => {
+                self.fake().turns.leave(&who);
+                return Ok(Err(format!("ScriptFailed (cannot start: {e})")));
+            }
         };
         let pid = child.id().unwrap_or(0);
         let seq = self.started;
         let tx = self.exits.0.clone();
+        let (fake, name) = (self.fake().clone(), who.clone());
         tokio::spawn(async move {
             let code = match child.wait().await {
                 Ok(s) => s.code().unwrap_or(-1),
                 Err(_) => -1,
             };
+            fake.turns.leave(&name);
             let _ = tx.send((seq, code));
         });
         let kill_when_asleep = fault == Some(Behaviour::Kill);
@@ -483,11 +435,81 @@ impl Sim {
         }))
     }
 
+    /// Starts the next steps of every run, in run order; scripts only when `busy` is false.
+    async fn start_steps(&mut self, runs: &mut [Run], busy: bool) -> anyhow::Result<()> {
+        for run in runs.iter_mut() {
+            while run.current.is_none() && run.failed.is_none() {
+                let is_script = matches!(run.steps.front(), Some(Step::Script { .. }));
+                if is_script && busy {
+                    break;
+                }
+                let Some(step) = run.steps.pop_front() else {
+                    break;
+                };
+                let new_event =
+                    self.started_events
+                        .insert((run.instance.clone(), step.event().to_string(), run.deployment));
+                if new_event {
+                    self.report_event(run, step.event());
+                }
+                match step {
+                    Step::DownloadBundle => {}
+                    Step::Install => {
+                        let rev = run.revision.clone();
+                        self.install(&run.instance, &rev)?;
+                        run.trace.push(format!("Install: {rev}"));
+                    }
+                    Step::Traffic { allow } => {
+                        let id = self.deployment_id(run.deployment);
+                        self.fake()
+                            .rehearsal()
+                            .steer_traffic(&id, &run.instance, allow)
+                            .map_err(|e| anyhow!("traffic control: {}", e.message))?;
+                        run.current = Some(Current::Traffic {
+                            allow,
+                            deadline_ms: self.now() + TRAFFIC_TIMEOUT_MS,
+                        });
+                    }
+                    Step::NoPreviousRevision { event } => run
+                        .trace
+                        .push(format!("{event}: skipped (no previous revision on this instance)")),
+                    Step::Script {
+                        event,
+                        revision,
+                        script,
+                    } => {
+                        let cur = self
+                            .start_script(run.deployment, &run.instance, &event, &revision, &script)
+                            .await?;
+                        let what = format!("{event} {}", script.location);
+                        let now = self.now();
+                        match cur {
+                            Ok(c) => {
+                                run.current = Some(c);
+                                self.recorder.run_started(now, &run.instance, what);
+                                self.spent.started(now, run.deployment, &run.instance, &script.location);
+                            }
+                            Err(line) => {
+                                self.recorder
+                                    .run_ended(now, &run.instance, &what, RunResult::Failed, &line);
+                                run.trace.push(format!("{event} {}: {line}", script.location));
+                                run.failed = Some(format!("{line} at {event}: {}", script.location));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Waits for something to happen, or moves the simulation on when every script is waiting.
     ///
-    /// The clock is gated: when several scripts are due at the same instant they are released one
-    /// at a time, in start order, each only once the previous one sleeps again or exits. The order
-    /// of AWS calls, and so the outcome, never depends on how the operating system schedules them.
+    /// The clock is gated: the scripts due at the same instant are released together, and their
+    /// AWS calls and sleeps are served one action at a time in start order, round by round
+    /// (`fakeaws::turns`), until every one sleeps again or exits. The order of AWS calls, and so
+    /// the outcome, never depends on how the operating system schedules them, while the processes
+    /// compute (start, decode answers) in parallel.
     pub(super) async fn wait_or_advance(&mut self, runs: &mut [Run]) -> anyhow::Result<()> {
         // While a process acts, the runner only waits: it looks at the world, fires events and
         // starts or kills scripts only when every process is asleep on the clock or has exited.
@@ -503,19 +525,19 @@ impl Sim {
             self.wait_for_change(rx, runs).await?;
         }
         if waited {
-            self.released = None;
+            self.released.clear();
             return self.fire_events();
         }
         let rx = self.fake().clock.subscribe();
         let now = self.now();
         let sleepers = self.fake().clock.sleepers();
         {
-            if self.released.is_some() {
-                self.released = None;
+            if !self.released.is_empty() {
+                self.released.clear();
                 return Ok(());
             }
             let mut quiet = true;
-            let mut due: Option<&fakeaws::clock::Sleeper> = None;
+            let mut due: Vec<&fakeaws::clock::Sleeper> = Vec::new();
             let mut next: Option<i64> = None;
             let mut consider = |t: i64| next = Some(next.map_or(t, |n: i64| n.min(t)));
             for run in runs.iter() {
@@ -544,9 +566,7 @@ impl Sim {
                         }
                         for s in sleepers.iter().filter(|s| &s.who == who) {
                             if s.wake_ms <= now {
-                                if due.is_none_or(|d| s.who < d.who) {
-                                    due = Some(s);
-                                }
+                                due.push(s);
                             } else {
                                 consider(s.wake_ms);
                             }
@@ -559,9 +579,20 @@ impl Sim {
             if !quiet || next.is_some_and(|t| t <= now) {
                 return Ok(());
             }
-            if let Some(s) = due {
-                self.released = Some(s.id);
-                self.fake().clock.release(s.id);
+            if !due.is_empty() {
+                // All at once, their calls served in the order of their names (start order).
+                due.sort_by(|a, b| a.who.cmp(&b.who));
+                let turns = &self.fake().turns;
+                turns.hold();
+                for s in &due {
+                    let instance = s.who.split_once(':').map_or(s.who.as_str(), |(_, i)| i);
+                    turns.join(&s.who, instance);
+                }
+                self.released = due.iter().map(|s| s.id).collect();
+                for s in &due {
+                    self.fake().clock.release(s.id);
+                }
+                self.fake().turns.open();
                 return Ok(());
             }
             if let Some(t) = next {
