@@ -11,6 +11,7 @@
 //! through.
 
 pub mod admin;
+pub mod answers;
 pub mod clock;
 pub mod cron;
 pub mod dataplane;

@@ -45,8 +45,9 @@ pub async fn deliver(fake: Weak<Fake>, url: String, mut from: usize, generation:
             let w = f.world_read();
             let all = w.codedeploy_notifications();
             let start = from.min(all.len());
-            let out = all[start..]
+            let out = all
                 .iter()
+                .skip(start)
                 .map(|n| {
                     serde_json::json!({
                         "Type": "Notification",

@@ -174,10 +174,23 @@ async fn query(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, body
         &action,
         read_only,
         |world| crate::iam::resource_of(world, service, &action, &params),
-        |world| match (service, version.as_str()) {
-            ("autoscaling", _) => autoscaling::handle(world, &action, &params),
-            (_, "2012-06-01") => classic::handle(world, &action, &params),
-            _ => elbv2::handle(world, &action, &params),
+        |world| {
+            // Under the world's lock: the version cannot move while the answer is built.
+            let at = fake.version();
+            if read_only {
+                if let Some(kept) = fake.answers.get(&action, at, body) {
+                    return Ok(kept);
+                }
+            }
+            let answer = match (service, version.as_str()) {
+                ("autoscaling", _) => autoscaling::handle(world, &action, &params),
+                (_, "2012-06-01") => classic::handle(world, &action, &params),
+                _ => elbv2::handle(world, &action, &params),
+            };
+            if let (true, Ok(a)) = (read_only, &answer) {
+                fake.answers.put(&action, at, body, a);
+            }
+            answer
         },
     )
     .await;

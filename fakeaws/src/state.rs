@@ -93,6 +93,8 @@ pub struct Fake {
     notify_generation: AtomicU64,
     /// The order same-instant actions of a driver's processes are served in (see [`crate::turns`]).
     pub turns: crate::turns::Turns,
+    /// The last answer of each read, while the world stays as it was (see [`crate::answers`]).
+    pub(crate) answers: crate::answers::Answers,
 }
 
 /// The admin token, never shown by `Debug`.
@@ -149,6 +151,7 @@ impl Fake {
             s3_dir: Mutex::new(None),
             notify_generation: AtomicU64::new(0),
             turns: Default::default(),
+            answers: Default::default(),
         })
     }
 

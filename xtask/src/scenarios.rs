@@ -5,7 +5,8 @@
 //! The build is `cargo build --workspace --all-targets`: the same feature resolution as
 //! `cargo nextest run --workspace` and `cargo clippy --workspace --all-targets`, so switching
 //! between the README's two commands compiles nothing (a `--package hooks --bins` build resolves
-//! features differently and made each switch rebuild the AWS SDK crates).
+//! features differently and made each switch rebuild the AWS SDK crates). `--fleet` also builds the
+//! hooks in release (their own folder, so nothing else is rebuilt) and runs the fleet with those.
 
 use std::path::PathBuf;
 
@@ -39,7 +40,14 @@ impl TestScenarios {
             format!("--report={}", dir.display())
         });
         let fleet = self.fleet.then_some("--fleet");
-        cmd!(sh, "{exe} {fleet...} {report...} {filter...}").run()?;
+        let mut run = cmd!(sh, "{exe} {fleet...} {report...} {filter...}");
+        if self.fleet {
+            // Thousands of hook processes each decode group answers listing every member: the
+            // fleet runs the hooks built optimised (the suite keeps the debug build).
+            cmd!(sh, "cargo build --quiet --release --package hooks --bins").run()?;
+            run = run.env("ELB_HOOKS_BIN_DIR", crate::target_dir(sh).join("release"));
+        }
+        run.run()?;
         Ok(())
     }
 }

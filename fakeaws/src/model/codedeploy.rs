@@ -367,9 +367,9 @@ pub struct Deployment {
     pub rolled_back_by: Option<String>,
     pub deployment_option: DeploymentOption,
     /// Instance id -> its part of the deployment.
-    pub instances: BTreeMap<String, DeploymentInstance>,
+    pub instances: imbl::OrdMap<String, DeploymentInstance>,
     /// The order instances were added in (the order the engine deploys them).
-    pub order: Vec<String>,
+    pub order: imbl::Vector<String>,
 }
 
 impl Deployment {
@@ -404,11 +404,12 @@ pub struct CodeDeploy {
     pub applications: BTreeMap<String, Application>,
     /// The account's own configurations (the built-in ones are not stored).
     pub configs: BTreeMap<String, DeploymentConfig>,
-    pub deployments: BTreeMap<String, Deployment>,
+    /// Persistent maps, as the rest of the world: a change copies only the path it touches.
+    pub deployments: imbl::OrdMap<String, Deployment>,
     /// Deployment ids in creation order.
     pub deployment_order: Vec<String>,
     /// What the triggers announced, oldest first (bounded).
-    pub notifications: Vec<TriggerEvent>,
+    pub notifications: imbl::Vector<TriggerEvent>,
 }
 
 /// The built-in server deployment configurations: name, minimum healthy hosts.

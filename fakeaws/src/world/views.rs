@@ -41,7 +41,7 @@ impl World {
     }
 
     /// What CodeDeploy's triggers announced, oldest first.
-    pub fn codedeploy_notifications(&self) -> &[crate::model::codedeploy::TriggerEvent] {
+    pub fn codedeploy_notifications(&self) -> &imbl::Vector<crate::model::codedeploy::TriggerEvent> {
         &self.codedeploy.notifications
     }
 

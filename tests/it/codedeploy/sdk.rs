@@ -321,7 +321,13 @@ async fn the_rust_sdk_manages_applications_groups_configs_and_deployments() {
     );
 
     // The group's triggers announced what they listen for, in CodeDeploy's notification format.
-    let notes = r.fake.world().codedeploy_notifications().to_vec();
+    let notes = r
+        .fake
+        .world()
+        .codedeploy_notifications()
+        .iter()
+        .cloned()
+        .collect::<Vec<_>>();
     let kinds: Vec<cd::TriggerEventType> = notes.iter().map(|n| n.event).collect();
     assert_eq!(kinds, [cd::TriggerEventType::InstanceFailure]);
     let msg: serde_json::Value = serde_json::from_str(&notes[0].message).expect("json");

@@ -2,8 +2,6 @@
 //! targets, each instance's lifecycle events and status as the engine reports them, its end, and
 //! CodeDeploy's own traffic control (BlockTraffic / AllowTraffic).
 
-use std::collections::BTreeMap;
-
 use super::*;
 
 impl World {
@@ -61,8 +59,8 @@ impl World {
             rollback_of: None,
             rolled_back_by: None,
             deployment_option: g.deployment_option,
-            instances: BTreeMap::new(),
-            order: Vec::new(),
+            instances: Default::default(),
+            order: Default::default(),
         };
         self.codedeploy.deployments.insert(id.clone(), deployment);
         self.codedeploy.deployment_order.push(id.clone());
@@ -145,7 +143,7 @@ impl World {
         d.status = DeploymentStatus::InProgress;
         d.started_ms = Some(now);
         for t in targets {
-            d.order.push(t.clone());
+            d.order.push_back(t.clone());
             d.instances.insert(
                 t.clone(),
                 DeploymentInstance {

@@ -100,7 +100,7 @@ impl World {
         self.codedeploy.notifications.extend(out);
         let n = self.codedeploy.notifications.len();
         if n > MAX_NOTIFICATIONS {
-            self.codedeploy.notifications.drain(..n - MAX_NOTIFICATIONS);
+            self.codedeploy.notifications = self.codedeploy.notifications.skip(n - MAX_NOTIFICATIONS);
         }
     }
 }

@@ -1,0 +1,68 @@
+//! Answers to reads, kept while the world stays as it was.
+//!
+//! At fleet scale the same read arrives many times between two changes (hundreds of hooks of one
+//! deployment each reading their group, a DescribeAutoScalingGroups answer listing every member):
+//! the answer is built once per state of the world and copied for the rest. A state is the
+//! world's change count and the simulated time (see [`crate::state::Fake::version`]); everything
+//! that changes what a read shows moves one of them. One answer is kept per action, so the memory
+//! is bounded. Counting, faults and the caller's permissions still apply to every call: only the
+//! work of building the answer is saved.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+#[derive(Debug)]
+struct Kept {
+    version: (u64, i64),
+    request: Vec<u8>,
+    answer: Option<String>,
+}
+
+/// The last answer of each read action.
+#[derive(Debug, Default)]
+pub struct Answers {
+    kept: Mutex<HashMap<String, Kept>>,
+}
+
+impl Answers {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Kept>> {
+        self.kept.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The answer given to the same `request` (the call's whole parameter body) of `action`, if
+    /// the world is still at `version`.
+    pub fn get(&self, action: &str, version: (u64, i64), request: &[u8]) -> Option<Option<String>> {
+        let kept = self.lock();
+        let k = kept.get(action)?;
+        (k.version == version && k.request == request).then(|| k.answer.clone())
+    }
+
+    /// Keeps `answer` as the answer to `request` of `action` at `version`.
+    pub fn put(&self, action: &str, version: (u64, i64), request: &[u8], answer: &Option<String>) {
+        self.lock().insert(
+            action.to_string(),
+            Kept {
+                version,
+                request: request.to_vec(),
+                answer: answer.clone(),
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_holds_only_for_the_same_request_at_the_same_version() {
+        let a = Answers::default();
+        let answer = Some("<x/>".to_string());
+        a.put("DescribeAutoScalingGroups", (3, 10), b"names=web", &answer);
+        assert_eq!(a.get("DescribeAutoScalingGroups", (3, 10), b"names=web"), Some(answer));
+        assert_eq!(a.get("DescribeAutoScalingGroups", (4, 10), b"names=web"), None);
+        assert_eq!(a.get("DescribeAutoScalingGroups", (3, 11), b"names=web"), None);
+        assert_eq!(a.get("DescribeAutoScalingGroups", (3, 10), b"names=db"), None);
+        assert_eq!(a.get("DescribeTargetHealth", (3, 10), b"names=web"), None);
+    }
+}
