@@ -86,3 +86,38 @@ async fn unknown_actions_wrong_methods_and_json_bodies_are_aws_shaped_errors() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("<Code>MissingAction</Code>"), "{body}");
 }
+
+/// Reads answered again at the same state of the world are the same bytes (the answer is built
+/// once), and a change between two reads at the same simulated instant shows in the second.
+#[tokio::test]
+async fn a_read_after_a_change_at_the_same_instant_shows_the_change() {
+    let fake = fake();
+    let app = fakeaws::app(fake.clone());
+    let call = |body: &str| {
+        let app = app.clone();
+        let req = form(body);
+        async move {
+            let resp = app.oneshot(req).await.expect("router answers");
+            let body = resp.into_body().collect().await.expect("body").to_bytes();
+            String::from_utf8_lossy(&body).to_string()
+        }
+    };
+    let create = "Action=CreateAutoScalingGroup&Version=2011-01-01&AutoScalingGroupName=web&MinSize=0&MaxSize=4&DesiredCapacity=0&AvailabilityZones.member.1=us-east-1a&LaunchTemplate.LaunchTemplateName=lt";
+    call(create).await;
+    let read = "Action=DescribeAutoScalingGroups&Version=2011-01-01&AutoScalingGroupNames.member.1=web";
+    let min = |xml: &str| {
+        xml.split("<MinSize>")
+            .nth(1)
+            .and_then(|r| r.split('<').next())
+            .map(str::to_string)
+    };
+    let first = call(read).await;
+    assert_eq!(min(&first).as_deref(), Some("0"), "{first}");
+    let strip_id = |xml: &str| xml.split("<ResponseMetadata>").next().unwrap_or_default().to_string();
+    assert_eq!(strip_id(&call(read).await), strip_id(&first));
+    call("Action=UpdateAutoScalingGroup&Version=2011-01-01&AutoScalingGroupName=web&MinSize=2&DesiredCapacity=2").await;
+    let after = call(read).await;
+    assert_eq!(min(&after).as_deref(), Some("2"), "{after}");
+    let calls = fake.call_counts();
+    assert_eq!(calls.get("autoscaling:DescribeAutoScalingGroups"), Some(&3));
+}
