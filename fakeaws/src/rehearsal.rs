@@ -206,6 +206,11 @@ impl Rehearsal<'_> {
 
     /// The instance's application answers health checks (or stops answering).
     pub fn set_app(&self, id: &str, up: bool) -> Result<(), AwsError> {
+        // Already so (the common case: a script ended that left the app as it was): no change,
+        // so the fake's version stays and what was read of the world stays valid.
+        if self.fake.world_read().instances.get(id).is_some_and(|i| i.app_up == up) {
+            return Ok(());
+        }
         self.fake.world().set_app(id, up)
     }
 

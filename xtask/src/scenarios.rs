@@ -5,8 +5,9 @@
 //! The build is `cargo build --workspace --all-targets`: the same feature resolution as
 //! `cargo nextest run --workspace` and `cargo clippy --workspace --all-targets`, so switching
 //! between the README's two commands compiles nothing (a `--package hooks --bins` build resolves
-//! features differently and made each switch rebuild the AWS SDK crates). `--fleet` also builds the
-//! hooks in release (their own folder, so nothing else is rebuilt) and runs the fleet with those.
+//! features differently and made each switch rebuild the AWS SDK crates). `--fleet` builds the
+//! scenario runner and the hooks in release instead (their own folder, so nothing of the suite's
+//! build is touched) and plays the fleet with those.
 
 use std::path::PathBuf;
 
@@ -27,8 +28,20 @@ pub struct TestScenarios {
 
 impl TestScenarios {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        cmd!(sh, "cargo build --quiet --workspace --all-targets").run()?;
-        let exe = crate::target_dir(sh).join("debug").join("scenarios");
+        let exe = if self.fleet {
+            // Thousands of hook processes, each decoding group answers that list every member,
+            // against a fake serving them: the fleet runs on an optimised build of both (its own
+            // target folder, so the suite's debug build is left alone).
+            cmd!(
+                sh,
+                "cargo build --quiet --release --package scenarios --package hooks --bins"
+            )
+            .run()?;
+            crate::target_dir(sh).join("release").join("scenarios")
+        } else {
+            cmd!(sh, "cargo build --quiet --workspace --all-targets").run()?;
+            crate::target_dir(sh).join("debug").join("scenarios")
+        };
         let filter = self.filter;
         let report: Option<String> = self.report.map(|dir| {
             let dir = dir.unwrap_or_else(|| crate::target_dir(sh).join("scenario-report"));
@@ -40,14 +53,7 @@ impl TestScenarios {
             format!("--report={}", dir.display())
         });
         let fleet = self.fleet.then_some("--fleet");
-        let mut run = cmd!(sh, "{exe} {fleet...} {report...} {filter...}");
-        if self.fleet {
-            // Thousands of hook processes each decode group answers listing every member: the
-            // fleet runs the hooks built optimised (the suite keeps the debug build).
-            cmd!(sh, "cargo build --quiet --release --package hooks --bins").run()?;
-            run = run.env("ELB_HOOKS_BIN_DIR", crate::target_dir(sh).join("release"));
-        }
-        run.run()?;
+        cmd!(sh, "{exe} {fleet...} {report...} {filter...}").run()?;
         Ok(())
     }
 }

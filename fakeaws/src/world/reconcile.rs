@@ -145,20 +145,23 @@ impl World {
             }
         }
         // ReplaceUnhealthy: terminate unhealthy in-service instances; the launch below replaces them.
+        // The members are looked up once for this and the plan below (a fleet's worth of lookups
+        // per pass, and a pass follows every change): again only if some were terminated.
         let Some(g) = self.groups.get(name) else {
             return changed;
         };
-        if !g.is_suspended(Process::ReplaceUnhealthy) {
-            let sick: Vec<String> = g
-                .instances
+        let members: Vec<&Instance> = g.instances.iter().filter_map(|id| self.instances.get(id)).collect();
+        let sick: Vec<String> = if g.is_suspended(Process::ReplaceUnhealthy) {
+            Vec::new()
+        } else {
+            members
                 .iter()
-                .filter(|id| {
-                    self.instances
-                        .get(*id)
-                        .is_some_and(|i| !i.healthy && i.lifecycle.counts_as_capacity())
-                })
-                .cloned()
-                .collect();
+                .filter(|i| !i.healthy && i.lifecycle.counts_as_capacity())
+                .map(|i| i.id.clone())
+                .collect()
+        };
+        let decided = sick.is_empty().then(|| plan(g, &members));
+        if !sick.is_empty() {
             for id in sick {
                 let cause = format!(
                     "an instance was taken out of service in response to {} health check indicating it has been unhealthy.",
@@ -173,9 +176,12 @@ impl World {
         let Some(g) = self.groups.get(name) else {
             return changed;
         };
-        let plan = {
-            let members: Vec<&Instance> = g.instances.iter().filter_map(|id| self.instances.get(id)).collect();
-            plan(g, &members)
+        let plan = match decided {
+            Some(p) => p,
+            None => {
+                let members: Vec<&Instance> = g.instances.iter().filter_map(|id| self.instances.get(id)).collect();
+                plan(g, &members)
+            }
         };
         if matches!(plan, Plan::Nothing) {
             return changed;
