@@ -159,7 +159,11 @@ impl Fake {
     /// change it.
     pub fn world(&self) -> MutexGuard<'_, World> {
         let mut w = self.world.lock().unwrap_or_else(|e| e.into_inner());
-        w.tick(self.clock.now_ms());
+        // Settled already (no change since, the clock where it was): nothing to bring up to date.
+        let now = self.clock.now_ms();
+        if now > w.now_ms || self.unsettled.load(Ordering::Relaxed) {
+            w.tick(now);
+        }
         self.unsettled.store(true, Ordering::Relaxed);
         self.changes.fetch_add(1, Ordering::Relaxed);
         w
@@ -189,6 +193,13 @@ impl Fake {
             w.tick(now);
         }
         w
+    }
+
+    /// Locks the world as it is, without bringing it up to the current simulated time: for what
+    /// time does not change (an instance's metadata), so that a metadata request never pays for
+    /// settling the fleet.
+    pub(crate) fn world_peek(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Replaces the whole world (admin reset / load).

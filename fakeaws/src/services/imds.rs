@@ -29,9 +29,10 @@ const ROLE_SECRET: &str = "fakeaws-secret-access-key-not-a-secret";
 
 /// Answers one metadata request for instance `id`; `path` is what follows the instance prefix.
 pub async fn handle(fake: &Fake, id: &str, path: &str, method: &Method, headers: &HeaderMap) -> Response {
-    let inst = {
-        let world = fake.world_read();
-        world.instances.get(id).cloned()
+    // Metadata does not change with time: the world as it is will do (no settling of the fleet).
+    let (inst, account) = {
+        let world = fake.world_peek();
+        (world.instances.get(id).cloned(), world.account_id.clone())
     };
     let Some(inst) = inst else {
         return plain(StatusCode::NOT_FOUND, format!("fakeaws has no instance {id}"));
@@ -84,7 +85,6 @@ pub async fn handle(fake: &Fake, id: &str, path: &str, method: &Method, headers:
         None => {}
     }
     let region = fake.region().to_string();
-    let account = fake.world_read().account_id.clone();
     let body = match path.trim_end_matches('/') {
         "latest/meta-data/instance-id" => inst.id.clone(),
         "latest/meta-data/placement/region" => region.clone(),

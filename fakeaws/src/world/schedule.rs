@@ -76,6 +76,7 @@ impl World {
     /// Replays everything due up to `now_ms`, in time order.
     pub fn tick(&mut self, now_ms: i64) {
         let now_ms = now_ms.max(self.now_ms);
+        let moved = now_ms > self.now_ms;
         // A bound on work per tick protects against a bug turning into a hang.
         for _ in 0..100_000 {
             match self.next_event() {
@@ -89,21 +90,26 @@ impl World {
         }
         self.now_ms = now_ms;
         self.settle();
-        self.prune();
+        self.prune(moved);
     }
 
     /// Forgets what AWS stops listing: instances an hour after termination, and the oldest
     /// activities beyond [`MAX_ACTIVITIES`]. Keeps the cost of a request independent of history.
-    pub(crate) fn prune(&mut self) {
+    /// `moved`: the clock moved since the last prune (only then can an instance's hour be up).
+    pub(crate) fn prune(&mut self, moved: bool) {
         let now = self.now_ms;
-        let gone: Vec<String> = self
-            .instances
-            .values()
-            .filter(|i| {
-                i.lifecycle == Lifecycle::Terminated && i.terminated_ms.is_some_and(|t| now - t >= TERMINATED_KEPT_MS)
-            })
-            .map(|i| i.id.clone())
-            .collect();
+        let gone: Vec<String> = if !moved {
+            Vec::new()
+        } else {
+            self.instances
+                .values()
+                .filter(|i| {
+                    i.lifecycle == Lifecycle::Terminated
+                        && i.terminated_ms.is_some_and(|t| now - t >= TERMINATED_KEPT_MS)
+                })
+                .map(|i| i.id.clone())
+                .collect()
+        };
         for id in gone {
             self.instances.remove(&id);
         }
