@@ -54,7 +54,8 @@ impl Inner {
         let Some(i) = self.position(who) else {
             return;
         };
-        self.order.remove(i);
+        // Anyone still waiting under this name looks again (and finds it gone).
+        self.order.remove(i).wake.notify_waiters();
         if self.holder.as_deref() == Some(who) {
             self.give(i);
         }
