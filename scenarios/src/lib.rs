@@ -46,7 +46,10 @@ pub fn ensure_hooks_built() -> anyhow::Result<PathBuf> {
 /// Default paths for running the shipped scenarios.
 pub fn default_paths() -> anyhow::Result<runner::Paths> {
     let hooks_bin = ensure_hooks_built()?;
-    let work = hooks_bin.join("scenario-work");
+    // Scratch space: `SCENARIOS_WORK_DIR`, or next to the binaries.
+    let work = std::env::var_os("SCENARIOS_WORK_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| hooks_bin.join("scenario-work"));
     Ok(runner::Paths {
         revisions: scenarios_dir().join("revisions"),
         hooks_bin,
