@@ -158,12 +158,7 @@ impl Fake {
     /// Locks the world after bringing it up to the current simulated time, for a caller that may
     /// change it.
     pub fn world(&self) -> MutexGuard<'_, World> {
-        let mut w = self.world.lock().unwrap_or_else(|e| e.into_inner());
-        // Settled already (no change since, the clock where it was): nothing to bring up to date.
-        let now = self.clock.now_ms();
-        if now > w.now_ms || self.unsettled.load(Ordering::Relaxed) {
-            w.tick(now);
-        }
+        let w = self.world_read();
         self.unsettled.store(true, Ordering::Relaxed);
         self.changes.fetch_add(1, Ordering::Relaxed);
         w

@@ -100,6 +100,11 @@ impl World {
         }
     }
 
+    /// A group's members, borrowed, in the group's order.
+    fn members_of<'a>(&'a self, g: &Group) -> Vec<&'a Instance> {
+        g.instances.iter().filter_map(|id| self.instances.get(id)).collect()
+    }
+
     /// Brings a group's capacity to its desired capacity, replaces unhealthy instances and evens
     /// out Availability Zones, as far as its suspended processes allow. Returns whether anything changed.
     pub(crate) fn reconcile(&mut self, name: &str) -> bool {
@@ -150,7 +155,7 @@ impl World {
         let Some(g) = self.groups.get(name) else {
             return changed;
         };
-        let members: Vec<&Instance> = g.instances.iter().filter_map(|id| self.instances.get(id)).collect();
+        let members = self.members_of(g);
         let sick: Vec<String> = if g.is_suspended(Process::ReplaceUnhealthy) {
             Vec::new()
         } else {
@@ -178,10 +183,7 @@ impl World {
         };
         let plan = match decided {
             Some(p) => p,
-            None => {
-                let members: Vec<&Instance> = g.instances.iter().filter_map(|id| self.instances.get(id)).collect();
-                plan(g, &members)
-            }
+            None => plan(g, &self.members_of(g)),
         };
         if matches!(plan, Plan::Nothing) {
             return changed;

@@ -101,7 +101,8 @@ impl Sim {
     }
 
     /// Whether some process is acting now (running and not asleep on the clock, or woken and not
-    /// yet asleep again). Only one acts at a time, so the order of same-instant AWS calls is fixed.
+    /// yet asleep again). The runner acts only when none does; their AWS calls are ordered by the
+    /// fake's turns.
     fn busy(&self, runs: &[Run], sleepers: &[fakeaws::clock::Sleeper]) -> bool {
         if sleepers.iter().any(|s| self.released.contains(&s.id)) {
             return true;

@@ -263,13 +263,7 @@ pub fn handle(w: &mut World, action: &str, b: &Body) -> Result<Value, AwsError> 
         "ListDeploymentInstances" => {
             let d = started(w.deployment(deployment_id(b)?)?)?;
             let filter = instance_statuses(b.strings("instanceStatusFilter")?)?;
-            let ids: Vec<String> = d
-                .order
-                .iter()
-                .filter(|i| filter.as_ref().is_none_or(|f| f.contains(&d.instances[*i].status)))
-                .cloned()
-                .collect();
-            page(b, ids, "instancesList")
+            page(b, ids_with_status(d, filter.as_ref()), "instancesList")
         }
         "ListDeploymentTargets" => {
             let d = started(w.deployment(deployment_id(b)?)?)?;
@@ -277,13 +271,7 @@ pub fn handle(w: &mut World, action: &str, b: &Body) -> Result<Value, AwsError> 
                 Some(f) => instance_statuses(strings_of(f.get("TargetStatus"), "targetFilters.TargetStatus")?)?,
                 None => None,
             };
-            let ids: Vec<String> = d
-                .order
-                .iter()
-                .filter(|i| filter.as_ref().is_none_or(|f| f.contains(&d.instances[*i].status)))
-                .cloned()
-                .collect();
-            page(b, ids, "targetIds")
+            page(b, ids_with_status(d, filter.as_ref()), "targetIds")
         }
         "GetDeploymentInstance" => {
             let d = w.deployment(deployment_id(b)?)?;
@@ -506,4 +494,13 @@ fn deployment_id(b: &Body) -> Result<&str, AwsError> {
         "DeploymentIdRequiredException",
         "At least one deployment ID must be specified.",
     )
+}
+
+/// A deployment's instance ids in deployment order, only those in one of `statuses` if given.
+fn ids_with_status(d: &Deployment, statuses: Option<&Vec<crate::model::codedeploy::InstanceStatus>>) -> Vec<String> {
+    d.order
+        .iter()
+        .filter(|i| statuses.is_none_or(|f| f.contains(&d.instances[*i].status)))
+        .cloned()
+        .collect()
 }
