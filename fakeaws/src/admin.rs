@@ -126,11 +126,7 @@ async fn sleep(
     if !s.seconds.is_finite() || s.seconds < 0.0 || s.seconds > 86_400.0 {
         return bad(StatusCode::BAD_REQUEST, "seconds must be between 0 and 86400");
     }
-    // On its turn when a driver orders same-instant actions: asleep (seen by the driver) before
-    // the turn passes on.
-    let turn = fake.turns.by_name(&s.who).await;
-    let sleep = fake.clock.start_sleep(&s.who, (s.seconds * 1000.0) as i64);
-    drop(turn.map(crate::turns::Turn::leaves));
+    let sleep = fake.turns.sleep(&fake.clock, &s.who, (s.seconds * 1000.0) as i64).await;
     sleep.wait().await;
     Json(clock_json(&fake)).into_response()
 }

@@ -219,10 +219,7 @@ async fn execute<T>(
         Some(Fault::Throttle) => return Err(AwsError::throttling()),
         Some(Fault::Unavailable) => return Err(AwsError::unavailable()),
         Some(Fault::Delay { ms }) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
-        Some(Fault::Hold) => {
-            fake.hold();
-            std::future::pending::<()>().await;
-        }
+        Some(Fault::Hold) => fake.hold().await,
         Some(Fault::Pass) | None => {}
     }
     let outcome = {

@@ -26,8 +26,9 @@ pub enum Fault {
     Delay { ms: u64 },
     /// Answer normally: queued before another fault on `*`, it makes that one hit the n-th call.
     Pass,
-    /// Never answer: the call hangs until its caller gives up or dies (a process killed in the
-    /// middle of a call). Each held call is counted in [`Fake::held`].
+    /// Do not answer: the call hangs until its caller gives up or dies (a process killed in the
+    /// middle of a call), or until [`Fake::release_held`]. Each held call is counted in
+    /// [`Fake::held`].
     Hold,
 }
 
@@ -81,6 +82,8 @@ pub struct Fake {
     changes: AtomicU64,
     /// How many calls a [`Fault::Hold`] has held so far.
     held: tokio::sync::watch::Sender<u64>,
+    /// Bumped by [`Fake::release_held`]: calls held until then go on.
+    releases: tokio::sync::watch::Sender<u64>,
     /// The credentials requests may be signed with.
     keys: Mutex<Keyring>,
     verify_signatures: AtomicBool,
@@ -136,6 +139,7 @@ impl Fake {
             unsettled: AtomicBool::new(true),
             changes: AtomicU64::new(0),
             held: tokio::sync::watch::Sender::new(0),
+            releases: tokio::sync::watch::Sender::new(0),
             keys: Mutex::new(Keyring::from([(
                 DEFAULT_ACCESS_KEY_ID.to_string(),
                 Known {
@@ -344,8 +348,18 @@ impl Fake {
         self.held.subscribe()
     }
 
-    pub(crate) fn hold(&self) {
+    /// Holds a call (a [`Fault::Hold`]) until [`Fake::release_held`], which may never come.
+    pub(crate) async fn hold(&self) {
+        let mut released = self.releases.subscribe();
         self.held.send_modify(|n| *n += 1);
+        let _ = released.changed().await;
+    }
+
+    /// Lets every call held so far go on, answered as if it had just arrived: a test pauses a
+    /// client between two of its calls and changes the world meanwhile (what another client
+    /// acting at that moment would do).
+    pub fn release_held(&self) {
+        self.releases.send_modify(|n| *n += 1);
     }
 
     /// Drops every queued fault.

@@ -16,6 +16,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
 
+use crate::clock::{Clock, Sleep};
+
 #[derive(Debug)]
 struct Entry {
     /// The process's name on the clock (`ELB_HOOKS_CLOCK_WHO`).
@@ -114,15 +116,20 @@ impl Turns {
 
     /// Names a process, after those already named. `instance` is the instance whose role
     /// credentials sign its calls.
-    pub fn join(&self, who: &str, instance: &str) {
+    /// `false` if `who` was named already (and so keeps its place): a driver that names a
+    /// process twice has lost track of it, and should say so.
+    #[must_use]
+    pub fn join(&self, who: &str, instance: &str) -> bool {
         let mut inner = self.lock();
-        if inner.position(who).is_none() {
-            inner.order.push(Entry {
-                who: who.to_string(),
-                instance: instance.to_string(),
-                wake: Arc::new(Notify::new()),
-            });
+        if inner.position(who).is_some() {
+            return false;
         }
+        inner.order.push(Entry {
+            who: who.to_string(),
+            instance: instance.to_string(),
+            wake: Arc::new(Notify::new()),
+        });
+        true
     }
 
     /// Hands out turns again, from the first named process.
@@ -145,6 +152,18 @@ impl Turns {
     /// Waits for the turn of the named process `who`; `None` (at once) if it is not named.
     pub async fn by_name(&self, who: &str) -> Option<Turn<'_>> {
         self.wait(|e| e.who == who).await
+    }
+
+    /// A sleep on `clock` of `who`, on its turn: `who` leaves the order, then shows as asleep.
+    ///
+    /// In that order: a driver that sees a process asleep may wake it and name it again at once;
+    /// were the name still in the order then, the new naming would be skipped and the old one
+    /// taken out when this turn ended, and the woken process would act unordered.
+    pub async fn sleep<'c>(&self, clock: &'c Clock, who: &str, ms: i64) -> Sleep<'c> {
+        if let Some(turn) = self.by_name(who).await {
+            drop(turn.leaves());
+        }
+        clock.start_sleep(who, ms)
     }
 
     /// Waits for the turn of the process acting for `instance`; `None` (at once) if none is named.
@@ -191,7 +210,7 @@ mod tests {
         let turns = Arc::new(Turns::default());
         turns.hold();
         for w in ["a", "b", "c"] {
-            turns.join(w, &format!("i-{w}"));
+            assert!(turns.join(w, &format!("i-{w}")));
         }
         turns.open();
         let served = Arc::new(Mutex::new(Vec::new()));
@@ -221,8 +240,8 @@ mod tests {
     async fn an_exit_passes_the_turn_and_strangers_are_not_held() {
         let turns = Arc::new(Turns::default());
         turns.hold();
-        turns.join("a", "i-a");
-        turns.join("b", "i-b");
+        assert!(turns.join("a", "i-a"));
+        assert!(turns.join("b", "i-b"));
         turns.open();
         assert!(turns.by_instance("i-z").await.is_none());
         let waiting = {
@@ -235,12 +254,57 @@ mod tests {
         assert_eq!(waiting.await.unwrap().as_deref(), Some("b"));
     }
 
+    /// A driver that sees a process asleep finds it out of the order, so that it can name it
+    /// again when it wakes it. A watcher thread looks at the clock's sleepers without pause
+    /// while processes go to sleep on their turn, a few thousand times.
+    #[test]
+    fn a_sleeper_is_out_of_the_order_before_a_driver_sees_it() {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+        use crate::clock::ClockMode;
+
+        let clock = Clock::new(ClockMode::Manual, 0);
+        let turns = Turns::default();
+        let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let (seen, stop, still_named) = (AtomicUsize::new(0), AtomicBool::new(false), AtomicUsize::new(0));
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    for sleeper in clock.sleepers() {
+                        if turns.lock().position(&sleeper.who).is_some() {
+                            still_named.fetch_add(1, Ordering::Relaxed);
+                        }
+                        let n: usize = sleeper.who.parse().expect("number");
+                        seen.fetch_max(n, Ordering::Relaxed);
+                    }
+                }
+            });
+            for n in 1..=3000 {
+                let who = n.to_string();
+                turns.hold();
+                assert!(turns.join(&who, "i-1"));
+                turns.open();
+                let sleep = rt.block_on(turns.sleep(&clock, &who, 1_000));
+                while seen.load(Ordering::Relaxed) < n {
+                    std::hint::spin_loop();
+                }
+                drop(sleep);
+            }
+            stop.store(true, Ordering::Relaxed);
+        });
+        assert_eq!(
+            still_named.load(Ordering::Relaxed),
+            0,
+            "sleepers seen while still named"
+        );
+    }
+
     /// While held, not even the first named process is served.
     #[tokio::test]
     async fn nothing_is_served_while_the_order_is_assembled() {
         let turns = Arc::new(Turns::default());
         turns.hold();
-        turns.join("a", "i-a");
+        assert!(turns.join("a", "i-a"));
         let waiting = {
             let turns = turns.clone();
             tokio::spawn(async move { turns.by_name("a").await.is_some() })

@@ -6,7 +6,8 @@
 //! other instances may have left at the same moment: AllAtOnce). `register-with-elb` removes it once
 //! `threshold` targets are healthy again. The rule is tagged as the hooks' with the deployment that
 //! created it: creating is idempotent (a PriorityInUse for our own rule is success), removing is
-//! idempotent (RuleNotFound is success), and a page left by another deployment is removed as soon
+//! idempotent (RuleNotFound is success, when deleting or when reading the tags of a rule just
+//! listed: hooks of other instances act at the same time), and a page left by another deployment is removed as soon
 //! as enough targets are healthy.
 
 use std::time::Duration;
@@ -17,7 +18,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 
 use crate::arn::short;
 use crate::config::Maintenance;
-use crate::ctx::{aws_error, Ctx};
+use crate::ctx::{aws_error, AwsFailure, Ctx};
 use crate::error::{HookError, Result};
 
 /// The tag marking the hooks' maintenance rule; its value is the deployment that created it.
@@ -104,9 +105,22 @@ async fn slot(ctx: &Ctx, m: &Maintenance, listener: &str) -> Result<Slot> {
         return Ok(Slot::Free);
     };
     let arn = rule.rule_arn().unwrap_or_default().to_string();
-    let tags = ctx
-        .must("DescribeTags", || ctx.elb.describe_tags().resource_arns(&arn).send())
-        .await?;
+    let tags = match ctx
+        .call("DescribeTags", || ctx.elb.describe_tags().resource_arns(&arn).send())
+        .await
+    {
+        Ok(t) => t,
+        // Deleted since we listed it (another instance's hook took the page down): free now.
+        Err(e) if e.code.as_deref() == Some("RuleNotFound") => {
+            ctx.info(format!(
+                "the rule at priority {} on {} was deleted meanwhile (another instance's hook): the slot is free",
+                m.priority,
+                short(listener)
+            ));
+            return Ok(Slot::Free);
+        }
+        Err(e) => return Err(aws_error("DescribeTags", &e)),
+    };
     let mark = tags
         .tag_descriptions()
         .iter()
@@ -129,19 +143,33 @@ fn taken(m: &Maintenance, listener: &str, arn: &str) -> HookError {
 }
 
 async fn show(ctx: &Ctx, m: &Maintenance, listener: &str, why: &str) -> Result<()> {
-    match slot(ctx, m, listener).await? {
-        Slot::Ours { .. } => {
-            ctx.info(format!("the maintenance page is already up on {}", short(listener)));
-            return Ok(());
+    // Other instances' hooks act at the same time (AllAtOnce): the slot may be taken between our
+    // look and our CreateRule (PriorityInUse: look again), or freed again meanwhile.
+    let mut attempts = 0;
+    loop {
+        match slot(ctx, m, listener).await? {
+            Slot::Ours { .. } => {
+                ctx.info(format!("the maintenance page is already up on {}", short(listener)));
+                return Ok(());
+            }
+            Slot::Taken { arn } => return Err(taken(m, listener, &arn)),
+            Slot::Free => {}
         }
-        Slot::Taken { arn } => return Err(taken(m, listener, &arn)),
-        Slot::Free => {}
+        attempts += 1;
+        ctx.info(format!(
+            "CreateRule {} priority {}: maintenance page ({why})",
+            short(listener),
+            m.priority
+        ));
+        match create_page(ctx, m, listener).await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.code.as_deref() == Some("PriorityInUse") && attempts < 3 => continue,
+            Err(e) => return Err(aws_error("CreateRule", &e)),
+        }
     }
-    ctx.info(format!(
-        "CreateRule {} priority {}: maintenance page ({why})",
-        short(listener),
-        m.priority
-    ));
+}
+
+async fn create_page(ctx: &Ctx, m: &Maintenance, listener: &str) -> std::result::Result<(), AwsFailure> {
     let page = Action::builder()
         .r#type(ActionTypeEnum::FixedResponse)
         .fixed_response_config(
@@ -157,31 +185,18 @@ async fn show(ctx: &Ctx, m: &Maintenance, listener: &str, why: &str) -> Result<(
         .path_pattern_config(PathPatternConditionConfig::builder().values("*").build())
         .build();
     let tag = Tag::builder().key(TAG).value(&ctx.deployment_id).build();
-    let r = ctx
-        .call("CreateRule", || {
-            ctx.elb
-                .create_rule()
-                .listener_arn(listener)
-                .priority(m.priority)
-                .conditions(everything.clone())
-                .actions(page.clone())
-                .tags(tag.clone())
-                .send()
-        })
-        .await;
-    match r {
-        Ok(_) => Ok(()),
-        // Another instance's hook (AllAtOnce) created it between our read and our write.
-        Err(e) if e.code.as_deref() == Some("PriorityInUse") => match slot(ctx, m, listener).await? {
-            Slot::Ours { .. } => {
-                ctx.info(format!("the maintenance page is already up on {}", short(listener)));
-                Ok(())
-            }
-            Slot::Taken { arn } => Err(taken(m, listener, &arn)),
-            Slot::Free => Err(aws_error("CreateRule", &e)),
-        },
-        Err(e) => Err(aws_error("CreateRule", &e)),
-    }
+    ctx.call("CreateRule", || {
+        ctx.elb
+            .create_rule()
+            .listener_arn(listener)
+            .priority(m.priority)
+            .conditions(everything.clone())
+            .actions(page.clone())
+            .tags(tag.clone())
+            .send()
+    })
+    .await
+    .map(|_| ())
 }
 
 async fn hide(ctx: &Ctx, arn: &str, listener: &str, why: &str) -> Result<()> {

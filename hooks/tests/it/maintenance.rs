@@ -3,6 +3,7 @@
 //! that is not the hooks' never touched.
 
 use fakeaws::model::{Action, ActionKind, Condition};
+use fakeaws::Fault;
 
 use crate::util::*;
 
@@ -79,6 +80,38 @@ async fn the_page_goes_up_for_the_last_healthy_target_and_down_when_it_is_back()
     env.run(REGISTER, &ids[0]).await.ok();
     assert!(rules(&env).is_empty());
     env.run(REGISTER, &ids[1]).await.ok();
+    assert!(rules(&env).is_empty());
+}
+
+/// AllAtOnce: another instance's hook takes the page down between this hook's listing of the
+/// listener's rules and its reading of the rule's tags. The rule is gone, not an error: the hook
+/// succeeds and leaves nothing behind.
+#[tokio::test]
+async fn a_page_taken_down_by_another_hook_meanwhile_is_gone_not_an_error() {
+    let mut env = Env::new().await;
+    let ids = env.apply(WORLD);
+    env.settle(60);
+    with_page(&mut env);
+    env.run(DEREGISTER, &ids[0]).await.ok();
+    env.run(DEREGISTER, &ids[1]).await.ok();
+    let [(_, _, Some(_))] = rules(&env)[..] else {
+        panic!("the page is up: {:?}", rules(&env));
+    };
+    // The register hook's read of the rule's tags waits at the door while the other hook deletes it.
+    let fake = env.fake().clone();
+    let mut held = fake.held();
+    held.borrow_and_update();
+    fake.inject("DescribeTags", Fault::Hold, 1);
+    let other_hook = async {
+        held.changed().await.expect("held");
+        let l = listener(&env);
+        let arn = fake.world().listeners()[&l].rules[0].arn.clone();
+        fake.world().delete_rule(&arn).expect("delete");
+        fake.release_held();
+    };
+    let (out, ()) = tokio::join!(env.run(REGISTER, &ids[0]), other_hook);
+    out.ok();
+    assert!(out.stdout.contains("was deleted meanwhile"), "{}", out.stdout);
     assert!(rules(&env).is_empty());
 }
 

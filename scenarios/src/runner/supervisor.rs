@@ -114,8 +114,27 @@ impl Sim {
         })
     }
 
+    /// Waits until no process acts (each asleep on the clock or exited), collecting exits. The
+    /// runner itself acts (reads the world to decide, fires events, records an exit, steers
+    /// traffic, starts scripts) only then, so nothing it does lands between two calls of the
+    /// processes acting at an instant, where the operating system would decide the order.
+    async fn quiet(&mut self, runs: &[Run]) -> anyhow::Result<()> {
+        loop {
+            // Subscribe before looking, so that no change between the look and the wait is missed.
+            let rx = self.fake().clock.subscribe();
+            let sleepers = self.fake().clock.sleepers();
+            if !self.busy(runs, &sleepers) {
+                self.released.clear();
+                return Ok(());
+            }
+            self.wait_for_change(rx, runs).await?;
+        }
+    }
+
     /// Starts next steps, collects exits, enforces deadlines. Returns the runs that finished.
+    /// Returns once the scripts it started are quiet again (asleep or exited).
     pub(super) async fn step_runs(&mut self, runs: &mut Vec<Run>) -> anyhow::Result<Vec<Run>> {
+        self.quiet(runs).await?;
         while let Ok((seq, code)) = self.exits.1.try_recv() {
             self.exited.insert(seq, code);
         }
@@ -242,18 +261,13 @@ impl Sim {
                 run.failed = Some("instance terminated during the deployment".into());
             }
         }
-        // Start next steps, in run order; script processes only when no other process is acting,
-        // all at once, their AWS calls served in start order (see `fakeaws::turns`).
-        let sleepers = self.fake().clock.sleepers();
-        let busy = self.busy(runs, &sleepers);
-        if !busy {
-            self.fake().turns.hold();
-        }
-        let started = self.start_steps(runs, busy).await;
-        if !busy {
-            self.fake().turns.open();
-        }
+        // Start next steps, in run order; script processes all at once, their AWS calls served in
+        // start order (see `fakeaws::turns`), and wait until they are quiet.
+        self.fake().turns.hold();
+        let started = self.start_steps(runs).await;
+        self.fake().turns.open();
         started?;
+        self.quiet(runs).await?;
         // Exits of processes no run waits for any more (killed ones) are forgotten.
         let current: Vec<u64> = runs
             .iter()
@@ -404,7 +418,10 @@ impl Sim {
             .stderr(Stdio::from(log))
             .process_group(0);
         // Named before it starts: its first call waits for its turn (see `fakeaws::turns`).
-        self.fake().turns.join(&who, id);
+        anyhow::ensure!(
+            self.fake().turns.join(&who, id),
+            "{who} was named twice in the turn order"
+        );
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => {
@@ -436,14 +453,10 @@ impl Sim {
         }))
     }
 
-    /// Starts the next steps of every run, in run order; scripts only when `busy` is false.
-    async fn start_steps(&mut self, runs: &mut [Run], busy: bool) -> anyhow::Result<()> {
+    /// Starts the next steps of every run, in run order.
+    async fn start_steps(&mut self, runs: &mut [Run]) -> anyhow::Result<()> {
         for run in runs.iter_mut() {
             while run.current.is_none() && run.failed.is_none() {
-                let is_script = matches!(run.steps.front(), Some(Step::Script { .. }));
-                if is_script && busy {
-                    break;
-                }
                 let Some(step) = run.steps.pop_front() else {
                     break;
                 };
@@ -512,31 +525,15 @@ impl Sim {
     /// the outcome, never depends on how the operating system schedules them, while the processes
     /// compute (start, decode answers) in parallel.
     pub(super) async fn wait_or_advance(&mut self, runs: &mut [Run]) -> anyhow::Result<()> {
-        // While a process acts, the runner only waits: it looks at the world, fires events and
-        // starts or kills scripts only when every process is asleep on the clock or has exited.
-        let mut waited = false;
-        loop {
-            // Subscribe before looking, so that no change between the look and the wait is missed.
-            let rx = self.fake().clock.subscribe();
-            let sleepers = self.fake().clock.sleepers();
-            if !self.busy(runs, &sleepers) {
-                break;
-            }
-            waited = true;
-            self.wait_for_change(rx, runs).await?;
-        }
-        if waited {
-            self.released.clear();
+        // While a process acts, the runner only waits (see `quiet`).
+        let rx = self.fake().clock.subscribe();
+        let sleepers = self.fake().clock.sleepers();
+        if self.busy(runs, &sleepers) {
+            self.quiet(runs).await?;
             return self.fire_events();
         }
-        let rx = self.fake().clock.subscribe();
         let now = self.now();
-        let sleepers = self.fake().clock.sleepers();
         {
-            if !self.released.is_empty() {
-                self.released.clear();
-                return Ok(());
-            }
             let mut quiet = true;
             let mut due: Vec<&fakeaws::clock::Sleeper> = Vec::new();
             let mut next: Option<i64> = None;
@@ -587,14 +584,20 @@ impl Sim {
                 turns.hold();
                 for s in &due {
                     let instance = s.who.split_once(':').map_or(s.who.as_str(), |(_, i)| i);
-                    turns.join(&s.who, instance);
+                    // Still named, it would act unordered once its old name is taken out.
+                    anyhow::ensure!(
+                        turns.join(&s.who, instance),
+                        "{} is asleep on the clock but still named in the turn order",
+                        s.who
+                    );
                 }
                 self.released = due.iter().map(|s| s.id).collect();
                 for s in &due {
                     self.fake().clock.release(s.id);
                 }
                 self.fake().turns.open();
-                return Ok(());
+                self.quiet(runs).await?;
+                return self.fire_events();
             }
             if let Some(t) = next {
                 self.advance(t);
