@@ -56,8 +56,11 @@ impl Inner {
         let Some(i) = self.position(who) else {
             return;
         };
-        // Anyone still waiting under this name looks again (and finds it gone).
-        self.order.remove(i).wake.notify_waiters();
+        // Anyone still waiting under this name looks again (and finds it gone), and so does one
+        // about to wait (it took the name's wake-up before this, but has not waited on it yet).
+        let wake = self.order.remove(i).wake;
+        wake.notify_waiters();
+        wake.notify_one();
         if self.holder.as_deref() == Some(who) {
             self.give(i);
         }
