@@ -7,8 +7,8 @@
 //! `threshold` targets are healthy again. The rule is tagged as the hooks' with the deployment that
 //! created it: creating is idempotent (a PriorityInUse for our own rule is success), removing is
 //! idempotent (RuleNotFound is success, when deleting or when reading the tags of a rule just
-//! listed: hooks of other instances act at the same time), and a page left by another deployment is removed as soon
-//! as enough targets are healthy.
+//! listed: hooks of other instances act at the same time), and a page left by another deployment
+//! is removed as soon as enough targets are healthy.
 
 use std::time::Duration;
 

@@ -33,6 +33,15 @@ fn with_page(env: &mut Env) {
     env.extra.push(("ELB_HOOKS_CONFIG".into(), cfg.display().to_string()));
 }
 
+/// The standard world, settled, with the hooks configured for a maintenance page.
+async fn env_with_page() -> (Env, Vec<String>) {
+    let mut env = Env::new().await;
+    let ids = env.apply(WORLD);
+    env.settle(60);
+    with_page(&mut env);
+    (env, ids)
+}
+
 fn listener(env: &Env) -> String {
     env.fake().world().listeners().keys().next().cloned().expect("listener")
 }
@@ -60,10 +69,7 @@ fn rules(env: &Env) -> Vec<(i64, Option<String>, Option<String>)> {
 
 #[tokio::test]
 async fn the_page_goes_up_for_the_last_healthy_target_and_down_when_it_is_back() {
-    let mut env = Env::new().await;
-    let ids = env.apply(WORLD);
-    env.settle(60);
-    with_page(&mut env);
+    let (env, ids) = env_with_page().await;
     // The first instance leaves while the other is healthy: no page.
     env.run(DEREGISTER, &ids[0]).await.ok();
     assert!(rules(&env).is_empty());
@@ -88,10 +94,7 @@ async fn the_page_goes_up_for_the_last_healthy_target_and_down_when_it_is_back()
 /// succeeds and leaves nothing behind.
 #[tokio::test]
 async fn a_page_taken_down_by_another_hook_meanwhile_is_gone_not_an_error() {
-    let mut env = Env::new().await;
-    let ids = env.apply(WORLD);
-    env.settle(60);
-    with_page(&mut env);
+    let (env, ids) = env_with_page().await;
     env.run(DEREGISTER, &ids[0]).await.ok();
     env.run(DEREGISTER, &ids[1]).await.ok();
     let [(_, _, Some(_))] = rules(&env)[..] else {
@@ -117,10 +120,7 @@ async fn a_page_taken_down_by_another_hook_meanwhile_is_gone_not_an_error() {
 
 #[tokio::test]
 async fn a_page_left_by_another_deployment_comes_down_once_it_is_safe() {
-    let mut env = Env::new().await;
-    let ids = env.apply(WORLD);
-    env.settle(60);
-    with_page(&mut env);
+    let (env, ids) = env_with_page().await;
     let l = listener(&env);
     {
         let mut w = env.fake().world();

@@ -534,7 +534,7 @@ impl Sim {
         }
         let now = self.now();
         {
-            let mut quiet = true;
+            let mut idle = true;
             let mut due: Vec<&fakeaws::clock::Sleeper> = Vec::new();
             let mut next: Option<i64> = None;
             let mut consider = |t: i64| next = Some(next.map_or(t, |n: i64| n.min(t)));
@@ -560,7 +560,7 @@ impl Sim {
                         if self.exited.contains_key(seq)
                             || (*kill_when_asleep && sleepers.iter().any(|s| &s.who == who))
                         {
-                            quiet = false;
+                            idle = false;
                         }
                         for s in sleepers.iter().filter(|s| &s.who == who) {
                             if s.wake_ms <= now {
@@ -571,10 +571,10 @@ impl Sim {
                         }
                         consider(*deadline_ms);
                     }
-                    None => quiet = false,
+                    None => idle = false,
                 }
             }
-            if !quiet || next.is_some_and(|t| t <= now) {
+            if !idle || next.is_some_and(|t| t <= now) {
                 return Ok(());
             }
             if !due.is_empty() {
