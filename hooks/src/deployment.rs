@@ -56,7 +56,7 @@ pub async fn rest(ctx: &Ctx) -> Result<Rest> {
         .await;
     let ids: Vec<String> = match listed {
         Ok(out) => strings(&out["deployments"]),
-        Err(e) => return Ok(unknown(ctx, "ListDeployments", &e)),
+        Err(e) => return Ok(unknown(ctx, "codedeploy:ListDeployments", &e)),
     };
     for id in ids {
         let got = ctx
@@ -68,11 +68,18 @@ pub async fn rest(ctx: &Ctx) -> Result<Rest> {
             })
             .await;
         let pending = match got {
-            Ok(out) => strings(&out["targetIds"]).len(),
+            Ok(out) => strings(&out["targetIds"]),
             Err(e) if e.code.as_deref() == Some("DeploymentNotStartedException") => {
                 return Ok(Rest::Left(format!("deployment {id} of the group has not started yet")));
             }
-            Err(e) => return Ok(unknown(ctx, "ListDeploymentTargets", &e)),
+            Err(e) => return Ok(unknown(ctx, "codedeploy:ListDeploymentTargets", &e)),
+        };
+        // CodeDeploy's list keeps an instance that left the group before its turn (a scale-in,
+        // a termination, a detach) until the deployment ends: it will never come back out, so
+        // it does not hold the processes.
+        let pending = match still_in_a_group(ctx, &pending).await {
+            Ok(n) => n,
+            Err(e) => return Ok(unknown(ctx, "autoscaling:DescribeAutoScalingInstances", &e)),
         };
         if pending > 0 {
             let whose = if id == ctx.deployment_id {
@@ -84,6 +91,73 @@ pub async fn rest(ctx: &Ctx) -> Result<Rest> {
         }
     }
     Ok(Rest::Done)
+}
+
+/// How many of `ids` are still members of an Auto Scaling group, on their way in or in service
+/// (not terminating, terminated, detaching or detached). One DescribeAutoScalingInstances per 50
+/// (AWS's limit per call); none when `ids` is empty.
+async fn still_in_a_group(ctx: &Ctx, ids: &[String]) -> std::result::Result<usize, crate::ctx::AwsFailure> {
+    let mut n = 0;
+    for chunk in ids.chunks(50) {
+        let out = ctx
+            .call("DescribeAutoScalingInstances", || {
+                ctx.asg
+                    .describe_auto_scaling_instances()
+                    .set_instance_ids(Some(chunk.to_vec()))
+                    .send()
+            })
+            .await?;
+        let (live, gone): (Vec<_>, Vec<_>) = out.auto_scaling_instances().iter().partition(|i| {
+            !i.lifecycle_state()
+                .is_some_and(|s| s.starts_with("Terminat") || s.starts_with("Detach"))
+        });
+        let left = chunk.len() - live.len();
+        if left > 0 {
+            ctx.info(format!(
+                "{left} instance(s) CodeDeploy still lists are no longer in an Auto Scaling group ({} leaving): not waited for",
+                gone.len()
+            ));
+        }
+        n += live.len();
+    }
+    Ok(n)
+}
+
+/// The Auto Scaling groups of the deployment group (GetDeploymentGroup), for the last instance
+/// back to resume what the hooks suspended in each; `None` (logged) when CodeDeploy cannot be
+/// asked.
+pub async fn groups(ctx: &Ctx) -> Result<Option<Vec<String>>> {
+    let Some((app, group)) = names(ctx) else {
+        return Ok(None);
+    };
+    let got = ctx
+        .call("GetDeploymentGroup", || {
+            ctx.codedeploy.call(
+                "GetDeploymentGroup",
+                json!({ "applicationName": app, "deploymentGroupName": group }),
+            )
+        })
+        .await;
+    match got {
+        Ok(out) => Ok(Some(
+            out["deploymentGroupInfo"]["autoScalingGroups"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|g| g["name"].as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        )),
+        Err(e) => {
+            ctx.warn(format!(
+                "GetDeploymentGroup: {} ({}); the deployment group's other Auto Scaling groups keep what the hooks suspended there until their own last instance is back",
+                e.code.as_deref().unwrap_or("transport error"),
+                e.message
+            ));
+            Ok(None)
+        }
+    }
 }
 
 fn strings(v: &serde_json::Value) -> Vec<String> {
@@ -99,7 +173,7 @@ fn unknown(ctx: &Ctx, what: &str, e: &crate::ctx::AwsFailure) -> Rest {
         .is_some_and(|c| c.starts_with("AccessDenied") || c == "UnauthorizedOperation");
     if denied {
         Rest::Unknown(format!(
-            "the instance role may not call codedeploy:{what} ({}): scaling processes are resumed per instance, as without CodeDeploy",
+            "the instance role may not call {what} ({}): scaling processes are resumed per instance, as without CodeDeploy",
             e.message
         ))
     } else {
@@ -109,7 +183,7 @@ fn unknown(ctx: &Ctx, what: &str, e: &crate::ctx::AwsFailure) -> Rest {
             e.message
         ));
         Rest::Unknown(format!(
-            "CodeDeploy did not answer {what}: scaling processes are resumed per instance"
+            "no answer to {what}: scaling processes are resumed per instance"
         ))
     }
 }

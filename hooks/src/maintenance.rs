@@ -94,13 +94,13 @@ async fn healthy(ctx: &Ctx, tg_arn: &str, count_self: bool) -> Result<usize> {
         .count())
 }
 
-async fn slot(ctx: &Ctx, m: &Maintenance, listener: &str) -> Result<Slot> {
+async fn slot(ctx: &Ctx, priority: i32, listener: &str) -> Result<Slot> {
     let rules = ctx
         .must("DescribeRules", || {
             ctx.elb.describe_rules().listener_arn(listener).send()
         })
         .await?;
-    let want = m.priority.to_string();
+    let want = priority.to_string();
     let Some(rule) = rules.rules().iter().find(|r| r.priority() == Some(want.as_str())) else {
         return Ok(Slot::Free);
     };
@@ -113,8 +113,7 @@ async fn slot(ctx: &Ctx, m: &Maintenance, listener: &str) -> Result<Slot> {
         // Deleted since we listed it (another instance's hook took the page down): free now.
         Err(e) if e.code.as_deref() == Some("RuleNotFound") => {
             ctx.info(format!(
-                "the rule at priority {} on {} was deleted meanwhile (another instance's hook): the slot is free",
-                m.priority,
+                "the rule at priority {priority} on {} was deleted meanwhile (another instance's hook): the slot is free",
                 short(listener)
             ));
             return Ok(Slot::Free);
@@ -147,7 +146,7 @@ async fn show(ctx: &Ctx, m: &Maintenance, listener: &str, why: &str) -> Result<(
     // look and our CreateRule (PriorityInUse: look again), or freed again meanwhile.
     let mut attempts = 0;
     loop {
-        match slot(ctx, m, listener).await? {
+        match slot(ctx, m.priority, listener).await? {
             Slot::Ours { .. } => {
                 ctx.info(format!("the maintenance page is already up on {}", short(listener)));
                 return Ok(());
@@ -228,7 +227,7 @@ pub async fn before_leaving(ctx: &Ctx, tgs: &[String]) -> Result<()> {
                     m.threshold
                 );
                 show(ctx, m, &l, &why).await?;
-            } else if let Slot::Ours { arn, deployment } = slot(ctx, m, &l).await? {
+            } else if let Slot::Ours { arn, deployment } = slot(ctx, m.priority, &l).await? {
                 if deployment != ctx.deployment_id {
                     let why = format!("left by deployment {deployment}; {others} healthy target(s) now");
                     hide(ctx, &arn, &l, &why).await?;
@@ -261,18 +260,30 @@ pub async fn after_leaving(ctx: &Ctx, tgs: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Once this instance is back in `tgs`: waits until `threshold` targets are healthy (bounded by
-/// `limit`), then removes the page.
-pub async fn after_return(ctx: &Ctx, tgs: &[String], limit: Duration) -> Result<()> {
-    let Some(m) = &ctx.settings.maintenance else {
-        return Ok(());
+/// Once this instance is back in `tgs`: waits until enough targets are healthy (bounded by
+/// `limit`), then removes the page. `recorded`: the priority of a page this instance's hooks put
+/// up or saw under an earlier revision's `[maintenance]`; without `[maintenance]` now (a rollback to
+/// a revision without it) that page still comes down, once a target is healthy.
+///
+/// "Enough" is the threshold, capped at the targets the group can still reach (registered and not
+/// draining: a scale-in may have left fewer than the threshold), and at least one.
+pub async fn after_return(ctx: &Ctx, tgs: &[String], limit: Duration, recorded: Option<i32>) -> Result<()> {
+    let (priority, threshold) = match (&ctx.settings.maintenance, recorded) {
+        (Some(m), _) => (m.priority, m.threshold),
+        (None, Some(p)) => {
+            ctx.info(format!(
+                "no [maintenance] in this revision, but these hooks put a maintenance page up at priority {p}: it comes down once a target is healthy"
+            ));
+            (p, 1)
+        }
+        (None, None) => return Ok(()),
     };
     let start = ctx.clock.elapsed();
     for tg in tgs {
         let listeners = listeners_of(ctx, tg).await?;
         let mut pages = Vec::new();
         for l in &listeners {
-            if let Slot::Ours { arn, .. } = slot(ctx, m, l).await? {
+            if let Slot::Ours { arn, .. } = slot(ctx, priority, l).await? {
                 pages.push((l.clone(), arn));
             }
         }
@@ -280,24 +291,48 @@ pub async fn after_return(ctx: &Ctx, tgs: &[String], limit: Duration) -> Result<
             continue;
         }
         loop {
-            let n = healthy(ctx, tg, true).await?;
-            if n >= m.threshold {
+            let (n, reachable) = health_counts(ctx, tg).await?;
+            let want = threshold.min(reachable).max(1);
+            if want < threshold {
+                ctx.info(format!(
+                    "only {reachable} target(s) left in {} (threshold {threshold}): waiting for {want} healthy",
+                    short(tg)
+                ));
+            }
+            if n >= want {
                 for (l, arn) in &pages {
-                    let why = format!("{n} healthy target(s) in {}, threshold {}", short(tg), m.threshold);
+                    let why = format!("{n} healthy target(s) in {}, threshold {threshold}", short(tg));
                     hide(ctx, arn, l, &why).await?;
                 }
                 break;
             }
             if ctx.clock.elapsed() - start >= limit {
                 return Err(HookError::Timeout(format!(
-                    "only {n} healthy target(s) in {} after {:.0}s; the maintenance page stays up until {} are",
+                    "only {n} healthy target(s) in {} after {:.0}s; the maintenance page stays up until {want} are",
                     short(tg),
                     limit.as_secs_f64(),
-                    m.threshold
                 )));
             }
             ctx.poll_sleep().await?;
         }
     }
     Ok(())
+}
+
+/// Healthy targets of a target group, and the targets that can still be healthy there (every
+/// registered target but those draining).
+async fn health_counts(ctx: &Ctx, tg_arn: &str) -> Result<(usize, usize)> {
+    let h = ctx
+        .must("DescribeTargetHealth", || {
+            ctx.elb.describe_target_health().target_group_arn(tg_arn).send()
+        })
+        .await?;
+    let states: Vec<&str> = h
+        .target_health_descriptions()
+        .iter()
+        .filter_map(|d| d.target_health().and_then(|t| t.state()).map(|s| s.as_str()))
+        .collect();
+    let healthy = states.iter().filter(|s| **s == "healthy").count();
+    let reachable = states.iter().filter(|s| **s != "draining").count();
+    Ok((healthy, reachable))
 }

@@ -235,6 +235,9 @@ pub async fn run(hook: Hook, settings: Settings, log: Log, env: &dyn Fn(&str) ->
                 return Ok(());
             }
             state.deregistered = regs.clone();
+            if let Some(m) = &ctx.settings.maintenance {
+                state.maintenance_priority = Some(m.priority);
+            }
             ctx.save(&state)?;
             tg::deregister(&ctx, &regs).await?;
         }
@@ -277,7 +280,7 @@ pub async fn run(hook: Hook, settings: Settings, log: Log, env: &dyn Fn(&str) ->
                 }
             };
             if !regs.is_empty() {
-                tg::register(&ctx, &regs).await?;
+                tg::register(&ctx, &regs, state.maintenance_priority).await?;
             }
             ctx.store.clear()?;
         }

@@ -46,6 +46,11 @@ pub struct State {
     /// ASG path: the group's Classic Load Balancers when the instance left.
     #[serde(default)]
     pub load_balancer_names: Vec<String>,
+    /// The priority of the maintenance page when the hooks ran with `[maintenance]`: register
+    /// takes a page the hooks put up down even if the revision it runs from has no
+    /// `[maintenance]` (a rollback to one without it).
+    #[serde(default)]
+    pub maintenance_priority: Option<i32>,
 }
 
 /// Where the state file lives.

@@ -19,6 +19,22 @@ pub struct Tg {
     pub healthy_timeout: Duration,
     /// When a newly registered target can first be healthy: HealthyThresholdCount x interval.
     pub healthy_after: Duration,
+    /// A load balancer uses it (a listener or rule forwards to it). Targets of a target group no
+    /// load balancer uses stay `unused` (`Target.NotInUse`) for ever: nothing to wait for there.
+    pub in_use: bool,
+}
+
+/// Drops the target groups no load balancer uses from a health wait, saying so.
+pub fn only_in_use(ctx: &Ctx, tgs: &mut Vec<Tg>) {
+    tgs.retain(|t| {
+        if !t.in_use {
+            ctx.info(format!(
+                "target group {} is used by no load balancer: its targets stay unused (Target.NotInUse), so the hooks do not wait for health there",
+                t.name
+            ));
+        }
+        t.in_use
+    });
 }
 
 fn target(id: &str, port: Option<i32>) -> TargetDescription {
@@ -62,6 +78,7 @@ pub async fn describe(ctx: &Ctx, names_or_arns: Option<&[String]>) -> Result<Vec
                 port: t.port().unwrap_or(80),
                 healthy_timeout: Duration::from_secs(threshold * (timeout + interval) + 30),
                 healthy_after: Duration::from_secs(threshold * interval),
+                in_use: !t.load_balancer_arns().is_empty(),
             });
         }
     }
@@ -229,8 +246,9 @@ pub async fn deregister(ctx: &Ctx, regs: &[Registration]) -> Result<()> {
     wait_all(ctx, "unused", waits, drained_after).await
 }
 
-/// Registers and waits until healthy everywhere.
-pub async fn register(ctx: &Ctx, regs: &[Registration]) -> Result<()> {
+/// Registers and waits until healthy everywhere. `page`: the priority of a maintenance page these
+/// hooks put up (see [`crate::maintenance::after_return`]).
+pub async fn register(ctx: &Ctx, regs: &[Registration], page: Option<i32>) -> Result<()> {
     let all = describe(
         ctx,
         Some(&regs.iter().map(|r| r.target_group_arn.clone()).collect::<Vec<_>>()),
@@ -261,10 +279,13 @@ pub async fn register(ctx: &Ctx, regs: &[Registration]) -> Result<()> {
             .unwrap_or(Duration::from_secs(330))
     });
     if !ctx.settings.wait_for_healthy {
-        return crate::maintenance::after_return(ctx, &tgs, page_limit).await;
+        return crate::maintenance::after_return(ctx, &tgs, page_limit, page).await;
     }
+    let mut used = all.clone();
+    only_in_use(ctx, &mut used);
     let waits = regs
         .iter()
+        .filter(|r| used.iter().any(|t| t.arn == r.target_group_arn))
         .map(|r| {
             let limit = ctx.settings.healthy_timeout.unwrap_or_else(|| {
                 all.iter()
@@ -276,5 +297,5 @@ pub async fn register(ctx: &Ctx, regs: &[Registration]) -> Result<()> {
         })
         .collect();
     wait_all(ctx, "healthy", waits, healthy_after).await?;
-    crate::maintenance::after_return(ctx, &tgs, page_limit).await
+    crate::maintenance::after_return(ctx, &tgs, page_limit, page).await
 }

@@ -249,6 +249,12 @@ pub enum ViolationKind {
     /// A real request through the data plane got an answer the traffic model did not allow, or
     /// its connection was refused.
     ProbeDisagreed,
+    /// The hooks' maintenance page still answers at the end although its target group has a
+    /// healthy target.
+    MaintenancePageLeftUp,
+    /// A follow-up deployment (outdatedInstancesStrategy UPDATE) went to an instance that was not
+    /// launched during the deployment it follows (hiding what a failure there left).
+    FollowUpOnOldInstance,
 }
 
 impl ViolationKind {
@@ -261,6 +267,8 @@ impl ViolationKind {
             ViolationKind::CapacityBelowMinimum => "capacity_below_minimum",
             ViolationKind::RequestsFailed => "requests_failed",
             ViolationKind::ProbeDisagreed => "probe_disagreed",
+            ViolationKind::MaintenancePageLeftUp => "maintenance_page_left_up",
+            ViolationKind::FollowUpOnOldInstance => "follow_up_on_old_instance",
         }
     }
 }

@@ -176,6 +176,20 @@ pub struct DeploymentGroup {
     /// termination deployment on it (BeforeBlockTraffic, BlockTraffic, AfterBlockTraffic).
     #[serde(default)]
     pub termination_hook: bool,
+    /// `outdatedInstancesStrategy`: `"UPDATE"` (CodeDeploy's default: instances launched during a
+    /// successful deployment with the previous revision get a follow-up deployment) or `"IGNORE"`.
+    #[serde(default)]
+    pub outdated_instances_strategy: OutdatedStrategy,
+}
+
+/// What CodeDeploy does with instances launched during a deployment (AWS's spelling).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum OutdatedStrategy {
+    #[default]
+    #[serde(rename = "UPDATE")]
+    Update,
+    #[serde(rename = "IGNORE")]
+    Ignore,
 }
 
 /// A deployment configuration: `"OneAtATime"`, `"HalfAtATime"`, `"AllAtOnce"`, or
@@ -239,12 +253,63 @@ pub struct When {
     pub deployment: Option<usize>,
     /// Instance number.
     pub instance: Option<usize>,
-    /// ... reaches this lifecycle state (`Standby`, `InService`, ...).
-    pub reaches: Option<String>,
-    /// ... starts this lifecycle event (`BeforeInstall`, ...).
+    /// ... reaches this lifecycle state (`Standby`, `InService`, ...; AWS's spelling, checked
+    /// when the file is read).
+    pub reaches: Option<fakeaws::model::Lifecycle>,
+    /// ... starts this lifecycle event (`BeforeInstall`, ...; one of [`STARTABLE_EVENTS`]), in
+    /// `deployment` or, without one, in any deployment (a launch or termination deployment too).
     pub starts: Option<String>,
     /// The deployment has finished this fraction of its instances (0.0 = as it starts).
     pub done: Option<f64>,
+}
+
+/// The steps a `starts` trigger can name: appspec's lifecycle events, and the engine's own
+/// (DownloadBundle, Install, BlockTraffic, AllowTraffic).
+pub const STARTABLE_EVENTS: [&str; 13] = [
+    "ApplicationStop",
+    "DownloadBundle",
+    "BeforeInstall",
+    "Install",
+    "AfterInstall",
+    "ApplicationStart",
+    "ValidateService",
+    "BeforeBlockTraffic",
+    "BlockTraffic",
+    "AfterBlockTraffic",
+    "BeforeAllowTraffic",
+    "AllowTraffic",
+    "AfterAllowTraffic",
+];
+
+impl Scenario {
+    /// Checks what serde cannot: triggers that could never fire, naming the event and what is
+    /// wrong.
+    pub fn validate_events(&self) -> anyhow::Result<()> {
+        for (i, ev) in self.events.iter().enumerate() {
+            let w = &ev.when;
+            if let Some(e) = &w.starts {
+                anyhow::ensure!(
+                    STARTABLE_EVENTS.contains(&e.as_str()),
+                    "events[{i}]: starts = \"{e}\" is not a lifecycle event (one of {})",
+                    STARTABLE_EVENTS.join(", ")
+                );
+            }
+            anyhow::ensure!(
+                w.instance.is_some() || (w.reaches.is_none() && w.starts.is_none()),
+                "events[{i}]: `reaches` and `starts` need `instance`"
+            );
+            if let Some(d) = w.deployment {
+                anyhow::ensure!(d >= 1, "events[{i}]: deployment numbers start at 1");
+            }
+            if let Some(f) = w.done {
+                anyhow::ensure!(
+                    (0.0..=1.0).contains(&f),
+                    "events[{i}]: done = {f} is not a fraction between 0.0 and 1.0"
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What to do.

@@ -68,7 +68,7 @@ fn unzip_restores_execute_bits() {
         .arg("-d")
         .arg(d.join("x"))
         .status();
-    let status = status.expect("the unzip tool is installed (apt-get install unzip; .ci/run does)");
+    let status = status.expect("the unzip tool is installed (apt-get install unzip; cargo xtask test does)");
     assert!(status.success());
     use std::os::unix::fs::PermissionsExt;
     let mode = |p: &str| std::fs::metadata(d.join("x").join(p)).expect(p).permissions().mode() & 0o777;
@@ -235,7 +235,7 @@ fn glibc_floor_is_read_from_the_binaries() {
 const MAX_BINARY: usize = 4_000_000;
 
 /// Issue 13: `cargo xtask bundle` ships hooks that start on glibc 2.17 (Amazon Linux 2, Ubuntu
-/// 20.04, Debian 11, RHEL 7/8), built with cargo-zigbuild (`.ci/run` installs it and zig), and small.
+/// 20.04, Debian 11, RHEL 7/8), built with cargo-zigbuild (`cargo xtask test` installs it and zig), and small.
 #[test]
 fn shipped_hooks_need_at_most_glibc_2_17_and_stay_small() {
     let dir = tmp("dist");
@@ -251,7 +251,7 @@ fn shipped_hooks_need_at_most_glibc_2_17_and_stay_small() {
     assert!(out.status.success(), "{stderr}");
     assert!(
         !stderr.contains("cargo-zigbuild or zig is missing"),
-        "install cargo-zigbuild and ziglang (as .ci/run does): {stderr}"
+        "install cargo-zigbuild and ziglang (cargo xtask test does): {stderr}"
     );
     let entries = bundle::read(&std::fs::read(&zip).expect("zip")).expect("a revision");
     let needs = bundle::glibc_requirements(&entries);

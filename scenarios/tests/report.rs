@@ -1,5 +1,5 @@
 //! The timeline report in a real browser: every page of a report over every scenario is rendered by
-//! headless Chromium (Debian's `chromium`; `.ci/run` installs it) with no console errors, its SVG
+//! headless Chromium (Debian's `chromium`; `cargo xtask test` installs it) with no console errors, its SVG
 //! present with one lane per instance; screenshots are not blank; and one page's SVG structure is
 //! held in a snapshot.
 
@@ -25,7 +25,7 @@ fn chromium() -> String {
             return c.to_string();
         }
     }
-    panic!("headless Chromium is needed for the report test: apt-get install chromium (.ci/run does), or set CHROMIUM");
+    panic!("headless Chromium is needed for the report test: apt-get install chromium (cargo xtask test does), or set CHROMIUM");
 }
 
 fn browser(args: &[&str], page: &Path) -> std::process::Output {

@@ -1,6 +1,6 @@
 //! fakeaws through botocore: boto3 scripts and the AWS CLI, run as child processes.
 //!
-//! These need Python with `boto3` and `awscli` (`.ci/run` installs them). Without them the tests
+//! These need Python with `boto3` and `awscli` (`cargo xtask test` installs them). Without them the tests
 //! fail with a message saying so, rather than passing silently.
 
 use std::process::Command;

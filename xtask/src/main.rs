@@ -8,6 +8,7 @@ mod fakeaws;
 mod rehearse;
 mod scenarios;
 mod screenshot;
+mod test;
 
 use clap::{Parser, Subcommand};
 use xshell::Shell;
@@ -30,6 +31,9 @@ enum Task {
     /// `create-deployment`, `wait`); arguments go to `scenarios serve` (`--world FILE`, `--bind`,
     /// `--s3-dir`, `--time-scale`).
     Rehearse(rehearse::Rehearse),
+    /// Make sure of every tool the tests use (installing what is missing), then run the whole test
+    /// suite with nextest; arguments go to `cargo nextest run`.
+    Test(test::Test),
     /// Build the hooks and run the deployment scenarios against the embedded fake.
     TestScenarios(scenarios::TestScenarios),
     /// Build a CodeDeploy revision with the hook binaries (or check one with --check).
@@ -49,6 +53,7 @@ fn main() -> std::process::ExitCode {
         match cli.task {
             Task::Fakeaws(t) => t.run(&sh),
             Task::Rehearse(t) => t.run(&sh),
+            Task::Test(t) => t.run(&sh),
             Task::TestScenarios(t) => t.run(&sh),
             Task::Bundle(t) => t.run(&sh),
             Task::Bench(t) => t.run(&sh),

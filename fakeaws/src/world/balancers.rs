@@ -34,6 +34,7 @@ impl World {
 
     /// Adds a listener (the target groups it starts using start their health checks).
     pub(crate) fn add_listener(&mut self, l: Listener) -> Result<(), AwsError> {
+        self.check_association(&l.load_balancer_arn, &l.actions)?;
         self.change_routing(|w| {
             w.listeners.insert(l.arn.clone(), l);
             Ok(())

@@ -137,6 +137,7 @@ impl World {
         if actions.is_empty() {
             return Err(AwsError::validation("A rule must have at least one action"));
         }
+        self.check_association(&lb_arn, &actions)?;
         let short = self.next_rand();
         let arn = format!(
             "{}/{short:016x}",
@@ -165,7 +166,15 @@ impl World {
         conditions: Option<Vec<Condition>>,
         actions: Option<Vec<Action>>,
     ) -> Result<(), AwsError> {
-        match self.find_rule(arn)? {
+        let found = self.find_rule(arn)?;
+        if let Some(a) = &actions {
+            let listener = match &found {
+                RuleRef::Default { listener } | RuleRef::Rule { listener, .. } => listener,
+            };
+            let lb = self.listener_mut(listener)?.load_balancer_arn.clone();
+            self.check_association(&lb, a)?;
+        }
+        match found {
             RuleRef::Default { listener } => {
                 if conditions.is_some() {
                     return Err(AwsError::new(

@@ -26,6 +26,32 @@ impl World {
         lbs
     }
 
+    /// AWS allows one load balancer per target group: forwarding from a listener or rule of `lb_arn`
+    /// to a target group another load balancer already uses is refused
+    /// (`TargetGroupAssociationLimit`, naming the target groups).
+    pub(crate) fn check_association(&self, lb_arn: &str, actions: &[crate::model::Action]) -> Result<(), AwsError> {
+        let mut taken: Vec<&str> = Vec::new();
+        for tg in actions.iter().flat_map(|a| a.target_groups()) {
+            if taken.contains(&tg) {
+                continue;
+            }
+            if self.tg_load_balancers(tg).iter().any(|lb| lb != lb_arn) {
+                taken.push(tg);
+            }
+        }
+        if taken.is_empty() {
+            return Ok(());
+        }
+        Err(AwsError::new(
+            400,
+            "TargetGroupAssociationLimit",
+            format!(
+                "The following target groups cannot be associated with more than one load balancer: {}",
+                taken.join(", ")
+            ),
+        ))
+    }
+
     /// Starts every non-draining target of a target group over with health checks (the group
     /// started or stopped being used by a listener).
     pub(crate) fn restart_health_checks(&mut self, tg_arn: &str) {

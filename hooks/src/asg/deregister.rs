@@ -80,6 +80,9 @@ pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut St
     state.standby = true;
     state.target_groups = g.target_groups.clone();
     state.load_balancer_names = g.load_balancer_names.clone();
+    if let Some(m) = &ctx.settings.maintenance {
+        state.maintenance_priority = Some(m.priority);
+    }
     ctx.save(state)?;
     crate::maintenance::before_leaving(ctx, &g.target_groups).await?;
     // Instances of one group deregistering at once (HalfAtATime, AllAtOnce) race: between our

@@ -110,9 +110,20 @@ async fn come_back(ctx: &Ctx, left: &Group, state: &mut State, exited: bool) -> 
     if ctx.settings.wait_for_healthy {
         wait_healthy(ctx, left, registering).await?;
     }
-    if ctx.settings.maintenance.is_some() {
+    // The page not coming down in time (too few targets healthy) is reported, but only once what
+    // the hooks changed on the group is restored: the instance itself is back and healthy.
+    let mut page_failure = None;
+    if ctx.settings.maintenance.is_some() || state.maintenance_priority.is_some() {
         let limit = ctx.settings.healthy_timeout.unwrap_or(Duration::from_secs(330));
-        crate::maintenance::after_return(ctx, &left.target_groups, limit).await?;
+        let page = crate::maintenance::after_return(ctx, &left.target_groups, limit, state.maintenance_priority);
+        match page.await {
+            Ok(()) => {}
+            Err(e @ HookError::Timeout(_)) => {
+                ctx.warn(format!("{e}; restoring the group before reporting it"));
+                page_failure = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
     }
     let mut g = group(ctx, group_name).await?;
     if g.members.get(&ctx.instance_id).map(String::as_str) != Some("InService") {
@@ -144,7 +155,11 @@ async fn come_back(ctx: &Ctx, left: &Group, state: &mut State, exited: bool) -> 
     }
     state.standby = false;
     ctx.save(state)?;
-    restore(ctx, g, state, ctx.settings.wait_for_healthy).await
+    restore(ctx, g, state, ctx.settings.wait_for_healthy).await?;
+    match page_failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 async fn exit_standby(ctx: &Ctx, g: &Group) -> Result<()> {
@@ -192,6 +207,7 @@ async fn wait_healthy(ctx: &Ctx, g: &Group, registering: Duration) -> Result<()>
     if !rest.is_empty() {
         tgs.extend(tg::describe(ctx, Some(&rest)).await?);
     }
+    tg::only_in_use(ctx, &mut tgs);
     if tgs.is_empty() {
         return Ok(());
     }
@@ -344,7 +360,7 @@ pub async fn restore(ctx: &Ctx, mut g: Group, state: &mut State, healthy_now: bo
                 set_tag(ctx, &g.name, TAG_PROCS, &record.join(",")).await?;
             }
         }
-    } else if !record.is_empty() && ctx.settings.handle_processes && deployment_goes_on(ctx).await? {
+    } else if !record.is_empty() && ctx.settings.handle_processes && deployment_goes_on(ctx, &g.name).await? {
         // The next instance of the deployment leaves soon: resuming now would let AZRebalance
         // (and the others) act in the gap. The record stays for the last instance back.
         if tagged.as_ref() != Some(&record) {
@@ -373,8 +389,11 @@ pub async fn restore(ctx: &Ctx, mut g: Group, state: &mut State, healthy_now: bo
 }
 
 /// Whether CodeDeploy says instances of the deployment (or of another one of the group) are still
-/// to go, logging what it says; `false` when it cannot be asked.
-async fn deployment_goes_on(ctx: &Ctx) -> Result<bool> {
+/// to go, logging what it says; `false` when it cannot be asked. When none is, this is the last
+/// instance back of the whole deployment: the deployment group's other Auto Scaling groups
+/// (`own` is this instance's) get back what the hooks suspended there too, as their last
+/// instances kept it for this moment.
+async fn deployment_goes_on(ctx: &Ctx, own: &str) -> Result<bool> {
     match crate::deployment::rest(ctx).await? {
         crate::deployment::Rest::Left(why) => {
             ctx.info(format!(
@@ -384,6 +403,11 @@ async fn deployment_goes_on(ctx: &Ctx) -> Result<bool> {
         }
         crate::deployment::Rest::Done => {
             ctx.info("no instance of the deployment is left to go: resuming the scaling processes");
+            for other in crate::deployment::groups(ctx).await?.unwrap_or_default() {
+                if other != own {
+                    resume_recorded(ctx, &other).await?;
+                }
+            }
             Ok(false)
         }
         crate::deployment::Rest::Unknown(why) => {
@@ -391,4 +415,39 @@ async fn deployment_goes_on(ctx: &Ctx) -> Result<bool> {
             Ok(false)
         }
     }
+}
+
+/// Resumes what the hooks' record says they suspended in another group of the deployment group,
+/// unless an instance of it is still out (its own return resumes them then).
+async fn resume_recorded(ctx: &Ctx, name: &str) -> Result<()> {
+    let g = match read_group(ctx, name).await {
+        Ok(g) => g,
+        Err(e) if e.code.as_deref() == Some("NotFound") => return Ok(()),
+        Err(e) => return Err(crate::ctx::aws_error("DescribeAutoScalingGroups", &e)),
+    };
+    let Some(record) = g.tags.get(TAG_PROCS).map(|v| split_list(v)) else {
+        return Ok(());
+    };
+    if g.members.values().any(|s| out_of_service(s)) {
+        ctx.info(format!(
+            "{name}, also in the deployment group, has instances still out: its processes stay suspended for them"
+        ));
+        return Ok(());
+    }
+    let resume: Vec<String> = record.into_iter().filter(|p| g.suspended.contains(p)).collect();
+    if !resume.is_empty() {
+        ctx.info(format!(
+            "ResumeProcesses {} on {name} (also in the deployment group; its last instance kept them for the end of the deployment)",
+            resume.join(", ")
+        ));
+        ctx.must("ResumeProcesses", || {
+            ctx.asg
+                .resume_processes()
+                .auto_scaling_group_name(name)
+                .set_scaling_processes(Some(resume.clone()))
+                .send()
+        })
+        .await?;
+    }
+    delete_tag(ctx, name, TAG_PROCS).await
 }

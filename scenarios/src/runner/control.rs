@@ -5,6 +5,7 @@
 
 use anyhow::anyhow;
 use fakeaws::model::codedeploy::{
+    OutdatedInstancesStrategy,
     DeploymentCreator, DeploymentOption, DeploymentStatus, Diagnostics, ErrorInformation, InstanceStatus,
     LifecycleEventStatus, MinimumHealthyHosts, MinimumHealthyHostsType, Revision,
 };
@@ -31,6 +32,10 @@ impl Sim {
             target_group_names: Some(dg.target_groups.clone()),
             elb_names: Some(dg.load_balancers.clone()),
             termination_hook_enabled: Some(dg.termination_hook),
+            outdated_instances_strategy: Some(match dg.outdated_instances_strategy {
+                crate::schema::OutdatedStrategy::Update => OutdatedInstancesStrategy::Update,
+                crate::schema::OutdatedStrategy::Ignore => OutdatedInstancesStrategy::Ignore,
+            }),
             ..GroupInput::default()
         };
         self.fake()
@@ -163,20 +168,38 @@ impl Sim {
         let _ = r.instance_done(&id, &run.instance, status);
     }
 
+    /// An instance of deployment `number` is skipped (it left the group before its turn).
+    pub(super) fn skip_in_codedeploy(&self, number: usize, instance: &str) {
+        let id = self.deployment_id(number);
+        let _ = self
+            .fake()
+            .rehearsal()
+            .instance_done(&id, instance, InstanceStatus::Skipped);
+    }
+
     /// Deployment `number` ended; `failure` says why when it did not succeed.
     pub(super) fn close_deployment(&self, number: usize, failure: Option<String>) {
+        match failure {
+            None => {
+                let id = self.deployment_id(number);
+                self.fake()
+                    .rehearsal()
+                    .deployment_done(&id, DeploymentStatus::Succeeded, None);
+            }
+            Some(why) => self.close_deployment_as(number, "HEALTH_CONSTRAINTS", why),
+        }
+    }
+
+    /// Deployment `number` failed with CodeDeploy's error `code`.
+    pub(super) fn close_deployment_as(&self, number: usize, code: &str, message: String) {
         let id = self.deployment_id(number);
-        let (status, error) = match failure {
-            None => (DeploymentStatus::Succeeded, None),
-            Some(why) => (
-                DeploymentStatus::Failed,
-                Some(ErrorInformation {
-                    code: "HEALTH_CONSTRAINTS".into(),
-                    message: why,
-                }),
-            ),
+        let error = ErrorInformation {
+            code: code.into(),
+            message,
         };
-        self.fake().rehearsal().deployment_done(&id, status, error);
+        self.fake()
+            .rehearsal()
+            .deployment_done(&id, DeploymentStatus::Failed, Some(error));
     }
 
     /// The configuration's name in CodeDeploy (a custom one is created on first use).

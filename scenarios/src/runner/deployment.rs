@@ -187,11 +187,36 @@ impl Sim {
             status: Status::InProgress,
             instances: BTreeMap::new(),
             lowest_healthy_capacity: usize::MAX,
-            required_healthy_capacity: min_healthy.min(n.saturating_sub(1)),
+            required_healthy_capacity: min_healthy,
             simulated_seconds: None,
             floor_seconds: None,
             overhead_seconds: None,
         };
+        // CodeDeploy refuses at once a minimum it can never keep while taking an instance out
+        // (HOST_COUNT 3 of three, FLEET_PERCENT 67 of three): nothing is deployed.
+        if n > 0 && min_healthy >= n {
+            let why = format!(
+                "{HEALTH_CONSTRAINTS_INVALID_MESSAGE} (minimum healthy hosts {min_healthy} of {n} instances, {})",
+                config_name(config)
+            );
+            for id in &planned {
+                let label = self.label(id);
+                report
+                    .instances
+                    .insert(label, InstanceReport::skipped("deployment refused"));
+            }
+            report.status = Status::failed(format!("HEALTH_CONSTRAINTS_INVALID: {why}"));
+            self.close_deployment_as(number, "HEALTH_CONSTRAINTS_INVALID", why);
+            let now = self.now();
+            report.simulated_seconds = Some((now - started_ms) / 1000);
+            report.lowest_healthy_capacity = min_healthy;
+            self.recorder
+                .deployment(number, started_ms, now, report.required_healthy_capacity);
+            self.recorder
+                .marker(now, format!("deployment {number}: {}", report.status));
+            self.reports.push(report);
+            return Ok(false);
+        }
         let mut runs: Vec<Run> = Vec::new();
         let mut done = 0usize;
         let mut failed = 0usize;
@@ -234,6 +259,9 @@ impl Sim {
                     report
                         .instances
                         .insert(label, InstanceReport::skipped("terminated before its turn"));
+                    // CodeDeploy's target list says so too (the hooks read it: an instance
+                    // left Pending there would count as still to go).
+                    self.skip_in_codedeploy(number, &id);
                     done += 1;
                     continue;
                 }
@@ -503,6 +531,10 @@ impl Sim {
         }
     }
 }
+
+/// CodeDeploy's description of HEALTH_CONSTRAINTS_INVALID (ErrorInformation's documentation).
+const HEALTH_CONSTRAINTS_INVALID_MESSAGE: &str =
+    "The revision cannot be successfully deployed within the instance health constraints specified";
 
 fn config_name(c: &ConfigSpec) -> String {
     match c {

@@ -14,7 +14,9 @@ impl Sim {
                 continue;
             }
             let w = &ev.when;
-            if w.deployment.is_some_and(|d| d != deployment) {
+            // A `starts` trigger names its deployment itself (a launch deployment runs beside
+            // the current one); the others belong to the deployment under way.
+            if w.starts.is_none() && w.deployment.is_some_and(|d| d != deployment) {
                 continue;
             }
             let inst = match w.instance {
@@ -29,17 +31,16 @@ impl Sim {
                 let id = inst
                     .clone()
                     .ok_or_else(|| anyhow!("event {}: `reaches` needs `instance`", i + 1))?;
-                hit &= self
-                    .fake()
-                    .rehearsal()
-                    .lifecycle(&id)
-                    .is_some_and(|l| l.as_str() == state);
+                hit &= self.fake().rehearsal().lifecycle(&id) == Some(*state);
             }
             if let Some(event) = &w.starts {
                 let id = inst
                     .clone()
                     .ok_or_else(|| anyhow!("event {}: `starts` needs `instance`", i + 1))?;
-                hit &= self.started_events.contains(&(id, event.clone(), deployment));
+                hit &= self
+                    .started_events
+                    .iter()
+                    .any(|(i, e, d)| *i == id && e == event && w.deployment.is_none_or(|want| want == *d));
             }
             if let Some(f) = w.done {
                 hit &= self.progress >= f;

@@ -109,6 +109,9 @@ pub(super) struct Sim {
     /// Instance -> when its warming-up application starts answering (`None`: it has warmed up and
     /// answers until it is stopped).
     pub(super) app_warmups: BTreeMap<String, Option<i64>>,
+    /// Each instance's app marker (content, modification time) as last synced: a script that
+    /// leaves it as it was does not restart a crashed app.
+    pub(super) app_markers: BTreeMap<String, (Option<String>, Option<std::time::SystemTime>)>,
     /// Requests per simulated second per entrance.
     /// Requests per simulated second of each request shape (`traffic_requests`, same order).
     pub(super) traffic_rates: Vec<f64>,
@@ -162,6 +165,7 @@ impl Sim {
         std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
         let n_events = sc.events.len();
         sc.traffic.validate()?;
+        sc.validate_events()?;
         let (traffic_requests, traffic_rates): (Vec<_>, Vec<_>) = sc.traffic.streams().into_iter().unzip();
         Ok(Sim {
             sc,
@@ -191,6 +195,7 @@ impl Sim {
             traffic_rates,
             traffic_requests,
             app_warmups: BTreeMap::new(),
+            app_markers: BTreeMap::new(),
             traffic: BTreeMap::new(),
             probes: BTreeMap::new(),
             released: Vec::new(),

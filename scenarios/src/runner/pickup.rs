@@ -110,14 +110,15 @@ impl Sim {
             return Ok(Some(false));
         }
         self.api_deployment = Some(d.id.clone());
-        let ok = self.deploy(&revision, Creator::User, targets, &config).await?;
+        let ok = self.deploy(&revision, Creator::User, targets.clone(), &config).await?;
         if ok && g.outdated_instances_strategy == fakeaws::model::codedeploy::OutdatedInstancesStrategy::Update {
             // Instances launched meanwhile got the previous revision: CodeDeploy follows up
-            // (unless the group's outdatedInstancesStrategy is IGNORE).
+            // (unless the group's outdatedInstancesStrategy is IGNORE). Only those: an instance
+            // of the deployment that failed keeps what its failure left.
             let stale: Vec<String> = self
                 .members()
                 .into_iter()
-                .filter(|id| self.running_rev.get(id) != Some(&revision))
+                .filter(|id| !targets.contains(id) && self.running_rev.get(id) != Some(&revision))
                 .collect();
             if !stale.is_empty() {
                 self.deploy(

@@ -76,6 +76,7 @@ pub async fn serve(
             target_groups: Vec::new(),
             load_balancers: Vec::new(),
             termination_hook: false,
+            outdated_instances_strategy: Default::default(),
         },
         revisions: Vec::new(),
         initial_revision: None,

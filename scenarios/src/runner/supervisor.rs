@@ -320,11 +320,21 @@ impl Sim {
         Ok(())
     }
 
-    /// The application is up while its marker file exists (the sample scripts create and remove it).
-    /// The application is up while its marker file exists; a marker saying `warmup=SECONDS` means
-    /// it answers only that many simulated seconds later (a slow-starting application).
+    /// The application is up while its marker file exists (the sample scripts create and remove it);
+    /// a marker saying `warmup=SECONDS` means it answers only that many simulated seconds later (a
+    /// slow-starting application). Only a script that wrote or removed the marker changes the app:
+    /// an app that crashed (`app_down`) stays down through scripts that leave the marker alone.
     fn sync_app(&mut self, id: &str) {
-        let marker = std::fs::read_to_string(self.instance_root(id).join("run").join("app.running")).ok();
+        let path = self.instance_root(id).join("run").join("app.running");
+        let marker = std::fs::read_to_string(&path).ok();
+        let stamp = (
+            marker.clone(),
+            std::fs::metadata(&path).and_then(|m| m.modified()).ok(),
+        );
+        if self.app_markers.get(id) == Some(&stamp) {
+            return;
+        }
+        self.app_markers.insert(id.to_string(), stamp);
         let warmup = marker
             .as_deref()
             .and_then(|m| m.trim().strip_prefix("warmup="))

@@ -161,6 +161,56 @@ impl Sim {
                 ));
             }
         }
+        // The hooks' maintenance page (their tag on a listener rule) must not outlive the outage
+        // it covers: at the end, no listener shows it while its target group has a healthy target.
+        for l in w.listeners().values() {
+            let page = l.rules.iter().find(|r| {
+                w.elb_tags()
+                    .get(&r.arn)
+                    .is_some_and(|t| t.contains_key(hooks::maintenance::TAG))
+            });
+            let Some(page) = page else { continue };
+            for tg_arn in l.all_actions().flat_map(|a| a.target_groups()) {
+                let Some(tg) = w.target_groups().get(tg_arn) else { continue };
+                let healthy = tg
+                    .targets
+                    .iter()
+                    .filter(|t| w.target_health(tg, t).state == fakeaws::model::TargetHealthState::Healthy)
+                    .count();
+                if healthy > 0 {
+                    self.violations.push(Violation::new(
+                        ViolationKind::MaintenancePageLeftUp,
+                        format!(
+                            "listener port {} still answers with the maintenance page (rule priority {}) while {healthy} target(s) of {} are healthy",
+                            l.port, page.priority, tg.name
+                        ),
+                    ));
+                    break;
+                }
+            }
+        }
+        // A follow-up deployment covers only instances launched during the deployment it follows.
+        for (i, d) in self.reports.iter().enumerate() {
+            if d.creator != crate::report::Creator::CodeDeployAutoUpdate {
+                continue;
+            }
+            let Some(before) = self.reports[..i]
+                .iter()
+                .rev()
+                .find(|p| p.creator == crate::report::Creator::User)
+            else {
+                continue;
+            };
+            for label in d.instances.keys().filter(|l| before.instances.contains_key(*l)) {
+                self.violations.push(Violation::new(
+                    ViolationKind::FollowUpOnOldInstance,
+                    format!(
+                        "follow-up deployment {} redeployed {label}, an instance of deployment {}",
+                        d.number, before.number
+                    ),
+                ));
+            }
+        }
         out.traffic = self.traffic_report();
         let now = self.now();
         out.timeline = std::mem::take(&mut self.recorder).finish(now, &self.labels);

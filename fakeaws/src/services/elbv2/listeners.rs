@@ -104,6 +104,8 @@ pub(super) fn modify_listener(world: &mut World, p: &Params) -> Outcome {
     }
     let actions = decode(world, p, "DefaultActions")?;
     let port = p.int_in("Port", 1, 65535)?;
+    let lb = world.listeners[&arn].load_balancer_arn.clone();
+    world.check_association(&lb, &actions)?;
     let l = world.change_routing(|w| {
         let l = w
             .listeners
