@@ -466,7 +466,13 @@ impl Rehearsal<'_> {
 /// registered (found in one pass over the registrations, whatever the fleet's size).
 fn serving_ids(w: &World) -> std::collections::HashSet<&str> {
     let mut seen: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
-    for tg in w.target_groups.values() {
+    // A target group no load balancer uses sends nobody anything: its (unused) targets neither
+    // serve nor keep an instance from serving elsewhere.
+    for tg in w
+        .target_groups
+        .values()
+        .filter(|tg| !w.tg_load_balancers(&tg.arn).is_empty())
+    {
         for t in &tg.targets {
             let ok = w.target_health(tg, t).state == crate::model::TargetHealthState::Healthy;
             *seen.entry(t.id.as_str()).or_insert(true) &= ok;

@@ -5,9 +5,8 @@
 
 use anyhow::anyhow;
 use fakeaws::model::codedeploy::{
-    OutdatedInstancesStrategy,
     DeploymentCreator, DeploymentOption, DeploymentStatus, Diagnostics, ErrorInformation, InstanceStatus,
-    LifecycleEventStatus, MinimumHealthyHosts, MinimumHealthyHostsType, Revision,
+    LifecycleEventStatus, MinimumHealthyHosts, MinimumHealthyHostsType, OutdatedInstancesStrategy, Revision,
 };
 use fakeaws::world::codedeploy::{DeploymentInput, GroupInput};
 

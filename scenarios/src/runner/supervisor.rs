@@ -327,10 +327,7 @@ impl Sim {
     fn sync_app(&mut self, id: &str) {
         let path = self.instance_root(id).join("run").join("app.running");
         let marker = std::fs::read_to_string(&path).ok();
-        let stamp = (
-            marker.clone(),
-            std::fs::metadata(&path).and_then(|m| m.modified()).ok(),
-        );
+        let stamp = (marker.clone(), std::fs::metadata(&path).and_then(|m| m.modified()).ok());
         if self.app_markers.get(id) == Some(&stamp) {
             return;
         }

@@ -171,7 +171,9 @@ impl Sim {
             });
             let Some(page) = page else { continue };
             for tg_arn in l.all_actions().flat_map(|a| a.target_groups()) {
-                let Some(tg) = w.target_groups().get(tg_arn) else { continue };
+                let Some(tg) = w.target_groups().get(tg_arn) else {
+                    continue;
+                };
                 let healthy = tg
                     .targets
                     .iter()
