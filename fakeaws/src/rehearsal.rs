@@ -262,6 +262,28 @@ impl Rehearsal<'_> {
         self.fake.world().terminate_in_group(id, false).map(|_| ())
     }
 
+    /// An operator puts an instance of a group in Standby (EnterStandby, decrementing the desired
+    /// capacity) or takes it out again (ExitStandby).
+    pub fn operator_standby(&self, group: &str, id: &str, enter: bool) -> Result<(), AwsError> {
+        let mut w = self.fake.world();
+        let ids = [id.to_string()];
+        if enter {
+            w.enter_standby(group, &ids, true).map(|_| ())
+        } else {
+            w.exit_standby(group, &ids).map(|_| ())
+        }
+    }
+
+    /// An operator suspends a scaling process of a group (SuspendProcesses).
+    pub fn operator_suspend(&self, group: &str, process: crate::model::Process) -> Result<(), AwsError> {
+        self.fake.world().suspend(group, &[process])
+    }
+
+    /// An operator sets a group's MinSize (UpdateAutoScalingGroup with only MinSize).
+    pub fn operator_min_size(&self, group: &str, min: i64) -> Result<(), AwsError> {
+        self.fake.world().set_min_size(group, min)
+    }
+
     /// A CloudWatch alarm invokes a scaling policy (see [`World::alarm`]).
     pub fn alarm(&self, group: &str, policy: &str, metric: Option<(f64, f64)>) -> Result<bool, AwsError> {
         self.fake.world().alarm(group, policy, metric)

@@ -150,6 +150,29 @@ pub struct ListenerSpec {
     pub port: i64,
     pub protocol: Option<String>,
     pub target_group: String,
+    /// The listener's own rules (Application Load Balancers), besides its default action.
+    #[serde(default)]
+    pub rules: Vec<RuleSpec>,
+}
+
+/// A listener rule: requests whose path matches `path` (a path-pattern, `*` and `?` wildcards)
+/// are forwarded to `target_group`, or answered with `fixed_response`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub priority: i64,
+    pub path: String,
+    pub target_group: Option<String>,
+    pub fixed_response: Option<FixedResponseSpec>,
+}
+
+/// A fixed response: status code and body (text/plain).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixedResponseSpec {
+    pub status_code: u16,
+    #[serde(default)]
+    pub body: String,
 }
 
 /// An Auto Scaling group.
@@ -393,6 +416,42 @@ pub fn apply(world: &mut World, spec: &WorldSpec) -> Result<Vec<String>, AwsErro
                     kv("DefaultActions.member.1.TargetGroupArn", tg),
                 ],
             )?;
+            if l.rules.is_empty() {
+                continue;
+            }
+            let listener = world
+                .listeners
+                .values()
+                .find(|x| x.load_balancer_arn == lb_arn && x.port == l.port)
+                .map(|x| x.arn.clone())
+                .unwrap_or_default();
+            for r in &l.rules {
+                let mut params = vec![
+                    kv("ListenerArn", &listener),
+                    kv("Priority", r.priority),
+                    kv("Conditions.member.1.Field", "path-pattern"),
+                    kv("Conditions.member.1.PathPatternConfig.Values.member.1", &r.path),
+                ];
+                match (&r.target_group, &r.fixed_response) {
+                    (Some(t), None) => {
+                        params.push(kv("Actions.member.1.Type", "forward"));
+                        params.push(kv("Actions.member.1.TargetGroupArn", tg_arn(world, t)?));
+                    }
+                    (None, Some(f)) => {
+                        params.push(kv("Actions.member.1.Type", "fixed-response"));
+                        params.push(kv("Actions.member.1.FixedResponseConfig.StatusCode", f.status_code));
+                        params.push(kv("Actions.member.1.FixedResponseConfig.ContentType", "text/plain"));
+                        params.push(kv("Actions.member.1.FixedResponseConfig.MessageBody", &f.body));
+                    }
+                    _ => {
+                        return Err(AwsError::validation(format!(
+                            "load balancer {}: the rule at priority {} needs exactly one of target_group and fixed_response",
+                            lb.name, r.priority
+                        )))
+                    }
+                }
+                call(world, "elbv2", "CreateRule", params)?;
+            }
         }
     }
     for c in &spec.classic_load_balancers {

@@ -30,6 +30,11 @@ pub use register::{register, register_recorded, restore};
 pub const TAG_MIN: &str = "codedeploy-elb-hooks:original-min-size";
 /// Tag holding the processes the hooks suspended.
 pub const TAG_PROCS: &str = "codedeploy-elb-hooks:suspended-processes";
+/// Prefix of the tag marking an instance these hooks put in Standby (`…:standby:i-0abc`, value:
+/// the deployment): one key per instance, so concurrent hooks never overwrite each other's mark.
+pub const TAG_STANDBY: &str = "codedeploy-elb-hooks:standby:";
+/// AWS's quota of tags per Auto Scaling group.
+const MAX_GROUP_TAGS: usize = 50;
 
 /// The parts of a group the hooks look at.
 #[derive(Debug, Clone, Default)]
@@ -222,9 +227,80 @@ async fn wait_lifecycle(ctx: &Ctx, want: &str, limit: Duration, first_look: Dura
     }
 }
 
-/// Whether another member of the group is still out of service (Standby, or on its way there).
+/// Whether another member of the group is out of service because of these hooks (Standby, or on
+/// its way there, with the hooks' mark). An instance an operator put in Standby holds nothing back.
+/// A group at AWS's tag quota cannot carry every mark: there any instance in Standby counts, the
+/// safe side.
 fn others_out(ctx: &Ctx, g: &Group) -> bool {
-    g.members
-        .iter()
-        .any(|(id, s)| id != &ctx.instance_id && out_of_service(s))
+    hooks_out(g, Some(&ctx.instance_id))
+}
+
+/// Whether a member of the group (but `except`) is out of service because of these hooks (see
+/// [`others_out`]).
+fn hooks_out(g: &Group, except: Option<&str>) -> bool {
+    let marks_may_be_missing = g.tags.len() >= MAX_GROUP_TAGS;
+    g.members.iter().any(|(id, s)| {
+        Some(id.as_str()) != except
+            && out_of_service(s)
+            && (marks_may_be_missing || g.tags.contains_key(&format!("{TAG_STANDBY}{id}")))
+    })
+}
+
+/// Marks this instance as put in Standby by these hooks, before EnterStandby. At the tag quota
+/// the mark cannot be written: the hooks say so, and siblings count every Standby instance then.
+async fn mark_standby(ctx: &Ctx, g: &Group) -> Result<()> {
+    let key = format!("{TAG_STANDBY}{}", ctx.instance_id);
+    if g.tags.get(&key) == Some(&ctx.deployment_id) {
+        return Ok(());
+    }
+    let tag = Tag::builder()
+        .resource_id(&g.name)
+        .resource_type("auto-scaling-group")
+        .key(&key)
+        .value(&ctx.deployment_id)
+        .propagate_at_launch(false)
+        .build();
+    let r = ctx
+        .call("CreateOrUpdateTags", || {
+            ctx.asg.create_or_update_tags().tags(tag.clone()).send()
+        })
+        .await;
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if e.code.as_deref() == Some("LimitExceeded") => {
+            ctx.warn(format!(
+                "{} has AWS's {MAX_GROUP_TAGS} tags: no room to mark this instance as the hooks' Standby, so every instance in Standby there (an operator's too) holds MinSize and the processes until it returns",
+                g.name
+            ));
+            Ok(())
+        }
+        Err(e) => Err(crate::ctx::aws_error("CreateOrUpdateTags", &e)),
+    }
+}
+
+/// Removes this instance's Standby mark, and the marks of instances no longer in the group (a
+/// terminated instance's), in one call; none when there is nothing to remove.
+async fn unmark_standby(ctx: &Ctx, g: &Group) -> Result<()> {
+    let stale: Vec<Tag> = g
+        .tags
+        .keys()
+        .filter_map(|k| {
+            let id = k.strip_prefix(TAG_STANDBY)?;
+            (id == ctx.instance_id || !g.members.contains_key(id)).then(|| {
+                Tag::builder()
+                    .resource_id(&g.name)
+                    .resource_type("auto-scaling-group")
+                    .key(k)
+                    .build()
+            })
+        })
+        .collect();
+    if stale.is_empty() {
+        return Ok(());
+    }
+    ctx.must("DeleteTags", || {
+        ctx.asg.delete_tags().set_tags(Some(stale.clone())).send()
+    })
+    .await?;
+    Ok(())
 }

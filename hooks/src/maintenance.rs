@@ -211,6 +211,23 @@ async fn hide(ctx: &Ctx, arn: &str, listener: &str, why: &str) -> Result<()> {
     }
 }
 
+/// Before anything changes: refuses (nothing changed) when a rule that is not the hooks' holds
+/// the page's priority on a listener of `tgs`, so that the hooks never stop halfway, with the
+/// processes suspended and no page to show.
+pub async fn check_free(ctx: &Ctx, tgs: &[String]) -> Result<()> {
+    let Some(m) = &ctx.settings.maintenance else {
+        return Ok(());
+    };
+    for tg in tgs {
+        for l in listeners_of(ctx, tg).await? {
+            if let Slot::Taken { arn } = slot(ctx, m.priority, &l).await? {
+                return Err(taken(m, &l, &arn));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Before this instance leaves `tgs`: shows the page where fewer than `threshold` other targets
 /// are healthy; removes a page another deployment left where enough are.
 pub async fn before_leaving(ctx: &Ctx, tgs: &[String]) -> Result<()> {

@@ -100,6 +100,9 @@ pub struct Outcome {
     pub deployments: Vec<DeploymentReport>,
     /// Scaling activities, `t+SECONDS description`.
     pub activities: Vec<String>,
+    /// Calls a scenario event made to CodeDeploy and their answers, `t+SECONDS call: answer`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub api_calls: Vec<String>,
     /// Final state of each Auto Scaling group.
     pub groups: BTreeMap<String, GroupReport>,
     /// Final target health per target group, `instance:port -> state`.

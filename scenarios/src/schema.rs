@@ -339,6 +339,19 @@ pub enum Action {
         metric_value: Option<f64>,
         breach_threshold: Option<f64>,
     },
+    /// An operator puts an instance in Standby (EnterStandby, decrementing the desired capacity):
+    /// not the hooks' doing, so it holds nothing of the deployment back.
+    EnterStandby { instance: usize },
+    /// An operator takes an instance out of Standby (ExitStandby).
+    ExitStandby { instance: usize },
+    /// An operator suspends a scaling process of the group.
+    SuspendProcess { process: fakeaws::model::Process },
+    /// An operator sets the group's MinSize.
+    SetMinSize { min: i64 },
+    /// Someone creates a deployment of `revision` through CodeDeploy's API (a pipeline, an
+    /// operator): refused while another deployment of the group is active, as CodeDeploy does;
+    /// otherwise it runs after the deployments under way.
+    CreateDeployment { revision: String },
     /// A one-time scheduled action of the group, `in_seconds` from now (skipped if
     /// ScheduledActions is suspended when it comes).
     ScheduledAction {
@@ -364,6 +377,11 @@ impl Action {
             Action::Unavailable { api, count } => format!("fault: {count} x {api} unavailable"),
             Action::Alarm { policy, .. } => format!("alarm invokes {policy}"),
             Action::ScheduledAction { name, in_seconds, .. } => format!("scheduled action {name} in {in_seconds}s"),
+            Action::EnterStandby { instance } => format!("operator: i-{instance} to Standby"),
+            Action::ExitStandby { instance } => format!("operator: i-{instance} out of Standby"),
+            Action::SuspendProcess { process } => format!("operator: {process} suspended"),
+            Action::SetMinSize { min } => format!("operator: MinSize {min}"),
+            Action::CreateDeployment { revision } => format!("CreateDeployment {revision}"),
         }
     }
 }
@@ -435,6 +453,45 @@ paths = ["/api?v=2"]
         let plain = TrafficSpec::default().streams();
         assert_eq!(plain.len(), 1);
         assert_eq!(plain[0].1, 10.0);
+    }
+
+    fn scenario_with_event(when: &str) -> anyhow::Result<Scenario> {
+        let text = format!(
+            r#"
+description = "x"
+deployments = []
+revisions = []
+[deployment_group]
+name = "dg"
+[fleet]
+[[events]]
+when = {when}
+do = "scale_in"
+count = 1
+"#
+        );
+        let sc: Scenario = toml::from_str(&text)?;
+        sc.validate_events()?;
+        Ok(sc)
+    }
+
+    #[test]
+    fn triggers_that_can_never_fire_are_refused_when_read() {
+        let e = scenario_with_event(r#"{ instance = 1, reaches = "Standbyy" }"#).unwrap_err();
+        assert!(e.to_string().contains("Standbyy"), "{e}");
+        let e = scenario_with_event(r#"{ instance = 1, starts = "BeforeInstal" }"#).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("starts = \"BeforeInstal\" is not a lifecycle event"),
+            "{e}"
+        );
+        let e = scenario_with_event(r#"{ reaches = "Standby" }"#).unwrap_err();
+        assert!(e.to_string().contains("need `instance`"), "{e}");
+        let e = scenario_with_event(r#"{ done = 1.5 }"#).unwrap_err();
+        assert!(e.to_string().contains("done = 1.5"), "{e}");
+        let ok = scenario_with_event(r#"{ instance = 1, reaches = "Pending:Wait" }"#).expect("valid");
+        assert_eq!(ok.events[0].when.reaches, Some(fakeaws::model::Lifecycle::PendingWait));
+        scenario_with_event(r#"{ instance = 4, starts = "BlockTraffic" }"#).expect("the engine's own steps too");
     }
 
     #[test]

@@ -405,3 +405,85 @@ async fn rules_through_the_aws_cli() {
     let (ok, _, err) = aws_cli(&r.url, &["elbv2", "delete-rule", "--rule-arn", &arn]);
     assert!(ok, "{err}");
 }
+
+/// AWS allows one load balancer per target group: a second load balancer's listener (or rule)
+/// forwarding to it is refused with TargetGroupAssociationLimit, and nothing changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_group_serves_one_load_balancer() {
+    let r = start().await;
+    let elb = elb(&r.url).await;
+    let (_, listener, web, canary) = alb(&elb).await;
+    let second = elb
+        .create_load_balancer()
+        .name("alb-2")
+        .subnets("subnet-a")
+        .subnets("subnet-b")
+        .send()
+        .await
+        .expect("lb");
+    let second = second.load_balancers()[0].load_balancer_arn().expect("arn").to_string();
+    let forward = |tg: &str| {
+        Action::builder()
+            .r#type(ActionTypeEnum::Forward)
+            .target_group_arn(tg)
+            .build()
+    };
+    let e = elb
+        .create_listener()
+        .load_balancer_arn(&second)
+        .protocol(ProtocolEnum::Http)
+        .port(80)
+        .default_actions(forward(&web))
+        .send()
+        .await
+        .expect_err("web is alb's");
+    assert_eq!(e.code(), Some("TargetGroupAssociationLimit"));
+    assert_eq!(
+        e.message(),
+        Some(
+            format!("The following target groups cannot be associated with more than one load balancer: {web}")
+                .as_str()
+        )
+    );
+    let l2 = elb
+        .create_listener()
+        .load_balancer_arn(&second)
+        .protocol(ProtocolEnum::Http)
+        .port(80)
+        .default_actions(forward(&canary))
+        .send()
+        .await
+        .expect("canary is free");
+    let l2 = l2.listeners()[0].listener_arn().expect("arn").to_string();
+    // A rule of the first load balancer, and a change of its default action, cannot take canary.
+    let e = create(&elb, &listener, 5, "/c*", forward(&canary))
+        .await
+        .expect_err("taken");
+    assert_eq!(e.code(), Some("TargetGroupAssociationLimit"));
+    let e = elb
+        .modify_listener()
+        .listener_arn(&l2)
+        .default_actions(forward(&web))
+        .send()
+        .await
+        .expect_err("taken");
+    assert_eq!(e.code(), Some("TargetGroupAssociationLimit"));
+    // The same load balancer may forward to its own target group from several listeners and rules.
+    create(&elb, &listener, 6, "/w*", forward(&web)).await.expect("its own");
+    let tgs = elb
+        .describe_target_groups()
+        .target_group_arns(&canary)
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(tgs.target_groups()[0].load_balancer_arns(), [second.clone()]);
+    // boto3 sees the same error code.
+    let out = boto3(
+        &r.url,
+        &format!(
+            "import boto3, botocore, json\nelb = boto3.client('elbv2')\ntry:\n    elb.create_listener(LoadBalancerArn='{second}', Protocol='HTTP', Port=81, DefaultActions=[{{'Type': 'forward', 'TargetGroupArn': '{web}'}}])\n    print(json.dumps('created'))\nexcept botocore.exceptions.ClientError as e:\n    print(json.dumps(e.response['Error']['Code']))\n"
+        ),
+        &[],
+    );
+    assert_eq!(out, serde_json::json!("TargetGroupAssociationLimit"));
+}

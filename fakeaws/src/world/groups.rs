@@ -6,6 +6,9 @@ use crate::protocol::error::AwsError;
 
 use super::*;
 
+/// Tags per Auto Scaling group (AWS's quota).
+pub const MAX_GROUP_TAGS: usize = 50;
+
 impl World {
     /// Instances that are not terminated (what the quota counts).
     pub fn live_instances(&self) -> usize {
@@ -112,8 +115,18 @@ impl World {
     }
 
     /// Creates or replaces one of a group's tags (CreateOrUpdateTags).
+    /// A group holds at most [`MAX_GROUP_TAGS`] tags (AWS's quota): a new key beyond it is
+    /// refused with `LimitExceeded` (the message is ours; AWS documents only the code).
     pub fn put_tag(&mut self, group: &str, key: &str, tag: Tag) -> Result<(), AwsError> {
-        self.group_mut(group)?.tags.insert(key.to_string(), tag);
+        let g = self.group_mut(group)?;
+        if !g.tags.contains_key(key) && g.tags.len() >= MAX_GROUP_TAGS {
+            return Err(AwsError::new(
+                400,
+                "LimitExceeded",
+                format!("The Auto Scaling group {group} already has {MAX_GROUP_TAGS} tags, the most it can have"),
+            ));
+        }
+        g.tags.insert(key.to_string(), tag);
         Ok(())
     }
 

@@ -66,6 +66,7 @@ pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut St
             g.load_balancer_names.join(", ")
         )));
     }
+    crate::maintenance::check_free(ctx, &g.target_groups).await?;
     if ctx.settings.handle_processes {
         if g.suspended.iter().any(|p| p == "Launch") {
             return Err(HookError::Refused(format!(
@@ -152,6 +153,9 @@ pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut St
             if !after.tags.contains_key(TAG_MIN) {
                 set_tag(ctx, &g.name, TAG_MIN, &original.to_string()).await?;
             }
+        }
+        if attempt == 1 {
+            mark_standby(ctx, &g).await?;
         }
         ctx.info(format!(
             "EnterStandby {} in {} (desired {} -> {})",

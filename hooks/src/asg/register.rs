@@ -67,6 +67,17 @@ pub async fn register(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut Stat
             exit_standby(ctx, &g).await?;
             true
         }
+        "Standby" if !g.tags.contains_key(&format!("{TAG_STANDBY}{}", ctx.instance_id)) => {
+            // Neither the state file nor the group's marks say these hooks put it there: an
+            // operator did, as deregister saw. Theirs to bring back.
+            ctx.info(format!(
+                "{} is in Standby, not put there by these hooks: leaving it there",
+                ctx.instance_id
+            ));
+            // It may still be the deployment's last instance: what the hooks changed on the group
+            // for the others comes back now if nothing else holds it.
+            return restore(ctx, g, state, false).await;
+        }
         "Standby" => {
             exit_standby(ctx, &g).await?;
             true
@@ -383,6 +394,7 @@ pub async fn restore(ctx: &Ctx, mut g: Group, state: &mut State, healthy_now: bo
             delete_tag(ctx, &g.name, TAG_PROCS).await?;
         }
     }
+    unmark_standby(ctx, &g).await?;
     state.suspended.clear();
     ctx.save(state)?;
     Ok(())
@@ -428,7 +440,7 @@ async fn resume_recorded(ctx: &Ctx, name: &str) -> Result<()> {
     let Some(record) = g.tags.get(TAG_PROCS).map(|v| split_list(v)) else {
         return Ok(());
     };
-    if g.members.values().any(|s| out_of_service(s)) {
+    if hooks_out(&g, None) {
         ctx.info(format!(
             "{name}, also in the deployment group, has instances still out: its processes stay suspended for them"
         ));

@@ -88,6 +88,38 @@ impl Sim {
             } => sim
                 .alarm(&need_group()?, policy, metric_value.zip(*breach_threshold))
                 .map(|_| ()),
+            Action::EnterStandby { instance: n } => {
+                let id = instance(self, *n)?;
+                self.operator_standby.insert(id.clone());
+                sim.operator_standby(&need_group()?, &id, true)
+            }
+            Action::ExitStandby { instance: n } => {
+                let id = instance(self, *n)?;
+                self.operator_standby.remove(&id);
+                sim.operator_standby(&need_group()?, &id, false)
+            }
+            Action::SuspendProcess { process } => {
+                self.operator_suspended.insert(*process);
+                sim.operator_suspend(&need_group()?, *process)
+            }
+            Action::SetMinSize { min } => {
+                self.operator_min = Some(*min);
+                sim.operator_min_size(&need_group()?, *min)
+            }
+            Action::CreateDeployment { revision } => {
+                anyhow::ensure!(
+                    self.revisions.contains_key(revision),
+                    "event CreateDeployment names unknown revision {revision}"
+                );
+                let t = (self.now() - self.start_ms) / 1000;
+                let answer = match self.create_api_deployment(revision, None) {
+                    Ok(id) => format!("created {id}, runs after the deployments under way"),
+                    Err(e) => format!("refused: {e}"),
+                };
+                self.api_calls
+                    .push(format!("t+{t}s CreateDeployment {revision}: {answer}"));
+                Ok(())
+            }
             Action::ScheduledAction {
                 name,
                 in_seconds,

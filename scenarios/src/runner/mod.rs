@@ -111,6 +111,15 @@ pub(super) struct Sim {
     pub(super) app_warmups: BTreeMap<String, Option<i64>>,
     /// Each instance's app marker (content, modification time) as last synced: a script that
     /// leaves it as it was does not restart a crashed app.
+    /// Instances an operator (a scenario event) put in Standby and has not taken out: theirs to
+    /// leave there.
+    pub(super) operator_standby: BTreeSet<String>,
+    /// Processes an operator suspended during the scenario: the group's own choice afterwards.
+    pub(super) operator_suspended: BTreeSet<fakeaws::model::Process>,
+    /// A MinSize an operator set during the scenario: the one to be restored.
+    pub(super) operator_min: Option<i64>,
+    /// CodeDeploy calls scenario events made, with their answers (for the outcome).
+    pub(super) api_calls: Vec<String>,
     pub(super) app_markers: BTreeMap<String, (Option<String>, Option<std::time::SystemTime>)>,
     /// Requests per simulated second per entrance.
     /// Requests per simulated second of each request shape (`traffic_requests`, same order).
@@ -196,6 +205,10 @@ impl Sim {
             traffic_requests,
             app_warmups: BTreeMap::new(),
             app_markers: BTreeMap::new(),
+            operator_standby: BTreeSet::new(),
+            operator_suspended: BTreeSet::new(),
+            operator_min: None,
+            api_calls: Vec::new(),
             traffic: BTreeMap::new(),
             probes: BTreeMap::new(),
             released: Vec::new(),

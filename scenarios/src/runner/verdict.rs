@@ -60,6 +60,7 @@ impl Sim {
         }
         acts.sort();
         out.activities = acts.into_iter().map(|(t, d)| format!("t+{t}s {d}")).collect();
+        out.api_calls = self.api_calls.clone();
         for gname in &self.sc.deployment_group.autoscaling_groups {
             let Some(g) = w.groups().get(gname) else { continue };
             let mut states = BTreeMap::new();
@@ -85,14 +86,23 @@ impl Sim {
                     ),
                 },
             );
-            let (min0, susp0) = self.initial_groups.get(gname).cloned().unwrap_or_default();
+            let (min0, mut susp0) = self.initial_groups.get(gname).cloned().unwrap_or_default();
+            // What an operator changed during the scenario is the group's new normal.
+            let min0 = self.operator_min.unwrap_or(min0);
+            for p in &self.operator_suspended {
+                if !susp0.contains(&p.to_string()) {
+                    susp0.push(p.to_string());
+                }
+            }
+            susp0.sort();
             if g.min != min0 {
                 self.violations.push(Violation::new(
                     ViolationKind::MinSizeNotRestored,
                     format!("{gname} MinSize {} (was {min0})", g.min),
                 ));
             }
-            let now_susp: Vec<String> = g.suspended.keys().map(|p| p.to_string()).collect();
+            let mut now_susp: Vec<String> = g.suspended.keys().map(|p| p.to_string()).collect();
+            now_susp.sort();
             if now_susp != susp0 {
                 self.violations.push(Violation::new(
                     ViolationKind::ProcessesNotRestored,
@@ -100,9 +110,10 @@ impl Sim {
                 ));
             }
             for id in &g.instances {
-                if w.instances()
-                    .get(id)
-                    .is_some_and(|i| matches!(i.lifecycle, Lifecycle::Standby | Lifecycle::EnteringStandby))
+                if !self.operator_standby.contains(id)
+                    && w.instances()
+                        .get(id)
+                        .is_some_and(|i| matches!(i.lifecycle, Lifecycle::Standby | Lifecycle::EnteringStandby))
                 {
                     self.violations
                         .push(Violation::new(ViolationKind::LeftInStandby, label(id)));
