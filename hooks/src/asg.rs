@@ -153,18 +153,35 @@ async fn read_group(ctx: &Ctx, name: &str) -> std::result::Result<Group, crate::
 }
 
 async fn set_tag(ctx: &Ctx, group: &str, key: &str, value: &str) -> Result<()> {
-    let tag = Tag::builder()
-        .resource_id(group)
-        .resource_type("auto-scaling-group")
-        .key(key)
-        .value(value)
-        .propagate_at_launch(false)
-        .build();
+    set_tags(ctx, group, &[(key, value)]).await
+}
+
+/// Writes several of a group's tags in one CreateOrUpdateTags.
+async fn set_tags(ctx: &Ctx, group: &str, tags: &[(&str, &str)]) -> Result<()> {
+    let tags: Vec<Tag> = tags
+        .iter()
+        .map(|(key, value)| {
+            Tag::builder()
+                .resource_id(group)
+                .resource_type("auto-scaling-group")
+                .key(*key)
+                .value(*value)
+                .propagate_at_launch(false)
+                .build()
+        })
+        .collect();
     ctx.must("CreateOrUpdateTags", || {
-        ctx.asg.create_or_update_tags().tags(tag.clone()).send()
+        ctx.asg.create_or_update_tags().set_tags(Some(tags.clone())).send()
     })
     .await?;
     Ok(())
+}
+
+/// This instance's Standby mark: its key, when the group has room for it beside `more` new tags
+/// (at the quota [`mark_standby`] says why there is none).
+fn standby_mark(ctx: &Ctx, g: &Group, more: usize) -> Option<String> {
+    let key = format!("{TAG_STANDBY}{}", ctx.instance_id);
+    (!g.tags.contains_key(&key) && g.tags.len() + more < MAX_GROUP_TAGS).then_some(key)
 }
 
 async fn delete_tag(ctx: &Ctx, group: &str, key: &str) -> Result<()> {
@@ -278,22 +295,26 @@ async fn mark_standby(ctx: &Ctx, g: &Group) -> Result<()> {
     }
 }
 
-/// Removes this instance's Standby mark, and the marks of instances no longer in the group (a
-/// terminated instance's), in one call; none when there is nothing to remove.
-async fn unmark_standby(ctx: &Ctx, g: &Group) -> Result<()> {
+/// Removes this instance's Standby mark, the marks of instances no longer in the group (a
+/// terminated instance's) and the tag `also` names, in one call; none when there is nothing to
+/// remove.
+async fn unmark_standby(ctx: &Ctx, g: &Group, also: Option<&str>) -> Result<()> {
+    let tag = |k: &str| {
+        Tag::builder()
+            .resource_id(&g.name)
+            .resource_type("auto-scaling-group")
+            .key(k)
+            .build()
+    };
     let stale: Vec<Tag> = g
         .tags
         .keys()
-        .filter_map(|k| {
-            let id = k.strip_prefix(TAG_STANDBY)?;
-            (id == ctx.instance_id || !g.members.contains_key(id)).then(|| {
-                Tag::builder()
-                    .resource_id(&g.name)
-                    .resource_type("auto-scaling-group")
-                    .key(k)
-                    .build()
-            })
+        .filter(|k| {
+            k.strip_prefix(TAG_STANDBY)
+                .is_some_and(|id| id == ctx.instance_id || !g.members.contains_key(id))
         })
+        .map(|k| tag(k))
+        .chain(also.map(tag))
         .collect();
     if stale.is_empty() {
         return Ok(());

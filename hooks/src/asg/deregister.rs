@@ -75,7 +75,7 @@ pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut St
             )));
         }
         state.group = Some(g.name.clone());
-        suspend(ctx, &mut g, state, &wanted_processes(ctx, false)).await?;
+        suspend(ctx, &mut g, state, &wanted_processes(ctx, false), true).await?;
     }
     state.group = Some(g.name.clone());
     state.standby = true;
@@ -126,7 +126,7 @@ pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut St
                         WHILE_MIN_LOWERED.join(" and ")
                     ));
                 }
-                suspend(ctx, &mut g, state, &wanted).await?;
+                suspend(ctx, &mut g, state, &wanted, true).await?;
             }
             let contended = attempt > 1 || siblings || tagged_before;
             let new_min = 0;

@@ -20,7 +20,16 @@ pub const WHILE_MIN_LOWERED: [&str; 2] = ["AlarmNotification", "ScheduledActions
 /// instance keeps its own part in its state file and puts it back on the record at its next read
 /// of the group (right after EnterStandby, and again on its way back in [`restore`]), so the last
 /// instance back resumes the union.
-pub(super) async fn suspend(ctx: &Ctx, g: &mut Group, state: &mut State, wanted: &[String]) -> Result<()> {
+///
+/// `leaving`: this instance is about to enter Standby, so its Standby mark rides along with the
+/// record's write when there is one.
+pub(super) async fn suspend(
+    ctx: &Ctx,
+    g: &mut Group,
+    state: &mut State,
+    wanted: &[String],
+    leaving: bool,
+) -> Result<()> {
     let tagged: Option<Vec<String>> = g.tags.get(TAG_PROCS).map(|v| split_list(v));
     let mut ours = tagged.clone().unwrap_or_default();
     // What this instance suspended earlier is ours even if a sibling's record dropped it.
@@ -55,8 +64,17 @@ pub(super) async fn suspend(ctx: &Ctx, g: &mut Group, state: &mut State, wanted:
     }
     ctx.save(state)?;
     if tagged.as_ref() != Some(&ours) {
-        set_tag(ctx, &g.name, TAG_PROCS, &ours.join(",")).await?;
-        g.tags.insert(TAG_PROCS.to_string(), ours.join(","));
+        let record = ours.join(",");
+        let mark = if leaving { standby_mark(ctx, g, 2) } else { None };
+        let mut tags = vec![(TAG_PROCS, record.as_str())];
+        if let Some(m) = &mark {
+            tags.push((m.as_str(), ctx.deployment_id.as_str()));
+        }
+        set_tags(ctx, &g.name, &tags).await?;
+        g.tags.insert(TAG_PROCS.to_string(), record.clone());
+        if let Some(m) = mark {
+            g.tags.insert(m, ctx.deployment_id.clone());
+        }
     }
     let missing: Vec<String> = ours.iter().filter(|p| !g.suspended.contains(p)).cloned().collect();
     if !missing.is_empty() {
@@ -82,7 +100,7 @@ pub(super) fn split_list(v: &str) -> Vec<String> {
 pub(super) async fn keep_suspended(ctx: &Ctx, g: &mut Group, state: &mut State) -> Result<()> {
     let wanted = wanted_processes(ctx, g.tags.contains_key(TAG_MIN));
     if !wanted.is_empty() {
-        suspend(ctx, g, state, &wanted).await?;
+        suspend(ctx, g, state, &wanted, false).await?;
     }
     Ok(())
 }

@@ -364,6 +364,7 @@ pub async fn restore(ctx: &Ctx, mut g: Group, state: &mut State, healthy_now: bo
             }
         }
     }
+    let mut drop_record = false;
     if others_out(ctx, &g) {
         if !record.is_empty() {
             ctx.info("other instances are still in Standby: processes stay suspended for them");
@@ -390,11 +391,10 @@ pub async fn restore(ctx: &Ctx, mut g: Group, state: &mut State, healthy_now: bo
             })
             .await?;
         }
-        if tagged.is_some() {
-            delete_tag(ctx, &g.name, TAG_PROCS).await?;
-        }
+        // The record goes with this instance's Standby mark, in one call.
+        drop_record = tagged.is_some();
     }
-    unmark_standby(ctx, &g).await?;
+    unmark_standby(ctx, &g, drop_record.then_some(TAG_PROCS)).await?;
     state.suspended.clear();
     ctx.save(state)?;
     Ok(())

@@ -169,12 +169,26 @@ impl Sim {
         let n = targets.len();
         let min_healthy = min_healthy_hosts(config, n)?;
         let batch = (n.saturating_sub(min_healthy)).max(1);
-        // Order: instances with no revision, then older revisions, then the target revision.
+        // Order: instances not serving first (one a failed deployment left out of its load
+        // balancers costs no capacity to take: a rollback does not take a healthy instance out
+        // first), then instances with no revision, then older revisions, then the target revision.
         let mut order = targets.clone();
-        order.sort_by_key(|id| match self.running_rev.get(id) {
-            None => 0,
-            Some(r) if r != revision => 1,
-            Some(_) => 2,
+        let serving: BTreeMap<String, bool> = order
+            .iter()
+            .map(|id| {
+                (
+                    id.clone(),
+                    self.fake().rehearsal().serving(std::slice::from_ref(id)) == 1,
+                )
+            })
+            .collect();
+        order.sort_by_key(|id| {
+            let rev = match self.running_rev.get(id) {
+                None => 0,
+                Some(r) if r != revision => 1,
+                Some(_) => 2,
+            };
+            (serving[id], rev)
         });
         let planned = order.clone();
         self.open_deployment(number, revision, creator, config, &planned)?;

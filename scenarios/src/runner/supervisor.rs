@@ -548,7 +548,13 @@ impl Sim {
             for run in runs.iter() {
                 match &run.current {
                     Some(Current::Hang { deadline_ms, .. }) => consider(*deadline_ms),
-                    Some(Current::Traffic { deadline_ms, .. }) => {
+                    Some(Current::Traffic { allow, deadline_ms }) => {
+                        // Settled already (BlockTraffic on an instance no load balancer lists):
+                        // done now, not at the next change of the world or the hour's end.
+                        let id = self.deployment_id(run.deployment);
+                        if self.fake().rehearsal().traffic_settled(&id, &run.instance, *allow) {
+                            consider(now);
+                        }
                         // Settles when the world next changes by itself (draining over, a health
                         // check threshold reached): look then.
                         consider(*deadline_ms);
