@@ -328,7 +328,10 @@ fn plan(g: &Group, members: &[&Instance]) -> Plan {
         };
     }
 
-    // AZRebalance: only in a calm group.
+    // AZRebalance: only in a calm group. Zones are balanced over the capacity, which leaves
+    // instances in Standby out: AWS's user guide says putting instances on standby can unbalance
+    // the group and that Auto Scaling compensates by rebalancing unless AZRebalance is suspended
+    // ("Temporarily remove instances from your Auto Scaling group"), so they do not count.
     let calm = members
         .iter()
         .all(|i| matches!(i.lifecycle, Lifecycle::InService | Lifecycle::Standby));
