@@ -476,7 +476,10 @@ async fn a_target_group_serves_one_load_balancer() {
         .send()
         .await
         .expect("describe");
-    assert_eq!(tgs.target_groups()[0].load_balancer_arns(), [second.clone()]);
+    assert_eq!(
+        tgs.target_groups()[0].load_balancer_arns(),
+        std::slice::from_ref(&second)
+    );
     // boto3 sees the same error code.
     let out = boto3(
         &r.url,
