@@ -4,6 +4,7 @@
 
 pub mod appspec;
 pub mod bundle;
+pub mod explore;
 pub mod html;
 pub mod report;
 pub mod runner;

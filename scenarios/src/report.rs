@@ -236,7 +236,7 @@ pub struct GroupReport {
 }
 
 /// An invariant a scenario can break (and may expect to break, in `expect_violations`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ViolationKind {
     /// MinSize did not come back to its initial value.

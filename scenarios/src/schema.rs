@@ -1,9 +1,9 @@
 //! The scenario file format (TOML). Documented, with an annotated example, in `scenarios/README.md`.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// One scenario file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     /// What the scenario shows, one or two sentences.
@@ -33,7 +33,7 @@ pub struct Scenario {
 
 /// Traffic: requests per simulated second through every entrance of the fleet (each ELBv2
 /// listener and Classic Load Balancer).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrafficSpec {
     /// Requests per simulated second through each entrance.
@@ -59,7 +59,7 @@ pub struct TrafficSpec {
 }
 
 /// One client of the traffic.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSpec {
     /// A name, for the reader.
@@ -146,7 +146,7 @@ fn default_rate() -> f64 {
 }
 
 /// The CodeDeploy deployment group.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeploymentGroup {
     pub name: String,
@@ -183,7 +183,7 @@ pub struct DeploymentGroup {
 }
 
 /// What CodeDeploy does with instances launched during a deployment (AWS's spelling).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 pub enum OutdatedStrategy {
     #[default]
     #[serde(rename = "UPDATE")]
@@ -194,7 +194,7 @@ pub enum OutdatedStrategy {
 
 /// A deployment configuration: `"OneAtATime"`, `"HalfAtATime"`, `"AllAtOnce"`, or
 /// `{ type = "HOST_COUNT" | "FLEET_PERCENT", value = N }` (minimum healthy hosts).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum ConfigSpec {
     Named(String),
@@ -212,7 +212,7 @@ impl Default for ConfigSpec {
 }
 
 /// A revision.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RevisionSpec {
     pub name: String,
@@ -228,7 +228,7 @@ pub struct RevisionSpec {
 }
 
 /// A deployment.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeploymentSpec {
     pub revision: String,
@@ -238,7 +238,7 @@ pub struct DeploymentSpec {
 
 /// When the simulation reaches `when`, do `action` (once). (No `deny_unknown_fields` here: serde
 /// does not support it with `flatten`; the action's own fields are still checked.)
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct EventSpec {
     pub when: When,
     #[serde(flatten)]
@@ -246,7 +246,7 @@ pub struct EventSpec {
 }
 
 /// A state-based trigger. Instances are numbered from 1 in launch order (stand-alone ones last).
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct When {
     /// Deployment number (from 1); default: any.
@@ -313,7 +313,7 @@ impl Scenario {
 }
 
 /// What to do.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
     /// Raise the group's desired capacity.
@@ -387,7 +387,7 @@ impl Action {
 }
 
 /// A script that misbehaves in one deployment on one instance.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScriptFault {
     /// Deployment number (from 1).
@@ -399,7 +399,7 @@ pub struct ScriptFault {
 }
 
 /// How a script misbehaves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Behaviour {
     /// Exits 1 instead of running.

@@ -4,6 +4,7 @@
 
 mod bench;
 mod bundle;
+mod explore;
 mod fakeaws;
 mod rehearse;
 mod scenarios;
@@ -36,6 +37,9 @@ enum Task {
     Test(test::Test),
     /// Build the hooks and run the deployment scenarios against the embedded fake.
     TestScenarios(scenarios::TestScenarios),
+    /// Explore: every fleet event at every trigger point of the scenarios (all shipped ones, or
+    /// those named), each variant run and judged; failures written as scenario files.
+    Explore(explore::Explore),
     /// Build a CodeDeploy revision with the hook binaries (or check one with --check).
     Bundle(bundle::Bundle),
     /// Benchmark fakeaws (release) on a fresh and a churned world, beside moto_server if installed.
@@ -56,6 +60,7 @@ fn main() -> std::process::ExitCode {
             Task::Test(t) => t.run(&sh),
             Task::TestScenarios(t) => t.run(&sh),
             Task::Bundle(t) => t.run(&sh),
+            Task::Explore(t) => t.run(&sh),
             Task::Bench(t) => t.run(&sh),
             Task::Screenshot(t) => t.run(&sh),
         }

@@ -8,6 +8,7 @@ use crate::schema::Action;
 
 impl Sim {
     pub(super) fn fire_events(&mut self) -> anyhow::Result<()> {
+        self.record_states();
         let deployment = self.cur_deployment;
         for (i, ev) in self.sc.events.clone().iter().enumerate() {
             if self.fired[i] {

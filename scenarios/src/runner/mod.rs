@@ -15,6 +15,7 @@ mod deployment;
 mod events;
 mod floor;
 mod pickup;
+mod points;
 mod probe;
 pub mod serve;
 mod stage;
@@ -35,6 +36,7 @@ use crate::report::{DeploymentReport, Outcome};
 use crate::schema::*;
 
 pub use deployment::min_healthy_hosts;
+pub use points::TriggerPoint;
 use supervisor::Exit;
 
 /// Where things are.
@@ -61,21 +63,39 @@ pub(super) struct Revision {
     pub(super) spec: AppSpec,
 }
 
+/// Reads a scenario file.
+pub fn read_file(path: &Path) -> anyhow::Result<Scenario> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).map_err(|e| anyhow!("{}: {}", path.display(), e))
+}
+
 /// Runs one scenario file and returns its outcome.
 pub async fn run_file(path: &Path, paths: &Paths) -> anyhow::Result<Outcome> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let scenario: Scenario = toml::from_str(&text).map_err(|e| anyhow!("{}: {}", path.display(), e))?;
+    let scenario = read_file(path)?;
     let name = path
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_default();
-    let mut sim = Sim::new(scenario, paths, &name).await?;
+    Ok(run_scenario(scenario, &name, paths, false).await?.0)
+}
+
+/// Runs a scenario (`name` names its scratch folder) and returns its outcome and, with `points`,
+/// every trigger point it passed (the explorer's view of the run; empty otherwise).
+pub async fn run_scenario(
+    scenario: Scenario,
+    name: &str,
+    paths: &Paths,
+    points: bool,
+) -> anyhow::Result<(Outcome, Vec<TriggerPoint>)> {
+    let mut sim = Sim::new(scenario, paths, name).await?;
+    sim.record_points = points;
     let result = sim.play().await;
     // SCENARIOS_KEEP_WORK=1 keeps each instance's folder (installed files, script stderr) for a look.
     if std::env::var_os("SCENARIOS_KEEP_WORK").is_none() {
         let _ = std::fs::remove_dir_all(&sim.work);
     }
-    result
+    let points = if points { sim.trigger_points() } else { Vec::new() };
+    Ok((result?, points))
 }
 
 pub(super) struct Sim {
@@ -120,6 +140,9 @@ pub(super) struct Sim {
     pub(super) operator_min: Option<i64>,
     /// CodeDeploy calls scenario events made, with their answers (for the outcome).
     pub(super) api_calls: Vec<String>,
+    /// Whether to record trigger points (explore), and those seen.
+    pub(super) record_points: bool,
+    pub(super) points: BTreeSet<TriggerPoint>,
     pub(super) app_markers: BTreeMap<String, (Option<String>, Option<std::time::SystemTime>)>,
     /// Requests per simulated second per entrance.
     /// Requests per simulated second of each request shape (`traffic_requests`, same order).
@@ -209,6 +232,8 @@ impl Sim {
             operator_suspended: BTreeSet::new(),
             operator_min: None,
             api_calls: Vec::new(),
+            record_points: false,
+            points: BTreeSet::new(),
             traffic: BTreeMap::new(),
             probes: BTreeMap::new(),
             released: Vec::new(),

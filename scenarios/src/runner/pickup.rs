@@ -118,7 +118,10 @@ impl Sim {
             let stale: Vec<String> = self
                 .members()
                 .into_iter()
-                .filter(|id| !targets.contains(id) && self.running_rev.get(id) != Some(&revision))
+                .filter(|id| {
+                    (reintroduced_follow_up_bug() || !targets.contains(id))
+                        && self.running_rev.get(id) != Some(&revision)
+                })
                 .collect();
             if !stale.is_empty() {
                 self.deploy(
@@ -204,4 +207,11 @@ impl Sim {
         }
         Ok(name)
     }
+}
+
+/// Test-only: `SCENARIOS_REINTRODUCE_BUG=follow_up_all` brings back issue 24's follow-up bug (a
+/// follow-up deployment to every instance not on the revision, failed ones included), so a test
+/// can prove the explorer's oracle catches it. Nothing else reads it.
+fn reintroduced_follow_up_bug() -> bool {
+    std::env::var_os("SCENARIOS_REINTRODUCE_BUG").is_some_and(|v| v == "follow_up_all")
 }
