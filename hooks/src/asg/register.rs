@@ -123,7 +123,7 @@ async fn come_back(ctx: &Ctx, left: &Group, state: &mut State, exited: bool) -> 
     }
     // The page not coming down in time (too few targets healthy) is reported, but only once what
     // the hooks changed on the group is restored: the instance itself is back and healthy.
-    let mut page_failure = None;
+    let mut late_failure = None;
     if ctx.settings.maintenance.is_some() || state.maintenance_priority.is_some() {
         let limit = ctx.settings.healthy_timeout.unwrap_or(Duration::from_secs(330));
         let page = crate::maintenance::after_return(ctx, &left.target_groups, limit, state.maintenance_priority);
@@ -131,7 +131,7 @@ async fn come_back(ctx: &Ctx, left: &Group, state: &mut State, exited: bool) -> 
             Ok(()) => {}
             Err(e @ HookError::Timeout(_)) => {
                 ctx.warn(format!("{e}; restoring the group before reporting it"));
-                page_failure = Some(e);
+                late_failure = Some(e);
             }
             Err(e) => return Err(e),
         }
@@ -160,14 +160,25 @@ async fn come_back(ctx: &Ctx, left: &Group, state: &mut State, exited: bool) -> 
         };
         if !attached.target_groups.is_empty() || !attached.load_balancer_names.is_empty() {
             ctx.info("load balancers were attached to the group while the instance was out: waiting on them too");
-            wait_healthy(ctx, &attached, Duration::ZERO).await?;
+            // Healthy where it was already: a timeout in the new ones is reported after the
+            // restore, like the page's.
+            match wait_healthy(ctx, &attached, Duration::ZERO).await {
+                Ok(()) => {}
+                Err(e @ HookError::Timeout(_)) if late_failure.is_none() => {
+                    ctx.warn(format!("{e}; restoring the group before reporting it"));
+                    late_failure = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
             g = group(ctx, group_name).await?;
         }
     }
     state.standby = false;
     ctx.save(state)?;
     restore(ctx, g, state, ctx.settings.wait_for_healthy).await?;
-    match page_failure {
+    // Reported now: the instance is back and the group restored; the state file stays for the
+    // next run (the caller clears it only on success).
+    match late_failure {
         Some(e) => Err(e),
         None => Ok(()),
     }

@@ -94,6 +94,8 @@ pub struct ScenarioResult {
     pub scenario: String,
     pub trigger_points: usize,
     pub variants: usize,
+    /// Variants whose event AWS refused (it could not happen at that point).
+    pub not_applicable: usize,
     pub failing: usize,
     pub wall_seconds: f64,
     pub findings: Vec<Group>,
@@ -161,13 +163,14 @@ pub fn run(o: &Options) -> anyhow::Result<bool> {
         let total = chosen.len();
         let done = Arc::new(AtomicUsize::new(0));
         let failing = Arc::new(AtomicUsize::new(0));
+        let skipped = Arc::new(AtomicUsize::new(0));
         let judged: Vec<(super::Variant, Vec<Finding>)> = rt.block_on(async {
             let limit = Arc::new(tokio::sync::Semaphore::new(o.jobs));
             let mut tasks = Vec::new();
             for i in chosen {
                 let v = all[i].clone();
                 let (paths, limit, allowed) = (paths.clone(), limit.clone(), allowed.clone());
-                let (done, failing, name) = (done.clone(), failing.clone(), name.clone());
+                let (done, failing, skipped, name) = (done.clone(), failing.clone(), skipped.clone(), name.clone());
                 tasks.push(tokio::spawn(async move {
                     let _permit = limit.acquire_owned().await;
                     let run = crate::runner::run_scenario(
@@ -181,6 +184,9 @@ pub fn run(o: &Options) -> anyhow::Result<bool> {
                     let findings = judge(&allowed, &v.plan, &run);
                     if !findings.is_empty() {
                         failing.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if run.as_ref().is_err_and(super::not_applicable) {
+                        skipped.fetch_add(1, Ordering::Relaxed);
                     }
                     let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                     if n % 10 == 0 || n == total {
@@ -236,6 +242,7 @@ pub fn run(o: &Options) -> anyhow::Result<bool> {
             scenario: name,
             trigger_points: points.len(),
             variants: total,
+            not_applicable: skipped.load(Ordering::Relaxed),
             failing: judged.iter().filter(|(_, f)| !f.is_empty()).count(),
             wall_seconds: t.elapsed().as_secs_f64(),
             findings,
@@ -261,10 +268,11 @@ fn print_summary(results: &[ScenarioResult], wall: f64) {
     );
     for r in results {
         println!(
-            "{:<w$}  {:>6}  {:>8}  {:>7}  {:>7.1}s  {:>10.1}",
+            "{:<w$}  {:>6}  {:>8}  {:>6}  {:>7}  {:>7.1}s  {:>10.1}",
             r.scenario,
             r.trigger_points,
             r.variants,
+            r.not_applicable,
             r.failing,
             r.wall_seconds,
             r.variants as f64 / r.wall_seconds.max(0.001)

@@ -350,6 +350,9 @@ pub struct Finding {
 pub fn judge(allowed: &BTreeSet<ViolationKind>, plan: &Plan, outcome: &anyhow::Result<Outcome>) -> Vec<Finding> {
     let o = match outcome {
         Ok(o) => o,
+        // AWS refused the event itself (a scale-in below MinSize, Standby for an instance not in
+        // service, a termination outside any group): the variant does not apply.
+        Err(e) if not_applicable(e) => return Vec::new(),
         Err(e) => {
             return vec![Finding {
                 property: "run_error".into(),
@@ -365,6 +368,14 @@ pub fn judge(allowed: &BTreeSet<ViolationKind>, plan: &Plan, outcome: &anyhow::R
         match v.kind {
             ViolationKind::CapacityBelowMinimum => {}
             ViolationKind::RequestsFailed if plan.cost.requests => {}
+            // An event that takes a serving instance away may take the last one while the
+            // deployment has the other out: "no target" answers are its direct cost, nothing else.
+            ViolationKind::RequestsFailed if plan.cost.capacity > 0 && only_no_target(&v.detail) => {}
+            // Documented exception: an event that leaves a group with no instance at all leaves
+            // nothing to run the hooks, so what they changed on the group (MinSize, processes)
+            // stays until an instance comes back.
+            ViolationKind::MinSizeNotRestored | ViolationKind::ProcessesNotRestored
+                if plan.cost.capacity > 0 && o.groups.values().any(|g| g.instances.is_empty()) => {}
             // Documented exception: AWS keeps no record of who suspended a process, so one an
             // operator suspends while the hooks hold it is resumed with theirs. Only that: any
             // other process left suspended is still a finding.
@@ -394,6 +405,21 @@ pub fn judge(allowed: &BTreeSet<ViolationKind>, plan: &Plan, outcome: &anyhow::R
         }
     }
     out
+}
+
+/// Whether a `requests_failed` detail counts only "503 no target" answers.
+fn only_no_target(detail: &str) -> bool {
+    let causes = detail
+        .rsplit_once('(')
+        .map(|(_, c)| c.trim_end_matches(')'))
+        .unwrap_or("");
+    !causes.is_empty() && causes.split(", ").all(|c| c.starts_with("503 no target"))
+}
+
+/// Whether a variant's run stopped because AWS refused its planned event (the runner names the
+/// event first): not a finding, the event could not happen there.
+pub fn not_applicable(e: &anyhow::Error) -> bool {
+    format!("{e:#}").starts_with("event ")
 }
 
 /// `K/N` of `nextest`'s `--partition count:K/N`: every N-th variant from the K-th (1-based).

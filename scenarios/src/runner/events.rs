@@ -64,7 +64,10 @@ impl Sim {
                 .clone()
                 .ok_or_else(|| anyhow!("this event needs an Auto Scaling group"))
         };
-        let instance = |me: &Self, n: usize| me.instance_by_number(n).ok_or_else(|| anyhow!("no instance {n}"));
+        let instance = |me: &Self, n: usize| {
+            me.instance_by_number(n)
+                .ok_or_else(|| anyhow!("event: no instance {n} (yet)"))
+        };
         let fake = self.fake().clone();
         let sim = fake.rehearsal();
         let result = match action {
