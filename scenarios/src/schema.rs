@@ -256,30 +256,21 @@ pub struct When {
     /// ... reaches this lifecycle state (`Standby`, `InService`, ...; AWS's spelling, checked
     /// when the file is read).
     pub reaches: Option<fakeaws::model::Lifecycle>,
-    /// ... starts this lifecycle event (`BeforeInstall`, ...; one of [`STARTABLE_EVENTS`]), in
+    /// ... starts this lifecycle event (`BeforeInstall`, ...; see [`startable`]), in
     /// `deployment` or, without one, in any deployment (a launch or termination deployment too).
     pub starts: Option<String>,
     /// The deployment has finished this fraction of its instances (0.0 = as it starts).
     pub done: Option<f64>,
 }
 
-/// The steps a `starts` trigger can name: appspec's lifecycle events, and the engine's own
-/// (DownloadBundle, Install, BlockTraffic, AllowTraffic).
-pub const STARTABLE_EVENTS: [&str; 13] = [
-    "ApplicationStop",
-    "DownloadBundle",
-    "BeforeInstall",
-    "Install",
-    "AfterInstall",
-    "ApplicationStart",
-    "ValidateService",
-    "BeforeBlockTraffic",
-    "BlockTraffic",
-    "AfterBlockTraffic",
-    "BeforeAllowTraffic",
-    "AllowTraffic",
-    "AfterAllowTraffic",
-];
+/// The engine's own steps a `starts` trigger can name besides appspec's lifecycle events
+/// ([`crate::appspec::KNOWN_EVENTS`]).
+pub const ENGINE_STEPS: [&str; 3] = ["Install", "BlockTraffic", "AllowTraffic"];
+
+/// Whether a `starts` trigger can ever match this name.
+pub fn startable(event: &str) -> bool {
+    crate::appspec::KNOWN_EVENTS.contains(&event) || ENGINE_STEPS.contains(&event)
+}
 
 impl Scenario {
     /// Checks what serde cannot: triggers that could never fire, naming the event and what is
@@ -289,9 +280,10 @@ impl Scenario {
             let w = &ev.when;
             if let Some(e) = &w.starts {
                 anyhow::ensure!(
-                    STARTABLE_EVENTS.contains(&e.as_str()),
-                    "events[{i}]: starts = \"{e}\" is not a lifecycle event (one of {})",
-                    STARTABLE_EVENTS.join(", ")
+                    startable(e),
+                    "events[{i}]: starts = \"{e}\" is not a lifecycle event (one of {}, {})",
+                    crate::appspec::KNOWN_EVENTS.join(", "),
+                    ENGINE_STEPS.join(", ")
                 );
             }
             anyhow::ensure!(

@@ -1,0 +1,94 @@
+//! The explorer's oracle: one rule per property, on the principle that an event may cost what it
+//! directly removes and nothing more (the rules and their documented exceptions are in the README).
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::plans::{Plan, OPERATOR_PROCESS};
+use crate::report::{Outcome, ViolationKind};
+
+/// One broken property of one variant.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Finding {
+    /// The property (`processes_not_restored`, `capacity_beyond_event`, `run_error` ...).
+    pub property: String,
+    pub detail: String,
+}
+
+/// The oracle. `allowed`: what the base (with its repair) already shows, by the scenario's own
+/// design; `outcome`: the variant's, or its error.
+pub fn judge(allowed: &BTreeSet<ViolationKind>, plan: &Plan, outcome: &anyhow::Result<Outcome>) -> Vec<Finding> {
+    let o = match outcome {
+        Ok(o) => o,
+        // AWS refused the event itself (a scale-in below MinSize, Standby for an instance not in
+        // service, a termination outside any group): the variant does not apply.
+        Err(e) if not_applicable(e) => return Vec::new(),
+        Err(e) => {
+            return vec![Finding {
+                property: "run_error".into(),
+                detail: format!("{e:#}"),
+            }]
+        }
+    };
+    let mut out = Vec::new();
+    for v in &o.violations {
+        if allowed.contains(&v.kind) {
+            continue;
+        }
+        match v.kind {
+            ViolationKind::CapacityBelowMinimum => {}
+            ViolationKind::RequestsFailed if plan.cost.requests => {}
+            // An event that takes a serving instance away may take the last one while the
+            // deployment has the other out: "no target" answers are its direct cost, nothing else.
+            ViolationKind::RequestsFailed if plan.cost.capacity > 0 && only_no_target(&v.detail) => {}
+            // Documented exception: an event that leaves a group with no instance at all leaves
+            // nothing to run the hooks, so what they changed on the group (MinSize, processes)
+            // stays until an instance comes back.
+            ViolationKind::MinSizeNotRestored | ViolationKind::ProcessesNotRestored
+                if plan.cost.capacity > 0 && o.groups.values().any(|g| g.instances.is_empty()) => {}
+            // Documented exception: AWS keeps no record of who suspended a process, so one an
+            // operator suspends while the hooks hold it is resumed with theirs. Only that: any
+            // other process left suspended is still a finding.
+            ViolationKind::ProcessesNotRestored
+                if plan.kind == "suspend_process"
+                    && o.groups
+                        .values()
+                        .all(|g| g.suspended.iter().all(|p| p == OPERATOR_PROCESS)) => {}
+            kind => out.push(Finding {
+                property: kind.as_str().to_string(),
+                detail: v.detail.clone(),
+            }),
+        }
+    }
+    if !allowed.contains(&ViolationKind::CapacityBelowMinimum) {
+        for d in o.deployments.iter().filter(|d| !d.creator.is_for_launches()) {
+            let deficit = d.required_healthy_capacity.saturating_sub(d.lowest_healthy_capacity);
+            if deficit > plan.cost.capacity {
+                out.push(Finding {
+                    property: "capacity_beyond_event".into(),
+                    detail: format!(
+                        "deployment {} went down to {} of its minimum {}: {deficit} below, the event may cost {}",
+                        d.number, d.lowest_healthy_capacity, d.required_healthy_capacity, plan.cost.capacity
+                    ),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Whether a `requests_failed` detail counts only "503 no target" answers.
+fn only_no_target(detail: &str) -> bool {
+    let causes = detail
+        .rsplit_once('(')
+        .map(|(_, c)| c.trim_end_matches(')'))
+        .unwrap_or("");
+    !causes.is_empty() && causes.split(", ").all(|c| c.starts_with("503 no target"))
+}
+
+/// Whether a variant's run stopped because AWS refused its planned event (the runner names the
+/// event first): not a finding, the event could not happen there.
+pub fn not_applicable(e: &anyhow::Error) -> bool {
+    format!("{e:#}").starts_with("event ")
+}

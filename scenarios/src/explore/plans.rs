@@ -1,0 +1,281 @@
+//! The explorer's plans: which event at which trigger point (and which script misbehaving), and
+//! what each event may cost directly (the oracle's allowance).
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::report::Outcome;
+use crate::runner::TriggerPoint;
+use crate::schema::{Action, Behaviour, EventSpec, Scenario, ScriptFault};
+
+/// The process the operator perturbation suspends.
+pub(super) const OPERATOR_PROCESS: &str = "AZRebalance";
+
+/// One planned perturbation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// What happens, for reports: `scale_in 1 @ d1 i-2 starts BeforeInstall`.
+    pub what: String,
+    /// The kind of event (`scale_in`, `terminate_this`, `script_kill` ...), for grouping.
+    pub kind: String,
+    /// What the event may cost directly.
+    #[serde(skip)]
+    pub cost: Cost,
+    #[serde(skip)]
+    pub(super) event: Option<EventSpec>,
+    #[serde(skip)]
+    pub(super) fault: Option<ScriptFault>,
+}
+
+impl Plan {
+    /// No event at all: the base run, judged like a variant.
+    pub fn none() -> Plan {
+        Plan {
+            what: "no event (the scenario as it is)".into(),
+            kind: "none".into(),
+            cost: Cost::default(),
+            event: None,
+            fault: None,
+        }
+    }
+}
+
+/// Every kind of event the explorer plans, for `--events`.
+pub const KINDS: [&str; 17] = [
+    "scale_out",
+    "scale_in",
+    "add_zone",
+    "suspend_process",
+    "set_min_size",
+    "alarm",
+    "scheduled_action",
+    "operator_standby",
+    "terminate_this",
+    "terminate_other",
+    "app_crash",
+    "throttle",
+    "unavailable",
+    "unavailable_exhausted",
+    "script_kill",
+    "script_hang",
+    "script_fail",
+];
+
+/// What an event may cost directly (the oracle's allowance).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cost {
+    /// Serving instances it may take away at once (the deployment's capacity may dip by that much).
+    pub capacity: usize,
+    /// Requests may fail because of it (an application that crashed, an instance a failed script
+    /// left out of service, possibly the last one).
+    pub requests: bool,
+}
+
+/// Every plan for the base's trigger points and scripts.
+pub fn plans(base: &Scenario, points: &[TriggerPoint], outcome: &Outcome) -> Vec<Plan> {
+    let group = base.fleet.groups.first();
+    let mut out = Vec::new();
+    let event = |when: crate::schema::When, action: Action| EventSpec { when, action };
+    // Events hit the scenario's own deployments (and the launch deployments among them), not the
+    // repair deployment that follows them: the repair is what the oracle judges.
+    let repair = outcome
+        .deployments
+        .iter()
+        .filter(|d| d.creator == crate::report::Creator::User)
+        .map(|d| d.number)
+        .max()
+        .unwrap_or(usize::MAX);
+    let at_point = |p: &TriggerPoint| match p {
+        TriggerPoint::Starts { deployment, .. } | TriggerPoint::Reaches { deployment, .. } => *deployment,
+    };
+    for p in points.iter().filter(|p| at_point(p) < repair) {
+        let at = p.describe();
+        let n = p.instance();
+        let other = outcome
+            .revisions
+            .keys()
+            .filter_map(|l| l.strip_prefix("i-").and_then(|x| x.parse::<usize>().ok()))
+            .find(|m| *m != n);
+        let mut add = |kind: &str, what: String, action: Action, cost: Cost| {
+            out.push(Plan {
+                what: format!("{what} @ {at}"),
+                kind: kind.to_string(),
+                cost,
+                event: Some(event(p.when(), action)),
+                fault: None,
+            });
+        };
+        let one = Cost {
+            capacity: 1,
+            requests: false,
+        };
+        if group.is_some() {
+            add(
+                "scale_out",
+                "scale out by 1".into(),
+                Action::ScaleOut { count: 1 },
+                Cost::default(),
+            );
+            add("scale_in", "scale in by 1".into(), Action::ScaleIn { count: 1 }, one);
+            add(
+                "add_zone",
+                "zone us-east-1f added".into(),
+                Action::AddZone {
+                    zone: "us-east-1f".into(),
+                },
+                one,
+            );
+            add(
+                "suspend_process",
+                "operator suspends AZRebalance".into(),
+                Action::SuspendProcess {
+                    process: fakeaws::model::Process::AzRebalance,
+                },
+                Cost::default(),
+            );
+            if let Some(g) = group {
+                let min = (g.min + 1).min(g.max);
+                add(
+                    "set_min_size",
+                    format!("operator sets MinSize {min}"),
+                    Action::SetMinSize { min },
+                    Cost::default(),
+                );
+                if let Some(policy) = g.scaling_policies.first() {
+                    add(
+                        "alarm",
+                        format!("alarm invokes {}", policy.name),
+                        Action::Alarm {
+                            policy: policy.name.clone(),
+                            metric_value: None,
+                            breach_threshold: None,
+                        },
+                        one,
+                    );
+                }
+                let desired = g.desired.unwrap_or(g.min);
+                add(
+                    "scheduled_action",
+                    format!("scheduled action desired {} in 30 s", (desired - 1).max(g.min)),
+                    Action::ScheduledAction {
+                        name: "explore".into(),
+                        in_seconds: 30,
+                        min: None,
+                        max: None,
+                        desired: Some((desired - 1).max(g.min)),
+                    },
+                    one,
+                );
+            }
+            if let Some(m) = other {
+                add(
+                    "operator_standby",
+                    format!("operator puts i-{m} in Standby"),
+                    Action::EnterStandby { instance: m },
+                    one,
+                );
+            }
+        }
+        add(
+            "terminate_this",
+            format!("i-{n} terminated"),
+            Action::Terminate { instance: n },
+            one,
+        );
+        if let Some(m) = other {
+            add(
+                "terminate_other",
+                format!("i-{m} terminated"),
+                Action::Terminate { instance: m },
+                one,
+            );
+        }
+        add(
+            "app_crash",
+            format!("i-{n}: application crashes"),
+            Action::AppDown { instance: n },
+            Cost {
+                capacity: 1,
+                requests: true,
+            },
+        );
+        add(
+            "throttle",
+            "next 3 AWS calls throttled".into(),
+            Action::Throttle {
+                api: "*".into(),
+                count: 3,
+            },
+            Cost::default(),
+        );
+        add(
+            "unavailable",
+            "next 3 AWS calls answer 503".into(),
+            Action::Unavailable {
+                api: "*".into(),
+                count: 3,
+            },
+            Cost::default(),
+        );
+        // Until the retries run out (the hooks try 8 times by default): that call fails, and so
+        // the script; the repair deployment finds what it left.
+        add(
+            "unavailable_exhausted",
+            "next 8 AWS calls answer 503".into(),
+            Action::Unavailable {
+                api: "*".into(),
+                count: 8,
+            },
+            Cost {
+                capacity: 1,
+                requests: true,
+            },
+        );
+    }
+    // Scripts killed, hung or failing, in each user deployment on each instance.
+    let mut scripts: BTreeSet<(usize, usize, String)> = BTreeSet::new();
+    for d in outcome.deployments.iter().filter(|d| d.number < repair) {
+        for (label, inst) in &d.instances {
+            let Some(n) = label.strip_prefix("i-").and_then(|x| x.parse::<usize>().ok()) else {
+                continue;
+            };
+            for line in &inst.events {
+                // "BeforeInstall bin/deregister-from-elb: Succeeded"
+                let Some((head, _)) = line.split_once(": ") else {
+                    continue;
+                };
+                let Some((_, path)) = head.split_once(' ') else {
+                    continue;
+                };
+                if let Some(file) = path.rsplit('/').next().filter(|f| !f.is_empty()) {
+                    scripts.insert((d.number, n, file.to_string()));
+                }
+            }
+        }
+    }
+    for (deployment, instance, script) in scripts {
+        for (kind, behaviour) in [
+            ("script_kill", Behaviour::Kill),
+            ("script_hang", Behaviour::Hang),
+            ("script_fail", Behaviour::Fail),
+        ] {
+            out.push(Plan {
+                what: format!("{script} {kind} on i-{instance} in d{deployment}"),
+                kind: kind.to_string(),
+                cost: Cost {
+                    capacity: 1,
+                    requests: true,
+                },
+                event: None,
+                fault: Some(ScriptFault {
+                    deployment,
+                    instance,
+                    script: script.clone(),
+                    behaviour,
+                }),
+            });
+        }
+    }
+    out
+}
