@@ -106,6 +106,17 @@ pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut St
         if g.desired - 1 < g.min || (attempt > 1 && g.min > 0) {
             let siblings = others_out(ctx, &g);
             let (original, tagged_before) = match g.tags.get(TAG_MIN).and_then(|v| v.parse::<i32>().ok()) {
+                // The hooks only ever lower MinSize to 0 and bring it back up to the record: one
+                // above the record was raised by someone else (an operator, after a failed
+                // deployment left the record): theirs is the original now.
+                Some(o) if g.min > o => {
+                    ctx.info(format!(
+                        "MinSize of {} is {}, above the recorded original {o}: someone raised it; restoring to {} later",
+                        g.name, g.min, g.min
+                    ));
+                    set_tag(ctx, &g.name, TAG_MIN, &g.min.to_string()).await?;
+                    (g.min, true)
+                }
                 Some(o) => (o, true),
                 None => {
                     set_tag(ctx, &g.name, TAG_MIN, &g.min.to_string()).await?;

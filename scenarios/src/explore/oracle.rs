@@ -40,8 +40,11 @@ pub fn judge(allowed: &BTreeSet<ViolationKind>, plan: &Plan, outcome: &anyhow::R
             ViolationKind::CapacityBelowMinimum => {}
             ViolationKind::RequestsFailed if plan.cost.requests => {}
             // An event that takes a serving instance away may take the last one while the
-            // deployment has the other out: "no target" answers are its direct cost, nothing else.
-            ViolationKind::RequestsFailed if plan.cost.capacity > 0 && only_no_target(&v.detail) => {}
+            // deployment has the other out: "no target" answers are its direct cost, and once
+            // nothing serves, whatever users get (a load balancer failing open to warming targets).
+            ViolationKind::RequestsFailed
+                if plan.cost.capacity > 0
+                    && (only_no_target(&v.detail) || o.deployments.iter().any(|d| d.lowest_healthy_capacity == 0)) => {}
             // Documented exception: an event that leaves a group with no instance at all leaves
             // nothing to run the hooks, so what they changed on the group (MinSize, processes)
             // stays until an instance comes back.
