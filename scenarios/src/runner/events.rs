@@ -66,7 +66,7 @@ impl Sim {
         };
         let instance = |me: &Self, n: usize| {
             me.instance_by_number(n)
-                .ok_or_else(|| anyhow!("event: no instance {n} (yet)"))
+                .ok_or_else(|| anyhow!("event names instance {n}, which does not exist (yet)"))
         };
         let fake = self.fake().clone();
         let sim = fake.rehearsal();
