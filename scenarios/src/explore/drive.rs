@@ -150,12 +150,19 @@ pub fn run(o: &Options) -> anyhow::Result<bool> {
         // The base with its repair must keep the scenario's own promises: what it expects, and
         // nothing else (a violation there is a finding of its own, under the event `none`).
         let allowed: BTreeSet<ViolationKind> = base.expect_violations.iter().copied().collect();
+        let mut none = super::Plan::none();
         let mut all_plans = plans(&base, &points, &outcome);
         if !o.events.is_empty() {
             all_plans.retain(|p| o.events.contains(&p.kind));
         }
+        // The scenario's own events cost what they cost in every variant, and in the base.
+        let own = super::own_cost(&base);
+        for p in all_plans.iter_mut().chain(std::iter::once(&mut none)) {
+            p.cost.capacity += own.capacity;
+            p.cost.requests |= own.requests;
+        }
         let all = variants(&base, all_plans);
-        let base_findings = judge(&allowed, &super::Plan::none(), &Ok(outcome.clone()));
+        let base_findings = judge(&allowed, &none, &Ok(outcome.clone()));
         let chosen: Vec<usize> = sample(all.len(), o.max_variants, o.seed)
             .into_iter()
             .filter(|i| in_partition(*i, o.partition))
@@ -210,7 +217,7 @@ pub fn run(o: &Options) -> anyhow::Result<bool> {
         eprintln!();
         let mut judged = judged;
         if !base_findings.is_empty() {
-            let mut v = variants(&base, vec![super::Plan::none()]).remove(0);
+            let mut v = variants(&base, vec![none]).remove(0);
             v.index = usize::MAX;
             judged.push((v, base_findings));
         }

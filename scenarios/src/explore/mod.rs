@@ -19,7 +19,7 @@ mod oracle;
 mod plans;
 
 pub use oracle::{judge, not_applicable, Finding};
-pub use plans::{plans, Cost, Plan, KINDS};
+pub use plans::{own_cost, plans, Cost, Plan, KINDS};
 
 /// A variant: the base scenario with one plan and the repair deployment.
 #[derive(Debug, Clone)]

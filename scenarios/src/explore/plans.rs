@@ -279,3 +279,25 @@ pub fn plans(base: &Scenario, points: &[TriggerPoint], outcome: &Outcome) -> Vec
     }
     out
 }
+
+/// What the scenario's own events may cost directly: the allowance every variant of it starts
+/// from (a scenario that crashes an application of its own pays for that in each variant too).
+pub fn own_cost(base: &Scenario) -> Cost {
+    let mut c = Cost::default();
+    for e in &base.events {
+        match &e.action {
+            Action::ScaleIn { count } => c.capacity += (*count).max(0) as usize,
+            Action::Terminate { .. }
+            | Action::EnterStandby { .. }
+            | Action::Alarm { .. }
+            | Action::ScheduledAction { .. }
+            | Action::AddZone { .. } => c.capacity += 1,
+            Action::AppDown { .. } => {
+                c.capacity += 1;
+                c.requests = true;
+            }
+            _ => {}
+        }
+    }
+    c
+}
