@@ -326,5 +326,8 @@ fn resolve(args: &[String]) -> anyhow::Result<Vec<PathBuf>> {
         }
         out.extend(found);
     }
+    // Two filters may match one scenario: explore it once.
+    let mut seen = BTreeSet::new();
+    out.retain(|p| seen.insert(p.clone()));
     Ok(out)
 }
