@@ -32,9 +32,11 @@ pub struct Options {
     pub jobs: usize,
     /// Only these kinds of event (`scale_in`, `script_fail` ...); none: all.
     pub events: Vec<String>,
+    /// Run every variant twice and require the same outcome bytes (the determinism property).
+    pub twice: bool,
 }
 
-pub const USAGE: &str = "usage: scenarios explore [--max-variants N] [--seed S] [--partition K/N] [--events KIND,...] [--out DIR] [--json FILE] [--jobs N] [SCENARIO|FILE ...]";
+pub const USAGE: &str = "usage: scenarios explore [--max-variants N] [--seed S] [--partition K/N] [--events KIND,...] [--twice] [--out DIR] [--json FILE] [--jobs N] [SCENARIO|FILE ...]";
 
 impl Options {
     pub fn parse(args: &[String]) -> anyhow::Result<Options> {
@@ -80,6 +82,7 @@ impl Options {
                         .with_context(|| format!("--partition {v}: expected K/N with 1 <= K <= N"))?;
                     o.partition = Some((k, n));
                 }
+                "--twice" => o.twice = true,
                 f if f.starts_with('-') => bail!("unknown option {f}; {USAGE}"),
                 _ => o.scenarios.push(a.clone()),
             }
@@ -176,7 +179,7 @@ pub fn run(o: &Options) -> anyhow::Result<bool> {
             let mut tasks = Vec::new();
             for i in chosen {
                 let v = all[i].clone();
-                let (paths, limit, allowed) = (paths.clone(), limit.clone(), allowed.clone());
+                let (paths, limit, allowed, twice) = (paths.clone(), limit.clone(), allowed.clone(), o.twice);
                 let (done, failing, skipped, name) = (done.clone(), failing.clone(), skipped.clone(), name.clone());
                 tasks.push(tokio::spawn(async move {
                     let _permit = limit.acquire_owned().await;
@@ -188,7 +191,26 @@ pub fn run(o: &Options) -> anyhow::Result<bool> {
                     )
                     .await
                     .map(|(o, _)| o);
-                    let findings = judge(&allowed, &v.plan, &run);
+                    let mut findings = judge(&allowed, &v.plan, &run);
+                    if twice {
+                        if let Ok(first) = &run {
+                            let again = crate::runner::run_scenario(
+                                v.scenario.clone(),
+                                &format!("explore-{name}-{}-again", v.index),
+                                &paths,
+                                false,
+                            )
+                            .await;
+                            let bytes = |o: &crate::report::Outcome| serde_json::to_string(o).unwrap_or_default();
+                            let same = again.as_ref().is_ok_and(|(a, _)| bytes(a) == bytes(first));
+                            if !same {
+                                findings.push(Finding {
+                                    property: "nondeterministic".into(),
+                                    detail: "the same variant gave different outcome bytes when run again".into(),
+                                });
+                            }
+                        }
+                    }
                     if !findings.is_empty() {
                         failing.fetch_add(1, Ordering::Relaxed);
                     }
