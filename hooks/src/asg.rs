@@ -33,6 +33,11 @@ pub const TAG_PROCS: &str = "codedeploy-elb-hooks:suspended-processes";
 /// Prefix of the tag marking an instance these hooks put in Standby (`…:standby:i-0abc`, value:
 /// the deployment): one key per instance, so concurrent hooks never overwrite each other's mark.
 pub const TAG_STANDBY: &str = "codedeploy-elb-hooks:standby:";
+/// The key of an instance's Standby mark.
+fn standby_key(id: &str) -> String {
+    format!("{TAG_STANDBY}{id}")
+}
+
 /// AWS's quota of tags per Auto Scaling group.
 const MAX_GROUP_TAGS: usize = 50;
 
@@ -180,7 +185,7 @@ async fn set_tags(ctx: &Ctx, group: &str, tags: &[(&str, &str)]) -> Result<()> {
 /// This instance's Standby mark: its key, when the group has room for it beside `more` new tags
 /// (at the quota [`mark_standby`] says why there is none).
 fn standby_mark(ctx: &Ctx, g: &Group, more: usize) -> Option<String> {
-    let key = format!("{TAG_STANDBY}{}", ctx.instance_id);
+    let key = standby_key(&ctx.instance_id);
     (!g.tags.contains_key(&key) && g.tags.len() + more < MAX_GROUP_TAGS).then_some(key)
 }
 
@@ -259,14 +264,14 @@ fn hooks_out(g: &Group, except: Option<&str>) -> bool {
     g.members.iter().any(|(id, s)| {
         Some(id.as_str()) != except
             && out_of_service(s)
-            && (marks_may_be_missing || g.tags.contains_key(&format!("{TAG_STANDBY}{id}")))
+            && (marks_may_be_missing || g.tags.contains_key(&standby_key(id)))
     })
 }
 
 /// Marks this instance as put in Standby by these hooks, before EnterStandby. At the tag quota
 /// the mark cannot be written: the hooks say so, and siblings count every Standby instance then.
 async fn mark_standby(ctx: &Ctx, g: &Group) -> Result<()> {
-    let key = format!("{TAG_STANDBY}{}", ctx.instance_id);
+    let key = standby_key(&ctx.instance_id);
     if g.tags.get(&key) == Some(&ctx.deployment_id) {
         return Ok(());
     }

@@ -67,7 +67,7 @@ pub async fn register(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut Stat
             exit_standby(ctx, &g).await?;
             true
         }
-        "Standby" if !g.tags.contains_key(&format!("{TAG_STANDBY}{}", ctx.instance_id)) => {
+        "Standby" if !g.tags.contains_key(&standby_key(&ctx.instance_id)) => {
             // Neither the state file nor the group's marks say these hooks put it there: an
             // operator did, as deregister saw. Theirs to bring back.
             ctx.info(format!(
@@ -390,18 +390,7 @@ pub async fn restore(ctx: &Ctx, mut g: Group, state: &mut State, healthy_now: bo
             set_tag(ctx, &g.name, TAG_PROCS, &record.join(",")).await?;
         }
     } else if !record.is_empty() || tagged.is_some() {
-        let resume: Vec<String> = record.iter().filter(|p| g.suspended.contains(p)).cloned().collect();
-        if !resume.is_empty() {
-            ctx.info(format!("ResumeProcesses {} on {}", resume.join(", "), g.name));
-            ctx.must("ResumeProcesses", || {
-                ctx.asg
-                    .resume_processes()
-                    .auto_scaling_group_name(&g.name)
-                    .set_scaling_processes(Some(resume.clone()))
-                    .send()
-            })
-            .await?;
-        }
+        resume_suspended(ctx, &g, &record, "").await?;
         // The record goes with this instance's Standby mark, in one call.
         drop_record = tagged.is_some();
     }
@@ -457,20 +446,26 @@ async fn resume_recorded(ctx: &Ctx, name: &str) -> Result<()> {
         ));
         return Ok(());
     }
-    let resume: Vec<String> = record.into_iter().filter(|p| g.suspended.contains(p)).collect();
-    if !resume.is_empty() {
-        ctx.info(format!(
-            "ResumeProcesses {} on {name} (also in the deployment group; its last instance kept them for the end of the deployment)",
-            resume.join(", ")
-        ));
-        ctx.must("ResumeProcesses", || {
-            ctx.asg
-                .resume_processes()
-                .auto_scaling_group_name(name)
-                .set_scaling_processes(Some(resume.clone()))
-                .send()
-        })
-        .await?;
-    }
+    let why = " (also in the deployment group; its last instance kept them for the end of the deployment)";
+    resume_suspended(ctx, &g, &record, why).await?;
     delete_tag(ctx, name, TAG_PROCS).await
+}
+
+/// Resumes those of `record` that are suspended in `g` (one ResumeProcesses; none when nothing
+/// is), logging it with `why`.
+async fn resume_suspended(ctx: &Ctx, g: &Group, record: &[String], why: &str) -> Result<()> {
+    let resume: Vec<String> = record.iter().filter(|p| g.suspended.contains(p)).cloned().collect();
+    if resume.is_empty() {
+        return Ok(());
+    }
+    ctx.info(format!("ResumeProcesses {} on {}{why}", resume.join(", "), g.name));
+    ctx.must("ResumeProcesses", || {
+        ctx.asg
+            .resume_processes()
+            .auto_scaling_group_name(&g.name)
+            .set_scaling_processes(Some(resume.clone()))
+            .send()
+    })
+    .await?;
+    Ok(())
 }
