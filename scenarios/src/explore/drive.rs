@@ -292,8 +292,8 @@ fn print_summary(results: &[ScenarioResult], wall: f64) {
     let w = results.iter().map(|r| r.scenario.len()).max().unwrap_or(8).max(8);
     println!();
     println!(
-        "{:<w$}  {:>6}  {:>8}  {:>7}  {:>8}  {:>10}",
-        "scenario", "points", "variants", "failing", "wall", "variants/s"
+        "{:<w$}  {:>6}  {:>8}  {:>6}  {:>7}  {:>8}  {:>10}",
+        "scenario", "points", "variants", "n/a", "failing", "wall", "variants/s"
     );
     for r in results {
         println!(
