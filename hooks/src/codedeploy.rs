@@ -1,5 +1,5 @@
-//! A minimal CodeDeploy client: the two read calls the hooks make (ListDeployments,
-//! ListDeploymentTargets), as JSON 1.1 over the SDK's own orchestrator, HTTP client, credentials
+//! A minimal CodeDeploy client: the three read calls the hooks make (ListDeployments,
+//! ListDeploymentTargets, GetDeploymentGroup), as JSON 1.1 over the SDK's own orchestrator, HTTP client, credentials
 //! and SigV4 signer. The service's SDK crate would cost each binary about 440 KB; these calls cost
 //! a few.
 

@@ -1,9 +1,10 @@
 //! The deployment as a whole, asked of CodeDeploy: whether instances of this deployment, or of
 //! another deployment of the group under way, are still to go. The last instance back resumes the
 //! scaling processes only when none is (AZRebalance and the others stay suspended in the gaps
-//! between instances). Needs `codedeploy:ListDeployments` and `codedeploy:ListDeploymentTargets` on the
-//! deployment group; without them, or outside a deployment, the hooks decide per instance as
-//! before and say so.
+//! between instances), and then in every Auto Scaling group of the deployment group. Needs
+//! `codedeploy:ListDeployments`, `codedeploy:ListDeploymentTargets` and
+//! `codedeploy:GetDeploymentGroup` on the deployment group; without them, or outside a deployment,
+//! the hooks decide per instance as before and say so.
 
 use serde_json::json;
 
