@@ -16,6 +16,7 @@ pub mod clock;
 pub mod cron;
 pub mod dataplane;
 pub mod iam;
+pub mod listen;
 pub mod model;
 pub mod notify;
 pub mod protocol;
@@ -54,20 +55,17 @@ impl Running {
 
     /// Starts serving `fake` on `addr`.
     pub async fn start_at(fake: Arc<Fake>, addr: SocketAddr) -> anyhow::Result<Running> {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+        let listener = listen::bind(addr).map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
         let addr = listener.local_addr()?;
         let url = format!("http://{addr}");
         fake.set_base_url(url.clone());
         let router = app(fake.clone());
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .await;
-        });
+        let task = tokio::spawn(listen::serve(
+            listener,
+            router,
+            listen::Limits::default(),
+            std::future::pending(),
+        ));
         Ok(Running { fake, addr, url, task })
     }
 }

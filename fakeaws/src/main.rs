@@ -58,6 +58,16 @@ struct Args {
     /// without it: the default pair and each instance's role credentials.
     #[arg(long, value_name = "ACCESS_KEY_ID:SECRET")]
     credentials: Vec<String>,
+    /// Connections open at once; when reached, the longest idle one is closed to make room
+    /// (default: the open-descriptor limit less 128).
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// Seconds a keep-alive connection may sit with no request in flight before it is closed.
+    #[arg(long, default_value_t = 60)]
+    idle_timeout: u64,
+    /// Seconds a client may take to send a request's headers.
+    #[arg(long, default_value_t = 10)]
+    header_read_timeout: u64,
 }
 
 fn main() -> ExitCode {
@@ -109,6 +119,7 @@ fn run() -> anyhow::Result<()> {
         }
     }
     world.set_max_instances(args.max_instances);
+    let limits = limits(&args)?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let fake = Fake::with_world(world, clock, args.imds_v1);
@@ -134,14 +145,12 @@ fn run() -> anyhow::Result<()> {
                 },
             );
         }
-        let listener = tokio::net::TcpListener::bind(args.bind)
-            .await
-            .with_context(|| format!("binding {}", args.bind))?;
+        let listener = fakeaws::listen::bind(args.bind).with_context(|| format!("binding {}", args.bind))?;
         let addr = listener.local_addr()?;
         fake.set_base_url(format!("http://{addr}"));
         eprintln!(
-            "fakeaws: listening on http://{addr} (region {}, admin API at /_fakeaws/)",
-            args.region
+            "fakeaws: listening on http://{addr} (region {}, admin API at /_fakeaws/, up to {} connections)",
+            args.region, limits.max_connections
         );
         if !args.no_data_plane {
             let endpoints = fake
@@ -151,18 +160,34 @@ fn run() -> anyhow::Result<()> {
                 eprintln!("fakeaws: data plane {} -> {}", ep.entrance, ep.url);
             }
         }
-        axum::serve(
-            listener,
-            app(fake.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown())
-        .await?;
+        fakeaws::listen::serve(listener, app(fake.clone()), limits, shutdown()).await;
         if let Some(path) = &args.save {
             save(&fake, path)?;
             eprintln!("fakeaws: world saved to {}", path.display());
         }
         Ok(())
     })
+}
+
+/// The connection bounds, checked against the descriptor limit.
+fn limits(args: &Args) -> anyhow::Result<fakeaws::listen::Limits> {
+    let mut limits = fakeaws::listen::Limits::default();
+    if let Some(n) = args.max_connections {
+        let most = fakeaws::listen::connections_for(fakeaws::listen::descriptor_limit());
+        if n == 0 || n > most {
+            bail!(
+                "--max-connections must be between 1 and {most} (the open-descriptor limit {} less a reserve), not {n}",
+                fakeaws::listen::descriptor_limit()
+            );
+        }
+        limits.max_connections = n;
+    }
+    if args.idle_timeout == 0 || args.header_read_timeout == 0 {
+        bail!("--idle-timeout and --header-read-timeout take a number of seconds above 0");
+    }
+    limits.idle_timeout = std::time::Duration::from_secs(args.idle_timeout);
+    limits.header_read_timeout = std::time::Duration::from_secs(args.header_read_timeout);
+    Ok(limits)
 }
 
 fn save(fake: &Arc<Fake>, path: &PathBuf) -> anyhow::Result<()> {

@@ -43,6 +43,12 @@ async fn dispatch(State(fake): State<Arc<Fake>>, req: Request) -> Response {
     };
     let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok());
     if crate::services::s3::is_s3(req.method(), &path, req.uri().query(), auth) {
+        if fake.verifies_signatures() && auth.is_some() {
+            let now = chrono::Utc::now().timestamp_millis();
+            if let Some(refused) = crate::services::s3::too_skewed(req.headers(), now, &fake.request_id()) {
+                return refused;
+            }
+        }
         return match fake.s3() {
             Ok(s3) => s3.handle(req).await,
             Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
@@ -58,14 +64,19 @@ async fn dispatch(State(fake): State<Arc<Fake>>, req: Request) -> Response {
     let body = match axum::body::to_bytes(req.into_body(), 4 * 1024 * 1024).await {
         Ok(b) => b,
         Err(_) => {
-            return aws_response(
+            let mut resp = aws_response(
                 &fake,
                 autoscaling::NAMESPACE,
                 Err(AwsError::validation(
                     "The request body is too large or could not be read.",
                 )),
                 "",
-            )
+            );
+            // The rest of the body is not read: the connection cannot carry another request,
+            // and a keep-alive client is told so rather than finding a closed socket.
+            resp.headers_mut()
+                .insert(axum::http::header::CONNECTION, HeaderValue::from_static("close"));
+            return resp;
         }
     };
     if method == Method::POST && headers.contains_key("x-amz-target") {
@@ -295,7 +306,14 @@ async fn json_call(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, 
     };
     let caller = match fake.verify_signature("POST", path_and_query, headers, body) {
         Ok(caller) => caller,
-        Err(e) => return json::response(Err(e), &rid),
+        Err(mut e) => {
+            // The JSON services' name for it: 400 InvalidSignatureException, same message.
+            if e.code == "SignatureDoesNotMatch" {
+                e.code = "InvalidSignatureException".into();
+                e.status = 400;
+            }
+            return json::response(Err(e), &rid);
+        }
     };
     if let Some(s) = signing_service(headers) {
         if s != "codedeploy" {

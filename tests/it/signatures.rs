@@ -409,7 +409,10 @@ fn verifies(headers: &[(String, Vec<u8>)], body: &[u8]) -> bool {
             principal: None,
         })
     };
-    fakeaws::protocol::sigv4::verify(known, 0, "POST", "/", &map, body).is_ok()
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    fakeaws::protocol::sigv4::verify(known, now, "POST", "/", &map, body).is_ok()
 }
 
 proptest! {
@@ -453,4 +456,139 @@ proptest! {
         }
         prop_assert!(!verifies(&headers, &body), "{:?}", headers.iter().map(|(k, v)| format!("{k}: {}", String::from_utf8_lossy(v))).collect::<Vec<_>>());
     }
+}
+
+/// Issue 31: a request signed more than 15 minutes before or after the fake's (real) time is
+/// refused as each protocol's AWS service refuses it, whatever client signed it: boto3 with its
+/// clock moved 20 minutes either way, for the Query APIs, CodeDeploy's JSON and S3.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_signature_more_than_fifteen_minutes_off_is_refused_per_protocol() {
+    let r = start().await;
+    let url = r.url.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        crate::botocore::boto3(
+            &url,
+            r#"
+import boto3, botocore, botocore.auth, datetime, json
+real = botocore.auth.get_current_datetime
+def call(minutes, service, f):
+    botocore.auth.get_current_datetime = lambda: real() + datetime.timedelta(minutes=minutes)
+    try:
+        f(boto3.client(service, config=botocore.config.Config(retries={'max_attempts': 1})))
+        return None
+    except botocore.exceptions.ClientError as e:
+        err = dict(e.response['Error'])
+        err['status'] = e.response['ResponseMetadata']['HTTPStatusCode']
+        return err
+    finally:
+        botocore.auth.get_current_datetime = real
+out = {}
+for minutes in (-20, 20, -14):
+    out[str(minutes)] = {
+        'autoscaling': call(minutes, 'autoscaling', lambda c: c.describe_auto_scaling_groups()),
+        'elbv2': call(minutes, 'elbv2', lambda c: c.describe_target_groups()),
+        'codedeploy': call(minutes, 'codedeploy', lambda c: c.list_applications()),
+        's3': call(minutes, 's3', lambda c: c.list_buckets()),
+    }
+out['now'] = real().strftime('%Y%m%dT%H%M%SZ')
+print(json.dumps(out))
+"#,
+            &[],
+        )
+    })
+    .await
+    .expect("boto3");
+    // Within the window: served.
+    for service in ["autoscaling", "elbv2", "codedeploy", "s3"] {
+        assert!(out["-14"][service].is_null(), "{service} refused 14 minutes off: {out}");
+    }
+    let old = &out["-20"];
+    for service in ["autoscaling", "elbv2"] {
+        let e = &old[service];
+        assert_eq!(
+            (e["status"].as_u64(), e["Code"].as_str()),
+            (Some(403), Some("SignatureDoesNotMatch")),
+            "{e}"
+        );
+        let m = e["Message"].as_str().unwrap_or_default();
+        assert!(
+            m.starts_with("Signature expired: ") && m.contains(" is now earlier than ") && m.ends_with(" - 15 min.)"),
+            "{m}"
+        );
+    }
+    let e = &old["codedeploy"];
+    assert_eq!(
+        (e["status"].as_u64(), e["Code"].as_str()),
+        (Some(400), Some("InvalidSignatureException")),
+        "{e}"
+    );
+    assert!(
+        e["Message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Signature expired: "),
+        "{e}"
+    );
+    let e = &old["s3"];
+    assert_eq!(
+        (e["status"].as_u64(), e["Code"].as_str()),
+        (Some(403), Some("RequestTimeTooSkewed")),
+        "{e}"
+    );
+    assert_eq!(
+        e["Message"],
+        "The difference between the request time and the current time is too large."
+    );
+    assert_eq!(e["MaxAllowedSkewMilliseconds"], "900000");
+    assert!(
+        e["RequestTime"]
+            .as_str()
+            .is_some_and(|t| t.len() == 16 && t.ends_with('Z')),
+        "{e}"
+    );
+    assert!(
+        e["ServerTime"]
+            .as_str()
+            .is_some_and(|t| t.len() == 20 && t.contains('-')),
+        "{e}"
+    );
+    let future = &out["20"];
+    let m = future["autoscaling"]["Message"].as_str().unwrap_or_default();
+    assert!(
+        m.starts_with("Signature not yet current: ") && m.ends_with(" + 15 min.)"),
+        "{m}"
+    );
+    assert_eq!(future["codedeploy"]["Code"], "InvalidSignatureException");
+    assert_eq!(future["s3"]["Code"], "RequestTimeTooSkewed");
+    // Refused before anything was served: only the call within the window was counted.
+    assert_eq!(
+        r.fake
+            .call_counts()
+            .get("autoscaling:DescribeAutoScalingGroups")
+            .copied(),
+        Some(1)
+    );
+}
+
+/// The same with the Rust SDK, its clock an hour slow: the Query API's code, which the SDK
+/// classifies as a clock-skew error.
+#[tokio::test]
+async fn the_rust_sdk_signing_an_hour_late_is_refused_with_signature_expired() {
+    let r = start().await;
+    let conf = sdk_config(&r.url).await;
+    let late = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let conf = conf
+        .into_builder()
+        .time_source(aws_smithy_async::time::StaticTimeSource::new(late))
+        .build();
+    let err = aws_sdk_autoscaling::Client::new(&conf)
+        .describe_auto_scaling_groups()
+        .send()
+        .await
+        .expect_err("refused");
+    assert_eq!(err.code(), Some("SignatureDoesNotMatch"));
+    assert!(
+        err.message().is_some_and(|m| m.starts_with("Signature expired: ")),
+        "{err:?}"
+    );
 }

@@ -7,6 +7,8 @@
 use std::collections::HashMap;
 use std::time::SystemTime;
 
+use chrono::Timelike;
+
 use axum::http::HeaderMap;
 
 use crate::protocol::error::AwsError;
@@ -159,7 +161,51 @@ fn invalid_token() -> AwsError {
     )
 }
 
-/// Checks one request's signature. `now_ms`: real time, for session expiry. Returns the access key
+/// How far a request's `X-Amz-Date` may be from the fake's time, either way, as on AWS.
+pub const MAX_SKEW_MS: i64 = 15 * 60 * 1000;
+
+/// AWS's compact form of a signing time (`20130524T000000Z`).
+const COMPACT: &str = "%Y%m%dT%H%M%SZ";
+
+/// Refuses a request signed more than [`MAX_SKEW_MS`] away from `now_ms` (real time: a signature
+/// is a real client's claim, whatever the simulated clock says), with the Query APIs' code and
+/// message (`SignatureDoesNotMatch`, "Signature expired: ..." or "Signature not yet current:
+/// ..."); the JSON protocol renames the code.
+fn check_age(signed: chrono::DateTime<chrono::Utc>, now_ms: i64) -> Result<(), AwsError> {
+    let Some(now) = chrono::DateTime::from_timestamp_millis(now_ms) else {
+        return Ok(());
+    };
+    let now = now.with_nanosecond(0).unwrap_or(now);
+    let window = chrono::Duration::milliseconds(MAX_SKEW_MS);
+    let f = |t: chrono::DateTime<chrono::Utc>| t.format(COMPACT).to_string();
+    if signed < now - window {
+        return Err(AwsError::new(
+            403,
+            "SignatureDoesNotMatch",
+            format!(
+                "Signature expired: {} is now earlier than {} ({} - 15 min.)",
+                f(signed),
+                f(now - window),
+                f(now)
+            ),
+        ));
+    }
+    if signed > now + window {
+        return Err(AwsError::new(
+            403,
+            "SignatureDoesNotMatch",
+            format!(
+                "Signature not yet current: {} is still later than {} ({} + 15 min.)",
+                f(signed),
+                f(now + window),
+                f(now)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks one request's signature. `now_ms`: real time, for session expiry and the signature's age. Returns the access key
 /// id that signed it.
 pub fn verify(
     keys: impl Fn(&str) -> Option<Known>,
@@ -196,12 +242,13 @@ pub fn verify(
         .get("x-amz-date")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(mismatch)?;
-    let time = chrono::NaiveDateTime::parse_from_str(amz_date, "%Y%m%dT%H%M%SZ")
+    let time = chrono::NaiveDateTime::parse_from_str(amz_date, COMPACT)
         .map_err(|_| mismatch())?
         .and_utc();
     if !amz_date.starts_with(a.date) {
         return Err(mismatch());
     }
+    check_age(time, now_ms)?;
     // Exactly the headers the client signed, every value of each.
     let mut signable: Vec<(&str, &str)> = Vec::new();
     for name in &a.signed_headers {
@@ -359,6 +406,48 @@ mod tests {
         h
     }
 
+    fn now() -> i64 {
+        chrono::Utc::now().timestamp_millis()
+    }
+
+    #[test]
+    fn a_signature_older_or_newer_than_fifteen_minutes_is_refused_as_aws_words_it() {
+        let body = "Action=DescribeAutoScalingGroups&Version=2011-01-01";
+        let h = signed(body, DEFAULT_SECRET_ACCESS_KEY);
+        let ok = |now_ms: i64| verify(keyring(), now_ms, "POST", "/", &h, body.as_bytes());
+        let date = h["x-amz-date"].to_str().expect("date").to_string();
+        let at = chrono::NaiveDateTime::parse_from_str(&date, COMPACT)
+            .expect("parse")
+            .and_utc()
+            .timestamp_millis();
+        assert!(ok(at + MAX_SKEW_MS).is_ok() && ok(at - MAX_SKEW_MS).is_ok());
+        let e = ok(at + MAX_SKEW_MS + 1000).expect_err("expired");
+        let later = |s: i64| {
+            chrono::DateTime::from_timestamp_millis(at + s * 1000)
+                .expect("time")
+                .format(COMPACT)
+                .to_string()
+        };
+        assert_eq!((e.status, e.code.as_str()), (403, "SignatureDoesNotMatch"));
+        assert_eq!(
+            e.message,
+            format!(
+                "Signature expired: {date} is now earlier than {} ({} - 15 min.)",
+                later(1),
+                later(901)
+            )
+        );
+        let e = ok(at - MAX_SKEW_MS - 1000).expect_err("not yet");
+        assert_eq!(
+            e.message,
+            format!(
+                "Signature not yet current: {date} is still later than {} ({} + 15 min.)",
+                later(-1),
+                later(-901)
+            )
+        );
+    }
+
     fn keyring() -> impl Fn(&str) -> Option<Known> {
         let ring = Keyring::from([(
             DEFAULT_ACCESS_KEY_ID.to_string(),
@@ -377,18 +466,18 @@ mod tests {
         let body = "Action=DescribeAutoScalingGroups&Version=2011-01-01";
         let h = signed(body, DEFAULT_SECRET_ACCESS_KEY);
         assert_eq!(
-            verify(keyring(), 0, "POST", "/", &h, body.as_bytes())
+            verify(keyring(), now(), "POST", "/", &h, body.as_bytes())
                 .map(|k| k.secret)
                 .ok()
                 .as_deref(),
             Some(DEFAULT_SECRET_ACCESS_KEY)
         );
-        let e = verify(keyring(), 0, "POST", "/", &signed(body, "wrong"), body.as_bytes()).expect_err("refused");
+        let e = verify(keyring(), now(), "POST", "/", &signed(body, "wrong"), body.as_bytes()).expect_err("refused");
         assert_eq!((e.status, e.code.as_str()), (403, "SignatureDoesNotMatch"));
         // The body is part of what is signed.
         let e = verify(
             keyring(),
-            0,
+            now(),
             "POST",
             "/",
             &h,

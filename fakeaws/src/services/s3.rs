@@ -104,6 +104,38 @@ impl Drop for S3 {
     }
 }
 
+/// S3's answer to a request signed (its `x-amz-date`, or `date` without one) more than 15 minutes
+/// away from `now_ms` (real time), as S3 words it: 403 `RequestTimeTooSkewed` with the request's
+/// time as sent, the server's time and the allowed skew. `None` when the time is within the window
+/// or the request carries no time (s3s refuses it then).
+pub fn too_skewed(headers: &axum::http::HeaderMap, now_ms: i64, request_id: &str) -> Option<Response> {
+    let sent = headers
+        .get("x-amz-date")
+        .or_else(|| headers.get("date"))
+        .and_then(|v| v.to_str().ok())?;
+    let at = chrono::NaiveDateTime::parse_from_str(sent, "%Y%m%dT%H%M%SZ")
+        .map(|t| t.and_utc())
+        .or_else(|_| chrono::DateTime::parse_from_rfc2822(sent).map(|t| t.to_utc()))
+        .ok()?;
+    let max = crate::protocol::sigv4::MAX_SKEW_MS;
+    if (at.timestamp_millis() - now_ms).abs() <= max {
+        return None;
+    }
+    let server = chrono::DateTime::from_timestamp_millis(now_ms)?.format("%Y-%m-%dT%H:%M:%SZ");
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>RequestTimeTooSkewed</Code><Message>The difference between the request time and the current time is too large.</Message><RequestTime>{}</RequestTime><ServerTime>{server}</ServerTime><MaxAllowedSkewMilliseconds>{max}</MaxAllowedSkewMilliseconds><RequestId>{request_id}</RequestId><HostId>{request_id}</HostId></Error>",
+        quick_xml::escape::escape(sent)
+    );
+    Some(
+        (
+            axum::http::StatusCode::FORBIDDEN,
+            [(axum::http::header::CONTENT_TYPE, "application/xml")],
+            body,
+        )
+            .into_response(),
+    )
+}
+
 /// Whether a request is for S3: signed for `s3` (in its header or its query string), or an
 /// unsigned request that is not the Query API's `POST /`.
 pub fn is_s3(method: &axum::http::Method, path: &str, query: Option<&str>, auth: Option<&str>) -> bool {

@@ -1,0 +1,185 @@
+//! The `fakeaws` binary cannot be starved (issue 31): idle connections beyond its descriptor limit
+//! do not keep a signed client out, idle and slow connections are closed on their timeouts, and a
+//! refused body closes the connection with `Connection: close`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_fakeaws");
+
+/// The binary under `ulimit -n 1024` with `args`: the child, its URL, and its log lines so far.
+struct Server {
+    child: Child,
+    url: String,
+    addr: String,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(args: &[&str]) -> Server {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 1024 && exec \"$0\" \"$@\"")
+        .arg(BIN)
+        .args(["--bind", "127.0.0.1:0", "--manual-clock", "--no-data-plane"])
+        .args(args)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let url = loop {
+        let line = lines.next().expect("fakeaws printed its address").expect("line");
+        log.lock().expect("log").push(line.clone());
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split(' ').next().unwrap_or_default().to_string();
+        }
+    };
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            sink.lock().expect("log").push(line);
+        }
+    });
+    let addr = url.trim_start_matches("http://").to_string();
+    Server { child, url, addr, log }
+}
+
+/// A signed DescribeAutoScalingGroups on a new connection; the response's status line.
+fn signed_call(addr: &str) -> String {
+    let body = "Action=DescribeAutoScalingGroups&Version=2011-01-01";
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    let signature: String = fakeaws::protocol::sigv4::sign_query(
+        fakeaws::protocol::sigv4::DEFAULT_ACCESS_KEY_ID,
+        fakeaws::protocol::sigv4::DEFAULT_SECRET_ACCESS_KEY,
+        "us-east-1",
+        addr,
+        body,
+    )
+    .into_iter()
+    .map(|(k, v)| format!("{k}: {v}\r\n"))
+    .collect();
+    write!(
+        s,
+        "POST / HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-type: application/x-www-form-urlencoded\r\n{signature}content-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out.lines().next().unwrap_or_default().to_string()
+}
+
+/// Whether the server closed `s` (end of stream or reset) within `within`.
+fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
+    s.set_read_timeout(Some(within)).expect("timeout");
+    let mut buf = [0u8; 64];
+    match s.read(&mut buf) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
+    }
+}
+
+/// Room in this test process for the idle clients: its soft descriptor limit raised to the hard one.
+fn raise_own_descriptor_limit(needed: u64) {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut l = getrlimit(Resource::Nofile);
+    if l.current.is_some_and(|c| c < needed) {
+        l.current = l.maximum;
+        let _ = setrlimit(Resource::Nofile, l);
+    }
+    let now = getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX);
+    assert!(
+        now >= needed,
+        "this test opens {needed} connections itself and cannot raise its descriptor limit ({now}) that far"
+    );
+}
+
+#[test]
+fn two_thousand_idle_connections_under_1024_descriptors_do_not_starve_a_signed_client() {
+    raise_own_descriptor_limit(2_200);
+    let server = start(&[]);
+    let announced = server.log.lock().expect("log").join("\n");
+    assert!(announced.contains("up to 896 connections"), "{announced}");
+    let mut idle = Vec::new();
+    for i in 0..2_000 {
+        match TcpStream::connect(&server.addr) {
+            Ok(s) => idle.push(s),
+            Err(e) => panic!("idle connection {i} refused: {e}"),
+        }
+    }
+    let started = Instant::now();
+    let status = signed_call(&server.addr);
+    let took = started.elapsed();
+    assert!(status.starts_with("HTTP/1.1 200"), "{status:?}");
+    assert!(took < Duration::from_secs(1), "served after {took:?}");
+    // The oldest idle ones made room; the server never ran out of descriptors.
+    assert!(
+        closed_within(&mut idle[0], Duration::from_secs(2)),
+        "the longest idle connection is still open"
+    );
+    let log = server.log.lock().expect("log").join("\n");
+    assert!(log.contains("closing the longest idle ones"), "{log}");
+    assert!(!log.contains("Too many open files"), "{log}");
+    assert!(server.url.starts_with("http://127.0.0.1:"));
+}
+
+#[test]
+fn idle_and_slow_connections_are_closed_on_their_timeouts() {
+    let server = start(&["--idle-timeout", "1", "--header-read-timeout", "1"]);
+    // Nothing sent at all: idle.
+    let mut idle = TcpStream::connect(&server.addr).expect("connect");
+    // Half a request head, then nothing: the header-read timeout.
+    let mut slow = TcpStream::connect(&server.addr).expect("connect");
+    slow.write_all(b"POST / HTTP/1.1\r\nhost: x\r\n").expect("write");
+    let started = Instant::now();
+    assert!(closed_within(&mut idle, Duration::from_secs(5)));
+    assert!(closed_within(&mut slow, Duration::from_secs(5)));
+    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    // A busy server still answers new clients.
+    assert!(signed_call(&server.addr).starts_with("HTTP/1.1 200"));
+}
+
+#[test]
+fn a_refused_body_closes_the_connection_and_says_so() {
+    let server = start(&[]);
+    let mut s = TcpStream::connect(&server.addr).expect("connect");
+    let len = 5 * 1024 * 1024;
+    write!(
+        s,
+        "POST / HTTP/1.1\r\nhost: {}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {len}\r\n\r\n",
+        server.addr
+    )
+    .expect("head");
+    let mut writer = s.try_clone().expect("clone");
+    // The body is written on its own thread: the server stops reading it part way.
+    let sender = std::thread::spawn(move || {
+        let chunk = vec![b'a'; 64 * 1024];
+        for _ in 0..(len / chunk.len()) {
+            if writer.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+    });
+    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).to_ascii_lowercase();
+    assert!(text.starts_with("http/1.1 400"), "{text}");
+    assert!(text.contains("\r\nconnection: close\r\n"), "{text}");
+    assert!(text.contains("the request body is too large"), "{text}");
+    let _ = sender.join();
+}
