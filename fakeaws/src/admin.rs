@@ -28,6 +28,7 @@ pub fn router(fake: Arc<Fake>) -> Router<Arc<Fake>> {
         .route("/data-plane", get(data_plane))
         .route("/faults", get(faults).post(inject))
         .route("/calls", get(calls))
+        .route("/answers", get(answers))
         .route("/codedeploy/notifications", get(notifications))
         .route("/codedeploy/notifications/endpoint", post(notification_endpoint))
         .route("/reset", post(reset))
@@ -248,6 +249,12 @@ async fn faults(State(fake): State<Arc<Fake>>) -> Response {
 
 async fn calls(State(fake): State<Arc<Fake>>) -> Response {
     Json(fake.call_counts()).into_response()
+}
+
+/// How many reads the answer cache served (`hits`) and how many it built (`misses`).
+async fn answers(State(fake): State<Arc<Fake>>) -> Response {
+    let (hits, misses) = fake.answers.counts();
+    Json(json!({"hits": hits, "misses": misses})).into_response()
 }
 
 /// What CodeDeploy's triggers announced, oldest first (`?since=N`: from the N-th on).

@@ -9,6 +9,7 @@
 //! work of building the answer is saved.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 #[derive(Debug)]
@@ -22,6 +23,8 @@ struct Kept {
 #[derive(Debug, Default)]
 pub struct Answers {
     kept: Mutex<HashMap<String, Kept>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 impl Answers {
@@ -33,8 +36,19 @@ impl Answers {
     /// the world is still at `version`.
     pub fn get(&self, action: &str, version: (u64, i64), request: &[u8]) -> Option<Option<String>> {
         let kept = self.lock();
-        let k = kept.get(action)?;
-        (k.version == version && k.request == request).then(|| k.answer.clone())
+        let found = kept
+            .get(action)
+            .filter(|k| k.version == version && k.request == request)
+            .map(|k| k.answer.clone());
+        let counter = if found.is_some() { &self.hits } else { &self.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    /// Reads answered from what was kept, and reads whose answer was built, so far (a benchmark
+    /// shows it measured the work, not copies).
+    pub fn counts(&self) -> (u64, u64) {
+        (self.hits.load(Ordering::Relaxed), self.misses.load(Ordering::Relaxed))
     }
 
     /// Keeps `answer` as the answer to `request` of `action` at `version`.

@@ -56,7 +56,7 @@ enum Probe {
     CargoSub(&'static str),
 }
 
-struct Tool {
+pub struct Tool {
     name: &'static str,
     why: &'static str,
     probe: Probe,
@@ -135,13 +135,27 @@ impl Test {
 /// Every tool of [`TOOLS`] present afterwards, or an error naming the first that could not be
 /// installed and the command that installs it.
 pub fn ensure_tools() -> anyhow::Result<()> {
+    ensure("xtask test", TOOLS)
+}
+
+/// moto's server, which `cargo xtask bench` compares fakeaws with.
+pub const MOTO: Tool = Tool {
+    name: "moto_server",
+    why: "the benchmark measures fakeaws beside moto's server",
+    probe: Probe::Command(&["moto_server"]),
+    via: Via::Pip("moto[server]"),
+};
+
+/// Each of `tools` present afterwards (installed if missing, saying so as `task`), or an error
+/// naming the first that could not be installed and the command that installs it.
+pub fn ensure(task: &str, tools: &[Tool]) -> anyhow::Result<()> {
     let mut apt_updated = false;
-    for tool in TOOLS {
+    for tool in tools {
         if present(tool.probe) {
             continue;
         }
         eprintln!(
-            "xtask test: installing {} ({}): {}",
+            "{task}: installing {} ({}): {}",
             tool.name,
             tool.why,
             tool.via.command()

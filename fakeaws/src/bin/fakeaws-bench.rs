@@ -1,7 +1,14 @@
-//! `fakeaws-bench` (run by `cargo xtask bench`): throughput and latency of the release fakeaws under
-//! concurrent keep-alive clients, on a fresh world and on one churned by 10,000 launches and
-//! terminations, side by side with `moto_server` when it is installed. A benchmark, not a test:
-//! it prints figures and ratios, it asserts nothing.
+//! `fakeaws-bench` (run by `cargo xtask bench`): throughput and latency of the release fakeaws and
+//! of `moto_server`, side by side in one run, under concurrent keep-alive clients. A benchmark, not
+//! a test: it prints figures and ratios, it asserts nothing.
+//!
+//! It measures the work, not a cache: fakeaws runs on a moving (real-time) clock, so its world
+//! settles before every read, and every client cycles through byte-different but equivalent request
+//! bodies (parameters reordered, percent-encoded differently), so no answer is served from the
+//! read-answer cache (one answer per action, for the same body at the same world state). The one
+//! cached row says so. Both servers are started once and built the same world; each figure is the
+//! median of interleaved rounds (fakeaws, moto, fakeaws, moto ...), fresh and after the same churn
+//! on both. Memory is each server's resident set size.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -13,20 +20,27 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 
 #[derive(Parser)]
-#[command(name = "cargo xtask bench", bin_name = "cargo xtask bench")]
+#[command(name = "cargo xtask bench", bin_name = "cargo xtask bench", version)]
 struct Args {
     /// Concurrent keep-alive clients.
     #[arg(long, default_value_t = 8)]
     clients: usize,
     /// Seconds of load per measurement.
-    #[arg(long, default_value_t = 3.0)]
+    #[arg(long, default_value_t = 2.0)]
     seconds: f64,
+    /// Interleaved rounds per figure (the median is printed).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
     /// Instances in the benchmark group.
     #[arg(long, default_value_t = 100)]
     instances: usize,
-    /// Launch-and-terminate rounds for the churned world (each launches and terminates `instances`).
-    #[arg(long, default_value_t = 100)]
+    /// Launch-and-terminate rounds of the churn, on both servers (each launches and terminates
+    /// `instances`).
+    #[arg(long, default_value_t = 20)]
     churn_rounds: usize,
+    /// Byte-different equivalent bodies each client cycles through (1 lets the cache answer).
+    #[arg(long, default_value_t = 24)]
+    variants: usize,
     /// The fakeaws binary (default: beside this one).
     #[arg(long)]
     fakeaws: Option<std::path::PathBuf>,
@@ -37,8 +51,11 @@ struct Args {
 
 /// A server under test, killed when dropped.
 struct Server {
+    name: &'static str,
     child: Child,
     url: String,
+    moto: bool,
+    tg: String,
 }
 
 impl Drop for Server {
@@ -48,13 +65,29 @@ impl Drop for Server {
     }
 }
 
+impl Server {
+    /// Resident set size in MB (Linux `/proc`), if readable.
+    fn rss_mb(&self) -> Option<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let kb: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kb / 1024.0)
+    }
+}
+
 fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 async fn wait_up(url: &str, child: &mut Child) -> anyhow::Result<()> {
     let addr = url.trim_start_matches("http://").to_string();
-    for _ in 0..200 {
+    for _ in 0..400 {
         if let Some(status) = child.try_wait()? {
             bail!("the server exited before listening ({status})");
         }
@@ -63,7 +96,7 @@ async fn wait_up(url: &str, child: &mut Child) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    bail!("{url} did not come up in 10 s")
+    bail!("{url} did not come up in 20 s")
 }
 
 /// One keep-alive HTTP/1.1 connection (opened again when the server closes it, as moto's does).
@@ -77,6 +110,33 @@ async fn connect(host: &str) -> anyhow::Result<hyper::client::conn::http1::SendR
     let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
     tokio::spawn(conn);
     Ok(sender)
+}
+
+/// A Query request ready to send: its body and signed headers (signed once: a signature holds
+/// for 15 minutes, so the clients spend their time sending, not signing).
+#[derive(Clone)]
+struct Signed {
+    body: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Signed {
+    /// `body` for `service` (`autoscaling`, `elasticloadbalancing`, `ec2`: the credential scope,
+    /// by which moto_server routes), signed with the default key pair for `host`.
+    fn new(host: &str, service: &str, body: &str) -> Signed {
+        let headers = fakeaws::protocol::sigv4::sign_query_as(
+            service,
+            fakeaws::protocol::sigv4::DEFAULT_ACCESS_KEY_ID,
+            fakeaws::protocol::sigv4::DEFAULT_SECRET_ACCESS_KEY,
+            "us-east-1",
+            host,
+            body,
+        );
+        Signed {
+            body: body.to_string(),
+            headers,
+        }
+    }
 }
 
 impl Conn {
@@ -97,25 +157,15 @@ impl Conn {
         Ok(())
     }
 
-    /// POSTs a Query body for `service` (`autoscaling`, `elasticloadbalancing`, `ec2`: the
-    /// credential scope, by which moto_server routes), signed with the default key pair; returns
-    /// the status and body.
-    async fn query(&mut self, service: &str, body: &str) -> anyhow::Result<(u16, String)> {
+    async fn send(&mut self, s: &Signed) -> anyhow::Result<(u16, String)> {
         self.ready().await?;
         let mut req = hyper::Request::post("/")
             .header("host", &self.host)
             .header("content-type", "application/x-www-form-urlencoded");
-        for (k, v) in fakeaws::protocol::sigv4::sign_query_as(
-            service,
-            fakeaws::protocol::sigv4::DEFAULT_ACCESS_KEY_ID,
-            fakeaws::protocol::sigv4::DEFAULT_SECRET_ACCESS_KEY,
-            "us-east-1",
-            &self.host,
-            body,
-        ) {
+        for (k, v) in &s.headers {
             req = req.header(k, v);
         }
-        let req = req.body(Full::new(Bytes::from(body.to_string())))?;
+        let req = req.body(Full::new(Bytes::from(s.body.clone())))?;
         let resp = self.sender.send_request(req).await?;
         let status = resp.status().as_u16();
         let bytes = resp.into_body().collect().await?.to_bytes();
@@ -123,11 +173,24 @@ impl Conn {
     }
 
     async fn must(&mut self, service: &str, body: &str) -> anyhow::Result<String> {
-        let (status, text) = self.query(service, body).await?;
+        let signed = Signed::new(&self.host, service, body);
+        let (status, text) = self.send(&signed).await?;
         if status != 200 {
             bail!("{body}: {status} {}", text.chars().take(300).collect::<String>());
         }
         Ok(text)
+    }
+
+    /// The fake's answer-cache counts: (hits, misses).
+    async fn answers(&mut self) -> anyhow::Result<(u64, u64)> {
+        self.ready().await?;
+        let req = hyper::Request::get("/_fakeaws/answers")
+            .header("host", &self.host)
+            .body(Full::new(Bytes::new()))?;
+        let resp = self.sender.send_request(req).await?;
+        let bytes = resp.into_body().collect().await?.to_bytes();
+        let v: serde_json::Value = serde_json::from_slice(&bytes)?;
+        Ok((v["hits"].as_u64().unwrap_or(0), v["misses"].as_u64().unwrap_or(0)))
     }
 
     async fn post_json(&mut self, path: &str, json: &str) -> anyhow::Result<()> {
@@ -152,19 +215,31 @@ fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
 
 /// The benchmark world: a target group behind an ALB listener and a group of `n` instances in it.
 /// Returns the target group's ARN.
-async fn build_world(url: &str, n: usize, moto: bool) -> anyhow::Result<String> {
+///
+/// moto keeps a terminated instance's private address for good, so its two subnets are sized for
+/// every launch of the churn (`launches`).
+async fn build_world(url: &str, n: usize, moto: bool, launches: usize) -> anyhow::Result<String> {
     let mut c = Conn::open(url).await?;
     let (vpc, subnets) = if moto {
         let v = c
             .must("ec2", "Action=CreateVpc&Version=2016-11-15&CidrBlock=10.0.0.0%2F16")
             .await?;
         let vpc = between(&v, "<vpcId>", "</vpcId>").context("no vpcId")?.to_string();
+        // The smallest subnet that could hold every launch (moto may not spread them evenly;
+        // AWS reserves 5 addresses of each), at most half the VPC's /16.
+        let per_subnet = launches + 16;
+        let bits = (per_subnet as f64).log2().ceil().clamp(4.0, 15.0) as u32;
+        let prefix = 32 - bits;
         let mut subnets = Vec::new();
         for (i, az) in ["us-east-1a", "us-east-1b"].iter().enumerate() {
+            let base = (i as u32) << bits;
+            let cidr = format!("10.0.{}.{}%2F{prefix}", (base >> 8) & 255, base & 255);
             let s = c
                 .must(
                     "ec2",
-                    &format!("Action=CreateSubnet&Version=2016-11-15&VpcId={vpc}&CidrBlock=10.0.{i}.0%2F24&AvailabilityZone={az}"),
+                    &format!(
+                        "Action=CreateSubnet&Version=2016-11-15&VpcId={vpc}&CidrBlock={cidr}&AvailabilityZone={az}"
+                    ),
                 )
                 .await?;
             subnets.push(
@@ -229,9 +304,10 @@ async fn build_world(url: &str, n: usize, moto: bool) -> anyhow::Result<String> 
     Ok(tg)
 }
 
-/// 10,000 launches and terminations (by default): the group doubles, then halves, on the clock.
-async fn churn(url: &str, n: usize, rounds: usize) -> anyhow::Result<()> {
-    let mut c = Conn::open(url).await?;
+/// `rounds` launches and terminations of `n` instances: the group doubles, then halves (on
+/// fakeaws with the clock moved past the launches, the drains and the health checks).
+async fn churn(s: &Server, n: usize, rounds: usize) -> anyhow::Result<()> {
+    let mut c = Conn::open(&s.url).await?;
     for _ in 0..rounds {
         for d in [2 * n, n] {
             c.must(
@@ -239,36 +315,137 @@ async fn churn(url: &str, n: usize, rounds: usize) -> anyhow::Result<()> {
                 &format!("Action=SetDesiredCapacity&Version=2011-01-01&AutoScalingGroupName=bench&DesiredCapacity={d}"),
             )
             .await?;
-            c.post_json("/_fakeaws/clock/advance", r#"{"seconds": 400}"#).await?;
+            if !s.moto {
+                c.post_json("/_fakeaws/clock/advance", r#"{"seconds": 400}"#).await?;
+            }
         }
     }
-    c.post_json("/_fakeaws/clock/advance", r#"{"seconds": 3700}"#).await?;
+    if !s.moto {
+        c.post_json("/_fakeaws/clock/advance", r#"{"seconds": 3700}"#).await?;
+    }
     Ok(())
 }
 
-/// Requests per second, p50 and p99 (ms) of `body` from `clients` keep-alive clients.
+/// Up to `n` byte-different encodings of the same Query request: the parameters in every order,
+/// values' `:`, `/` and `-` raw or percent-encoded (upper or lower case hex), the `Action`
+/// key spelled plain or with its first letter percent-encoded.
+fn variants(params: &[(&str, &str)], n: usize) -> Vec<String> {
+    fn enc(v: &str, how: usize) -> String {
+        v.chars()
+            .map(|c| match (c, how) {
+                (':' | '/' | '-', 1) => format!("%{:02X}", c as u32),
+                (':' | '/' | '-', 2) => format!("%{:02x}", c as u32),
+                _ => c.to_string(),
+            })
+            .collect()
+    }
+    let mut orders: Vec<Vec<usize>> = vec![Vec::new()];
+    for _ in 0..params.len() {
+        orders = orders
+            .into_iter()
+            .flat_map(|o| {
+                (0..params.len())
+                    .filter(|i| !o.contains(i))
+                    .map(|i| {
+                        let mut o = o.clone();
+                        o.push(i);
+                        o
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+    }
+    let mut out = Vec::new();
+    for key_form in 0..2 {
+        for how in 0..3 {
+            for order in &orders {
+                let body: Vec<String> = order
+                    .iter()
+                    .map(|&i| {
+                        let (k, v) = params[i];
+                        let k = if key_form == 1 && k == "Action" { "%41ction" } else { k };
+                        format!("{k}={}", enc(v, how))
+                    })
+                    .collect();
+                let body = body.join("&");
+                if !out.contains(&body) {
+                    out.push(body);
+                }
+            }
+        }
+    }
+    out.truncate(n.max(1));
+    out
+}
+
+#[test]
+fn every_variant_is_different_bytes_for_the_same_request() {
+    for params in [
+        &[
+            ("Action", "DescribeTargetHealth"),
+            ("Version", "2015-12-01"),
+            ("TargetGroupArn", "arn:aws:x/y"),
+        ][..],
+        &[
+            ("Action", "DescribeAutoScalingGroups"),
+            ("Version", "2011-01-01"),
+            ("AutoScalingGroupNames.member.1", "bench"),
+        ][..],
+    ] {
+        let v = variants(params, 24);
+        assert_eq!(v.len(), 24);
+        for body in &v {
+            let mut decoded: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+            decoded.sort();
+            let mut want: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            want.sort();
+            assert_eq!(decoded, want, "{body}");
+        }
+    }
+}
+
+/// One figure: requests per second, p50 and p99 (ms).
+#[derive(Clone, Copy, Default)]
+struct Figure {
+    rps: f64,
+    p50: f64,
+    p99: f64,
+}
+
+/// `clients` keep-alive clients sending `bodies` in turn for `secs`. With at least two bodies per
+/// client, each client cycles through its own (body `i` goes to client `i % clients`): no two
+/// requests in a row of one action are then the same bytes, so none can be answered from the
+/// cache, which keeps the last answer per action.
 async fn load(
     url: &str,
     service: &'static str,
-    body: String,
+    bodies: &[String],
     clients: usize,
     secs: f64,
-) -> anyhow::Result<(f64, f64, f64)> {
+) -> anyhow::Result<Figure> {
+    let host = url.trim_start_matches("http://");
+    let signed: Vec<Signed> = bodies.iter().map(|b| Signed::new(host, service, b)).collect();
     let deadline = Instant::now() + Duration::from_secs_f64(secs);
     let mut tasks = Vec::new();
-    for _ in 0..clients {
+    let own = signed.len() >= 2 * clients;
+    for client in 0..clients {
         let url = url.to_string();
-        let body = body.clone();
+        let signed: Vec<Signed> = match own {
+            true => signed.iter().skip(client).step_by(clients).cloned().collect(),
+            false => signed.clone(),
+        };
         tasks.push(tokio::spawn(async move {
             let mut c = Conn::open(&url).await?;
             let mut lat = Vec::new();
+            let mut i = 0;
             while Instant::now() < deadline {
                 let t = Instant::now();
-                let (status, text) = c.query(service, &body).await?;
+                let (status, text) = c.send(&signed[i % signed.len()]).await?;
                 if status != 200 {
                     bail!("{status}: {}", text.chars().take(200).collect::<String>());
                 }
                 lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                i += 1;
             }
             anyhow::Ok(lat)
         }));
@@ -285,130 +462,222 @@ async fn load(
             .copied()
             .unwrap_or(0.0)
     };
-    Ok((all.len() as f64 / elapsed, pct(0.5), pct(0.99)))
+    Ok(Figure {
+        rps: all.len() as f64 / elapsed,
+        p50: pct(0.5),
+        p99: pct(0.99),
+    })
 }
 
-struct Figures {
-    health: (f64, f64, f64),
-    groups: (f64, f64, f64),
+/// The two reads measured, each with its request variants.
+struct Reads {
+    health: Vec<String>,
+    groups: Vec<String>,
 }
 
-async fn measure(url: &str, tg: &str, a: &Args) -> anyhow::Result<Figures> {
-    let health = load(
-        url,
-        "elasticloadbalancing",
-        format!("Action=DescribeTargetHealth&Version=2015-12-01&TargetGroupArn={tg}"),
-        a.clients,
-        a.seconds,
-    )
-    .await?;
-    let groups = load(
-        url,
-        "autoscaling",
-        "Action=DescribeAutoScalingGroups&Version=2011-01-01&AutoScalingGroupNames.member.1=bench".to_string(),
-        a.clients,
-        a.seconds,
-    )
-    .await?;
-    Ok(Figures { health, groups })
+impl Reads {
+    fn new(tg: &str, n: usize) -> Reads {
+        Reads {
+            health: variants(
+                &[
+                    ("Action", "DescribeTargetHealth"),
+                    ("Version", "2015-12-01"),
+                    ("TargetGroupArn", tg),
+                ],
+                n,
+            ),
+            groups: variants(
+                &[
+                    ("Action", "DescribeAutoScalingGroups"),
+                    ("Version", "2011-01-01"),
+                    ("AutoScalingGroupNames.member.1", "bench"),
+                ],
+                n,
+            ),
+        }
+    }
 }
 
-fn row(name: &str, f: (f64, f64, f64)) {
-    println!(
-        "  {name:<46} {:>10.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms",
-        f.0, f.1, f.2
-    );
+/// Per server: (DescribeTargetHealth, DescribeAutoScalingGroups), the median of `rounds`
+/// interleaved rounds.
+async fn measure(servers: &[&Server], a: &Args) -> anyhow::Result<Vec<(Figure, Figure)>> {
+    let mut per: Vec<(Vec<Figure>, Vec<Figure>)> = vec![(Vec::new(), Vec::new()); servers.len()];
+    for _ in 0..a.rounds.max(1) {
+        for (s, out) in servers.iter().zip(per.iter_mut()) {
+            let reads = Reads::new(&s.tg, a.variants);
+            out.0
+                .push(load(&s.url, "elasticloadbalancing", &reads.health, a.clients, a.seconds).await?);
+            out.1
+                .push(load(&s.url, "autoscaling", &reads.groups, a.clients, a.seconds).await?);
+        }
+    }
+    Ok(per.into_iter().map(|(h, g)| (median(h), median(g))).collect())
 }
 
-fn start_fakeaws(a: &Args) -> anyhow::Result<Server> {
-    let exe = match &a.fakeaws {
-        Some(p) => p.clone(),
-        None => std::env::current_exe()?.with_file_name("fakeaws"),
-    };
+fn median(mut figures: Vec<Figure>) -> Figure {
+    figures.sort_by(|x, y| x.rps.total_cmp(&y.rps));
+    figures.get(figures.len() / 2).copied().unwrap_or_default()
+}
+
+fn start(name: &'static str, exe: &str, args: &[String], moto: bool) -> anyhow::Result<Server> {
     let port = free_port()?;
-    let child = Command::new(&exe)
-        .args(["--bind", &format!("127.0.0.1:{port}"), "--manual-clock"])
+    let mut all: Vec<String> = args.to_vec();
+    if moto {
+        all.extend(["-H".into(), "127.0.0.1".into(), "-p".into(), port.to_string()]);
+    } else {
+        all.extend(["--bind".into(), format!("127.0.0.1:{port}"), "--no-data-plane".into()]);
+    }
+    let child = Command::new(exe)
+        .args(&all)
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .with_context(|| format!("starting {}", exe.display()))?;
+        .with_context(|| format!("starting {exe}"))?;
     Ok(Server {
+        name,
         child,
         url: format!("http://127.0.0.1:{port}"),
+        moto,
+        tg: String::new(),
     })
+}
+
+fn cells(f: Option<Figure>) -> String {
+    match f {
+        Some(f) => format!("{:>8.0} {:>7.2} {:>7.2}", f.rps, f.p50, f.p99),
+        None => format!("{:>8} {:>7} {:>7}", "-", "-", "-"),
+    }
+}
+
+fn row(name: &str, fake: Figure, moto: Option<Figure>) {
+    let ratio = moto
+        .filter(|m| m.rps > 0.0)
+        .map(|m| format!("{:>7.0}x", fake.rps / m.rps))
+        .unwrap_or_else(|| format!("{:>8}", "-"));
+    println!("  {name:<44} {}   {}   {ratio}", cells(Some(fake)), cells(moto));
+}
+
+fn rss(s: &Server) -> String {
+    s.rss_mb().map_or("-".into(), |m| format!("{m:.0} MB"))
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = Args::parse();
-    println!(
-        "fakeaws-bench: {} keep-alive clients, {} s per figure, a group of {} instances in a target group",
-        a.clients, a.seconds, a.instances
-    );
-    let mut fake = start_fakeaws(&a)?;
-    wait_up(&fake.url, &mut fake.child).await?;
-    let tg = build_world(&fake.url, a.instances, false).await?;
-    let fresh = measure(&fake.url, &tg, &a).await?;
-    let t = Instant::now();
-    churn(&fake.url, a.instances, a.churn_rounds).await?;
-    println!(
-        "churned: {} launches and {} terminations in {:.1} s",
-        a.churn_rounds * a.instances,
-        a.churn_rounds * a.instances,
-        t.elapsed().as_secs_f64()
-    );
-    let churned = measure(&fake.url, &tg, &a).await?;
-    println!("\nfakeaws (release)");
-    row("DescribeTargetHealth, fresh world", fresh.health);
-    row("DescribeTargetHealth, churned world", churned.health);
-    row("DescribeAutoScalingGroups, fresh world", fresh.groups);
-    row("DescribeAutoScalingGroups, churned world", churned.groups);
-    println!(
-        "  churned/fresh: DescribeTargetHealth {:.2}, DescribeAutoScalingGroups {:.2}",
-        churned.health.0 / fresh.health.0,
-        churned.groups.0 / fresh.groups.0
-    );
-    drop(fake);
-
-    let moto = match a.moto.as_deref() {
+    let exe = match &a.fakeaws {
+        Some(p) => p.clone(),
+        None => std::env::current_exe()?.with_file_name("fakeaws"),
+    };
+    let exe = exe.display().to_string();
+    let moto_exe = match a.moto.as_deref() {
         Some("none") => None,
         Some(p) => Some(p.to_string()),
         None => which("moto_server"),
     };
-    let Some(moto) = moto else {
-        println!("\nmoto_server not found (pip install 'moto[server]'): no comparison");
-        return Ok(());
-    };
-    let port = free_port()?;
-    let child = Command::new(&moto)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .with_context(|| format!("starting {moto}"))?;
-    let mut m = Server {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    wait_up(&m.url, &mut m.child).await?;
-    let tg = match build_world(&m.url, a.instances, true).await {
-        Ok(tg) => tg,
-        Err(e) => {
-            println!("\nmoto_server: building the same world failed ({e:#}): no comparison");
-            return Ok(());
-        }
-    };
-    let moto_fresh = measure(&m.url, &tg, &a).await?;
-    println!("\nmoto_server ({moto})");
-    row("DescribeTargetHealth, fresh world", moto_fresh.health);
-    row("DescribeAutoScalingGroups, fresh world", moto_fresh.groups);
     println!(
-        "  fakeaws/moto (fresh): DescribeTargetHealth {:.1}x, DescribeAutoScalingGroups {:.1}x; churned fakeaws/fresh moto: {:.1}x, {:.1}x",
-        fresh.health.0 / moto_fresh.health.0,
-        fresh.groups.0 / moto_fresh.groups.0,
-        churned.health.0 / moto_fresh.health.0,
-        churned.groups.0 / moto_fresh.groups.0
+        "fakeaws-bench: {} keep-alive clients, {} s per figure, median of {} interleaved rounds, {} request variants, a group of {} instances in a target group",
+        a.clients, a.seconds, a.rounds, a.variants, a.instances
+    );
+    // All servers up at once, for the whole run.
+    let mut fake = start("fakeaws", &exe, &[], false)?;
+    let mut cached = start("fakeaws (manual clock)", &exe, &["--manual-clock".into()], false)?;
+    let mut moto = match &moto_exe {
+        Some(m) => Some(start("moto_server", m, &[], true)?),
+        None => None,
+    };
+    wait_up(&fake.url, &mut fake.child).await?;
+    wait_up(&cached.url, &mut cached.child).await?;
+    let launches = (a.churn_rounds + 2) * a.instances;
+    fake.tg = build_world(&fake.url, a.instances, false, launches).await?;
+    cached.tg = build_world(&cached.url, a.instances, false, launches).await?;
+    if let Some(m) = moto.as_mut() {
+        wait_up(&m.url, &mut m.child).await?;
+        match build_world(&m.url, a.instances, true, launches).await {
+            Ok(tg) => m.tg = tg,
+            Err(e) => {
+                println!("moto_server: building the same world failed ({e:#}): no comparison");
+                moto = None;
+            }
+        }
+    }
+    if moto.is_none() && moto_exe.is_none() {
+        println!("moto_server not found (pip install 'moto[server]'): fakeaws alone");
+    }
+    let servers: Vec<&Server> = std::iter::once(&fake).chain(moto.as_ref()).collect();
+    let rss_fresh: Vec<String> = servers.iter().map(|s| rss(s)).collect();
+    let before = Conn::open(&fake.url).await?.answers().await?;
+    let fresh = measure(&servers, &a).await?;
+    let after_fresh = Conn::open(&fake.url).await?.answers().await?;
+    let mut churn_took = Vec::new();
+    for s in &servers {
+        let t = Instant::now();
+        churn(s, a.instances, a.churn_rounds).await?;
+        churn_took.push((s.name, t.elapsed().as_secs_f64()));
+    }
+    let rss_churned: Vec<String> = servers.iter().map(|s| rss(s)).collect();
+    let after_churn = Conn::open(&fake.url).await?.answers().await?;
+    let churned = measure(&servers, &a).await?;
+    let after = Conn::open(&fake.url).await?.answers().await?;
+    let hits = (after_fresh.0 - before.0) + (after.0 - after_churn.0);
+    let reads = hits + (after_fresh.1 - before.1) + (after.1 - after_churn.1);
+    // The answer cache at work: a frozen clock and one body, labelled as such.
+    let one = Args {
+        variants: 1,
+        rounds: 1,
+        ..a
+    };
+    let cache = measure(&[&cached], &one).await?[0];
+
+    let n = a.churn_rounds * a.instances;
+    println!(
+        "churn: {n} launches and {n} terminations on each: {}",
+        churn_took
+            .iter()
+            .map(|(name, s)| format!("{name} {s:.1} s"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "\n  {:<44} {:>8} {:>7} {:>7}   {:>8} {:>7} {:>7}   {:>8}",
+        "fakeaws (moving clock) | moto_server", "req/s", "p50 ms", "p99 ms", "req/s", "p50 ms", "p99 ms", "ratio"
+    );
+    let m = |v: &Vec<(Figure, Figure)>, f: fn(&(Figure, Figure)) -> Figure| v.get(1).map(f);
+    row("DescribeTargetHealth, fresh world", fresh[0].0, m(&fresh, |p| p.0));
+    row(
+        "DescribeTargetHealth, churned world",
+        churned[0].0,
+        m(&churned, |p| p.0),
+    );
+    row("DescribeAutoScalingGroups, fresh world", fresh[0].1, m(&fresh, |p| p.1));
+    row(
+        "DescribeAutoScalingGroups, churned world",
+        churned[0].1,
+        m(&churned, |p| p.1),
+    );
+    println!(
+        "  {:<44} {}   (manual clock, one body: not work, a copy)",
+        "DescribeTargetHealth, answer cache (fakeaws)",
+        cells(Some(cache.0)),
+    );
+    println!(
+        "  churned/fresh: fakeaws {:.2} / {:.2}{}",
+        churned[0].0.rps / fresh[0].0.rps,
+        churned[0].1.rps / fresh[0].1.rps,
+        match (fresh.get(1), churned.get(1)) {
+            (Some(f), Some(c)) => format!(", moto {:.2} / {:.2}", c.0.rps / f.0.rps, c.1.rps / f.1.rps),
+            _ => String::new(),
+        }
+    );
+    println!("  fakeaws' answer cache in the rows above: {hits} of {reads} reads answered from it");
+    println!(
+        "  memory (resident) fresh -> churned: {}",
+        servers
+            .iter()
+            .zip(rss_fresh.iter().zip(&rss_churned))
+            .map(|(s, (f, c))| format!("{} {f} -> {c}", s.name))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     Ok(())
 }
