@@ -19,6 +19,7 @@ use crate::error::{HookError, Result};
 
 mod deregister;
 mod processes;
+mod quota;
 mod register;
 
 pub use deregister::deregister;
@@ -33,6 +34,9 @@ pub const TAG_PROCS: &str = "codedeploy-elb-hooks:suspended-processes";
 /// Prefix of the tag marking an instance these hooks put in Standby (`…:standby:i-0abc`, value:
 /// the deployment): one key per instance, so concurrent hooks never overwrite each other's mark.
 pub const TAG_STANDBY: &str = "codedeploy-elb-hooks:standby:";
+/// Written when a Standby mark could not be (AWS's tag quota): from then until no instance is out,
+/// every instance in Standby counts as the hooks', whatever marks the group still carries.
+pub const TAG_UNMARKED: &str = "codedeploy-elb-hooks:unmarked-standby";
 /// The key of an instance's Standby mark.
 fn standby_key(id: &str) -> String {
     format!("{TAG_STANDBY}{id}")
@@ -57,6 +61,8 @@ pub struct Group {
     pub members: BTreeMap<String, String>,
     /// Members Auto Scaling has marked `Unhealthy`.
     pub unhealthy: Vec<String>,
+    /// A write of this run found the group at AWS's tag quota (this instance carries no mark).
+    pub no_room_for_mark: bool,
 }
 
 /// The group and lifecycle state of an instance, if it is in a group.
@@ -154,6 +160,7 @@ async fn read_group(ctx: &Ctx, name: &str) -> std::result::Result<Group, crate::
             .filter(|i| i.health_status() == Some("Unhealthy"))
             .filter_map(|i| i.instance_id().map(str::to_string))
             .collect(),
+        no_room_for_mark: false,
     })
 }
 
@@ -161,8 +168,41 @@ async fn set_tag(ctx: &Ctx, group: &str, key: &str, value: &str) -> Result<()> {
     set_tags(ctx, group, &[(key, value)]).await
 }
 
-/// Writes several of a group's tags in one CreateOrUpdateTags.
+/// Writes several of a group's tags in one CreateOrUpdateTags; at AWS's tag quota, making room
+/// for them (see [`quota`]).
 async fn set_tags(ctx: &Ctx, group: &str, tags: &[(&str, &str)]) -> Result<()> {
+    match try_set_tags(ctx, group, tags).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.code.as_deref() == Some("LimitExceeded") => quota::write_records(ctx, group, tags).await,
+        Err(e) => Err(crate::ctx::aws_error("CreateOrUpdateTags", &e)),
+    }
+}
+
+/// Removes these tags of a group in one DeleteTags.
+async fn delete_tags(ctx: &Ctx, group: &str, keys: &[&str]) -> Result<()> {
+    let tags: Vec<Tag> = keys
+        .iter()
+        .map(|k| {
+            Tag::builder()
+                .resource_id(group)
+                .resource_type("auto-scaling-group")
+                .key(*k)
+                .build()
+        })
+        .collect();
+    ctx.must("DeleteTags", || {
+        ctx.asg.delete_tags().set_tags(Some(tags.clone())).send()
+    })
+    .await?;
+    Ok(())
+}
+
+/// [`set_tags`], the failure as AWS gave it (a caller can tell the tag quota from the rest).
+async fn try_set_tags(
+    ctx: &Ctx,
+    group: &str,
+    tags: &[(&str, &str)],
+) -> std::result::Result<(), crate::ctx::AwsFailure> {
     let tags: Vec<Tag> = tags
         .iter()
         .map(|(key, value)| {
@@ -175,7 +215,7 @@ async fn set_tags(ctx: &Ctx, group: &str, tags: &[(&str, &str)]) -> Result<()> {
                 .build()
         })
         .collect();
-    ctx.must("CreateOrUpdateTags", || {
+    ctx.call("CreateOrUpdateTags", || {
         ctx.asg.create_or_update_tags().set_tags(Some(tags.clone())).send()
     })
     .await?;
@@ -186,7 +226,8 @@ async fn set_tags(ctx: &Ctx, group: &str, tags: &[(&str, &str)]) -> Result<()> {
 /// (at the quota [`mark_standby`] says why there is none).
 fn standby_mark(ctx: &Ctx, g: &Group, more: usize) -> Option<String> {
     let key = standby_key(&ctx.instance_id);
-    (!g.tags.contains_key(&key) && g.tags.len() + more < MAX_GROUP_TAGS).then_some(key)
+    (!g.tags.contains_key(&key) && !g.tags.contains_key(TAG_UNMARKED) && g.tags.len() + more < MAX_GROUP_TAGS)
+        .then_some(key)
 }
 
 async fn delete_tag(ctx: &Ctx, group: &str, key: &str) -> Result<()> {
@@ -260,7 +301,7 @@ fn others_out(ctx: &Ctx, g: &Group) -> bool {
 /// Whether a member of the group (but `except`) is out of service because of these hooks (see
 /// [`others_out`]).
 fn hooks_out(g: &Group, except: Option<&str>) -> bool {
-    let marks_may_be_missing = g.tags.len() >= MAX_GROUP_TAGS;
+    let marks_may_be_missing = g.tags.len() >= MAX_GROUP_TAGS || g.tags.contains_key(TAG_UNMARKED);
     g.members.iter().any(|(id, s)| {
         Some(id.as_str()) != except
             && out_of_service(s)
@@ -272,7 +313,7 @@ fn hooks_out(g: &Group, except: Option<&str>) -> bool {
 /// the mark cannot be written: the hooks say so, and siblings count every Standby instance then.
 async fn mark_standby(ctx: &Ctx, g: &Group) -> Result<()> {
     let key = standby_key(&ctx.instance_id);
-    if g.tags.get(&key) == Some(&ctx.deployment_id) {
+    if g.tags.get(&key) == Some(&ctx.deployment_id) || g.no_room_for_mark || g.tags.contains_key(TAG_UNMARKED) {
         return Ok(());
     }
     let tag = Tag::builder()
@@ -290,20 +331,25 @@ async fn mark_standby(ctx: &Ctx, g: &Group) -> Result<()> {
     match r {
         Ok(_) => Ok(()),
         Err(e) if e.code.as_deref() == Some("LimitExceeded") => {
-            ctx.warn(format!(
-                "{} has AWS's {MAX_GROUP_TAGS} tags: no room to mark this instance as the hooks' Standby, so every instance in Standby there (an operator's too) holds MinSize and the processes until it returns",
-                g.name
-            ));
-            Ok(())
+            no_room_for_mark(ctx, g);
+            quota::write_records(ctx, &g.name, &[]).await
         }
         Err(e) => Err(crate::ctx::aws_error("CreateOrUpdateTags", &e)),
     }
 }
 
+/// Says that the group's tag quota leaves no room for this instance's Standby mark.
+fn no_room_for_mark(ctx: &Ctx, g: &Group) {
+    ctx.warn(format!(
+        "{} has AWS's {MAX_GROUP_TAGS} tags: no room to mark this instance as the hooks' Standby, so every instance in Standby there (an operator's too) holds MinSize and the processes until the last is back",
+        g.name
+    ));
+}
+
 /// Removes this instance's Standby mark, the marks of instances no longer in the group (a
-/// terminated instance's) and the tag `also` names, in one call; none when there is nothing to
+/// terminated instance's) and the tags `also` names, in one call; none when there is nothing to
 /// remove.
-async fn unmark_standby(ctx: &Ctx, g: &Group, also: Option<&str>) -> Result<()> {
+async fn unmark_standby(ctx: &Ctx, g: &Group, also: &[&str]) -> Result<()> {
     let tag = |k: &str| {
         Tag::builder()
             .resource_id(&g.name)
@@ -319,7 +365,8 @@ async fn unmark_standby(ctx: &Ctx, g: &Group, also: Option<&str>) -> Result<()> 
                 .is_some_and(|id| id == ctx.instance_id || !g.members.contains_key(id))
         })
         .map(|k| tag(k))
-        .chain(also.map(tag))
+        .chain(also.iter().map(|k| tag(k)))
+        .chain((g.tags.contains_key(TAG_UNMARKED) && !others_out(ctx, g)).then(|| tag(TAG_UNMARKED)))
         .collect();
     if stale.is_empty() {
         return Ok(());

@@ -67,15 +67,28 @@ pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut St
         )));
     }
     crate::maintenance::check_free(ctx, &g.target_groups).await?;
-    if ctx.settings.handle_processes {
-        if g.suspended.iter().any(|p| p == "Launch") {
-            return Err(HookError::Refused(format!(
-                "the Launch process of {} is suspended: the instance could never leave Standby; resume Launch and retry",
-                g.name
-            )));
+    if ctx.settings.handle_processes && g.suspended.iter().any(|p| p == "Launch") {
+        return Err(HookError::Refused(format!(
+            "the Launch process of {} is suspended: the instance could never leave Standby; resume Launch and retry",
+            g.name
+        )));
+    }
+    // When this read already says MinSize must move, its original goes on record in the same
+    // write as the processes record (one call), and the processes that must stay off while it
+    // is lowered are suspended with the others.
+    let lower_min = g.desired - 1 < g.min;
+    let min_record = if lower_min { min_to_record(ctx, &g) } else { None };
+    let recorded_now = min_record.is_some();
+    if ctx.settings.handle_processes || lower_min {
+        if lower_min && !ctx.settings.handle_processes {
+            ctx.info(format!(
+                "MinSize must be lowered: {} stay suspended until it is restored (process handling is off)",
+                WHILE_MIN_LOWERED.join(" and ")
+            ));
         }
         state.group = Some(g.name.clone());
-        suspend(ctx, &mut g, state, &wanted_processes(ctx, false), true).await?;
+        let also: Vec<(&str, String)> = min_record.map(|m| (TAG_MIN, m.to_string())).into_iter().collect();
+        suspend(ctx, &mut g, state, &wanted_processes(ctx, lower_min), true, &also).await?;
     }
     state.group = Some(g.name.clone());
     state.standby = true;
@@ -105,22 +118,15 @@ pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut St
         }
         if g.desired - 1 < g.min || (attempt > 1 && g.min > 0) {
             let siblings = others_out(ctx, &g);
-            let (original, tagged_before) = match g.tags.get(TAG_MIN).and_then(|v| v.parse::<i32>().ok()) {
-                // The hooks only ever lower MinSize to 0 and bring it back up to the record: one
-                // above the record was raised by someone else (an operator, after a failed
-                // deployment left the record): theirs is the original now.
-                Some(o) if g.min > o => {
-                    ctx.info(format!(
-                        "MinSize of {} is {}, above the recorded original {o}: someone raised it; restoring to {} later",
-                        g.name, g.min, g.min
-                    ));
-                    set_tag(ctx, &g.name, TAG_MIN, &g.min.to_string()).await?;
-                    (g.min, true)
-                }
-                Some(o) => (o, true),
-                None => {
-                    set_tag(ctx, &g.name, TAG_MIN, &g.min.to_string()).await?;
-                    (g.min, false)
+            let recorded = g.tags.get(TAG_MIN).and_then(|v| v.parse::<i32>().ok());
+            let (original, tagged_before) = match recorded {
+                // Written with the processes record just before the loop.
+                Some(o) if attempt == 1 && recorded_now => (o, false),
+                Some(o) if g.min <= o => (o, true),
+                _ => {
+                    let o = min_to_record(ctx, &g).unwrap_or(g.min);
+                    set_tag(ctx, &g.name, TAG_MIN, &o.to_string()).await?;
+                    (o, recorded.is_some())
                 }
             };
             state.lowered_min_from = Some(original);
@@ -137,7 +143,7 @@ pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut St
                         WHILE_MIN_LOWERED.join(" and ")
                     ));
                 }
-                suspend(ctx, &mut g, state, &wanted, true).await?;
+                suspend(ctx, &mut g, state, &wanted, true, &[]).await?;
             }
             let contended = attempt > 1 || siblings || tagged_before;
             let new_min = 0;
@@ -159,11 +165,8 @@ pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut St
                     .send()
             })
             .await?;
-            // A sibling's restore may have deleted the record between our read and our write.
-            let after = group(ctx, group_name).await?;
-            if !after.tags.contains_key(TAG_MIN) {
-                set_tag(ctx, &g.name, TAG_MIN, &original.to_string()).await?;
-            }
+            // A sibling's restore may have deleted the record between our read and our write:
+            // the reads after EnterStandby put it back (see `keep_min_record`).
         }
         if attempt == 1 {
             mark_standby(ctx, &g).await?;
@@ -191,6 +194,7 @@ pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut St
                 // the processes (or overwritten our record): make sure they are off now, not
                 // only after the drain.
                 let mut now = group(ctx, group_name).await?;
+                keep_min_record(ctx, &mut now, state).await?;
                 keep_suspended(ctx, &mut now, state).await?;
                 break;
             }
@@ -223,6 +227,7 @@ async fn wait_standby(ctx: &Ctx, group_name: &str, state: &mut State, first_look
     loop {
         let now = match read_group(ctx, group_name).await {
             Ok(mut g) => {
+                keep_min_record(ctx, &mut g, state).await?;
                 keep_suspended(ctx, &mut g, state).await?;
                 g.members
                     .get(&ctx.instance_id)
@@ -252,4 +257,41 @@ async fn wait_standby(ctx: &Ctx, group_name: &str, state: &mut State, first_look
         }
         ctx.poll_sleep().await?;
     }
+}
+
+/// The original MinSize to put on record before lowering it, or `None` when the record already
+/// holds it. The hooks only ever lower MinSize to 0 and bring it back up to the record: a MinSize
+/// above the record was raised by someone else (an operator, after a failed deployment left the
+/// record): theirs is the original now.
+fn min_to_record(ctx: &Ctx, g: &Group) -> Option<i32> {
+    match g.tags.get(TAG_MIN).and_then(|v| v.parse::<i32>().ok()) {
+        Some(o) if g.min > o => {
+            ctx.info(format!(
+                "MinSize of {} is {}, above the recorded original {o}: someone raised it; restoring to {} later",
+                g.name, g.min, g.min
+            ));
+            Some(g.min)
+        }
+        Some(_) => None,
+        None => Some(g.min),
+    }
+}
+
+/// While this instance holds MinSize lowered, the group's record of the original must stand: a
+/// sibling's restore may have deleted it between this instance's read and its MinSize write. Each
+/// read after EnterStandby (one the wait makes anyway) puts it back from the state file.
+async fn keep_min_record(ctx: &Ctx, g: &mut Group, state: &State) -> Result<()> {
+    let Some(original) = state.lowered_min_from else {
+        return Ok(());
+    };
+    if g.tags.contains_key(TAG_MIN) || g.min >= original {
+        return Ok(());
+    }
+    ctx.info(format!(
+        "the record of {}'s original MinSize was removed while this instance holds it lowered: writing it again ({original})",
+        g.name
+    ));
+    set_tag(ctx, &g.name, TAG_MIN, &original.to_string()).await?;
+    g.tags.insert(TAG_MIN.to_string(), original.to_string());
+    Ok(())
 }

@@ -22,13 +22,15 @@ pub const WHILE_MIN_LOWERED: [&str; 2] = ["AlarmNotification", "ScheduledActions
 /// instance back resumes the union.
 ///
 /// `leaving`: this instance is about to enter Standby, so its Standby mark rides along with the
-/// record's write when there is one.
+/// record's write when there is one. `also`: other tags to write in the same call (the original
+/// MinSize, when it is about to be lowered), written even when the record needs no change.
 pub(super) async fn suspend(
     ctx: &Ctx,
     g: &mut Group,
     state: &mut State,
     wanted: &[String],
     leaving: bool,
+    also: &[(&str, String)],
 ) -> Result<()> {
     let tagged: Option<Vec<String>> = g.tags.get(TAG_PROCS).map(|v| split_list(v));
     let mut ours = tagged.clone().unwrap_or_default();
@@ -63,15 +65,43 @@ pub(super) async fn suspend(
         }
     }
     ctx.save(state)?;
-    if tagged.as_ref() != Some(&ours) {
+    let record_changes = tagged.as_ref() != Some(&ours);
+    if record_changes || !also.is_empty() {
         let record = ours.join(",");
-        let mark = if leaving { standby_mark(ctx, g, 2) } else { None };
-        let mut tags = vec![(TAG_PROCS, record.as_str())];
+        let mark = if leaving {
+            standby_mark(ctx, g, 2 + also.len())
+        } else {
+            None
+        };
+        let mut tags: Vec<(&str, &str)> = also.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        if record_changes {
+            tags.push((TAG_PROCS, record.as_str()));
+        }
         if let Some(m) = &mark {
             tags.push((m.as_str(), ctx.deployment_id.as_str()));
         }
-        set_tags(ctx, &g.name, &tags).await?;
-        g.tags.insert(TAG_PROCS.to_string(), record.clone());
+        // Siblings writing their marks at the same moment may fill the quota the read left room
+        // for: the records go on without the mark then.
+        let mark = match try_set_tags(ctx, &g.name, &tags).await {
+            Ok(()) => mark,
+            Err(e) if e.code.as_deref() == Some("LimitExceeded") => {
+                if mark.is_some() {
+                    no_room_for_mark(ctx, g);
+                    tags.pop();
+                }
+                g.no_room_for_mark = true;
+                quota::write_records(ctx, &g.name, &tags).await?;
+                g.tags.insert(TAG_UNMARKED.to_string(), ctx.deployment_id.clone());
+                None
+            }
+            Err(e) => return Err(crate::ctx::aws_error("CreateOrUpdateTags", &e)),
+        };
+        for (k, v) in also {
+            g.tags.insert(k.to_string(), v.clone());
+        }
+        if record_changes {
+            g.tags.insert(TAG_PROCS.to_string(), record.clone());
+        }
         if let Some(m) = mark {
             g.tags.insert(m, ctx.deployment_id.clone());
         }
@@ -100,7 +130,7 @@ pub(super) fn split_list(v: &str) -> Vec<String> {
 pub(super) async fn keep_suspended(ctx: &Ctx, g: &mut Group, state: &mut State) -> Result<()> {
     let wanted = wanted_processes(ctx, g.tags.contains_key(TAG_MIN));
     if !wanted.is_empty() {
-        suspend(ctx, g, state, &wanted, false).await?;
+        suspend(ctx, g, state, &wanted, false, &[]).await?;
     }
     Ok(())
 }

@@ -263,6 +263,9 @@ pub async fn restore(ctx: &Ctx, mut g: Group, state: &mut State, healthy_now: bo
     let group_name = g.name.clone();
     let group_name = group_name.as_str();
     let mut transient_failures = 0u32;
+    // The original MinSize, once MinSize is back to it with nobody else out: its record goes with
+    // the processes record and the Standby mark, in one call.
+    let mut min_back: Option<i32> = None;
     for attempt in 0..20 {
         if attempt > 0 {
             g = group(ctx, group_name).await?;
@@ -308,8 +311,8 @@ pub async fn restore(ctx: &Ctx, mut g: Group, state: &mut State, healthy_now: bo
                         .send()
                 })
                 .await;
-            match wrote {
-                Ok(_) => {}
+            let back = match wrote {
+                Ok(_) => target == original && !others,
                 Err(e) if e.transient && transient_failures + 1 < ctx.settings.retry_max_attempts => {
                     transient_failures += 1;
                     ctx.warn(format!(
@@ -318,23 +321,21 @@ pub async fn restore(ctx: &Ctx, mut g: Group, state: &mut State, healthy_now: bo
                         e.message
                     ));
                     ctx.backoff(transient_failures).await?;
+                    false
                 }
                 Err(e) => return Err(crate::ctx::aws_error("UpdateAutoScalingGroup", &e)),
+            };
+            if !back {
+                // Re-read: a concurrent restore or EnterStandby may have changed the group meanwhile.
+                continue;
             }
-            // Re-read: a concurrent restore or EnterStandby may have changed the group meanwhile.
-            continue;
+            // Back to the original with nobody else out: the read plus our own write is the group
+            // now; a sibling acting meanwhile is caught by the look after the record's removal.
+            g.min = target;
         }
         if g.min >= target && !others {
             ctx.info(format!("MinSize of {} is back to {}", g.name, g.min));
-            delete_tag(ctx, &g.name, TAG_MIN).await?;
-            // A sibling may have lowered MinSize (or entered Standby) between our read and the
-            // delete: then the record must stay for its restore.
-            let after = group(ctx, group_name).await?;
-            if after.min < g.min || others_out(ctx, &after) {
-                ctx.info("another instance of the group is leaving: keeping the original MinSize on record");
-                set_tag(ctx, &g.name, TAG_MIN, &original.to_string()).await?;
-            }
-            g = after;
+            min_back = Some(original);
         } else if attempt == 0 || g.min < original {
             ctx.info(format!(
                 "MinSize of {} stays {} until the instances still in Standby return (original {original})",
@@ -394,7 +395,21 @@ pub async fn restore(ctx: &Ctx, mut g: Group, state: &mut State, healthy_now: bo
         // The record goes with this instance's Standby mark, in one call.
         drop_record = tagged.is_some();
     }
-    unmark_standby(ctx, &g, drop_record.then_some(TAG_PROCS)).await?;
+    let also: Vec<&str> = drop_record
+        .then_some(TAG_PROCS)
+        .into_iter()
+        .chain(min_back.map(|_| TAG_MIN))
+        .collect();
+    unmark_standby(ctx, &g, &also).await?;
+    if let Some(original) = min_back {
+        // A sibling may have lowered MinSize (or entered Standby) between our read and the
+        // removal: then the record must stay for its restore.
+        let after = group(ctx, &g.name).await?;
+        if after.min < g.min || others_out(ctx, &after) {
+            ctx.info("another instance of the group is leaving: keeping the original MinSize on record");
+            set_tag(ctx, &g.name, TAG_MIN, &original.to_string()).await?;
+        }
+    }
     state.suspended.clear();
     ctx.save(state)?;
     Ok(())

@@ -398,6 +398,80 @@ async fn an_asg_round_trip_stays_within_its_call_budget() {
 /// removal). The scripts make 16.
 const ROUND_TRIP_BUDGET: u64 = 16;
 
+/// Issue 31: the round trip when MinSize == DesiredCapacity (MinSize must go down and back up),
+/// counted per action. Deregister 9: the path above plus UpdateAutoScalingGroup, the original
+/// MinSize recorded in the same write as the processes record, and no separate read after the
+/// MinSize write (the reads after EnterStandby put a removed record back). Register 10: the path
+/// above plus UpdateAutoScalingGroup and one look after the records' removal (a sibling leaving
+/// meanwhile gets its record back); the MinSize record goes in the same DeleteTags as the
+/// processes record and the mark. Was 23.
+#[tokio::test]
+async fn a_round_trip_that_lowers_min_size_stays_within_its_call_budget() {
+    let env = Env::new().await;
+    let g = env.asg_world(2, 4, 2);
+    let id = env.members(&g)[0].clone();
+    let before = env.fake().call_counts();
+    env.run(DEREGISTER, &id).await.ok();
+    let mid = env.fake().call_counts();
+    env.run(REGISTER, &id).await.ok();
+    let after = env.fake().call_counts();
+    env.assert_restored(&g, (2, 2, 4));
+    let delta = |a: &std::collections::BTreeMap<String, u64>, b: &std::collections::BTreeMap<String, u64>| {
+        a.iter()
+            .map(|(k, v)| (k.clone(), v - b.get(k).copied().unwrap_or(0)))
+            .filter(|(_, n)| *n > 0)
+            .collect::<std::collections::BTreeMap<String, u64>>()
+    };
+    let (de, re) = (delta(&mid, &before), delta(&after, &mid));
+    let n = |m: &std::collections::BTreeMap<String, u64>, k: &str| m.get(k).copied().unwrap_or(0);
+    assert_eq!(n(&de, "autoscaling:CreateOrUpdateTags"), 1, "{de:?}");
+    assert_eq!(n(&de, "autoscaling:DescribeAutoScalingGroups"), 3, "{de:?}");
+    assert_eq!(n(&re, "autoscaling:DeleteTags"), 1, "{re:?}");
+    assert_eq!(n(&re, "autoscaling:DescribeAutoScalingGroups"), 2, "{re:?}");
+    let total: u64 = de.values().sum::<u64>() + re.values().sum::<u64>();
+    assert!(total <= 19, "{total} calls: {de:?} {re:?}");
+}
+
+/// Issue 31: more instances out at once than AWS's 50-tag quota leaves marks for (the group's own
+/// tags fill 44 of 50). The marks give way, the records always fit, the group says every Standby
+/// instance counts as the hooks' meanwhile, and after all are back it is as it was: sizes,
+/// processes, and none of the hooks' tags (the sentinel included).
+#[tokio::test]
+async fn at_the_tag_quota_the_records_fit_and_the_group_comes_back_whole() {
+    let env = Env::new().await;
+    let g = env.asg_world(8, 16, 8);
+    {
+        let mut w = env.fake().world();
+        for i in 0..44 {
+            let tag = fakeaws::model::Tag {
+                value: "x".into(),
+                propagate_at_launch: false,
+            };
+            w.put_tag(&g, &format!("team:{i:02}"), tag).expect("tag");
+        }
+    }
+    let ids = env.members(&g);
+    let runs: Vec<(&str, &str)> = ids.iter().map(|id| (DEREGISTER, id.as_str())).collect();
+    let outs = env.run_many(&runs).await;
+    for o in &outs {
+        o.ok();
+    }
+    let log: String = outs.iter().map(|o| o.stdout.clone() + &o.stderr).collect();
+    assert!(log.contains("no room to mark this instance"), "{log}");
+    let tags = env.tags(&g);
+    assert!(tags.iter().any(|t| t == hooks::asg::TAG_UNMARKED), "{tags:?}");
+    assert!(tags.iter().any(|t| t == hooks::asg::TAG_MIN), "{tags:?}");
+    assert!(tags.len() <= 50);
+    let runs: Vec<(&str, &str)> = ids.iter().map(|id| (REGISTER, id.as_str())).collect();
+    for o in env.run_many(&runs).await {
+        o.ok();
+    }
+    let left: Vec<String> = env.tags(&g).into_iter().filter(|t| !t.starts_with("team:")).collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(env.sizes(&g), (8, 8, 16));
+    assert!(env.suspended(&g).is_empty(), "{:?}", env.suspended(&g));
+}
+
 /// A sibling that read the group just before this instance's EnterStandby (so it saw nobody else
 /// out) resumes the processes just after this instance re-checked them: the deregister hook finds
 /// them running at its next look and suspends them again before it returns.
