@@ -43,6 +43,11 @@ pub async fn rest(ctx: &Ctx) -> Result<Rest> {
             "not run by CodeDeploy (no DEPLOYMENT_ID, APPLICATION_NAME and DEPLOYMENT_GROUP_NAME)".into(),
         ));
     };
+    if let Some(why) = ctx.store.codedeploy_unavailable(&ctx.deployment_id) {
+        return Ok(Rest::Unknown(format!(
+            "{why} (found by an earlier run in this deployment: not asked again)"
+        )));
+    }
     let listed = ctx
         .call("ListDeployments", || {
             ctx.codedeploy.call(
@@ -167,11 +172,28 @@ fn strings(v: &serde_json::Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Codes that will not change while the deployment runs: the application or deployment group the
+/// agent named does not exist (a rehearsal's placeholder names), or the role may not ask.
+fn lasting(code: &str) -> bool {
+    matches!(
+        code,
+        "ApplicationDoesNotExistException"
+            | "DeploymentGroupDoesNotExistException"
+            | "InvalidApplicationNameException"
+            | "InvalidDeploymentGroupNameException"
+            | "UnauthorizedOperation"
+    ) || code.starts_with("AccessDenied")
+}
+
 fn unknown(ctx: &Ctx, what: &str, e: &crate::ctx::AwsFailure) -> Rest {
-    let denied = e
-        .code
-        .as_deref()
-        .is_some_and(|c| c.starts_with("AccessDenied") || c == "UnauthorizedOperation");
+    let code = e.code.as_deref().unwrap_or_default();
+    if lasting(code) {
+        let why = format!("{what}: {code} ({})", e.message);
+        if let Err(err) = ctx.store.note_codedeploy_unavailable(&ctx.deployment_id, &why) {
+            ctx.warn(format!("cannot keep the note that CodeDeploy cannot be asked: {err}"));
+        }
+    }
+    let denied = code.starts_with("AccessDenied") || code == "UnauthorizedOperation";
     if denied {
         Rest::Unknown(format!(
             "the instance role may not call {what} ({}): scaling processes are resumed per instance, as without CodeDeploy",

@@ -140,18 +140,43 @@ impl Store {
 
     /// Writes the state atomically.
     pub fn save(&self, state: &State) -> Result<()> {
+        let text = serde_json::to_string_pretty(state).map_err(|e| state_err("cannot encode", &self.file, e))?;
+        self.write_atomic(&self.file, &text)
+    }
+
+    /// Beside the state file: why CodeDeploy could not be asked about `deployment`, kept across
+    /// runs (the state file itself goes when a run succeeds).
+    fn note_path(&self) -> PathBuf {
+        self.file.with_extension("codedeploy")
+    }
+
+    /// Records that asking CodeDeploy about `deployment` failed for a reason that will not change
+    /// while it runs (the application or group does not exist, the role may not ask).
+    pub fn note_codedeploy_unavailable(&self, deployment: &str, why: &str) -> Result<()> {
+        let text = serde_json::json!({ "deployment_id": deployment, "why": why }).to_string();
+        self.write_atomic(&self.note_path(), &text)
+    }
+
+    /// Why CodeDeploy could not be asked about `deployment`, if an earlier run of it found out.
+    pub fn codedeploy_unavailable(&self, deployment: &str) -> Option<String> {
+        if std::fs::symlink_metadata(self.note_path()).is_ok_and(|m| m.file_type().is_symlink()) {
+            return None;
+        }
+        let text = std::fs::read_to_string(self.note_path()).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        (v["deployment_id"] == deployment).then(|| v["why"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// Writes `text` to `path` atomically (a temporary file renamed into place), 0600, refusing
+    /// symlinks.
+    fn write_atomic(&self, path: &Path, text: &str) -> Result<()> {
         self.ensure_dir()?;
-        if std::fs::symlink_metadata(&self.file).is_ok_and(|m| m.file_type().is_symlink()) {
-            return Err(state_err(
-                "refusing a symlinked state file",
-                &self.file,
-                "it is a symlink",
-            ));
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(state_err("refusing a symlinked state file", path, "it is a symlink"));
         }
         let tmp = self
             .dir
             .join(format!(".{}.{}.tmp", std::process::id(), fastrand::u32(..)));
-        let text = serde_json::to_string_pretty(state).map_err(|e| state_err("cannot encode", &self.file, e))?;
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -162,7 +187,7 @@ impl Store {
         f.write_all(text.as_bytes())
             .map_err(|e| state_err("cannot write", &tmp, e))?;
         f.sync_all().map_err(|e| state_err("cannot sync", &tmp, e))?;
-        std::fs::rename(&tmp, &self.file).map_err(|e| state_err("cannot rename onto", &self.file, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| state_err("cannot rename onto", path, e))?;
         Ok(())
     }
 

@@ -190,6 +190,8 @@ fn run(filter: Option<&str>, report: Option<&Path>, fleet: bool) -> anyhow::Resu
     let mut pages = Vec::new();
     let mut all_ok = true;
     let mut mismatches = 0;
+    // Instance deployments played (each instance once per deployment that included it).
+    let mut deployed = 0usize;
     for r in results {
         let (file, out, wall) = r?;
         let name = file
@@ -236,6 +238,7 @@ fn run(filter: Option<&str>, report: Option<&Path>, fleet: bool) -> anyhow::Resu
                 if report.is_some() {
                     pages.push((name.clone(), outcome.clone()));
                 }
+                deployed += outcome.deployments.iter().map(|d| d.instances.len()).sum::<usize>();
                 let overhead = scenarios::report::overhead_text(&outcome);
                 rows.push(Row {
                     name,
@@ -267,11 +270,14 @@ fn run(filter: Option<&str>, report: Option<&Path>, fleet: bool) -> anyhow::Resu
     }
     println!();
     let passed = rows.iter().filter(|r| r.result == "ok").count();
-    println!(
-        "{passed} passed, {} failed ({:.1}s wall)",
-        rows.len() - passed,
-        started.elapsed().as_secs_f64()
-    );
+    let wall = started.elapsed().as_secs_f64();
+    println!("{passed} passed, {} failed ({wall:.1}s wall)", rows.len() - passed);
+    if fleet {
+        println!(
+            "{deployed} instance deployments in {wall:.1}s: {:.0} instances per second",
+            deployed as f64 / wall.max(0.001)
+        );
+    }
     if mismatches > 0 {
         println!("{mismatches} snapshot(s) differ: review them with `cargo insta review` (cargo install cargo-insta).");
     }

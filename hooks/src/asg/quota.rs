@@ -20,6 +20,13 @@ pub(super) async fn write_records(ctx: &Ctx, name: &str, tags: &[(&str, &str)]) 
     if !want.iter().any(|(k, _)| *k == TAG_UNMARKED) {
         want.push((TAG_UNMARKED, ctx.deployment_id.as_str()));
     }
+    // Most often the room is there (the records' keys exist already, another instance wrote the
+    // sentinel): the group is read only when the write is refused.
+    match try_set_tags(ctx, name, &want).await {
+        Ok(()) => return Ok(()),
+        Err(e) if e.code.as_deref() == Some("LimitExceeded") => {}
+        Err(e) => return Err(crate::ctx::aws_error("CreateOrUpdateTags", &e)),
+    }
     for _ in 0..ATTEMPTS {
         let fresh = group(ctx, name).await?;
         let new_keys = want.iter().filter(|(k, _)| !fresh.tags.contains_key(*k)).count();

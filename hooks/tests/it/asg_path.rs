@@ -668,3 +668,35 @@ async fn processes_stay_suspended_until_the_deployments_last_instance_is_back() 
     assert_eq!(lines.len(), 1, "{}", out.stdout);
     env.assert_restored(&g, (1, 2, 4));
 }
+
+/// Issue 31: CodeDeploy refusing the check for a reason that will not change within the
+/// deployment (here: the application the agent named does not exist) is asked once per instance
+/// and deployment: a later run of the same deployment does not ask again, a new deployment does.
+#[tokio::test]
+async fn a_lasting_codedeploy_refusal_is_not_asked_again_in_the_same_deployment() {
+    let mut env = Env::new().await;
+    env.extra.push(("APPLICATION_NAME".into(), "not-an-application".into()));
+    env.extra.push(("DEPLOYMENT_GROUP_NAME".into(), "web-dg".into()));
+    let g = env.asg_world(1, 4, 2);
+    let id = env.members(&g)[0].clone();
+    let asked = |env: &Env| {
+        env.fake()
+            .call_counts()
+            .get("codedeploy:ListDeployments")
+            .copied()
+            .unwrap_or(0)
+    };
+    env.run(DEREGISTER, &id).await.ok();
+    env.run(REGISTER, &id).await.ok();
+    assert_eq!(asked(&env), 1);
+    env.run(DEREGISTER, &id).await.ok();
+    let out = env.run(REGISTER, &id).await;
+    out.ok();
+    assert_eq!(asked(&env), 1, "{}", out.stdout);
+    assert!(out.stdout.contains("not asked again"), "{}", out.stdout);
+    env.deployment = "d-NEXT00001".into();
+    env.run(DEREGISTER, &id).await.ok();
+    env.run(REGISTER, &id).await.ok();
+    assert_eq!(asked(&env), 2);
+    env.assert_restored(&g, (1, 2, 4));
+}
