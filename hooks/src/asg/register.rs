@@ -50,6 +50,10 @@ pub async fn register_recorded(ctx: &Ctx, group_name: &str, state: &mut State) -
 }
 
 /// Register on the ASG path. `g` is the instance's group as just read, `lifecycle` its state there.
+/// How long Auto Scaling keeps an instance `Pending` after ExitStandby before its load balancers
+/// register it again (the fake's model of it; later registration only costs more looks).
+const EXIT_STANDBY_PENDING: Duration = Duration::from_secs(2);
+
 pub async fn register(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut State) -> Result<()> {
     let group_name = g.name.clone();
     let group_name = group_name.as_str();
@@ -111,10 +115,11 @@ async fn come_back(ctx: &Ctx, left: &Group, state: &mut State, exited: bool) -> 
     if !health_covers_pending {
         wait_lifecycle(ctx, "InService", ctx.settings.in_service_timeout, Duration::ZERO).await?;
     }
-    // Registration happens on the way through Pending, a step of its own: the first look at
-    // health allows one poll interval for it.
+    // Registration happens on the way through Pending, a step of its own (about two seconds after
+    // ExitStandby): the first look at health allows that much for it, and at least one poll
+    // interval.
     let registering = if exited {
-        ctx.settings.poll_interval
+        ctx.settings.poll_interval.max(EXIT_STANDBY_PENDING)
     } else {
         Duration::ZERO
     };
@@ -263,9 +268,9 @@ pub async fn restore(ctx: &Ctx, mut g: Group, state: &mut State, healthy_now: bo
     let group_name = g.name.clone();
     let group_name = group_name.as_str();
     let mut transient_failures = 0u32;
-    // The original MinSize, once MinSize is back to it with nobody else out: its record goes with
-    // the processes record and the Standby mark, in one call.
-    let mut min_back: Option<i32> = None;
+    // Once MinSize is back to the original with nobody else out, its record goes with the
+    // processes record and the Standby mark, in one call.
+    let mut min_back = false;
     for attempt in 0..20 {
         if attempt > 0 {
             g = group(ctx, group_name).await?;
@@ -335,7 +340,7 @@ pub async fn restore(ctx: &Ctx, mut g: Group, state: &mut State, healthy_now: bo
         }
         if g.min >= target && !others {
             ctx.info(format!("MinSize of {} is back to {}", g.name, g.min));
-            min_back = Some(original);
+            min_back = true;
         } else if attempt == 0 || g.min < original {
             ctx.info(format!(
                 "MinSize of {} stays {} until the instances still in Standby return (original {original})",
@@ -398,18 +403,12 @@ pub async fn restore(ctx: &Ctx, mut g: Group, state: &mut State, healthy_now: bo
     let also: Vec<&str> = drop_record
         .then_some(TAG_PROCS)
         .into_iter()
-        .chain(min_back.map(|_| TAG_MIN))
+        .chain(min_back.then_some(TAG_MIN))
         .collect();
+    // A sibling that lowered MinSize between our read and this removal writes the record again
+    // from its own state file at its next read (right after its EnterStandby, and at each look
+    // while it drains): no read of ours is needed here.
     unmark_standby(ctx, &g, &also).await?;
-    if let Some(original) = min_back {
-        // A sibling may have lowered MinSize (or entered Standby) between our read and the
-        // removal: then the record must stay for its restore.
-        let after = group(ctx, &g.name).await?;
-        if after.min < g.min || others_out(ctx, &after) {
-            ctx.info("another instance of the group is leaving: keeping the original MinSize on record");
-            set_tag(ctx, &g.name, TAG_MIN, &original.to_string()).await?;
-        }
-    }
     state.suspended.clear();
     ctx.save(state)?;
     Ok(())
