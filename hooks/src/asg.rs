@@ -63,6 +63,8 @@ pub struct Group {
     pub unhealthy: Vec<String>,
     /// A write of this run found the group at AWS's tag quota (this instance carries no mark).
     pub no_room_for_mark: bool,
+    /// `members` and `unhealthy` were read (see [`group_settings`]).
+    pub members_read: bool,
 }
 
 /// The group and lifecycle state of an instance, if it is in a group.
@@ -95,27 +97,46 @@ pub async fn locate(ctx: &Ctx, hint: Option<&str>) -> Result<Option<(Group, Stri
             }
         }
     }
+    // DescribeAutoScalingInstances gave the lifecycle state: the group's settings suffice here.
     match membership(ctx).await? {
-        Some((name, lifecycle)) => Ok(Some((group(ctx, &name).await?, lifecycle))),
+        Some((name, lifecycle)) => Ok(Some((group_settings(ctx, &name).await?, lifecycle))),
         None => Ok(None),
     }
 }
 
-/// Reads a group.
+/// Reads a group with its members.
 pub async fn group(ctx: &Ctx, name: &str) -> Result<Group> {
-    read_group(ctx, name).await.map_err(|e| match e.code.as_deref() {
-        Some("NotFound") => HookError::Unexpected(format!("Auto Scaling group {name} not found")),
-        _ => crate::ctx::aws_error("DescribeAutoScalingGroups", &e),
-    })
+    read_or_fail(ctx, name, true).await
 }
 
-/// Reads a group; a group that does not exist is a failure with code `NotFound`.
+/// Reads a group without its members (`IncludeInstances=false`): sizes, processes and tags, for a
+/// fraction of the answer at fleet scale. Whether other instances are out is then judged from the
+/// hooks' Standby marks (see [`hooks_out`]).
+pub async fn group_settings(ctx: &Ctx, name: &str) -> Result<Group> {
+    read_or_fail(ctx, name, false).await
+}
+
+async fn read_or_fail(ctx: &Ctx, name: &str, members: bool) -> Result<Group> {
+    read_group_as(ctx, name, members)
+        .await
+        .map_err(|e| match e.code.as_deref() {
+            Some("NotFound") => HookError::Unexpected(format!("Auto Scaling group {name} not found")),
+            _ => crate::ctx::aws_error("DescribeAutoScalingGroups", &e),
+        })
+}
+
+/// Reads a group with its members; a group that does not exist is a failure with code `NotFound`.
 async fn read_group(ctx: &Ctx, name: &str) -> std::result::Result<Group, crate::ctx::AwsFailure> {
+    read_group_as(ctx, name, true).await
+}
+
+async fn read_group_as(ctx: &Ctx, name: &str, members: bool) -> std::result::Result<Group, crate::ctx::AwsFailure> {
     let resp = ctx
         .call("DescribeAutoScalingGroups", || {
             ctx.asg
                 .describe_auto_scaling_groups()
                 .auto_scaling_group_names(name)
+                .include_instances(members)
                 .send()
         })
         .await?;
@@ -161,6 +182,7 @@ async fn read_group(ctx: &Ctx, name: &str) -> std::result::Result<Group, crate::
             .filter_map(|i| i.instance_id().map(str::to_string))
             .collect(),
         no_room_for_mark: false,
+        members_read: members,
     })
 }
 
@@ -302,6 +324,13 @@ fn others_out(ctx: &Ctx, g: &Group) -> bool {
 /// [`others_out`]).
 fn hooks_out(g: &Group, except: Option<&str>) -> bool {
     let marks_may_be_missing = g.tags.len() >= MAX_GROUP_TAGS || g.tags.contains_key(TAG_UNMARKED);
+    if !g.members_read {
+        // Read without its members: a mark of another instance (or a missing one) says enough.
+        return marks_may_be_missing
+            || g.tags
+                .keys()
+                .any(|k| k.strip_prefix(TAG_STANDBY).is_some_and(|id| Some(id) != except));
+    }
     g.members.iter().any(|(id, s)| {
         Some(id.as_str()) != except
             && out_of_service(s)
@@ -362,7 +391,7 @@ async fn unmark_standby(ctx: &Ctx, g: &Group, also: &[&str]) -> Result<()> {
         .keys()
         .filter(|k| {
             k.strip_prefix(TAG_STANDBY)
-                .is_some_and(|id| id == ctx.instance_id || !g.members.contains_key(id))
+                .is_some_and(|id| id == ctx.instance_id || (g.members_read && !g.members.contains_key(id)))
         })
         .map(|k| tag(k))
         .chain(also.iter().map(|k| tag(k)))

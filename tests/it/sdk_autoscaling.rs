@@ -69,6 +69,48 @@ async fn create_launches_balanced_and_registers() {
     assert!(acts.activities()[0].start_time().is_some());
 }
 
+/// `IncludeInstances=false` (AWS's answer to throttling on large groups): the group's settings,
+/// none of its members; the default still lists them. boto3 sends the same parameter.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_group_can_be_described_without_its_instances() {
+    let r = start().await;
+    let (group, _) = standard_world(&r, 1, 6, 4).await;
+    let asg = asg(&r.url).await;
+    let read = |with: Option<bool>| {
+        asg.describe_auto_scaling_groups()
+            .auto_scaling_group_names(&group)
+            .set_include_instances(with)
+            .send()
+    };
+    let without = read(Some(false)).await.expect("describe");
+    let g = &without.auto_scaling_groups()[0];
+    assert_eq!((g.min_size(), g.desired_capacity()), (Some(1), Some(4)));
+    assert!(g.instances().is_empty());
+    assert_eq!(
+        read(None).await.expect("describe").auto_scaling_groups()[0]
+            .instances()
+            .len(),
+        4
+    );
+    assert_eq!(
+        read(Some(true)).await.expect("describe").auto_scaling_groups()[0]
+            .instances()
+            .len(),
+        4
+    );
+    let url = r.url.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        crate::botocore::boto3(
+            &url,
+            "import boto3, json\nc = boto3.client('autoscaling')\ng = c.describe_auto_scaling_groups(AutoScalingGroupNames=['web-asg'], IncludeInstances=False)['AutoScalingGroups'][0]\nprint(json.dumps([g['DesiredCapacity'], len(g.get('Instances', []))]))\n",
+            &[],
+        )
+    })
+    .await
+    .expect("boto3");
+    assert_eq!(out, serde_json::json!([4, 0]));
+}
+
 #[tokio::test]
 async fn size_validation_uses_aws_messages() {
     let r = start().await;

@@ -114,7 +114,7 @@ pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut St
     loop {
         attempt += 1;
         if attempt > 1 {
-            g = group(ctx, group_name).await?;
+            g = group_settings(ctx, group_name).await?;
         }
         if g.desired - 1 < g.min || (attempt > 1 && g.min > 0) {
             let siblings = others_out(ctx, &g);
@@ -193,7 +193,7 @@ pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut St
                 // A sibling coming back between our read and our EnterStandby may have resumed
                 // the processes (or overwritten our record): make sure they are off now, not
                 // only after the drain.
-                let mut now = group(ctx, group_name).await?;
+                let mut now = group_settings(ctx, group_name).await?;
                 keep_min_record(ctx, &mut now, state).await?;
                 keep_suspended(ctx, &mut now, state).await?;
                 break;

@@ -28,7 +28,7 @@ pub(super) async fn write_records(ctx: &Ctx, name: &str, tags: &[(&str, &str)]) 
         Err(e) => return Err(crate::ctx::aws_error("CreateOrUpdateTags", &e)),
     }
     for _ in 0..ATTEMPTS {
-        let fresh = group(ctx, name).await?;
+        let fresh = group_settings(ctx, name).await?;
         let new_keys = want.iter().filter(|(k, _)| !fresh.tags.contains_key(*k)).count();
         let room = MAX_GROUP_TAGS.saturating_sub(fresh.tags.len());
         let need = new_keys.saturating_sub(room);

@@ -267,6 +267,10 @@ async fn wait_healthy(ctx: &Ctx, g: &Group, registering: Duration) -> Result<()>
 pub async fn restore(ctx: &Ctx, mut g: Group, state: &mut State, healthy_now: bool) -> Result<()> {
     let group_name = g.name.clone();
     let group_name = group_name.as_str();
+    if !g.members_read {
+        // Who else is out decides everything below: read the members.
+        g = group(ctx, group_name).await?;
+    }
     let mut transient_failures = 0u32;
     // Once MinSize is back to the original with nobody else out, its record goes with the
     // processes record and the Standby mark, in one call.

@@ -184,15 +184,18 @@ pub(super) fn describe_groups(world: &mut World, p: &Params) -> Outcome {
         .filter(|g| names.is_empty() || names.contains(&g.name))
         .collect();
     let page: Vec<&Group> = all.iter().skip(start).take(max_records).copied().collect();
+    // IncludeInstances=false: the groups without their members (AWS's answer to throttling on
+    // large groups); true by default.
+    let with_instances = p.bool("IncludeInstances")?.unwrap_or(true);
     let mut x = Xml::new();
-    x.list("AutoScalingGroups", page, |x, g| group_xml(x, world, g));
+    x.list("AutoScalingGroups", page, |x, g| group_xml(x, world, g, with_instances));
     if start + max_records < all.len() {
         x.leaf("NextToken", start + max_records);
     }
     Ok(Some(x.finish()))
 }
 
-pub(super) fn group_xml(x: &mut Xml, world: &World, g: &Group) {
+pub(super) fn group_xml(x: &mut Xml, world: &World, g: &Group, with_instances: bool) {
     x.leaf("AutoScalingGroupName", &g.name)
         .leaf("AutoScalingGroupARN", &g.arn);
     if let Some(c) = &g.launch_configuration {
@@ -212,23 +215,24 @@ pub(super) fn group_xml(x: &mut Xml, world: &World, g: &Group) {
         .str_list("TargetGroupARNs", &g.target_groups)
         .leaf("HealthCheckType", g.health_check_type.as_str())
         .leaf("HealthCheckGracePeriod", g.health_check_grace_period_s);
-    x.list(
-        "Instances",
-        g.instances.iter().filter_map(|id| world.instances.get(id)),
-        |x, i| {
-            x.leaf("InstanceId", &i.id)
-                .leaf("InstanceType", "t3.micro")
-                .leaf("AvailabilityZone", &i.availability_zone)
-                .leaf("LifecycleState", i.lifecycle.as_str())
-                .leaf("HealthStatus", if i.healthy { "Healthy" } else { "Unhealthy" });
-            if let Some(t) = &i.launch_template {
-                x.elem("LaunchTemplate", |x| {
-                    x.leaf("LaunchTemplateName", t).leaf("Version", "1");
-                });
-            }
-            x.leaf("ProtectedFromScaleIn", i.protected_from_scale_in);
-        },
-    );
+    let members = g
+        .instances
+        .iter()
+        .filter(|_| with_instances)
+        .filter_map(|id| world.instances.get(id));
+    x.list("Instances", members, |x, i| {
+        x.leaf("InstanceId", &i.id)
+            .leaf("InstanceType", "t3.micro")
+            .leaf("AvailabilityZone", &i.availability_zone)
+            .leaf("LifecycleState", i.lifecycle.as_str())
+            .leaf("HealthStatus", if i.healthy { "Healthy" } else { "Unhealthy" });
+        if let Some(t) = &i.launch_template {
+            x.elem("LaunchTemplate", |x| {
+                x.leaf("LaunchTemplateName", t).leaf("Version", "1");
+            });
+        }
+        x.leaf("ProtectedFromScaleIn", i.protected_from_scale_in);
+    });
     x.leaf("CreatedTime", iso(g.created_ms));
     x.list("SuspendedProcesses", &g.suspended, |x, (name, reason)| {
         x.leaf("ProcessName", name.as_str()).leaf("SuspensionReason", reason);
