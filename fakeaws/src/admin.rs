@@ -33,6 +33,7 @@ pub fn router(fake: Arc<Fake>) -> Router<Arc<Fake>> {
         .route("/codedeploy/notifications/endpoint", post(notification_endpoint))
         .route("/reset", post(reset))
         .route("/roles/{role}/policies", get(role_policies).post(set_role_policies))
+        .fallback(unknown_route)
         .layer(axum::middleware::from_fn_with_state(fake, guard))
 }
 
@@ -249,6 +250,18 @@ async fn faults(State(fake): State<Arc<Fake>>) -> Response {
 
 async fn calls(State(fake): State<Arc<Fake>>) -> Response {
     Json(fake.call_counts()).into_response()
+}
+
+/// A path under `/_fakeaws/` that is no admin route: a JSON 404 naming it (not S3's answer).
+async fn unknown_route(
+    method: axum::http::Method,
+    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
+) -> Response {
+    let msg = format!(
+        "no admin route {method} {}: see the README's Admin API (/_fakeaws/world, /clock, /clock/advance, /instances, /faults, /calls, /answers, ...)",
+        uri.path()
+    );
+    (StatusCode::NOT_FOUND, Json(json!({ "error": msg }))).into_response()
 }
 
 /// How many reads the answer cache served (`hits`) and how many it built (`misses`).

@@ -11,7 +11,8 @@ use clap::Parser;
 use fakeaws::spec::{self, SavedState, WorldFile};
 use fakeaws::{app, Clock, ClockMode, Fake, World};
 
-/// A local fake of ELBv2, Auto Scaling and EC2 instance metadata.
+/// A local fake of AWS for CodeDeploy deployments behind load balancers: Auto Scaling, Elastic Load
+/// Balancing (v2 and Classic) with a real data plane, EC2 instance metadata, CodeDeploy's API and S3.
 #[derive(Parser, Debug)]
 #[command(name = "fakeaws", version)]
 struct Args {

@@ -98,3 +98,18 @@ async fn role_policies_are_shown_and_replaced() {
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(v["error"].as_str().is_some_and(|e| e.contains("no Statement")), "{v}");
 }
+
+/// Issue 28: a path under `/_fakeaws/` that is no admin route gets a JSON 404 naming it, not S3's
+/// `InvalidBucketName`.
+#[tokio::test]
+async fn an_unknown_admin_path_is_a_json_404() {
+    let mut req = Request::get("/_fakeaws/clocks").body(Body::empty()).expect("request");
+    req.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+    let resp = fakeaws::app(fake()).oneshot(req).await.expect("answer");
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let msg = v["error"].as_str().unwrap_or_default();
+    assert!(msg.contains("no admin route GET /_fakeaws/clocks"), "{msg}");
+}

@@ -56,7 +56,11 @@ pub fn main(hook: Hook) -> ExitCode {
         Hook::Deregister => "Takes this EC2 instance out of its load balancers for a CodeDeploy deployment (Standby in an Auto Scaling group, otherwise target-group deregistration) and waits for draining.",
         Hook::Register => "Brings this EC2 instance back into its load balancers after a CodeDeploy deployment, waits until it is healthy, and restores what the deregister hook changed.",
     };
-    let cmd = Cli::command().name(hook.name()).about(about).after_help(AFTER_HELP);
+    let cmd = Cli::command()
+        .name(hook.name())
+        .version(env!("CARGO_PKG_VERSION"))
+        .about(about)
+        .after_help(AFTER_HELP);
     let matches = cmd.get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(c) => c,

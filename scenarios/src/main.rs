@@ -32,6 +32,15 @@ fn main() -> ExitCode {
     let mut report: Option<PathBuf> = None;
     let mut fleet = false;
     for a in std::env::args().skip(1) {
+        if a == "--help" || a == "-h" {
+            // A closed pipe (`| head`) is no error.
+            let _ = writeln!(std::io::stdout(), "{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        if a == "--version" || a == "-V" {
+            let _ = writeln!(std::io::stdout(), "scenarios {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
         if a == "--fleet" {
             fleet = true;
         } else if a == "--report" {
@@ -39,7 +48,9 @@ fn main() -> ExitCode {
         } else if let Some(d) = a.strip_prefix("--report=") {
             report = Some(PathBuf::from(d));
         } else if a.starts_with('-') {
-            eprintln!("scenarios: unknown option {a}; usage: scenarios [--fleet] [--report[=DIR]] [FILTER]");
+            eprintln!(
+                "scenarios: unknown option {a}; usage: scenarios [--fleet] [--report[=DIR]] [FILTER] (--help for more)"
+            );
             return ExitCode::from(2);
         } else {
             filter = Some(a);
@@ -54,6 +65,17 @@ fn main() -> ExitCode {
         }
     }
 }
+
+const USAGE: &str = "\
+scenarios: plays deployment scenarios on a simulated clock against the embedded fake, with the real hooks.
+
+usage:
+  scenarios [--fleet] [--report[=DIR]] [FILTER | FILE.toml]   play the suite (or the fleet-scale ones), a filter or a file
+  scenarios explore [SCENARIO | FILE ...] [--max-variants N] [--events LIST] [--seed N] [--json] ...
+                                                                every fleet event at every step, judged
+  scenarios serve [--bind 127.0.0.1:4566] [--world FILE] ...   the rehearsal server (cargo xtask rehearse)
+
+exit codes: 0 every scenario as expected, 1 a scenario failed or its snapshot differs, 2 bad input.";
 
 const SERVE_USAGE: &str =
     "usage: scenarios serve [--bind 127.0.0.1:4566] [--world FILE] [--s3-dir DIR] [--time-scale N]";

@@ -38,6 +38,19 @@ async fn help_describes_the_hook() {
     );
 }
 
+/// Issue 28: `--version` on both hooks, as on every command of the project.
+#[tokio::test]
+async fn both_hooks_say_their_version() {
+    for (bin, name) in [(DEREGISTER, "deregister-from-elb"), (REGISTER, "register-with-elb")] {
+        let out = std::process::Command::new(bin).arg("--version").output().expect("run");
+        assert!(out.status.success());
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            format!("{name} {}", env!("CARGO_PKG_VERSION"))
+        );
+    }
+}
+
 #[tokio::test]
 async fn unreachable_metadata_is_a_clear_error_and_changes_nothing() {
     let env = Env::new().await;
