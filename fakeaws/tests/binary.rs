@@ -3,6 +3,8 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_fakeaws");
 
 fn start(args: &[&str]) -> (std::process::Child, String) {
@@ -25,28 +27,7 @@ fn start(args: &[&str]) -> (std::process::Child, String) {
 }
 
 fn http(url: &str, method: &str, path: &str, body: &str) -> String {
-    use std::io::{Read, Write};
-    let addr = url.trim_start_matches("http://");
-    let mut s = std::net::TcpStream::connect(addr).expect("connect");
-    let signature: String = fakeaws::protocol::sigv4::sign_query(
-        fakeaws::protocol::sigv4::DEFAULT_ACCESS_KEY_ID,
-        fakeaws::protocol::sigv4::DEFAULT_SECRET_ACCESS_KEY,
-        "us-east-1",
-        addr,
-        body,
-    )
-    .into_iter()
-    .map(|(k, v)| format!("{k}: {v}\r\n"))
-    .collect();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-type: application/x-www-form-urlencoded\r\n{signature}content-length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("write");
-    let mut out = String::new();
-    s.read_to_string(&mut out).expect("read");
-    out
+    common::signed_http(url.trim_start_matches("http://"), method, path, body)
 }
 
 #[test]

@@ -8,6 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_fakeaws");
 
 /// The binary under `ulimit -n 1024` with `args`: the child, its URL, and its log lines so far.
@@ -58,27 +60,7 @@ fn start(args: &[&str]) -> Server {
 
 /// A signed DescribeAutoScalingGroups on a new connection; the response's status line.
 fn signed_call(addr: &str) -> String {
-    let body = "Action=DescribeAutoScalingGroups&Version=2011-01-01";
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
-    let signature: String = fakeaws::protocol::sigv4::sign_query(
-        fakeaws::protocol::sigv4::DEFAULT_ACCESS_KEY_ID,
-        fakeaws::protocol::sigv4::DEFAULT_SECRET_ACCESS_KEY,
-        "us-east-1",
-        addr,
-        body,
-    )
-    .into_iter()
-    .map(|(k, v)| format!("{k}: {v}\r\n"))
-    .collect();
-    write!(
-        s,
-        "POST / HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-type: application/x-www-form-urlencoded\r\n{signature}content-length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("write");
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
+    let out = common::signed_http(addr, "POST", "/", "Action=DescribeAutoScalingGroups&Version=2011-01-01");
     out.lines().next().unwrap_or_default().to_string()
 }
 
