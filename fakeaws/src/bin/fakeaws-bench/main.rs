@@ -16,8 +16,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
+
+mod conn;
+mod variants;
+mod world;
+
+use conn::{Conn, Signed};
+use variants::variants;
+use world::{build_world, churn};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask bench", bin_name = "cargo xtask bench", version)]
@@ -50,7 +56,7 @@ struct Args {
 }
 
 /// A server under test, killed when dropped.
-struct Server {
+pub struct Server {
     name: &'static str,
     child: Child,
     url: String,
@@ -99,311 +105,6 @@ async fn wait_up(url: &str, child: &mut Child) -> anyhow::Result<()> {
     bail!("{url} did not come up in 20 s")
 }
 
-/// One keep-alive HTTP/1.1 connection (opened again when the server closes it, as moto's does).
-struct Conn {
-    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
-    host: String,
-}
-
-async fn connect(host: &str) -> anyhow::Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
-    let stream = tokio::net::TcpStream::connect(host).await?;
-    let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
-    tokio::spawn(conn);
-    Ok(sender)
-}
-
-/// A Query request ready to send: its body and signed headers (signed once: a signature holds
-/// for 15 minutes, so the clients spend their time sending, not signing).
-#[derive(Clone)]
-struct Signed {
-    body: String,
-    headers: Vec<(String, String)>,
-}
-
-impl Signed {
-    /// `body` for `service` (`autoscaling`, `elasticloadbalancing`, `ec2`: the credential scope,
-    /// by which moto_server routes), signed with the default key pair for `host`.
-    fn new(host: &str, service: &str, body: &str) -> Signed {
-        let headers = fakeaws::protocol::sigv4::sign_query_as(
-            service,
-            fakeaws::protocol::sigv4::DEFAULT_ACCESS_KEY_ID,
-            fakeaws::protocol::sigv4::DEFAULT_SECRET_ACCESS_KEY,
-            "us-east-1",
-            host,
-            body,
-        );
-        Signed {
-            body: body.to_string(),
-            headers,
-        }
-    }
-}
-
-impl Conn {
-    async fn open(url: &str) -> anyhow::Result<Conn> {
-        let host = url.trim_start_matches("http://").to_string();
-        Ok(Conn {
-            sender: connect(&host).await?,
-            host,
-        })
-    }
-
-    /// Waits until the connection can take a request, reconnecting if the server closed it.
-    async fn ready(&mut self) -> anyhow::Result<()> {
-        if self.sender.is_closed() || self.sender.ready().await.is_err() {
-            self.sender = connect(&self.host).await?;
-            self.sender.ready().await?;
-        }
-        Ok(())
-    }
-
-    async fn send(&mut self, s: &Signed) -> anyhow::Result<(u16, String)> {
-        self.ready().await?;
-        let mut req = hyper::Request::post("/")
-            .header("host", &self.host)
-            .header("content-type", "application/x-www-form-urlencoded");
-        for (k, v) in &s.headers {
-            req = req.header(k, v);
-        }
-        let req = req.body(Full::new(Bytes::from(s.body.clone())))?;
-        let resp = self.sender.send_request(req).await?;
-        let status = resp.status().as_u16();
-        let bytes = resp.into_body().collect().await?.to_bytes();
-        Ok((status, String::from_utf8_lossy(&bytes).to_string()))
-    }
-
-    async fn must(&mut self, service: &str, body: &str) -> anyhow::Result<String> {
-        let signed = Signed::new(&self.host, service, body);
-        let (status, text) = self.send(&signed).await?;
-        if status != 200 {
-            bail!("{body}: {status} {}", text.chars().take(300).collect::<String>());
-        }
-        Ok(text)
-    }
-
-    /// The fake's answer-cache counts: (hits, misses).
-    async fn answers(&mut self) -> anyhow::Result<(u64, u64)> {
-        self.ready().await?;
-        let req = hyper::Request::get("/_fakeaws/answers")
-            .header("host", &self.host)
-            .body(Full::new(Bytes::new()))?;
-        let resp = self.sender.send_request(req).await?;
-        let bytes = resp.into_body().collect().await?.to_bytes();
-        let v: serde_json::Value = serde_json::from_slice(&bytes)?;
-        Ok((v["hits"].as_u64().unwrap_or(0), v["misses"].as_u64().unwrap_or(0)))
-    }
-
-    async fn post_json(&mut self, path: &str, json: &str) -> anyhow::Result<()> {
-        self.ready().await?;
-        let req = hyper::Request::post(path)
-            .header("host", &self.host)
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(json.to_string())))?;
-        let resp = self.sender.send_request(req).await?;
-        let status = resp.status();
-        let _ = resp.into_body().collect().await?;
-        anyhow::ensure!(status.is_success(), "{path}: {status}");
-        Ok(())
-    }
-}
-
-fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
-    let start = text.find(open)? + open.len();
-    let end = text[start..].find(close)? + start;
-    Some(&text[start..end])
-}
-
-/// The benchmark world: a target group behind an ALB listener and a group of `n` instances in it.
-/// Returns the target group's ARN.
-///
-/// moto keeps a terminated instance's private address for good, so its two subnets are sized for
-/// every launch of the churn (`launches`).
-async fn build_world(url: &str, n: usize, moto: bool, launches: usize) -> anyhow::Result<String> {
-    let mut c = Conn::open(url).await?;
-    let (vpc, subnets) = if moto {
-        let v = c
-            .must("ec2", "Action=CreateVpc&Version=2016-11-15&CidrBlock=10.0.0.0%2F16")
-            .await?;
-        let vpc = between(&v, "<vpcId>", "</vpcId>").context("no vpcId")?.to_string();
-        // The smallest subnet that could hold every launch (moto may not spread them evenly;
-        // AWS reserves 5 addresses of each), at most half the VPC's /16.
-        let per_subnet = launches + 16;
-        let bits = (per_subnet as f64).log2().ceil().clamp(4.0, 15.0) as u32;
-        let prefix = 32 - bits;
-        let mut subnets = Vec::new();
-        for (i, az) in ["us-east-1a", "us-east-1b"].iter().enumerate() {
-            let base = (i as u32) << bits;
-            let cidr = format!("10.0.{}.{}%2F{prefix}", (base >> 8) & 255, base & 255);
-            let s = c
-                .must(
-                    "ec2",
-                    &format!(
-                        "Action=CreateSubnet&Version=2016-11-15&VpcId={vpc}&CidrBlock={cidr}&AvailabilityZone={az}"
-                    ),
-                )
-                .await?;
-            subnets.push(
-                between(&s, "<subnetId>", "</subnetId>")
-                    .context("no subnetId")?
-                    .to_string(),
-            );
-        }
-        (vpc, subnets)
-    } else {
-        (
-            "vpc-1".to_string(),
-            vec!["subnet-a".to_string(), "subnet-b".to_string()],
-        )
-    };
-    let tg = c
-        .must(
-            "elasticloadbalancing",
-            &format!("Action=CreateTargetGroup&Version=2015-12-01&Name=bench&Protocol=HTTP&Port=80&VpcId={vpc}&HealthCheckIntervalSeconds=10&HealthCheckTimeoutSeconds=5&HealthyThresholdCount=2"),
-        )
-        .await?;
-    let tg = between(&tg, "<TargetGroupArn>", "</TargetGroupArn>")
-        .context("no TargetGroupArn")?
-        .to_string();
-    let lb = c
-        .must(
-            "elasticloadbalancing",
-            &format!(
-                "Action=CreateLoadBalancer&Version=2015-12-01&Name=bench&Subnets.member.1={}&Subnets.member.2={}",
-                subnets[0], subnets[1]
-            ),
-        )
-        .await?;
-    let lb = between(&lb, "<LoadBalancerArn>", "</LoadBalancerArn>")
-        .context("no LoadBalancerArn")?
-        .to_string();
-    c.must(
-        "elasticloadbalancing",
-        &format!("Action=CreateListener&Version=2015-12-01&LoadBalancerArn={lb}&Protocol=HTTP&Port=80&DefaultActions.member.1.Type=forward&DefaultActions.member.1.TargetGroupArn={tg}"),
-    )
-    .await?;
-    if moto {
-        c.must(
-            "autoscaling",
-            "Action=CreateLaunchConfiguration&Version=2011-01-01&LaunchConfigurationName=bench&ImageId=ami-12c6146b&InstanceType=t2.micro",
-        )
-        .await?;
-    }
-    c.must(
-        "autoscaling",
-        &format!(
-            "Action=CreateAutoScalingGroup&Version=2011-01-01&AutoScalingGroupName=bench&LaunchConfigurationName=bench&MinSize=0&MaxSize={}&DesiredCapacity={n}&VPCZoneIdentifier={}%2C{}&TargetGroupARNs.member.1={tg}",
-            2 * n,
-            subnets[0],
-            subnets[1]
-        ),
-    )
-    .await?;
-    if !moto {
-        c.post_json("/_fakeaws/clock/advance", r#"{"seconds": 120}"#).await?;
-    }
-    Ok(tg)
-}
-
-/// `rounds` launches and terminations of `n` instances: the group doubles, then halves (on
-/// fakeaws with the clock moved past the launches, the drains and the health checks).
-async fn churn(s: &Server, n: usize, rounds: usize) -> anyhow::Result<()> {
-    let mut c = Conn::open(&s.url).await?;
-    for _ in 0..rounds {
-        for d in [2 * n, n] {
-            c.must(
-                "autoscaling",
-                &format!("Action=SetDesiredCapacity&Version=2011-01-01&AutoScalingGroupName=bench&DesiredCapacity={d}"),
-            )
-            .await?;
-            if !s.moto {
-                c.post_json("/_fakeaws/clock/advance", r#"{"seconds": 400}"#).await?;
-            }
-        }
-    }
-    if !s.moto {
-        c.post_json("/_fakeaws/clock/advance", r#"{"seconds": 3700}"#).await?;
-    }
-    Ok(())
-}
-
-/// Up to `n` byte-different encodings of the same Query request: the parameters in every order,
-/// values' `:`, `/` and `-` raw or percent-encoded (upper or lower case hex), the `Action`
-/// key spelled plain or with its first letter percent-encoded.
-fn variants(params: &[(&str, &str)], n: usize) -> Vec<String> {
-    fn enc(v: &str, how: usize) -> String {
-        v.chars()
-            .map(|c| match (c, how) {
-                (':' | '/' | '-', 1) => format!("%{:02X}", c as u32),
-                (':' | '/' | '-', 2) => format!("%{:02x}", c as u32),
-                _ => c.to_string(),
-            })
-            .collect()
-    }
-    let mut orders: Vec<Vec<usize>> = vec![Vec::new()];
-    for _ in 0..params.len() {
-        orders = orders
-            .into_iter()
-            .flat_map(|o| {
-                (0..params.len())
-                    .filter(|i| !o.contains(i))
-                    .map(|i| {
-                        let mut o = o.clone();
-                        o.push(i);
-                        o
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-    }
-    let mut out = Vec::new();
-    for key_form in 0..2 {
-        for how in 0..3 {
-            for order in &orders {
-                let body: Vec<String> = order
-                    .iter()
-                    .map(|&i| {
-                        let (k, v) = params[i];
-                        let k = if key_form == 1 && k == "Action" { "%41ction" } else { k };
-                        format!("{k}={}", enc(v, how))
-                    })
-                    .collect();
-                let body = body.join("&");
-                if !out.contains(&body) {
-                    out.push(body);
-                }
-            }
-        }
-    }
-    out.truncate(n.max(1));
-    out
-}
-
-#[test]
-fn every_variant_is_different_bytes_for_the_same_request() {
-    for params in [
-        &[
-            ("Action", "DescribeTargetHealth"),
-            ("Version", "2015-12-01"),
-            ("TargetGroupArn", "arn:aws:x/y"),
-        ][..],
-        &[
-            ("Action", "DescribeAutoScalingGroups"),
-            ("Version", "2011-01-01"),
-            ("AutoScalingGroupNames.member.1", "bench"),
-        ][..],
-    ] {
-        let v = variants(params, 24);
-        assert_eq!(v.len(), 24);
-        for body in &v {
-            let mut decoded: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
-            decoded.sort();
-            let mut want: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-            want.sort();
-            assert_eq!(decoded, want, "{body}");
-        }
-    }
-}
-
 /// One figure: requests per second, p50 and p99 (ms).
 #[derive(Clone, Copy, Default)]
 struct Figure {
@@ -412,10 +113,10 @@ struct Figure {
     p99: f64,
 }
 
-/// `clients` keep-alive clients sending `bodies` in turn for `secs`. With at least two bodies per
-/// client, each client cycles through its own (body `i` goes to client `i % clients`): no two
-/// requests in a row of one action are then the same bytes, so none can be answered from the
-/// cache, which keeps the last answer per action.
+/// `clients` keep-alive clients sending `bodies` in turn for `secs`. With at least three bodies per
+/// client, each client cycles through its own (body `i` goes to client `i % clients`): a body comes
+/// back only after two others of its client, so none can be answered from the cache, which keeps
+/// the last two answers per action.
 async fn load(
     url: &str,
     service: &'static str,
@@ -427,7 +128,7 @@ async fn load(
     let signed: Vec<Signed> = bodies.iter().map(|b| Signed::new(host, service, b)).collect();
     let deadline = Instant::now() + Duration::from_secs_f64(secs);
     let mut tasks = Vec::new();
-    let own = signed.len() >= 2 * clients;
+    let own = signed.len() >= 3 * clients;
     for client in 0..clients {
         let url = url.to_string();
         let signed: Vec<Signed> = match own {
