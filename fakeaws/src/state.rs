@@ -86,6 +86,8 @@ pub struct Fake {
     releases: tokio::sync::watch::Sender<u64>,
     /// The credentials requests may be signed with.
     keys: Mutex<Keyring>,
+    /// Unknown access keys already explained in the log (a few: each is said once).
+    explained_keys: Mutex<std::collections::BTreeSet<String>>,
     verify_signatures: AtomicBool,
     /// The token non-loopback peers must present to the admin API.
     admin_token: OnceLock<AdminToken>,
@@ -140,6 +142,7 @@ impl Fake {
             changes: AtomicU64::new(0),
             held: tokio::sync::watch::Sender::new(0),
             releases: tokio::sync::watch::Sender::new(0),
+            explained_keys: Mutex::default(),
             keys: Mutex::new(Keyring::from([(
                 DEFAULT_ACCESS_KEY_ID.to_string(),
                 Known {
@@ -334,7 +337,39 @@ impl Fake {
             own.or_else(|| crate::iam::user_key(&self.world_read(), key))
         };
         let now = chrono::Utc::now().timestamp_millis();
-        crate::protocol::sigv4::verify(lookup, now, method, path_and_query, headers, body).map(Some)
+        let verdict = crate::protocol::sigv4::verify(&lookup, now, method, path_and_query, headers, body);
+        if let Err(e) = &verdict {
+            if e.code == "InvalidClientTokenId" {
+                self.explain_unknown_key(headers, &lookup);
+            }
+        }
+        verdict.map(Some)
+    }
+
+    /// The answer to an unknown key is AWS's, word for word; the log says once per key which keys
+    /// the fake knows and how to turn checking off (moto-style dummy keys such as `testing` are
+    /// the usual case).
+    fn explain_unknown_key(&self, headers: &axum::http::HeaderMap, lookup: &dyn Fn(&str) -> Option<Known>) {
+        let Some(key) = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|a| a.split("Credential=").nth(1))
+            .and_then(|c| c.split('/').next())
+        else {
+            return;
+        };
+        if lookup(key).is_some() {
+            return; // known key, wrong or missing session token
+        }
+        let mut explained = self.explained_keys.lock().unwrap_or_else(|e| e.into_inner());
+        if explained.len() >= 16 || !explained.insert(key.to_string()) {
+            return;
+        }
+        tracing::warn!(
+            "a request was signed with access key {key:?}, which fakeaws does not know (answered InvalidClientTokenId, as AWS would): sign with the default pair {} / {}, a pair given with --credentials KEY:SECRET, an instance's role credentials or a world file's [[identities]], or start fakeaws with --no-verify-signatures to accept any",
+            crate::protocol::sigv4::DEFAULT_ACCESS_KEY_ID,
+            crate::protocol::sigv4::DEFAULT_SECRET_ACCESS_KEY
+        );
     }
 
     /// Gives an instance role these identity-based policies (policy documents), in place of the

@@ -87,3 +87,42 @@ fn world_saved_on_sigterm_is_resumed() {
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Issue 28: moto-style dummy credentials get AWS's own answer, word for word, and the log says
+/// once which keys the fake knows and how to turn checking off.
+#[test]
+fn an_unknown_key_is_answered_as_aws_does_and_explained_once_in_the_log() {
+    let server = common::start_logged(None, &[]);
+    let body = "Action=DescribeAutoScalingGroups&Version=2011-01-01";
+    for _ in 0..2 {
+        let resp = common::signed_http_as("testing", "testing", &server.addr, "POST", "/", body);
+        assert!(resp.starts_with("HTTP/1.1 403"), "{resp}");
+        assert!(
+            resp.contains("<Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message>"),
+            "{resp}"
+        );
+    }
+    let explained = || {
+        server
+            .log
+            .lock()
+            .expect("log")
+            .iter()
+            .filter(|l| l.contains("signed with access key \"testing\""))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    for _ in 0..50 {
+        if !explained().is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let lines = explained();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("AKIAFAKEAWSDEFAULT01") && lines[0].contains("--no-verify-signatures"),
+        "{}",
+        lines[0]
+    );
+}

@@ -2,60 +2,17 @@
 //! do not keep a signed client out, idle and slow connections are closed on their timeouts, and a
 //! refused body closes the connection with `Connection: close`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_fakeaws");
+use common::Server;
 
-/// The binary under `ulimit -n 1024` with `args`: the child, its URL, and its log lines so far.
-struct Server {
-    child: Child,
-    url: String,
-    addr: String,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// The binary under `ulimit -n 1024` with `args`.
 fn start(args: &[&str]) -> Server {
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg("ulimit -n 1024 && exec \"$0\" \"$@\"")
-        .arg(BIN)
-        .args(["--bind", "127.0.0.1:0", "--manual-clock", "--no-data-plane"])
-        .args(args)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let url = loop {
-        let line = lines.next().expect("fakeaws printed its address").expect("line");
-        log.lock().expect("log").push(line.clone());
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split(' ').next().unwrap_or_default().to_string();
-        }
-    };
-    let sink = log.clone();
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            sink.lock().expect("log").push(line);
-        }
-    });
-    let addr = url.trim_start_matches("http://").to_string();
-    Server { child, url, addr, log }
+    common::start_logged(Some(1024), args)
 }
 
 /// A signed DescribeAutoScalingGroups on a new connection; the response's status line.
