@@ -337,7 +337,7 @@ impl Fake {
             own.or_else(|| crate::iam::user_key(&self.world_read(), key))
         };
         let now = chrono::Utc::now().timestamp_millis();
-        let verdict = crate::protocol::sigv4::verify(&lookup, now, method, path_and_query, headers, body);
+        let verdict = crate::protocol::sigv4::verify(lookup, now, method, path_and_query, headers, body);
         if let Err(e) = &verdict {
             if e.code == "InvalidClientTokenId" {
                 self.explain_unknown_key(headers, &lookup);
