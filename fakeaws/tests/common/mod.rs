@@ -1,5 +1,6 @@
 //! What the binary's tests share: the binary started with its log kept, and a signed Query request
-//! over a new connection.
+//! over a new connection. Each test file uses a part of it.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
