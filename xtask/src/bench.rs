@@ -23,10 +23,10 @@ impl Bench {
         if !chosen_or_help {
             crate::test::ensure("xtask bench", &[crate::test::MOTO])?;
         }
-        cmd!(sh, "cargo build --quiet --release --package fakeaws --bins").run()?;
+        crate::run(cmd!(sh, "cargo build --quiet --release --package fakeaws --bins"))?;
         let bench = crate::target_dir(sh).join("release").join("fakeaws-bench");
         let args = self.args;
-        cmd!(sh, "{bench} {args...}").run()?;
+        crate::run(cmd!(sh, "{bench} {args...}"))?;
         Ok(())
     }
 }

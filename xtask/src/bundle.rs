@@ -64,7 +64,7 @@ impl Bundle {
                 None => None,
             });
         // The tool itself, with the workspace's one feature resolution (no rebuild when switching).
-        cmd!(sh, "cargo build --quiet --workspace --all-targets").run()?;
+        crate::run(cmd!(sh, "cargo build --quiet --workspace --all-targets"))?;
         let building = !has(&args, "--check") && !has(&args, "--help") && !has(&args, "-h");
         // Debug hooks for this host were just built with the workspace.
         if building && !has(&args, "--debug") && !args.iter().any(|a| a.starts_with("--hooks-dir")) {
@@ -77,22 +77,24 @@ impl Bundle {
             let dir = crate::target_dir(sh).join(&triple).join("dist");
             if zigbuild_available(sh) {
                 let zig_target = format!("{triple}.{GLIBC}");
-                cmd!(
-                    sh,
-                    "cargo zigbuild --quiet --profile dist --package hooks --bins --target {zig_target}"
-                )
-                .env("RUSTFLAGS", DIST_RUSTFLAGS)
-                .run()?;
+                crate::run(
+                    cmd!(
+                        sh,
+                        "cargo zigbuild --quiet --profile dist --package hooks --bins --target {zig_target}"
+                    )
+                    .env("RUSTFLAGS", DIST_RUSTFLAGS),
+                )?;
             } else {
                 eprintln!(
                     "xtask bundle: warning: cargo-zigbuild or zig is missing, so the hooks are built against this machine's glibc and may not start on older hosts (Amazon Linux 2 has glibc 2.26). Install them with `cargo install --locked cargo-zigbuild` and `pip install ziglang` to build against glibc {GLIBC}."
                 );
-                cmd!(
-                    sh,
-                    "cargo build --quiet --profile dist --package hooks --bins --target {triple}"
-                )
-                .env("RUSTFLAGS", DIST_RUSTFLAGS)
-                .run()?;
+                crate::run(
+                    cmd!(
+                        sh,
+                        "cargo build --quiet --profile dist --package hooks --bins --target {triple}"
+                    )
+                    .env("RUSTFLAGS", DIST_RUSTFLAGS),
+                )?;
             }
             for bin in ["deregister-from-elb", "register-with-elb"] {
                 drop_unwind_tables(sh, &dir.join(bin));
@@ -100,7 +102,7 @@ impl Bundle {
             args.push(format!("--hooks-dir={}", dir.display()));
         }
         let tool = crate::target_dir(sh).join("debug").join("bundle");
-        cmd!(sh, "{tool} {args...}").run()?;
+        crate::run(cmd!(sh, "{tool} {args...}"))?;
         Ok(())
     }
 }

@@ -14,10 +14,10 @@ pub struct Explore {
 
 impl Explore {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        cmd!(sh, "cargo build --quiet --workspace --all-targets").run()?;
+        crate::run(cmd!(sh, "cargo build --quiet --workspace --all-targets"))?;
         let exe = crate::target_dir(sh).join("debug").join("scenarios");
         let args = self.args;
-        cmd!(sh, "{exe} explore {args...}").run()?;
+        crate::run(cmd!(sh, "{exe} explore {args...}"))?;
         Ok(())
     }
 }

@@ -12,7 +12,10 @@ pub struct Fakeaws {
 impl Fakeaws {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
         let args = self.args;
-        cmd!(sh, "cargo run --quiet --package fakeaws --bin fakeaws -- {args...}").run()?;
+        crate::run(cmd!(
+            sh,
+            "cargo run --quiet --package fakeaws --bin fakeaws -- {args...}"
+        ))?;
         Ok(())
     }
 }

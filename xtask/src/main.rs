@@ -69,9 +69,48 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("xtask: {e:#}");
-            std::process::ExitCode::FAILURE
+            // A command's own exit code is the task's (a scenario that failed is 1, bad input 2).
+            match e.downcast_ref::<ChildExit>() {
+                Some(c) => std::process::ExitCode::from(c.code),
+                None => std::process::ExitCode::FAILURE,
+            }
         }
     }
+}
+
+/// A command a task ran ended with this exit code.
+#[derive(Debug)]
+struct ChildExit {
+    command: String,
+    code: u8,
+}
+
+impl std::fmt::Display for ChildExit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}` exited with code {}", self.command, self.code)
+    }
+}
+
+impl std::error::Error for ChildExit {}
+
+/// Runs `cmd` as xshell would (echoed, output streamed), keeping its exit code for the task's
+/// own (see [`ChildExit`]); a command killed by a signal is code 1.
+pub fn run(cmd: xshell::Cmd<'_>) -> anyhow::Result<()> {
+    let command = cmd.to_string();
+    eprintln!("$ {command}");
+    let mut c: std::process::Command = cmd.into();
+    let status = c
+        .status()
+        .map_err(|e| anyhow::anyhow!("could not run `{command}`: {e}"))?;
+    if status.success() {
+        return Ok(());
+    }
+    let code = status
+        .code()
+        .and_then(|c| u8::try_from(c).ok())
+        .filter(|c| *c != 0)
+        .unwrap_or(1);
+    Err(ChildExit { command, code }.into())
 }
 
 /// `cargo run` (the `cargo xtask` alias) sets `CARGO_MANIFEST_DIR` and friends for xtask. Passed on
@@ -112,6 +151,17 @@ fn project_root() -> std::path::PathBuf {
 
 #[cfg(test)]
 mod tests {
+    /// Issue 28: a command's exit code becomes the task's, not always 1.
+    #[test]
+    fn a_commands_exit_code_is_kept() {
+        let sh = xshell::Shell::new().expect("shell");
+        let e = super::run(xshell::cmd!(sh, "sh -c 'exit 3'")).expect_err("failed");
+        let exit = e.downcast_ref::<super::ChildExit>().expect("a child's exit");
+        assert_eq!(exit.code, 3);
+        assert!(e.to_string().contains("exited with code 3"), "{e}");
+        assert!(super::run(xshell::cmd!(sh, "true")).is_ok());
+    }
+
     /// Issue 11: the tasks find the build where cargo puts it, `CARGO_TARGET_DIR` included
     /// (relative to the workspace root, as cargo reads it there).
     #[test]

@@ -15,10 +15,10 @@ pub struct Rehearse {
 impl Rehearse {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
         // The same build as test-scenarios: the hook binaries the engine stages come with it.
-        cmd!(sh, "cargo build --quiet --workspace --all-targets").run()?;
+        crate::run(cmd!(sh, "cargo build --quiet --workspace --all-targets"))?;
         let exe = crate::target_dir(sh).join("debug").join("scenarios");
         let args = self.args;
-        cmd!(sh, "{exe} serve {args...}").run()?;
+        crate::run(cmd!(sh, "{exe} serve {args...}"))?;
         Ok(())
     }
 }

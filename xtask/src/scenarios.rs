@@ -32,14 +32,13 @@ impl TestScenarios {
             // Thousands of hook processes, each decoding group answers that list every member,
             // against a fake serving them: the fleet runs on an optimised build of both (its own
             // target folder, so the suite's debug build is left alone).
-            cmd!(
+            crate::run(cmd!(
                 sh,
                 "cargo build --quiet --release --package scenarios --package hooks --bins"
-            )
-            .run()?;
+            ))?;
             crate::target_dir(sh).join("release").join("scenarios")
         } else {
-            cmd!(sh, "cargo build --quiet --workspace --all-targets").run()?;
+            crate::run(cmd!(sh, "cargo build --quiet --workspace --all-targets"))?;
             crate::target_dir(sh).join("debug").join("scenarios")
         };
         let filter = self.filter;
@@ -60,7 +59,7 @@ impl TestScenarios {
         if self.fleet && shm.is_dir() && std::env::var_os("SCENARIOS_WORK_DIR").is_none() {
             run = run.env("SCENARIOS_WORK_DIR", shm.join("codedeploy-elb-hooks-scenarios"));
         }
-        run.run()?;
+        crate::run(run)?;
         Ok(())
     }
 }

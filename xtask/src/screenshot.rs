@@ -15,13 +15,13 @@ pub struct Screenshot {
 
 impl Screenshot {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        cmd!(sh, "cargo build --quiet --workspace --all-targets").run()?;
+        crate::run(cmd!(sh, "cargo build --quiet --workspace --all-targets"))?;
         let target = crate::target_dir(sh);
         let exe = target.join("debug").join("scenarios");
         let dir = target.join("screenshot-report");
         let report = format!("--report={}", dir.display());
         let scenario = &self.scenario;
-        cmd!(sh, "{exe} {report} {scenario}").run()?;
+        crate::run(cmd!(sh, "{exe} {report} {scenario}"))?;
         let page = format!("file://{}", dir.join(format!("{scenario}.html")).display());
         let out = sh.current_dir().join(&self.out);
         if let Some(p) = out.parent() {
@@ -30,12 +30,11 @@ impl Screenshot {
         let shot = format!("--screenshot={}", out.display());
         let profile = format!("--user-data-dir={}", target.join("screenshot-chromium").display());
         let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into());
-        cmd!(
+        crate::run(cmd!(
             sh,
             "{chromium} --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1150,860 {profile} {shot} {page}"
         )
-        .ignore_stderr()
-        .run()?;
+        .ignore_stderr())?;
         println!("screenshot: {}", out.display());
         Ok(())
     }

@@ -127,7 +127,7 @@ impl Test {
             return Ok(());
         }
         let args = self.nextest;
-        cmd!(sh, "cargo nextest run --workspace --no-fail-fast {args...}").run()?;
+        crate::run(cmd!(sh, "cargo nextest run --workspace --no-fail-fast {args...}"))?;
         Ok(())
     }
 }
