@@ -27,6 +27,8 @@ pub use processes::WHILE_MIN_LOWERED;
 use processes::{keep_suspended, split_list, suspend, wanted_processes};
 pub use register::{register, register_recorded, restore};
 
+/// What every tag of the hooks on a group starts with.
+pub const TAG_PREFIX: &str = "codedeploy-elb-hooks:";
 /// Tag holding the MinSize before the hooks lowered it.
 pub const TAG_MIN: &str = "codedeploy-elb-hooks:original-min-size";
 /// Tag holding the processes the hooks suspended.

@@ -258,6 +258,9 @@ pub enum ViolationKind {
     /// A follow-up deployment (outdatedInstancesStrategy UPDATE) went to an instance that was not
     /// launched during the deployment it follows (hiding what a failure there left).
     FollowUpOnOldInstance,
+    /// The hooks' records (original MinSize, processes, Standby marks) are still on a group that
+    /// has nothing left to restore: a later run would trust them.
+    HooksTagsLeft,
 }
 
 impl ViolationKind {
@@ -272,6 +275,7 @@ impl ViolationKind {
             ViolationKind::ProbeDisagreed => "probe_disagreed",
             ViolationKind::MaintenancePageLeftUp => "maintenance_page_left_up",
             ViolationKind::FollowUpOnOldInstance => "follow_up_on_old_instance",
+            ViolationKind::HooksTagsLeft => "hooks_tags_left",
         }
     }
 }

@@ -109,14 +109,31 @@ impl Sim {
                     format!("{gname} suspended {now_susp:?} (was {susp0:?})"),
                 ));
             }
+            let mut left_out = false;
             for id in &g.instances {
                 if !self.operator_standby.contains(id)
                     && w.instances()
                         .get(id)
                         .is_some_and(|i| matches!(i.lifecycle, Lifecycle::Standby | Lifecycle::EnteringStandby))
                 {
+                    left_out = true;
                     self.violations
                         .push(Violation::new(ViolationKind::LeftInStandby, label(id)));
+                }
+            }
+            // Records with nothing left to restore mislead the next run (an old original MinSize
+            // "restored" over a newer one, an instance counted as out).
+            if g.min == min0 && now_susp == susp0 && !left_out {
+                let stale: Vec<&String> = g
+                    .tags
+                    .keys()
+                    .filter(|k| k.starts_with(hooks::asg::TAG_PREFIX))
+                    .collect();
+                if !stale.is_empty() {
+                    self.violations.push(Violation::new(
+                        ViolationKind::HooksTagsLeft,
+                        format!("{gname} still has {stale:?}"),
+                    ));
                 }
             }
         }
