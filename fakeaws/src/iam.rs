@@ -178,6 +178,7 @@ pub fn resource_of(world: &World, service: &str, action: &str, p: &Params) -> St
             | "AttachLoadBalancers"
             | "DetachLoadBalancers"
             | "TerminateInstanceInAutoScalingGroup"
+            | "SetInstanceProtection"
             | "PutScalingPolicy"
             | "ExecutePolicy"
             | "PutScheduledUpdateGroupAction",

@@ -723,3 +723,153 @@ async fn attach_detach_target_groups_and_delete() {
         .expect("g");
     assert!(g.auto_scaling_groups().is_empty());
 }
+
+/// Issue 30 (scale-in protection): SetInstanceProtection with AWS's validation, protected instances
+/// never chosen for a scale-in, protection kept through Standby and back, and
+/// NewInstancesProtectedFromScaleIn applied to instances launched after it is set.
+#[tokio::test]
+async fn protected_instances_survive_a_scale_in_and_standby() {
+    let r = start().await;
+    let (group, _) = standard_world(&r, 0, 6, 4).await;
+    let asg = asg(&r.url).await;
+    let ids: Vec<String> = states(&asg, &group).await.into_iter().map(|s| s.0).collect();
+    let protected = vec![ids[0].clone(), ids[1].clone()];
+    asg.set_instance_protection()
+        .auto_scaling_group_name(&group)
+        .set_instance_ids(Some(protected.clone()))
+        .protected_from_scale_in(true)
+        .send()
+        .await
+        .expect("protect");
+    let e = asg
+        .set_instance_protection()
+        .auto_scaling_group_name(&group)
+        .instance_ids("i-0000000000000dead")
+        .protected_from_scale_in(true)
+        .send()
+        .await
+        .expect_err("not a member")
+        .into_service_error();
+    assert_eq!(e.meta().code(), Some("ValidationError"));
+    assert_eq!(
+        e.meta().message(),
+        Some(format!("The instance i-0000000000000dead is not part of Auto Scaling group {group}.").as_str())
+    );
+    // Through Standby and back, still protected.
+    asg.enter_standby()
+        .auto_scaling_group_name(&group)
+        .instance_ids(&protected[0])
+        .should_decrement_desired_capacity(true)
+        .send()
+        .await
+        .expect("standby");
+    advance(&r.fake, 120);
+    asg.exit_standby()
+        .auto_scaling_group_name(&group)
+        .instance_ids(&protected[0])
+        .send()
+        .await
+        .expect("back");
+    advance(&r.fake, 120);
+    // Scale in to 2: the two unprotected instances go.
+    asg.set_desired_capacity()
+        .auto_scaling_group_name(&group)
+        .desired_capacity(2)
+        .send()
+        .await
+        .expect("scale in");
+    advance(&r.fake, 400);
+    let d = asg
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(&group)
+        .send()
+        .await
+        .expect("describe");
+    let g = &d.auto_scaling_groups()[0];
+    let mut left: Vec<(String, bool)> = g
+        .instances()
+        .iter()
+        .map(|i| {
+            (
+                i.instance_id().unwrap_or_default().to_string(),
+                i.protected_from_scale_in().unwrap_or(false),
+            )
+        })
+        .collect();
+    left.sort();
+    let mut want: Vec<(String, bool)> = protected.iter().map(|id| (id.clone(), true)).collect();
+    want.sort();
+    assert_eq!(left, want);
+    // New instances take the group's setting from now on.
+    asg.update_auto_scaling_group()
+        .auto_scaling_group_name(&group)
+        .new_instances_protected_from_scale_in(true)
+        .desired_capacity(3)
+        .send()
+        .await
+        .expect("update");
+    advance(&r.fake, 120);
+    let d = asg
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(&group)
+        .send()
+        .await
+        .expect("describe");
+    let g = &d.auto_scaling_groups()[0];
+    assert_eq!(g.new_instances_protected_from_scale_in(), Some(true));
+    assert!(
+        g.instances().iter().all(|i| i.protected_from_scale_in() == Some(true)),
+        "{:?}",
+        g.instances()
+    );
+    assert_eq!(g.instances().len(), 3);
+    // The AWS CLI: protection off for one, as the describe shows; a stranger refused with AWS's words.
+    let (url, grp, first) = (r.url.clone(), group.clone(), protected[0].clone());
+    let (off, shown, refused) = tokio::task::spawn_blocking(move || {
+        let off = crate::botocore::aws_cli(
+            &url,
+            &[
+                "autoscaling",
+                "set-instance-protection",
+                "--auto-scaling-group-name",
+                &grp,
+                "--instance-ids",
+                &first,
+                "--no-protected-from-scale-in",
+            ],
+        );
+        let shown = crate::botocore::aws_cli(
+            &url,
+            &[
+                "autoscaling",
+                "describe-auto-scaling-instances",
+                "--instance-ids",
+                &first,
+            ],
+        );
+        let refused = crate::botocore::aws_cli(
+            &url,
+            &[
+                "autoscaling",
+                "set-instance-protection",
+                "--auto-scaling-group-name",
+                &grp,
+                "--instance-ids",
+                "i-0000000000000dead",
+                "--protected-from-scale-in",
+            ],
+        );
+        (off, shown, refused)
+    })
+    .await
+    .expect("cli");
+    assert!(off.0, "{}", off.2);
+    assert_eq!(shown.1["AutoScalingInstances"][0]["ProtectedFromScaleIn"], false);
+    assert!(
+        !refused.0
+            && refused.2.contains("(ValidationError)")
+            && refused.2.contains("is not part of Auto Scaling group"),
+        "{}",
+        refused.2
+    );
+}

@@ -85,6 +85,25 @@ impl World {
         }
     }
 
+    /// SetInstanceProtection: protected instances are never chosen for a scale-in (they stay
+    /// protected through Standby and back). Every id must be a member of the group.
+    pub fn set_instance_protection(&mut self, group: &str, ids: &[String], protect: bool) -> Result<(), AwsError> {
+        self.group(group)?;
+        for id in ids {
+            if self.instances.get(id).is_none_or(|i| i.group.as_deref() != Some(group)) {
+                return Err(AwsError::validation(format!(
+                    "The instance {id} is not part of Auto Scaling group {group}."
+                )));
+            }
+        }
+        for id in ids {
+            if let Some(i) = self.instances.get_mut(id) {
+                i.protected_from_scale_in = protect;
+            }
+        }
+        Ok(())
+    }
+
     /// EnterStandby for the given instances.
     pub fn enter_standby(&mut self, group: &str, ids: &[String], decrement: bool) -> Result<Vec<String>, AwsError> {
         let g = self.group(group)?.clone();

@@ -201,7 +201,10 @@ impl World {
             until_ms: group.map(|_| self.now_ms + self.timing.boot_s * 1000),
             hook: None,
             launch_template,
-            protected_from_scale_in: false,
+            // NewInstancesProtectedFromScaleIn: the group's setting when the instance launched.
+            protected_from_scale_in: group
+                .and_then(|g| self.groups.get(g))
+                .is_some_and(|g| g.new_instances_protected_from_scale_in),
             activity: None,
             for_rebalance: false,
             role: group

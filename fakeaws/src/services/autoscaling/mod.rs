@@ -78,6 +78,18 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
             let acts = world.exit_standby(&group, &ids)?;
             Ok(Some(activities(world, &acts)))
         }
+        "SetInstanceProtection" => {
+            let group = p.req("AutoScalingGroupName")?.to_string();
+            let ids = p.list_max("InstanceIds", 50)?;
+            if ids.is_empty() {
+                return Err(AwsError::missing("InstanceIds"));
+            }
+            let protect = p
+                .bool("ProtectedFromScaleIn")?
+                .ok_or_else(|| AwsError::missing("ProtectedFromScaleIn"))?;
+            world.set_instance_protection(&group, &ids, protect)?;
+            Ok(Some(String::new()))
+        }
         "SuspendProcesses" => {
             world.suspend(p.req("AutoScalingGroupName")?, &processes(p)?)?;
             Ok(None)
