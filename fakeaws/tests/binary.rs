@@ -1,30 +1,10 @@
 //! The `fakeaws` binary: loopback by default, and a world saved on SIGTERM resumes on restart.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_fakeaws");
-
-fn start(args: &[&str]) -> (std::process::Child, String) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let url = loop {
-        let line = lines.next().expect("fakeaws printed its address").expect("line");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split(' ').next().unwrap_or_default().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (child, url)
-}
+use common::BIN;
 
 fn http(url: &str, method: &str, path: &str, body: &str) -> String {
     common::signed_http(url.trim_start_matches("http://"), method, path, body)
@@ -48,15 +28,16 @@ fn world_saved_on_sigterm_is_resumed() {
     )
     .expect("write");
     let saved = dir.join("state.json");
-    let (child, url) = start(&[
-        "--bind",
-        "127.0.0.1:0",
-        "--manual-clock",
-        "--world",
-        &world.display().to_string(),
-        "--save",
-        &saved.display().to_string(),
-    ]);
+    let mut server = common::start_logged(
+        None,
+        &[
+            "--world",
+            &world.display().to_string(),
+            "--save",
+            &saved.display().to_string(),
+        ],
+    );
+    let url = server.url.clone();
     let resp = http(
         &url,
         "POST",
@@ -65,26 +46,19 @@ fn world_saved_on_sigterm_is_resumed() {
     );
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &server.child.id().to_string()])
         .status()
         .expect("kill");
     assert!(status.success());
-    let mut child = child;
-    assert!(child.wait().expect("wait").success());
+    assert!(server.child.wait().expect("wait").success());
     let text = std::fs::read_to_string(&saved).expect("saved state");
     assert!(text.contains("fakeaws_state"));
-    let (mut child, url) = start(&[
-        "--bind",
-        "127.0.0.1:0",
-        "--manual-clock",
-        "--world",
-        &saved.display().to_string(),
-    ]);
+    let resumed = common::start_logged(None, &["--world", &saved.display().to_string()]);
+    let url = resumed.url.clone();
     let resp = http(&url, "POST", "/", "Action=DescribeAutoScalingGroups&Version=2011-01-01");
     assert!(resp.contains("<DesiredCapacity>3</DesiredCapacity>"), "{resp}");
     assert_eq!(resp.matches("<InstanceId>").count(), 3);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(resumed);
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -24,8 +24,8 @@ impl Drop for Server {
     }
 }
 
-/// The binary on a free loopback port with a manual clock and no data plane, then `args`; under
-/// `ulimit -n N` when `nofile` says so.
+/// The binary on a free loopback port with a manual clock and no data plane, then `args` (its log
+/// kept); under `ulimit -n N` when `nofile` says so.
 pub fn start_logged(nofile: Option<u32>, args: &[&str]) -> Server {
     let limit = nofile.map(|n| format!("ulimit -n {n} && ")).unwrap_or_default();
     let mut child = Command::new("sh")
