@@ -23,7 +23,7 @@ th{background:#f3f3f3}.ok{color:#1b7f3b;font-weight:600}.bad{color:#b3261e;font-
 p.desc{max-width:1000px}svg text{font-size:11px;fill:#333}code{font-size:13px}";
 
 /// Escapes text for HTML and SVG.
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -306,7 +306,7 @@ pub fn svg(t: &Timeline) -> String {
     o
 }
 
-fn page(title: &str, body: &str) -> String {
+pub(crate) fn page(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n{body}\n</body></html>\n",
         esc(title)
@@ -341,11 +341,18 @@ fn requests_of(o: &Outcome) -> (u64, u64, u64) {
 
 /// One scenario's page.
 pub fn scenario_page(name: &str, o: &Outcome) -> String {
+    scenario_page_under(name, o, ("index.html", "All scenarios"))
+}
+
+/// One scenario's page, its first line linking back to `back` (address, text).
+pub fn scenario_page_under(name: &str, o: &Outcome, back: (&str, &str)) -> String {
     let (sent, maintenance, failed) = requests_of(o);
     let mut b = String::new();
     let _ = write!(
         b,
-        r#"<p><a href="index.html">All scenarios</a></p><h1>{}</h1><p class="desc">{}</p><table><tr><th>verdict</th><td>{}</td></tr><tr><th>simulated time</th><td>{} s</td></tr><tr><th>overhead against the floor</th><td>{}</td></tr><tr><th>lowest serving capacity / minimum</th><td>{}</td></tr><tr><th>requests</th><td>{sent} sent, {maintenance} maintenance page, {failed} failed</td></tr></table>"#,
+        r#"<p><a href="{}">{}</a></p><h1>{}</h1><p class="desc">{}</p><table><tr><th>verdict</th><td>{}</td></tr><tr><th>simulated time</th><td>{} s</td></tr><tr><th>overhead against the floor</th><td>{}</td></tr><tr><th>lowest serving capacity / minimum</th><td>{}</td></tr><tr><th>requests</th><td>{sent} sent, {maintenance} maintenance page, {failed} failed</td></tr></table>"#,
+        esc(back.0),
+        esc(back.1),
         esc(name),
         esc(&o.description),
         verdict_html(o),

@@ -38,5 +38,16 @@ fn the_oracle_reports_a_reintroduced_bug_and_passes_the_fix() {
     let sc = scenarios::runner::read_file(std::path::Path::new(file)).expect("a scenario file");
     assert_eq!(sc.script_faults.len(), 1);
     assert_eq!(sc.deployments.len(), 2, "the deployment and its repair");
+    // Shrunk: the base has three instances, two are enough to show the bug.
+    assert_eq!(sc.fleet.groups[0].desired, Some(2), "shrunk to two instances");
+    assert!(!follow["shrunk"].as_array().expect("shrunk").is_empty());
+    // The findings page lists it, with a link to the counterexample's timeline page.
+    let index = std::fs::read_to_string(dir.join("index.html")).expect("findings page");
+    let page = follow["page"].as_str().expect("page");
+    assert!(std::path::Path::new(page).is_file(), "{page}");
+    assert!(
+        index.contains("follow_up_on_old_instance") && index.contains("happy_one_at_a_time/follow_up_on_old_instance"),
+        "{index}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -11,11 +11,14 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use serde::Serialize;
 
-use super::{group, in_partition, judge, plans, sample, variants, with_repair, write_counterexample, Finding};
-use crate::report::ViolationKind;
+use super::{
+    budget_order, group, in_partition, judge, own_cost, plans, sample, variant, with_repair, write_counterexample,
+    Finding, Space,
+};
+use crate::report::{Outcome, ViolationKind};
 
 /// What to explore and how.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Scenario files, or filters over the shipped ones; none: every shipped scenario.
     pub scenarios: Vec<String>,
@@ -34,17 +37,42 @@ pub struct Options {
     pub events: Vec<String>,
     /// Run every variant twice and require the same outcome bytes (the determinism property).
     pub twice: bool,
+    /// 1: one event per variant; 2: every pair of them.
+    pub depth: usize,
+    /// Stop starting variants after this many seconds (they then run in a seeded random order).
+    pub budget: Option<f64>,
+    /// Runs each counterexample's shrinking may spend (0: not shrunk).
+    pub shrink_runs: usize,
 }
 
-pub const USAGE: &str = "usage: scenarios explore [--max-variants N] [--seed S] [--partition K/N] [--events KIND,...] [--twice] [--out DIR] [--json FILE] [--jobs N] [SCENARIO|FILE ...]";
+pub const USAGE: &str = "usage: scenarios explore [--depth 1|2] [--max-variants N] [--budget SECONDS] [--seed S] [--partition K/N] [--events KIND,...] [--twice] [--shrink RUNS] [--out DIR] [--json FILE] [--jobs N] [SCENARIO|FILE ...]";
+
+/// Runs a counterexample's shrinking may spend by default.
+pub const SHRINK_RUNS: usize = 16;
+
+impl Default for Options {
+    /// Every shipped scenario, depth 1, seed 1, 4 variants at once, counterexamples shrunk.
+    fn default() -> Options {
+        Options {
+            scenarios: Vec::new(),
+            max_variants: None,
+            seed: 1,
+            partition: None,
+            out: None,
+            json: None,
+            jobs: 4,
+            events: Vec::new(),
+            twice: false,
+            depth: 1,
+            budget: None,
+            shrink_runs: SHRINK_RUNS,
+        }
+    }
+}
 
 impl Options {
     pub fn parse(args: &[String]) -> anyhow::Result<Options> {
-        let mut o = Options {
-            seed: 1,
-            jobs: 4,
-            ..Options::default()
-        };
+        let mut o = Options::default();
         let mut it = args.iter();
         while let Some(a) = it.next() {
             let (flag, inline) = match a.split_once('=') {
@@ -83,6 +111,16 @@ impl Options {
                     o.partition = Some((k, n));
                 }
                 "--twice" => o.twice = true,
+                "--depth" => {
+                    o.depth = value("--depth")?.parse().context("--depth: 1 or 2")?;
+                    anyhow::ensure!((1..=2).contains(&o.depth), "--depth {}: 1 or 2", o.depth);
+                }
+                "--budget" => {
+                    let b: f64 = value("--budget")?.parse().context("--budget: seconds")?;
+                    anyhow::ensure!(b.is_finite() && b > 0.0, "--budget {b}: a positive number of seconds");
+                    o.budget = Some(b);
+                }
+                "--shrink" => o.shrink_runs = value("--shrink")?.parse().context("--shrink: a number of runs")?,
                 f if f.starts_with('-') => bail!("unknown option {f}; {USAGE}"),
                 _ => o.scenarios.push(a.clone()),
             }
@@ -96,11 +134,15 @@ impl Options {
 pub struct ScenarioResult {
     pub scenario: String,
     pub trigger_points: usize,
+    /// Variants in the whole space (at this depth), and how many were run.
+    pub space: usize,
     pub variants: usize,
     /// Variants whose event AWS refused (it could not happen at that point).
     pub not_applicable: usize,
     pub failing: usize,
     pub wall_seconds: f64,
+    /// Whether the time budget stopped the run before every chosen variant ran.
+    pub budget_reached: bool,
     pub findings: Vec<Group>,
 }
 
@@ -113,9 +155,16 @@ pub struct Group {
     /// The first variant's plan and what it broke.
     pub example: String,
     pub findings: Vec<Finding>,
-    /// The counterexample, a scenario file.
+    /// What shrinking took away from the first variant, and the runs it spent.
+    pub shrunk: Vec<String>,
+    pub shrink_runs: usize,
+    /// The counterexample, a scenario file, and its timeline page.
     pub file: PathBuf,
+    pub page: PathBuf,
 }
+
+/// A judged variant: its findings and, when it failed, its outcome (for the timeline page).
+type Judged = (super::Variant, Vec<Finding>, Option<Outcome>);
 
 /// Explores; `Ok(true)` when no variant failed.
 pub fn run(o: &Options) -> anyhow::Result<bool> {
@@ -129,155 +178,22 @@ pub fn run(o: &Options) -> anyhow::Result<bool> {
     let started = Instant::now();
     let mut results = Vec::new();
     println!(
-        "explore: seed {}{}",
+        "explore: seed {}, depth {}{}{}",
         o.seed,
+        o.depth,
         o.partition
             .map(|(k, n)| format!(", partition {k}/{n}"))
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        o.budget.map(|b| format!(", budget {b} s")).unwrap_or_default()
     );
+    let deadline = o.budget.map(|b| started + std::time::Duration::from_secs_f64(b));
     for file in files {
-        let name = file
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let t = Instant::now();
-        let base = crate::runner::read_file(&file)?;
-        let (outcome, points) = rt
-            .block_on(crate::runner::run_scenario(
-                with_repair(&base),
-                &format!("explore-{name}-base"),
-                &paths,
-                true,
-            ))
-            .with_context(|| format!("{name}: the base run (with its repair deployment)"))?;
-        // The base with its repair must keep the scenario's own promises: what it expects, and
-        // nothing else (a violation there is a finding of its own, under the event `none`).
-        let allowed: BTreeSet<ViolationKind> = base.expect_violations.iter().copied().collect();
-        let mut none = super::Plan::none();
-        let mut all_plans = plans(&base, &points, &outcome);
-        if !o.events.is_empty() {
-            all_plans.retain(|p| o.events.contains(&p.kind));
-        }
-        // The scenario's own events cost what they cost in every variant, and in the base.
-        let own = super::own_cost(&base);
-        for p in all_plans.iter_mut().chain(std::iter::once(&mut none)) {
-            p.cost.capacity += own.capacity;
-            p.cost.requests |= own.requests;
-        }
-        let all = variants(&base, all_plans);
-        let base_findings = judge(&allowed, &none, &Ok(outcome.clone()));
-        let chosen: Vec<usize> = sample(all.len(), o.max_variants, o.seed)
-            .into_iter()
-            .filter(|i| in_partition(*i, o.partition))
-            .collect();
-        let total = chosen.len();
-        let done = Arc::new(AtomicUsize::new(0));
-        let failing = Arc::new(AtomicUsize::new(0));
-        let skipped = Arc::new(AtomicUsize::new(0));
-        let judged: Vec<(super::Variant, Vec<Finding>)> = rt.block_on(async {
-            let limit = Arc::new(tokio::sync::Semaphore::new(o.jobs));
-            let mut tasks = Vec::new();
-            for i in chosen {
-                let v = all[i].clone();
-                let (paths, limit, allowed, twice) = (paths.clone(), limit.clone(), allowed.clone(), o.twice);
-                let (done, failing, skipped, name) = (done.clone(), failing.clone(), skipped.clone(), name.clone());
-                tasks.push(tokio::spawn(async move {
-                    let _permit = limit.acquire_owned().await;
-                    let run = crate::runner::run_scenario(
-                        v.scenario.clone(),
-                        &format!("explore-{name}-{}", v.index),
-                        &paths,
-                        false,
-                    )
-                    .await
-                    .map(|(o, _)| o);
-                    let mut findings = judge(&allowed, &v.plan, &run);
-                    if twice {
-                        if let Ok(first) = &run {
-                            let again = crate::runner::run_scenario(
-                                v.scenario.clone(),
-                                &format!("explore-{name}-{}-again", v.index),
-                                &paths,
-                                false,
-                            )
-                            .await;
-                            let bytes = |o: &crate::report::Outcome| serde_json::to_string(o).unwrap_or_default();
-                            let same = again.as_ref().is_ok_and(|(a, _)| bytes(a) == bytes(first));
-                            if !same {
-                                findings.push(Finding {
-                                    property: "nondeterministic".into(),
-                                    detail: "the same variant gave different outcome bytes when run again".into(),
-                                });
-                            }
-                        }
-                    }
-                    if !findings.is_empty() {
-                        failing.fetch_add(1, Ordering::Relaxed);
-                    }
-                    if run.as_ref().is_err_and(super::not_applicable) {
-                        skipped.fetch_add(1, Ordering::Relaxed);
-                    }
-                    let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                    if n % 10 == 0 || n == total {
-                        eprint!(
-                            "\r  {name}: {n}/{total} variants, {} failing",
-                            failing.load(Ordering::Relaxed)
-                        );
-                        let _ = std::io::stderr().flush();
-                    }
-                    (v, findings)
-                }));
-            }
-            let mut out = Vec::new();
-            for t in tasks {
-                if let Ok(r) = t.await {
-                    out.push(r);
-                }
-            }
-            out
-        });
-        eprintln!();
-        let mut judged = judged;
-        if !base_findings.is_empty() {
-            let mut v = variants(&base, vec![none]).remove(0);
-            v.index = usize::MAX;
-            judged.push((v, base_findings));
-        }
-        let groups = group(&judged);
-        let mut findings = Vec::new();
-        for ((property, event), members) in groups {
-            let (v, f) = &judged[members[0]];
-            let file = write_counterexample(
-                v,
-                f,
-                &paths.revisions,
-                &out_dir.join(&name),
-                &if v.index == usize::MAX {
-                    format!("{property}-base")
-                } else {
-                    format!("{property}-{event}-{}", v.index)
-                },
-            )?;
-            findings.push(Group {
-                property,
-                event,
-                variants: members.len(),
-                example: v.plan.what.clone(),
-                findings: f.clone(),
-                file,
-            });
-        }
-        results.push(ScenarioResult {
-            scenario: name,
-            trigger_points: points.len(),
-            variants: total,
-            not_applicable: skipped.load(Ordering::Relaxed),
-            failing: judged.iter().filter(|(_, f)| !f.is_empty()).count(),
-            wall_seconds: t.elapsed().as_secs_f64(),
-            findings,
-        });
+        let r = rt.block_on(explore_one(o, &file, &paths, &out_dir, deadline))?;
+        results.push(r);
     }
     print_summary(&results, started.elapsed().as_secs_f64());
+    let page = super::page::write(&out_dir, &results, o)?;
+    println!("findings page: {}", page.display());
     if let Some(path) = &o.json {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
@@ -288,23 +204,243 @@ pub fn run(o: &Options) -> anyhow::Result<bool> {
     Ok(results.iter().all(|r| r.failing == 0))
 }
 
+async fn explore_one(
+    o: &Options,
+    file: &std::path::Path,
+    paths: &crate::runner::Paths,
+    out_dir: &std::path::Path,
+    deadline: Option<Instant>,
+) -> anyhow::Result<ScenarioResult> {
+    let name = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let t = Instant::now();
+    let base = crate::runner::read_file(file)?;
+    let (outcome, points) =
+        crate::runner::run_scenario(with_repair(&base), &format!("explore-{name}-base"), paths, true)
+            .await
+            .with_context(|| format!("{name}: the base run (with its repair deployment)"))?;
+    // The base with its repair must keep the scenario's own promises: what it expects, and
+    // nothing else (a violation there is a finding of its own, under the event `none`).
+    let allowed: BTreeSet<ViolationKind> = base.expect_violations.iter().copied().collect();
+    let none = super::Plan::none();
+    let mut all_plans = plans(&base, &points, &outcome);
+    if !o.events.is_empty() {
+        all_plans.retain(|p| o.events.contains(&p.kind));
+    }
+    // The scenario's own events cost what they cost in every variant, and in the base.
+    let own = own_cost(&base);
+    let space = Space {
+        plans: all_plans,
+        depth: o.depth,
+    };
+    let base_findings = judge(&allowed, &none, own, &Ok(outcome.clone()));
+    let mut chosen: Vec<usize> = sample(space.len(), o.max_variants, o.seed)
+        .into_iter()
+        .filter(|i| in_partition(*i, o.partition))
+        .collect();
+    if deadline.is_some() {
+        chosen = budget_order(chosen, o.seed);
+    }
+    let total = chosen.len();
+    let done = Arc::new(AtomicUsize::new(0));
+    let failing = Arc::new(AtomicUsize::new(0));
+    let skipped = Arc::new(AtomicUsize::new(0));
+    let out_of_time = Arc::new(AtomicUsize::new(0));
+    let limit = Arc::new(tokio::sync::Semaphore::new(o.jobs));
+    let mut tasks = Vec::new();
+    for i in chosen {
+        let Some(plan) = space.plan(i) else {
+            continue;
+        };
+        let v = variant(&base, plan, i);
+        let (paths, limit, allowed, twice) = (paths.clone(), limit.clone(), allowed.clone(), o.twice);
+        let (done, failing, skipped, name) = (done.clone(), failing.clone(), skipped.clone(), name.clone());
+        let out_of_time = out_of_time.clone();
+        tasks.push(tokio::spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                out_of_time.fetch_add(1, Ordering::Relaxed);
+                return None;
+            }
+            let (findings, outcome) = run_variant(&v, &allowed, own, &paths, &name, twice).await;
+            if !findings.is_empty() {
+                failing.fetch_add(1, Ordering::Relaxed);
+            }
+            if outcome.as_ref().is_err_and(super::not_applicable) {
+                skipped.fetch_add(1, Ordering::Relaxed);
+            }
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if n % 10 == 0 || n == total {
+                eprint!(
+                    "\r  {name}: {n}/{total} variants, {} failing",
+                    failing.load(Ordering::Relaxed)
+                );
+                let _ = std::io::stderr().flush();
+            }
+            let kept = (!findings.is_empty()).then(|| outcome.ok()).flatten();
+            Some((v, findings, kept))
+        }));
+    }
+    let mut judged: Vec<Judged> = Vec::new();
+    for t in tasks {
+        if let Ok(Some(r)) = t.await {
+            judged.push(r);
+        }
+    }
+    eprintln!();
+    let ran = judged.len();
+    if !base_findings.is_empty() {
+        let mut v = variant(&base, none, 0);
+        v.index = usize::MAX;
+        judged.push((v, base_findings, Some(outcome)));
+    }
+    let pairs: Vec<(super::Variant, Vec<Finding>)> = judged.iter().map(|(v, f, _)| (v.clone(), f.clone())).collect();
+    let mut findings = Vec::new();
+    for ((property, event), members) in group(&pairs) {
+        let (v, f, o1) = &judged[members[0]];
+        let label = if v.index == usize::MAX {
+            format!("{property}-base")
+        } else {
+            format!("{property}-{event}-{}", v.index)
+        };
+        // The base's own findings are not shrunk: there is no event to take away.
+        let shrunk = if v.index == usize::MAX || o.shrink_runs == 0 {
+            None
+        } else {
+            eprint!("  {name}: shrinking {label} ...");
+            let s = super::shrink(
+                &base,
+                &v.plan,
+                &property,
+                &allowed,
+                paths,
+                &format!("explore-{name}"),
+                o.shrink_runs,
+            )
+            .await;
+            eprintln!(
+                " {}",
+                if s.steps.is_empty() {
+                    "as small as it gets".to_string()
+                } else {
+                    s.steps.join("; ")
+                }
+            );
+            Some(s)
+        };
+        let (scenario, findings_of, outcome_of, steps, runs) = match &shrunk {
+            Some(s) if !s.steps.is_empty() => (
+                variant(&s.base, s.plan.clone(), v.index).scenario,
+                s.findings.clone(),
+                s.outcome.clone(),
+                s.steps.clone(),
+                s.runs,
+            ),
+            s => (
+                v.scenario.clone(),
+                f.clone(),
+                o1.clone(),
+                Vec::new(),
+                s.as_ref().map_or(0, |s| s.runs),
+            ),
+        };
+        let mut header: Vec<String> = findings_of
+            .iter()
+            .map(|f| format!("{}: {}", f.property, f.detail.replace('\n', " ")))
+            .collect();
+        if !steps.is_empty() {
+            header.push(format!(
+                "shrunk from the first failing variant ({}): {}",
+                v.plan.what,
+                steps.join("; ")
+            ));
+        }
+        let file = write_counterexample(&scenario, &header, &paths.revisions, &out_dir.join(&name), &label)?;
+        let page = match &outcome_of {
+            Some(outcome) => super::page::timeline(out_dir, &name, &label, outcome)?,
+            None => PathBuf::new(),
+        };
+        findings.push(Group {
+            property,
+            event,
+            variants: members.len(),
+            example: v.plan.what.clone(),
+            findings: findings_of,
+            shrunk: steps,
+            shrink_runs: runs,
+            file,
+            page,
+        });
+    }
+    Ok(ScenarioResult {
+        scenario: name,
+        trigger_points: points.len(),
+        space: space.len(),
+        variants: ran,
+        not_applicable: skipped.load(Ordering::Relaxed),
+        failing: judged.iter().filter(|(_, f, _)| !f.is_empty()).count(),
+        wall_seconds: t.elapsed().as_secs_f64(),
+        budget_reached: out_of_time.load(Ordering::Relaxed) > 0,
+        findings,
+    })
+}
+
+/// Runs one variant (twice with `--twice`) and judges it.
+async fn run_variant(
+    v: &super::Variant,
+    allowed: &BTreeSet<ViolationKind>,
+    own: super::Cost,
+    paths: &crate::runner::Paths,
+    name: &str,
+    twice: bool,
+) -> (Vec<Finding>, anyhow::Result<Outcome>) {
+    let run = crate::runner::run_scenario(v.scenario.clone(), &format!("explore-{name}-{}", v.index), paths, false)
+        .await
+        .map(|(o, _)| o);
+    let mut findings = judge(allowed, &v.plan, own, &run);
+    if twice {
+        if let Ok(first) = &run {
+            let again = crate::runner::run_scenario(
+                v.scenario.clone(),
+                &format!("explore-{name}-{}-again", v.index),
+                paths,
+                false,
+            )
+            .await;
+            let bytes = |o: &Outcome| serde_json::to_string(o).unwrap_or_default();
+            let same = again.as_ref().is_ok_and(|(a, _)| bytes(a) == bytes(first));
+            if !same {
+                findings.push(Finding {
+                    property: "nondeterministic".into(),
+                    detail: "the same variant gave different outcome bytes when run again".into(),
+                });
+            }
+        }
+    }
+    (findings, run)
+}
+
 fn print_summary(results: &[ScenarioResult], wall: f64) {
     let w = results.iter().map(|r| r.scenario.len()).max().unwrap_or(8).max(8);
     println!();
     println!(
-        "{:<w$}  {:>6}  {:>8}  {:>6}  {:>7}  {:>8}  {:>10}",
-        "scenario", "points", "variants", "n/a", "failing", "wall", "variants/s"
+        "{:<w$}  {:>6}  {:>8}  {:>8}  {:>6}  {:>7}  {:>8}  {:>10}",
+        "scenario", "points", "space", "variants", "n/a", "failing", "wall", "variants/s"
     );
     for r in results {
         println!(
-            "{:<w$}  {:>6}  {:>8}  {:>6}  {:>7}  {:>7.1}s  {:>10.1}",
+            "{:<w$}  {:>6}  {:>8}  {:>8}  {:>6}  {:>7}  {:>7.1}s  {:>10.1}{}",
             r.scenario,
             r.trigger_points,
+            r.space,
             r.variants,
             r.not_applicable,
             r.failing,
             r.wall_seconds,
-            r.variants as f64 / r.wall_seconds.max(0.001)
+            r.variants as f64 / r.wall_seconds.max(0.001),
+            if r.budget_reached { "  (budget reached)" } else { "" }
         );
     }
     let variants: usize = results.iter().map(|r| r.variants).sum();
@@ -317,15 +453,18 @@ fn print_summary(results: &[ScenarioResult], wall: f64) {
     for r in results {
         for g in &r.findings {
             println!(
-                "  {}: {} after {} ({} variant(s)), e.g. {}\n    {}\n    run it: cargo xtask test-scenarios {}",
+                "  {}: {} after {} ({} variant(s)), e.g. {}\n    {}",
                 r.scenario,
                 g.property,
                 g.event,
                 g.variants,
                 g.example,
                 g.findings.first().map(|f| f.detail.as_str()).unwrap_or(""),
-                g.file.display()
             );
+            if !g.shrunk.is_empty() {
+                println!("    shrunk ({} runs): {}", g.shrink_runs, g.shrunk.join("; "));
+            }
+            println!("    run it: cargo xtask test-scenarios {}", g.file.display());
         }
     }
 }

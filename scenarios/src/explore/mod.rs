@@ -16,10 +16,13 @@ use crate::schema::{DeploymentSpec, Scenario};
 
 pub mod drive;
 mod oracle;
+mod page;
 mod plans;
+mod shrink;
 
 pub use oracle::{judge, not_applicable, Finding};
 pub use plans::{own_cost, plans, Cost, Plan, KINDS};
+pub use shrink::shrink;
 
 /// A variant: the base scenario with one plan and the repair deployment.
 #[derive(Debug, Clone)]
@@ -42,29 +45,58 @@ pub fn with_repair(base: &Scenario) -> Scenario {
     sc
 }
 
-/// The variants, numbered in plan order.
-pub fn variants(base: &Scenario, plans: Vec<Plan>) -> Vec<Variant> {
-    let repaired = with_repair(base);
-    plans
-        .into_iter()
-        .enumerate()
-        .map(|(index, plan)| {
-            let mut scenario = repaired.clone();
-            if let Some(e) = &plan.event {
-                scenario.events.push(e.clone());
-            }
-            if let Some(f) = &plan.fault {
-                scenario.script_faults.push(f.clone());
-            }
-            scenario.description = format!(
-                "Found by cargo xtask explore: {} (then a repair deployment of {}). Base: {}",
-                plan.what,
-                base.deployments.last().map(|d| d.revision.as_str()).unwrap_or("-"),
-                base.description
-            );
-            Variant { index, plan, scenario }
-        })
-        .collect()
+/// The space of variants: every single plan (depth 1), or every pair of them (depth 2), numbered
+/// so that a variant is built only when it runs (pairs of a few hundred plans number tens of
+/// thousands).
+#[derive(Debug, Clone)]
+pub struct Space {
+    pub plans: Vec<Plan>,
+    pub depth: usize,
+}
+
+impl Space {
+    /// How many variants (pairs of the same script faulted twice included, and skipped when run).
+    pub fn len(&self) -> usize {
+        let n = self.plans.len();
+        match self.depth {
+            1 => n,
+            _ => n * n.saturating_sub(1) / 2,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The plan of variant `k`: the `k`-th single plan, or the `k`-th pair `(i, j)`, `i < j`, in
+    /// row order. `None` for a pair that cannot be (one script faulted twice).
+    pub fn plan(&self, k: usize) -> Option<Plan> {
+        if self.depth == 1 {
+            return self.plans.get(k).cloned();
+        }
+        let n = self.plans.len();
+        let (mut i, mut k) = (0, k);
+        while i < n && k >= n - 1 - i {
+            k -= n - 1 - i;
+            i += 1;
+        }
+        let j = i + 1 + k;
+        Plan::pair(self.plans.get(i)?, self.plans.get(j)?)
+    }
+}
+
+/// The variant of `base` with `plan`, numbered `index`.
+pub fn variant(base: &Scenario, plan: Plan, index: usize) -> Variant {
+    let mut scenario = with_repair(base);
+    scenario.events.extend(plan.events.iter().cloned());
+    scenario.script_faults.extend(plan.faults.iter().cloned());
+    scenario.description = format!(
+        "Found by cargo xtask explore: {} (then a repair deployment of {}). Base: {}",
+        plan.what,
+        base.deployments.last().map(|d| d.revision.as_str()).unwrap_or("-"),
+        base.description
+    );
+    Variant { index, plan, scenario }
 }
 
 /// `K/N` of `nextest`'s `--partition count:K/N`: every N-th variant from the K-th (1-based).
@@ -87,6 +119,13 @@ pub fn sample(n: usize, max: Option<usize>, seed: u64) -> Vec<usize> {
     all
 }
 
+/// The order variants run in under a time budget: a seeded shuffle, so that whatever the budget
+/// leaves out is spread over the whole space rather than its end.
+pub fn budget_order(mut chosen: Vec<usize>, seed: u64) -> Vec<usize> {
+    fastrand::Rng::with_seed(seed ^ 0x9e37_79b9).shuffle(&mut chosen);
+    chosen
+}
+
 /// Findings grouped by property and kind of event: 300 variants failing one way read as one.
 pub fn group(results: &[(Variant, Vec<Finding>)]) -> BTreeMap<(String, String), Vec<usize>> {
     let mut g: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
@@ -101,23 +140,24 @@ pub fn group(results: &[(Variant, Vec<Finding>)]) -> BTreeMap<(String, String), 
     g
 }
 
-/// Writes a variant as a scenario file that runs as it is (revision folders made absolute).
+/// Writes a counterexample as a scenario file that runs as it is (revision folders made
+/// absolute), with `header` lines as comments on top (what it breaks, how it was shrunk).
 pub fn write_counterexample(
-    v: &Variant,
-    findings: &[Finding],
+    scenario: &Scenario,
+    header: &[String],
     revisions_dir: &Path,
     dir: &Path,
     name: &str,
 ) -> anyhow::Result<PathBuf> {
-    let mut sc = v.scenario.clone();
+    let mut sc = scenario.clone();
     for r in &mut sc.revisions {
         if !r.dir.is_empty() && !Path::new(&r.dir).is_absolute() {
             r.dir = revisions_dir.join(&r.dir).display().to_string();
         }
     }
     let mut text = String::new();
-    for f in findings {
-        text.push_str(&format!("# {}: {}\n", f.property, f.detail.replace('\n', " ")));
+    for line in header {
+        text.push_str(&format!("# {line}\n"));
     }
     text.push_str(&toml::to_string(&sc)?);
     std::fs::create_dir_all(dir)?;
@@ -147,6 +187,25 @@ mod tests {
     }
 
     #[test]
+    fn pairs_number_every_two_plans_once() {
+        let plan = |k: &str| Plan {
+            kind: k.into(),
+            ..Plan::none()
+        };
+        let space = Space {
+            plans: ["a", "b", "c", "d"].map(plan).to_vec(),
+            depth: 2,
+        };
+        assert_eq!(space.len(), 6);
+        let kinds: Vec<String> = (0..6).map(|k| space.plan(k).expect("a pair").kind).collect();
+        assert_eq!(kinds, ["a+b", "a+c", "a+d", "b+c", "b+d", "c+d"]);
+        assert!(space.plan(6).is_none());
+        let p = space.plan(0).expect("a pair");
+        assert!(p.has_kind("a") && p.has_kind("b") && !p.has_kind("c"));
+        assert_eq!(p.parts.len(), 2);
+    }
+
+    #[test]
     fn a_seeded_sample_is_the_same_twice_and_bounded() {
         let a = sample(100, Some(10), 7);
         assert_eq!(a, sample(100, Some(10), 7));
@@ -157,13 +216,7 @@ mod tests {
 
     #[test]
     fn the_oracle_allows_what_an_event_removes_and_nothing_more() {
-        let plan = |cost| Plan {
-            what: "x".into(),
-            kind: "k".into(),
-            cost,
-            event: None,
-            fault: None,
-        };
+        let plan = |cost| Plan { cost, ..Plan::none() };
         let mut o = Outcome::default();
         o.violations
             .push(crate::report::Violation::new(ViolationKind::RequestsFailed, "3 failed"));
@@ -172,16 +225,22 @@ mod tests {
             capacity: 1,
             requests: true,
         };
-        assert!(judge(&none, &plan(crash), &Ok(o.clone())).is_empty());
-        let f = judge(&none, &plan(Cost::default()), &Ok(o.clone()));
+        assert!(judge(&none, &plan(crash), Cost::default(), &Ok(o.clone())).is_empty());
+        let f = judge(&none, &plan(Cost::default()), Cost::default(), &Ok(o.clone()));
         assert_eq!(f[0].property, "requests_failed");
         o.violations.clear();
         o.violations.push(crate::report::Violation::new(
             ViolationKind::ProcessesNotRestored,
             "web suspended",
         ));
-        assert_eq!(judge(&none, &plan(crash), &Ok(o))[0].property, "processes_not_restored");
+        assert_eq!(
+            judge(&none, &plan(crash), Cost::default(), &Ok(o))[0].property,
+            "processes_not_restored"
+        );
         let err: anyhow::Result<Outcome> = Err(anyhow::anyhow!("boom"));
-        assert_eq!(judge(&none, &plan(crash), &err)[0].property, "run_error");
+        assert_eq!(
+            judge(&none, &plan(crash), Cost::default(), &err)[0].property,
+            "run_error"
+        );
     }
 }

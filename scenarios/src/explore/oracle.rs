@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::plans::{Plan, OPERATOR_PROCESS};
+use super::plans::{Cost, Plan, OPERATOR_PROCESS};
 use crate::report::{Outcome, ViolationKind};
 
 /// One broken property of one variant.
@@ -17,8 +17,18 @@ pub struct Finding {
 }
 
 /// The oracle. `allowed`: what the base (with its repair) already shows, by the scenario's own
-/// design; `outcome`: the variant's, or its error.
-pub fn judge(allowed: &BTreeSet<ViolationKind>, plan: &Plan, outcome: &anyhow::Result<Outcome>) -> Vec<Finding> {
+/// design; `own`: what the scenario's own events cost in every variant; `outcome`: the variant's,
+/// or its error.
+pub fn judge(
+    allowed: &BTreeSet<ViolationKind>,
+    plan: &Plan,
+    own: Cost,
+    outcome: &anyhow::Result<Outcome>,
+) -> Vec<Finding> {
+    let cost = Cost {
+        capacity: plan.cost.capacity + own.capacity,
+        requests: plan.cost.requests || own.requests,
+    };
     let o = match outcome {
         Ok(o) => o,
         // AWS refused the event itself (a scale-in below MinSize, Standby for an instance not in
@@ -38,23 +48,23 @@ pub fn judge(allowed: &BTreeSet<ViolationKind>, plan: &Plan, outcome: &anyhow::R
         }
         match v.kind {
             ViolationKind::CapacityBelowMinimum => {}
-            ViolationKind::RequestsFailed if plan.cost.requests => {}
+            ViolationKind::RequestsFailed if cost.requests => {}
             // An event that takes a serving instance away may take the last one while the
             // deployment has the other out: "no target" answers are its direct cost, and once
             // nothing serves, whatever users get (a load balancer failing open to warming targets).
             ViolationKind::RequestsFailed
-                if plan.cost.capacity > 0
+                if cost.capacity > 0
                     && (only_no_target(&v.detail) || o.deployments.iter().any(|d| d.lowest_healthy_capacity == 0)) => {}
             // Documented exception: an event that leaves a group with no instance at all leaves
             // nothing to run the hooks, so what they changed on the group (MinSize, processes)
             // stays until an instance comes back.
             ViolationKind::MinSizeNotRestored | ViolationKind::ProcessesNotRestored
-                if plan.cost.capacity > 0 && o.groups.values().any(|g| g.instances.is_empty()) => {}
+                if cost.capacity > 0 && o.groups.values().any(|g| g.instances.is_empty()) => {}
             // Documented exception: AWS keeps no record of who suspended a process, so one an
             // operator suspends while the hooks hold it is resumed with theirs. Only that: any
             // other process left suspended is still a finding.
             ViolationKind::ProcessesNotRestored
-                if plan.kind == "suspend_process"
+                if plan.has_kind("suspend_process")
                     && o.groups
                         .values()
                         .all(|g| g.suspended.iter().all(|p| p == OPERATOR_PROCESS)) => {}
@@ -67,12 +77,12 @@ pub fn judge(allowed: &BTreeSet<ViolationKind>, plan: &Plan, outcome: &anyhow::R
     if !allowed.contains(&ViolationKind::CapacityBelowMinimum) {
         for d in o.deployments.iter().filter(|d| !d.creator.is_for_launches()) {
             let deficit = d.required_healthy_capacity.saturating_sub(d.lowest_healthy_capacity);
-            if deficit > plan.cost.capacity {
+            if deficit > cost.capacity {
                 out.push(Finding {
                     property: "capacity_beyond_event".into(),
                     detail: format!(
                         "deployment {} went down to {} of its minimum {}: {deficit} below, the event may cost {}",
-                        d.number, d.lowest_healthy_capacity, d.required_healthy_capacity, plan.cost.capacity
+                        d.number, d.lowest_healthy_capacity, d.required_healthy_capacity, cost.capacity
                     ),
                 });
             }

@@ -23,9 +23,12 @@ pub struct Plan {
     #[serde(skip)]
     pub cost: Cost,
     #[serde(skip)]
-    pub(super) event: Option<EventSpec>,
+    pub(super) events: Vec<EventSpec>,
     #[serde(skip)]
-    pub(super) fault: Option<ScriptFault>,
+    pub(super) faults: Vec<ScriptFault>,
+    /// The single plans a pair is made of (`--depth 2`), for shrinking; empty for a single one.
+    #[serde(skip)]
+    pub(super) parts: Vec<Plan>,
 }
 
 impl Plan {
@@ -35,9 +38,39 @@ impl Plan {
             what: "no event (the scenario as it is)".into(),
             kind: "none".into(),
             cost: Cost::default(),
-            event: None,
-            fault: None,
+            events: Vec::new(),
+            faults: Vec::new(),
+            parts: Vec::new(),
         }
+    }
+
+    /// Two plans in one variant: both events (or faults), each allowed its own direct cost.
+    /// `None` for two faults of the same script (one script cannot both hang and fail).
+    pub fn pair(a: &Plan, b: &Plan) -> Option<Plan> {
+        let same_script = a.faults.iter().any(|f| {
+            b.faults
+                .iter()
+                .any(|g| (f.deployment, f.instance, &f.script) == (g.deployment, g.instance, &g.script))
+        });
+        if same_script {
+            return None;
+        }
+        Some(Plan {
+            what: format!("{}; and {}", a.what, b.what),
+            kind: format!("{}+{}", a.kind, b.kind),
+            cost: Cost {
+                capacity: a.cost.capacity + b.cost.capacity,
+                requests: a.cost.requests || b.cost.requests,
+            },
+            events: a.events.iter().chain(&b.events).cloned().collect(),
+            faults: a.faults.iter().chain(&b.faults).cloned().collect(),
+            parts: vec![a.clone(), b.clone()],
+        })
+    }
+
+    /// Whether this plan (or one of its parts) is of kind `kind`.
+    pub fn has_kind(&self, kind: &str) -> bool {
+        self.kind.split('+').any(|k| k == kind)
     }
 }
 
@@ -102,8 +135,9 @@ pub fn plans(base: &Scenario, points: &[TriggerPoint], outcome: &Outcome) -> Vec
                 what: format!("{what} @ {at}"),
                 kind: kind.to_string(),
                 cost,
-                event: Some(event(p.when(), action)),
-                fault: None,
+                events: vec![event(p.when(), action)],
+                faults: Vec::new(),
+                parts: Vec::new(),
             });
         };
         let one = Cost {
@@ -267,13 +301,14 @@ pub fn plans(base: &Scenario, points: &[TriggerPoint], outcome: &Outcome) -> Vec
                     capacity: 1,
                     requests: true,
                 },
-                event: None,
-                fault: Some(ScriptFault {
+                events: Vec::new(),
+                faults: vec![ScriptFault {
                     deployment,
                     instance,
                     script: script.clone(),
                     behaviour,
-                }),
+                }],
+                parts: Vec::new(),
             });
         }
     }

@@ -1,0 +1,107 @@
+//! The explorer's findings page: `index.html` in the output folder lists every scenario explored
+//! (points, variants, failures, wall time) and every finding (property, event, how many variants,
+//! the example, how it was shrunk) with links to the counterexample's scenario file and its
+//! timeline page, drawn by the scenario report's own components ([`crate::html`]).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::drive::{Options, ScenarioResult};
+use crate::html::{esc, page, scenario_page_under};
+use crate::report::Outcome;
+
+/// Writes the counterexample's timeline page, `<out>/<scenario>/<label>.html`; returns its path.
+pub fn timeline(out: &Path, scenario: &str, label: &str, o: &Outcome) -> anyhow::Result<PathBuf> {
+    let dir = out.join(scenario);
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{label}.html"));
+    std::fs::write(&path, scenario_page_under(label, o, ("../index.html", "All findings")))?;
+    Ok(path)
+}
+
+/// The address of `path` relative to `out` (pages link to each other within the folder).
+fn relative(out: &Path, path: &Path) -> String {
+    path.strip_prefix(out)
+        .unwrap_or(path)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().to_string())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Writes `<out>/index.html`, the findings of this run; returns its path.
+pub fn write(out: &Path, results: &[ScenarioResult], o: &Options) -> anyhow::Result<PathBuf> {
+    let mut b = String::from("<p>Written by <code>cargo xtask explore</code>.</p><h1>Explore: findings</h1>");
+    let _ = write!(
+        b,
+        "<p>Seed {}, depth {}{}{}. Each finding is the first variant of a group failing one way, shrunk to the fewest events and the smallest fleet that still fail so; its file runs as it is: <code>cargo xtask test-scenarios FILE</code>.</p>",
+        o.seed,
+        o.depth,
+        o.partition.map(|(k, n)| format!(", partition {k}/{n}")).unwrap_or_default(),
+        o.max_variants.map(|m| format!(", at most {m} variants per scenario")).unwrap_or_default()
+    );
+    b.push_str("<table><tr><th>scenario</th><th>trigger points</th><th>space</th><th>variants run</th><th>n/a</th><th>failing</th><th>wall</th></tr>");
+    for r in results {
+        let failing = if r.failing == 0 {
+            r#"<span class="ok">0</span>"#.to_string()
+        } else {
+            format!(r#"<span class="bad">{}</span>"#, r.failing)
+        };
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td><td>{failing}</td><td>{:.1} s</td></tr>",
+            esc(&r.scenario),
+            r.trigger_points,
+            r.space,
+            r.variants,
+            if r.budget_reached { " (budget reached)" } else { "" },
+            r.not_applicable,
+            r.wall_seconds
+        );
+    }
+    b.push_str("</table>");
+    let count: usize = results.iter().map(|r| r.findings.len()).sum();
+    if count == 0 {
+        b.push_str(r#"<p class="ok">No findings: every variant kept every property.</p>"#);
+        let path = out.join("index.html");
+        std::fs::create_dir_all(out)?;
+        std::fs::write(&path, page("Explore: findings", &b))?;
+        return Ok(path);
+    }
+    b.push_str("<h2>Findings</h2><table><tr><th>scenario</th><th>property</th><th>event</th><th>variants</th><th>first variant</th><th>what broke</th><th>shrunk</th><th>counterexample</th></tr>");
+    for r in results {
+        for g in &r.findings {
+            let timeline = if g.page.as_os_str().is_empty() {
+                String::new()
+            } else {
+                format!(r#"<a href="{}">timeline</a><br>"#, esc(&relative(out, &g.page)))
+            };
+            let what: Vec<String> = g
+                .findings
+                .iter()
+                .map(|f| format!("<code>{}</code>: {}", esc(&f.property), esc(&f.detail)))
+                .collect();
+            let _ = write!(
+                b,
+                r#"<tr><td>{}</td><td class="bad">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{timeline}<a href="{}">scenario file</a></td></tr>"#,
+                esc(&r.scenario),
+                esc(&g.property),
+                esc(&g.event),
+                g.variants,
+                esc(&g.example),
+                what.join("<br>"),
+                if g.shrunk.is_empty() {
+                    "-".to_string()
+                } else {
+                    esc(&g.shrunk.join("; "))
+                },
+                esc(&relative(out, &g.file)),
+            );
+        }
+    }
+    b.push_str("</table>");
+    let path = out.join("index.html");
+    std::fs::create_dir_all(out)?;
+    std::fs::write(&path, page("Explore: findings", &b))?;
+    Ok(path)
+}
