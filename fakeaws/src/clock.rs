@@ -168,6 +168,12 @@ impl Clock {
         self.changed.send_modify(|v| *v += 1);
     }
 
+    /// Tells the watchers something they wait on changed besides the clock (a call held, see
+    /// [`crate::gates`]).
+    pub fn poke(&self) {
+        self.changed.send_modify(|v| *v += 1);
+    }
+
     /// A receiver that sees a new value whenever the clock is advanced or the sleeper table changes.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changed.subscribe()

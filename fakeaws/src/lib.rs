@@ -15,6 +15,7 @@ pub mod answers;
 pub mod clock;
 pub mod cron;
 pub mod dataplane;
+pub mod gates;
 pub mod iam;
 pub mod listen;
 pub mod model;

@@ -222,6 +222,15 @@ async fn execute<T>(
     resource: impl FnOnce(&crate::world::World) -> String,
     handler: impl FnOnce(&mut crate::world::World) -> Result<T, AwsError>,
 ) -> Result<T, AwsError> {
+    // An instance's process: counted, and held here if the driver asked (see `crate::gates`).
+    if let Some(instance) = caller
+        .and_then(|k| k.principal.as_ref())
+        .and_then(|p| p.arn.rsplit('/').next())
+    {
+        if instance.starts_with("i-") {
+            fake.gates.pass(&fake.clock, instance, action).await;
+        }
+    }
     {
         let mut calls = fake.calls.lock().unwrap_or_else(|e| e.into_inner());
         *calls.entry(format!("{service}:{action}")).or_default() += 1;

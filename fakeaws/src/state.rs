@@ -98,6 +98,8 @@ pub struct Fake {
     notify_generation: AtomicU64,
     /// The order same-instant actions of a driver's processes are served in (see [`crate::turns`]).
     pub turns: crate::turns::Turns,
+    /// A driver's holds on an instance's Nth AWS call (see [`crate::gates`]).
+    pub gates: crate::gates::CallGates,
     /// The last answer of each read, while the world stays as it was (see [`crate::answers`]).
     pub(crate) answers: crate::answers::Answers,
 }
@@ -158,6 +160,7 @@ impl Fake {
             s3_dir: Mutex::new(None),
             notify_generation: AtomicU64::new(0),
             turns: Default::default(),
+            gates: Default::default(),
             answers: Default::default(),
         })
     }

@@ -261,6 +261,9 @@ pub struct When {
     pub starts: Option<String>,
     /// The deployment has finished this fraction of its instances (0.0 = as it starts).
     pub done: Option<f64>,
+    /// ... makes its Nth AWS call in `deployment` (counted from 1 over the deployment's scripts on
+    /// `instance`): the call waits while the event happens, then is served.
+    pub call: Option<usize>,
 }
 
 /// The engine's own steps a `starts` trigger can name besides appspec's lifecycle events
@@ -292,6 +295,16 @@ impl Scenario {
             );
             if let Some(d) = w.deployment {
                 anyhow::ensure!(d >= 1, "events[{i}]: deployment numbers start at 1");
+            }
+            if let Some(n) = w.call {
+                anyhow::ensure!(
+                    n >= 1 && w.instance.is_some() && w.deployment.is_some(),
+                    "events[{i}]: `call` (from 1) needs `instance` and `deployment`"
+                );
+                anyhow::ensure!(
+                    w.reaches.is_none() && w.starts.is_none() && w.done.is_none(),
+                    "events[{i}]: `call` is a trigger of its own: no `reaches`, `starts` or `done` beside it"
+                );
             }
             if let Some(f) = w.done {
                 anyhow::ensure!(
@@ -336,6 +349,9 @@ pub enum Action {
     EnterStandby { instance: usize },
     /// An operator takes an instance out of Standby (ExitStandby).
     ExitStandby { instance: usize },
+    /// The script running on the instance is killed (SIGKILL to its process group), as by an
+    /// out-of-memory killer or an agent restart: the deployment sees it fail.
+    KillScript { instance: usize },
     /// An operator suspends a scaling process of the group.
     SuspendProcess { process: fakeaws::model::Process },
     /// An operator sets the group's MinSize.
@@ -371,6 +387,7 @@ impl Action {
             Action::ScheduledAction { name, in_seconds, .. } => format!("scheduled action {name} in {in_seconds}s"),
             Action::EnterStandby { instance } => format!("operator: i-{instance} to Standby"),
             Action::ExitStandby { instance } => format!("operator: i-{instance} out of Standby"),
+            Action::KillScript { instance } => format!("i-{instance}: running script killed"),
             Action::SuspendProcess { process } => format!("operator: {process} suspended"),
             Action::SetMinSize { min } => format!("operator: MinSize {min}"),
             Action::CreateDeployment { revision } => format!("CreateDeployment {revision}"),

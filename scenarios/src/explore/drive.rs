@@ -43,9 +43,11 @@ pub struct Options {
     pub budget: Option<f64>,
     /// Runs each counterexample's shrinking may spend (0: not shrunk).
     pub shrink_runs: usize,
+    /// Only list each scenario's trigger points and planned events; run no variant.
+    pub list: bool,
 }
 
-pub const USAGE: &str = "usage: scenarios explore [--depth 1|2] [--max-variants N] [--budget SECONDS] [--seed S] [--partition K/N] [--events KIND,...] [--twice] [--shrink RUNS] [--out DIR] [--json FILE] [--jobs N] [SCENARIO|FILE ...]";
+pub const USAGE: &str = "usage: scenarios explore [--depth 1|2] [--max-variants N] [--budget SECONDS] [--seed S] [--partition K/N] [--events KIND,...] [--twice] [--shrink RUNS] [--list] [--out DIR] [--json FILE] [--jobs N] [SCENARIO|FILE ...]";
 
 /// Runs a counterexample's shrinking may spend by default.
 pub const SHRINK_RUNS: usize = 16;
@@ -66,6 +68,7 @@ impl Default for Options {
             depth: 1,
             budget: None,
             shrink_runs: SHRINK_RUNS,
+            list: false,
         }
     }
 }
@@ -111,6 +114,7 @@ impl Options {
                     o.partition = Some((k, n));
                 }
                 "--twice" => o.twice = true,
+                "--list" => o.list = true,
                 "--depth" => {
                     o.depth = value("--depth")?.parse().context("--depth: 1 or 2")?;
                     anyhow::ensure!((1..=2).contains(&o.depth), "--depth {}: 1 or 2", o.depth);
@@ -231,10 +235,33 @@ async fn explore_one(
     }
     // The scenario's own events cost what they cost in every variant, and in the base.
     let own = own_cost(&base);
+    if o.list {
+        println!("{name}: {} trigger points", points.len());
+        for p in &points {
+            println!("  {}", p.describe());
+        }
+        println!("{name}: {} planned events", all_plans.len());
+        for p in &all_plans {
+            println!("  {:<18} {}", p.kind, p.what);
+        }
+    }
     let space = Space {
         plans: all_plans,
         depth: o.depth,
     };
+    if o.list {
+        return Ok(ScenarioResult {
+            scenario: name,
+            trigger_points: points.len(),
+            space: space.len(),
+            variants: 0,
+            not_applicable: 0,
+            failing: 0,
+            wall_seconds: t.elapsed().as_secs_f64(),
+            budget_reached: false,
+            findings: Vec::new(),
+        });
+    }
     let base_findings = judge(&allowed, &none, own, &Ok(outcome.clone()));
     let mut chosen: Vec<usize> = sample(space.len(), o.max_variants, o.seed)
         .into_iter()

@@ -75,7 +75,7 @@ impl Plan {
 }
 
 /// Every kind of event the explorer plans, for `--events`.
-pub const KINDS: [&str; 17] = [
+pub const KINDS: [&str; 19] = [
     "scale_out",
     "scale_in",
     "add_zone",
@@ -93,6 +93,8 @@ pub const KINDS: [&str; 17] = [
     "script_kill",
     "script_hang",
     "script_fail",
+    "kill_at_call",
+    "terminate_at_call",
 ];
 
 /// What an event may cost directly (the oracle's allowance).
@@ -119,12 +121,40 @@ pub fn plans(base: &Scenario, points: &[TriggerPoint], outcome: &Outcome) -> Vec
         .map(|d| d.number)
         .max()
         .unwrap_or(usize::MAX);
-    let at_point = |p: &TriggerPoint| match p {
-        TriggerPoint::Starts { deployment, .. } | TriggerPoint::Reaches { deployment, .. } => *deployment,
-    };
-    for p in points.iter().filter(|p| at_point(p) < repair) {
+    for p in points.iter().filter(|p| p.deployment() < repair) {
         let at = p.describe();
         let n = p.instance();
+        // At an AWS call that changes something (a read is like the next change): the script
+        // that sent it killed, or its instance terminated, while the call is on its way.
+        if let TriggerPoint::Call { action, .. } = p {
+            if !["Describe", "List", "Get"].iter().any(|r| action.starts_with(r)) {
+                for (kind, what, action) in [
+                    (
+                        "kill_at_call",
+                        format!("i-{n}: script killed"),
+                        Action::KillScript { instance: n },
+                    ),
+                    (
+                        "terminate_at_call",
+                        format!("i-{n} terminated"),
+                        Action::Terminate { instance: n },
+                    ),
+                ] {
+                    out.push(Plan {
+                        what: format!("{what} @ {at}"),
+                        kind: kind.into(),
+                        cost: Cost {
+                            capacity: 1,
+                            requests: kind == "kill_at_call",
+                        },
+                        events: vec![event(p.when(), action)],
+                        faults: Vec::new(),
+                        parts: Vec::new(),
+                    });
+                }
+            }
+            continue;
+        }
         let other = outcome
             .revisions
             .keys()

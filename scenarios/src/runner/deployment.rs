@@ -139,7 +139,8 @@ impl Sim {
         steps
     }
 
-    fn new_run(&self, deployment: usize, instance: &str, revision: &str) -> Run {
+    fn new_run(&mut self, deployment: usize, instance: &str, revision: &str) -> Run {
+        self.calls_from_here(deployment, instance);
         Run {
             deployment,
             revision: revision.to_string(),

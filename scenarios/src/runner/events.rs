@@ -15,6 +15,10 @@ impl Sim {
                 continue;
             }
             let w = &ev.when;
+            // A `call` trigger fires while its call is held (see `calls`), not here.
+            if w.call.is_some() {
+                continue;
+            }
             // A `starts` trigger names its deployment itself (a launch deployment runs beside
             // the current one); the others belong to the deployment under way.
             if w.starts.is_none() && w.deployment.is_some_and(|d| d != deployment) {
@@ -57,7 +61,7 @@ impl Sim {
         Ok(())
     }
 
-    fn act(&mut self, action: &Action) -> anyhow::Result<()> {
+    pub(super) fn act(&mut self, action: &Action) -> anyhow::Result<()> {
         let group = self.sc.deployment_group.autoscaling_groups.first().cloned();
         let need_group = || {
             group
@@ -96,6 +100,18 @@ impl Sim {
                 let id = instance(self, *n)?;
                 self.operator_standby.insert(id.clone());
                 sim.operator_standby(&need_group()?, &id, true)
+            }
+            Action::KillScript { instance: n } => {
+                let id = instance(self, *n)?;
+                match self.pids.get(&id) {
+                    Some(pid) => {
+                        super::supervisor::kill_group(*pid, rustix::process::Signal::KILL);
+                        Ok(())
+                    }
+                    None => Err(fakeaws::protocol::error::AwsError::validation(format!(
+                        "no script is running on i-{n}"
+                    ))),
+                }
             }
             Action::ExitStandby { instance: n } => {
                 let id = instance(self, *n)?;

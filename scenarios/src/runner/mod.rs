@@ -10,6 +10,7 @@
 //! to the earliest wake-up or script deadline. Hours of draining take milliseconds, and the same
 //! scenario gives the same outcome on every run.
 
+mod calls;
 mod control;
 mod deployment;
 mod events;
@@ -89,6 +90,7 @@ pub async fn run_scenario(
 ) -> anyhow::Result<(Outcome, Vec<TriggerPoint>)> {
     let mut sim = Sim::new(scenario, paths, name).await?;
     sim.record_points = points;
+    sim.fake().gates.set_recording(points);
     let result = sim.play().await;
     // SCENARIOS_KEEP_WORK=1 keeps each instance's folder (installed files, script stderr) for a look.
     if std::env::var_os("SCENARIOS_KEEP_WORK").is_none() {
@@ -171,6 +173,11 @@ pub(super) struct Sim {
     pub(super) stops_seen: u64,
     /// Where revisions read from S3 came from (revision name -> location).
     pub(super) revision_locations: BTreeMap<String, fakeaws::model::codedeploy::Revision>,
+    /// Each run's start (deployment, instance, the instance's AWS calls before it), in order:
+    /// where `call = N` triggers count from (see `calls`).
+    pub(super) call_bases: Vec<(usize, String, u64)>,
+    /// Instance -> the process group of the script running on it.
+    pub(super) pids: BTreeMap<String, u32>,
 }
 
 /// A fake for the engine: the manual clock, gated (same-instant wake-ups happen one process at a
@@ -245,6 +252,8 @@ impl Sim {
             api_deployment: None,
             revision_locations: BTreeMap::new(),
             stops_seen: 0,
+            call_bases: Vec::new(),
+            pids: BTreeMap::new(),
         })
     }
 

@@ -1,5 +1,6 @@
 //! Trigger points: where in a run a fleet event could hit (each lifecycle event an instance starts
-//! in each deployment, each lifecycle state an instance reaches), recorded when the explorer asks.
+//! in each deployment, each lifecycle state an instance reaches, each AWS call its scripts make),
+//! recorded when the explorer asks.
 //! The explorer turns each into a scenario event's `when`.
 
 use fakeaws::model::Lifecycle;
@@ -22,6 +23,13 @@ pub enum TriggerPoint {
         deployment: usize,
         instance: usize,
         state: Lifecycle,
+    },
+    /// Instance `instance` makes its `nth` AWS call (`action`) in deployment `deployment`.
+    Call {
+        deployment: usize,
+        instance: usize,
+        nth: usize,
+        action: String,
     },
 }
 
@@ -49,13 +57,35 @@ impl TriggerPoint {
                 reaches: Some(*state),
                 ..When::default()
             },
+            TriggerPoint::Call {
+                deployment,
+                instance,
+                nth,
+                ..
+            } => When {
+                deployment: Some(*deployment),
+                instance: Some(*instance),
+                call: Some(*nth),
+                ..When::default()
+            },
+        }
+    }
+
+    /// The deployment the point is in.
+    pub fn deployment(&self) -> usize {
+        match self {
+            TriggerPoint::Starts { deployment, .. }
+            | TriggerPoint::Reaches { deployment, .. }
+            | TriggerPoint::Call { deployment, .. } => *deployment,
         }
     }
 
     /// The instance the point is about.
     pub fn instance(&self) -> usize {
         match self {
-            TriggerPoint::Starts { instance, .. } | TriggerPoint::Reaches { instance, .. } => *instance,
+            TriggerPoint::Starts { instance, .. }
+            | TriggerPoint::Reaches { instance, .. }
+            | TriggerPoint::Call { instance, .. } => *instance,
         }
     }
 
@@ -72,6 +102,12 @@ impl TriggerPoint {
                 instance,
                 state,
             } => format!("d{deployment} i-{instance} reaches {}", state.as_str()),
+            TriggerPoint::Call {
+                deployment,
+                instance,
+                nth,
+                action,
+            } => format!("d{deployment} i-{instance} AWS call {nth} ({action})"),
         }
     }
 }
@@ -112,6 +148,7 @@ impl Sim {
                 });
             }
         }
+        out.extend(self.call_points());
         out.into_iter().collect()
     }
 }

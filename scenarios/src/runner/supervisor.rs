@@ -120,6 +120,10 @@ impl Sim {
     /// processes acting at an instant, where the operating system would decide the order.
     async fn quiet(&mut self, runs: &[Run]) -> anyhow::Result<()> {
         loop {
+            // A call held at a gate: the event planned for it happens, then the call goes on.
+            if self.on_held_call()? {
+                continue;
+            }
             // Subscribe before looking, so that no change between the look and the wait is missed.
             let rx = self.fake().clock.subscribe();
             let sleepers = self.fake().clock.sleepers();
@@ -220,6 +224,7 @@ impl Sim {
                 _ => {}
             }
             if let Some((line, failure)) = outcome {
+                self.pids.remove(&run.instance);
                 let result = match &failure {
                     None => RunResult::Succeeded,
                     Some(f) if f.starts_with("ScriptTimedOut") => RunResult::TimedOut,
@@ -437,6 +442,7 @@ impl Sim {
             }
         };
         let pid = child.id().unwrap_or(0);
+        self.pids.insert(id.to_string(), pid);
         let seq = self.started;
         let tx = self.exits.0.clone();
         let (fake, name) = (self.fake().clone(), who.clone());
@@ -643,7 +649,7 @@ impl Sim {
 }
 
 /// Signals a script's whole process group (scripts run in their own group).
-fn kill_group(pid: u32, signal: rustix::process::Signal) {
+pub(super) fn kill_group(pid: u32, signal: rustix::process::Signal) {
     let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else {
         return;
     };
