@@ -73,6 +73,19 @@ pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut St
             g.name
         )));
     }
+    // More instances in service or launching than desired: Auto Scaling is about to terminate
+    // the surplus (an Availability Zone rebalance launches first and terminates once the new
+    // instance is in service). Taken out now, this instance's return would be the moment the
+    // group terminates one, possibly a serving one, while this one is not yet healthy: two out
+    // where the deployment allows one. The new instance waits for this deployment (CodeDeploy's
+    // launch hook), so waiting here cannot help: refuse before changing anything.
+    let cap = capacity(&g);
+    if g.members_read && cap as i32 > g.desired && !g.suspended.iter().any(|p| p == "Terminate") {
+        return Err(HookError::Refused(format!(
+            "{} has {cap} instances in service or launching for a desired capacity of {}: Auto Scaling is about to terminate the surplus (an Availability Zone rebalance or a scale-in under way); taking {} out now could cost two serving instances. Retry when the group has settled",
+            g.name, g.desired, ctx.instance_id
+        )));
+    }
     // When this read already says MinSize must move, its original goes on record in the same
     // write as the processes record (one call), and the processes that must stay off while it
     // is lowered are suspended with the others.
