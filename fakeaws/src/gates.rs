@@ -79,7 +79,7 @@ impl CallGates {
         clock.poke();
     }
 
-    /// Counts a call of `instance` and, if a gate is armed at it, waits until it is released.
+    /// Counts a served call of `instance` and, if a gate is armed at it, waits until it is released.
     pub(crate) async fn pass(&self, clock: &Clock, instance: &str, action: &str) {
         let go = {
             let mut inner = self.lock();

@@ -213,6 +213,11 @@ async fn query(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, body
 /// a broken invariant rolled back. Reads take no rollback copy: their cost does not grow with
 /// what the world holds; a change keeps a copy that shares with the world everything the change
 /// leaves alone (persistent collections), so it costs what it touches.
+///
+/// A call of an instance's process is counted and, if the driver armed a gate at it, held once
+/// it has been served and before its answer goes back (see `crate::gates`): what it did to the
+/// world is done whatever happens to the caller meanwhile (a client killed while its request is
+/// held would otherwise have its request dropped or not, as the connection's close is noticed).
 async fn execute<T>(
     fake: &Arc<Fake>,
     caller: Option<&crate::protocol::sigv4::Known>,
@@ -222,7 +227,7 @@ async fn execute<T>(
     resource: impl FnOnce(&crate::world::World) -> String,
     handler: impl FnOnce(&mut crate::world::World) -> Result<T, AwsError>,
 ) -> Result<T, AwsError> {
-    // An instance's process: counted, and held here if the driver asked (see `crate::gates`).
+    let result = serve(fake, caller, service, action, read_only, resource, handler).await;
     if let Some(instance) = caller
         .and_then(|k| k.principal.as_ref())
         .and_then(|p| p.arn.rsplit('/').next())
@@ -231,6 +236,18 @@ async fn execute<T>(
             fake.gates.pass(&fake.clock, instance, action).await;
         }
     }
+    result
+}
+
+async fn serve<T>(
+    fake: &Arc<Fake>,
+    caller: Option<&crate::protocol::sigv4::Known>,
+    service: &str,
+    action: &str,
+    read_only: bool,
+    resource: impl FnOnce(&crate::world::World) -> String,
+    handler: impl FnOnce(&mut crate::world::World) -> Result<T, AwsError>,
+) -> Result<T, AwsError> {
     {
         let mut calls = fake.calls.lock().unwrap_or_else(|e| e.into_inner());
         *calls.entry(format!("{service}:{action}")).or_default() += 1;

@@ -388,6 +388,55 @@ fn no_room_for_mark(ctx: &Ctx, g: &Group) {
     ));
 }
 
+/// Whether instance `id` has left the group `g` (read with its members) or is being terminated:
+/// either way its hooks never bring it back.
+fn leaving(g: &Group, id: &str) -> bool {
+    g.members.get(id).is_none_or(|l| l.starts_with("Terminat"))
+}
+
+/// Removes the Standby marks of instances no longer in the group `g` (read with its members) or
+/// being terminated: instances terminated while out, whose hooks never came back to remove them.
+/// A run that reads the members discounts such marks; one that does not would take them for
+/// instances still out (and only be more careful). One DeleteTags, only when there is such a mark.
+pub(crate) async fn clear_stale_marks(ctx: &Ctx, g: &Group) -> Result<()> {
+    if !g.members_read {
+        return Ok(());
+    }
+    let stale: Vec<String> = g
+        .tags
+        .keys()
+        .filter(|k| k.strip_prefix(TAG_STANDBY).is_some_and(|id| leaving(g, id)))
+        .cloned()
+        .collect();
+    if stale.is_empty() {
+        return Ok(());
+    }
+    ctx.info(format!(
+        "removing the Standby marks of instances no longer in {}: {}",
+        g.name,
+        stale
+            .iter()
+            .filter_map(|k| k.strip_prefix(TAG_STANDBY))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let tags: Vec<Tag> = stale
+        .iter()
+        .map(|k| {
+            Tag::builder()
+                .resource_id(&g.name)
+                .resource_type("auto-scaling-group")
+                .key(k)
+                .build()
+        })
+        .collect();
+    ctx.must("DeleteTags", || {
+        ctx.asg.delete_tags().set_tags(Some(tags.clone())).send()
+    })
+    .await?;
+    Ok(())
+}
+
 /// Removes this instance's Standby mark, the marks of instances no longer in the group (a
 /// terminated instance's) and the tags `also` names, in one call; none when there is nothing to
 /// remove.
@@ -404,7 +453,7 @@ async fn unmark_standby(ctx: &Ctx, g: &Group, also: &[&str]) -> Result<()> {
         .keys()
         .filter(|k| {
             k.strip_prefix(TAG_STANDBY)
-                .is_some_and(|id| id == ctx.instance_id || (g.members_read && !g.members.contains_key(id)))
+                .is_some_and(|id| id == ctx.instance_id || (g.members_read && leaving(g, id)))
         })
         .map(|k| tag(k))
         .chain(also.iter().map(|k| tag(k)))

@@ -49,7 +49,9 @@ pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut St
                 "{} is {lifecycle}: a new instance not yet in service (lifecycle hook), nothing to deregister",
                 ctx.instance_id
             ));
-            return Ok(());
+            // A launch is where a group comes after an instance was terminated while out (its
+            // replacement): the marks such instances left go now.
+            return clear_stale_marks(ctx, &g).await;
         }
         "InService" => {}
         other => {
@@ -86,6 +88,8 @@ pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut St
             g.name, g.desired, ctx.instance_id
         )));
     }
+    // Marks of instances terminated while out (a previous deployment's) go first.
+    clear_stale_marks(ctx, &g).await?;
     // When this read already says MinSize must move, its original goes on record in the same
     // write as the processes record (one call), and the processes that must stay off while it
     // is lowered are suspended with the others.

@@ -1,7 +1,8 @@
-//! Events at an AWS call: a scenario event whose trigger is `call = N` happens while the
-//! instance's Nth AWS call in that deployment waits in the fake (see `fakeaws::gates`): the
-//! runner arms the gate when the instance's run starts, and when the call is held it fires the
-//! event (terminating the instance, killing the script that sent it, ...) and lets the call through.
+//! Events at an AWS call: a scenario event whose trigger is `call = N` happens once the
+//! instance's Nth AWS call in that deployment has been served and while its answer waits in the
+//! fake (see `fakeaws::gates`): the runner arms the gate when the instance's run starts, and when
+//! the call is held it fires the event (terminating the instance, killing the script that sent
+//! it, ...) and lets the answer go.
 //! In explore runs the calls each run made are listed as trigger points.
 
 use super::points::TriggerPoint;

@@ -122,12 +122,20 @@ impl Sim {
                 }
             }
             // Records with nothing left to restore mislead the next run (an old original MinSize
-            // "restored" over a newer one, an instance counted as out).
+            // "restored" over a newer one, an instance counted as out). Not a Standby mark of an
+            // instance that has left the group or is being terminated (its hooks were cut short
+            // with it): the hooks never count those (they look at the members first) and the
+            // next hook run in the group removes them.
             if g.min == min0 && now_susp == susp0 && !left_out {
+                let gone = |id: &str| {
+                    !g.instances.iter().any(|m| m == id)
+                        || w.instances().get(id).is_none_or(|i| i.lifecycle.is_leaving())
+                };
                 let stale: Vec<&String> = g
                     .tags
                     .keys()
                     .filter(|k| k.starts_with(hooks::asg::TAG_PREFIX))
+                    .filter(|k| k.strip_prefix(hooks::asg::TAG_STANDBY).is_none_or(|id| !gone(id)))
                     .collect();
                 if !stale.is_empty() {
                     self.violations.push(Violation::new(
