@@ -55,58 +55,77 @@ fn candidates(base: &Scenario, plan: &Plan) -> Vec<(String, Scenario, Plan)> {
             plan.clone(),
         ));
     }
-    // One instance fewer in a group. With one group and nothing else, instances are numbered
-    // 1..=desired: what happened to the last one happens to the new last one (the instances
-    // are alike at launch).
+    // A smaller group: half as many instances (a large fleet first), then one fewer. With one
+    // group and nothing else, instances are numbered 1..=desired, and what happened to the last
+    // ones happens to the new last ones (the instances are alike at launch).
     let alone = base.fleet.groups.len() == 1 && base.fleet.instances.is_empty();
     for (gi, g) in base.fleet.groups.iter().enumerate() {
         let desired = g.desired.unwrap_or(g.min);
-        if desired <= 1 {
-            continue;
-        }
-        let mut b = base.clone();
-        let bg = &mut b.fleet.groups[gi];
-        bg.desired = Some(desired - 1);
-        bg.min = bg.min.min(desired - 1);
-        let mut p = plan.clone();
-        if alone {
-            let (from, to) = (desired as usize, desired as usize - 1);
-            renumber(&mut b.events, &mut b.script_faults, from, to);
-            let (old, new) = (format!("i-{from}"), format!("i-{to}"));
-            renumber(&mut p.events, &mut p.faults, from, to);
-            p.what = p.what.replace(&old, &new);
-            for part in &mut p.parts {
-                renumber(&mut part.events, &mut part.faults, from, to);
-                part.what = part.what.replace(&old, &new);
+        let mut sizes = vec![desired / 2, desired - 1];
+        sizes.dedup();
+        for size in sizes.into_iter().filter(|n| *n >= 1 && *n < desired) {
+            let mut b = base.clone();
+            let bg = &mut b.fleet.groups[gi];
+            bg.desired = Some(size);
+            bg.min = bg.min.min(size);
+            let mut p = plan.clone();
+            if alone {
+                let shift = (desired - size) as usize;
+                let map = |n: usize| if n > size as usize { n - shift } else { n };
+                renumber(&mut b.events, &mut b.script_faults, &map);
+                renumber_plan(&mut p, &map, size as usize, shift);
             }
+            out.push((format!("{}: {desired} -> {size} instances", g.name), b, p));
         }
-        out.push((format!("{}: {desired} -> {} instances", g.name, desired - 1), b, p));
     }
     out
 }
 
-/// Instance `from` becomes instance `to` in events and script faults.
-fn renumber(events: &mut [EventSpec], faults: &mut [ScriptFault], from: usize, to: usize) {
-    let swap = |n: &mut usize| {
-        if *n == from {
-            *n = to;
+/// Renumbers a plan's (and its parts') instances, and its description with them.
+fn renumber_plan(p: &mut Plan, map: &impl Fn(usize) -> usize, size: usize, shift: usize) {
+    renumber(&mut p.events, &mut p.faults, map);
+    p.what = rename(&p.what, size, shift);
+    for part in &mut p.parts {
+        renumber_plan(part, map, size, shift);
+    }
+}
+
+/// `i-N` for every N above `size` in `text` becomes `i-(N - shift)`.
+fn rename(text: &str, size: usize, shift: usize) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("i-") {
+        out.push_str(&rest[..at + 2]);
+        rest = &rest[at + 2..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        match digits.parse::<usize>() {
+            Ok(n) if n > size => out.push_str(&(n - shift).to_string()),
+            _ => out.push_str(&digits),
         }
-    };
+        rest = &rest[digits.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Instances renumbered by `map` in events and script faults.
+fn renumber(events: &mut [EventSpec], faults: &mut [ScriptFault], map: &impl Fn(usize) -> usize) {
     for e in events {
         if let Some(n) = e.when.instance.as_mut() {
-            swap(n);
+            *n = map(*n);
         }
         match &mut e.action {
             Action::Terminate { instance }
             | Action::AppDown { instance }
             | Action::AppUp { instance }
             | Action::EnterStandby { instance }
-            | Action::ExitStandby { instance } => swap(instance),
+            | Action::ExitStandby { instance }
+            | Action::KillScript { instance } => *instance = map(*instance),
             _ => {}
         }
     }
     for f in faults {
-        swap(&mut f.instance);
+        f.instance = map(f.instance);
     }
 }
 
@@ -151,4 +170,47 @@ pub async fn shrink(
         break;
     }
     cur
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renaming_moves_only_the_instances_above_the_new_size() {
+        assert_eq!(
+            rename("i-9 terminated @ d1 i-9 AWS call 3", 5, 4),
+            "i-5 terminated @ d1 i-5 AWS call 3"
+        );
+        assert_eq!(rename("i-2 and i-10, i-", 5, 5), "i-2 and i-5, i-");
+    }
+
+    #[test]
+    fn a_large_group_is_halved_first_and_its_last_instances_follow() {
+        let mut base = crate::runner::read_file(
+            &crate::scenarios_dir()
+                .join("scenarios")
+                .join("happy_one_at_a_time.toml"),
+        )
+        .expect("reads");
+        base.fleet.groups[0].desired = Some(10);
+        let mut plan = Plan::none();
+        plan.what = "i-10 terminated".into();
+        plan.events.push(EventSpec {
+            when: crate::schema::When {
+                instance: Some(10),
+                ..Default::default()
+            },
+            action: Action::Terminate { instance: 10 },
+        });
+        let c = candidates(&base, &plan);
+        let (what, b, p) = &c[0];
+        assert_eq!(what, "web-asg: 10 -> 5 instances");
+        assert_eq!(b.fleet.groups[0].desired, Some(5));
+        assert_eq!(b.fleet.groups[0].min, 1);
+        assert!(matches!(p.events[0].action, Action::Terminate { instance: 5 }));
+        assert_eq!(p.events[0].when.instance, Some(5));
+        assert_eq!(p.what, "i-5 terminated");
+        assert_eq!(c[1].0, "web-asg: 10 -> 9 instances");
+    }
 }
