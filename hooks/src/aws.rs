@@ -12,6 +12,8 @@ use aws_config::meta::credentials::CredentialsProviderChain;
 use aws_config::meta::region::RegionProviderChain;
 use aws_config::provider_config::ProviderConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use std::time::Duration;
+
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 /// The HTTP(S) client of every AWS call and of IMDS. With `AWS_ENDPOINT_URL` on plain HTTP (a
@@ -31,17 +33,48 @@ pub fn provider_config(http: &SharedHttpClient) -> ProviderConfig {
     ProviderConfig::default().with_http_client(http.clone())
 }
 
+/// How long one IMDS connection or read may take, in real seconds: 2, or `ELB_HOOKS_IMDS_TIMEOUT`
+/// (a simulation sets it high: on a loaded machine its fake's answers can take longer, and
+/// nothing of the outcome may depend on real time).
+fn imds_timeout(env: &dyn Fn(&str) -> Option<String>) -> Duration {
+    env("ELB_HOOKS_IMDS_TIMEOUT")
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map_or(Duration::from_secs(2), Duration::from_secs_f64)
+}
+
+/// The IMDS client of the instance id, the region and the credentials: two attempts, each
+/// within [`imds_timeout`].
+pub fn imds_client(http: &SharedHttpClient, env: &dyn Fn(&str) -> Option<String>) -> aws_config::imds::Client {
+    let t = imds_timeout(env);
+    aws_config::imds::Client::builder()
+        .configure(&provider_config(http))
+        .connect_timeout(t)
+        .read_timeout(t)
+        .max_attempts(2)
+        .build()
+}
+
 /// The SDK configuration (region `None` when neither the environment nor IMDS gives one).
 pub async fn sdk_config(http: SharedHttpClient, env: &dyn Fn(&str) -> Option<String>) -> SdkConfig {
     let providers = provider_config(&http);
+    let imds = imds_client(&http, env);
     let region = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
-        .or_else(ImdsRegionProvider::builder().configure(&providers).build())
+        .or_else(
+            ImdsRegionProvider::builder()
+                .configure(&providers)
+                .imds_client(imds.clone())
+                .build(),
+        )
         .region()
         .await;
     let credentials = CredentialsProviderChain::first_try("Environment", EnvironmentVariableCredentialsProvider::new())
         .or_else(
             "Ec2InstanceMetadata",
-            ImdsCredentialsProvider::builder().configure(&providers).build(),
+            ImdsCredentialsProvider::builder()
+                .configure(&providers)
+                .imds_client(imds)
+                .build(),
         );
     let mut b = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())

@@ -3,7 +3,6 @@
 
 use std::process::ExitCode;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use clap::{CommandFactory, FromArgMatches};
 
@@ -97,14 +96,11 @@ pub fn main(hook: Hook) -> ExitCode {
     }
 }
 
-async fn instance_id(http: &aws_smithy_runtime_api::client::http::SharedHttpClient) -> Result<String> {
-    let client = aws_config::imds::Client::builder()
-        .configure(&crate::aws::provider_config(http))
-        .connect_timeout(Duration::from_secs(2))
-        .read_timeout(Duration::from_secs(2))
-        .max_attempts(2)
-        .build();
-    client
+async fn instance_id(
+    http: &aws_smithy_runtime_api::client::http::SharedHttpClient,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String> {
+    crate::aws::imds_client(http, env)
         .get("/latest/meta-data/instance-id")
         .await
         .map(|s| s.as_ref().to_string())
@@ -121,7 +117,7 @@ async fn instance_id(http: &aws_smithy_runtime_api::client::http::SharedHttpClie
 /// Runs one hook.
 pub async fn run(hook: Hook, settings: Settings, log: Log, env: &dyn Fn(&str) -> Option<String>) -> Result<()> {
     let http = crate::aws::http_client(env);
-    let instance_id = instance_id(&http).await?;
+    let instance_id = instance_id(&http, env).await?;
     let clock = Clock::from_env(env, &format!("{instance_id}:{}", hook.name()));
     let deployment_group = env("DEPLOYMENT_GROUP_ID")
         .or_else(|| env("DEPLOYMENT_GROUP_NAME"))

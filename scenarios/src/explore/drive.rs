@@ -436,12 +436,26 @@ async fn run_variant(
                 false,
             )
             .await;
-            let bytes = |o: &Outcome| serde_json::to_string(o).unwrap_or_default();
-            let same = again.as_ref().is_ok_and(|(a, _)| bytes(a) == bytes(first));
-            if !same {
+            let bytes = |o: &Outcome| serde_json::to_string_pretty(o).unwrap_or_default();
+            let (one, two) = (
+                bytes(first),
+                again
+                    .as_ref()
+                    .map(|(a, _)| bytes(a))
+                    .unwrap_or_else(|e| format!("{e:#}")),
+            );
+            if one != two {
+                // The first line that differs, so that the cause can be looked for.
+                let at = one.lines().zip(two.lines()).position(|(a, b)| a != b).unwrap_or(0);
+                let line = |t: &str| t.lines().nth(at).unwrap_or("").trim().to_string();
                 findings.push(Finding {
                     property: "nondeterministic".into(),
-                    detail: "the same variant gave different outcome bytes when run again".into(),
+                    detail: format!(
+                        "the same variant gave different outcome bytes when run again; first at line {}: {} / {}",
+                        at + 1,
+                        line(&one),
+                        line(&two)
+                    ),
                 });
             }
         }

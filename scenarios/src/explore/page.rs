@@ -40,7 +40,8 @@ pub fn write(out: &Path, results: &[ScenarioResult], o: &Options) -> anyhow::Res
         o.partition.map(|(k, n)| format!(", partition {k}/{n}")).unwrap_or_default(),
         o.max_variants.map(|m| format!(", at most {m} variants per scenario")).unwrap_or_default()
     );
-    b.push_str("<table><tr><th>scenario</th><th>trigger points</th><th>space</th><th>variants run</th><th>n/a</th><th>failing</th><th>wall</th></tr>");
+    let head = std::mem::take(&mut b);
+    b.push_str("<h2>Scenarios explored</h2><table><tr><th>scenario</th><th>trigger points</th><th>space</th><th>variants run</th><th>n/a</th><th>failing</th><th>wall</th></tr>");
     for r in results {
         let failing = if r.failing == 0 {
             r#"<span class="ok">0</span>"#.to_string()
@@ -60,12 +61,13 @@ pub fn write(out: &Path, results: &[ScenarioResult], o: &Options) -> anyhow::Res
         );
     }
     b.push_str("</table>");
+    let summary = std::mem::take(&mut b);
     let count: usize = results.iter().map(|r| r.findings.len()).sum();
     if count == 0 {
-        b.push_str(r#"<p class="ok">No findings: every variant kept every property.</p>"#);
+        let body = format!(r#"{head}<p class="ok">No findings: every variant kept every property.</p>{summary}"#);
         let path = out.join("index.html");
         std::fs::create_dir_all(out)?;
-        std::fs::write(&path, page("Explore: findings", &b))?;
+        std::fs::write(&path, page("Explore: findings", &body))?;
         return Ok(path);
     }
     b.push_str("<h2>Findings</h2><table><tr><th>scenario</th><th>property</th><th>event</th><th>variants</th><th>first variant</th><th>what broke</th><th>shrunk</th><th>counterexample</th></tr>");
@@ -100,8 +102,9 @@ pub fn write(out: &Path, results: &[ScenarioResult], o: &Options) -> anyhow::Res
         }
     }
     b.push_str("</table>");
+    let body = format!("{head}{b}{summary}");
     let path = out.join("index.html");
     std::fs::create_dir_all(out)?;
-    std::fs::write(&path, page("Explore: findings", &b))?;
+    std::fs::write(&path, page("Explore: findings", &body))?;
     Ok(path)
 }

@@ -418,6 +418,9 @@ impl Sim {
             .env("AWS_SHARED_CREDENTIALS_FILE", root.join("no-aws-credentials"))
             .env("ELB_HOOKS_CLOCK_URL", format!("{}/_fakeaws", self.r.url))
             .env("ELB_HOOKS_CLOCK_WHO", &who)
+            // Real seconds, not simulated ones: a loaded machine may answer slowly, and nothing
+            // of the outcome may depend on how slowly.
+            .env("ELB_HOOKS_IMDS_TIMEOUT", "60")
             .env("ELB_HOOKS_STATE_DIR", root.join("var/lib/codedeploy-elb-hooks"))
             .env(
                 "ELB_HOOKS_JITTER_SEED",
