@@ -396,23 +396,31 @@ fn leaving(g: &Group, id: &str) -> bool {
 
 /// Removes the Standby marks of instances no longer in the group `g` (read with its members) or
 /// being terminated: instances terminated while out, whose hooks never came back to remove them.
-/// A run that reads the members discounts such marks; one that does not would take them for
-/// instances still out (and only be more careful). One DeleteTags, only when there is such a mark.
-pub(crate) async fn clear_stale_marks(ctx: &Ctx, g: &Group) -> Result<()> {
+/// With `earlier`, also the marks an earlier deployment left on instances now in service (a
+/// register killed after ExitStandby, a deployment refused before their turn came): a deployment
+/// under way marks with its own id, and only just before EnterStandby. A run that reads the
+/// members discounts such marks; one that does not would take them for instances still out (and
+/// only be more careful). One DeleteTags, only when there is such a mark.
+pub(crate) async fn clear_stale_marks(ctx: &Ctx, g: &Group, earlier: bool) -> Result<()> {
     if !g.members_read {
         return Ok(());
     }
     let stale: Vec<String> = g
         .tags
-        .keys()
-        .filter(|k| k.strip_prefix(TAG_STANDBY).is_some_and(|id| leaving(g, id)))
-        .cloned()
+        .iter()
+        .filter(|(k, by)| {
+            k.strip_prefix(TAG_STANDBY).is_some_and(|id| {
+                leaving(g, id)
+                    || (earlier && *by != &ctx.deployment_id && g.members.get(id).is_some_and(|l| l == "InService"))
+            })
+        })
+        .map(|(k, _)| k.clone())
         .collect();
     if stale.is_empty() {
         return Ok(());
     }
     ctx.info(format!(
-        "removing the Standby marks of instances no longer in {}: {}",
+        "removing Standby marks no run of these hooks will remove (instances gone, or back in service after an earlier deployment) in {}: {}",
         g.name,
         stale
             .iter()

@@ -234,6 +234,10 @@ pub struct DeploymentSpec {
     pub revision: String,
     /// Overrides the deployment group's configuration.
     pub config: Option<ConfigSpec>,
+    /// If this deployment fails, it is created once more this many simulated seconds later (an
+    /// operator's retry after reading why; launches and everything timed run meanwhile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<i64>,
 }
 
 /// When the simulation reaches `when`, do `action` (once). (No `deny_unknown_fields` here: serde

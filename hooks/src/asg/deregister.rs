@@ -51,7 +51,7 @@ pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut St
             ));
             // A launch is where a group comes after an instance was terminated while out (its
             // replacement): the marks such instances left go now.
-            return clear_stale_marks(ctx, &g).await;
+            return clear_stale_marks(ctx, &g, false).await;
         }
         "InService" => {}
         other => {
@@ -61,6 +61,9 @@ pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut St
             )))
         }
     }
+    // Marks an earlier run left behind (its instance terminated while out, or back in service
+    // without its hooks finishing) go first, whatever this run decides next.
+    clear_stale_marks(ctx, &g, true).await?;
     if ctx.settings.maintenance.is_some() && g.target_groups.is_empty() && !g.load_balancer_names.is_empty() {
         return Err(HookError::Refused(format!(
             "[maintenance] is configured but {} is behind Classic Load Balancers ({}), which have no listener rules to show a page with; remove [maintenance]",
@@ -88,8 +91,6 @@ pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut St
             g.name, g.desired, ctx.instance_id
         )));
     }
-    // Marks of instances terminated while out (a previous deployment's) go first.
-    clear_stale_marks(ctx, &g).await?;
     // When this read already says MinSize must move, its original goes on record in the same
     // write as the processes record (one call), and the processes that must stay off while it
     // is lowered are suspended with the others.

@@ -32,6 +32,9 @@ pub struct Variant {
     pub scenario: Scenario,
 }
 
+/// How long after a failed repair deployment the explorer's operator retries it.
+pub const REPAIR_RETRY_SECONDS: i64 = 300;
+
 /// The base scenario as the explorer runs it: its deployments, then one repair deployment of the
 /// last revision.
 pub fn with_repair(base: &Scenario) -> Scenario {
@@ -40,6 +43,9 @@ pub fn with_repair(base: &Scenario) -> Scenario {
         sc.deployments.push(DeploymentSpec {
             revision: last.revision.clone(),
             config: last.config.clone(),
+            // Refused (a group still settling) or failed: the operator retries once, five
+            // minutes later, and the oracle judges what that leaves.
+            retry_after_seconds: Some(REPAIR_RETRY_SECONDS),
         });
     }
     sc

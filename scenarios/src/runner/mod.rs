@@ -367,7 +367,16 @@ impl Sim {
             // Created through CodeDeploy's API, then picked up and run by the engine, as a
             // pipeline's deployment would be.
             self.create_api_deployment(&d.revision, d.config.as_ref())?;
-            while self.run_next_api_deployment().await?.is_some() {}
+            let mut ok = true;
+            while let Some(done) = self.run_next_api_deployment().await? {
+                ok &= done;
+            }
+            if let (false, Some(after)) = (ok, d.retry_after_seconds) {
+                let until = self.now() + after.max(0) * 1000;
+                self.drive_until_idle(until).await?;
+                self.create_api_deployment(&d.revision, d.config.as_ref())?;
+                while self.run_next_api_deployment().await?.is_some() {}
+            }
         }
         // Let everything settle (draining, health checks, launches) before the final picture.
         let end = self.now() + 600_000;
