@@ -266,14 +266,7 @@ fn standby_mark(ctx: &Ctx, g: &Group, more: usize) -> Option<String> {
 }
 
 async fn delete_tag(ctx: &Ctx, group: &str, key: &str) -> Result<()> {
-    let tag = Tag::builder()
-        .resource_id(group)
-        .resource_type("auto-scaling-group")
-        .key(key)
-        .build();
-    ctx.must("DeleteTags", || ctx.asg.delete_tags().tags(tag.clone()).send())
-        .await?;
-    Ok(())
+    delete_tags(ctx, group, &[key]).await
 }
 
 fn out_of_service(state: &str) -> bool {
@@ -428,51 +421,27 @@ pub(crate) async fn clear_stale_marks(ctx: &Ctx, g: &Group, earlier: bool) -> Re
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    let tags: Vec<Tag> = stale
-        .iter()
-        .map(|k| {
-            Tag::builder()
-                .resource_id(&g.name)
-                .resource_type("auto-scaling-group")
-                .key(k)
-                .build()
-        })
-        .collect();
-    ctx.must("DeleteTags", || {
-        ctx.asg.delete_tags().set_tags(Some(tags.clone())).send()
-    })
-    .await?;
-    Ok(())
+    let keys: Vec<&str> = stale.iter().map(String::as_str).collect();
+    delete_tags(ctx, &g.name, &keys).await
 }
 
 /// Removes this instance's Standby mark, the marks of instances no longer in the group (a
 /// terminated instance's) and the tags `also` names, in one call; none when there is nothing to
 /// remove.
 async fn unmark_standby(ctx: &Ctx, g: &Group, also: &[&str]) -> Result<()> {
-    let tag = |k: &str| {
-        Tag::builder()
-            .resource_id(&g.name)
-            .resource_type("auto-scaling-group")
-            .key(k)
-            .build()
-    };
-    let stale: Vec<Tag> = g
+    let stale: Vec<&str> = g
         .tags
         .keys()
         .filter(|k| {
             k.strip_prefix(TAG_STANDBY)
                 .is_some_and(|id| id == ctx.instance_id || (g.members_read && leaving(g, id)))
         })
-        .map(|k| tag(k))
-        .chain(also.iter().map(|k| tag(k)))
-        .chain((g.tags.contains_key(TAG_UNMARKED) && !others_out(ctx, g)).then(|| tag(TAG_UNMARKED)))
+        .map(String::as_str)
+        .chain(also.iter().copied())
+        .chain((g.tags.contains_key(TAG_UNMARKED) && !others_out(ctx, g)).then_some(TAG_UNMARKED))
         .collect();
     if stale.is_empty() {
         return Ok(());
     }
-    ctx.must("DeleteTags", || {
-        ctx.asg.delete_tags().set_tags(Some(stale.clone())).send()
-    })
-    .await?;
-    Ok(())
+    delete_tags(ctx, &g.name, &stale).await
 }
