@@ -91,9 +91,7 @@ pub async fn membership(ctx: &Ctx) -> Result<Option<(String, String)>> {
 /// Auto Scaling. `hint` is the group a state file names: one DescribeAutoScalingGroups answers
 /// both questions when the instance is still a member (an instance belongs to one group at most);
 /// otherwise DescribeAutoScalingInstances finds the group.
-/// With `members`, the group is read with its members (the deregister looks at the group's
-/// capacity before it takes anything out); otherwise its settings suffice.
-pub async fn locate(ctx: &Ctx, hint: Option<&str>, members: bool) -> Result<Option<(Group, String)>> {
+pub async fn locate(ctx: &Ctx, hint: Option<&str>) -> Result<Option<(Group, String)>> {
     if let Some(name) = hint {
         if let Ok(g) = group(ctx, name).await {
             if let Some(lifecycle) = g.members.get(&ctx.instance_id).cloned() {
@@ -101,10 +99,9 @@ pub async fn locate(ctx: &Ctx, hint: Option<&str>, members: bool) -> Result<Opti
             }
         }
     }
-    // DescribeAutoScalingInstances gave the lifecycle state: the group's settings suffice unless
-    // its members are wanted.
+    // DescribeAutoScalingInstances gave the lifecycle state: the group's settings suffice here.
     match membership(ctx).await? {
-        Some((name, lifecycle)) => Ok(Some((read_or_fail(ctx, &name, members).await?, lifecycle))),
+        Some((name, lifecycle)) => Ok(Some((group_settings(ctx, &name).await?, lifecycle))),
         None => Ok(None),
     }
 }

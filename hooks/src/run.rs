@@ -183,10 +183,7 @@ pub async fn run(hook: Hook, settings: Settings, log: Log, env: &dyn Fn(&str) ->
             return Ok(());
         }
     }
-    match (
-        hook,
-        asg::locate(&ctx, hint.as_deref(), hook == Hook::Deregister).await?,
-    ) {
+    match (hook, asg::locate(&ctx, hint.as_deref()).await?) {
         (Hook::Deregister, Some((group, lifecycle))) => {
             ctx.info(format!(
                 "{instance_id} is {lifecycle} in Auto Scaling group {}",

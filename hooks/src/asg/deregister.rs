@@ -50,7 +50,11 @@ pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut St
                 ctx.instance_id
             ));
             // A launch is where a group comes after an instance was terminated while out (its
-            // replacement): the marks such instances left go now.
+            // replacement): the marks such instances left go now (the members are read only
+            // when there is a mark to look at).
+            if !g.members_read && g.tags.keys().any(|k| k.starts_with(TAG_STANDBY)) {
+                g = group(ctx, group_name).await?;
+            }
             return clear_stale_marks(ctx, &g, false).await;
         }
         "InService" => {}
@@ -60,6 +64,17 @@ pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut St
                 ctx.instance_id
             )))
         }
+    }
+    // Whether Auto Scaling may be about to terminate a surplus (below) needs the members, unless
+    // these hooks hold AZRebalance for the round already: then an earlier instance of the round
+    // looked, before it suspended the process, and no rebalance has started since. (At fleet
+    // scale most instances of a round skip this read of every member.)
+    let held = g.suspended.iter().any(|p| p == "AZRebalance")
+        && g.tags
+            .get(TAG_PROCS)
+            .is_some_and(|v| v.split(',').any(|p| p == "AZRebalance"));
+    if !held && !g.members_read {
+        g = group(ctx, group_name).await?;
     }
     // Marks an earlier run left behind (its instance terminated while out, or back in service
     // without its hooks finishing) go first, whatever this run decides next.

@@ -391,15 +391,16 @@ async fn an_asg_round_trip_stays_within_its_call_budget() {
     assert!(total <= ROUND_TRIP_BUDGET, "{total} calls: {calls:?}");
 }
 
-/// See [`an_asg_round_trip_stays_within_its_call_budget`]: deregister 8 (where the instance is,
-/// the group, the processes record, SuspendProcesses, EnterStandby, the re-check right after it,
+/// See [`an_asg_round_trip_stays_within_its_call_budget`]: deregister 9 (where the instance is,
+/// the group, its members (the first instance of a round looks whether Auto Scaling is about to
+/// terminate a surplus; later ones, finding AZRebalance held by the hooks, do not), the processes record, SuspendProcesses, EnterStandby, the re-check right after it,
 /// the drain's length, one look at Standby), register 6 (ExitStandby straight from the state file,
 /// the health-check timers, one look at health (the first allows for ExitStandby's two seconds in
 /// Pending), the group, ResumeProcesses, the record's removal). The scripts make 22.
-const ROUND_TRIP_BUDGET: u64 = 14;
+const ROUND_TRIP_BUDGET: u64 = 15;
 
 /// Issue 31: the round trip when MinSize == DesiredCapacity (MinSize must go down and back up),
-/// counted per action. Deregister 9: the path above plus UpdateAutoScalingGroup, the original
+/// counted per action. Deregister 10: the path above plus UpdateAutoScalingGroup, the original
 /// MinSize recorded in the same write as the processes record, and no separate read after the
 /// MinSize write (the reads after EnterStandby put a removed record back). Register 7: the path
 /// above plus UpdateAutoScalingGroup, not read again after it, and the MinSize record removed in
@@ -425,12 +426,12 @@ async fn a_round_trip_that_lowers_min_size_stays_within_its_call_budget() {
     let (de, re) = (delta(&mid, &before), delta(&after, &mid));
     let n = |m: &std::collections::BTreeMap<String, u64>, k: &str| m.get(k).copied().unwrap_or(0);
     assert_eq!(n(&de, "autoscaling:CreateOrUpdateTags"), 1, "{de:?}");
-    assert_eq!(n(&de, "autoscaling:DescribeAutoScalingGroups"), 3, "{de:?}");
+    assert_eq!(n(&de, "autoscaling:DescribeAutoScalingGroups"), 4, "{de:?}");
     assert_eq!(n(&re, "autoscaling:DeleteTags"), 1, "{re:?}");
     assert_eq!(n(&re, "autoscaling:DescribeAutoScalingGroups"), 1, "{re:?}");
     assert_eq!(n(&re, "elasticloadbalancing:DescribeTargetHealth"), 1, "{re:?}");
     let total: u64 = de.values().sum::<u64>() + re.values().sum::<u64>();
-    assert!(total <= 16, "{total} calls: {de:?} {re:?}");
+    assert!(total <= 17, "{total} calls: {de:?} {re:?}");
 }
 
 /// Issue 31: more instances out at once than AWS's 50-tag quota leaves marks for (the group's own
