@@ -2,7 +2,7 @@
 //! parallel, judges them, prints progress and a summary, writes counterexamples and JSON.
 
 use std::collections::BTreeSet;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -299,11 +299,19 @@ async fn explore_one(
                 skipped.fetch_add(1, Ordering::Relaxed);
             }
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if n % 10 == 0 || n == total {
-                eprint!(
-                    "\r  {name}: {n}/{total} variants, {} failing",
+            // On a terminal, one line rewritten in place; in a log, a line per tenth.
+            let tty = std::io::stderr().is_terminal();
+            let step = if tty { 10 } else { total.div_ceil(10).max(1) };
+            if n % step == 0 || n == total {
+                let line = format!(
+                    "  {name}: {n}/{total} variants, {} failing",
                     failing.load(Ordering::Relaxed)
                 );
+                if tty {
+                    eprint!("\r{line}");
+                } else {
+                    eprintln!("{line}");
+                }
                 let _ = std::io::stderr().flush();
             }
             let kept = (!findings.is_empty()).then(|| outcome.ok()).flatten();
@@ -316,7 +324,9 @@ async fn explore_one(
             judged.push(r);
         }
     }
-    eprintln!();
+    if std::io::stderr().is_terminal() {
+        eprintln!();
+    }
     let ran = judged.len();
     if !base_findings.is_empty() {
         let mut v = variant(&base, none, 0);
