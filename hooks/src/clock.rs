@@ -89,3 +89,58 @@ async fn remote_sleep(url: &str, who: &str, d: Duration) -> anyhow::Result<()> {
     anyhow::ensure!(resp.status().is_success(), "the clock answered {}", resp.status());
     Ok(())
 }
+
+/// The duration GNU `sleep` takes from its arguments: each a non-negative number with an
+/// optional unit (`s`, `m`, `h`, `d`), or `infinity`, added up; the error names what is wrong
+/// as `sleep` does.
+pub fn parse_sleep(args: &[String]) -> Result<Duration, String> {
+    if args.is_empty() {
+        return Err("missing operand".into());
+    }
+    let mut total = 0.0f64;
+    for a in args {
+        let (number, unit) = match a.char_indices().last() {
+            Some((i, c)) if c.is_ascii_alphabetic() && a != "infinity" => (&a[..i], c),
+            _ => (a.as_str(), 's'),
+        };
+        let scale = match unit {
+            's' => 1.0,
+            'm' => 60.0,
+            'h' => 3600.0,
+            'd' => 86400.0,
+            _ => return Err(format!("invalid time interval '{a}'")),
+        };
+        let n: f64 = match number {
+            "infinity" => f64::INFINITY,
+            n => n.parse().map_err(|_| format!("invalid time interval '{a}'"))?,
+        };
+        if n.is_nan() || n < 0.0 {
+            return Err(format!("invalid time interval '{a}'"));
+        }
+        total += n * scale;
+    }
+    // "infinity" and the like: as long as a Duration holds, which is longer than any rehearsal.
+    Ok(Duration::try_from_secs_f64(total).unwrap_or(Duration::MAX))
+}
+
+#[cfg(test)]
+mod sleep_tests {
+    use super::*;
+
+    fn p(args: &[&str]) -> Result<Duration, String> {
+        parse_sleep(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn sleep_arguments_are_read_as_gnu_sleep_reads_them() {
+        assert_eq!(p(&["40"]), Ok(Duration::from_secs(40)));
+        assert_eq!(p(&["1m", "30s"]), Ok(Duration::from_secs(90)));
+        assert_eq!(p(&["0.5"]), Ok(Duration::from_millis(500)));
+        assert_eq!(p(&["2h"]), Ok(Duration::from_secs(7200)));
+        assert_eq!(p(&["infinity"]), Ok(Duration::MAX));
+        assert_eq!(p(&[]), Err("missing operand".into()));
+        assert_eq!(p(&["ten"]), Err("invalid time interval 'ten'".into()));
+        assert_eq!(p(&["5x"]), Err("invalid time interval '5x'".into()));
+        assert_eq!(p(&["-1"]), Err("invalid time interval '-1'".into()));
+    }
+}

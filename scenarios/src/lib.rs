@@ -34,7 +34,10 @@ pub fn hooks_bin_dir() -> PathBuf {
 /// Builds the hook binaries if they are missing (e.g. under a bare `cargo test -p scenarios`).
 pub fn ensure_hooks_built() -> anyhow::Result<PathBuf> {
     let dir = hooks_bin_dir();
-    if !dir.join("deregister-from-elb").exists() || !dir.join("register-with-elb").exists() {
+    if ["deregister-from-elb", "register-with-elb", "clock-sleep"]
+        .iter()
+        .any(|b| !dir.join(b).exists())
+    {
         let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args(["build", "--quiet", "--package", "hooks", "--bins"])
             .current_dir(scenarios_dir())

@@ -402,7 +402,7 @@ impl Sim {
         let location = self.revision_location(rev);
         let mut cmd = tokio::process::Command::new(&path);
         cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()))
+            .env("PATH", self.script_path())
             .env("LIFECYCLE_EVENT", event)
             .env("DEPLOYMENT_ID", self.deployment_id(deployment))
             .env("APPLICATION_NAME", super::APPLICATION)
@@ -648,6 +648,26 @@ impl Sim {
             }
         }
         Ok(())
+    }
+}
+
+impl Sim {
+    /// The scripts' `PATH`: a folder whose `sleep` sleeps on the simulated clock (the hooks'
+    /// `clock-sleep`), then the runner's own. A `sleep 40` in a start script takes 40 simulated
+    /// seconds and no real ones. Without `clock-sleep` beside the hooks, the system's `sleep`.
+    fn script_path(&self) -> String {
+        let system = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
+        let shim = self.work.join("shim");
+        let target = self.hooks_bin.join("clock-sleep");
+        if !shim.join("sleep").exists() {
+            if !target.exists() || std::fs::create_dir_all(&shim).is_err() {
+                return system;
+            }
+            if std::os::unix::fs::symlink(&target, shim.join("sleep")).is_err() {
+                return system;
+            }
+        }
+        format!("{}:{system}", shim.display())
     }
 }
 
