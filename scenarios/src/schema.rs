@@ -279,7 +279,73 @@ pub fn startable(event: &str) -> bool {
     crate::appspec::KNOWN_EVENTS.contains(&event) || ENGINE_STEPS.contains(&event)
 }
 
+impl ConfigSpec {
+    /// Checks the name of a built-in configuration or the type of a custom one, naming the valid
+    /// choices.
+    pub fn validate(&self, at: &str) -> anyhow::Result<()> {
+        match self {
+            ConfigSpec::Named(n) => {
+                let known: Vec<&str> = fakeaws::model::codedeploy::BUILT_IN_CONFIGS
+                    .iter()
+                    .filter_map(|(name, _, _)| name.strip_prefix("CodeDeployDefault."))
+                    .collect();
+                anyhow::ensure!(
+                    known.contains(&n.as_str()),
+                    "{at}: unknown deployment configuration \"{n}\" (one of {}, or {{ type = \"HOST_COUNT\" | \"FLEET_PERCENT\", value = N }})",
+                    known.join(", ")
+                );
+            }
+            ConfigSpec::Custom { kind, value } => {
+                anyhow::ensure!(
+                    kind == "HOST_COUNT" || kind == "FLEET_PERCENT",
+                    "{at}: unknown minimum healthy hosts type \"{kind}\" (HOST_COUNT or FLEET_PERCENT)"
+                );
+                anyhow::ensure!(
+                    kind == "HOST_COUNT" || *value <= 100,
+                    "{at}: FLEET_PERCENT {value} is above 100"
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Scenario {
+    /// Checks the names the file refers to: each revision a deployment, the initial revision or a
+    /// CreateDeployment event names is one of the file's, each configuration a known one; the
+    /// message names the valid choices.
+    pub fn validate_names(&self) -> anyhow::Result<()> {
+        let known: Vec<&str> = self.revisions.iter().map(|r| r.name.as_str()).collect();
+        let check = |at: &str, name: &str| {
+            anyhow::ensure!(
+                known.contains(&name),
+                "{at}: unknown revision \"{name}\" (this file's revisions: {})",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            );
+            Ok(())
+        };
+        if let Some(r) = &self.initial_revision {
+            check("initial_revision", r)?;
+        }
+        self.deployment_group.config.validate("deployment_group.config")?;
+        for (i, d) in self.deployments.iter().enumerate() {
+            check(&format!("deployments[{i}]"), &d.revision)?;
+            if let Some(c) = &d.config {
+                c.validate(&format!("deployments[{i}].config"))?;
+            }
+        }
+        for (i, e) in self.events.iter().enumerate() {
+            if let Action::CreateDeployment { revision } = &e.action {
+                check(&format!("events[{i}]"), revision)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Checks what serde cannot: triggers that could never fire, naming the event and what is
     /// wrong.
     pub fn validate_events(&self) -> anyhow::Result<()> {

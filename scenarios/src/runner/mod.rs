@@ -205,6 +205,7 @@ impl Sim {
         let n_events = sc.events.len();
         sc.traffic.validate()?;
         sc.validate_events()?;
+        sc.validate_names()?;
         let (traffic_requests, traffic_rates): (Vec<_>, Vec<_>) = sc.traffic.streams().into_iter().unzip();
         Ok(Sim {
             sc,
