@@ -72,7 +72,7 @@ pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut St
     let held = g.suspended.iter().any(|p| p == "AZRebalance")
         && g.tags
             .get(TAG_PROCS)
-            .is_some_and(|v| v.split(',').any(|p| p == "AZRebalance"));
+            .is_some_and(|v| split_list(v).iter().any(|p| p == "AZRebalance"));
     if !held && !g.members_read {
         g = group(ctx, group_name).await?;
     }

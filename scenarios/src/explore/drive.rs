@@ -333,9 +333,8 @@ async fn explore_one(
         v.index = usize::MAX;
         judged.push((v, base_findings, Some(outcome)));
     }
-    let pairs: Vec<(super::Variant, Vec<Finding>)> = judged.iter().map(|(v, f, _)| (v.clone(), f.clone())).collect();
     let mut findings = Vec::new();
-    for ((property, event), members) in group(&pairs) {
+    for ((property, event), members) in group(judged.iter().map(|(v, f, _)| (&v.plan, f.as_slice()))) {
         let (v, f, o1) = &judged[members[0]];
         let label = if v.index == usize::MAX {
             format!("{property}-base")

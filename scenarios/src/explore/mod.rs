@@ -133,11 +133,14 @@ pub fn budget_order(mut chosen: Vec<usize>, seed: u64) -> Vec<usize> {
 }
 
 /// Findings grouped by property and kind of event: 300 variants failing one way read as one.
-pub fn group(results: &[(Variant, Vec<Finding>)]) -> BTreeMap<(String, String), Vec<usize>> {
+/// `results`: each variant's plan and findings, in order; the groups hold their positions.
+pub fn group<'a>(
+    results: impl IntoIterator<Item = (&'a Plan, &'a [Finding])>,
+) -> BTreeMap<(String, String), Vec<usize>> {
     let mut g: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
-    for (i, (v, findings)) in results.iter().enumerate() {
+    for (i, (plan, findings)) in results.into_iter().enumerate() {
         for f in findings {
-            let entry = g.entry((f.property.clone(), v.plan.kind.clone())).or_default();
+            let entry = g.entry((f.property.clone(), plan.kind.clone())).or_default();
             if !entry.contains(&i) {
                 entry.push(i);
             }

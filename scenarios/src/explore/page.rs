@@ -29,48 +29,32 @@ fn relative(out: &Path, path: &Path) -> String {
         .join("/")
 }
 
-/// Writes `<out>/index.html`, the findings of this run; returns its path.
+/// Writes `<out>/index.html`, the findings of this run (then the scenarios explored); returns its
+/// path.
 pub fn write(out: &Path, results: &[ScenarioResult], o: &Options) -> anyhow::Result<PathBuf> {
-    let mut b = String::from("<p>Written by <code>cargo xtask explore</code>.</p><h1>Explore: findings</h1>");
-    let _ = write!(
-        b,
-        "<p>Seed {}, depth {}{}{}. Each finding is the first variant of a group failing one way, shrunk to the fewest events and the smallest fleet that still fail so; its file runs as it is: <code>cargo xtask test-scenarios FILE</code>.</p>",
+    let body = format!("{}{}{}", head(o), findings(out, results), scenarios(results));
+    let path = out.join("index.html");
+    std::fs::create_dir_all(out)?;
+    std::fs::write(&path, page("Explore: findings", &body))?;
+    Ok(path)
+}
+
+fn head(o: &Options) -> String {
+    format!(
+        "<p>Written by <code>cargo xtask explore</code>.</p><h1>Explore: findings</h1><p>Seed {}, depth {}{}{}. Each finding is the first variant of a group failing one way, shrunk to the fewest events and the smallest fleet that still fail so; its file runs as it is: <code>cargo xtask test-scenarios FILE</code>.</p>",
         o.seed,
         o.depth,
         o.partition.map(|(k, n)| format!(", partition {k}/{n}")).unwrap_or_default(),
         o.max_variants.map(|m| format!(", at most {m} variants per scenario")).unwrap_or_default()
-    );
-    let head = std::mem::take(&mut b);
-    b.push_str("<h2>Scenarios explored</h2><table><tr><th>scenario</th><th>trigger points</th><th>space</th><th>variants run</th><th>n/a</th><th>failing</th><th>wall</th></tr>");
-    for r in results {
-        let failing = if r.failing == 0 {
-            r#"<span class="ok">0</span>"#.to_string()
-        } else {
-            format!(r#"<span class="bad">{}</span>"#, r.failing)
-        };
-        let _ = write!(
-            b,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td><td>{failing}</td><td>{:.1} s</td></tr>",
-            esc(&r.scenario),
-            r.trigger_points,
-            r.space,
-            r.variants,
-            if r.budget_reached { " (budget reached)" } else { "" },
-            r.not_applicable,
-            r.wall_seconds
-        );
+    )
+}
+
+/// The table of findings, or a line saying there is none.
+fn findings(out: &Path, results: &[ScenarioResult]) -> String {
+    if results.iter().all(|r| r.findings.is_empty()) {
+        return r#"<p class="ok">No findings: every variant kept every property.</p>"#.to_string();
     }
-    b.push_str("</table>");
-    let summary = std::mem::take(&mut b);
-    let count: usize = results.iter().map(|r| r.findings.len()).sum();
-    if count == 0 {
-        let body = format!(r#"{head}<p class="ok">No findings: every variant kept every property.</p>{summary}"#);
-        let path = out.join("index.html");
-        std::fs::create_dir_all(out)?;
-        std::fs::write(&path, page("Explore: findings", &body))?;
-        return Ok(path);
-    }
-    b.push_str("<h2>Findings</h2><table><tr><th>scenario</th><th>property</th><th>event</th><th>variants</th><th>first variant</th><th>what broke</th><th>shrunk</th><th>counterexample</th></tr>");
+    let mut b = String::from("<h2>Findings</h2><table><tr><th>scenario</th><th>property</th><th>event</th><th>variants</th><th>first variant</th><th>what broke</th><th>shrunk</th><th>counterexample</th></tr>");
     for r in results {
         for g in &r.findings {
             let timeline = if g.page.as_os_str().is_empty() {
@@ -102,9 +86,30 @@ pub fn write(out: &Path, results: &[ScenarioResult], o: &Options) -> anyhow::Res
         }
     }
     b.push_str("</table>");
-    let body = format!("{head}{b}{summary}");
-    let path = out.join("index.html");
-    std::fs::create_dir_all(out)?;
-    std::fs::write(&path, page("Explore: findings", &body))?;
-    Ok(path)
+    b
+}
+
+/// Every scenario explored: points, the space, variants run, failures, wall time.
+fn scenarios(results: &[ScenarioResult]) -> String {
+    let mut b = String::from("<h2>Scenarios explored</h2><table><tr><th>scenario</th><th>trigger points</th><th>space</th><th>variants run</th><th>n/a</th><th>failing</th><th>wall</th></tr>");
+    for r in results {
+        let failing = if r.failing == 0 {
+            r#"<span class="ok">0</span>"#.to_string()
+        } else {
+            format!(r#"<span class="bad">{}</span>"#, r.failing)
+        };
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td><td>{failing}</td><td>{:.1} s</td></tr>",
+            esc(&r.scenario),
+            r.trigger_points,
+            r.space,
+            r.variants,
+            if r.budget_reached { " (budget reached)" } else { "" },
+            r.not_applicable,
+            r.wall_seconds
+        );
+    }
+    b.push_str("</table>");
+    b
 }
