@@ -117,6 +117,37 @@ impl Rehearsal<'_> {
             .collect()
     }
 
+    /// Each instance's health in every load balancer it is registered with, for a timeline:
+    /// (target group name, or `classic:NAME`; the state DescribeTargetHealth or Classic's
+    /// DescribeInstanceHealth would give: `healthy`, `draining`, `InService`, ...). Several
+    /// registrations of one instance in a target group (ports) give its first.
+    pub fn health_lanes(&self, ids: &[&str]) -> Vec<Vec<(String, String)>> {
+        let w = self.fake.world_read();
+        let mut by_id: std::collections::HashMap<&str, Vec<(String, String)>> = Default::default();
+        for tg in w.target_groups.values() {
+            for t in &tg.targets {
+                let lanes = by_id.entry(t.id.as_str()).or_default();
+                if !lanes.iter().any(|(n, _)| *n == tg.name) {
+                    lanes.push((tg.name.clone(), w.target_health(tg, t).state.to_string()));
+                }
+            }
+        }
+        for lb in w.classic.values() {
+            for m in &lb.members {
+                let state = match (m.draining_until_ms, m.in_service) {
+                    (Some(_), _) => "draining",
+                    (None, true) => "InService",
+                    (None, false) => "OutOfService",
+                };
+                by_id
+                    .entry(m.id.as_str())
+                    .or_default()
+                    .push((format!("classic:{}", lb.name), state.to_string()));
+            }
+        }
+        ids.iter().map(|id| by_id.remove(id).unwrap_or_default()).collect()
+    }
+
     /// The AWS timers an instance's way out of its load balancers and back depends on, in
     /// milliseconds: the longest drain (deregistration delay, or Classic connection draining), the
     /// longest wait to be healthy again (threshold x interval), and ExitStandby's pending time

@@ -1,4 +1,4 @@
-//! `scenarios [--fleet] [--report[=DIR]] [FILTER]` (run by `cargo xtask test-scenarios`): plays every
+//! `scenarios [--fleet] [--report[=DIR]] [--baseline DIR] [FILTER]` (run by `cargo xtask test-scenarios`): plays every
 //! scenario file (with `--fleet`, the fleet-scale ones of `scenarios/fleet/` instead) in parallel, shows progress, prints a summary table, and checks each outcome
 //! against its insta snapshot; with `--report`, also writes the timeline report (default
 //! `target/scenario-report/`). Exits non-zero on any failed scenario or snapshot mismatch.
@@ -31,7 +31,9 @@ fn main() -> ExitCode {
     let mut filter = None;
     let mut report: Option<PathBuf> = None;
     let mut fleet = false;
-    for a in std::env::args().skip(1) {
+    let mut baseline: Option<PathBuf> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
         if a == "--help" || a == "-h" {
             // A closed pipe (`| head`) is no error.
             let _ = writeln!(std::io::stdout(), "{USAGE}");
@@ -47,16 +49,40 @@ fn main() -> ExitCode {
             report = Some(scenarios::default_report_dir());
         } else if let Some(d) = a.strip_prefix("--report=") {
             report = Some(PathBuf::from(d));
+        } else if a == "--baseline" || a.starts_with("--baseline=") {
+            match a
+                .strip_prefix("--baseline=")
+                .map(str::to_string)
+                .or_else(|| args.next())
+            {
+                Some(d) => baseline = Some(PathBuf::from(d)),
+                None => {
+                    eprintln!("scenarios: --baseline needs the folder of an earlier report (--report=DIR)");
+                    return ExitCode::from(2);
+                }
+            }
         } else if a.starts_with('-') {
             eprintln!(
-                "scenarios: unknown option {a}; usage: scenarios [--fleet] [--report[=DIR]] [FILTER] (--help for more)"
+                "scenarios: unknown option {a}; usage: scenarios [--fleet] [--report[=DIR]] [--baseline DIR] [FILTER] (--help for more)"
             );
             return ExitCode::from(2);
         } else {
             filter = Some(a);
         }
     }
-    match run(filter.as_deref(), report.as_deref(), fleet) {
+    if baseline.is_some() && report.is_none() {
+        report = Some(scenarios::default_report_dir());
+    }
+    if let (Some(b), Some(r)) = (&baseline, &report) {
+        if b == r {
+            eprintln!(
+                "scenarios: --baseline {} is the folder this run writes its report to; copy the earlier report elsewhere first",
+                b.display()
+            );
+            return ExitCode::from(2);
+        }
+    }
+    match run(filter.as_deref(), report.as_deref(), baseline.as_deref(), fleet) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
@@ -70,7 +96,10 @@ const USAGE: &str = "\
 scenarios: plays deployment scenarios on a simulated clock against the embedded fake, with the real hooks.
 
 usage:
-  scenarios [--fleet] [--report[=DIR]] [FILTER | FILE.toml]   play the suite (or the fleet-scale ones), a filter or a file
+  scenarios [--fleet] [--report[=DIR]] [--baseline DIR] [FILTER | FILE.toml]
+                                     play the suite (or the fleet-scale ones), a filter or a file; --report writes
+                                     the timeline report (default target/scenario-report/), --baseline DIR compares
+                                     it with an earlier report's folder (baseline.html)
   scenarios explore [SCENARIO | FILE ...] [--max-variants N] [--events LIST] [--seed N] [--json] ...
                                                                 every fleet event at every step, judged
   scenarios serve [--bind 127.0.0.1:4566] [--world FILE] ...   the rehearsal server (cargo xtask rehearse)
@@ -153,7 +182,7 @@ struct Row {
     wall: f64,
 }
 
-fn run(filter: Option<&str>, report: Option<&Path>, fleet: bool) -> anyhow::Result<bool> {
+fn run(filter: Option<&str>, report: Option<&Path>, baseline: Option<&Path>, fleet: bool) -> anyhow::Result<bool> {
     // A path to a scenario file (an explore counterexample, a user's own) runs that file; it has
     // no snapshot to compare with, so its verdict decides.
     let own = filter
@@ -305,7 +334,7 @@ fn run(filter: Option<&str>, report: Option<&Path>, fleet: bool) -> anyhow::Resu
     }
     if let Some(dir) = report {
         pages.sort_by(|a, b| a.0.cmp(&b.0));
-        let index = scenarios::html::write_report(dir, &pages)?;
+        let index = scenarios::html::write_report(dir, &pages, baseline)?;
         println!("report: {}", index.display());
     }
     Ok(all_ok)

@@ -115,6 +115,12 @@ pub struct Outcome {
     pub traffic: BTreeMap<String, TrafficReport>,
     /// Invariant violations found.
     pub violations: Vec<Violation>,
+    /// The violations the scenario demonstrates on purpose (not in the snapshot).
+    #[serde(skip)]
+    pub expected: Vec<ViolationKind>,
+    /// Why the scenario expects them, in its own words (not in the snapshot).
+    #[serde(skip)]
+    pub expected_because: Option<String>,
     /// What happened over time, for the report pages (not in the snapshot).
     #[serde(skip)]
     pub timeline: crate::timeline::Timeline,

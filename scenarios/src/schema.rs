@@ -29,6 +29,10 @@ pub struct Scenario {
     /// Invariant violations this scenario demonstrates on purpose.
     #[serde(default)]
     pub expect_violations: Vec<crate::report::ViolationKind>,
+    /// Why it breaks them (shown beside each expected violation in the report); required with
+    /// `expect_violations`.
+    #[serde(default)]
+    pub expected_because: Option<String>,
 }
 
 /// Traffic: requests per simulated second through every entrance of the fleet (each ELBv2
@@ -315,6 +319,10 @@ impl Scenario {
     /// CreateDeployment event names is one of the file's, each configuration a known one; the
     /// message names the valid choices.
     pub fn validate_names(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.expect_violations.is_empty() || self.expected_because.as_deref().is_some_and(|s| !s.trim().is_empty()),
+            "expect_violations needs expected_because = \"...\": why the scenario breaks those invariants on purpose (the report shows it beside each)"
+        );
         let known: Vec<&str> = self.revisions.iter().map(|r| r.name.as_str()).collect();
         let check = |at: &str, name: &str| {
             anyhow::ensure!(

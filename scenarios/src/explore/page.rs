@@ -15,7 +15,10 @@ pub fn timeline(out: &Path, scenario: &str, label: &str, o: &Outcome) -> anyhow:
     let dir = out.join(scenario);
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("{label}.html"));
-    std::fs::write(&path, scenario_page_under(label, o, ("../index.html", "All findings")))?;
+    std::fs::write(
+        &path,
+        scenario_page_under(label, o, ("../index.html", "All findings"), None),
+    )?;
     Ok(path)
 }
 

@@ -85,6 +85,7 @@ pub async fn serve(
         script_faults: Vec::new(),
         traffic: TrafficSpec::default(),
         expect_violations: Vec::new(),
+        expected_because: None,
     };
     let mut sim = Sim::with_running(sc, paths, "serve", r)?;
     let result = sim.serve_loop(&url, opts.time_scale, shutdown).await;

@@ -230,7 +230,8 @@ impl Sim {
                     Some(f) if f.starts_with("ScriptTimedOut") => RunResult::TimedOut,
                     Some(_) => RunResult::Failed,
                 };
-                self.recorder.run_ended(now, &run.instance, "", result, &line);
+                self.recorder
+                    .run_ended(now, &run.instance, run.deployment, "", result, &line);
                 self.spent.ended(now, &run.instance);
                 run.trace.push(line);
                 run.current = None;
@@ -246,17 +247,22 @@ impl Sim {
                     Some(Current::Process { pid, script, event, .. }) => {
                         kill_group(*pid, rustix::process::Signal::KILL);
                         let line = format!("{event} {script}: ended by termination");
-                        self.recorder.run_ended(now, &run.instance, "", RunResult::Ended, &line);
+                        self.recorder
+                            .run_ended(now, &run.instance, run.deployment, "", RunResult::Ended, &line);
                         run.trace.push(line);
                     }
                     Some(Current::Hang { script, event, .. }) => {
                         let line = format!("{event} {script}: ended by termination");
-                        self.recorder.run_ended(now, &run.instance, "", RunResult::Ended, &line);
+                        self.recorder
+                            .run_ended(now, &run.instance, run.deployment, "", RunResult::Ended, &line);
                         run.trace.push(line);
                     }
                     Some(Current::Traffic { allow, .. }) => {
                         let event = if *allow { "AllowTraffic" } else { "BlockTraffic" };
-                        run.trace.push(format!("{event}: ended by termination"));
+                        let line = format!("{event}: ended by termination");
+                        self.recorder
+                            .run_ended(now, &run.instance, run.deployment, "", RunResult::Ended, &line);
+                        run.trace.push(line);
                     }
                     None => {}
                 }
@@ -495,6 +501,9 @@ impl Sim {
                             .rehearsal()
                             .steer_traffic(&id, &run.instance, allow)
                             .map_err(|e| anyhow!("traffic control: {}", e.message))?;
+                        let what = if allow { "AllowTraffic" } else { "BlockTraffic" };
+                        self.recorder
+                            .run_started(self.now(), &run.instance, run.deployment, what.to_string());
                         run.current = Some(Current::Traffic {
                             allow,
                             deadline_ms: self.now() + TRAFFIC_TIMEOUT_MS,
@@ -516,12 +525,18 @@ impl Sim {
                         match cur {
                             Ok(c) => {
                                 run.current = Some(c);
-                                self.recorder.run_started(now, &run.instance, what);
+                                self.recorder.run_started(now, &run.instance, run.deployment, what);
                                 self.spent.started(now, run.deployment, &run.instance, &script.location);
                             }
                             Err(line) => {
-                                self.recorder
-                                    .run_ended(now, &run.instance, &what, RunResult::Failed, &line);
+                                self.recorder.run_ended(
+                                    now,
+                                    &run.instance,
+                                    run.deployment,
+                                    &what,
+                                    RunResult::Failed,
+                                    &line,
+                                );
                                 run.trace.push(format!("{event} {}: {line}", script.location));
                                 run.failed = Some(format!("{line} at {event}: {}", script.location));
                             }

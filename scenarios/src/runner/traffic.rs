@@ -11,6 +11,7 @@ use fakeaws::world::routing::Routed;
 
 use super::Sim;
 use crate::report::TrafficReport;
+use crate::timeline::{Failure, Health};
 
 impl Sim {
     /// Moves the clock to `to`, counting the requests sent meanwhile (once the story has started).
@@ -109,13 +110,14 @@ impl Sim {
                     seen.served += k;
                     None
                 }
-                Routed::BadGateway { .. } => Some("502 app down"),
-                Routed::ConnectionFailed { .. } => Some("connection failed (app down)"),
-                Routed::NoTarget => Some("503 no target"),
-                Routed::NoListener => Some("no listener"),
+                Routed::BadGateway { .. } => Some(Failure::BadGateway),
+                Routed::ConnectionFailed { .. } => Some(Failure::ConnectionFailed),
+                Routed::NoTarget => Some(Failure::NoTarget),
+                Routed::NoListener => Some(Failure::NoListener),
             };
-            if let Some(cause) = failure {
-                seen.failed += k;
+            if let Some(failure) = failure {
+                let cause = failure.as_str();
+                seen.failed[failure as usize] += k;
                 *tally.failed.entry(cause.to_string()).or_default() += k;
                 let who = match r {
                     Routed::BadGateway { instance } | Routed::ConnectionFailed { instance } => {
@@ -149,6 +151,7 @@ impl Sim {
         let ids: Vec<String> = self.labels.keys().cloned().collect();
         let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
         let states = self.fake().rehearsal().lane_states(&refs);
+        let health = self.fake().rehearsal().health_lanes(&refs);
         let changes: Vec<(String, String)> = ids
             .into_iter()
             .zip(states)
@@ -156,6 +159,13 @@ impl Sim {
             .collect();
         for (id, s) in &changes {
             self.spent.seen(id, s);
+        }
+        for ((id, _), lanes) in changes.iter().zip(health) {
+            let lanes = lanes
+                .into_iter()
+                .filter_map(|(lb, h)| Some((lb, Health::parse(&h)?)))
+                .collect();
+            self.recorder.health(now, id, lanes);
         }
         self.recorder.states(now, changes);
         self.recorder.capacity(now, serving, members.len());

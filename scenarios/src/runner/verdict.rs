@@ -11,8 +11,6 @@ use crate::report::{Outcome, Violation, ViolationKind};
 impl Sim {
     /// Lowest number of deployment-group instances serving traffic (InService and healthy in
     /// every target group they are registered in).
-    /// Lowest number of deployment-group instances serving traffic (InService and healthy in
-    /// every target group they are registered in).
     pub(super) fn sample_capacity(&mut self) {
         // Unchanged since the last look: the same census.
         let version = self.fake().version();
@@ -57,6 +55,15 @@ impl Sim {
                 continue;
             }
             acts.push(((a.start_ms - self.start_ms) / 1000, label(&a.description)));
+            for (prefix, launch) in [
+                ("Launching a new EC2 instance: ", true),
+                ("Terminating EC2 instance: ", false),
+            ] {
+                if let Some(id) = a.description.strip_prefix(prefix) {
+                    let cause = crate::timeline::Cause::of(launch, &a.cause);
+                    self.recorder.change(a.start_ms, id, launch, cause);
+                }
+            }
         }
         acts.sort();
         out.activities = acts.into_iter().map(|(t, d)| format!("t+{t}s {d}")).collect();
@@ -285,6 +292,8 @@ impl Sim {
         let kinds: BTreeSet<ViolationKind> = self.violations.iter().map(|v| v.kind).collect();
         out.violations = self.violations.clone();
         out.passed = kinds == expected;
+        out.expected = expected.iter().copied().collect();
+        out.expected_because = self.sc.expected_because.clone();
         if !out.passed {
             let names = |s: &BTreeSet<ViolationKind>| s.iter().map(|k| k.as_str()).collect::<Vec<_>>();
             out.verdict = format!(
