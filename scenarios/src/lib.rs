@@ -58,6 +58,7 @@ pub fn default_paths() -> anyhow::Result<runner::Paths> {
         revisions: scenarios_dir().join("revisions"),
         hooks_bin,
         work,
+        logs: None,
     })
 }
 

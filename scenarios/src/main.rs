@@ -32,6 +32,7 @@ fn main() -> ExitCode {
     let mut report: Option<PathBuf> = None;
     let mut fleet = false;
     let mut baseline: Option<PathBuf> = None;
+    let mut logs: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         if a == "--help" || a == "-h" {
@@ -49,6 +50,14 @@ fn main() -> ExitCode {
             report = Some(scenarios::default_report_dir());
         } else if let Some(d) = a.strip_prefix("--report=") {
             report = Some(PathBuf::from(d));
+        } else if a == "--logs" || a.starts_with("--logs=") {
+            match a.strip_prefix("--logs=").map(str::to_string).or_else(|| args.next()) {
+                Some(d) => logs = Some(PathBuf::from(d)),
+                None => {
+                    eprintln!("scenarios: --logs needs a folder");
+                    return ExitCode::from(2);
+                }
+            }
         } else if a == "--baseline" || a.starts_with("--baseline=") {
             match a
                 .strip_prefix("--baseline=")
@@ -82,7 +91,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    match run(filter.as_deref(), report.as_deref(), baseline.as_deref(), fleet) {
+    let opts = RunOptions {
+        filter: filter.as_deref(),
+        report: report.as_deref(),
+        baseline: baseline.as_deref(),
+        logs,
+        fleet,
+    };
+    match run(opts) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
@@ -96,10 +112,11 @@ const USAGE: &str = "\
 scenarios: plays deployment scenarios on a simulated clock against the embedded fake, with the real hooks.
 
 usage:
-  scenarios [--fleet] [--report[=DIR]] [--baseline DIR] [FILTER | FILE.toml]
+  scenarios [--fleet] [--report[=DIR]] [--baseline DIR] [--logs DIR] [FILTER | FILE.toml]
                                      play the suite (or the fleet-scale ones), a filter or a file; --report writes
                                      the timeline report (default target/scenario-report/), --baseline DIR compares
-                                     it with an earlier report's folder (baseline.html)
+                                     it with an earlier report's folder (baseline.html); --logs DIR keeps each
+                                     instance's agent logs (DIR/<scenario>/<instance id>/deployment-root/...)
   scenarios explore [SCENARIO | FILE ...] [--max-variants N] [--events LIST] [--seed N] [--json] ...
                                                                 every fleet event at every step, judged
   scenarios serve [--bind 127.0.0.1:4566] [--world FILE] ...   the rehearsal server (cargo xtask rehearse)
@@ -107,7 +124,7 @@ usage:
 exit codes: 0 every scenario as expected, 1 a scenario failed or its snapshot differs, 2 bad input.";
 
 const SERVE_USAGE: &str =
-    "usage: scenarios serve [--bind 127.0.0.1:4566] [--world FILE] [--s3-dir DIR] [--time-scale N]";
+    "usage: scenarios serve [--bind 127.0.0.1:4566] [--world FILE] [--s3-dir DIR] [--time-scale N] [--logs DIR]";
 
 /// `scenarios serve`: fakeaws with CodeDeploy's engine, until SIGINT or SIGTERM.
 fn serve(args: Vec<String>) -> ExitCode {
@@ -116,6 +133,7 @@ fn serve(args: Vec<String>) -> ExitCode {
         world: None,
         s3_dir: None,
         time_scale: 1.0,
+        logs: None,
     };
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
@@ -139,6 +157,9 @@ fn serve(args: Vec<String>) -> ExitCode {
                 .and_then(|v| v.parse().ok())
                 .map(|v| opts.time_scale = v)
                 .ok_or_else(|| "--time-scale needs a number".to_string()),
+            "--logs" => value()
+                .map(|v| opts.logs = Some(PathBuf::from(v)))
+                .ok_or_else(|| "--logs needs a folder".to_string()),
             "--help" | "-h" => {
                 println!("{SERVE_USAGE}");
                 return ExitCode::SUCCESS;
@@ -182,7 +203,24 @@ struct Row {
     wall: f64,
 }
 
-fn run(filter: Option<&str>, report: Option<&Path>, baseline: Option<&Path>, fleet: bool) -> anyhow::Result<bool> {
+/// What a run of the suite (or of files) does.
+struct RunOptions<'a> {
+    filter: Option<&'a str>,
+    report: Option<&'a Path>,
+    baseline: Option<&'a Path>,
+    /// Keep the agent's logs of each instance here.
+    logs: Option<PathBuf>,
+    fleet: bool,
+}
+
+fn run(o: RunOptions) -> anyhow::Result<bool> {
+    let RunOptions {
+        filter,
+        report,
+        baseline,
+        logs,
+        fleet,
+    } = o;
     // A path to a scenario file (an explore counterexample, a user's own) runs that file; it has
     // no snapshot to compare with, so its verdict decides.
     let own = filter
@@ -198,7 +236,12 @@ fn run(filter: Option<&str>, report: Option<&Path>, baseline: Option<&Path>, fle
     if files.is_empty() {
         anyhow::bail!("no scenario matches {:?}", filter.unwrap_or_default());
     }
-    let paths = scenarios::default_paths()?;
+    let mut paths = scenarios::default_paths()?;
+    if let Some(dir) = &logs {
+        let dir = std::path::absolute(dir)?;
+        std::fs::create_dir_all(&dir)?;
+        paths.logs = Some(dir);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let total = files.len();
     println!(
@@ -336,6 +379,12 @@ fn run(filter: Option<&str>, report: Option<&Path>, baseline: Option<&Path>, fle
         pages.sort_by(|a, b| a.0.cmp(&b.0));
         let index = scenarios::html::write_report(dir, &pages, baseline)?;
         println!("report: {}", index.display());
+    }
+    if let Some(dir) = &paths.logs {
+        println!(
+            "script logs: {}/<scenario>/<instance id>/deployment-root/<deployment group id>/<deployment id>/logs/scripts.log",
+            dir.display()
+        );
     }
     Ok(all_ok)
 }

@@ -56,6 +56,8 @@ fn serve(dir: &Path) -> (Server, String) {
         .arg(&world)
         .arg("--s3-dir")
         .arg(dir.join("s3"))
+        .arg("--logs")
+        .arg(dir.join("logs"))
         .stderr(Stdio::piped())
         .spawn()
         .expect("scenarios serve starts");
@@ -287,6 +289,7 @@ fn push_create_deployment_wait_then_the_fleet_runs_the_new_revision() {
         last = id;
     }
     assert!(!last.is_empty());
+    the_scripts_see_codedeploys_environment_and_a_failure_its_log_tail(url, &dir);
     // A key nobody pushed: the deployment fails, naming it.
     let id = ok(
         url,
@@ -385,4 +388,156 @@ fn push_create_deployment_wait_then_the_fleet_runs_the_new_revision() {
     );
     assert_eq!(code, "NO_INSTANCES");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A release whose ValidateService prints the agent's variables and fails: the script saw the
+/// deployment's own application, group name and id, deployment id and event; GetDeploymentInstance
+/// shows the agent's message and the output's tail (`[stdout]`/`[stderr]` lines); `--logs` holds
+/// `scripts.log` where the agent keeps it.
+fn the_scripts_see_codedeploys_environment_and_a_failure_its_log_tail(url: &str, dir: &Path) {
+    let group_id = ok(
+        url,
+        dir,
+        &[
+            "deploy",
+            "get-deployment-group",
+            "--application-name",
+            "web",
+            "--deployment-group-name",
+            "web-dg",
+            "--query",
+            "deploymentGroupInfo.deploymentGroupId",
+            "--output",
+            "text",
+        ],
+    );
+    let app = revision_folder(dir, "env");
+    let script = app.join("scripts/validate.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho \"seen: APPLICATION_NAME=$APPLICATION_NAME DEPLOYMENT_GROUP_NAME=$DEPLOYMENT_GROUP_NAME DEPLOYMENT_GROUP_ID=$DEPLOYMENT_GROUP_ID DEPLOYMENT_ID=$DEPLOYMENT_ID LIFECYCLE_EVENT=$LIFECYCLE_EVENT BUNDLE_KEY=$BUNDLE_KEY\"\necho 'the app did not answer' >&2\nexit 3\n",
+    )
+    .expect("script");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    ok(
+        url,
+        dir,
+        &[
+            "deploy",
+            "push",
+            "--application-name",
+            "web",
+            "--s3-location",
+            "s3://releases/web-env.zip",
+            "--source",
+            &app.display().to_string(),
+        ],
+    );
+    let id = ok(
+        url,
+        dir,
+        &[
+            "deploy",
+            "create-deployment",
+            "--application-name",
+            "web",
+            "--deployment-group-name",
+            "web-dg",
+            "--s3-location",
+            "bucket=releases,key=web-env.zip,bundleType=zip",
+            "--query",
+            "deploymentId",
+            "--output",
+            "text",
+        ],
+    );
+    let (waited, _, _) = aws(
+        url,
+        dir,
+        &["deploy", "wait", "deployment-successful", "--deployment-id", &id],
+    );
+    assert!(!waited, "the deployment fails");
+    let instances = ok(
+        url,
+        dir,
+        &[
+            "deploy",
+            "list-deployment-instances",
+            "--deployment-id",
+            &id,
+            "--instance-status-filter",
+            "Failed",
+            "--query",
+            "instancesList[0]",
+            "--output",
+            "text",
+        ],
+    );
+    let instance = instances.trim();
+    let diagnostics = ok(
+        url,
+        dir,
+        &[
+            "deploy",
+            "get-deployment-instance",
+            "--deployment-id",
+            &id,
+            "--instance-id",
+            instance,
+            "--query",
+            "instanceSummary.lifecycleEvents[?lifecycleEventName=='ValidateService'].diagnostics | [0]",
+            "--output",
+            "json",
+        ],
+    );
+    let d: serde_json::Value = serde_json::from_str(&diagnostics).expect("json");
+    assert_eq!(d["errorCode"], "ScriptFailed", "{d}");
+    assert_eq!(d["scriptName"], "scripts/validate.sh", "{d}");
+    assert_eq!(
+        d["message"], "Script at specified location: scripts/validate.sh failed with exit code 3",
+        "{d}"
+    );
+    let tail = d["logTail"].as_str().expect("a log tail");
+    let expected = format!(
+        "[stdout]seen: APPLICATION_NAME=web DEPLOYMENT_GROUP_NAME=web-dg DEPLOYMENT_GROUP_ID={} DEPLOYMENT_ID={id} LIFECYCLE_EVENT=ValidateService BUNDLE_KEY=web-env.zip\n",
+        group_id.trim()
+    );
+    assert!(
+        tail.starts_with("LifecycleEvent - ValidateService\nScript - scripts/validate.sh\n"),
+        "{tail}"
+    );
+    assert!(tail.contains(&expected), "{tail}");
+    assert!(tail.ends_with("[stderr]the app did not answer\n"), "{tail}");
+    let log = dir
+        .join("logs")
+        .join(instance)
+        .join("deployment-root")
+        .join(group_id.trim())
+        .join(&id)
+        .join("logs/scripts.log");
+    let text = std::fs::read_to_string(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+    assert!(text.contains(&expected), "{text}");
+    // The hooks found the deployment in its own application: no lookup fell back to resuming
+    // processes per instance.
+    let mut logs = Vec::new();
+    let mut stack = vec![dir.join("logs")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("logs").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.ends_with("logs/scripts.log") {
+                logs.push(std::fs::read_to_string(&p).expect("log"));
+            }
+        }
+    }
+    assert!(
+        logs.iter().any(|l| l.contains("register-with-elb")),
+        "the hooks' logs are kept"
+    );
+    assert!(
+        !logs.iter().any(|l| l.contains("ApplicationDoesNotExist")),
+        "every ListDeployments found the application"
+    );
 }

@@ -78,7 +78,7 @@ fn all_outcomes() -> Vec<(String, Outcome)> {
 }
 
 /// Console messages Chromium logged for a page (`--enable-logging=stderr` logs each as
-/// `...:INFO:CONSOLE:LINE] "message", source: ...`, errors included). The pages have no scripts,
+/// `...:INFO:CONSOLE:LINE] "message", source: ...`, errors and uncaught exceptions included). The zoom script logs nothing,
 /// so any is a fault.
 fn console_errors(stderr: &str) -> Vec<String> {
     stderr

@@ -44,7 +44,7 @@ enum Task {
     Bundle(bundle::Bundle),
     /// Benchmark fakeaws (release) on a fresh and a churned world, beside moto_server if installed.
     Bench(bench::Bench),
-    /// Photograph one scenario's report page with headless Chromium (docs/report.png).
+    /// Photograph scenarios' report pages with headless Chromium (docs/report-<scenario>.png).
     Screenshot(screenshot::Screenshot),
 }
 

@@ -1,4 +1,4 @@
-//! `cargo xtask test-scenarios [--fleet] [--report[=DIR]] [FILTER]`: builds the workspace, then runs
+//! `cargo xtask test-scenarios [--fleet] [--report[=DIR]] [--baseline DIR] [FILTER]`: builds the workspace, then runs
 //! every scenario file, or with `--fleet` the fleet-scale ones (and writes the timeline report with `--report`, by default
 //! `target/scenario-report/`).
 //!
@@ -19,6 +19,10 @@ pub struct TestScenarios {
     /// target/scenario-report or `--report=DIR`.
     #[arg(long, value_name = "DIR", num_args = 0..=1, require_equals = true)]
     report: Option<Option<PathBuf>>,
+    /// Compare the report with an earlier one (the folder of an earlier `--report=DIR` run):
+    /// baseline.html lists what changed, each page draws both timelines. Implies --report.
+    #[arg(long, value_name = "DIR")]
+    baseline: Option<PathBuf>,
     /// The fleet-scale scenarios of `scenarios/fleet/` (1,000 instances: minutes) instead of the suite.
     #[arg(long)]
     fleet: bool,
@@ -51,8 +55,16 @@ impl TestScenarios {
             };
             format!("--report={}", dir.display())
         });
+        let baseline: Option<String> = self.baseline.map(|dir| {
+            let dir = if dir.is_relative() {
+                sh.current_dir().join(dir)
+            } else {
+                dir
+            };
+            format!("--baseline={}", dir.display())
+        });
         let fleet = self.fleet.then_some("--fleet");
-        let mut run = cmd!(sh, "{exe} {fleet...} {report...} {filter...}");
+        let mut run = cmd!(sh, "{exe} {fleet...} {report...} {baseline...} {filter...}");
         // The fleet creates and removes tens of thousands of small files (instance folders,
         // script logs, the hooks' state files): in memory when the system has a tmpfs for that.
         let shm = std::path::Path::new("/dev/shm");

@@ -1,15 +1,16 @@
-//! `cargo xtask screenshot [SCENARIO]`: plays one scenario with the timeline report on, and has
-//! headless Chromium photograph its page into `docs/report.png` (the README's picture).
+//! `cargo xtask screenshot [SCENARIO...]`: plays scenarios with the timeline report on, and has
+//! headless Chromium photograph each one's page into `docs/report-<scenario>.png` (the README's
+//! pictures: by default a happy deployment, a failed one rolled back, and the maintenance page).
 
 use xshell::{cmd, Shell};
 
 #[derive(clap::Args)]
 pub struct Screenshot {
-    /// The scenario whose page is photographed.
-    #[arg(default_value = "maintenance_all_at_once")]
-    scenario: String,
-    /// Where the picture goes.
-    #[arg(long, default_value = "docs/report.png")]
+    /// The scenarios whose pages are photographed.
+    #[arg(default_values_t = ["happy_one_at_a_time".to_string(), "hook_timeout_with_rollback".to_string(), "maintenance_all_at_once".to_string()])]
+    scenarios: Vec<String>,
+    /// The folder the pictures go to.
+    #[arg(long, default_value = "docs")]
     out: std::path::PathBuf,
 }
 
@@ -18,24 +19,25 @@ impl Screenshot {
         crate::run(cmd!(sh, "cargo build --quiet --workspace --all-targets"))?;
         let target = crate::target_dir(sh);
         let exe = target.join("debug").join("scenarios");
-        let dir = target.join("screenshot-report");
-        let report = format!("--report={}", dir.display());
-        let scenario = &self.scenario;
-        crate::run(cmd!(sh, "{exe} {report} {scenario}"))?;
-        let page = format!("file://{}", dir.join(format!("{scenario}.html")).display());
         let out = sh.current_dir().join(&self.out);
-        if let Some(p) = out.parent() {
-            std::fs::create_dir_all(p)?;
-        }
-        let shot = format!("--screenshot={}", out.display());
-        let profile = format!("--user-data-dir={}", target.join("screenshot-chromium").display());
+        std::fs::create_dir_all(&out)?;
         let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into());
-        crate::run(cmd!(
-            sh,
-            "{chromium} --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1150,860 {profile} {shot} {page}"
-        )
-        .ignore_stderr())?;
-        println!("screenshot: {}", out.display());
+        let profile = format!("--user-data-dir={}", target.join("screenshot-chromium").display());
+        for scenario in &self.scenarios {
+            // One folder per scenario: a report clears the pages of the run before it.
+            let dir = target.join("screenshot-report").join(scenario);
+            let report = format!("--report={}", dir.display());
+            crate::run(cmd!(sh, "{exe} {report} {scenario}"))?;
+            let page = format!("file://{}", dir.join(format!("{scenario}.html")).display());
+            let shot = out.join(format!("report-{scenario}.png"));
+            let shot_arg = format!("--screenshot={}", shot.display());
+            crate::run(cmd!(
+                sh,
+                "{chromium} --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1200,1250 {profile} {shot_arg} {page}"
+            )
+            .ignore_stderr())?;
+            println!("screenshot: {}", shot.display());
+        }
         Ok(())
     }
 }

@@ -165,6 +165,9 @@ pub struct Group {
     /// The counterexample, a scenario file, and its timeline page.
     pub file: PathBuf,
     pub page: PathBuf,
+    /// The counterexample's run in small (the report's sparkline), for the findings page.
+    #[serde(skip)]
+    pub picture: String,
 }
 
 /// A judged variant: its findings and, when it failed, its outcome (for the timeline page).
@@ -398,6 +401,10 @@ async fn explore_one(
             Some(outcome) => super::page::timeline(out_dir, &name, &label, outcome)?,
             None => PathBuf::new(),
         };
+        let picture = outcome_of
+            .as_ref()
+            .map(|o| crate::html::sparkline(&o.timeline))
+            .unwrap_or_default();
         findings.push(Group {
             property,
             event,
@@ -408,6 +415,7 @@ async fn explore_one(
             shrink_runs: runs,
             file,
             page,
+            picture,
         });
     }
     Ok(ScenarioResult {

@@ -1,7 +1,8 @@
 //! The explorer's findings page: `index.html` in the output folder lists every scenario explored
 //! (points, variants, failures, wall time) and every finding (property, event, how many variants,
 //! the example, how it was shrunk) with links to the counterexample's scenario file and its
-//! timeline page, drawn by the scenario report's own components ([`crate::html`]).
+//! timeline page and its run in small, drawn by the scenario report's own components
+//! ([`crate::html`]: page, timeline page, sparkline).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -57,7 +58,7 @@ fn findings(out: &Path, results: &[ScenarioResult]) -> String {
     if results.iter().all(|r| r.findings.is_empty()) {
         return r#"<p class="ok">No findings: every variant kept every property.</p>"#.to_string();
     }
-    let mut b = String::from("<h2>Findings</h2><table><tr><th>scenario</th><th>property</th><th>event</th><th>variants</th><th>first variant</th><th>what broke</th><th>shrunk</th><th>counterexample</th></tr>");
+    let mut b = String::from("<h2>Findings</h2><table><tr><th>scenario</th><th>property</th><th>event</th><th>variants</th><th>first variant</th><th>what broke</th><th>shrunk</th><th>run</th><th>counterexample</th></tr>");
     for r in results {
         for g in &r.findings {
             let timeline = if g.page.as_os_str().is_empty() {
@@ -72,7 +73,7 @@ fn findings(out: &Path, results: &[ScenarioResult]) -> String {
                 .collect();
             let _ = write!(
                 b,
-                r#"<tr><td>{}</td><td class="bad">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{timeline}<a href="{}">scenario file</a></td></tr>"#,
+                r#"<tr><td>{}</td><td class="bad">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{timeline}<a href="{}">scenario file</a></td></tr>"#,
                 esc(&r.scenario),
                 esc(&g.property),
                 esc(&g.event),
@@ -84,6 +85,7 @@ fn findings(out: &Path, results: &[ScenarioResult]) -> String {
                 } else {
                     esc(&g.shrunk.join("; "))
                 },
+                g.picture,
                 esc(&relative(out, &g.file)),
             );
         }

@@ -117,7 +117,7 @@ pub(super) fn state(state: &str) -> (&'static str, &'static str) {
 pub(super) fn health(h: Health) -> (&'static str, &'static str) {
     match h {
         Health::Initial => ("#fde68a", "target initial"),
-        Health::Healthy | Health::InService => ("#15803d", "target healthy / InService"),
+        Health::Healthy | Health::InService => ("#65a30d", "target healthy / InService"),
         Health::Unhealthy | Health::OutOfService => ("#dc2626", "target unhealthy / OutOfService"),
         Health::Draining => ("#7c3aed", "target draining"),
         Health::Unused => ("#94a3b8", "target unused"),

@@ -111,12 +111,7 @@ pub(crate) fn requests_of(o: &Outcome) -> (u64, u64, u64) {
 fn deployment_lines(o: &Outcome) -> svg::Deployments {
     o.deployments
         .iter()
-        .map(|d| {
-            (
-                d.number,
-                format!("deployment {} ({}): {}", d.number, d.revision, d.status),
-            )
-        })
+        .map(|d| (d.number, format!("#{} {}: {}", d.number, d.revision, d.status)))
         .collect()
 }
 
@@ -127,7 +122,7 @@ fn controls() -> &'static str {
 
 /// A small picture of a run for the index: requests per second (served, maintenance page,
 /// failed) and serving capacity over the whole story.
-pub(crate) fn sparkline(t: &Timeline) -> String {
+pub fn sparkline(t: &Timeline) -> String {
     let (w, h) = (160.0, 28.0);
     let end = t.end.max(1.0);
     let n = 40usize;

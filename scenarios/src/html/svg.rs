@@ -137,9 +137,15 @@ impl Canvas {
     #[allow(clippy::too_many_arguments)]
     fn span(&mut self, class: &str, (a, b): (f64, f64), y: f64, h: f64, fill: &str, min: f64, title: &str) {
         let (x0, x1) = (self.x(a), self.x(b));
+        // Deployments back to back stay apart.
+        let edge = if class == "deployment" {
+            r##" stroke="#fff""##
+        } else {
+            ""
+        };
         let _ = write!(
             self.o,
-            r#"<rect class="{class}" data-a="{a}" data-b="{b}" data-min="{min}" x="{x0:.1}" y="{y:.1}" width="{:.1}" height="{h:.1}" fill="{fill}"><title>{}</title></rect>"#,
+            r#"<rect class="{class}" data-a="{a}" data-b="{b}" data-min="{min}" x="{x0:.1}" y="{y:.1}" width="{:.1}" height="{h:.1}" fill="{fill}"{edge}><title>{}</title></rect>"#,
             (x1 - x0).max(min),
             esc(title)
         );
@@ -200,12 +206,13 @@ pub fn svg(t: &Timeline, id: &str, view: View, deployments: &Deployments) -> Str
     let _ = write!(body.g, r#"<text x="8" y="{:.1}">deployments</text>"#, dep_top + 11.0);
     body.o.push_str(r#"<g class="deployments">"#);
     for (from, to, min, number) in &t.minimum {
-        let line = deployments
-            .get(number)
-            .cloned()
-            .unwrap_or_else(|| format!("deployment {number}"));
+        let line = deployments.get(number).cloned().unwrap_or_else(|| format!("#{number}"));
         let fill = body.ink.fill(ink::DEPLOYMENT, "deployment running");
-        let title = format!("{line}: {}..{}, minimum healthy {min}", secs(*from), secs(*to));
+        let title = format!(
+            "deployment {line}: {}..{}, minimum healthy {min}",
+            secs(*from),
+            secs(*to)
+        );
         body.span("deployment", (*from, *to), dep_top, 15.0, fill, 1.0, &title);
         body.label(
             (*from, *to),

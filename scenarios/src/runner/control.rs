@@ -11,7 +11,7 @@ use fakeaws::model::codedeploy::{
 use fakeaws::world::codedeploy::{DeploymentInput, GroupInput};
 
 use super::supervisor::Run;
-use super::{Sim, APPLICATION, BUCKET};
+use super::{Sim, BUCKET};
 use crate::report::Creator;
 use crate::schema::ConfigSpec;
 
@@ -39,7 +39,7 @@ impl Sim {
         };
         self.fake()
             .rehearsal()
-            .create_deployment_group(APPLICATION, &dg.name, input)
+            .create_deployment_group(&self.application, &dg.name, input)
             .map_err(|e| anyhow!("deployment group: {}", e.message))
     }
 
@@ -54,7 +54,7 @@ impl Sim {
     ) -> anyhow::Result<String> {
         let config = self.config_in_codedeploy(config)?;
         let input = DeploymentInput {
-            application: APPLICATION.to_string(),
+            application: self.application.clone(),
             group: self.sc.deployment_group.name.clone(),
             revision: self.revision_location(revision),
             config: Some(config),
@@ -98,7 +98,7 @@ impl Sim {
     pub(super) fn deployment_group_id(&self) -> String {
         self.fake()
             .rehearsal()
-            .deployment_group_id(APPLICATION, &self.sc.deployment_group.name)
+            .deployment_group_id(&self.application, &self.sc.deployment_group.name)
             .unwrap_or_default()
     }
 
@@ -123,7 +123,8 @@ impl Sim {
     }
 
     /// A step of a run begins its lifecycle event.
-    pub(super) fn report_event(&self, run: &Run, event: &str) {
+    pub(super) fn report_event(&mut self, run: &Run, event: &str) {
+        self.event_log_begins(&run.instance);
         let id = self.deployment_id(run.deployment);
         let _ =
             self.fake()
@@ -149,6 +150,15 @@ impl Sim {
                     .find(|c| why.starts_with(c))
                     .unwrap_or("UnknownError");
                 let script = why.rsplit(": ").next().unwrap_or_default().to_string();
+                // The agent's words for a script that exited non-zero.
+                let exit = why
+                    .strip_prefix("ScriptFailed (exit ")
+                    .and_then(|r| r.split(')').next())
+                    .filter(|c| c.parse::<i32>().is_ok());
+                let message = match exit {
+                    Some(code) => format!("Script at specified location: {script} failed with exit code {code}"),
+                    None => why.clone(),
+                };
                 let _ = r.instance_event(
                     &id,
                     &run.instance,
@@ -157,8 +167,8 @@ impl Sim {
                     Some(Diagnostics {
                         error_code: code.to_string(),
                         script_name: script,
-                        message: why.clone(),
-                        log_tail: String::new(),
+                        message,
+                        log_tail: self.log_tail(&run.instance),
                     }),
                 );
                 InstanceStatus::Failed

@@ -10,6 +10,7 @@
 //! to the earliest wake-up or script deadline. Hours of draining take milliseconds, and the same
 //! scenario gives the same outcome on every run.
 
+mod agent_log;
 mod calls;
 mod control;
 mod deployment;
@@ -49,6 +50,9 @@ pub struct Paths {
     pub hooks_bin: PathBuf,
     /// Scratch space for this run (created, then removed).
     pub work: PathBuf,
+    /// Where the agent's logs of each instance are kept (`--logs DIR`: `DIR/<scenario>/<instance
+    /// id>/deployment-root/...`); in the scratch space if `None`.
+    pub logs: Option<PathBuf>,
 }
 
 pub use fakeaws::world::codedeploy::launch_hook_name;
@@ -102,6 +106,13 @@ pub async fn run_scenario(
 
 pub(super) struct Sim {
     pub(super) sc: Scenario,
+    /// Each instance's current lifecycle event log (its tail is a failed event's `logTail`).
+    event_logs: std::collections::HashMap<String, agent_log::EventLog>,
+    /// Where the agent's per-instance logs are kept (`--logs DIR`); in the instance folders if not.
+    logs_dir: Option<PathBuf>,
+    /// The CodeDeploy application of the deployment running (the scenario's own, or the one a
+    /// deployment created through the API names).
+    pub(super) application: String,
     pub(super) r: Running,
     pub(super) work: PathBuf,
     pub(super) hooks_bin: PathBuf,
@@ -202,6 +213,11 @@ impl Sim {
         let work = paths.work.join(format!("{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&work);
         std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+        let logs_dir = paths.logs.as_ref().map(|d| d.join(name));
+        if let Some(d) = &logs_dir {
+            // This run's logs only: deployment ids repeat from run to run.
+            let _ = std::fs::remove_dir_all(d);
+        }
         let n_events = sc.events.len();
         sc.traffic.validate()?;
         sc.validate_events()?;
@@ -246,6 +262,9 @@ impl Sim {
             probes: BTreeMap::new(),
             released: Vec::new(),
             recorder: Default::default(),
+            application: APPLICATION.to_string(),
+            event_logs: Default::default(),
+            logs_dir,
             spent: Default::default(),
             census_seen: None,
             pending_seen: None,

@@ -12,7 +12,7 @@ use fakeaws::model::codedeploy::{
 use fakeaws::world::codedeploy::{describe_revision, DeploymentInput};
 
 use super::control::revision_location;
-use super::{Sim, APPLICATION, BUCKET};
+use super::{Sim, BUCKET};
 use crate::report::Creator;
 use crate::schema::{ConfigSpec, RevisionSpec};
 
@@ -27,7 +27,7 @@ impl Sim {
         self.fake()
             .rehearsal()
             .create_deployment(DeploymentInput {
-                application: APPLICATION.to_string(),
+                application: self.application.clone(),
                 group: self.sc.deployment_group.name.clone(),
                 revision: self.revision_location(revision),
                 config,
@@ -85,7 +85,8 @@ impl Sim {
                 return Ok(Some(false));
             }
         };
-        // The group as the engine deploys it.
+        // The group as the engine deploys it, in the deployment's own application.
+        self.application = d.application.clone();
         self.sc.deployment_group.name = g.name.clone();
         self.sc.deployment_group.autoscaling_groups = g.autoscaling_groups.keys().cloned().collect();
         self.sc.deployment_group.traffic_control =

@@ -28,6 +28,9 @@ pub struct ServeOptions {
     pub s3_dir: Option<PathBuf>,
     /// Simulated seconds per real second while nothing is deployed.
     pub time_scale: f64,
+    /// Where the agent's logs of each instance are kept (default: a folder in the system's
+    /// temporary folder, kept after the server stops); printed at the start.
+    pub logs: Option<PathBuf>,
 }
 
 /// Serves until `shutdown` completes.
@@ -88,6 +91,12 @@ pub async fn serve(
         expected_because: None,
     };
     let mut sim = Sim::with_running(sc, paths, "serve", r)?;
+    let logs = opts
+        .logs
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("codedeploy-rehearsal-logs-{}", std::process::id())));
+    std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
+    sim.set_logs_dir(logs);
     let result = sim.serve_loop(&url, opts.time_scale, shutdown).await;
     let _ = std::fs::remove_dir_all(&sim.work);
     result
@@ -113,6 +122,12 @@ impl Sim {
         eprintln!("  export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_DEFAULT_REGION=us-east-1",
             fakeaws::protocol::sigv4::DEFAULT_ACCESS_KEY_ID,
             fakeaws::protocol::sigv4::DEFAULT_SECRET_ACCESS_KEY);
+        if let Some(logs) = self.logs_dir() {
+            eprintln!(
+                "scenarios serve: script logs in {}/<instance id>/deployment-root/<deployment group id>/<deployment id>/logs/scripts.log",
+                logs.display()
+            );
+        }
         self.fake().sync_data_plane();
         for ep in self.fake().data_plane().map(|d| d.endpoints()).unwrap_or_default() {
             eprintln!("scenarios serve: data plane {} -> {}", ep.entrance, ep.url);

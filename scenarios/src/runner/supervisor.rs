@@ -65,6 +65,8 @@ pub(super) enum Current {
         kill_when_asleep: bool,
         script: String,
         event: String,
+        /// What it has printed, not yet in the logs.
+        lines: super::agent_log::Lines,
     },
     Hang {
         deadline_ms: i64,
@@ -171,6 +173,7 @@ impl Sim {
                     kill_when_asleep,
                     script,
                     event,
+                    ..
                 }) => {
                     let asleep = sleeping.contains(who.as_str());
                     if let Some(code) = self.exited.remove(seq) {
@@ -222,6 +225,10 @@ impl Sim {
                     ));
                 }
                 _ => {}
+            }
+            if let Some(Current::Process { lines, .. }) = &run.current {
+                let lines = lines.clone();
+                self.script_output(&run.instance, run.deployment, &lines);
             }
             if let Some((line, failure)) = outcome {
                 self.pids.remove(&run.instance);
@@ -372,11 +379,13 @@ impl Sim {
         rev: &str,
         script: &Script,
     ) -> anyhow::Result<Result<Current, String>> {
-        let revision = self
+        let revision_dir = self
             .revisions
             .get(rev)
-            .ok_or_else(|| anyhow!("unknown revision {rev}"))?;
-        let path = revision.dir.join(&script.location);
+            .ok_or_else(|| anyhow!("unknown revision {rev}"))?
+            .dir
+            .clone();
+        let path = revision_dir.join(&script.location);
         let deadline_ms = self.now() + script.timeout_s as i64 * 1000;
         let fault = self.fault_for(deployment, id, &script.location);
         match fault {
@@ -394,15 +403,9 @@ impl Sim {
             return Ok(Err("ScriptMissing".into()));
         }
         let root = self.instance_root(id);
-        std::fs::create_dir_all(root.join("logs"))?;
         self.started += 1;
         let who = format!("{:08}:{id}", self.started);
-        // The script's output (the hooks log to stdout, errors to stderr), as the agent keeps it.
-        let log_path = root.join("logs").join(format!(
-            "{deployment}-{event}-{}.log",
-            script.location.replace('/', "_")
-        ));
-        let log = std::fs::File::create(&log_path)?;
+        self.script_log_begins(id, deployment, event, &script.location);
         let dg = &self.sc.deployment_group.name;
         // The agent's revision variables: where CodeDeploy says the revision came from.
         let location = self.revision_location(rev);
@@ -411,7 +414,7 @@ impl Sim {
             .env("PATH", self.script_path())
             .env("LIFECYCLE_EVENT", event)
             .env("DEPLOYMENT_ID", self.deployment_id(deployment))
-            .env("APPLICATION_NAME", super::APPLICATION)
+            .env("APPLICATION_NAME", &self.application)
             .env("DEPLOYMENT_GROUP_NAME", dg)
             .env("DEPLOYMENT_GROUP_ID", self.deployment_group_id())
             .env("BUNDLE_BUCKET", location.bucket.unwrap_or_default())
@@ -433,10 +436,11 @@ impl Sim {
                 format!("{}", self.labels.len() * 7919 + deployment),
             )
             .env("APP_STATE_DIR", root.join("run"))
-            .current_dir(&revision.dir)
+            .current_dir(&revision_dir)
             .stdin(Stdio::null())
-            .stdout(Stdio::from(log.try_clone()?))
-            .stderr(Stdio::from(log))
+            // The script's output, line by line, as the agent keeps it (see `agent_log`).
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .process_group(0);
         // Named before it starts: its first call waits for its turn (see `fakeaws::turns`).
         anyhow::ensure!(
@@ -454,12 +458,16 @@ impl Sim {
         self.pids.insert(id.to_string(), pid);
         let seq = self.started;
         let tx = self.exits.0.clone();
+        let (lines, reading) = super::agent_log::capture(&mut child, self.fake());
         let (fake, name) = (self.fake().clone(), who.clone());
         tokio::spawn(async move {
             let code = match child.wait().await {
                 Ok(s) => s.code().unwrap_or(-1),
                 Err(_) => -1,
             };
+            // Its output read to the end first, so the logs hold all of it (a process it left
+            // running in the background may keep the pipes open: real seconds, then on).
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), reading).await;
             fake.turns.leave(&name);
             let _ = tx.send((seq, code));
         });
@@ -472,6 +480,7 @@ impl Sim {
             kill_when_asleep,
             script: script.location.clone(),
             event: event.to_string(),
+            lines,
         }))
     }
 
