@@ -6,6 +6,8 @@ pub mod appspec;
 pub mod bundle;
 pub mod explore;
 pub mod html;
+pub mod init;
+pub mod own;
 pub mod report;
 pub mod runner;
 pub mod schema;
@@ -18,7 +20,12 @@ pub fn scenarios_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Where the hook binaries are: `ELB_HOOKS_BIN_DIR`, or the cargo target folder of this build.
+/// The hook binaries a run needs.
+const HOOK_BINARIES: [&str; 3] = ["deregister-from-elb", "register-with-elb", "clock-sleep"];
+
+/// Where the hook binaries are: `ELB_HOOKS_BIN_DIR`; or beside this program (the cargo target
+/// folder of this build, or `~/.cargo/bin` after `cargo install --path hooks`); or, for an
+/// installed program without them, this workspace's own target folder (built there on demand).
 pub fn hooks_bin_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("ELB_HOOKS_BIN_DIR") {
         return PathBuf::from(d);
@@ -28,16 +35,23 @@ pub fn hooks_bin_dir() -> PathBuf {
     if dir.ends_with("deps") {
         dir.pop();
     }
-    dir
+    let in_target = dir
+        .parent()
+        .is_some_and(|p| p.join("debug").is_dir() || p.join("release").is_dir())
+        && (dir.ends_with("debug") || dir.ends_with("release"));
+    if in_target || HOOK_BINARIES.iter().all(|b| dir.join(b).exists()) {
+        return dir;
+    }
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| scenarios_dir().join("../target"))
+        .join("debug")
 }
 
 /// Builds the hook binaries if they are missing (e.g. under a bare `cargo test -p scenarios`).
 pub fn ensure_hooks_built() -> anyhow::Result<PathBuf> {
     let dir = hooks_bin_dir();
-    if ["deregister-from-elb", "register-with-elb", "clock-sleep"]
-        .iter()
-        .any(|b| !dir.join(b).exists())
-    {
+    if HOOK_BINARIES.iter().any(|b| !dir.join(b).exists()) {
         let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args(["build", "--quiet", "--package", "hooks", "--bins"])
             .current_dir(scenarios_dir())

@@ -9,7 +9,128 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// `scenarios test PATH...`: your own scenario files, from any folder.
+#[derive(clap::Parser)]
+#[command(
+    name = "scenarios test",
+    about = "Plays your scenario files (or every *.toml of a folder) and holds each outcome in a snapshot beside it.",
+    after_help = "Snapshots: snapshots/<name>.snap beside each file (or in --snapshots DIR). A first run writes it and says \"new\"; a later run that differs prints the difference and fails, unless --accept.\n\nExit codes: 0 every scenario as expected (ok, new or accepted), 1 a verdict failed or a snapshot differs, 2 bad input."
+)]
+struct TestArgs {
+    /// Scenario files, or folders of them.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Keep the snapshots in this folder instead of `snapshots/` beside each file.
+    #[arg(long, value_name = "DIR")]
+    snapshots: Option<PathBuf>,
+    /// Take this run's outcomes as the new snapshots.
+    #[arg(long)]
+    accept: bool,
+    /// Also write the timeline report (default ./scenario-report, or DIR).
+    #[arg(long, value_name = "DIR", num_args = 0..=1, require_equals = true)]
+    report: Option<Option<PathBuf>>,
+    /// Compare the report with an earlier one's folder (implies --report).
+    #[arg(long, value_name = "DIR")]
+    baseline: Option<PathBuf>,
+    /// Keep each instance's agent logs here (DIR/<scenario>/<instance id>/deployment-root/...).
+    #[arg(long, value_name = "DIR")]
+    logs: Option<PathBuf>,
+}
+
+/// `scenarios init [DIR]`.
+#[derive(clap::Parser)]
+#[command(
+    name = "scenarios init",
+    about = "Writes a commented starter scenario (deployment.toml), the same fleet as a world file (world.toml) and a revision folder (app/) to make your own. Writes nothing over existing files."
+)]
+struct InitArgs {
+    /// The folder to write into.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+}
+
+fn test_command(args: Vec<String>) -> ExitCode {
+    use clap::Parser as _;
+    let t = match TestArgs::try_parse_from(std::iter::once("scenarios test".to_string()).chain(args)) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let files = match scenarios::own::files(&t.paths) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("scenarios test: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    // Your own runs report into the folder you run from.
+    let mut report = t.report.map(|d| d.unwrap_or_else(|| PathBuf::from("scenario-report")));
+    if t.baseline.is_some() && report.is_none() {
+        report = Some(PathBuf::from("scenario-report"));
+    }
+    let opts = RunOptions {
+        own_files: Some(files),
+        snapshots: t.snapshots,
+        accept: t.accept,
+        filter: None,
+        report: report.as_deref(),
+        baseline: t.baseline.as_deref(),
+        logs: t.logs,
+        fleet: false,
+    };
+    match run(opts) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("scenarios test: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_command(args: Vec<String>) -> ExitCode {
+    use clap::Parser as _;
+    let a = match InitArgs::try_parse_from(std::iter::once("scenarios init".to_string()).chain(args)) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match scenarios::init::init(&a.dir) {
+        Ok(written) => {
+            for p in &written {
+                println!("wrote {}", p.display());
+            }
+            println!(
+                "next: scenarios test {}   (add --report for a timeline)",
+                a.dir.join("deployment.toml").display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("scenarios init: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    match std::env::args().nth(1).as_deref() {
+        Some("test") => return test_command(std::env::args().skip(2).collect()),
+        Some("init") => return init_command(std::env::args().skip(2).collect()),
+        _ => {}
+    }
     if std::env::args().nth(1).as_deref() == Some("serve") {
         return serve(std::env::args().skip(2).collect());
     }
@@ -92,6 +213,9 @@ fn main() -> ExitCode {
         }
     }
     let opts = RunOptions {
+        own_files: None,
+        snapshots: None,
+        accept: false,
         filter: filter.as_deref(),
         report: report.as_deref(),
         baseline: baseline.as_deref(),
@@ -112,6 +236,9 @@ const USAGE: &str = "\
 scenarios: plays deployment scenarios on a simulated clock against the embedded fake, with the real hooks.
 
 usage:
+  scenarios init [DIR]                 a commented starter scenario, world file and revision folder to make your own
+  scenarios test PATH... [--accept] [--snapshots DIR] [--report[=DIR]] [--baseline DIR] [--logs DIR]
+                                     your own scenario files (or folders of them), snapshots beside them
   scenarios [--fleet] [--report[=DIR]] [--baseline DIR] [--logs DIR] [FILTER | FILE.toml]
                                      play the suite (or the fleet-scale ones), a filter or a file; --report writes
                                      the timeline report (default target/scenario-report/), --baseline DIR compares
@@ -121,7 +248,8 @@ usage:
                                                                 every fleet event at every step, judged
   scenarios serve [--bind 127.0.0.1:4566] [--world FILE] ...   the rehearsal server (cargo xtask rehearse)
 
-exit codes: 0 every scenario as expected, 1 a scenario failed or its snapshot differs, 2 bad input.";
+exit codes: 0 every scenario as expected, 1 a scenario failed or its snapshot differs, 2 bad input.
+`scenarios test --help`, `scenarios explore --help`, `scenarios serve --help` for more.";
 
 const SERVE_USAGE: &str =
     "usage: scenarios serve [--bind 127.0.0.1:4566] [--world FILE] [--s3-dir DIR] [--time-scale N] [--logs DIR]";
@@ -205,6 +333,12 @@ struct Row {
 
 /// What a run of the suite (or of files) does.
 struct RunOptions<'a> {
+    /// `scenarios test PATH...`: these files, each with its snapshot beside it.
+    own_files: Option<Vec<PathBuf>>,
+    /// Where their snapshots go instead (`--snapshots DIR`).
+    snapshots: Option<PathBuf>,
+    /// Write changed snapshots (`--accept`).
+    accept: bool,
     filter: Option<&'a str>,
     report: Option<&'a Path>,
     baseline: Option<&'a Path>,
@@ -215,6 +349,9 @@ struct RunOptions<'a> {
 
 fn run(o: RunOptions) -> anyhow::Result<bool> {
     let RunOptions {
+        own_files,
+        snapshots,
+        accept,
         filter,
         report,
         baseline,
@@ -226,7 +363,10 @@ fn run(o: RunOptions) -> anyhow::Result<bool> {
     let own = filter
         .map(PathBuf::from)
         .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file());
-    let files = if let Some(p) = &own {
+    let testing = own_files.is_some();
+    let files = if let Some(f) = own_files {
+        f
+    } else if let Some(p) = &own {
         vec![p.clone()]
     } else if fleet {
         scenarios::fleet_files(filter)?
@@ -244,12 +384,16 @@ fn run(o: RunOptions) -> anyhow::Result<bool> {
     }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let total = files.len();
-    println!(
-        "running {total} scenario(s) from {}",
-        scenarios::scenarios_dir()
-            .join(if fleet { "fleet" } else { "scenarios" })
-            .display()
-    );
+    if testing {
+        println!("running {total} scenario(s)");
+    } else {
+        println!(
+            "running {total} scenario(s) from {}",
+            scenarios::scenarios_dir()
+                .join(if fleet { "fleet" } else { "scenarios" })
+                .display()
+        );
+    }
     let started = Instant::now();
     let results = rt.block_on(async {
         let limit = Arc::new(tokio::sync::Semaphore::new(4));
@@ -305,17 +449,32 @@ fn run(o: RunOptions) -> anyhow::Result<bool> {
                 });
             }
             Ok(outcome) => {
-                let snap_ok = own.is_some()
-                    || std::panic::catch_unwind(|| {
+                let snap = if testing {
+                    let path = scenarios::own::snapshot_path(&file, snapshots.as_deref());
+                    scenarios::own::check(&path, &outcome, accept)?
+                } else if own.is_some() {
+                    println!("{}", outcome_text(&outcome));
+                    scenarios::own::Snapshot::Same
+                } else {
+                    let same = std::panic::catch_unwind(|| {
                         scenarios::snapshot_settings(&file).bind(|| insta::assert_yaml_snapshot!("scenario", &outcome));
                     })
                     .is_ok();
-                if own.is_some() {
-                    println!("{}", outcome_text(&outcome));
-                }
-                if !snap_ok {
+                    if same {
+                        scenarios::own::Snapshot::Same
+                    } else {
+                        scenarios::own::Snapshot::Changed(String::new())
+                    }
+                };
+                if let scenarios::own::Snapshot::Changed(diff) = &snap {
                     mismatches += 1;
+                    if !diff.is_empty() {
+                        println!(
+                            "{name}: the outcome differs from its snapshot (--accept to take this run's):\n{diff}"
+                        );
+                    }
                 }
+                let snap_ok = snap.stands();
                 let capacity = outcome
                     .deployments
                     .iter()
@@ -323,10 +482,10 @@ fn run(o: RunOptions) -> anyhow::Result<bool> {
                     .map(|d| format!("{}/{}", d.lowest_healthy_capacity, d.required_healthy_capacity))
                     .collect::<Vec<_>>()
                     .join(" ");
-                let result = match (outcome.passed, snap_ok) {
-                    (true, true) => "ok".to_string(),
-                    (false, _) => format!("FAILED: {}", outcome.verdict),
-                    (true, false) => "snapshot mismatch".to_string(),
+                let result = if outcome.passed {
+                    snap.word().to_string()
+                } else {
+                    format!("FAILED: {}", outcome.verdict)
                 };
                 all_ok &= outcome.passed && snap_ok;
                 if report.is_some() {
@@ -363,7 +522,10 @@ fn run(o: RunOptions) -> anyhow::Result<bool> {
         );
     }
     println!();
-    let passed = rows.iter().filter(|r| r.result == "ok").count();
+    let passed = rows
+        .iter()
+        .filter(|r| ["ok", "new", "accepted"].contains(&r.result.as_str()))
+        .count();
     let wall = started.elapsed().as_secs_f64();
     println!("{passed} passed, {} failed ({wall:.1}s wall)", rows.len() - passed);
     if fleet {
@@ -372,7 +534,9 @@ fn run(o: RunOptions) -> anyhow::Result<bool> {
             deployed as f64 / wall.max(0.001)
         );
     }
-    if mismatches > 0 {
+    if mismatches > 0 && testing {
+        println!("{mismatches} snapshot(s) differ: run again with --accept to take this run's outcomes.");
+    } else if mismatches > 0 {
         println!("{mismatches} snapshot(s) differ: review them with `cargo insta review` (cargo install cargo-insta).");
     }
     if let Some(dir) = report {

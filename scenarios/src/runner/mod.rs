@@ -71,7 +71,20 @@ pub(super) struct Revision {
 /// Reads a scenario file.
 pub fn read_file(path: &Path) -> anyhow::Result<Scenario> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    toml::from_str(&text).map_err(|e| anyhow!("{}: {}", path.display(), e))
+    let mut sc: Scenario = toml::from_str(&text).map_err(|e| anyhow!("{}: {}", path.display(), e))?;
+    // A revision folder or bundle beside the file is the file's own; otherwise a shipped one.
+    let here = path.parent().unwrap_or(Path::new("."));
+    for rev in &mut sc.revisions {
+        if !rev.dir.is_empty() && Path::new(&rev.dir).is_relative() && here.join(&rev.dir).is_dir() {
+            rev.dir = std::path::absolute(here.join(&rev.dir))?.to_string_lossy().into_owned();
+        }
+        if let Some(b) = &rev.bundle {
+            if b.is_relative() && here.join(b).is_file() {
+                rev.bundle = Some(std::path::absolute(here.join(b))?);
+            }
+        }
+    }
+    Ok(sc)
 }
 
 /// Runs one scenario file and returns its outcome.
