@@ -100,3 +100,19 @@ fn an_unknown_key_is_answered_as_aws_does_and_explained_once_in_the_log() {
         lines[0]
     );
 }
+
+/// `cargo xtask bench --help` prints a copy of fakeaws-bench's help without building anything;
+/// the copy is the bench's help, word for word (regenerate with `target/release/fakeaws-bench
+/// --help > xtask/help/fakeaws-bench.txt`).
+#[test]
+fn xtasks_copy_of_the_bench_help_is_the_benchs() {
+    let out = Command::new(env!("CARGO_BIN_EXE_fakeaws-bench"))
+        .arg("--help")
+        .output()
+        .expect("fakeaws-bench --help");
+    let copy = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../xtask/help/fakeaws-bench.txt"),
+    )
+    .expect("xtask/help/fakeaws-bench.txt");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), copy);
+}

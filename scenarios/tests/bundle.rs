@@ -1,7 +1,7 @@
 //! Revision bundles: reproducible bytes, modes that survive `unzip`, every validation error, and a
 //! scenario that deploys a bundle this code produced.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use scenarios::bundle::{self, Entry, Format, Input};
 
@@ -290,4 +290,18 @@ fn shipped_hooks_need_at_most_glibc_2_17_and_stay_small() {
         "the bundle reports the glibc floor: {stdout}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `cargo xtask bundle --help` prints a copy of the tool's help without building anything; the
+/// copy is this tool's help, word for word (regenerate with `target/debug/bundle --help >
+/// xtask/help/bundle.txt`).
+#[test]
+fn xtasks_copy_of_the_help_is_the_tools() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bundle"))
+        .arg("--help")
+        .output()
+        .expect("bundle --help");
+    let copy = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../xtask/help/bundle.txt"))
+        .expect("xtask/help/bundle.txt");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), copy);
 }

@@ -21,8 +21,8 @@ fn help_names_every_subcommand_and_the_exit_codes() {
     );
 }
 
-/// A scenario file naming a revision or a configuration that does not exist is refused with the
-/// valid choices (issue 28).
+/// A scenario file naming a revision, a configuration or a state that does not exist is refused
+/// with the valid choices and the line (issue 28).
 #[test]
 fn unknown_revisions_and_configurations_are_named_with_the_valid_choices() {
     let shipped = std::fs::read_to_string(
@@ -35,12 +35,12 @@ fn unknown_revisions_and_configurations_are_named_with_the_valid_choices() {
         (
             "revision",
             shipped.replace("revision = \"v2\"", "revision = \"v3\""),
-            "deployments[0]: unknown revision \"v3\" (this file's revisions: v1, v2)",
+            "revision.toml:19: deployments[0]: unknown revision \"v3\" (this file's revisions: v1, v2)",
         ),
         (
             "config",
             shipped.replace("config = \"OneAtATime\"", "config = \"OneAtATim\""),
-            "deployment_group.config: unknown deployment configuration \"OneAtATim\" (one of OneAtATime, HalfAtATime, AllAtOnce",
+            "config.toml:16: deployment_group.config: unknown deployment configuration \"OneAtATim\" (one of OneAtATime, HalfAtATime, AllAtOnce",
         ),
         (
             "custom",
@@ -49,6 +49,11 @@ fn unknown_revisions_and_configurations_are_named_with_the_valid_choices() {
                 "config = { type = \"HOST_CONT\", value = 1 }",
             ),
             "unknown minimum healthy hosts type \"HOST_CONT\" (HOST_COUNT or FLEET_PERCENT)",
+        ),
+        (
+            "state",
+            format!("{shipped}\n[[events]]\nwhen = {{ deployment = 1, instance = 1, reaches = \"Standbyy\" }}\ndo = \"scale_out\"\ncount = 1\n"),
+            "unknown variant `Standbyy`, expected one of",
         ),
     ];
     for (name, text, want) in cases {

@@ -53,6 +53,11 @@ fn zigbuild_available(sh: &Shell) -> bool {
 
 impl Bundle {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        if self.args.iter().any(|a| a == "--help" || a == "-h") {
+            // The tool's own help, kept beside xtask (a test holds it equal): no build for it.
+            print!("{}", include_str!("../help/bundle.txt"));
+            return Ok(());
+        }
         let mut args = self.args;
         let has = |args: &[String], flag: &str| args.iter().any(|a| a == flag);
         let target = args

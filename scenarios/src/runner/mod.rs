@@ -72,6 +72,10 @@ pub(super) struct Revision {
 pub fn read_file(path: &Path) -> anyhow::Result<Scenario> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut sc: Scenario = toml::from_str(&text).map_err(|e| anyhow!("{}: {}", path.display(), e))?;
+    // Names checked here, where the text is: the message says which line.
+    sc.validate_names()
+        .and_then(|()| sc.validate_events())
+        .map_err(|e| anyhow!("{}{}: {e}", path.display(), line_of(&text, &e.to_string())))?;
     // A revision folder or bundle beside the file is the file's own; otherwise a shipped one.
     let here = path.parent().unwrap_or(Path::new("."));
     for rev in &mut sc.revisions {
@@ -85,6 +89,19 @@ pub fn read_file(path: &Path) -> anyhow::Result<Scenario> {
         }
     }
     Ok(sc)
+}
+
+/// `:LINE` of the first line of `text` holding the first quoted name in `message` (the name a
+/// check refused), or nothing.
+fn line_of(text: &str, message: &str) -> String {
+    let Some(name) = message.split('"').nth(1).filter(|n| !n.is_empty()) else {
+        return String::new();
+    };
+    let quoted = format!("\"{name}\"");
+    text.lines()
+        .position(|l| l.contains(&quoted))
+        .map(|n| format!(":{}", n + 1))
+        .unwrap_or_default()
 }
 
 /// Runs one scenario file and returns its outcome.
