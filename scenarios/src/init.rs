@@ -107,7 +107,19 @@ fn files(sample: &Path) -> anyhow::Result<Vec<(PathBuf, Vec<u8>, u32)>> {
 /// Writes the starter files into `dir`; returns what it wrote. Refuses, before writing anything,
 /// when one of them is already there.
 pub fn init(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let all = files(&crate::scenarios_dir().join("revisions/sample"))?;
+    write_all(dir, files(&crate::scenarios_dir().join("revisions/sample"))?)
+}
+
+/// Writes only the starter revision, `dir/app/`.
+pub fn sample_revision(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let all = files(&crate::scenarios_dir().join("revisions/sample"))?
+        .into_iter()
+        .filter(|(p, _, _)| p.starts_with("app"))
+        .collect();
+    write_all(dir, all)
+}
+
+fn write_all(dir: &Path, all: Vec<(PathBuf, Vec<u8>, u32)>) -> anyhow::Result<Vec<PathBuf>> {
     let taken: Vec<String> = all
         .iter()
         .filter(|(p, _, _)| dir.join(p).exists())

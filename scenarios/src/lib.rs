@@ -6,6 +6,7 @@ pub mod appspec;
 pub mod bundle;
 pub mod explore;
 pub mod html;
+pub mod import;
 pub mod init;
 pub mod own;
 pub mod report;

@@ -49,6 +49,51 @@ struct InitArgs {
     dir: PathBuf,
 }
 
+/// `scenarios import FOLDER [--out DIR]`.
+#[derive(clap::Parser)]
+#[command(
+    name = "scenarios import",
+    about = "Builds a scenario (deployment.toml) and a world file (world.toml) from what the AWS CLI prints for your account: run scenarios/import/aws-read.sh APPLICATION DEPLOYMENT_GROUP FOLDER first (read-only calls). Writes nothing over existing files."
+)]
+struct ImportArgs {
+    /// The folder aws-read.sh saved the answers in.
+    from: PathBuf,
+    /// Where the scenario, the world file and a starter revision (app/, when missing) go.
+    #[arg(long, default_value = ".")]
+    out: PathBuf,
+}
+
+fn import_command(args: Vec<String>) -> ExitCode {
+    use clap::Parser as _;
+    let a = match ImportArgs::try_parse_from(std::iter::once("scenarios import".to_string()).chain(args)) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match scenarios::import::write(&a.from, &a.out) {
+        Ok((written, notes)) => {
+            for p in &written {
+                println!("wrote {}", p.display());
+            }
+            for n in &notes {
+                println!("not carried over: {n}");
+            }
+            println!("next: scenarios test {}", a.out.join("deployment.toml").display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("scenarios import: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn test_command(args: Vec<String>) -> ExitCode {
     use clap::Parser as _;
     let t = match TestArgs::try_parse_from(std::iter::once("scenarios test".to_string()).chain(args)) {
@@ -129,6 +174,7 @@ fn main() -> ExitCode {
     match std::env::args().nth(1).as_deref() {
         Some("test") => return test_command(std::env::args().skip(2).collect()),
         Some("init") => return init_command(std::env::args().skip(2).collect()),
+        Some("import") => return import_command(std::env::args().skip(2).collect()),
         _ => {}
     }
     if std::env::args().nth(1).as_deref() == Some("serve") {
@@ -237,6 +283,7 @@ scenarios: plays deployment scenarios on a simulated clock against the embedded 
 
 usage:
   scenarios init [DIR]                 a commented starter scenario, world file and revision folder to make your own
+  scenarios import FOLDER [--out DIR]  a scenario and world file from your account (scenarios/import/aws-read.sh first)
   scenarios test PATH... [--accept] [--snapshots DIR] [--report[=DIR]] [--baseline DIR] [--logs DIR]
                                      your own scenario files (or folders of them), snapshots beside them
   scenarios [--fleet] [--report[=DIR]] [--baseline DIR] [--logs DIR] [FILTER | FILE.toml]

@@ -6,11 +6,12 @@
 //! push goes through the same way; a deployment of a key nobody pushed fails naming it, and one to a
 //! group without instances fails NO_INSTANCES.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
 use scenarios::bundle::{self, Input};
+
+mod common;
+use common::{aws, ok, serve};
 
 const WORLD: &str = r#"
 [[target_groups]]
@@ -32,77 +33,6 @@ availability_zones = ["us-east-1a", "us-east-1b"]
 target_groups = ["web"]
 health_check_type = "ELB"
 "#;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `scenarios serve` on a free loopback port; its URL once it listens.
-fn serve(dir: &Path) -> (Server, String) {
-    let world = dir.join("world.toml");
-    std::fs::write(&world, WORLD).expect("world");
-    // A free port: bind, read it, let go (the server takes it right after).
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_scenarios"))
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--world"])
-        .arg(&world)
-        .arg("--s3-dir")
-        .arg(dir.join("s3"))
-        .arg("--logs")
-        .arg(dir.join("logs"))
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("scenarios serve starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let first = lines.next().and_then(Result::ok).unwrap_or_default();
-    assert!(first.contains("deployments run as they are created"), "{first}");
-    // Keep reading (and echoing) what the server says, so it never blocks on a full pipe.
-    std::thread::spawn(move || {
-        for l in lines.map_while(Result::ok) {
-            eprintln!("{l}");
-        }
-    });
-    (Server(child), format!("http://127.0.0.1:{port}"))
-}
-
-fn aws(url: &str, cwd: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new("aws")
-        .args(args)
-        .current_dir(cwd)
-        .env("AWS_ACCESS_KEY_ID", fakeaws::protocol::sigv4::DEFAULT_ACCESS_KEY_ID)
-        .env(
-            "AWS_SECRET_ACCESS_KEY",
-            fakeaws::protocol::sigv4::DEFAULT_SECRET_ACCESS_KEY,
-        )
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", url)
-        .env("AWS_CONFIG_FILE", "/nonexistent/fakeaws-config")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/fakeaws-credentials")
-        .env("AWS_PAGER", "")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .expect("the AWS CLI runs (pip install awscli)");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).trim().to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
-}
-
-fn ok(url: &str, cwd: &Path, args: &[&str]) -> String {
-    let (ok, out, err) = aws(url, cwd, args);
-    assert!(ok, "aws {}: {err}", args.join(" "));
-    out
-}
 
 /// The sample app with the hook binaries, as `cargo xtask bundle` lays a revision out (unpacked:
 /// `aws deploy push` zips the folder itself).
@@ -184,7 +114,7 @@ fn push_create_deployment_wait_then_the_fleet_runs_the_new_revision() {
     let dir = std::env::temp_dir().join(format!("rehearse-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
-    let (_server, url) = serve(&dir);
+    let (_server, url) = serve(&dir, WORLD);
     let url = url.as_str();
     ok(url, &dir, &["s3", "mb", "s3://releases"]);
     ok(
