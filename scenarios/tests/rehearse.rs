@@ -438,7 +438,9 @@ fn the_scripts_see_codedeploys_environment_and_a_failure_its_log_tail(url: &str,
         "{tail}"
     );
     assert!(tail.contains(&expected), "{tail}");
-    assert!(tail.ends_with("[stderr]the app did not answer\n"), "{tail}");
+    // Two pipes: which of the two lines is read first is the operating system's choice, as it is
+    // for the agent's two reader threads.
+    assert!(tail.contains("[stderr]the app did not answer\n"), "{tail}");
     let log = dir
         .join("logs")
         .join(instance)
