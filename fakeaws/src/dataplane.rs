@@ -28,6 +28,9 @@ pub type Route = Arc<dyn Fn(&Entrance, &Request, u64) -> Routed + Send + Sync>;
 
 type DocRoots = Arc<Mutex<HashMap<String, PathBuf>>>;
 
+/// Whether an instance's application answers now (the world's app model).
+pub type AppUp = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 /// One entrance being served.
 struct Bound {
     label: String,
@@ -50,6 +53,8 @@ pub struct DataPlane {
     /// Entrance key (listener ARN or `classic:name`) -> its socket.
     bound: Mutex<BTreeMap<String, Bound>>,
     doc_roots: DocRoots,
+    /// Instance id -> its application's own port (see [`DataPlane::instance_port`]).
+    apps: Mutex<BTreeMap<String, Bound>>,
     /// First port to try for new entrances (0: any free port).
     port_base: u16,
 }
@@ -90,6 +95,7 @@ impl DataPlane {
             rt: Some(rt),
             bound: Mutex::new(BTreeMap::new()),
             doc_roots: Arc::new(Mutex::new(HashMap::new())),
+            apps: Mutex::new(BTreeMap::new()),
             port_base,
         })
     }
@@ -108,6 +114,55 @@ impl DataPlane {
             .collect();
         out.sort_by(|a, b| a.entrance.cmp(&b.entrance));
         out
+    }
+
+    /// The loopback port an instance's application answers on, as a script on the instance would
+    /// reach it (`$PORT`): while `up` says the app runs, each request gets the file under the
+    /// instance's document root; while it does not, each connection is closed unanswered (the
+    /// app is not listening). Bound on first use.
+    pub fn instance_port(&self, id: &str, up: &AppUp) -> Option<u16> {
+        let rt = self.rt.as_ref()?;
+        let mut apps = self.apps.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(b) = apps.get(id) {
+            return Some(b.addr.port());
+        }
+        let std_listener = self.bind(&[])?;
+        let addr = std_listener.local_addr().ok()?;
+        let (up, roots, instance) = (up.clone(), self.doc_roots.clone(), id.to_string());
+        let task = rt.spawn(async move {
+            let Ok(listener) = tokio::net::TcpListener::from_std(std_listener) else {
+                return;
+            };
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                if !up(&instance) {
+                    drop(stream);
+                    continue;
+                }
+                let (roots, instance) = (roots.clone(), instance.clone());
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req: HttpRequest<hyper::body::Incoming>| {
+                        let root = roots.lock().unwrap_or_else(|e| e.into_inner()).get(&instance).cloned();
+                        let answer = serve_file(root.as_deref(), req.uri().path(), &instance);
+                        async move { Ok::<_, std::convert::Infallible>(answer) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        apps.insert(
+            id.to_string(),
+            Bound {
+                label: id.to_string(),
+                addr,
+                task,
+            },
+        );
+        Some(addr.port())
     }
 
     /// Sets the document root an instance's application serves.

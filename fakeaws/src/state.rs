@@ -461,6 +461,29 @@ impl Fake {
         Ok(self.data_plane().map(DataPlane::endpoints).unwrap_or_default())
     }
 
+    /// Starts the data plane without serving any entrance yet (instances' application ports
+    /// and document roots need it; [`Fake::enable_data_plane`] serves the listeners too).
+    pub fn ensure_data_plane(&self) -> std::io::Result<()> {
+        if self.data_plane.get().is_none() {
+            let _ = self.data_plane.set(DataPlane::new(0)?);
+        }
+        Ok(())
+    }
+
+    /// The loopback port an instance's application answers on while the world says it runs
+    /// (see [`DataPlane::instance_port`]).
+    pub fn instance_app_port(self: &Arc<Self>, id: &str) -> std::io::Result<u16> {
+        self.ensure_data_plane()?;
+        let weak = Arc::downgrade(self);
+        let up: crate::dataplane::AppUp = Arc::new(move |id: &str| {
+            weak.upgrade()
+                .is_some_and(|f| f.world_read().instances.get(id).is_some_and(|i| i.app_up))
+        });
+        self.data_plane()
+            .and_then(|d| d.instance_port(id, &up))
+            .ok_or_else(|| std::io::Error::other("no free loopback port for the application"))
+    }
+
     /// The data plane, when enabled.
     pub fn data_plane(&self) -> Option<&DataPlane> {
         self.data_plane.get()

@@ -229,6 +229,10 @@ pub struct RevisionSpec {
     /// `elb-hooks.toml` shipped beside the hook binaries in this revision.
     #[serde(default)]
     pub hooks_config: Option<String>,
+    /// Its scripts get `$PORT`: the instance's application port on loopback, answering (the
+    /// revision's files) while the app model says the app runs, so a script can poll it with curl.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub app_port: bool,
 }
 
 /// A deployment.

@@ -32,6 +32,7 @@ pub struct TestScenarios {
 
 impl TestScenarios {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        crate::test::ensure("xtask test-scenarios", &[crate::test::CURL])?;
         let exe = if self.fleet {
             // Thousands of hook processes, each decoding group answers that list every member,
             // against a fake serving them: the fleet runs on an optimised build of both (its own

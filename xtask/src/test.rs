@@ -112,6 +112,7 @@ const TOOLS: &[Tool] = &[
         probe: Probe::Command(&["unzip"]),
         via: Via::Apt("unzip"),
     },
+    CURL,
     Tool {
         name: "chromium",
         why: "the report test renders every page in headless Chromium",
@@ -139,6 +140,14 @@ pub fn ensure_tools() -> anyhow::Result<()> {
 }
 
 /// moto's server, which `cargo xtask bench` compares fakeaws with.
+/// The scenario whose start script polls its app runs curl, as users' start scripts do.
+pub const CURL: Tool = Tool {
+    name: "curl",
+    why: "a scenario's start script polls its app with curl (start_script_polls_its_app)",
+    probe: Probe::Command(&["curl"]),
+    via: Via::Apt("curl"),
+};
+
 pub const MOTO: Tool = Tool {
     name: "moto_server",
     why: "the benchmark measures fakeaws beside moto's server",

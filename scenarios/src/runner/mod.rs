@@ -140,6 +140,9 @@ pub(super) struct Sim {
     event_logs: std::collections::HashMap<String, agent_log::EventLog>,
     /// Where the agent's per-instance logs are kept (`--logs DIR`); in the instance folders if not.
     logs_dir: Option<PathBuf>,
+    /// Revisions whose scripts reach their app on `$PORT` (the app model is then read while
+    /// scripts sleep too, not only when they end).
+    pub(super) app_port_revisions: std::collections::HashSet<String>,
     /// The CodeDeploy application of the deployment running (the scenario's own, or the one a
     /// deployment created through the API names).
     pub(super) application: String,
@@ -295,6 +298,7 @@ impl Sim {
             application: APPLICATION.to_string(),
             event_logs: Default::default(),
             logs_dir,
+            app_port_revisions: Default::default(),
             spent: Default::default(),
             census_seen: None,
             pending_seen: None,
@@ -322,6 +326,18 @@ impl Sim {
             .apply(&self.sc.fleet)
             .map_err(|e| anyhow!("fleet: {}", e.message))?;
         self.start_probes()?;
+        self.app_port_revisions = self
+            .sc
+            .revisions
+            .iter()
+            .filter(|r| r.app_port)
+            .map(|r| r.name.clone())
+            .collect();
+        if !self.app_port_revisions.is_empty() {
+            self.fake()
+                .ensure_data_plane()
+                .context("starting the instances' application ports")?;
+        }
         // Boot and first health checks happen before the story starts.
         let booted_at = self.now() + 30_000;
         self.fake().clock.advance_to(booted_at);

@@ -176,6 +176,10 @@ impl Sim {
                     ..
                 }) => {
                     let asleep = sleeping.contains(who.as_str());
+                    if asleep && !self.app_port_revisions.is_empty() {
+                        // A script waiting for its app: what it started counts now.
+                        self.sync_app(&run.instance);
+                    }
                     if let Some(code) = self.exited.remove(seq) {
                         let res = if code == 0 {
                             None
@@ -385,6 +389,7 @@ impl Sim {
             .ok_or_else(|| anyhow!("unknown revision {rev}"))?
             .dir
             .clone();
+        let app_port = self.app_port_revisions.contains(rev);
         let path = revision_dir.join(&script.location);
         let deadline_ms = self.now() + script.timeout_s as i64 * 1000;
         let fault = self.fault_for(deployment, id, &script.location);
@@ -442,6 +447,9 @@ impl Sim {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
+        if app_port {
+            cmd.env("PORT", self.fake().instance_app_port(id)?.to_string());
+        }
         // Named before it starts: its first call waits for its turn (see `fakeaws::turns`).
         anyhow::ensure!(
             self.fake().turns.join(&who, id),
