@@ -1,5 +1,5 @@
 //! The admin API under `/_fakeaws/` (JSON): what a test or scenario needs to steer the fake and
-//! nothing AWS itself offers through its own API. Documented in the README.
+//! nothing AWS itself offers through its own API. Documented in docs/fakeaws.md.
 
 use std::sync::Arc;
 
@@ -258,7 +258,7 @@ async fn unknown_route(
     axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
 ) -> Response {
     let msg = format!(
-        "no admin route {method} {}: see the README's Admin API (/_fakeaws/world, /clock, /clock/advance, /instances, /faults, /calls, /answers, ...)",
+        "no admin route {method} {}: see docs/fakeaws.md, Admin API (/_fakeaws/world, /clock, /clock/advance, /instances, /faults, /calls, /answers, ...)",
         uri.path()
     );
     (StatusCode::NOT_FOUND, Json(json!({ "error": msg }))).into_response()

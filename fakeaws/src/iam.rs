@@ -12,7 +12,7 @@ use crate::protocol::query::Params;
 use crate::protocol::sigv4::{Known, Principal, PrincipalKind};
 use crate::world::World;
 
-/// The README's policy, as written there (placeholders included).
+/// The policy of docs/hooks.md, as written there (placeholders included).
 pub const HOOKS_POLICY: &str = include_str!("../../hooks/iam-policy.json");
 
 /// The hooks' policy for one account, as a rehearsal fleet's roles get it by default.

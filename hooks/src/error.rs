@@ -1,4 +1,4 @@
-//! The hooks' failure kinds and their exit codes (documented in the README). Variants keep the
+//! The hooks' failure kinds and their exit codes (documented in docs/hooks.md). Variants keep the
 //! error that caused them as their `source`; [`HookError::chain`] prints the whole chain once, at
 //! the top, `{:#}`-style: `EnterStandby failed: ValidationError: The instance ... is not in InService.`
 

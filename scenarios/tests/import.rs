@@ -1,4 +1,4 @@
-//! `scenarios import` on what the AWS CLI prints: `scenarios/import/aws-read.sh` (the README's
+//! `scenarios import` on what the AWS CLI prints: `scenarios/import/aws-read.sh` (the
 //! read-only script) run against `scenarios serve` holding a known fleet and deployment group,
 //! then imported: the world read back is the one served (sizes, zones, health checks, draining,
 //! listeners and rules, lifecycle hooks, policies, a Classic Load Balancer with draining) and the

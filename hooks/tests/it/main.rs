@@ -18,5 +18,5 @@ mod classic_path;
 mod maintenance;
 // A hook SIGKILLed at each of its AWS calls, then the next deployment: the fleet converges.
 mod kill_points;
-// The README's IAM policy: each statement needed, the whole enough.
+// The IAM policy of docs/hooks.md: each statement needed, the whole enough.
 mod policy;

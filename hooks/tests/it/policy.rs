@@ -1,6 +1,6 @@
-//! The README's least-privilege policy is enough and no more: every hooks test and scenario runs its
+//! The least-privilege policy of docs/hooks.md is enough and no more: every hooks test and scenario runs its
 //! instances under it (the fake's default for instance roles, read from `hooks/iam-policy.json`,
-//! the file the README shows); here each statement is taken out in turn, the hooks fail with exit 1
+//! the file docs/hooks.md shows); here each statement is taken out in turn, the hooks fail with exit 1
 //! naming a permission of that statement, and with the policy whole again the next deployment puts
 //! the fleet right.
 
@@ -67,13 +67,17 @@ async fn statement_is_needed(i: usize, path: Path, maintenance: bool) {
 
 #[test]
 fn the_policy_file_is_the_readmes() {
-    let readme = include_str!("../../../README.md");
+    let readme = include_str!("../../../docs/hooks.md");
     let start = readme
-        .find("### IAM policy for the instance profile")
+        .find("## IAM policy for the instance profile")
         .and_then(|i| readme[i..].find("```json").map(|j| i + j + "```json\n".len()))
-        .expect("the README shows the policy");
+        .expect("docs/hooks.md shows the policy");
     let end = start + readme[start..].find("```").expect("block ends");
-    assert_eq!(&readme[start..end], POLICY, "README and hooks/iam-policy.json differ");
+    assert_eq!(
+        &readme[start..end],
+        POLICY,
+        "docs/hooks.md and hooks/iam-policy.json differ"
+    );
     let v: serde_json::Value = serde_json::from_str(POLICY).expect("JSON");
     assert_eq!(v["Statement"].as_array().map(Vec::len), Some(6));
 }

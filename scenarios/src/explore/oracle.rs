@@ -1,5 +1,5 @@
 //! The explorer's oracle: one rule per property, on the principle that an event may cost what it
-//! directly removes and nothing more (the rules and their documented exceptions are in the README).
+//! directly removes and nothing more (the rules and their documented exceptions are in docs/scenarios.md).
 
 use std::collections::BTreeSet;
 
