@@ -63,18 +63,23 @@ struct ImportArgs {
     out: PathBuf,
 }
 
-fn import_command(args: Vec<String>) -> ExitCode {
-    use clap::Parser as _;
-    let a = match ImportArgs::try_parse_from(std::iter::once("scenarios import".to_string()).chain(args)) {
-        Ok(a) => a,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
+/// Parses a subcommand's arguments; on `--help` or an error, what to exit with (0 or 2) once
+/// clap has printed it.
+fn parse_sub<T: clap::Parser>(name: &str, args: Vec<String>) -> Result<T, ExitCode> {
+    T::try_parse_from(std::iter::once(name.to_string()).chain(args)).map_err(|e| {
+        let _ = e.print();
+        if e.use_stderr() {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
         }
+    })
+}
+
+fn import_command(args: Vec<String>) -> ExitCode {
+    let a: ImportArgs = match parse_sub("scenarios import", args) {
+        Ok(a) => a,
+        Err(code) => return code,
     };
     match scenarios::import::write(&a.from, &a.out) {
         Ok((written, notes)) => {
@@ -95,17 +100,9 @@ fn import_command(args: Vec<String>) -> ExitCode {
 }
 
 fn test_command(args: Vec<String>) -> ExitCode {
-    use clap::Parser as _;
-    let t = match TestArgs::try_parse_from(std::iter::once("scenarios test".to_string()).chain(args)) {
+    let t: TestArgs = match parse_sub("scenarios test", args) {
         Ok(t) => t,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
+        Err(code) => return code,
     };
     let files = match scenarios::own::files(&t.paths) {
         Ok(f) => f,
@@ -140,17 +137,9 @@ fn test_command(args: Vec<String>) -> ExitCode {
 }
 
 fn init_command(args: Vec<String>) -> ExitCode {
-    use clap::Parser as _;
-    let a = match InitArgs::try_parse_from(std::iter::once("scenarios init".to_string()).chain(args)) {
+    let a: InitArgs = match parse_sub("scenarios init", args) {
         Ok(a) => a,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
+        Err(code) => return code,
     };
     match scenarios::init::init(&a.dir) {
         Ok(written) => {

@@ -60,7 +60,11 @@ fn revision_folder(dir: &Path, marker: &str) -> PathBuf {
 /// `aws deploy push` then `aws deploy create-deployment` with the location push printed: the
 /// deployment id and the pushed revision's ETag.
 fn push_and_deploy(url: &str, dir: &Path, key: &str, marker: &str) -> (String, String) {
-    let app = revision_folder(dir, marker);
+    push_and_deploy_folder(url, dir, key, &revision_folder(dir, marker))
+}
+
+/// [`push_and_deploy`] of a revision folder made beforehand.
+fn push_and_deploy_folder(url: &str, dir: &Path, key: &str, app: &Path) -> (String, String) {
     let location = format!("s3://releases/{key}");
     let pushed = ok(
         url,
@@ -350,38 +354,7 @@ fn the_scripts_see_codedeploys_environment_and_a_failure_its_log_tail(url: &str,
     .expect("script");
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    ok(
-        url,
-        dir,
-        &[
-            "deploy",
-            "push",
-            "--application-name",
-            "web",
-            "--s3-location",
-            "s3://releases/web-env.zip",
-            "--source",
-            &app.display().to_string(),
-        ],
-    );
-    let id = ok(
-        url,
-        dir,
-        &[
-            "deploy",
-            "create-deployment",
-            "--application-name",
-            "web",
-            "--deployment-group-name",
-            "web-dg",
-            "--s3-location",
-            "bucket=releases,key=web-env.zip,bundleType=zip",
-            "--query",
-            "deploymentId",
-            "--output",
-            "text",
-        ],
-    );
+    let (id, _) = push_and_deploy_folder(url, dir, "web-env.zip", &app);
     let (waited, _, _) = aws(
         url,
         dir,
