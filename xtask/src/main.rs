@@ -16,6 +16,7 @@ use xshell::Shell;
 
 #[derive(Parser)]
 #[command(
+    version,
     name = "cargo xtask",
     about = "Project tasks for the CodeDeploy load-balancer toolkit"
 )]

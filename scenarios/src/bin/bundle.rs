@@ -9,7 +9,7 @@ use scenarios::bundle::{self, Format, Input};
 
 /// Builds a reproducible CodeDeploy revision with the hook binaries, or checks one.
 #[derive(Parser)]
-#[command(name = "cargo xtask bundle", bin_name = "cargo xtask bundle")]
+#[command(name = "cargo xtask bundle", bin_name = "cargo xtask bundle", version)]
 struct Args {
     /// Application folder (becomes the revision root).
     #[arg(long, required_unless_present_any = ["check", "example"])]
