@@ -1,8 +1,8 @@
 #!/bin/sh
-# Saves what `scenarios import` reads about one CodeDeploy deployment group, from your account,
+# Saves what `rehearse import` reads about one CodeDeploy deployment group, from your account,
 # with read-only AWS CLI calls only (get-*, describe-*). Usage:
 #   scenarios/import/aws-read.sh APPLICATION DEPLOYMENT_GROUP [FOLDER]
-# then: scenarios import FOLDER --out my-rehearsal
+# then: rehearse import FOLDER --out my-rehearsal
 set -eu
 app=$1
 dg=$2
@@ -68,4 +68,4 @@ if [ -n "$classic" ] && [ "$classic" != "None" ]; then
             > "$out/elb-describe-load-balancer-attributes-$name.json"
     done
 fi
-echo "aws-read.sh: saved in $out; next: scenarios import $out --out DIR"
+echo "aws-read.sh: saved in $out; next: rehearse import $out --out DIR"

@@ -1,4 +1,4 @@
-//! `scenarios import FOLDER`: a world file and a scenario built from what the AWS CLI prints for
+//! `rehearse import FOLDER`: a world file and a scenario built from what the AWS CLI prints for
 //! your real account. `scenarios/import/aws-read.sh APPLICATION GROUP FOLDER` runs the read-only
 //! calls and saves each answer as JSON (`get-deployment-group.json`, `get-deployment-config.json`,
 //! `describe-auto-scaling-groups.json`, `describe-lifecycle-hooks-<group>.json`,
@@ -419,14 +419,14 @@ pub fn files(im: &Imported) -> anyhow::Result<(String, String)> {
     }
     let notes: String = im.notes.iter().map(|n| format!("# - {n}\n")).collect();
     let scenario = format!(
-        "# Imported by `scenarios import` from your account's answers: your fleet and deployment group.\n# Replace app/ with your revision; add events (scale-out, terminations, ...) to rehearse under them.\n{}description = \"{} rehearsed as imported\"\n\ninitial_revision = \"v1\"\n\n[[revisions]]\nname = \"v1\"\ndir = \"app\"\n\n[[revisions]]\nname = \"v2\"\ndir = \"app\"\n\n[[deployments]]\nrevision = \"v2\"\n\n{}\n{}",
+        "# Imported by `rehearse import` from your account's answers: your fleet and deployment group.\n# Replace app/ with your revision; add events (scale-out, terminations, ...) to rehearse under them.\n{}description = \"{} rehearsed as imported\"\n\ninitial_revision = \"v1\"\n\n[[revisions]]\nname = \"v1\"\ndir = \"app\"\n\n[[revisions]]\nname = \"v2\"\ndir = \"app\"\n\n[[deployments]]\nrevision = \"v2\"\n\n{}\n{}",
         if notes.is_empty() { String::new() } else { format!("# Not carried over:\n{notes}") },
         im.group.name,
         toml::to_string(&Group { deployment_group: &im.group })?,
         toml::to_string(&Fleet { fleet: &im.world })?
     );
     let world = format!(
-        "# Imported by `scenarios import`: your fleet, for `scenarios serve --world world.toml`.\n{}",
+        "# Imported by `rehearse import`: your fleet, for `rehearse serve --world world.toml`.\n{}",
         toml::to_string(&im.world)?
     );
     Ok((scenario, world))

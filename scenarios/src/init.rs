@@ -1,6 +1,6 @@
-//! `scenarios init [DIR]`: a starting point for rehearsing your own deployment. Writes a commented
+//! `rehearse init [DIR]`: a starting point for rehearsing your own deployment. Writes a commented
 //! scenario (`deployment.toml`: an Auto Scaling group behind an ALB, one deployment under a
-//! scale-out), the same fleet as a world file for `scenarios serve` (`world.toml`), and a revision
+//! scale-out), the same fleet as a world file for `rehearse serve` (`world.toml`), and a revision
 //! folder (`app/`: appspec, scripts, content) to replace with your own. Never overwrites a file.
 
 use std::path::{Path, PathBuf};
@@ -31,7 +31,7 @@ health_check_type = "ELB"
 health_check_grace_period = 300
 "#;
 
-const SCENARIO: &str = r#"# Your deployment, rehearsed: `scenarios test deployment.toml` (the first run writes
+const SCENARIO: &str = r#"# Your deployment, rehearsed: `rehearse test deployment.toml` (the first run writes
 # snapshots/deployment.snap and says "new"; later runs compare with it), `--report` for a timeline.
 # Every field is described in the project's scenarios/README.md.
 description = "Our web tier: OneAtATime over three instances behind an ALB, while the group scales out."
@@ -71,7 +71,7 @@ rate = 10
 
 "#;
 
-const WORLD_HEAD: &str = "# The same fleet for `scenarios serve --world world.toml` (or `cargo xtask rehearse`),\n# to rehearse your pipeline's own `aws deploy` commands against it.\n\n";
+const WORLD_HEAD: &str = "# The same fleet for `rehearse serve --world world.toml` (or `cargo xtask rehearse`),\n# to rehearse your pipeline's own `aws deploy` commands against it.\n\n";
 
 /// The files `init` writes, relative to its folder, with their contents and modes.
 fn files(sample: &Path) -> anyhow::Result<Vec<(PathBuf, Vec<u8>, u32)>> {

@@ -1,4 +1,4 @@
-//! `scenarios [--fleet] [--report[=DIR]] [--baseline DIR] [FILTER]` (run by `cargo xtask test-scenarios`): plays every
+//! `rehearse [--fleet] [--report[=DIR]] [--baseline DIR] [FILTER]` (run by `cargo xtask test-scenarios`): plays every
 //! scenario file (with `--fleet`, the fleet-scale ones of `scenarios/fleet/` instead) in parallel, shows progress, prints a summary table, and checks each outcome
 //! against its insta snapshot; with `--report`, also writes the timeline report (default
 //! `target/scenario-report/`). Exits non-zero on any failed scenario or snapshot mismatch.
@@ -9,10 +9,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// `scenarios test PATH...`: your own scenario files, from any folder.
+/// `rehearse test PATH...`: your own scenario files, from any folder.
 #[derive(clap::Parser)]
 #[command(
-    name = "scenarios test",
+    name = "rehearse test",
     about = "Plays your scenario files (or every *.toml of a folder) and holds each outcome in a snapshot beside it.",
     after_help = "Snapshots: snapshots/<name>.snap beside each file (or in --snapshots DIR). A first run writes it and says \"new\"; a later run that differs prints the difference and fails, unless --accept.\n\nExit codes: 0 every scenario as expected (ok, new or accepted), 1 a verdict failed or a snapshot differs, 2 bad input."
 )]
@@ -37,10 +37,10 @@ struct TestArgs {
     logs: Option<PathBuf>,
 }
 
-/// `scenarios init [DIR]`.
+/// `rehearse init [DIR]`.
 #[derive(clap::Parser)]
 #[command(
-    name = "scenarios init",
+    name = "rehearse init",
     about = "Writes a commented starter scenario (deployment.toml), the same fleet as a world file (world.toml) and a revision folder (app/) to make your own. Writes nothing over existing files."
 )]
 struct InitArgs {
@@ -49,10 +49,10 @@ struct InitArgs {
     dir: PathBuf,
 }
 
-/// `scenarios import FOLDER [--out DIR]`.
+/// `rehearse import FOLDER [--out DIR]`.
 #[derive(clap::Parser)]
 #[command(
-    name = "scenarios import",
+    name = "rehearse import",
     about = "Builds a scenario (deployment.toml) and a world file (world.toml) from what the AWS CLI prints for your account: run scenarios/import/aws-read.sh APPLICATION DEPLOYMENT_GROUP FOLDER first (read-only calls). Writes nothing over existing files."
 )]
 struct ImportArgs {
@@ -77,7 +77,7 @@ fn parse_sub<T: clap::Parser>(name: &str, args: Vec<String>) -> Result<T, ExitCo
 }
 
 fn import_command(args: Vec<String>) -> ExitCode {
-    let a: ImportArgs = match parse_sub("scenarios import", args) {
+    let a: ImportArgs = match parse_sub("rehearse import", args) {
         Ok(a) => a,
         Err(code) => return code,
     };
@@ -89,25 +89,25 @@ fn import_command(args: Vec<String>) -> ExitCode {
             for n in &notes {
                 println!("not carried over: {n}");
             }
-            println!("next: scenarios test {}", a.out.join("deployment.toml").display());
+            println!("next: rehearse test {}", a.out.join("deployment.toml").display());
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("scenarios import: {e:#}");
+            eprintln!("rehearse import: {e:#}");
             ExitCode::from(2)
         }
     }
 }
 
 fn test_command(args: Vec<String>) -> ExitCode {
-    let t: TestArgs = match parse_sub("scenarios test", args) {
+    let t: TestArgs = match parse_sub("rehearse test", args) {
         Ok(t) => t,
         Err(code) => return code,
     };
     let files = match scenarios::own::files(&t.paths) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("scenarios test: {e:#}");
+            eprintln!("rehearse test: {e:#}");
             return ExitCode::from(2);
         }
     };
@@ -130,14 +130,14 @@ fn test_command(args: Vec<String>) -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
-            eprintln!("scenarios test: {e:#}");
+            eprintln!("rehearse test: {e:#}");
             ExitCode::from(2)
         }
     }
 }
 
 fn init_command(args: Vec<String>) -> ExitCode {
-    let a: InitArgs = match parse_sub("scenarios init", args) {
+    let a: InitArgs = match parse_sub("rehearse init", args) {
         Ok(a) => a,
         Err(code) => return code,
     };
@@ -147,13 +147,13 @@ fn init_command(args: Vec<String>) -> ExitCode {
                 println!("wrote {}", p.display());
             }
             println!(
-                "next: scenarios test {}   (add --report for a timeline)",
+                "next: rehearse test {}   (add --report for a timeline)",
                 a.dir.join("deployment.toml").display()
             );
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("scenarios init: {e:#}");
+            eprintln!("rehearse init: {e:#}");
             ExitCode::from(2)
         }
     }
@@ -179,7 +179,7 @@ fn main() -> ExitCode {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::FAILURE,
             Err(e) => {
-                eprintln!("scenarios explore: {e:#}");
+                eprintln!("rehearse explore: {e:#}");
                 ExitCode::from(2)
             }
         };
@@ -197,7 +197,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         if a == "--version" || a == "-V" {
-            let _ = writeln!(std::io::stdout(), "scenarios {}", env!("CARGO_PKG_VERSION"));
+            let _ = writeln!(std::io::stdout(), "rehearse {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
         if a == "--fleet" {
@@ -210,7 +210,7 @@ fn main() -> ExitCode {
             match a.strip_prefix("--logs=").map(str::to_string).or_else(|| args.next()) {
                 Some(d) => logs = Some(PathBuf::from(d)),
                 None => {
-                    eprintln!("scenarios: --logs needs a folder");
+                    eprintln!("rehearse: --logs needs a folder");
                     return ExitCode::from(2);
                 }
             }
@@ -222,13 +222,13 @@ fn main() -> ExitCode {
             {
                 Some(d) => baseline = Some(PathBuf::from(d)),
                 None => {
-                    eprintln!("scenarios: --baseline needs the folder of an earlier report (--report=DIR)");
+                    eprintln!("rehearse: --baseline needs the folder of an earlier report (--report=DIR)");
                     return ExitCode::from(2);
                 }
             }
         } else if a.starts_with('-') {
             eprintln!(
-                "scenarios: unknown option {a}; usage: scenarios [--fleet] [--report[=DIR]] [--baseline DIR] [FILTER] (--help for more)"
+                "rehearse: unknown option {a}; usage: rehearse [--fleet] [--report[=DIR]] [--baseline DIR] [FILTER] (--help for more)"
             );
             return ExitCode::from(2);
         } else {
@@ -241,7 +241,7 @@ fn main() -> ExitCode {
     if let (Some(b), Some(r)) = (&baseline, &report) {
         if b == r {
             eprintln!(
-                "scenarios: --baseline {} is the folder this run writes its report to; copy the earlier report elsewhere first",
+                "rehearse: --baseline {} is the folder this run writes its report to; copy the earlier report elsewhere first",
                 b.display()
             );
             return ExitCode::from(2);
@@ -261,36 +261,36 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
-            eprintln!("scenarios: {e:#}");
+            eprintln!("rehearse: {e:#}");
             ExitCode::from(2)
         }
     }
 }
 
 const USAGE: &str = "\
-scenarios: plays deployment scenarios on a simulated clock against the embedded fake, with the real hooks.
+rehearse: plays deployment scenarios on a simulated clock against the embedded fake, with the real hooks.
 
 usage:
-  scenarios init [DIR]                 a commented starter scenario, world file and revision folder to make your own
-  scenarios import FOLDER [--out DIR]  a scenario and world file from your account (scenarios/import/aws-read.sh first)
-  scenarios test PATH... [--accept] [--snapshots DIR] [--report[=DIR]] [--baseline DIR] [--logs DIR]
+  rehearse init [DIR]                 a commented starter scenario, world file and revision folder to make your own
+  rehearse import FOLDER [--out DIR]  a scenario and world file from your account (scenarios/import/aws-read.sh first)
+  rehearse test PATH... [--accept] [--snapshots DIR] [--report[=DIR]] [--baseline DIR] [--logs DIR]
                                      your own scenario files (or folders of them), snapshots beside them
-  scenarios [--fleet] [--report[=DIR]] [--baseline DIR] [--logs DIR] [FILTER | FILE.toml]
+  rehearse [--fleet] [--report[=DIR]] [--baseline DIR] [--logs DIR] [FILTER | FILE.toml]
                                      play the suite (or the fleet-scale ones), a filter or a file; --report writes
                                      the timeline report (default target/scenario-report/), --baseline DIR compares
                                      it with an earlier report's folder (baseline.html); --logs DIR keeps each
                                      instance's agent logs (DIR/<scenario>/<instance id>/deployment-root/...)
-  scenarios explore [SCENARIO | FILE ...] [--max-variants N] [--events LIST] [--seed N] [--json] ...
+  rehearse explore [SCENARIO | FILE ...] [--max-variants N] [--events LIST] [--seed N] [--json] ...
                                                                 every fleet event at every step, judged
-  scenarios serve [--bind 127.0.0.1:4566] [--world FILE] ...   the rehearsal server (cargo xtask rehearse)
+  rehearse serve [--bind 127.0.0.1:4566] [--world FILE] ...   the rehearsal server (cargo xtask rehearse)
 
 exit codes: 0 every scenario as expected, 1 a scenario failed or its snapshot differs, 2 bad input.
-`scenarios test --help`, `scenarios explore --help`, `scenarios serve --help` for more.";
+`rehearse test --help`, `rehearse explore --help`, `rehearse serve --help` for more.";
 
 const SERVE_USAGE: &str =
-    "usage: scenarios serve [--bind 127.0.0.1:4566] [--world FILE] [--s3-dir DIR] [--time-scale N] [--logs DIR]";
+    "usage: rehearse serve [--bind 127.0.0.1:4566] [--world FILE] [--s3-dir DIR] [--time-scale N] [--logs DIR]";
 
-/// `scenarios serve`: fakeaws with CodeDeploy's engine, until SIGINT or SIGTERM.
+/// `rehearse serve`: fakeaws with CodeDeploy's engine, until SIGINT or SIGTERM.
 fn serve(args: Vec<String>) -> ExitCode {
     let mut opts = scenarios::runner::serve::ServeOptions {
         bind: std::net::SocketAddr::from(([127, 0, 0, 1], 4566)),
@@ -331,7 +331,7 @@ fn serve(args: Vec<String>) -> ExitCode {
             other => Err(format!("unknown option {other}")),
         };
         if let Err(e) = parsed {
-            eprintln!("scenarios serve: {e}; {SERVE_USAGE}");
+            eprintln!("rehearse serve: {e}; {SERVE_USAGE}");
             return ExitCode::from(2);
         }
     }
@@ -352,7 +352,7 @@ fn serve(args: Vec<String>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("scenarios serve: {e:#}");
+            eprintln!("rehearse serve: {e:#}");
             ExitCode::from(2)
         }
     }
@@ -369,7 +369,7 @@ struct Row {
 
 /// What a run of the suite (or of files) does.
 struct RunOptions<'a> {
-    /// `scenarios test PATH...`: these files, each with its snapshot beside it.
+    /// `rehearse test PATH...`: these files, each with its snapshot beside it.
     own_files: Option<Vec<PathBuf>>,
     /// Where their snapshots go instead (`--snapshots DIR`).
     snapshots: Option<PathBuf>,

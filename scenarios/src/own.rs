@@ -1,4 +1,4 @@
-//! Your own scenarios, from any folder (`scenarios test PATH...`): files and folders of scenario
+//! Your own scenarios, from any folder (`rehearse test PATH...`): files and folders of scenario
 //! files, each outcome held in a snapshot beside its file (`snapshots/<name>.snap`, or under
 //! `--snapshots DIR`). A first run writes the snapshot and says `new`; a run that differs shows
 //! the difference and fails, unless `--accept` writes it. Snapshots are YAML, the outcome's fields

@@ -1,10 +1,10 @@
-//! The `scenarios` command line answers `--help` and `--version`, names bad input, and runs a
+//! The `rehearse` command line answers `--help` and `--version`, names bad input, and runs a
 //! user's own files from a folder outside the workspace: `init`, then `test` with snapshots beside
 //! the file (new, ok, changed, accepted), a report and the agent's logs in that folder (issue 28).
 
 use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_scenarios");
+const BIN: &str = env!("CARGO_BIN_EXE_rehearse");
 
 #[test]
 fn help_names_every_subcommand_and_the_exit_codes() {
@@ -17,7 +17,7 @@ fn help_names_every_subcommand_and_the_exit_codes() {
     let out = Command::new(BIN).arg("--version").output().expect("run");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
-        format!("scenarios {}", env!("CARGO_PKG_VERSION"))
+        format!("rehearse {}", env!("CARGO_PKG_VERSION"))
     );
 }
 

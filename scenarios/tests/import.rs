@@ -1,5 +1,5 @@
-//! `scenarios import` on what the AWS CLI prints: `scenarios/import/aws-read.sh` (the
-//! read-only script) run against `scenarios serve` holding a known fleet and deployment group,
+//! `rehearse import` on what the AWS CLI prints: `scenarios/import/aws-read.sh` (the
+//! read-only script) run against `rehearse serve` holding a known fleet and deployment group,
 //! then imported: the world read back is the one served (sizes, zones, health checks, draining,
 //! listeners and rules, lifecycle hooks, policies, a Classic Load Balancer with draining) and the
 //! scenario names the deployment group as created; it plays. And a hand-checked answer in the
@@ -93,7 +93,7 @@ fn the_read_only_script_then_import_gives_back_the_fleet() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     let into = dir.join("mine");
-    let out = Command::new(env!("CARGO_BIN_EXE_scenarios"))
+    let out = Command::new(env!("CARGO_BIN_EXE_rehearse"))
         .args(["import"])
         .arg(&answers)
         .arg("--out")
@@ -176,7 +176,7 @@ fn the_read_only_script_then_import_gives_back_the_fleet() {
     assert!(matches!(&sc.deployment_group.config, scenarios::schema::ConfigSpec::Named(n) if n == "HalfAtATime"));
 
     // It plays, from its own folder.
-    let out = Command::new(env!("CARGO_BIN_EXE_scenarios"))
+    let out = Command::new(env!("CARGO_BIN_EXE_rehearse"))
         .args(["test", "deployment.toml"])
         .current_dir(&into)
         .output()

@@ -1,4 +1,4 @@
-//! Rehearse your pipeline, end to end, as docs/rehearse.md shows it: `scenarios serve` on a world file,
+//! Rehearse your pipeline, end to end, as docs/rehearse.md shows it: `rehearse serve` on a world file,
 //! then only the AWS CLI: a bucket, an application and a deployment group, `aws deploy push` of a
 //! revision built from the sample app and the hook binaries, `aws deploy create-deployment`,
 //! `aws deploy wait deployment-successful`; then every instance is healthy in the target group and

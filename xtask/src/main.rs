@@ -30,7 +30,7 @@ enum Task {
     /// Run fakeaws (all arguments are passed to the fakeaws binary; see `cargo xtask fakeaws --help`).
     Fakeaws(fakeaws::Fakeaws),
     /// Run fakeaws with CodeDeploy's engine and S3, to rehearse a pipeline (`aws deploy push`,
-    /// `create-deployment`, `wait`); arguments go to `scenarios serve` (`--world FILE`, `--bind`,
+    /// `create-deployment`, `wait`); arguments go to `rehearse serve` (`--world FILE`, `--bind`,
     /// `--s3-dir`, `--time-scale`).
     Rehearse(rehearse::Rehearse),
     /// Make sure of every tool the tests use (installing what is missing), then run the whole test

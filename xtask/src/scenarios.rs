@@ -41,10 +41,10 @@ impl TestScenarios {
                 sh,
                 "cargo build --quiet --release --package scenarios --package hooks --bins"
             ))?;
-            crate::target_dir(sh).join("release").join("scenarios")
+            crate::target_dir(sh).join("release").join("rehearse")
         } else {
             crate::run(cmd!(sh, "cargo build --quiet --workspace --all-targets"))?;
-            crate::target_dir(sh).join("debug").join("scenarios")
+            crate::target_dir(sh).join("debug").join("rehearse")
         };
         let filter = self.filter;
         let report: Option<String> = self.report.map(|dir| {

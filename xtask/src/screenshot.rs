@@ -18,7 +18,7 @@ impl Screenshot {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
         crate::run(cmd!(sh, "cargo build --quiet --workspace --all-targets"))?;
         let target = crate::target_dir(sh);
-        let exe = target.join("debug").join("scenarios");
+        let exe = target.join("debug").join("rehearse");
         let out = sh.current_dir().join(&self.out);
         std::fs::create_dir_all(&out)?;
         let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into());

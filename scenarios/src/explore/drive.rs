@@ -1,4 +1,4 @@
-//! `scenarios explore` (run by `cargo xtask explore`): runs the variants of each scenario in
+//! `rehearse explore` (run by `cargo xtask explore`): runs the variants of each scenario in
 //! parallel, judges them, prints progress and a summary, writes counterexamples and JSON.
 
 use std::collections::BTreeSet;
@@ -47,7 +47,7 @@ pub struct Options {
     pub list: bool,
 }
 
-pub const USAGE: &str = "usage: scenarios explore [--depth 1|2] [--max-variants N] [--budget SECONDS] [--seed S] [--partition K/N] [--events KIND,...] [--twice] [--shrink RUNS] [--list] [--out DIR] [--json FILE] [--jobs N] [SCENARIO|FILE ...]";
+pub const USAGE: &str = "usage: rehearse explore [--depth 1|2] [--max-variants N] [--budget SECONDS] [--seed S] [--partition K/N] [--events KIND,...] [--twice] [--shrink RUNS] [--list] [--out DIR] [--json FILE] [--jobs N] [SCENARIO|FILE ...]";
 
 /// Runs a counterexample's shrinking may spend by default.
 pub const SHRINK_RUNS: usize = 16;

@@ -33,7 +33,7 @@ fn relative(out: &Path, path: &Path) -> String {
         .join("/")
 }
 
-/// Writes `<out>/index.html`, the findings of this run (then the scenarios explored); returns its
+/// Writes `<out>/index.html`, the findings of this run (then the rehearse explored); returns its
 /// path.
 pub fn write(out: &Path, results: &[ScenarioResult], o: &Options) -> anyhow::Result<PathBuf> {
     let body = format!("{}{}{}", head(o), findings(out, results), scenarios(results));

@@ -1,5 +1,5 @@
 //! Deployments created through CodeDeploy's API, run by the engine: a scenario's deployments (the
-//! runner creates them as a pipeline would), and in `scenarios serve` whatever `aws deploy
+//! runner creates them as a pipeline would), and in `rehearse serve` whatever `aws deploy
 //! create-deployment` asks for. Picked up oldest first; the group, configuration and revision
 //! resolved (scenario revisions by name, anything else from the fake's S3); then run as any other,
 //! with CodeDeploy's follow-ups: the update of instances launched meanwhile, and the automatic

@@ -1,4 +1,4 @@
-//! `scenarios serve` (`cargo xtask rehearse`): fakeaws with CodeDeploy's engine attached, for
+//! `rehearse serve` (`cargo xtask rehearse`): fakeaws with CodeDeploy's engine attached, for
 //! rehearsing a real pipeline. `aws deploy push` uploads to the fake's S3,
 //! `aws deploy create-deployment` creates a deployment, and the engine the scenarios use runs it
 //! on the world file's fleet: the revision's scripts and hook binaries as processes with the
@@ -17,7 +17,7 @@ use fakeaws::Running;
 use super::{engine_fake, Paths, Sim};
 use crate::schema::{DeploymentGroup, Scenario, TrafficSpec};
 
-/// How `scenarios serve` runs.
+/// How `rehearse serve` runs.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     /// Where the AWS APIs (and S3) listen.
@@ -41,7 +41,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     anyhow::ensure!(
         opts.bind.ip().is_loopback(),
-        "scenarios serve listens on loopback addresses only (127.0.0.0/8), not {}",
+        "rehearse serve listens on loopback addresses only (127.0.0.0/8), not {}",
         opts.bind
     );
     anyhow::ensure!(
@@ -118,19 +118,19 @@ impl Sim {
         self.fake().clock.advance_to(booted);
         self.start_ms = self.now();
         self.recorder.start(self.start_ms);
-        eprintln!("scenarios serve: AWS APIs, CodeDeploy and S3 on {url}; deployments run as they are created");
+        eprintln!("rehearse serve: AWS APIs, CodeDeploy and S3 on {url}; deployments run as they are created");
         eprintln!("  export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_DEFAULT_REGION=us-east-1",
             fakeaws::protocol::sigv4::DEFAULT_ACCESS_KEY_ID,
             fakeaws::protocol::sigv4::DEFAULT_SECRET_ACCESS_KEY);
         if let Some(logs) = self.logs_dir() {
             eprintln!(
-                "scenarios serve: script logs in {}/<instance id>/deployment-root/<deployment group id>/<deployment id>/logs/scripts.log",
+                "rehearse serve: script logs in {}/<instance id>/deployment-root/<deployment group id>/<deployment id>/logs/scripts.log",
                 logs.display()
             );
         }
         self.fake().sync_data_plane();
         for ep in self.fake().data_plane().map(|d| d.endpoints()).unwrap_or_default() {
-            eprintln!("scenarios serve: data plane {} -> {}", ep.entrance, ep.url);
+            eprintln!("rehearse serve: data plane {} -> {}", ep.entrance, ep.url);
         }
         tokio::pin!(shutdown);
         let mut last = Instant::now();
@@ -156,7 +156,7 @@ impl Sim {
                     .filter(|i| i.status.to_string().starts_with("Failed"))
                     .count();
                 eprintln!(
-                    "scenarios serve: deployment {id} ({}, {}, {}): {} on {} instance(s), {} failed, {} s simulated",
+                    "rehearse serve: deployment {id} ({}, {}, {}): {} on {} instance(s), {} failed, {} s simulated",
                     report.creator.as_str(),
                     fakeaws::world::codedeploy::describe_revision(&self.revision_location(&report.revision)),
                     report.config,

@@ -1,4 +1,4 @@
-//! Helpers of the tests that drive `scenarios serve` with the AWS CLI.
+//! Helpers of the tests that drive `rehearse serve` with the AWS CLI.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -13,7 +13,7 @@ impl Drop for Server {
     }
 }
 
-/// Starts `scenarios serve` on a free loopback port; its URL once it listens.
+/// Starts `rehearse serve` on a free loopback port; its URL once it listens.
 pub fn serve(dir: &Path, world_text: &str) -> (Server, String) {
     let world = dir.join("world.toml");
     std::fs::write(&world, world_text).expect("world");
@@ -22,7 +22,7 @@ pub fn serve(dir: &Path, world_text: &str) -> (Server, String) {
         .and_then(|l| l.local_addr())
         .expect("port")
         .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_scenarios"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rehearse"))
         .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--world"])
         .arg(&world)
         .arg("--s3-dir")
@@ -31,7 +31,7 @@ pub fn serve(dir: &Path, world_text: &str) -> (Server, String) {
         .arg(dir.join("logs"))
         .stderr(Stdio::piped())
         .spawn()
-        .expect("scenarios serve starts");
+        .expect("rehearse serve starts");
     let stderr = child.stderr.take().expect("stderr");
     let mut lines = BufReader::new(stderr).lines();
     let first = lines.next().and_then(Result::ok).unwrap_or_default();
