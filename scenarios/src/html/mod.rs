@@ -127,13 +127,12 @@ pub fn sparkline(t: &Timeline) -> String {
     let end = t.end.max(1.0);
     let n = 40usize;
     let width = end / n as f64;
-    let mut cells = vec![[0.0f64; 3]; n];
-    for (from, to, r) in &t.requests {
-        let mid = ((from + to) / 2.0 / width).floor().clamp(0.0, (n - 1) as f64) as usize;
-        cells[mid][0] += r.served as f64;
-        cells[mid][1] += r.maintenance as f64;
-        cells[mid][2] += r.failed_total() as f64;
-    }
+    // Each stretch of requests spread over the buckets it covers, as the timeline does.
+    let cells: Vec<[f64; 3]> = svg::bucket(&t.requests, width, end)
+        .iter()
+        .take(n)
+        .map(|b| [b.served as f64, b.maintenance as f64, b.failed_total() as f64])
+        .collect();
     let peak = cells.iter().map(|c| c[0] + c[1] + c[2]).fold(1.0, f64::max);
     let mut o = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" class="spark" width="{w}" height="{h}" viewBox="0 0 {w} {h}">"#
@@ -156,11 +155,16 @@ pub fn sparkline(t: &Timeline) -> String {
         }
     }
     let top = t.capacity.iter().map(|c| c.2).max().unwrap_or(1).max(1) as f64;
-    let pts: Vec<String> = t
-        .capacity
-        .iter()
-        .map(|c| format!("{:.1},{:.1}", c.0 / end * w, h - 1.0 - c.1 as f64 / top * (h - 2.0)))
-        .collect();
+    // A step line: each change holds until the next.
+    let y = |n: usize| h - 1.0 - n as f64 / top * (h - 2.0);
+    let mut pts: Vec<String> = Vec::new();
+    for (k, c) in t.capacity.iter().enumerate() {
+        let x = c.0 / end * w;
+        if k > 0 {
+            pts.push(format!("{x:.1},{:.1}", y(t.capacity[k - 1].1)));
+        }
+        pts.push(format!("{x:.1},{:.1}", y(c.1)));
+    }
     if !pts.is_empty() {
         let _ = write!(
             o,

@@ -560,7 +560,7 @@ fn y_axis(o: &mut String, top: f64, max: f64, whole: f64) {
 }
 
 /// Requests spread into buckets of `width` seconds over `[0, end)`.
-fn bucket(requests: &[(f64, f64, Requests)], width: f64, end: f64) -> Vec<Requests> {
+pub(super) fn bucket(requests: &[(f64, f64, Requests)], width: f64, end: f64) -> Vec<Requests> {
     let n = ((end / width).ceil() as usize).max(1);
     let mut spill = vec![[0.0f64; 6]; n];
     for (from, to, r) in requests {
