@@ -86,6 +86,15 @@ impl Rehearsal<'_> {
         self.fake.world_read().instances.get(id).map(|i| i.lifecycle)
     }
 
+    /// Which of `ids` are protected from scale in (and still in the world).
+    pub fn protected(&self, ids: &[String]) -> Vec<String> {
+        let w = self.fake.world_read();
+        ids.iter()
+            .filter(|id| w.instances.get(id.as_str()).is_some_and(|i| i.protected_from_scale_in))
+            .cloned()
+            .collect()
+    }
+
     /// What each instance is doing now, for a timeline: its lifecycle state, or `Draining` while
     /// it is in service but a target of it drains; `None` once it has left the world.
     pub fn lane_states(&self, ids: &[&str]) -> Vec<Option<String>> {

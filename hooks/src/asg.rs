@@ -63,6 +63,8 @@ pub struct Group {
     pub members: BTreeMap<String, String>,
     /// Members Auto Scaling has marked `Unhealthy`.
     pub unhealthy: Vec<String>,
+    /// Members protected from scale in (never chosen to shrink the group).
+    pub protected: Vec<String>,
     /// A write of this run found the group at AWS's tag quota (this instance carries no mark).
     pub no_room_for_mark: bool,
     /// `members` and `unhealthy` were read (see [`group_settings`]).
@@ -108,10 +110,24 @@ pub async fn locate(ctx: &Ctx, hint: Option<&str>) -> Result<Option<(Group, Stri
 
 /// Members counted as the group's capacity: in service or launching (not in Standby, not leaving).
 pub fn capacity(g: &Group) -> usize {
+    capacity_members(g).count()
+}
+
+fn capacity_members(g: &Group) -> impl Iterator<Item = &String> {
     g.members
-        .values()
-        .filter(|l| matches!(l.as_str(), "InService" | "Pending" | "Pending:Wait" | "Pending:Proceed"))
-        .count()
+        .iter()
+        .filter(|(_, l)| matches!(l.as_str(), "InService" | "Pending" | "Pending:Wait" | "Pending:Proceed"))
+        .map(|(id, _)| id)
+}
+
+/// How many instances Auto Scaling will terminate to bring the group down to its desired
+/// capacity: the surplus, but only among members not protected from scale in (protected ones
+/// are never chosen, so a surplus of protected instances stays).
+pub fn surplus_to_terminate(g: &Group) -> usize {
+    let cap = capacity(g);
+    let surplus = cap.saturating_sub(usize::try_from(g.desired).unwrap_or(0));
+    let unprotected = capacity_members(g).filter(|id| !g.protected.contains(id)).count();
+    surplus.min(unprotected)
 }
 
 /// Reads a group with its members.
@@ -189,6 +205,12 @@ async fn read_group_as(ctx: &Ctx, name: &str, members: bool) -> std::result::Res
             .instances()
             .iter()
             .filter(|i| i.health_status() == Some("Unhealthy"))
+            .filter_map(|i| i.instance_id().map(str::to_string))
+            .collect(),
+        protected: g
+            .instances()
+            .iter()
+            .filter(|i| i.protected_from_scale_in() == Some(true))
             .filter_map(|i| i.instance_id().map(str::to_string))
             .collect(),
         no_room_for_mark: false,

@@ -316,6 +316,10 @@ pub fn import(dir: &Path) -> anyhow::Result<Imported> {
                 .collect(),
             health_check_type: s(g, "HealthCheckType").and_then(HealthCheckType::parse),
             health_check_grace_period: i(g, "HealthCheckGracePeriod"),
+            new_instances_protected_from_scale_in: g
+                .get("NewInstancesProtectedFromScaleIn")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             lifecycle_hooks: hooks,
             suspended_processes: suspended,
             scaling_policies: policies,

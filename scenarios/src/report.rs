@@ -239,6 +239,9 @@ pub struct GroupReport {
     pub suspended: Vec<String>,
     pub instances: BTreeMap<String, String>,
     pub zones: BTreeMap<String, usize>,
+    /// Members protected from scale in.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub protected: Vec<String>,
 }
 
 /// An invariant a scenario can break (and may expect to break, in `expect_violations`).
@@ -267,6 +270,8 @@ pub enum ViolationKind {
     /// The hooks' records (original MinSize, processes, Standby marks) are still on a group that
     /// has nothing left to restore: a later run would trust them.
     HooksTagsLeft,
+    /// An instance's scale-in protection is not what it was when the story began.
+    ProtectionChanged,
 }
 
 impl ViolationKind {
@@ -282,6 +287,7 @@ impl ViolationKind {
             ViolationKind::MaintenancePageLeftUp => "maintenance_page_left_up",
             ViolationKind::FollowUpOnOldInstance => "follow_up_on_old_instance",
             ViolationKind::HooksTagsLeft => "hooks_tags_left",
+            ViolationKind::ProtectionChanged => "protection_changed",
         }
     }
 }

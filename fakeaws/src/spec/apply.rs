@@ -181,6 +181,9 @@ pub fn apply(world: &mut World, spec: &WorldSpec) -> Result<Vec<String>, AwsErro
         if let Some(gp) = g.health_check_grace_period {
             p.push(kv("HealthCheckGracePeriod", gp));
         }
+        if g.new_instances_protected_from_scale_in {
+            p.push(kv("NewInstancesProtectedFromScaleIn", "true"));
+        }
         for (i, h) in g.lifecycle_hooks.iter().enumerate() {
             let n = i + 1;
             let transition = match h.transition.as_str() {

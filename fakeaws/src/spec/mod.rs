@@ -195,6 +195,9 @@ pub struct GroupSpec {
     /// `EC2` (default) or `ELB`.
     pub health_check_type: Option<HealthCheckType>,
     pub health_check_grace_period: Option<i64>,
+    /// Instances launch protected from scale in (`NewInstancesProtectedFromScaleIn`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub new_instances_protected_from_scale_in: bool,
     #[serde(default)]
     pub lifecycle_hooks: Vec<HookSpec>,
     #[serde(default)]

@@ -143,6 +143,8 @@ pub(super) struct Sim {
     /// Revisions whose scripts reach their app on `$PORT` (the app model is then read while
     /// scripts sleep too, not only when they end).
     pub(super) app_port_revisions: std::collections::HashSet<String>,
+    /// The members as the story began and which of them were protected from scale in.
+    pub(super) protected_at_start: Option<(Vec<String>, Vec<String>)>,
     /// The CodeDeploy application of the deployment running (the scenario's own, or the one a
     /// deployment created through the API names).
     pub(super) application: String,
@@ -299,6 +301,7 @@ impl Sim {
             event_logs: Default::default(),
             logs_dir,
             app_port_revisions: Default::default(),
+            protected_at_start: None,
             spent: Default::default(),
             census_seen: None,
             pending_seen: None,
@@ -387,6 +390,9 @@ impl Sim {
             self.initial_groups.insert(g.clone(), initial);
         }
         self.start_ms = self.now();
+        // Scale-in protection as the story begins: the hooks must leave it as it was.
+        let members = self.members();
+        self.protected_at_start = Some((members.clone(), self.fake().rehearsal().protected(&members)));
         self.recorder.start(self.start_ms);
         Ok(())
     }

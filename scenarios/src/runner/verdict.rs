@@ -91,6 +91,20 @@ impl Sim {
                             m
                         },
                     ),
+                    protected: {
+                        let mut p: Vec<String> = g
+                            .instances
+                            .iter()
+                            .filter(|id| {
+                                w.instances()
+                                    .get(id.as_str())
+                                    .is_some_and(|i| i.protected_from_scale_in)
+                            })
+                            .map(|id| label(id))
+                            .collect();
+                        p.sort();
+                        p
+                    },
                 },
             );
             let (min0, mut susp0) = self.initial_groups.get(gname).cloned().unwrap_or_default();
@@ -148,6 +162,25 @@ impl Sim {
                     self.violations.push(Violation::new(
                         ViolationKind::HooksTagsLeft,
                         format!("{gname} still has {stale:?}"),
+                    ));
+                }
+            }
+        }
+        // Scale-in protection is the operator's: whatever the hooks did, each instance there from
+        // the start ends protected exactly as it began.
+        if let Some((members0, protected0)) = &self.protected_at_start {
+            for id in members0 {
+                let Some(i) = w.instances().get(id) else { continue };
+                let was = protected0.contains(id);
+                if i.protected_from_scale_in != was {
+                    self.violations.push(Violation::new(
+                        ViolationKind::ProtectionChanged,
+                        format!(
+                            "{} was {} from scale in and ends {}",
+                            label(id),
+                            if was { "protected" } else { "not protected" },
+                            if was { "unprotected" } else { "protected" }
+                        ),
                     ));
                 }
             }
