@@ -825,7 +825,7 @@ async fn protected_instances_survive_a_scale_in_and_standby() {
     assert_eq!(g.instances().len(), 3);
     // The AWS CLI: protection off for one, as the describe shows; a stranger refused with AWS's words.
     let (url, grp, first) = (r.url.clone(), group.clone(), protected[0].clone());
-    let (off, shown, refused) = tokio::task::spawn_blocking(move || {
+    let (off, shown, refused, boto) = tokio::task::spawn_blocking(move || {
         let off = crate::botocore::aws_cli(
             &url,
             &[
@@ -859,10 +859,35 @@ async fn protected_instances_survive_a_scale_in_and_standby() {
                 "--protected-from-scale-in",
             ],
         );
-        (off, shown, refused)
+        // boto3: back on, as the describe shows; a stranger refused with AWS's code and words.
+        let script = format!(
+            r#"
+import boto3, json
+from botocore.exceptions import ClientError
+a = boto3.client("autoscaling")
+a.set_instance_protection(AutoScalingGroupName="{grp}", InstanceIds=["{first}"], ProtectedFromScaleIn=True)
+shown = a.describe_auto_scaling_instances(InstanceIds=["{first}"])["AutoScalingInstances"][0]["ProtectedFromScaleIn"]
+try:
+    a.set_instance_protection(AutoScalingGroupName="{grp}", InstanceIds=["i-0000000000000dead"], ProtectedFromScaleIn=False)
+    err = None
+except ClientError as e:
+    err = [e.response["Error"]["Code"], e.response["Error"]["Message"]]
+print(json.dumps({{"shown": shown, "err": err}}))
+"#
+        );
+        let boto = crate::botocore::boto3(&url, &script, &[]);
+        (off, shown, refused, boto)
     })
     .await
     .expect("cli");
+    assert_eq!(boto["shown"], true, "{boto}");
+    assert_eq!(boto["err"][0], "ValidationError", "{boto}");
+    assert!(
+        boto["err"][1]
+            .as_str()
+            .is_some_and(|m| m.contains("is not part of Auto Scaling group")),
+        "{boto}"
+    );
     assert!(off.0, "{}", off.2);
     assert_eq!(shown.1["AutoScalingInstances"][0]["ProtectedFromScaleIn"], false);
     assert!(
