@@ -156,3 +156,108 @@ async fn rust_sdk_default_chain_gets_region_and_credentials_from_the_instance() 
         id
     );
 }
+
+/// Issue 30 item 5: `autoscaling/target-lifecycle-state`, read with the Rust SDK's IMDS client as a
+/// script on the instance would: InService once launched, Standby as soon as EnterStandby starts,
+/// InService again as ExitStandby starts, Terminated while a termination hook holds it; listed
+/// under `autoscaling/`; absent (404) on an instance outside Auto Scaling.
+#[tokio::test]
+async fn target_lifecycle_state_follows_each_transition() {
+    let r = start().await;
+    let (group, _) = standard_world(&r, 1, 4, 2).await;
+    let asg = asg(&r.url).await;
+    let members: Vec<String> = r.fake.world().groups()[&group].instances.iter().cloned().collect();
+    let id = members[0].clone();
+    let client = aws_config::imds::Client::builder()
+        .endpoint(r.fake.imds_endpoint(&id))
+        .expect("endpoint")
+        .build();
+    let state = || async {
+        client
+            .get("/latest/meta-data/autoscaling/target-lifecycle-state")
+            .await
+            .map(|s| s.as_ref().to_string())
+    };
+    assert_eq!(state().await.expect("get"), "InService");
+    let listing = client.get("/latest/meta-data/").await.expect("listing");
+    assert!(
+        listing.as_ref().lines().any(|l| l == "autoscaling/"),
+        "{}",
+        listing.as_ref()
+    );
+    assert_eq!(
+        client
+            .get("/latest/meta-data/autoscaling/")
+            .await
+            .expect("dir")
+            .as_ref(),
+        "target-lifecycle-state"
+    );
+
+    asg.enter_standby()
+        .auto_scaling_group_name(&group)
+        .instance_ids(&id)
+        .should_decrement_desired_capacity(true)
+        .send()
+        .await
+        .expect("standby");
+    assert_eq!(state().await.expect("get"), "Standby", "as soon as EnterStandby starts");
+    advance(&r.fake, 60);
+    assert_eq!(state().await.expect("get"), "Standby");
+    asg.exit_standby()
+        .auto_scaling_group_name(&group)
+        .instance_ids(&id)
+        .send()
+        .await
+        .expect("exit");
+    assert_eq!(
+        state().await.expect("get"),
+        "InService",
+        "as soon as ExitStandby starts"
+    );
+
+    asg.put_lifecycle_hook()
+        .auto_scaling_group_name(&group)
+        .lifecycle_hook_name("drain")
+        .lifecycle_transition("autoscaling:EC2_INSTANCE_TERMINATING")
+        .heartbeat_timeout(300)
+        .send()
+        .await
+        .expect("hook");
+    advance(&r.fake, 60);
+    asg.terminate_instance_in_auto_scaling_group()
+        .instance_id(&id)
+        .should_decrement_desired_capacity(true)
+        .send()
+        .await
+        .expect("terminate");
+    use fakeaws::model::Lifecycle;
+    let lifecycle = || r.fake.world().instances().get(&id).map(|i| i.lifecycle);
+    assert_eq!(lifecycle(), Some(Lifecycle::Terminating));
+    assert_eq!(
+        state().await.expect("get"),
+        "Terminated",
+        "as soon as the termination starts"
+    );
+    // Drained (60 s), it waits on the hook (300 s heartbeat).
+    advance(&r.fake, 90);
+    assert_eq!(lifecycle(), Some(Lifecycle::TerminatingWait));
+    assert_eq!(
+        state().await.expect("get"),
+        "Terminated",
+        "while the termination hook holds it"
+    );
+
+    // Outside Auto Scaling there is no such item.
+    let alone = r.fake.world().create_instance("us-east-1a", None, None);
+    let client = aws_config::imds::Client::builder()
+        .endpoint(r.fake.imds_endpoint(&alone))
+        .expect("endpoint")
+        .build();
+    assert!(client
+        .get("/latest/meta-data/autoscaling/target-lifecycle-state")
+        .await
+        .is_err());
+    let listing = client.get("/latest/meta-data/").await.expect("listing");
+    assert!(!listing.as_ref().contains("autoscaling"), "{}", listing.as_ref());
+}

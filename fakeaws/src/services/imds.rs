@@ -85,14 +85,35 @@ pub async fn handle(fake: &Fake, id: &str, path: &str, method: &Method, headers:
         None => {}
     }
     let region = fake.region().to_string();
+    // An Auto Scaling instance's `autoscaling/target-lifecycle-state`: the steady state it is
+    // headed for, read from the world as of now (it changes with time, unlike the rest).
+    let asks = path.starts_with("latest/meta-data/autoscaling") || path.trim_end_matches('/') == "latest/meta-data";
+    let target = if asks && (inst.group.is_some() || inst.lifecycle == crate::model::Lifecycle::Detached) {
+        fake.world_read()
+            .instances
+            .get(id)
+            .map(|i| target_lifecycle_state(i.lifecycle))
+    } else {
+        None
+    };
+    let listing = if target.is_some() {
+        "ami-id\nautoscaling/\ninstance-id\ninstance-type\nlocal-ipv4\nplacement/\niam/"
+    } else {
+        "ami-id\ninstance-id\ninstance-type\nlocal-ipv4\nplacement/\niam/"
+    };
     let body = match path.trim_end_matches('/') {
+        "latest/meta-data/autoscaling" if target.is_some() => "target-lifecycle-state".into(),
+        "latest/meta-data/autoscaling/target-lifecycle-state" => match target {
+            Some(t) => t.to_string(),
+            None => return plain(StatusCode::NOT_FOUND, "Not Found"),
+        },
         "latest/meta-data/instance-id" => inst.id.clone(),
         "latest/meta-data/placement/region" => region.clone(),
         "latest/meta-data/placement/availability-zone" => inst.availability_zone.clone(),
         "latest/meta-data/local-ipv4" => inst.private_ip.clone(),
         "latest/meta-data/instance-type" => "t3.micro".into(),
         "latest/meta-data/ami-id" => "ami-0fakeaws000000001".into(),
-        "latest/meta-data" => "ami-id\ninstance-id\ninstance-type\nlocal-ipv4\nplacement/\niam/".into(),
+        "latest/meta-data" => listing.into(),
         "latest/meta-data/iam/security-credentials" => inst.role.clone(),
         "latest/meta-data/iam/info" => ec2_json(&[
             ("Code", json!("Success")),
@@ -155,6 +176,19 @@ pub async fn handle(fake: &Fake, id: &str, path: &str, method: &Method, headers:
 }
 
 /// Seconds-precision ISO 8601 (`2026-11-22T07:45:00Z`), as instance metadata writes times.
+/// The steady state an instance in `lifecycle` is headed for, as Auto Scaling writes it into
+/// `autoscaling/target-lifecycle-state` when the transition begins: launching or coming back from
+/// Standby is InService, entering Standby is Standby, any stage of termination is Terminated.
+pub fn target_lifecycle_state(lifecycle: crate::model::Lifecycle) -> &'static str {
+    use crate::model::Lifecycle as L;
+    match lifecycle {
+        L::Pending | L::PendingWait | L::PendingProceed | L::InService => "InService",
+        L::EnteringStandby | L::Standby => "Standby",
+        L::Terminating | L::TerminatingWait | L::TerminatingProceed | L::Terminated => "Terminated",
+        L::Detached => "Detached",
+    }
+}
+
 fn iso_s(ms: i64) -> String {
     iso(ms - ms.rem_euclid(1000)).replace(".000Z", "Z")
 }
