@@ -166,7 +166,7 @@ async fn target_lifecycle_state_follows_each_transition() {
     let r = start().await;
     let (group, _) = standard_world(&r, 1, 4, 2).await;
     let asg = asg(&r.url).await;
-    let members: Vec<String> = r.fake.world().groups()[&group].instances.iter().cloned().collect();
+    let members: Vec<String> = r.fake.world().groups()[&group].instances.to_vec();
     let id = members[0].clone();
     let client = aws_config::imds::Client::builder()
         .endpoint(r.fake.imds_endpoint(&id))
