@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 mod common;
-use common::{ok, serve, with_aws_env};
+use common::{fresh_dir, serve, web_deployment_group, with_aws_env};
 
 const WORLD: &str = r#"
 [[target_groups]]
@@ -50,30 +50,13 @@ scaling_policies = [{ name = "scale-out", policy_type = "SimpleScaling", adjustm
 
 #[test]
 fn the_read_only_script_then_import_gives_back_the_fleet() {
-    let dir = std::env::temp_dir().join(format!("import-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = fresh_dir("import-test");
     let (_server, url) = serve(&dir, WORLD);
     let url = url.as_str();
-    ok(
-        url,
-        &dir,
-        &["deploy", "create-application", "--application-name", "web"],
-    );
-    ok(
+    web_deployment_group(
         url,
         &dir,
         &[
-            "deploy",
-            "create-deployment-group",
-            "--application-name",
-            "web",
-            "--deployment-group-name",
-            "web-dg",
-            "--service-role-arn",
-            "arn:aws:iam::123456789012:role/CodeDeployServiceRole",
-            "--auto-scaling-groups",
-            "web-asg",
             "--deployment-config-name",
             "CodeDeployDefault.HalfAtATime",
             "--auto-rollback-configuration",

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use scenarios::bundle::{self, Input};
 
 mod common;
-use common::{aws, ok, serve};
+use common::{aws, fresh_dir, ok, serve, web_deployment_group};
 
 const WORLD: &str = r#"
 [[target_groups]]
@@ -115,35 +115,11 @@ fn push_and_deploy_folder(url: &str, dir: &Path, key: &str, app: &Path) -> (Stri
 
 #[test]
 fn push_create_deployment_wait_then_the_fleet_runs_the_new_revision() {
-    let dir = std::env::temp_dir().join(format!("rehearse-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = fresh_dir("rehearse-test");
     let (_server, url) = serve(&dir, WORLD);
     let url = url.as_str();
     ok(url, &dir, &["s3", "mb", "s3://releases"]);
-    ok(
-        url,
-        &dir,
-        &["deploy", "create-application", "--application-name", "web"],
-    );
-    ok(
-        url,
-        &dir,
-        &[
-            "deploy",
-            "create-deployment-group",
-            "--application-name",
-            "web",
-            "--deployment-group-name",
-            "web-dg",
-            "--service-role-arn",
-            "arn:aws:iam::123456789012:role/CodeDeployServiceRole",
-            "--auto-scaling-groups",
-            "web-asg",
-            "--load-balancer-info",
-            "targetGroupInfoList=[{name=web}]",
-        ],
-    );
+    web_deployment_group(url, &dir, &["--load-balancer-info", "targetGroupInfoList=[{name=web}]"]);
     let tg = ok(
         url,
         &dir,

@@ -76,3 +76,31 @@ pub fn ok(url: &str, cwd: &Path, args: &[&str]) -> String {
     assert!(ok, "aws {}: {err}", args.join(" "));
     out
 }
+
+/// A fresh folder for one test, under the system's temporary folder.
+pub fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    dir
+}
+
+/// Application `web` and its deployment group `web-dg` over the group `web-asg`, with `extra`
+/// arguments of create-deployment-group.
+pub fn web_deployment_group(url: &str, dir: &Path, extra: &[&str]) {
+    ok(url, dir, &["deploy", "create-application", "--application-name", "web"]);
+    let mut args = vec![
+        "deploy",
+        "create-deployment-group",
+        "--application-name",
+        "web",
+        "--deployment-group-name",
+        "web-dg",
+        "--service-role-arn",
+        "arn:aws:iam::123456789012:role/CodeDeployServiceRole",
+        "--auto-scaling-groups",
+        "web-asg",
+    ];
+    args.extend_from_slice(extra);
+    ok(url, dir, &args);
+}
