@@ -10,6 +10,7 @@
 //! to the earliest wake-up or script deadline. Hours of draining take milliseconds, and the same
 //! scenario gives the same outcome on every run.
 
+mod agent;
 mod agent_log;
 mod calls;
 mod control;
