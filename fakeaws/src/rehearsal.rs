@@ -143,11 +143,7 @@ impl Rehearsal<'_> {
         }
         for lb in w.classic.values() {
             for m in &lb.members {
-                let state = match (m.draining_until_ms, m.in_service) {
-                    (Some(_), _) => "draining",
-                    (None, true) => "InService",
-                    (None, false) => "OutOfService",
-                };
+                let state = m.state();
                 by_id
                     .entry(m.id.as_str())
                     .or_default()

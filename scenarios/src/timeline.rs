@@ -306,28 +306,15 @@ impl Recorder {
     pub fn health(&mut self, ms: i64, id: &str, now: Vec<(String, Health)>) {
         let t = self.t(ms).max(0.0);
         let lanes = self.health.entry(id.to_string()).or_default();
-        for lane in lanes.values_mut() {
-            if lane.last().is_some_and(|(_, h)| *h != Health::Unregistered) {
-                lane.push((t, Health::Unregistered));
+        let mut now: BTreeMap<String, Health> = now.into_iter().collect();
+        for (lb, lane) in lanes.iter_mut() {
+            let h = now.remove(lb).unwrap_or(Health::Unregistered);
+            if lane.last().is_none_or(|(_, last)| *last != h) {
+                lane.push((t, h));
             }
         }
         for (lb, h) in now {
-            let lane = lanes.entry(lb).or_default();
-            match lane.last_mut() {
-                Some((at, last)) if *at == t && *last == Health::Unregistered => *last = h,
-                _ => lane.push((t, h)),
-            }
-            // Drop a change that only undid the one just before it.
-            let n = lane.len();
-            if n >= 2 && lane[n - 2].1 == lane[n - 1].1 {
-                lane.pop();
-            }
-        }
-        for lane in lanes.values_mut() {
-            let n = lane.len();
-            if n >= 2 && lane[n - 2].1 == lane[n - 1].1 {
-                lane.pop();
-            }
+            lanes.insert(lb, vec![(t, h)]);
         }
     }
 

@@ -303,6 +303,18 @@ pub struct ClassicMember {
     pub draining_until_ms: Option<i64>,
 }
 
+impl ClassicMember {
+    /// Its state as the report and the timeline show it: `draining`, `InService` or
+    /// `OutOfService`.
+    pub fn state(&self) -> &'static str {
+        match (self.draining_until_ms, self.in_service) {
+            (Some(_), _) => "draining",
+            (None, true) => "InService",
+            (None, false) => "OutOfService",
+        }
+    }
+}
+
 /// A Classic Load Balancer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassicLb {

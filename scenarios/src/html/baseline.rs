@@ -50,10 +50,6 @@ impl Summary {
             timeline: o.timeline.clone(),
         }
     }
-
-    pub(super) fn deployment_lines(&self) -> BTreeMap<usize, String> {
-        self.deployments.clone()
-    }
 }
 
 #[derive(Serialize, Deserialize)]

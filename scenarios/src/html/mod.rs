@@ -228,7 +228,7 @@ pub fn scenario_page_under(name: &str, o: &Outcome, back: (&str, &str), base: Op
             base.simulated_seconds,
             base.failed
         );
-        b.push_str(&svg::svg(&base.timeline, "base", view, &base.deployment_lines()));
+        b.push_str(&svg::svg(&base.timeline, "base", view, &base.deployments));
     }
     b.push_str(&tables::markers(t));
     b.push_str(&tables::deployments(o));

@@ -198,12 +198,7 @@ impl Sim {
         for lb in w.classic().values() {
             let mut m = BTreeMap::new();
             for x in &lb.members {
-                let state = match (x.draining_until_ms, x.in_service) {
-                    (Some(_), _) => "draining",
-                    (None, true) => "InService",
-                    (None, false) => "OutOfService",
-                };
-                m.insert(label(&x.id), state.to_string());
+                m.insert(label(&x.id), x.state().to_string());
             }
             out.target_health.insert(format!("classic:{}", lb.name), m);
         }
