@@ -145,8 +145,11 @@ impl DataPlane {
                 tokio::spawn(async move {
                     let svc = service_fn(move |req: HttpRequest<hyper::body::Incoming>| {
                         let root = roots.lock().unwrap_or_else(|e| e.into_inner()).get(&instance).cloned();
-                        let answer = serve_file(root.as_deref(), req.uri().path(), &instance);
-                        async move { Ok::<_, std::convert::Infallible>(answer) }
+                        let instance = instance.clone();
+                        async move {
+                            let answer = serve_file(root.as_deref(), req.uri().path(), &instance).await;
+                            Ok::<_, std::convert::Infallible>(answer)
+                        }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), svc)
@@ -214,7 +217,7 @@ impl DataPlane {
                         let svc = service_fn(move |req: HttpRequest<hyper::body::Incoming>| {
                             let (route, roots, entrance, counter) =
                                 (route.clone(), roots.clone(), entrance.clone(), counter.clone());
-                            async move { answer(&route, &roots, &entrance, &counter, &req) }
+                            async move { answer(&route, &roots, &entrance, &counter, &req).await }
                         });
                         let _ = hyper::server::conn::http1::Builder::new()
                             .serve_connection(TokioIo::new(stream), svc)
@@ -281,7 +284,7 @@ fn elb_page(status: StatusCode) -> Response<Body> {
     resp
 }
 
-fn answer<B>(
+async fn answer<B>(
     route: &Route,
     roots: &DocRoots,
     entrance: &Entrance,
@@ -302,11 +305,12 @@ fn answer<B>(
         .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
         .collect();
     let n = counter.fetch_add(1, Ordering::Relaxed);
+    // Routed at the instant the request arrives; the file is read after, without blocking the runtime.
     let routed = route(entrance, &r, n);
     Ok(match routed {
         Routed::Served { instance, .. } => {
             let root = roots.lock().unwrap_or_else(|e| e.into_inner()).get(&instance).cloned();
-            let mut resp = serve_file(root.as_deref(), &r.path, &instance);
+            let mut resp = serve_file(root.as_deref(), &r.path, &instance).await;
             if let Ok(v) = HeaderValue::from_str(&instance) {
                 resp.headers_mut().insert("x-fakeaws-instance", v);
             }
@@ -356,7 +360,7 @@ fn content_type(path: &Path) -> &'static str {
 
 /// What the instance's web server answers for `path`: the file under its document root
 /// (`index.html` for a directory), 404 when there is none.
-fn serve_file(root: Option<&Path>, path: &str, instance: &str) -> Response<Body> {
+async fn serve_file(root: Option<&Path>, path: &str, instance: &str) -> Response<Body> {
     let not_found = || {
         let mut r = Response::new(Body::from("404 Not Found\n"));
         *r.status_mut() = StatusCode::NOT_FOUND;
@@ -375,10 +379,10 @@ fn serve_file(root: Option<&Path>, path: &str, instance: &str) -> Response<Body>
         return not_found();
     }
     let mut file = root.join(rel);
-    if file.is_dir() {
+    if tokio::fs::metadata(&file).await.is_ok_and(|m| m.is_dir()) {
         file = file.join("index.html");
     }
-    match std::fs::read(&file) {
+    match tokio::fs::read(&file).await {
         Ok(bytes) => {
             let mut r = Response::new(Body::from(bytes));
             r.headers_mut()

@@ -1,6 +1,6 @@
 //! The hooks' failure kinds and their exit codes (documented in docs/hooks.md). Variants keep the
-//! error that caused them as their `source`; [`HookError::chain`] prints the whole chain once, at
-//! the top, `{:#}`-style: `EnterStandby failed: ValidationError: The instance ... is not in InService.`
+//! error that caused them as their `source`; the binary prints the whole chain once, at the top,
+//! with anyhow's `{:#}`: `EnterStandby failed: ValidationError: The instance ... is not in InService.`
 
 use std::path::PathBuf;
 
@@ -67,18 +67,6 @@ impl HookError {
             HookError::State { .. } => 6,
         }
     }
-
-    /// The error and every cause, joined with `: `.
-    pub fn chain(&self) -> String {
-        let mut out = self.to_string();
-        let mut next = std::error::Error::source(self);
-        while let Some(e) = next {
-            out.push_str(": ");
-            out.push_str(&e.to_string());
-            next = e.source();
-        }
-        out
-    }
 }
 
 /// Shorthand.
@@ -98,18 +86,21 @@ mod tests {
                 transient: false,
             },
         };
+        assert_eq!(e.exit_code(), 1);
         assert_eq!(
-            e.chain(),
+            format!("{:#}", anyhow::Error::from(e)),
             "EnterStandby failed: ValidationError: The instance i-1 is not in InService."
         );
-        assert_eq!(e.exit_code(), 1);
         let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "permission denied");
         let e = HookError::State {
             what: "cannot write".into(),
             path: "/x/y.json".into(),
             source: Some(Box::new(io)),
         };
-        assert_eq!(e.chain(), "state file: cannot write /x/y.json: permission denied");
         assert_eq!(e.exit_code(), 6);
+        assert_eq!(
+            format!("{:#}", anyhow::Error::from(e)),
+            "state file: cannot write /x/y.json: permission denied"
+        );
     }
 }

@@ -90,8 +90,10 @@ pub fn main(hook: Hook) -> ExitCode {
     match rt.block_on(run(hook, settings, log.clone(), &env)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{}: {}", hook.name(), e.chain());
-            ExitCode::from(e.exit_code())
+            let code = e.exit_code();
+            // The error and every cause, joined with `: `.
+            eprintln!("{}: {:#}", hook.name(), anyhow::Error::from(e));
+            ExitCode::from(code)
         }
     }
 }

@@ -49,32 +49,37 @@ pub fn hooks_bin_dir() -> PathBuf {
         .join("debug")
 }
 
-/// Builds the hook binaries if they are missing (e.g. under a bare `cargo test -p scenarios`).
-pub fn ensure_hooks_built() -> anyhow::Result<PathBuf> {
+/// The hook binaries' folder ([`hooks_bin_dir`]), refused with the way to build them when one is
+/// missing. (Building is the caller's business: the `rehearse` binary builds them in its
+/// workspace, a test builds them for a bare `cargo test -p scenarios`.)
+pub fn hooks_present() -> anyhow::Result<PathBuf> {
     let dir = hooks_bin_dir();
-    if HOOK_BINARIES.iter().any(|b| !dir.join(b).exists()) {
-        let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["build", "--quiet", "--package", "hooks", "--bins"])
-            .current_dir(scenarios_dir())
-            .status()?;
-        anyhow::ensure!(status.success(), "building the hook binaries failed");
+    if let Some(missing) = HOOK_BINARIES.iter().find(|b| !dir.join(b).exists()) {
+        anyhow::bail!(
+            "the hook binary {missing} is not in {}: build them with `cargo build -p hooks --bins` (or install them with `cargo install --path hooks`), or set ELB_HOOKS_BIN_DIR",
+            dir.display()
+        );
     }
     Ok(dir)
 }
 
-/// Default paths for running the shipped scenarios.
-pub fn default_paths() -> anyhow::Result<runner::Paths> {
-    let hooks_bin = ensure_hooks_built()?;
+/// The hook binaries' names, for a caller that builds them.
+pub fn hook_binaries() -> &'static [&'static str] {
+    &HOOK_BINARIES
+}
+
+/// Default paths for running the shipped scenarios, with the hook binaries in `hooks_bin`.
+pub fn default_paths(hooks_bin: PathBuf) -> runner::Paths {
     // Scratch space: `SCENARIOS_WORK_DIR`, or next to the binaries.
     let work = std::env::var_os("SCENARIOS_WORK_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| hooks_bin.join("scenario-work"));
-    Ok(runner::Paths {
+    runner::Paths {
         revisions: scenarios_dir().join("revisions"),
         hooks_bin,
         work,
         logs: None,
-    })
+    }
 }
 
 /// Where `--report` writes by default: `scenario-report/` in the cargo target folder.
@@ -108,19 +113,4 @@ fn files_in(dir: &str, filter: Option<&str>) -> anyhow::Result<Vec<PathBuf>> {
         .collect();
     files.sort();
     Ok(files)
-}
-
-/// The snapshot of an outcome, as a YAML-ish text insta stores.
-pub fn snapshot_settings(file: &Path) -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
-    s.set_snapshot_path(scenarios_dir().join("snapshots"));
-    s.set_prepend_module_to_snapshot(false);
-    s.set_input_file(file);
-    s.set_snapshot_suffix(
-        file.file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default(),
-    );
-    s.set_omit_expression(true);
-    s
 }

@@ -65,6 +65,20 @@ pub fn to_yaml(o: &Outcome) -> anyhow::Result<String> {
     Ok(out)
 }
 
+/// An outcome as YAML with its fields in the order the types declare them (the shipped
+/// snapshots' layout): JSON is YAML, and the loader keeps a map's order.
+pub fn to_yaml_in_order(o: &Outcome) -> anyhow::Result<String> {
+    let json = serde_json::to_string(o)?;
+    let doc = yaml_rust2::YamlLoader::load_from_str(&json)?
+        .pop()
+        .context("an outcome is one YAML document")?;
+    let mut out = String::new();
+    YamlEmitter::new(&mut out).dump(&doc)?;
+    let mut body = out.strip_prefix("---\n").map(str::to_string).unwrap_or(out);
+    body.push('\n');
+    Ok(body)
+}
+
 fn yaml_of(v: &serde_json::Value) -> Yaml {
     match v {
         serde_json::Value::Null => Yaml::Null,
@@ -134,6 +148,45 @@ pub fn check(path: &Path, o: &Outcome, accept: bool) -> anyhow::Result<Snapshot>
         write(&now)?;
         return Ok(Snapshot::Accepted);
     }
+    let diff = similar::TextDiff::from_lines(&before, &now)
+        .unified_diff()
+        .context_radius(2)
+        .header(&path.display().to_string(), "this run")
+        .to_string();
+    Ok(Snapshot::Changed(diff))
+}
+
+/// Compares a shipped scenario's outcome with its snapshot in `scenarios/snapshots/` (insta's
+/// file: a metadata header, then the YAML [`to_yaml_in_order`] writes, byte for byte). A
+/// difference is also written beside it as `.snap.new`, for `cargo insta review`.
+pub fn check_shipped(file: &Path, o: &Outcome) -> anyhow::Result<Snapshot> {
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let path = crate::scenarios_dir()
+        .join("snapshots")
+        .join(format!("scenario@{name}.snap"));
+    let now = to_yaml_in_order(o)?;
+    let (header, before) = match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let mut parts = text.splitn(3, "---\n");
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some(""), Some(meta), Some(body)) => (format!("---\n{meta}---\n"), body.to_string()),
+                _ => anyhow::bail!("{}: not a snapshot file (no --- header)", path.display()),
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (
+            format!("---\nsource: scenarios/tests/snapshots.rs\ninput_file: scenarios/scenarios/{name}\n---\n"),
+            String::new(),
+        ),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    if before == now {
+        return Ok(Snapshot::Same);
+    }
+    let new = path.with_extension("snap.new");
+    std::fs::write(&new, format!("{header}{now}")).with_context(|| format!("writing {}", new.display()))?;
     let diff = similar::TextDiff::from_lines(&before, &now)
         .unified_diff()
         .context_radius(2)

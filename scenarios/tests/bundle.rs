@@ -1,12 +1,14 @@
 //! Revision bundles: reproducible bytes, modes that survive `unzip`, every validation error, and a
 //! scenario that deploys a bundle this code produced.
 
+mod hooks;
+
 use std::path::{Path, PathBuf};
 
 use scenarios::bundle::{self, Entry, Format, Input};
 
 fn hooks_dir() -> PathBuf {
-    scenarios::ensure_hooks_built().expect("hook binaries")
+    hooks::hooks_dir()
 }
 
 fn sample() -> Input {
@@ -159,7 +161,7 @@ fn the_scenario_runner_deploys_a_bundle_it_did_not_build_itself() {
     assert!(text.contains("bundle = "));
     let file = d.join("from_bundle.toml");
     std::fs::write(&file, text).expect("write");
-    let paths = scenarios::default_paths().expect("paths");
+    let paths = hooks::paths();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

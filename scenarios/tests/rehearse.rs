@@ -6,6 +6,8 @@
 //! push goes through the same way; a deployment of a key nobody pushed fails naming it, and one to a
 //! group without instances fails NO_INSTANCES.
 
+mod hooks;
+
 use std::path::{Path, PathBuf};
 
 use scenarios::bundle::{self, Input};
@@ -41,7 +43,7 @@ fn revision_folder(dir: &Path, marker: &str) -> PathBuf {
         app: scenarios::scenarios_dir().join("revisions/sample"),
         appspec: None,
         config: None,
-        hooks_dir: scenarios::ensure_hooks_built().expect("hook binaries"),
+        hooks_dir: hooks::hooks_dir(),
     })
     .expect("collect");
     let root = dir.join(format!("app-{marker}"));

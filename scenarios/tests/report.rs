@@ -6,6 +6,8 @@
 //! and, with the first as `--baseline`, lists a change made on purpose; screenshots are not
 //! blank; and one page's SVG structure is held in a snapshot.
 
+mod hooks;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
@@ -52,7 +54,7 @@ fn browser(args: &[&str], page: &Path) -> std::process::Output {
 
 /// Every scenario's outcome, four at a time.
 fn all_outcomes() -> Vec<(String, Outcome)> {
-    let paths = scenarios::default_paths().expect("hook binaries");
+    let paths = hooks::paths();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

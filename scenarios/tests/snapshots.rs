@@ -1,8 +1,10 @@
 //! Every scenario file against its snapshot (`cargo test` runs the same check as
 //! `cargo xtask test-scenarios`), and proof that outcomes are deterministic.
 
+mod hooks;
+
 fn run(path: &std::path::Path) -> scenarios::report::Outcome {
-    let paths = scenarios::default_paths().expect("hook binaries");
+    let paths = hooks::paths();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -16,8 +18,30 @@ fn scenarios_match_their_snapshots() {
     insta::glob!("../scenarios", "*.toml", |path| {
         let outcome = run(path);
         assert!(outcome.passed, "{}: {}", path.display(), outcome.verdict);
-        scenarios::snapshot_settings(path).bind(|| insta::assert_yaml_snapshot!("scenario", &outcome));
+        snapshot_settings(path).bind(|| insta::assert_yaml_snapshot!("scenario", &outcome));
+        // The suite's own check (no insta in the shipped binary) reads the same file the same way.
+        assert_eq!(
+            scenarios::own::check_shipped(path, &outcome).expect("snapshot"),
+            scenarios::own::Snapshot::Same,
+            "{}",
+            path.display()
+        );
     });
+}
+
+/// Where insta keeps a shipped scenario's snapshot, and how it names it.
+fn snapshot_settings(file: &std::path::Path) -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(scenarios::scenarios_dir().join("snapshots"));
+    s.set_prepend_module_to_snapshot(false);
+    s.set_input_file(file);
+    s.set_snapshot_suffix(
+        file.file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default(),
+    );
+    s.set_omit_expression(true);
+    s
 }
 
 /// The outcome and the report page, as bytes.

@@ -50,7 +50,6 @@ enum Task {
 }
 
 fn main() -> std::process::ExitCode {
-    forget_cargo_run_env();
     let cli = Cli::parse();
     let result = (|| -> anyhow::Result<()> {
         let sh = Shell::new()?;
@@ -100,6 +99,7 @@ pub fn run(cmd: xshell::Cmd<'_>) -> anyhow::Result<()> {
     let command = cmd.to_string();
     eprintln!("$ {command}");
     let mut c: std::process::Command = cmd.into();
+    forget_cargo_run_env(&mut c);
     let status = c
         .status()
         .map_err(|e| anyhow::anyhow!("could not run `{command}`: {e}"))?;
@@ -117,9 +117,9 @@ pub fn run(cmd: xshell::Cmd<'_>) -> anyhow::Result<()> {
 /// `cargo run` (the `cargo xtask` alias) sets `CARGO_MANIFEST_DIR` and friends for xtask. Passed on
 /// to the cargo commands the tasks run, they would dirty build scripts that watch them (ring's
 /// watches `CARGO_MANIFEST_DIR`), and every switch between a task and a plain `cargo nextest run`
-/// would rebuild the AWS SDK's TLS stack.
-/// (Called first thing in `main`, before any thread exists.)
-fn forget_cargo_run_env() {
+/// would rebuild the AWS SDK's TLS stack. So every command a task runs goes without them; xtask's
+/// own environment is left alone.
+pub fn forget_cargo_run_env(c: &mut std::process::Command) {
     for (key, _) in std::env::vars_os() {
         let Some(key) = key.to_str() else { continue };
         let set_by_cargo_run = matches!(
@@ -132,16 +132,20 @@ fn forget_cargo_run_env() {
                 | "CARGO_RUSTC_CURRENT_DIR"
         ) || key.starts_with("CARGO_PKG_");
         if set_by_cargo_run {
-            std::env::remove_var(key);
+            c.env_remove(key);
         }
     }
 }
 
 /// The cargo target folder: `CARGO_TARGET_DIR` when set (relative to the workspace root), else `target/`.
 pub fn target_dir(sh: &Shell) -> std::path::PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(d) => sh.current_dir().join(d),
-        None => sh.current_dir().join("target"),
+    target_dir_of(&sh.current_dir(), std::env::var_os("CARGO_TARGET_DIR"))
+}
+
+fn target_dir_of(root: &std::path::Path, set: Option<std::ffi::OsString>) -> std::path::PathBuf {
+    match set {
+        Some(d) => root.join(d),
+        None => root.join("target"),
     }
 }
 
@@ -167,14 +171,10 @@ mod tests {
     /// (relative to the workspace root, as cargo reads it there).
     #[test]
     fn target_dir_honours_cargo_target_dir() {
-        let sh = xshell::Shell::new().expect("shell");
-        sh.change_dir("/work/x");
-        std::env::remove_var("CARGO_TARGET_DIR");
-        assert_eq!(super::target_dir(&sh), std::path::PathBuf::from("/work/x/target"));
-        std::env::set_var("CARGO_TARGET_DIR", "/tmp/elsewhere");
-        assert_eq!(super::target_dir(&sh), std::path::PathBuf::from("/tmp/elsewhere"));
-        std::env::set_var("CARGO_TARGET_DIR", "build");
-        assert_eq!(super::target_dir(&sh), std::path::PathBuf::from("/work/x/build"));
-        std::env::remove_var("CARGO_TARGET_DIR");
+        let root = std::path::Path::new("/work/x");
+        let at = |v: Option<&str>| super::target_dir_of(root, v.map(Into::into));
+        assert_eq!(at(None), std::path::PathBuf::from("/work/x/target"));
+        assert_eq!(at(Some("/tmp/elsewhere")), std::path::PathBuf::from("/tmp/elsewhere"));
+        assert_eq!(at(Some("build")), std::path::PathBuf::from("/work/x/build"));
     }
 }

@@ -172,10 +172,12 @@ pub fn ensure(task: &str, tools: &[Tool]) -> anyhow::Result<()> {
         let installed = match tool.via {
             Via::Pip(p) => quiet(Command::new("python3").args(["-m", "pip", "install", "--quiet", p])),
             // A cold `cargo install` takes minutes: its progress stays on screen.
-            Via::Cargo(c) => Command::new("cargo")
-                .args(["install", "--quiet", "--locked", c])
-                .status()
-                .is_ok_and(|s| s.success()),
+            Via::Cargo(c) => {
+                let mut install = Command::new("cargo");
+                install.args(["install", "--quiet", "--locked", c]);
+                crate::forget_cargo_run_env(&mut install);
+                install.status().is_ok_and(|s| s.success())
+            }
             Via::Apt(p) => apt_install(p, &mut apt_updated),
         };
         if !installed || !present(tool.probe) {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
+use clap::builder::TypedValueParser as _;
 use serde::Serialize;
 
 use super::{
@@ -17,40 +18,68 @@ use super::{
 };
 use crate::report::{Outcome, ViolationKind};
 
-/// What to explore and how.
-#[derive(Debug, Clone)]
+/// What to explore and how (`rehearse explore --help`).
+#[derive(Debug, Clone, clap::Args)]
 pub struct Options {
     /// Scenario files, or filters over the shipped ones; none: every shipped scenario.
+    #[arg(value_name = "SCENARIO|FILE")]
     pub scenarios: Vec<String>,
     /// At most this many variants per scenario, a seeded sample.
+    #[arg(long, value_name = "N")]
     pub max_variants: Option<usize>,
+    /// The seed of the sample and of the budget's order.
+    #[arg(long, default_value_t = 1, value_name = "S")]
     pub seed: u64,
     /// `K/N`: this machine's share of the variants.
+    #[arg(long, value_name = "K/N", value_parser = partition)]
     pub partition: Option<(usize, usize)>,
     /// Where counterexamples go (default `target/explore`).
+    #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// A JSON summary for CI.
+    #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
     /// Variants run at once.
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub jobs: usize,
     /// Only these kinds of event (`scale_in`, `script_fail` ...); none: all.
+    #[arg(long, value_name = "KIND,...", value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(super::KINDS).map(String::from))]
     pub events: Vec<String>,
     /// Run every variant twice and require the same outcome bytes (the determinism property).
+    #[arg(long)]
     pub twice: bool,
     /// 1: one event per variant; 2: every pair of them.
+    #[arg(long, default_value_t = 1, value_name = "1|2", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=2))]
     pub depth: usize,
     /// Stop starting variants after this many seconds (they then run in a seeded random order).
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
     pub budget: Option<f64>,
     /// Runs each counterexample's shrinking may spend (0: not shrunk).
+    #[arg(long = "shrink", default_value_t = SHRINK_RUNS, value_name = "RUNS")]
     pub shrink_runs: usize,
     /// Only list each scenario's trigger points and planned events; run no variant.
+    #[arg(long)]
     pub list: bool,
 }
 
-pub const USAGE: &str = "usage: rehearse explore [--depth 1|2] [--max-variants N] [--budget SECONDS] [--seed S] [--partition K/N] [--events KIND,...] [--twice] [--shrink RUNS] [--list] [--out DIR] [--json FILE] [--jobs N] [SCENARIO|FILE ...]";
-
 /// Runs a counterexample's shrinking may spend by default.
 pub const SHRINK_RUNS: usize = 16;
+
+/// `--partition K/N`, with 1 <= K <= N.
+fn partition(v: &str) -> Result<(usize, usize), String> {
+    v.split_once('/')
+        .and_then(|(k, n)| Some((k.parse::<usize>().ok()?, n.parse::<usize>().ok()?)))
+        .filter(|(k, n)| *n > 0 && (1..=*n).contains(k))
+        .ok_or_else(|| format!("expected K/N with 1 <= K <= N, not {v}"))
+}
+
+/// `--budget SECONDS`: a positive number.
+fn seconds(v: &str) -> Result<f64, String> {
+    v.parse::<f64>()
+        .ok()
+        .filter(|b| b.is_finite() && *b > 0.0)
+        .ok_or_else(|| format!("expected a positive number of seconds, not {v}"))
+}
 
 impl Default for Options {
     /// Every shipped scenario, depth 1, seed 1, 4 variants at once, counterexamples shrunk.
@@ -70,66 +99,6 @@ impl Default for Options {
             shrink_runs: SHRINK_RUNS,
             list: false,
         }
-    }
-}
-
-impl Options {
-    pub fn parse(args: &[String]) -> anyhow::Result<Options> {
-        let mut o = Options::default();
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            let (flag, inline) = match a.split_once('=') {
-                Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-                _ => (a.clone(), None),
-            };
-            let mut value = |name: &str| {
-                inline
-                    .clone()
-                    .or_else(|| it.next().cloned())
-                    .with_context(|| format!("{name} needs a value; {USAGE}"))
-            };
-            match flag.as_str() {
-                "--max-variants" => {
-                    o.max_variants = Some(value("--max-variants")?.parse().context("--max-variants: a number")?)
-                }
-                "--seed" => o.seed = value("--seed")?.parse().context("--seed: a number")?,
-                "--jobs" => o.jobs = value("--jobs")?.parse::<usize>().context("--jobs: a number")?.max(1),
-                "--out" => o.out = Some(PathBuf::from(value("--out")?)),
-                "--json" => o.json = Some(PathBuf::from(value("--json")?)),
-                "--events" => {
-                    o.events = value("--events")?.split(',').map(str::to_string).collect();
-                    for e in &o.events {
-                        if !super::KINDS.contains(&e.as_str()) {
-                            bail!("--events: unknown kind {e} (one of {})", super::KINDS.join(", "));
-                        }
-                    }
-                }
-                "--partition" => {
-                    let v = value("--partition")?;
-                    let (k, n) = v
-                        .split_once('/')
-                        .and_then(|(k, n)| Some((k.parse::<usize>().ok()?, n.parse::<usize>().ok()?)))
-                        .filter(|(k, n)| *n > 0 && (1..=*n).contains(k))
-                        .with_context(|| format!("--partition {v}: expected K/N with 1 <= K <= N"))?;
-                    o.partition = Some((k, n));
-                }
-                "--twice" => o.twice = true,
-                "--list" => o.list = true,
-                "--depth" => {
-                    o.depth = value("--depth")?.parse().context("--depth: 1 or 2")?;
-                    anyhow::ensure!((1..=2).contains(&o.depth), "--depth {}: 1 or 2", o.depth);
-                }
-                "--budget" => {
-                    let b: f64 = value("--budget")?.parse().context("--budget: seconds")?;
-                    anyhow::ensure!(b.is_finite() && b > 0.0, "--budget {b}: a positive number of seconds");
-                    o.budget = Some(b);
-                }
-                "--shrink" => o.shrink_runs = value("--shrink")?.parse().context("--shrink: a number of runs")?,
-                f if f.starts_with('-') => bail!("unknown option {f}; {USAGE}"),
-                _ => o.scenarios.push(a.clone()),
-            }
-        }
-        Ok(o)
     }
 }
 
@@ -174,9 +143,8 @@ pub struct Group {
 type Judged = (super::Variant, Vec<Finding>, Option<Outcome>);
 
 /// Explores; `Ok(true)` when no variant failed.
-pub fn run(o: &Options) -> anyhow::Result<bool> {
+pub fn run(o: &Options, paths: &crate::runner::Paths) -> anyhow::Result<bool> {
     let files = resolve(&o.scenarios)?;
-    let paths = crate::default_paths()?;
     let out_dir = o
         .out
         .clone()
@@ -195,7 +163,7 @@ pub fn run(o: &Options) -> anyhow::Result<bool> {
     );
     let deadline = o.budget.map(|b| started + std::time::Duration::from_secs_f64(b));
     for file in files {
-        let r = rt.block_on(explore_one(o, &file, &paths, &out_dir, deadline))?;
+        let r = rt.block_on(explore_one(o, &file, paths, &out_dir, deadline))?;
         results.push(r);
     }
     print_summary(&results, started.elapsed().as_secs_f64());

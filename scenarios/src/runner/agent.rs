@@ -14,24 +14,34 @@ use crate::appspec::Script;
 use crate::schema::Behaviour;
 
 impl Sim {
-    pub(super) fn install(&mut self, id: &str, rev: &str) -> anyhow::Result<()> {
+    /// Installs a revision's files on an instance (the copying off the runtime's threads).
+    pub(super) async fn install(&mut self, id: &str, rev: &str) -> anyhow::Result<()> {
         let revision = self
             .revisions
             .get(rev)
             .ok_or_else(|| anyhow!("unknown revision {rev}"))?;
         let root = self.instance_root(id);
-        for (src, dst) in &revision.spec.files {
-            let from = revision.dir.join(src);
-            let to = root.join(dst.trim_start_matches('/'));
-            if from.is_dir() {
-                copy_tree(&from, &to)?;
-            } else if from.exists() {
-                if let Some(p) = to.parent() {
-                    std::fs::create_dir_all(p)?;
+        let copies: Vec<_> = revision
+            .spec
+            .files
+            .iter()
+            .map(|(src, dst)| (revision.dir.join(src), root.join(dst.trim_start_matches('/'))))
+            .collect();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            for (from, to) in copies {
+                if from.is_dir() {
+                    copy_tree(&from, &to)?;
+                } else if from.exists() {
+                    if let Some(p) = to.parent() {
+                        std::fs::create_dir_all(p)?;
+                    }
+                    std::fs::copy(&from, &to)?;
                 }
-                std::fs::copy(&from, &to)?;
             }
-        }
+            Ok(())
+        })
+        .await??;
+        let revision = &self.revisions[rev];
         // The application serves the first folder the revision installs (the data plane reads it).
         if let Some((_, dst)) = revision.spec.files.first() {
             let root = root.join(dst.trim_start_matches('/'));

@@ -323,7 +323,7 @@ impl Sim {
         self.fake().clock.now_ms()
     }
 
-    fn setup_world(&mut self) -> anyhow::Result<()> {
+    async fn setup_world(&mut self) -> anyhow::Result<()> {
         let standalone = self
             .fake()
             .rehearsal()
@@ -358,7 +358,7 @@ impl Sim {
             if let Some(rev) = self.sc.initial_revision.clone() {
                 if self.sc.traffic.probe {
                     // Probed instances serve real files: install them.
-                    self.install(id, &rev)?;
+                    self.install(id, &rev).await?;
                 }
                 self.installed.insert(id.clone(), rev.clone());
                 self.running_rev.insert(id.clone(), rev);
@@ -432,7 +432,7 @@ impl Sim {
 
     async fn play(&mut self) -> anyhow::Result<Outcome> {
         self.stage_revisions()?;
-        self.setup_world()?;
+        self.setup_world().await?;
         for (i, d) in self.sc.deployments.clone().iter().enumerate() {
             if !self.revisions.contains_key(&d.revision) {
                 bail!("deployment {} names unknown revision {}", i + 1, d.revision);

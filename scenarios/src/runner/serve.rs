@@ -17,19 +17,24 @@ use fakeaws::Running;
 use super::{engine_fake, Paths, Sim};
 use crate::schema::{DeploymentGroup, Scenario, TrafficSpec};
 
-/// How `rehearse serve` runs.
-#[derive(Debug, Clone)]
+/// How `rehearse serve` runs (`rehearse serve --help`).
+#[derive(Debug, Clone, clap::Args)]
 pub struct ServeOptions {
-    /// Where the AWS APIs (and S3) listen.
+    /// Where the AWS APIs (and S3) listen (loopback only).
+    #[arg(long, default_value = "127.0.0.1:4566", value_name = "ADDRESS")]
     pub bind: SocketAddr,
     /// The fleet: a fakeaws world file.
+    #[arg(long, value_name = "FILE")]
     pub world: Option<PathBuf>,
     /// Where S3 keeps objects (default: a temporary folder).
+    #[arg(long, value_name = "DIR")]
     pub s3_dir: Option<PathBuf>,
     /// Simulated seconds per real second while nothing is deployed.
+    #[arg(long, default_value_t = 1.0, value_name = "N")]
     pub time_scale: f64,
     /// Where the agent's logs of each instance are kept (default: a folder in the system's
     /// temporary folder, kept after the server stops); printed at the start.
+    #[arg(long, value_name = "DIR")]
     pub logs: Option<PathBuf>,
 }
 

@@ -330,7 +330,7 @@ impl Sim {
                     Step::DownloadBundle => {}
                     Step::Install => {
                         let rev = run.revision.clone();
-                        self.install(&run.instance, &rev)?;
+                        self.install(&run.instance, &rev).await?;
                         run.trace.push(format!("Install: {rev}"));
                     }
                     Step::Traffic { allow } => {
