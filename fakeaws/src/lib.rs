@@ -8,7 +8,10 @@
 //! [`clock`]). [`dataplane`] serves the load balancers' listeners as real HTTP through the
 //! world's routing. [`notify`] delivers CodeDeploy's trigger notifications to an HTTP endpoint.
 //! [`rehearsal`] is the API a rehearsal driver (the scenario runner) steers the fake
-//! through.
+//! through. Beside them: [`model`] (plain resources and AWS's enumerated values), [`spec`] (world
+//! files), [`iam`] (policies), [`cron`] (scheduled actions' recurrences), [`answers`] (the read
+//! answer cache), [`gates`] and [`turns`] (a driver's hold on calls, and same-instant order),
+//! [`listen`] (accepting connections within bounds).
 
 pub mod admin;
 pub mod answers;

@@ -8,7 +8,7 @@
 
 use crate::model::codedeploy::{
     ComputePlatform, Deployment, DeploymentConfig, DeploymentGroup, DeploymentStatus, Diagnostics, ErrorInformation,
-    InstanceStatus, LifecycleEventStatus, MinimumHealthyHosts,
+    InstanceStatus, LifecycleEvent, LifecycleEventStatus, MinimumHealthyHosts,
 };
 use crate::model::{Lifecycle, Transition};
 use crate::protocol::error::AwsError;
@@ -461,7 +461,7 @@ impl Rehearsal<'_> {
         &self,
         id: &str,
         instance: &str,
-        event: &str,
+        event: LifecycleEvent,
         status: LifecycleEventStatus,
         diagnostics: Option<Diagnostics>,
     ) -> Result<(), AwsError> {

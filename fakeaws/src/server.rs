@@ -1,5 +1,5 @@
-//! The HTTP face of the fake: one axum [`Router`] serving the AWS Query APIs on `POST /`, the
-//! per-instance metadata services under `/_imds/{instance}/`, and the admin API under `/_fakeaws/`.
+//! The HTTP face of the fake: one axum [`Router`] serving the AWS Query APIs on `POST /`,
+//! CodeDeploy's JSON 1.1 API (`X-Amz-Target`), S3's REST API, the per-instance metadata services under `/_imds/{instance}/`, and the admin API under `/_fakeaws/`.
 //!
 //! [`app`] builds the router from a shared [`Fake`]; tests can drive it without a socket.
 

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_sdk_autoscaling::types::Tag;
+use aws_sdk_autoscaling::types::{LifecycleState, Tag};
 
 use crate::ctx::Ctx;
 use crate::error::{HookError, Result};
@@ -60,7 +60,7 @@ pub struct Group {
     /// Attached Classic Load Balancers.
     pub load_balancer_names: Vec<String>,
     /// Member id -> lifecycle state.
-    pub members: BTreeMap<String, String>,
+    pub members: BTreeMap<String, LifecycleState>,
     /// Members Auto Scaling has marked `Unhealthy`.
     pub unhealthy: Vec<String>,
     /// Members protected from scale in (never chosen to shrink the group).
@@ -72,7 +72,7 @@ pub struct Group {
 }
 
 /// The group and lifecycle state of an instance, if it is in a group.
-pub async fn membership(ctx: &Ctx) -> Result<Option<(String, String)>> {
+pub async fn membership(ctx: &Ctx) -> Result<Option<(String, LifecycleState)>> {
     let resp = ctx
         .must("DescribeAutoScalingInstances", || {
             ctx.asg
@@ -84,7 +84,7 @@ pub async fn membership(ctx: &Ctx) -> Result<Option<(String, String)>> {
     Ok(resp.auto_scaling_instances().first().map(|i| {
         (
             i.auto_scaling_group_name().unwrap_or_default().to_string(),
-            i.lifecycle_state().unwrap_or_default().to_string(),
+            LifecycleState::from(i.lifecycle_state().unwrap_or_default()),
         )
     }))
 }
@@ -93,7 +93,7 @@ pub async fn membership(ctx: &Ctx) -> Result<Option<(String, String)>> {
 /// Auto Scaling. `hint` is the group a state file names: one DescribeAutoScalingGroups answers
 /// both questions when the instance is still a member (an instance belongs to one group at most);
 /// otherwise DescribeAutoScalingInstances finds the group.
-pub async fn locate(ctx: &Ctx, hint: Option<&str>) -> Result<Option<(Group, String)>> {
+pub async fn locate(ctx: &Ctx, hint: Option<&str>) -> Result<Option<(Group, LifecycleState)>> {
     if let Some(name) = hint {
         if let Ok(g) = group(ctx, name).await {
             if let Some(lifecycle) = g.members.get(&ctx.instance_id).cloned() {
@@ -116,7 +116,15 @@ pub fn capacity(g: &Group) -> usize {
 fn capacity_members(g: &Group) -> impl Iterator<Item = &String> {
     g.members
         .iter()
-        .filter(|(_, l)| matches!(l.as_str(), "InService" | "Pending" | "Pending:Wait" | "Pending:Proceed"))
+        .filter(|(_, l)| {
+            matches!(
+                l,
+                LifecycleState::InService
+                    | LifecycleState::Pending
+                    | LifecycleState::PendingWait
+                    | LifecycleState::PendingProceed
+            )
+        })
         .map(|(id, _)| id)
 }
 
@@ -197,7 +205,7 @@ async fn read_group_as(ctx: &Ctx, name: &str, members: bool) -> std::result::Res
             .map(|i| {
                 (
                     i.instance_id().unwrap_or_default().to_string(),
-                    i.lifecycle_state().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                    i.lifecycle_state().cloned().unwrap_or_else(|| LifecycleState::from("")),
                 )
             })
             .collect(),
@@ -288,12 +296,30 @@ async fn delete_tag(ctx: &Ctx, group: &str, key: &str) -> Result<()> {
     delete_tags(ctx, group, &[key]).await
 }
 
-fn out_of_service(state: &str) -> bool {
-    matches!(state, "Standby" | "EnteringStandby")
+fn out_of_service(state: &LifecycleState) -> bool {
+    matches!(state, LifecycleState::Standby | LifecycleState::EnteringStandby)
+}
+
+/// Whether an instance in this state is being terminated (or is).
+fn terminating(state: &LifecycleState) -> bool {
+    matches!(
+        state,
+        LifecycleState::Terminating
+            | LifecycleState::TerminatingWait
+            | LifecycleState::TerminatingProceed
+            | LifecycleState::TerminatingRetained
+            | LifecycleState::Terminated
+    )
+}
+
+/// Whether an instance in this state is on its way out of its group for good (being terminated,
+/// or detached).
+pub(crate) fn departing(state: &LifecycleState) -> bool {
+    terminating(state) || matches!(state, LifecycleState::Detaching | LifecycleState::Detached)
 }
 
 /// Waits until the instance's lifecycle state is `want`.
-async fn wait_lifecycle(ctx: &Ctx, want: &str, limit: Duration, first_look: Duration) -> Result<()> {
+async fn wait_lifecycle(ctx: &Ctx, want: LifecycleState, limit: Duration, first_look: Duration) -> Result<()> {
     let start = ctx.clock.elapsed();
     ctx.sleep_until_reachable(first_look, limit).await?;
     loop {
@@ -306,30 +332,31 @@ async fn wait_lifecycle(ctx: &Ctx, want: &str, limit: Duration, first_look: Dura
             })
             .await
         {
-            Ok(r) => r
-                .auto_scaling_instances()
-                .first()
-                .and_then(|i| i.lifecycle_state())
-                .unwrap_or_default()
-                .to_string(),
+            Ok(r) => Some(LifecycleState::from(
+                r.auto_scaling_instances()
+                    .first()
+                    .and_then(|i| i.lifecycle_state())
+                    .unwrap_or_default(),
+            )),
             // Transient even after retries: keep polling until the deadline.
             Err(e) if e.transient => {
                 ctx.warn(format!(
                     "DescribeAutoScalingInstances still failing ({}); polling on",
                     e.message
                 ));
-                "unknown".to_string()
+                None
             }
             Err(e) => return Err(crate::ctx::aws_error("DescribeAutoScalingInstances", &e)),
         };
-        if state == want {
+        if state.as_ref() == Some(&want) {
             ctx.info(format!("{} is {want}", ctx.instance_id));
             return Ok(());
         }
         if ctx.clock.elapsed() - start >= limit {
             return Err(HookError::Timeout(format!(
-                "{} is still {state} after {:.0}s (waiting for {want})",
+                "{} is still {} after {:.0}s (waiting for {want})",
                 ctx.instance_id,
+                state.as_ref().map_or("unknown", LifecycleState::as_str),
                 limit.as_secs_f64()
             )));
         }
@@ -403,7 +430,7 @@ fn no_room_for_mark(ctx: &Ctx, g: &Group) {
 /// Whether instance `id` has left the group `g` (read with its members) or is being terminated:
 /// either way its hooks never bring it back.
 fn leaving(g: &Group, id: &str) -> bool {
-    g.members.get(id).is_none_or(|l| l.starts_with("Terminat"))
+    g.members.get(id).is_none_or(terminating)
 }
 
 /// Removes the Standby marks of instances no longer in the group `g` (read with its members) or
@@ -423,7 +450,7 @@ pub(crate) async fn clear_stale_marks(ctx: &Ctx, g: &Group, earlier: bool) -> Re
         .filter(|(k, by)| {
             k.strip_prefix(TAG_STANDBY).is_some_and(|id| {
                 leaving(g, id)
-                    || (earlier && *by != &ctx.deployment_id && g.members.get(id).is_some_and(|l| l == "InService"))
+                    || (earlier && *by != &ctx.deployment_id && g.members.get(id) == Some(&LifecycleState::InService))
             })
         })
         .map(|(k, _)| k.clone())

@@ -1,9 +1,13 @@
 //! CodeDeploy lifecycle hooks that take an EC2 instance out of its load balancers for a deployment
 //! and bring it back when healthy: the `deregister-from-elb` and `register-with-elb` binaries, a
-//! drop-in replacement for the elb-v2 scripts of `aws-codedeploy-samples` with their defects fixed.
+//! drop-in replacement for the elb-v2 scripts of `aws-codedeploy-samples` with their defects fixed
+//! (and `clock-sleep`, the simulated clock's `sleep` for rehearsals).
 //!
-//! [`run`] is the flow; [`asg`] the Auto Scaling path; [`tg`] the target-group path; [`ctx`] the
-//! checked and retried AWS calls; [`state`] the record that lets a later run repair a failed one.
+//! [`run`] is the flow; [`config`] the settings; [`asg`] the Auto Scaling path; [`tg`] the
+//! target-group path; [`classic`] Classic Load Balancers; [`maintenance`] the maintenance page;
+//! [`deployment`] and [`codedeploy`] what CodeDeploy says of the deployment; [`ctx`] and [`aws`]
+//! the checked and retried AWS calls; [`arn`], [`clock`], [`log`], [`error`] their helpers;
+//! [`state`] the record that lets a later run repair a failed one.
 
 pub mod arn;
 pub mod asg;

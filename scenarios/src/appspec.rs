@@ -4,32 +4,8 @@
 use std::collections::BTreeMap;
 
 use anyhow::{anyhow, bail};
+use fakeaws::model::codedeploy::LifecycleEvent;
 use yaml_rust2::{Yaml, YamlLoader};
-
-/// Lifecycle events of an in-place deployment whose scripts the agent runs, in order, with
-/// whether they run from the previous revision. (The traffic events exist only when the deployment
-/// group has a load balancer, which the hook-based setup this toolkit rehearses does not.)
-pub const EVENTS: [(&str, bool); 5] = [
-    ("ApplicationStop", true),
-    ("BeforeInstall", false),
-    ("AfterInstall", false),
-    ("ApplicationStart", false),
-    ("ValidateService", false),
-];
-
-/// Every event name appspec accepts.
-pub const KNOWN_EVENTS: [&str; 10] = [
-    "ApplicationStop",
-    "BeforeInstall",
-    "AfterInstall",
-    "ApplicationStart",
-    "ValidateService",
-    "BeforeBlockTraffic",
-    "AfterBlockTraffic",
-    "BeforeAllowTraffic",
-    "AfterAllowTraffic",
-    "DownloadBundle",
-];
 
 /// One hook script.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,7 +20,7 @@ pub struct Script {
 pub struct AppSpec {
     pub os: String,
     pub files: Vec<(String, String)>,
-    pub hooks: BTreeMap<String, Vec<Script>>,
+    pub hooks: BTreeMap<LifecycleEvent, Vec<Script>>,
 }
 
 fn str_of(y: &Yaml) -> Option<String> {
@@ -102,9 +78,9 @@ pub fn parse(text: &str) -> anyhow::Result<AppSpec> {
             let event = event
                 .as_str()
                 .ok_or_else(|| anyhow!("appspec hooks: event names must be strings"))?;
-            if !KNOWN_EVENTS.contains(&event) {
+            let Some(name) = LifecycleEvent::parse(event).filter(|e| e.takes_scripts()) else {
                 bail!("appspec hooks: unknown lifecycle event {event}");
-            }
+            };
             let list = scripts
                 .as_vec()
                 .ok_or_else(|| anyhow!("hooks.{event} must be a list of scripts"))?;
@@ -128,7 +104,7 @@ pub fn parse(text: &str) -> anyhow::Result<AppSpec> {
                     runas: s["runas"].as_str().map(str::to_string),
                 });
             }
-            spec.hooks.insert(event.to_string(), out);
+            spec.hooks.insert(name, out);
         }
     }
     Ok(spec)
@@ -144,7 +120,7 @@ mod tests {
             "version: 0.0\nos: linux\nfiles:\n  - source: app\n    destination: /opt/app\nhooks:\n  BeforeInstall:\n    - location: bin/deregister-from-elb\n      timeout: 400\n",
         )
         .expect("valid");
-        assert_eq!(spec.hooks["BeforeInstall"][0].timeout_s, 400);
+        assert_eq!(spec.hooks[&LifecycleEvent::BeforeInstall][0].timeout_s, 400);
         assert!(format!("{:#}", parse("version: '0.0'\nos: linux\n").unwrap_err()).contains("number 0.0"));
         assert!(format!(
             "{:#}",

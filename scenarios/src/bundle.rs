@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
+use fakeaws::model::codedeploy::LifecycleEvent;
 use sha2::{Digest, Sha256};
 use yaml_rust2::{Yaml, YamlLoader};
 
@@ -233,7 +234,7 @@ pub fn validate(entries: &[Entry]) -> anyhow::Result<Vec<String>> {
                     ));
                 }
             }
-            if event == "ApplicationStop" && s.location.ends_with("deregister-from-elb") {
+            if *event == LifecycleEvent::ApplicationStop && s.location.ends_with("deregister-from-elb") {
                 warnings.push(
                     "deregister-from-elb is in ApplicationStop: it is skipped on a first deployment and runs the previous revision's copy; BeforeInstall is safer".into(),
                 );

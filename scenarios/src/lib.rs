@@ -26,7 +26,8 @@ const HOOK_BINARIES: [&str; 3] = ["deregister-from-elb", "register-with-elb", "c
 
 /// Where the hook binaries are: `ELB_HOOKS_BIN_DIR`; or beside this program (the cargo target
 /// folder of this build, or `~/.cargo/bin` after `cargo install --path hooks`); or, for an
-/// installed program without them, this workspace's own target folder (built there on demand).
+/// installed program without them, this workspace's own target folder (where `rehearse` builds
+/// them when they are missing; the library itself never runs cargo).
 pub fn hooks_bin_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("ELB_HOOKS_BIN_DIR") {
         return PathBuf::from(d);

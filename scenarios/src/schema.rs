@@ -1,5 +1,6 @@
 //! The scenario file format (TOML). Documented, with an annotated example, in `scenarios/README.md`.
 
+use fakeaws::model::codedeploy::LifecycleEvent;
 use serde::{Deserialize, Serialize};
 
 /// One scenario file.
@@ -268,23 +269,15 @@ pub struct When {
     /// ... reaches this lifecycle state (`Standby`, `InService`, ...; AWS's spelling, checked
     /// when the file is read).
     pub reaches: Option<fakeaws::model::Lifecycle>,
-    /// ... starts this lifecycle event (`BeforeInstall`, ...; see [`startable`]), in
+    /// ... starts this lifecycle event (`BeforeInstall`, ..., CodeDeploy's own `Install`,
+    /// `BlockTraffic` and `AllowTraffic` too), in
     /// `deployment` or, without one, in any deployment (a launch or termination deployment too).
-    pub starts: Option<String>,
+    pub starts: Option<LifecycleEvent>,
     /// The deployment has finished this fraction of its instances (0.0 = as it starts).
     pub done: Option<f64>,
     /// ... makes its Nth AWS call in `deployment` (counted from 1 over the deployment's scripts on
     /// `instance`): the call waits while the event happens, then is served.
     pub call: Option<usize>,
-}
-
-/// The engine's own steps a `starts` trigger can name besides appspec's lifecycle events
-/// ([`crate::appspec::KNOWN_EVENTS`]).
-pub const ENGINE_STEPS: [&str; 3] = ["Install", "BlockTraffic", "AllowTraffic"];
-
-/// Whether a `starts` trigger can ever match this name.
-pub fn startable(event: &str) -> bool {
-    crate::appspec::KNOWN_EVENTS.contains(&event) || ENGINE_STEPS.contains(&event)
 }
 
 impl ConfigSpec {
@@ -363,14 +356,6 @@ impl Scenario {
     pub fn validate_events(&self) -> anyhow::Result<()> {
         for (i, ev) in self.events.iter().enumerate() {
             let w = &ev.when;
-            if let Some(e) = &w.starts {
-                anyhow::ensure!(
-                    startable(e),
-                    "events[{i}]: starts = \"{e}\" is not a lifecycle event (one of {}, {})",
-                    crate::appspec::KNOWN_EVENTS.join(", "),
-                    ENGINE_STEPS.join(", ")
-                );
-            }
             anyhow::ensure!(
                 w.instance.is_some() || (w.reaches.is_none() && w.starts.is_none()),
                 "events[{i}]: `reaches` and `starts` need `instance`"
@@ -573,7 +558,7 @@ count = 1
         let e = scenario_with_event(r#"{ instance = 1, starts = "BeforeInstal" }"#).unwrap_err();
         assert!(
             e.to_string()
-                .contains("starts = \"BeforeInstal\" is not a lifecycle event"),
+                .contains("unknown variant `BeforeInstal`, expected one of `BeforeBlockTraffic`"),
             "{e}"
         );
         let e = scenario_with_event(r#"{ reaches = "Standby" }"#).unwrap_err();

@@ -11,7 +11,7 @@ fn help_names_every_subcommand_and_the_exit_codes() {
     let out = Command::new(BIN).arg("--help").output().expect("run");
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for word in ["init", "test PATH", "explore", "serve", "--fleet", "exit codes"] {
+    for word in ["init", "test PATH", "explore", "serve", "--fleet", "Exit codes"] {
         assert!(text.contains(word), "{word}: {text}");
     }
     let out = Command::new(BIN).arg("--version").output().expect("run");

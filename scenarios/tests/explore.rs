@@ -2,6 +2,8 @@
 //! brought back behind the test-only `SCENARIOS_REINTRODUCE_BUG` switch, is reported (with a
 //! counterexample that runs as a scenario file), while the fixed code passes the same variants.
 
+mod hooks;
+
 use scenarios::explore::drive::{run, Options};
 
 fn options(out: &std::path::Path) -> Options {
@@ -20,10 +22,13 @@ fn options(out: &std::path::Path) -> Options {
 fn the_oracle_reports_a_reintroduced_bug_and_passes_the_fix() {
     let dir = std::env::temp_dir().join(format!("explore-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(run(&options(&dir)).expect("explores"), "the fixed code passes");
+    assert!(
+        run(&options(&dir), &hooks::paths()).expect("explores"),
+        "the fixed code passes"
+    );
     // Each test runs in its own process under nextest: the switch reaches this run only.
     std::env::set_var("SCENARIOS_REINTRODUCE_BUG", "follow_up_all");
-    let bad = run(&options(&dir)).expect("explores");
+    let bad = run(&options(&dir), &hooks::paths()).expect("explores");
     std::env::remove_var("SCENARIOS_REINTRODUCE_BUG");
     assert!(!bad, "the reintroduced bug is reported");
     let json: serde_json::Value =

@@ -1,5 +1,6 @@
-//! Integration tests, one binary (ripgrep style). Each module drives fakeaws (and later the hook
-//! binaries) through real clients: the AWS SDK for Rust, botocore/the AWS CLI, raw HTTP.
+//! Integration tests, one binary (ripgrep style). Each module drives fakeaws through real clients:
+//! the AWS SDK for Rust, botocore/the AWS CLI, raw HTTP. (The hook binaries run as processes in
+//! `hooks/tests/it`.)
 
 mod util;
 
@@ -27,9 +28,9 @@ mod sdk_classic;
 mod rules;
 // The data plane: real HTTP through the listeners.
 mod data_plane;
-// The source tree itself.
 // Who may call: world-file roles and identities, signatures.
 mod identities;
 mod signatures;
 mod soak;
+// The source tree itself.
 mod tidy;

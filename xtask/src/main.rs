@@ -31,7 +31,7 @@ enum Task {
     Fakeaws(fakeaws::Fakeaws),
     /// Run fakeaws with CodeDeploy's engine and S3, to rehearse a pipeline (`aws deploy push`,
     /// `create-deployment`, `wait`); arguments go to `rehearse serve` (`--world FILE`, `--bind`,
-    /// `--s3-dir`, `--time-scale`).
+    /// `--s3-dir`, `--time-scale`, `--logs`).
     Rehearse(rehearse::Rehearse),
     /// Make sure of every tool the tests use (installing what is missing), then run the whole test
     /// suite with nextest; arguments go to `cargo nextest run`.

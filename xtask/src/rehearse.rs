@@ -7,7 +7,7 @@ use xshell::{cmd, Shell};
 #[derive(clap::Args)]
 pub struct Rehearse {
     /// Arguments for `rehearse serve`: `--world FILE`, `--bind 127.0.0.1:4566`, `--s3-dir DIR`,
-    /// `--time-scale N`.
+    /// `--time-scale N`, `--logs DIR`.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
 }

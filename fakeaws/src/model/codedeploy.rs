@@ -50,6 +50,70 @@ impl InstanceStatus {
 }
 
 api_enum! {
+    /// A lifecycle event of an EC2/on-premises in-place deployment, declared in the order
+    /// CodeDeploy runs them ([`LifecycleEvent::ALL`]): the one place that order is written.
+    LifecycleEvent {
+        BeforeBlockTraffic = "BeforeBlockTraffic",
+        BlockTraffic = "BlockTraffic",
+        AfterBlockTraffic = "AfterBlockTraffic",
+        ApplicationStop = "ApplicationStop",
+        DownloadBundle = "DownloadBundle",
+        BeforeInstall = "BeforeInstall",
+        Install = "Install",
+        AfterInstall = "AfterInstall",
+        ApplicationStart = "ApplicationStart",
+        ValidateService = "ValidateService",
+        BeforeAllowTraffic = "BeforeAllowTraffic",
+        AllowTraffic = "AllowTraffic",
+        AfterAllowTraffic = "AfterAllowTraffic",
+    }
+}
+
+impl LifecycleEvent {
+    /// The events of an in-place deployment, in order; with traffic control, CodeDeploy's own
+    /// traffic events around the agent's.
+    pub fn in_place(traffic_control: bool) -> impl Iterator<Item = LifecycleEvent> {
+        Self::ALL
+            .iter()
+            .copied()
+            .filter(move |e| traffic_control || !e.is_traffic())
+    }
+
+    /// The events of a termination deployment (an instance the group terminates): the Block
+    /// events only.
+    pub const TERMINATION: [LifecycleEvent; 3] =
+        [Self::BeforeBlockTraffic, Self::BlockTraffic, Self::AfterBlockTraffic];
+
+    /// The six events that exist only when the deployment group controls traffic.
+    pub fn is_traffic(self) -> bool {
+        matches!(
+            self,
+            Self::BeforeBlockTraffic
+                | Self::BlockTraffic
+                | Self::AfterBlockTraffic
+                | Self::BeforeAllowTraffic
+                | Self::AllowTraffic
+                | Self::AfterAllowTraffic
+        )
+    }
+
+    /// Whether the agent runs this event's scripts from the previous revision (the one being
+    /// replaced): ApplicationStop and the Block events.
+    pub fn runs_previous_revision(self) -> bool {
+        matches!(
+            self,
+            Self::BeforeBlockTraffic | Self::BlockTraffic | Self::AfterBlockTraffic | Self::ApplicationStop
+        )
+    }
+
+    /// Whether an appspec may name scripts for it: every event but CodeDeploy's own steps
+    /// (Install, BlockTraffic, AllowTraffic).
+    pub fn takes_scripts(self) -> bool {
+        !matches!(self, Self::Install | Self::BlockTraffic | Self::AllowTraffic)
+    }
+}
+
+api_enum! {
     /// Where one lifecycle event of one instance stands.
     LifecycleEventStatus {
         Pending = "Pending",
@@ -318,10 +382,10 @@ pub struct Diagnostics {
     pub log_tail: String,
 }
 
-/// One lifecycle event of one instance.
+/// One lifecycle event of one instance, as the deployment records it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LifecycleEvent {
-    pub name: String,
+pub struct EventRecord {
+    pub name: LifecycleEvent,
     pub status: LifecycleEventStatus,
     pub start_ms: Option<i64>,
     pub end_ms: Option<i64>,
@@ -333,7 +397,7 @@ pub struct LifecycleEvent {
 pub struct DeploymentInstance {
     pub status: InstanceStatus,
     pub updated_ms: i64,
-    pub events: Vec<LifecycleEvent>,
+    pub events: Vec<EventRecord>,
 }
 
 /// Why a deployment failed or stopped.

@@ -6,10 +6,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+mod attributes;
 pub mod codedeploy;
 mod domain;
 mod identity;
 mod listeners;
+pub use attributes::*;
 pub use domain::*;
 pub use identity::*;
 pub use listeners::*;
@@ -255,7 +257,7 @@ pub struct TargetGroup {
     pub vpc_id: String,
     pub target_type: String,
     pub health_check: HealthCheck,
-    pub attributes: BTreeMap<String, String>,
+    pub attributes: TargetGroupAttributes,
     pub targets: Vec<Target>,
     pub created_ms: i64,
 }
@@ -263,10 +265,7 @@ pub struct TargetGroup {
 impl TargetGroup {
     /// `deregistration_delay.timeout_seconds`.
     pub fn deregistration_delay_s(&self) -> i64 {
-        self.attributes
-            .get("deregistration_delay.timeout_seconds")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(300)
+        self.attributes.deregistration_delay_s
     }
 }
 

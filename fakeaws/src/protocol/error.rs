@@ -49,6 +49,35 @@ impl AwsError {
         )
     }
 
+    /// 400 `ListenerNotFound`, ELBv2's words for one listener.
+    pub fn listener_not_found(arn: &str) -> Self {
+        AwsError::new(400, "ListenerNotFound", format!("Listener '{arn}' not found"))
+    }
+
+    /// 400 `TargetGroupNotFound`, ELBv2's words for one target group.
+    pub fn target_group_not_found(arn: &str) -> Self {
+        AwsError::new(400, "TargetGroupNotFound", format!("Target groups '{arn}' not found"))
+    }
+
+    /// 400 `LoadBalancerNotFound`, ELBv2's words.
+    pub fn load_balancers_not_found() -> Self {
+        AwsError::new(400, "LoadBalancerNotFound", "One or more load balancers not found")
+    }
+
+    /// 400 `LoadBalancerNotFound`, Classic ELB's words for one load balancer.
+    pub fn classic_not_found(name: &str) -> Self {
+        AwsError::new(
+            400,
+            "LoadBalancerNotFound",
+            format!("There is no ACTIVE Load Balancer named '{name}'"),
+        )
+    }
+
+    /// 400 `InvalidNextToken`, Auto Scaling's words for a token it did not hand out.
+    pub fn invalid_next_token() -> Self {
+        AwsError::new(400, "InvalidNextToken", "The token provided is not valid.")
+    }
+
     /// `Sender` for client errors, `Receiver` for server errors.
     pub fn fault(&self) -> &'static str {
         if self.status >= 500 {

@@ -1,5 +1,6 @@
 //! The wire protocol: decoding Query parameters ([`query`]), writing XML ([`xml`]), the JSON 1.1 protocol ([`json`]), and the one
-//! error type that renders AWS's `ErrorResponse` ([`error`]). What a handler produces is an
+//! error type that renders AWS's `ErrorResponse` ([`error`]); SigV4 verification of every
+//! request, Query and JSON ([`sigv4`]). What a handler produces is an
 //! [`Outcome`].
 
 pub mod error;

@@ -1,4 +1,4 @@
-//! SigV4 verification of Query API requests, as AWS answers them: the `Authorization` header is
+//! SigV4 verification of requests (the Query APIs and CodeDeploy's JSON), as AWS answers them: the `Authorization` header is
 //! parsed, the access key looked up among the credentials the fake knows (the default pair, pairs
 //! given with `--credentials`, and the role credentials each instance's metadata service hands
 //! out, with their session tokens and expiry), and the signature recomputed with the AWS SDK's own

@@ -13,11 +13,7 @@ use crate::world::World;
 pub const NAMESPACE: &str = "http://elasticloadbalancing.amazonaws.com/doc/2012-06-01/";
 
 fn not_found(name: &str) -> AwsError {
-    AwsError::new(
-        400,
-        "LoadBalancerNotFound",
-        format!("There is no ACTIVE Load Balancer named '{name}'"),
-    )
+    AwsError::classic_not_found(name)
 }
 
 fn lb<'a>(world: &'a World, name: &str) -> Result<&'a ClassicLb, AwsError> {

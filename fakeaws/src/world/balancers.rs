@@ -43,11 +43,7 @@ impl World {
 
     /// DeleteListener: the listener, its rules, and their tags.
     pub fn delete_listener(&mut self, arn: &str) -> Result<(), AwsError> {
-        let l = self.change_routing(|w| {
-            w.listeners
-                .remove(arn)
-                .ok_or_else(|| AwsError::new(400, "ListenerNotFound", format!("Listener '{arn}' not found")))
-        })?;
+        let l = self.change_routing(|w| w.listeners.remove(arn).ok_or_else(|| AwsError::listener_not_found(arn)))?;
         self.elb_tags.remove(arn);
         for r in &l.rules {
             self.elb_tags.remove(&r.arn);
@@ -104,13 +100,10 @@ impl World {
 
     /// Changes a Classic Load Balancer's settings (health check, attributes).
     pub(crate) fn modify_classic(&mut self, name: &str, f: impl FnOnce(&mut ClassicLb)) -> Result<(), AwsError> {
-        let l = self.classic.get_mut(name).ok_or_else(|| {
-            AwsError::new(
-                400,
-                "LoadBalancerNotFound",
-                format!("There is no ACTIVE Load Balancer named '{name}'"),
-            )
-        })?;
+        let l = self
+            .classic
+            .get_mut(name)
+            .ok_or_else(|| AwsError::classic_not_found(name))?;
         f(l);
         Ok(())
     }

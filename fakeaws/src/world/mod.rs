@@ -9,7 +9,9 @@
 //! (load balancers, target groups and listeners coming and going), `targets`
 //! (registration and health), `groups` (sizes, capacity, quota, processes), `lifecycle` (standby
 //! and lifecycle hooks), `schedule` (the event schedule, one health-threshold helper, pruning),
-//! `reconcile`, `invariants`, `views` (the read-only door for code outside the fake); scaling policies and scheduled actions live in `crate::scaling`.
+//! `reconcile`, `invariants`, `scaling` (policies, alarms, scheduled actions), `rules` (listener
+//! rules and ELBv2 tags), `routing` (what a load balancer does with one request), `codedeploy`
+//! (CodeDeploy's control plane), `views` (the read-only door for code outside the fake).
 
 mod balancers;
 pub mod codedeploy;

@@ -90,7 +90,7 @@ impl World {
     fn listener_mut(&mut self, arn: &str) -> Result<&mut Listener, AwsError> {
         self.listeners
             .get_mut(arn)
-            .ok_or_else(|| AwsError::new(400, "ListenerNotFound", format!("Listener '{arn}' not found")))
+            .ok_or_else(|| AwsError::listener_not_found(arn))
     }
 
     /// Adds a rule to a listener.
@@ -105,7 +105,7 @@ impl World {
         let l = self
             .listeners
             .get(listener_arn)
-            .ok_or_else(|| AwsError::new(400, "ListenerNotFound", format!("Listener '{listener_arn}' not found")))?;
+            .ok_or_else(|| AwsError::listener_not_found(listener_arn))?;
         let lb = self.load_balancers.get(&l.load_balancer_arn);
         if lb.is_some_and(|lb| lb.kind != LoadBalancerType::Application) {
             return Err(AwsError::new(
@@ -289,13 +289,13 @@ impl World {
             return Ok(());
         }
         Err(if arn.contains(":loadbalancer/") {
-            AwsError::new(400, "LoadBalancerNotFound", "One or more load balancers not found")
+            AwsError::load_balancers_not_found()
         } else if arn.contains(":targetgroup/") {
-            AwsError::new(400, "TargetGroupNotFound", format!("Target groups '{arn}' not found"))
+            AwsError::target_group_not_found(arn)
         } else if arn.contains(":listener-rule/") {
             rule_not_found()
         } else {
-            AwsError::new(400, "ListenerNotFound", format!("Listener '{arn}' not found"))
+            AwsError::listener_not_found(arn)
         })
     }
 

@@ -12,12 +12,18 @@ use super::*;
 
 /// Deregister on the ASG path. `left_by` is the deployment that last wrote the state file.
 /// `g` is the instance's group as just read, `lifecycle` its state there.
-pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut State, left_by: &str) -> Result<()> {
+pub async fn deregister(
+    ctx: &Ctx,
+    mut g: Group,
+    lifecycle: &LifecycleState,
+    state: &mut State,
+    left_by: &str,
+) -> Result<()> {
     let group_name = g.name.clone();
     let group_name = group_name.as_str();
     let ours = state.standby && state.group.as_deref().is_none_or(|x| x == group_name);
     match lifecycle {
-        "Standby" | "EnteringStandby" => {
+        LifecycleState::Standby | LifecycleState::EnteringStandby => {
             if ours {
                 ctx.info(format!(
                     "{} is already {lifecycle} (left by deployment {left_by}); keeping it out of service",
@@ -26,7 +32,13 @@ pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut St
                 state.deployment_id = ctx.deployment_id.clone();
                 ctx.save(state)?;
                 keep_suspended(ctx, &mut g, state).await?;
-                return wait_lifecycle(ctx, "Standby", ctx.settings.standby_timeout, Duration::ZERO).await;
+                return wait_lifecycle(
+                    ctx,
+                    LifecycleState::Standby,
+                    ctx.settings.standby_timeout,
+                    Duration::ZERO,
+                )
+                .await;
             }
             ctx.info(format!(
                 "{} is in {lifecycle}, not put there by these hooks: nothing to do",
@@ -36,15 +48,21 @@ pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut St
         }
         // On its way back from the Standby these hooks put it in (a register that died after
         // ExitStandby): not a new launch. Let it arrive, then take it out again.
-        "Pending" | "Pending:Proceed" if ours => {
+        LifecycleState::Pending | LifecycleState::PendingProceed if ours => {
             ctx.info(format!(
                 "{} is {lifecycle} on its way back from the Standby deployment {left_by} put it in; waiting for InService to take it out again",
                 ctx.instance_id
             ));
-            wait_lifecycle(ctx, "InService", ctx.settings.in_service_timeout, Duration::ZERO).await?;
+            wait_lifecycle(
+                ctx,
+                LifecycleState::InService,
+                ctx.settings.in_service_timeout,
+                Duration::ZERO,
+            )
+            .await?;
             g = group(ctx, group_name).await?;
         }
-        "Pending:Wait" | "Pending" | "Pending:Proceed" => {
+        LifecycleState::PendingWait | LifecycleState::Pending | LifecycleState::PendingProceed => {
             ctx.info(format!(
                 "{} is {lifecycle}: a new instance not yet in service (lifecycle hook), nothing to deregister",
                 ctx.instance_id
@@ -57,7 +75,7 @@ pub async fn deregister(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut St
             }
             return clear_stale_marks(ctx, &g, false).await;
         }
-        "InService" => {}
+        LifecycleState::InService => {}
         other => {
             return Err(HookError::Refused(format!(
                 "{} is {other}; refusing to take it out of service",
@@ -272,8 +290,8 @@ async fn wait_standby(ctx: &Ctx, group_name: &str, state: &mut State, first_look
                 keep_suspended(ctx, &mut g, state).await?;
                 g.members
                     .get(&ctx.instance_id)
-                    .cloned()
-                    .unwrap_or_else(|| "gone".into())
+                    .map_or("gone", LifecycleState::as_str)
+                    .to_string()
             }
             // Transient even after retries: keep polling until the deadline.
             Err(e) if e.transient => {

@@ -13,7 +13,7 @@ use super::*;
 /// Register when the state file says these hooks put the instance in Standby in `group_name`:
 /// ExitStandby straight away, as AWS itself refuses it unless the instance is in Standby in that
 /// group and MaxSize allows one more. `Ok(false)`: refused, and the caller reads where the
-/// instance is (then [`register`] explains what it finds).
+/// instance is (then [`register()`] explains what it finds).
 pub async fn register_recorded(ctx: &Ctx, group_name: &str, state: &mut State) -> Result<bool> {
     ctx.info(format!(
         "ExitStandby {} in {group_name} (these hooks put it in Standby)",
@@ -54,24 +54,30 @@ pub async fn register_recorded(ctx: &Ctx, group_name: &str, state: &mut State) -
 /// register it again (the fake's model of it; later registration only costs more looks).
 const EXIT_STANDBY_PENDING: Duration = Duration::from_secs(2);
 
-pub async fn register(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut State) -> Result<()> {
+pub async fn register(ctx: &Ctx, mut g: Group, lifecycle: &LifecycleState, state: &mut State) -> Result<()> {
     let group_name = g.name.clone();
     let group_name = group_name.as_str();
     let exited = match lifecycle {
-        "Pending:Wait" | "Pending:Proceed" => {
+        LifecycleState::PendingWait | LifecycleState::PendingProceed => {
             ctx.info(format!(
                 "{} is {lifecycle}: a new instance; Auto Scaling puts it in service when the lifecycle action completes",
                 ctx.instance_id
             ));
             return Ok(());
         }
-        "EnteringStandby" => {
-            wait_lifecycle(ctx, "Standby", ctx.settings.standby_timeout, Duration::ZERO).await?;
+        LifecycleState::EnteringStandby => {
+            wait_lifecycle(
+                ctx,
+                LifecycleState::Standby,
+                ctx.settings.standby_timeout,
+                Duration::ZERO,
+            )
+            .await?;
             g = group(ctx, group_name).await?;
             exit_standby(ctx, &g).await?;
             true
         }
-        "Standby" if !g.tags.contains_key(&standby_key(&ctx.instance_id)) => {
+        LifecycleState::Standby if !g.tags.contains_key(&standby_key(&ctx.instance_id)) => {
             // Neither the state file nor the group's marks say these hooks put it there: an
             // operator did, as deregister saw. Theirs to bring back.
             ctx.info(format!(
@@ -82,11 +88,11 @@ pub async fn register(ctx: &Ctx, mut g: Group, lifecycle: &str, state: &mut Stat
             // for the others comes back now if nothing else holds it.
             return restore(ctx, g, state, false).await;
         }
-        "Standby" => {
+        LifecycleState::Standby => {
             exit_standby(ctx, &g).await?;
             true
         }
-        "Pending" | "InService" => false,
+        LifecycleState::Pending | LifecycleState::InService => false,
         other => {
             return Err(HookError::Refused(format!(
                 "{} is {other}; cannot bring it into service",
@@ -113,7 +119,13 @@ async fn come_back(ctx: &Ctx, left: &Group, state: &mut State, exited: bool) -> 
     };
     let health_covers_pending = ctx.settings.wait_for_healthy && covered(left);
     if !health_covers_pending {
-        wait_lifecycle(ctx, "InService", ctx.settings.in_service_timeout, Duration::ZERO).await?;
+        wait_lifecycle(
+            ctx,
+            LifecycleState::InService,
+            ctx.settings.in_service_timeout,
+            Duration::ZERO,
+        )
+        .await?;
     }
     // Registration happens on the way through Pending, a step of its own (about two seconds after
     // ExitStandby): the first look at health allows that much for it, and at least one poll
@@ -142,8 +154,14 @@ async fn come_back(ctx: &Ctx, left: &Group, state: &mut State, exited: bool) -> 
         }
     }
     let mut g = group(ctx, group_name).await?;
-    if g.members.get(&ctx.instance_id).map(String::as_str) != Some("InService") {
-        wait_lifecycle(ctx, "InService", ctx.settings.in_service_timeout, Duration::ZERO).await?;
+    if g.members.get(&ctx.instance_id) != Some(&LifecycleState::InService) {
+        wait_lifecycle(
+            ctx,
+            LifecycleState::InService,
+            ctx.settings.in_service_timeout,
+            Duration::ZERO,
+        )
+        .await?;
         g = group(ctx, group_name).await?;
     }
     if ctx.settings.wait_for_healthy {

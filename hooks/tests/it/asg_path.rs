@@ -600,7 +600,7 @@ async fn processes_stay_suspended_until_the_deployments_last_instance_is_back() 
     rh.instance_event(
         &id,
         &ids[0],
-        "BeforeInstall",
+        fakeaws::model::codedeploy::LifecycleEvent::BeforeInstall,
         fakeaws::model::codedeploy::LifecycleEventStatus::InProgress,
         None,
     )
@@ -634,7 +634,7 @@ async fn processes_stay_suspended_until_the_deployments_last_instance_is_back() 
     rh.instance_event(
         &id,
         &ids[1],
-        "BeforeInstall",
+        fakeaws::model::codedeploy::LifecycleEvent::BeforeInstall,
         fakeaws::model::codedeploy::LifecycleEventStatus::InProgress,
         None,
     )

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::Stdio;
 
 use anyhow::{anyhow, Context};
+use fakeaws::model::codedeploy::LifecycleEvent;
 
 use super::supervisor::Current;
 use super::Sim;
@@ -88,7 +89,7 @@ impl Sim {
         &mut self,
         deployment: usize,
         id: &str,
-        event: &str,
+        event: LifecycleEvent,
         rev: &str,
         script: &Script,
     ) -> anyhow::Result<Result<Current, String>> {
@@ -108,7 +109,7 @@ impl Sim {
                 return Ok(Ok(Current::Hang {
                     deadline_ms,
                     script: script.location.clone(),
-                    event: event.to_string(),
+                    event,
                 }))
             }
             _ => {}
@@ -126,7 +127,7 @@ impl Sim {
         let mut cmd = tokio::process::Command::new(&path);
         cmd.env_clear()
             .env("PATH", self.script_path())
-            .env("LIFECYCLE_EVENT", event)
+            .env("LIFECYCLE_EVENT", event.as_str())
             .env("DEPLOYMENT_ID", self.deployment_id(deployment))
             .env("APPLICATION_NAME", &self.application)
             .env("DEPLOYMENT_GROUP_NAME", dg)
@@ -196,7 +197,7 @@ impl Sim {
             deadline_ms,
             kill_when_asleep,
             script: script.location.clone(),
-            event: event.to_string(),
+            event,
             lines,
         }))
     }

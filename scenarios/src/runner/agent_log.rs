@@ -149,7 +149,13 @@ impl Sim {
     }
 
     /// A script of `event` starts: `LifecycleEvent - ` (for the event's first) and `Script - `.
-    pub(super) fn script_log_begins(&mut self, instance: &str, deployment: usize, event: &str, location: &str) {
+    pub(super) fn script_log_begins(
+        &mut self,
+        instance: &str,
+        deployment: usize,
+        event: fakeaws::model::codedeploy::LifecycleEvent,
+        location: &str,
+    ) {
         let now = self.now();
         let first = !self.event_logs.get(instance).is_some_and(|l| l.started);
         let mut entries = Vec::new();

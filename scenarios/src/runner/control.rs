@@ -1,12 +1,13 @@
 //! CodeDeploy's control plane as the engine keeps it: the deployment group, each deployment the
 //! engine runs (user, launch, follow-up, rollback) created in fakeaws' CodeDeploy, its instances'
 //! lifecycle events and statuses reported as they happen, and its end. What the API answers
-//! (`aws deploy get-deployment`, the hooks' GetDeployment) is what the engine does.
+//! (`aws deploy get-deployment`, the hooks' ListDeployments and ListDeploymentTargets) is what the engine does.
 
 use anyhow::anyhow;
 use fakeaws::model::codedeploy::{
     DeploymentCreator, DeploymentOption, DeploymentStatus, Diagnostics, ErrorInformation, InstanceStatus,
-    LifecycleEventStatus, MinimumHealthyHosts, MinimumHealthyHostsType, OutdatedInstancesStrategy, Revision,
+    LifecycleEvent, LifecycleEventStatus, MinimumHealthyHosts, MinimumHealthyHostsType, OutdatedInstancesStrategy,
+    Revision,
 };
 use fakeaws::world::codedeploy::{DeploymentInput, GroupInput};
 
@@ -123,7 +124,7 @@ impl Sim {
     }
 
     /// A step of a run begins its lifecycle event.
-    pub(super) fn report_event(&mut self, run: &Run, event: &str) {
+    pub(super) fn report_event(&mut self, run: &Run, event: LifecycleEvent) {
         self.event_log_begins(&run.instance);
         let id = self.deployment_id(run.deployment);
         let _ =
@@ -139,12 +140,6 @@ impl Sim {
         let status = match &run.failed {
             None => InstanceStatus::Succeeded,
             Some(why) => {
-                let event = run
-                    .trace
-                    .last()
-                    .and_then(|l| l.split(' ').next())
-                    .map(|e| e.trim_end_matches(':').to_string())
-                    .unwrap_or_default();
                 let code = ["ScriptTimedOut", "ScriptMissing", "ScriptFailed"]
                     .into_iter()
                     .find(|c| why.starts_with(c))
@@ -159,18 +154,20 @@ impl Sim {
                     Some(code) => format!("Script at specified location: {script} failed with exit code {code}"),
                     None => why.clone(),
                 };
-                let _ = r.instance_event(
-                    &id,
-                    &run.instance,
-                    &event,
-                    LifecycleEventStatus::Failed,
-                    Some(Diagnostics {
-                        error_code: code.to_string(),
-                        script_name: script,
-                        message,
-                        log_tail: self.log_tail(&run.instance),
-                    }),
-                );
+                if let Some(event) = run.event {
+                    let _ = r.instance_event(
+                        &id,
+                        &run.instance,
+                        event,
+                        LifecycleEventStatus::Failed,
+                        Some(Diagnostics {
+                            error_code: code.to_string(),
+                            script_name: script,
+                            message,
+                            log_tail: self.log_tail(&run.instance),
+                        }),
+                    );
+                }
                 InstanceStatus::Failed
             }
         };

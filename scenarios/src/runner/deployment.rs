@@ -5,11 +5,11 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use anyhow::bail;
+use fakeaws::model::codedeploy::LifecycleEvent;
 use fakeaws::rehearsal::LifecycleResult;
 
 use super::supervisor::{Run, Step};
 use super::{launch_hook_name, Sim};
-use crate::appspec;
 use crate::report::{Creator, DeploymentReport, InstanceReport, Status};
 use crate::schema::ConfigSpec;
 
@@ -47,55 +47,41 @@ impl Sim {
     fn steps_for(&self, instance: &str, revision: &str) -> VecDeque<Step> {
         let mut steps = VecDeque::new();
         let traffic = self.sc.deployment_group.traffic_control;
-        let mut events: Vec<(&str, bool)> = Vec::new();
-        if traffic {
-            // CodeDeploy's own traffic events around the agent's, the Block ones with the
-            // previous revision's scripts (like ApplicationStop).
-            events.extend([
-                ("BeforeBlockTraffic", true),
-                ("BlockTraffic", true),
-                ("AfterBlockTraffic", true),
-            ]);
-        }
-        events.extend(appspec::EVENTS);
-        if traffic {
-            events.extend([
-                ("BeforeAllowTraffic", false),
-                ("AllowTraffic", false),
-                ("AfterAllowTraffic", false),
-            ]);
-        }
-        for (event, from_previous) in events {
-            if event == "BlockTraffic" || event == "AllowTraffic" {
-                steps.push_back(Step::Traffic {
-                    allow: event == "AllowTraffic",
-                });
-                continue;
+        for event in LifecycleEvent::in_place(traffic) {
+            match event {
+                LifecycleEvent::BlockTraffic | LifecycleEvent::AllowTraffic => {
+                    steps.push_back(Step::Traffic {
+                        allow: event == LifecycleEvent::AllowTraffic,
+                    });
+                    continue;
+                }
+                LifecycleEvent::DownloadBundle => {
+                    steps.push_back(Step::DownloadBundle);
+                    continue;
+                }
+                LifecycleEvent::Install => {
+                    steps.push_back(Step::Install);
+                    continue;
+                }
+                _ => {}
             }
-            if event == "BeforeInstall" {
-                steps.push_back(Step::DownloadBundle);
-            }
-            if event == "AfterInstall" {
-                steps.push_back(Step::Install);
-            }
-            let rev = if from_previous {
+            // ApplicationStop and the Block events run the previous revision's scripts.
+            let rev = if event.runs_previous_revision() {
                 self.installed.get(instance).cloned()
             } else {
                 Some(revision.to_string())
             };
             let Some(rev) = rev else {
                 // Only ApplicationStop reports it: the Block events have nothing to run either.
-                if event == "ApplicationStop" {
-                    steps.push_back(Step::NoPreviousRevision {
-                        event: event.to_string(),
-                    });
+                if event == LifecycleEvent::ApplicationStop {
+                    steps.push_back(Step::NoPreviousRevision { event });
                 }
                 continue;
             };
             let scripts = self
                 .revisions
                 .get(&rev)
-                .and_then(|r| r.spec.hooks.get(event))
+                .and_then(|r| r.spec.hooks.get(&event))
                 .cloned()
                 .unwrap_or_default();
             if scripts.is_empty() {
@@ -103,7 +89,7 @@ impl Sim {
             }
             for script in scripts {
                 steps.push_back(Step::Script {
-                    event: event.to_string(),
+                    event,
                     revision: rev.clone(),
                     script,
                 });
@@ -120,17 +106,17 @@ impl Sim {
             .installed
             .get(instance)
             .and_then(|r| self.revisions.get(r).map(|x| (r, x)));
-        for event in ["BeforeBlockTraffic", "BlockTraffic", "AfterBlockTraffic"] {
-            if event == "BlockTraffic" {
+        for event in LifecycleEvent::TERMINATION {
+            if event == LifecycleEvent::BlockTraffic {
                 if self.sc.deployment_group.traffic_control {
                     steps.push_back(Step::Traffic { allow: false });
                 }
                 continue;
             }
             let Some((rev, r)) = installed else { continue };
-            for script in r.spec.hooks.get(event).cloned().unwrap_or_default() {
+            for script in r.spec.hooks.get(&event).cloned().unwrap_or_default() {
                 steps.push_back(Step::Script {
-                    event: event.to_string(),
+                    event,
                     revision: rev.clone(),
                     script,
                 });
@@ -148,6 +134,7 @@ impl Sim {
             steps: self.steps_for(instance, revision),
             current: None,
             trace: Vec::new(),
+            event: None,
             failed: None,
         }
     }

@@ -1,8 +1,13 @@
 //! The simulated CodeDeploy service and agent: plays a scenario's deployments against an embedded
 //! fakeaws, running the real hook binaries (and the revision's other scripts) as child processes.
 //! Rooms: `stage` (revisions), `deployment` (batches, failure rules, the report of each
-//! deployment), `supervisor` (script processes, deadlines, exits, kills, the clock), `events`
-//! (scenario events), `verdict` (the outcome and its invariant violations). The runner steers
+//! deployment), `supervisor` (script processes, deadlines, exits, kills, the clock), `agent` (the
+//! install, the app model, a script's start), `agent_log` (the agent's logs and log tail),
+//! `control` (CodeDeploy's records as the engine reports them), `pickup` (deployments created
+//! through the API), `calls` (counting and holding the hooks' AWS calls), `events` (scenario
+//! events), `points` (explore's trigger points), `traffic` and `probe` (users' requests), `floor`
+//! (what AWS's timers allow), `verdict` (the outcome and its invariant violations), `serve`
+//! (`rehearse serve`). The runner steers
 //! fakeaws only through [`fakeaws::rehearsal`], the clock and fault injection.
 //!
 //! It is a discrete-event simulation on fakeaws' manual clock: the runner advances the clock only
@@ -31,6 +36,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context};
+use fakeaws::model::codedeploy::LifecycleEvent;
 use fakeaws::{ClockMode, Fake, Options, Running};
 use tokio::sync::mpsc;
 
@@ -162,7 +168,7 @@ pub(super) struct Sim {
     pub(super) last_good: Option<String>,
     pub(super) reports: Vec<DeploymentReport>,
     pub(super) fired: Vec<bool>,
-    pub(super) started_events: BTreeSet<(String, String, usize)>,
+    pub(super) started_events: BTreeSet<(String, LifecycleEvent, usize)>,
     pub(super) start_ms: i64,
     pub(super) min_capacity: Option<(usize, usize)>,
     pub(super) handled_pending: BTreeSet<String>,

@@ -3,6 +3,7 @@
 //! recorded when the explorer asks.
 //! The explorer turns each into a scenario event's `when`.
 
+use fakeaws::model::codedeploy::LifecycleEvent;
 use fakeaws::model::Lifecycle;
 use serde::Serialize;
 
@@ -16,7 +17,7 @@ pub enum TriggerPoint {
     Starts {
         deployment: usize,
         instance: usize,
-        event: String,
+        event: LifecycleEvent,
     },
     /// Instance `instance` is in lifecycle state `state` during deployment `deployment`.
     Reaches {
@@ -44,7 +45,7 @@ impl TriggerPoint {
             } => When {
                 deployment: Some(*deployment),
                 instance: Some(*instance),
-                starts: Some(event.clone()),
+                starts: Some(*event),
                 ..When::default()
             },
             TriggerPoint::Reaches {
@@ -144,7 +145,7 @@ impl Sim {
                 out.insert(TriggerPoint::Starts {
                     deployment: *deployment,
                     instance: n,
-                    event: event.clone(),
+                    event: *event,
                 });
             }
         }

@@ -6,6 +6,7 @@
 use std::collections::{HashSet, VecDeque};
 
 use anyhow::{anyhow, bail};
+use fakeaws::model::codedeploy::LifecycleEvent;
 
 use super::Sim;
 use crate::appspec::Script;
@@ -23,7 +24,7 @@ pub(super) enum Step {
     Install,
     /// A lifecycle event whose scripts come from the previous revision, and there is none.
     NoPreviousRevision {
-        event: String,
+        event: LifecycleEvent,
     },
     /// CodeDeploy's BlockTraffic (`allow == false`) or AllowTraffic: the instance taken out of
     /// (or put back in) the group's load balancers, until drained (or healthy).
@@ -32,7 +33,7 @@ pub(super) enum Step {
     },
     /// One script of a lifecycle event.
     Script {
-        event: String,
+        event: LifecycleEvent,
         revision: String,
         script: Script,
     },
@@ -40,13 +41,13 @@ pub(super) enum Step {
 
 impl Step {
     /// The lifecycle event the step belongs to.
-    pub(super) fn event(&self) -> &str {
+    pub(super) fn event(&self) -> LifecycleEvent {
         match self {
-            Step::DownloadBundle => "DownloadBundle",
-            Step::Install => "Install",
-            Step::Traffic { allow: false } => "BlockTraffic",
-            Step::Traffic { allow: true } => "AllowTraffic",
-            Step::NoPreviousRevision { event } | Step::Script { event, .. } => event,
+            Step::DownloadBundle => LifecycleEvent::DownloadBundle,
+            Step::Install => LifecycleEvent::Install,
+            Step::Traffic { allow: false } => LifecycleEvent::BlockTraffic,
+            Step::Traffic { allow: true } => LifecycleEvent::AllowTraffic,
+            Step::NoPreviousRevision { event } | Step::Script { event, .. } => *event,
         }
     }
 }
@@ -62,14 +63,14 @@ pub(super) enum Current {
         deadline_ms: i64,
         kill_when_asleep: bool,
         script: String,
-        event: String,
+        event: LifecycleEvent,
         /// What it has printed, not yet in the logs.
         lines: super::agent_log::Lines,
     },
     Hang {
         deadline_ms: i64,
         script: String,
-        event: String,
+        event: LifecycleEvent,
     },
     /// CodeDeploy waiting for BlockTraffic or AllowTraffic to settle.
     Traffic { allow: bool, deadline_ms: i64 },
@@ -85,6 +86,8 @@ pub(super) struct Run {
     pub(super) steps: VecDeque<Step>,
     pub(super) current: Option<Current>,
     pub(super) trace: Vec<String>,
+    /// The lifecycle event of the step that started last.
+    pub(super) event: Option<LifecycleEvent>,
     pub(super) failed: Option<String>,
 }
 
@@ -320,9 +323,10 @@ impl Sim {
                 let Some(step) = run.steps.pop_front() else {
                     break;
                 };
-                let new_event =
-                    self.started_events
-                        .insert((run.instance.clone(), step.event().to_string(), run.deployment));
+                run.event = Some(step.event());
+                let new_event = self
+                    .started_events
+                    .insert((run.instance.clone(), step.event(), run.deployment));
                 if new_event {
                     self.report_event(run, step.event());
                 }
@@ -356,7 +360,7 @@ impl Sim {
                         script,
                     } => {
                         let cur = self
-                            .start_script(run.deployment, &run.instance, &event, &revision, &script)
+                            .start_script(run.deployment, &run.instance, event, &revision, &script)
                             .await?;
                         let what = format!("{event} {}", script.location);
                         let now = self.now();

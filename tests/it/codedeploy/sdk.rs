@@ -196,7 +196,7 @@ async fn the_rust_sdk_manages_applications_groups_configs_and_deployments() {
     rh.instance_event(
         &id,
         &members[0],
-        "BeforeInstall",
+        fakeaws::model::codedeploy::LifecycleEvent::BeforeInstall,
         cd::LifecycleEventStatus::InProgress,
         None,
     )
@@ -216,7 +216,7 @@ async fn the_rust_sdk_manages_applications_groups_configs_and_deployments() {
     rh.instance_event(
         &id,
         &members[1],
-        "ApplicationStart",
+        fakeaws::model::codedeploy::LifecycleEvent::ApplicationStart,
         cd::LifecycleEventStatus::InProgress,
         None,
     )
@@ -224,7 +224,7 @@ async fn the_rust_sdk_manages_applications_groups_configs_and_deployments() {
     rh.instance_event(
         &id,
         &members[1],
-        "ApplicationStart",
+        fakeaws::model::codedeploy::LifecycleEvent::ApplicationStart,
         cd::LifecycleEventStatus::Failed,
         Some(cd::Diagnostics {
             error_code: "ScriptFailed".into(),

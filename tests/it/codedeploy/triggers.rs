@@ -116,8 +116,14 @@ async fn trigger_notifications_are_listed_and_delivered_as_sns_would() {
     let rh = r.fake.rehearsal();
     rh.begin_deployment(&id, &members).expect("begin");
     for m in &members {
-        rh.instance_event(&id, m, "BeforeInstall", cd::LifecycleEventStatus::InProgress, None)
-            .expect("event");
+        rh.instance_event(
+            &id,
+            m,
+            cd::LifecycleEvent::BeforeInstall,
+            cd::LifecycleEventStatus::InProgress,
+            None,
+        )
+        .expect("event");
         rh.instance_done(&id, m, cd::InstanceStatus::Succeeded).expect("done");
     }
     rh.deployment_done(&id, cd::DeploymentStatus::Succeeded, None);

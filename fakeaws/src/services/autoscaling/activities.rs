@@ -32,9 +32,7 @@ pub(super) fn describe_activities(world: &mut World, p: &Params) -> Outcome {
     let max_records = p.int_in("MaxRecords", 1, 100)?.unwrap_or(100) as usize;
     let start: usize = match p.opt("NextToken") {
         None | Some("") => 0,
-        Some(t) => t
-            .parse()
-            .map_err(|_| AwsError::new(400, "InvalidNextToken", "The token provided is not valid."))?,
+        Some(t) => t.parse().map_err(|_| AwsError::invalid_next_token())?,
     };
     if let Some(g) = group {
         world.group(g)?;

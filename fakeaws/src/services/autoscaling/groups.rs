@@ -174,9 +174,7 @@ pub(super) fn describe_groups(world: &mut World, p: &Params) -> Outcome {
     let names = p.list_max("AutoScalingGroupNames", max_records.max(50))?;
     let start: usize = match p.opt("NextToken") {
         None | Some("") => 0,
-        Some(t) => t
-            .parse()
-            .map_err(|_| AwsError::new(400, "InvalidNextToken", "The token provided is not valid."))?,
+        Some(t) => t.parse().map_err(|_| AwsError::invalid_next_token())?,
     };
     let all: Vec<&Group> = world
         .groups
@@ -266,9 +264,7 @@ pub(super) fn describe_instances(world: &mut World, p: &Params) -> Outcome {
     let max_records = p.int_in("MaxRecords", 1, 50)?.unwrap_or(50) as usize;
     let start: usize = match p.opt("NextToken") {
         None | Some("") => 0,
-        Some(t) => t
-            .parse()
-            .map_err(|_| AwsError::new(400, "InvalidNextToken", "The token provided is not valid."))?,
+        Some(t) => t.parse().map_err(|_| AwsError::invalid_next_token())?,
     };
     let all: Vec<&Instance> = world
         .instances

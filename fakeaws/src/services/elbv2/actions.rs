@@ -27,11 +27,7 @@ fn tg_exists(world: &World, arn: &str) -> Result<(), AwsError> {
     if world.target_groups.contains_key(arn) {
         Ok(())
     } else {
-        Err(AwsError::new(
-            400,
-            "TargetGroupNotFound",
-            format!("Target groups '{arn}' not found"),
-        ))
+        Err(AwsError::target_group_not_found(arn))
     }
 }
 

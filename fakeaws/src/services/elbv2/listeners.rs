@@ -96,11 +96,7 @@ pub(super) fn describe_listeners(world: &mut World, p: &Params) -> Outcome {
 pub(super) fn modify_listener(world: &mut World, p: &Params) -> Outcome {
     let arn = p.req("ListenerArn")?.to_string();
     if !world.listeners.contains_key(&arn) {
-        return Err(AwsError::new(
-            400,
-            "ListenerNotFound",
-            format!("Listener '{arn}' not found"),
-        ));
+        return Err(AwsError::listener_not_found(&arn));
     }
     let actions = decode(world, p, "DefaultActions")?;
     let port = p.int_in("Port", 1, 65535)?;

@@ -46,7 +46,7 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
         }
         "DescribeTargetGroupAttributes" => {
             let tg = tg(world, p.req("TargetGroupArn")?)?;
-            Ok(Some(attributes(&tg.attributes)))
+            Ok(Some(attributes(&tg.attributes.pairs())))
         }
         "ModifyTargetGroupAttributes" => modify_tg_attributes(world, p),
         "RegisterTargets" => register_targets(world, p),
@@ -76,11 +76,11 @@ fn tg<'a>(world: &'a World, arn: &str) -> Result<&'a TargetGroup, AwsError> {
     world
         .target_groups
         .get(arn)
-        .ok_or_else(|| AwsError::new(400, "TargetGroupNotFound", format!("Target groups '{arn}' not found")))
+        .ok_or_else(|| AwsError::target_group_not_found(arn))
 }
 
 fn lb_not_found() -> AwsError {
-    AwsError::new(400, "LoadBalancerNotFound", "One or more load balancers not found")
+    AwsError::load_balancers_not_found()
 }
 
 fn check_name(kind: &str, name: &str) -> Result<(), AwsError> {

@@ -74,7 +74,7 @@ pub(super) fn describe_rules(world: &mut World, p: &Params) -> Outcome {
             let l = world
                 .listeners
                 .get(arn)
-                .ok_or_else(|| AwsError::new(400, "ListenerNotFound", format!("Listener '{arn}' not found")))?;
+                .ok_or_else(|| AwsError::listener_not_found(arn))?;
             let start: usize = match p.opt("Marker") {
                 Some(m) => m
                     .parse()

@@ -2,28 +2,6 @@
 
 use super::*;
 
-pub(super) fn default_attributes(protocol: &str) -> BTreeMap<String, String> {
-    let mut a = BTreeMap::new();
-    a.insert("deregistration_delay.timeout_seconds".into(), "300".into());
-    a.insert("stickiness.enabled".into(), "false".into());
-    a.insert(
-        "stickiness.type".into(),
-        if protocol == "TCP" || protocol == "UDP" {
-            "source_ip"
-        } else {
-            "lb_cookie"
-        }
-        .into(),
-    );
-    a.insert("load_balancing.algorithm.type".into(), "round_robin".into());
-    a.insert("slow_start.duration_seconds".into(), "0".into());
-    a.insert(
-        "deregistration_delay.connection_termination.enabled".into(),
-        "false".into(),
-    );
-    a
-}
-
 pub(super) fn health_check_from(
     p: &Params,
     protocol: &str,
@@ -120,7 +98,7 @@ pub(super) fn create_tg(world: &mut World, p: &Params) -> Outcome {
         vpc_id: p.opt("VpcId").unwrap_or("vpc-0fakeaws00000001").to_string(),
         target_type,
         health_check: hc,
-        attributes: default_attributes(&protocol),
+        attributes: TargetGroupAttributes::defaults(&protocol),
         targets: Vec::new(),
         created_ms: world.now_ms,
     };
@@ -266,7 +244,7 @@ pub(super) fn modify_tg_attributes(world: &mut World, p: &Params) -> Outcome {
         .get_mut(&arn)
         .ok_or_else(|| AwsError::validation("target group vanished"))?;
     for (k, v) in updates {
-        t.attributes.insert(k, v);
+        t.attributes.set(&k, &v);
     }
-    Ok(Some(attributes(&t.attributes)))
+    Ok(Some(attributes(&t.attributes.pairs())))
 }

@@ -135,10 +135,10 @@ impl World {
         let now = self.now_ms;
         let d = self.deployment_mut(id)?;
         // A termination deployment runs the Block events only.
-        let events = if d.creator == DeploymentCreator::AutoscalingTermination {
-            vec!["BeforeBlockTraffic", "BlockTraffic", "AfterBlockTraffic"]
+        let events: Vec<LifecycleEvent> = if d.creator == DeploymentCreator::AutoscalingTermination {
+            LifecycleEvent::TERMINATION.to_vec()
         } else {
-            in_place_events(d.deployment_option == DeploymentOption::WithTrafficControl)
+            LifecycleEvent::in_place(d.deployment_option == DeploymentOption::WithTrafficControl).collect()
         };
         d.status = DeploymentStatus::InProgress;
         d.started_ms = Some(now);
@@ -151,8 +151,8 @@ impl World {
                     updated_ms: now,
                     events: events
                         .iter()
-                        .map(|e| LifecycleEvent {
-                            name: e.to_string(),
+                        .map(|&e| EventRecord {
+                            name: e,
                             status: LifecycleEventStatus::Pending,
                             start_ms: None,
                             end_ms: None,
@@ -172,7 +172,7 @@ impl World {
         &mut self,
         id: &str,
         instance: &str,
-        event: &str,
+        event: LifecycleEvent,
         status: LifecycleEventStatus,
         diagnostics: Option<Diagnostics>,
     ) -> Result<(), AwsError> {

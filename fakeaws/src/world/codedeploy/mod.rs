@@ -31,28 +31,6 @@ pub fn termination_hook_name(deployment_group: &str) -> String {
     format!("CodeDeploy-managed-automatic-termination-deployment-hook-{deployment_group}")
 }
 
-/// The lifecycle events of an in-place deployment, in order; with traffic control, CodeDeploy's
-/// own traffic events around them.
-pub fn in_place_events(traffic_control: bool) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    if traffic_control {
-        out.extend(["BeforeBlockTraffic", "BlockTraffic", "AfterBlockTraffic"]);
-    }
-    out.extend([
-        "ApplicationStop",
-        "DownloadBundle",
-        "BeforeInstall",
-        "Install",
-        "AfterInstall",
-        "ApplicationStart",
-        "ValidateService",
-    ]);
-    if traffic_control {
-        out.extend(["BeforeAllowTraffic", "AllowTraffic", "AfterAllowTraffic"]);
-    }
-    out
-}
-
 /// What CreateDeploymentGroup and UpdateDeploymentGroup may set (`None`: not given).
 #[derive(Debug, Clone, Default)]
 pub struct GroupInput {
