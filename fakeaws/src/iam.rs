@@ -8,7 +8,6 @@
 use serde_json::Value;
 
 use crate::protocol::error::AwsError;
-use crate::protocol::query::Params;
 use crate::protocol::sigv4::{Known, Principal, PrincipalKind};
 use crate::world::World;
 
@@ -150,63 +149,6 @@ pub fn decide(policies: &[Value], action: &str, resource: &str) -> Option<bool> 
         }
     }
     allowed
-}
-
-/// The resource a call acts on, as AWS's service authorization reference gives it: the group,
-/// target group, load balancer, listener or rule the call names, and `*` for the actions that
-/// take no resource (Describe calls among them).
-pub fn resource_of(world: &World, service: &str, action: &str, p: &Params) -> String {
-    let group_arn = |name: Option<&str>| {
-        name.and_then(|n| world.groups.get(n))
-            .map(|g| g.arn.clone())
-            .unwrap_or_else(|| "*".into())
-    };
-    match (service, action) {
-        (
-            "autoscaling",
-            "EnterStandby"
-            | "ExitStandby"
-            | "UpdateAutoScalingGroup"
-            | "SuspendProcesses"
-            | "ResumeProcesses"
-            | "SetDesiredCapacity"
-            | "DeleteAutoScalingGroup"
-            | "CompleteLifecycleAction"
-            | "PutLifecycleHook"
-            | "AttachLoadBalancerTargetGroups"
-            | "DetachLoadBalancerTargetGroups"
-            | "AttachLoadBalancers"
-            | "DetachLoadBalancers"
-            | "TerminateInstanceInAutoScalingGroup"
-            | "SetInstanceProtection"
-            | "PutScalingPolicy"
-            | "ExecutePolicy"
-            | "PutScheduledUpdateGroupAction",
-        ) => group_arn(p.opt("AutoScalingGroupName")),
-        ("autoscaling", "CreateOrUpdateTags" | "DeleteTags") => group_arn(p.opt("Tags.member.1.ResourceId")),
-        ("autoscaling", "SetInstanceHealth") => group_arn(
-            p.opt("InstanceId")
-                .and_then(|i| world.instances.get(i))
-                .and_then(|i| i.group.as_deref()),
-        ),
-        ("elasticloadbalancing", "RegisterTargets" | "DeregisterTargets" | "ModifyTargetGroupAttributes") => {
-            p.opt("TargetGroupArn").unwrap_or("*").to_string()
-        }
-        ("elasticloadbalancing", "CreateRule" | "ModifyListener") => p.opt("ListenerArn").unwrap_or("*").to_string(),
-        ("elasticloadbalancing", "DeleteRule" | "ModifyRule") => p.opt("RuleArn").unwrap_or("*").to_string(),
-        ("elasticloadbalancing", "AddTags" | "RemoveTags") => p
-            .opt("ResourceArns.member.1")
-            .or_else(|| p.opt("LoadBalancerNames.member.1"))
-            .unwrap_or("*")
-            .to_string(),
-        ("elasticloadbalancing", "RegisterInstancesWithLoadBalancer" | "DeregisterInstancesFromLoadBalancer") => {
-            match p.opt("LoadBalancerName") {
-                Some(n) => world.arn("elasticloadbalancing", &format!("loadbalancer/{n}")),
-                None => "*".into(),
-            }
-        }
-        _ => "*".into(),
-    }
 }
 
 /// AWS's AccessDenied for an identity-based refusal.

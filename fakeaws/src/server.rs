@@ -16,8 +16,27 @@ use crate::admin;
 use crate::protocol::error::AwsError;
 use crate::protocol::json;
 use crate::protocol::query::Params;
+use crate::services::table::Service;
 use crate::services::{autoscaling, classic, codedeploy, elbv2, imds};
 use crate::state::{Fake, Fault};
+
+/// The Query APIs, each known by its `Version`.
+const QUERY: [&Service<Params, Option<String>>; 3] = [&autoscaling::SERVICE, &elbv2::SERVICE, &classic::SERVICE];
+
+/// The Query API a request is for: by its `Version`, else by the service it was signed for
+/// (for an error's namespace); Auto Scaling when neither says.
+fn query_service(version: &str, signer: Option<&str>) -> &'static Service<Params, Option<String>> {
+    QUERY
+        .iter()
+        .find(|s| s.version == version)
+        .or_else(|| {
+            QUERY
+                .iter()
+                .find(|s| version.is_empty() && Some(s.signing_name) == signer)
+        })
+        .copied()
+        .unwrap_or(&autoscaling::SERVICE)
+}
 
 /// The router for a fake.
 pub fn app(fake: Arc<Fake>) -> Router {
@@ -126,46 +145,42 @@ async fn query(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, body
     let caller = match fake.verify_signature("POST", path_and_query, headers, body) {
         Ok(caller) => caller,
         Err(e) => {
-            let ns = match (version.as_str(), signer.as_deref()) {
-                ("2015-12-01", _) => elbv2::NAMESPACE,
-                ("2012-06-01", _) => classic::NAMESPACE,
-                ("", Some("elasticloadbalancing")) => elbv2::NAMESPACE,
-                _ => autoscaling::NAMESPACE,
-            };
+            let ns = query_service(&version, signer.as_deref()).namespace;
             return aws_response(fake, ns, Err(e), "");
         }
     };
-    let (service, ns) = match version.as_str() {
-        "2011-01-01" => ("autoscaling", autoscaling::NAMESPACE),
-        "2015-12-01" => ("elasticloadbalancing", elbv2::NAMESPACE),
-        "2012-06-01" => ("elasticloadbalancing", classic::NAMESPACE),
-        "" => {
-            let err = AwsError::new(
-                400,
-                "MissingParameter",
-                "The request must contain the parameter Version.",
-            );
-            let ns = match signer.as_deref() {
-                Some("elasticloadbalancing") => elbv2::NAMESPACE,
-                _ => autoscaling::NAMESPACE,
-            };
-            return aws_response(fake, ns, Err(err), "");
-        }
-        other => {
-            let err = AwsError::new(
-                400,
-                "InvalidParameterValue",
-                format!("Version {other} is not supported: fakeaws serves Auto Scaling 2011-01-01, Elastic Load Balancing 2015-12-01 and Classic Elastic Load Balancing 2012-06-01."),
-            );
-            return aws_response(fake, autoscaling::NAMESPACE, Err(err), "");
-        }
-    };
+    let service = query_service(&version, signer.as_deref());
+    let ns = service.namespace;
+    if version.is_empty() {
+        let err = AwsError::new(
+            400,
+            "MissingParameter",
+            "The request must contain the parameter Version.",
+        );
+        return aws_response(fake, ns, Err(err), "");
+    }
+    if service.version != version {
+        let served: Vec<String> = QUERY.iter().map(|s| format!("{} {}", s.title, s.version)).collect();
+        let err = AwsError::new(
+            400,
+            "InvalidParameterValue",
+            format!(
+                "Version {version} is not supported: fakeaws serves {} and {}.",
+                served[..served.len() - 1].join(", "),
+                served[served.len() - 1]
+            ),
+        );
+        return aws_response(fake, autoscaling::NAMESPACE, Err(err), "");
+    }
     if let Some(s) = &signer {
-        if s != service {
+        if s != service.signing_name {
             let err = AwsError::new(
                 400,
                 "InvalidAction",
-                format!("The request was signed for service '{s}' but Version {version} belongs to '{service}'."),
+                format!(
+                    "The request was signed for service '{s}' but Version {version} belongs to '{}'.",
+                    service.signing_name
+                ),
             );
             return aws_response(fake, ns, Err(err), "");
         }
@@ -177,14 +192,14 @@ async fn query(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, body
             return aws_response(fake, ns, Err(err), "");
         }
     };
-    let read_only = ["Describe", "Get", "List"].iter().any(|p| action.starts_with(p));
+    let read_only = !service.changes(&action);
     let outcome = execute(
         fake,
         caller.as_ref(),
-        service,
+        service.signing_name,
         &action,
         read_only,
-        |world| crate::iam::resource_of(world, service, &action, &params),
+        |world| service.resource(world, &action, &params),
         |world| {
             // Under the world's lock: the version cannot move while the answer is built.
             let at = fake.version();
@@ -193,11 +208,7 @@ async fn query(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, body
                     return Ok(kept);
                 }
             }
-            let answer = match (service, version.as_str()) {
-                ("autoscaling", _) => autoscaling::handle(world, &action, &params),
-                (_, "2012-06-01") => classic::handle(world, &action, &params),
-                _ => elbv2::handle(world, &action, &params),
-            };
+            let answer = service.handle(world, &action, &params);
             if let (true, Ok(a)) = (read_only, &answer) {
                 fake.answers.put(&action, at, body, a);
             }
@@ -360,9 +371,9 @@ async fn json_call(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, 
         caller.as_ref(),
         "codedeploy",
         action,
-        codedeploy::read_only(action),
-        |world| codedeploy::resource_of(world, action, &doc),
-        |world| codedeploy::handle(world, action, &doc),
+        !codedeploy::SERVICE.changes(action),
+        |world| codedeploy::SERVICE.resource(world, action, &doc),
+        |world| codedeploy::SERVICE.handle(world, action, &doc),
     )
     .await
     .map_err(|mut e| {

@@ -7,6 +7,7 @@ use crate::protocol::error::AwsError;
 use crate::protocol::query::Params;
 use crate::protocol::xml::Xml;
 use crate::protocol::Outcome;
+use crate::services::table::{Action, Resource, Service, Unknown};
 use crate::world::World;
 
 /// The Classic ELB XML namespace.
@@ -50,22 +51,49 @@ fn instances_xml(x: &mut Xml, lb: &ClassicLb) {
     );
 }
 
+/// Classic Elastic Load Balancing (Query, 2012-06-01).
+pub(crate) const SERVICE: Service<Params, Option<String>> = Service {
+    signing_name: "elasticloadbalancing",
+    version: "2012-06-01",
+    namespace: NAMESPACE,
+    title: "Classic Elastic Load Balancing",
+    unknown: Unknown::InvalidAction,
+    actions: &[ACTIONS],
+};
+
 /// Runs one Classic ELB action.
 pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
-    match action {
-        "CreateLoadBalancer" => {
+    SERVICE.handle(world, action, p)
+}
+
+/// Every action of this table: name, whether it changes the world, IAM resource, handler.
+pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
+    Action {
+        name: "CreateLoadBalancer",
+        changes: true,
+        resource: Resource::Any,
+        handler: |world, p| {
             let name = p.req("LoadBalancerName")?.to_string();
             if name.len() > 32 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-                return Err(AwsError::validation(format!("LoadBalancerName '{name}' must be 1-32 alphanumeric characters or hyphens")));
+                return Err(AwsError::validation(format!(
+                    "LoadBalancerName '{name}' must be 1-32 alphanumeric characters or hyphens"
+                )));
             }
             let mut listeners = Vec::new();
             for l in p.structs("Listeners")? {
                 let protocol = l.req("Protocol")?.to_uppercase();
                 listeners.push(ClassicListener {
-                    instance_protocol: l.opt("InstanceProtocol").map(str::to_uppercase).unwrap_or_else(|| protocol.clone()),
+                    instance_protocol: l
+                        .opt("InstanceProtocol")
+                        .map(str::to_uppercase)
+                        .unwrap_or_else(|| protocol.clone()),
                     protocol,
-                    port: l.int_in("LoadBalancerPort", 1, 65535)?.ok_or_else(|| AwsError::missing("LoadBalancerPort"))?,
-                    instance_port: l.int_in("InstancePort", 1, 65535)?.ok_or_else(|| AwsError::missing("InstancePort"))?,
+                    port: l
+                        .int_in("LoadBalancerPort", 1, 65535)?
+                        .ok_or_else(|| AwsError::missing("LoadBalancerPort"))?,
+                    instance_port: l
+                        .int_in("InstancePort", 1, 65535)?
+                        .ok_or_else(|| AwsError::missing("InstancePort"))?,
                 });
             }
             if listeners.is_empty() {
@@ -76,75 +104,111 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
                 azs.push(format!("{}{}", world.region, (b'a' + (i % 6) as u8) as char));
             }
             if azs.is_empty() {
-                return Err(AwsError::validation("Either AvailabilityZones or Subnets must be specified"));
+                return Err(AwsError::validation(
+                    "Either AvailabilityZones or Subnets must be specified",
+                ));
             }
             if let Some(existing) = world.classic.get(&name) {
                 if existing.listeners != listeners {
-                    return Err(AwsError::new(400, "DuplicateLoadBalancerName", format!("Load balancer name '{name}' already exists")));
+                    return Err(AwsError::new(
+                        400,
+                        "DuplicateLoadBalancerName",
+                        format!("Load balancer name '{name}' already exists"),
+                    ));
                 }
             } else {
                 let port = listeners[0].instance_port;
-                let dns_name = format!("{name}-{}.{}.elb.amazonaws.com", world.next_rand() % 1_000_000_000, world.region);
+                let dns_name = format!(
+                    "{name}-{}.{}.elb.amazonaws.com",
+                    world.next_rand() % 1_000_000_000,
+                    world.region
+                );
                 world.add_classic(ClassicLb {
-                        dns_name,
-                        name: name.clone(),
-                        created_ms: world.now_ms,
-                        availability_zones: azs,
-                        listeners,
-                        health_check: ClassicHealthCheck {
-                            target: format!("TCP:{port}"),
-                            interval_s: 30,
-                            timeout_s: 5,
-                            unhealthy_threshold: 2,
-                            healthy_threshold: 10,
-                        },
-                        members: Vec::new(),
-                        draining_enabled: false,
-                        draining_timeout_s: 300,
-                        cross_zone: false,
-                        idle_timeout_s: 60,
+                    dns_name,
+                    name: name.clone(),
+                    created_ms: world.now_ms,
+                    availability_zones: azs,
+                    listeners,
+                    health_check: ClassicHealthCheck {
+                        target: format!("TCP:{port}"),
+                        interval_s: 30,
+                        timeout_s: 5,
+                        unhealthy_threshold: 2,
+                        healthy_threshold: 10,
+                    },
+                    members: Vec::new(),
+                    draining_enabled: false,
+                    draining_timeout_s: 300,
+                    cross_zone: false,
+                    idle_timeout_s: 60,
                 });
             }
             let mut x = Xml::new();
             x.leaf("DNSName", &world.classic[&name].dns_name);
             Ok(Some(x.finish()))
-        }
-        "DescribeLoadBalancers" => {
+        },
+    },
+    Action {
+        name: "DescribeLoadBalancers",
+        changes: false,
+        resource: Resource::Any,
+        handler: |world, p| {
             let names = p.list("LoadBalancerNames")?;
             for n in &names {
                 lb(world, n)?;
             }
             let mut x = Xml::new();
-            x.list("LoadBalancerDescriptions", world.classic.values().filter(|l| names.is_empty() || names.contains(&l.name)), |x, l| {
-                x.leaf("LoadBalancerName", &l.name)
-                    .leaf("DNSName", &l.dns_name)
-                    .list("ListenerDescriptions", &l.listeners, |x, li| {
-                        x.elem("Listener", |x| {
-                            x.leaf("Protocol", &li.protocol)
-                                .leaf("LoadBalancerPort", li.port)
-                                .leaf("InstanceProtocol", &li.instance_protocol)
-                                .leaf("InstancePort", li.instance_port);
-                        })
-                        .str_list("PolicyNames", Vec::<String>::new());
-                    });
-                instances_xml(x, l);
-                x.str_list("AvailabilityZones", &l.availability_zones).elem("HealthCheck", |x| {
-                    let h = &l.health_check;
-                    x.leaf("Target", &h.target)
-                        .leaf("Interval", h.interval_s)
-                        .leaf("Timeout", h.timeout_s)
-                        .leaf("UnhealthyThreshold", h.unhealthy_threshold)
-                        .leaf("HealthyThreshold", h.healthy_threshold);
-                });
-                x.leaf("CreatedTime", iso(l.created_ms)).leaf("Scheme", "internet-facing");
-            });
+            x.list(
+                "LoadBalancerDescriptions",
+                world
+                    .classic
+                    .values()
+                    .filter(|l| names.is_empty() || names.contains(&l.name)),
+                |x, l| {
+                    x.leaf("LoadBalancerName", &l.name).leaf("DNSName", &l.dns_name).list(
+                        "ListenerDescriptions",
+                        &l.listeners,
+                        |x, li| {
+                            x.elem("Listener", |x| {
+                                x.leaf("Protocol", &li.protocol)
+                                    .leaf("LoadBalancerPort", li.port)
+                                    .leaf("InstanceProtocol", &li.instance_protocol)
+                                    .leaf("InstancePort", li.instance_port);
+                            })
+                            .str_list("PolicyNames", Vec::<String>::new());
+                        },
+                    );
+                    instances_xml(x, l);
+                    x.str_list("AvailabilityZones", &l.availability_zones)
+                        .elem("HealthCheck", |x| {
+                            let h = &l.health_check;
+                            x.leaf("Target", &h.target)
+                                .leaf("Interval", h.interval_s)
+                                .leaf("Timeout", h.timeout_s)
+                                .leaf("UnhealthyThreshold", h.unhealthy_threshold)
+                                .leaf("HealthyThreshold", h.healthy_threshold);
+                        });
+                    x.leaf("CreatedTime", iso(l.created_ms))
+                        .leaf("Scheme", "internet-facing");
+                },
+            );
             Ok(Some(x.finish()))
-        }
-        "DeleteLoadBalancer" => {
+        },
+    },
+    Action {
+        name: "DeleteLoadBalancer",
+        changes: true,
+        resource: Resource::Any,
+        handler: |world, p| {
             world.delete_classic(p.req("LoadBalancerName")?);
             Ok(Some(String::new()))
-        }
-        "RegisterInstancesWithLoadBalancer" => {
+        },
+    },
+    Action {
+        name: "RegisterInstancesWithLoadBalancer",
+        changes: true,
+        resource: Resource::ClassicNamed("LoadBalancerName"),
+        handler: |world, p| {
             let name = p.req("LoadBalancerName")?.to_string();
             lb(world, &name)?;
             for id in instance_ids(world, p)? {
@@ -153,8 +217,13 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
             let mut x = Xml::new();
             instances_xml(&mut x, lb(world, &name)?);
             Ok(Some(x.finish()))
-        }
-        "DeregisterInstancesFromLoadBalancer" => {
+        },
+    },
+    Action {
+        name: "DeregisterInstancesFromLoadBalancer",
+        changes: true,
+        resource: Resource::ClassicNamed("LoadBalancerName"),
+        handler: |world, p| {
             let name = p.req("LoadBalancerName")?.to_string();
             lb(world, &name)?;
             for id in instance_ids(world, p)? {
@@ -164,35 +233,73 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
             let mut x = Xml::new();
             instances_xml(&mut x, lb(world, &name)?);
             Ok(Some(x.finish()))
-        }
-        "DescribeInstanceHealth" => {
+        },
+    },
+    Action {
+        name: "DescribeInstanceHealth",
+        changes: false,
+        resource: Resource::Any,
+        handler: |world, p| {
             let name = p.req("LoadBalancerName")?.to_string();
             let l = lb(world, &name)?.clone();
             let asked = instance_ids(world, p)?;
-            let ids: Vec<String> = if asked.is_empty() { l.members.iter().map(|m| m.id.clone()).collect() } else { asked };
+            let ids: Vec<String> = if asked.is_empty() {
+                l.members.iter().map(|m| m.id.clone()).collect()
+            } else {
+                asked
+            };
             let mut x = Xml::new();
             x.list("InstanceStates", ids, |x, id| {
                 let (state, code, desc) = match l.members.iter().find(|m| m.id == id) {
-                    None => ("OutOfService", "Instance", "Instance is not currently registered with the LoadBalancer."),
-                    Some(m) if m.draining_until_ms.is_some() => ("InService", "N/A", "Instance deregistration currently in progress."),
+                    None => (
+                        "OutOfService",
+                        "Instance",
+                        "Instance is not currently registered with the LoadBalancer.",
+                    ),
+                    Some(m) if m.draining_until_ms.is_some() => {
+                        ("InService", "N/A", "Instance deregistration currently in progress.")
+                    }
                     Some(m) if m.in_service => ("InService", "N/A", "N/A"),
                     Some(m) if !m.checked => ("OutOfService", "ELB", "Instance registration is still in progress."),
-                    Some(_) => ("OutOfService", "Instance", "Instance has failed at least the UnhealthyThreshold number of health checks consecutively."),
+                    Some(_) => (
+                        "OutOfService",
+                        "Instance",
+                        "Instance has failed at least the UnhealthyThreshold number of health checks consecutively.",
+                    ),
                 };
-                x.leaf("InstanceId", &id).leaf("State", state).leaf("ReasonCode", code).leaf("Description", desc);
+                x.leaf("InstanceId", &id)
+                    .leaf("State", state)
+                    .leaf("ReasonCode", code)
+                    .leaf("Description", desc);
             });
             Ok(Some(x.finish()))
-        }
-        "ConfigureHealthCheck" => {
+        },
+    },
+    Action {
+        name: "ConfigureHealthCheck",
+        changes: true,
+        resource: Resource::Any,
+        handler: |world, p| {
             let name = p.req("LoadBalancerName")?.to_string();
             lb(world, &name)?;
             let h = p.sub("HealthCheck");
-            let target = h.req("Target").map_err(|_| AwsError::missing("HealthCheck.Target"))?.to_string();
+            let target = h
+                .req("Target")
+                .map_err(|_| AwsError::missing("HealthCheck.Target"))?
+                .to_string();
             let hc = ClassicHealthCheck {
-                interval_s: h.int_in("Interval", 5, 300)?.ok_or_else(|| AwsError::missing("HealthCheck.Interval"))?,
-                timeout_s: h.int_in("Timeout", 2, 60)?.ok_or_else(|| AwsError::missing("HealthCheck.Timeout"))?,
-                unhealthy_threshold: h.int_in("UnhealthyThreshold", 2, 10)?.ok_or_else(|| AwsError::missing("HealthCheck.UnhealthyThreshold"))?,
-                healthy_threshold: h.int_in("HealthyThreshold", 2, 10)?.ok_or_else(|| AwsError::missing("HealthCheck.HealthyThreshold"))?,
+                interval_s: h
+                    .int_in("Interval", 5, 300)?
+                    .ok_or_else(|| AwsError::missing("HealthCheck.Interval"))?,
+                timeout_s: h
+                    .int_in("Timeout", 2, 60)?
+                    .ok_or_else(|| AwsError::missing("HealthCheck.Timeout"))?,
+                unhealthy_threshold: h
+                    .int_in("UnhealthyThreshold", 2, 10)?
+                    .ok_or_else(|| AwsError::missing("HealthCheck.UnhealthyThreshold"))?,
+                healthy_threshold: h
+                    .int_in("HealthyThreshold", 2, 10)?
+                    .ok_or_else(|| AwsError::missing("HealthCheck.HealthyThreshold"))?,
                 target,
             };
             if hc.timeout_s >= hc.interval_s {
@@ -208,12 +315,22 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
             });
             world.modify_classic(&name, |l| l.health_check = hc)?;
             Ok(Some(x.finish()))
-        }
-        "DescribeLoadBalancerAttributes" => {
+        },
+    },
+    Action {
+        name: "DescribeLoadBalancerAttributes",
+        changes: false,
+        resource: Resource::Any,
+        handler: |world, p| {
             let l = lb(world, p.req("LoadBalancerName")?)?;
             Ok(Some(attributes(l)))
-        }
-        "ModifyLoadBalancerAttributes" => {
+        },
+    },
+    Action {
+        name: "ModifyLoadBalancerAttributes",
+        changes: true,
+        resource: Resource::Any,
+        handler: |world, p| {
             let name = p.req("LoadBalancerName")?.to_string();
             lb(world, &name)?;
             let a = p.sub("LoadBalancerAttributes");
@@ -239,14 +356,9 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
             x.leaf("LoadBalancerName", &name);
             let body = attributes(lb(world, &name)?);
             Ok(Some(format!("{}{body}", x.finish())))
-        }
-        other => Err(AwsError::new(
-            400,
-            "InvalidAction",
-            format!("The action {other} is not valid for this web service (Classic Elastic Load Balancing, 2012-06-01), or fakeaws does not implement it."),
-        )),
-    }
-}
+        },
+    },
+];
 
 fn attributes(l: &ClassicLb) -> String {
     let mut x = Xml::new();

@@ -3,6 +3,7 @@
 
 mod activities;
 mod groups;
+mod scaling;
 mod tags_and_hooks;
 
 use crate::clock::iso;
@@ -11,6 +12,7 @@ use crate::protocol::error::AwsError;
 use crate::protocol::query::Params;
 use crate::protocol::xml::Xml;
 pub use crate::protocol::Outcome;
+use crate::services::table::{Action, Resource, Service, Unknown};
 use crate::world::World;
 use activities::*;
 use groups::*;
@@ -19,26 +21,77 @@ use tags_and_hooks::*;
 /// The Auto Scaling XML namespace.
 pub const NAMESPACE: &str = "http://autoscaling.amazonaws.com/doc/2011-01-01/";
 
+/// Auto Scaling (Query, 2011-01-01): groups, instances, tags and hooks, activities, and (in
+/// [`scaling`]) policies and scheduled actions.
+pub(crate) const SERVICE: Service<Params, Option<String>> = Service {
+    signing_name: "autoscaling",
+    version: "2011-01-01",
+    namespace: NAMESPACE,
+    title: "Auto Scaling",
+    unknown: Unknown::InvalidAction,
+    actions: &[ACTIONS, scaling::ACTIONS],
+};
+
 /// Runs one Auto Scaling action.
 pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
-    match action {
-        "CreateAutoScalingGroup" => create_group(world, p),
-        "DescribeAutoScalingGroups" => describe_groups(world, p),
-        "UpdateAutoScalingGroup" => update_group(world, p),
-        "DeleteAutoScalingGroup" => {
+    SERVICE.handle(world, action, p)
+}
+
+/// Every action of this table: name, whether it changes the world, IAM resource, handler.
+pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
+    Action {
+        name: "CreateAutoScalingGroup",
+        changes: true,
+        resource: Resource::Any,
+        handler: |world, p| create_group(world, p),
+    },
+    Action {
+        name: "DescribeAutoScalingGroups",
+        changes: false,
+        resource: Resource::Any,
+        handler: |world, p| describe_groups(world, p),
+    },
+    Action {
+        name: "UpdateAutoScalingGroup",
+        changes: true,
+        resource: Resource::GroupNamed("AutoScalingGroupName"),
+        handler: |world, p| update_group(world, p),
+    },
+    Action {
+        name: "DeleteAutoScalingGroup",
+        changes: true,
+        resource: Resource::GroupNamed("AutoScalingGroupName"),
+        handler: |world, p| {
             let name = p.req("AutoScalingGroupName")?;
             world.delete_group(name, p.bool("ForceDelete")?.unwrap_or(false))?;
             Ok(None)
-        }
-        "DescribeAutoScalingInstances" => describe_instances(world, p),
-        "SetDesiredCapacity" => {
+        },
+    },
+    Action {
+        name: "DescribeAutoScalingInstances",
+        changes: false,
+        resource: Resource::Any,
+        handler: |world, p| describe_instances(world, p),
+    },
+    Action {
+        name: "SetDesiredCapacity",
+        changes: true,
+        resource: Resource::GroupNamed("AutoScalingGroupName"),
+        handler: |world, p| {
             let desired = size(p, "DesiredCapacity")?.ok_or_else(|| AwsError::missing("DesiredCapacity"))?;
             world.set_desired(p.req("AutoScalingGroupName")?, desired)?;
             Ok(None)
-        }
-        "TerminateInstanceInAutoScalingGroup" => {
+        },
+    },
+    Action {
+        name: "TerminateInstanceInAutoScalingGroup",
+        changes: true,
+        resource: Resource::GroupNamed("AutoScalingGroupName"),
+        handler: |world, p| {
             let id = p.req("InstanceId")?;
-            let decrement = p.bool("ShouldDecrementDesiredCapacity")?.ok_or_else(|| AwsError::missing("ShouldDecrementDesiredCapacity"))?;
+            let decrement = p
+                .bool("ShouldDecrementDesiredCapacity")?
+                .ok_or_else(|| AwsError::missing("ShouldDecrementDesiredCapacity"))?;
             let act = world.terminate_in_group(id, decrement)?;
             let mut x = Xml::new();
             let a = world.activities.iter().find(|a| a.id == act).cloned();
@@ -46,8 +99,13 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
                 x.elem("Activity", |x| activity(x, world, &a));
             }
             Ok(Some(x.finish()))
-        }
-        "SetInstanceHealth" => {
+        },
+    },
+    Action {
+        name: "SetInstanceHealth",
+        changes: true,
+        resource: Resource::GroupOfInstance("InstanceId"),
+        handler: |world, p| {
             let id = p.req("InstanceId")?;
             let status = p.req("HealthStatus")?;
             let healthy = match status {
@@ -62,8 +120,13 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
             let respect = p.bool("ShouldRespectGracePeriod")?.unwrap_or(true);
             world.set_instance_health(id, healthy, respect)?;
             Ok(None)
-        }
-        "EnterStandby" => {
+        },
+    },
+    Action {
+        name: "EnterStandby",
+        changes: true,
+        resource: Resource::GroupNamed("AutoScalingGroupName"),
+        handler: |world, p| {
             let group = p.req("AutoScalingGroupName")?.to_string();
             let ids = p.list_max("InstanceIds", 20)?;
             let decrement = p
@@ -71,14 +134,24 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
                 .ok_or_else(|| AwsError::missing("ShouldDecrementDesiredCapacity"))?;
             let acts = world.enter_standby(&group, &ids, decrement)?;
             Ok(Some(activities(world, &acts)))
-        }
-        "ExitStandby" => {
+        },
+    },
+    Action {
+        name: "ExitStandby",
+        changes: true,
+        resource: Resource::GroupNamed("AutoScalingGroupName"),
+        handler: |world, p| {
             let group = p.req("AutoScalingGroupName")?.to_string();
             let ids = p.list_max("InstanceIds", 20)?;
             let acts = world.exit_standby(&group, &ids)?;
             Ok(Some(activities(world, &acts)))
-        }
-        "SetInstanceProtection" => {
+        },
+    },
+    Action {
+        name: "SetInstanceProtection",
+        changes: true,
+        resource: Resource::GroupNamed("AutoScalingGroupName"),
+        handler: |world, p| {
             let group = p.req("AutoScalingGroupName")?.to_string();
             let ids = p.list_max("InstanceIds", 50)?;
             if ids.is_empty() {
@@ -89,54 +162,109 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
                 .ok_or_else(|| AwsError::missing("ProtectedFromScaleIn"))?;
             world.set_instance_protection(&group, &ids, protect)?;
             Ok(Some(String::new()))
-        }
-        "SuspendProcesses" => {
+        },
+    },
+    Action {
+        name: "SuspendProcesses",
+        changes: true,
+        resource: Resource::GroupNamed("AutoScalingGroupName"),
+        handler: |world, p| {
             world.suspend(p.req("AutoScalingGroupName")?, &processes(p)?)?;
             Ok(None)
-        }
-        "ResumeProcesses" => {
+        },
+    },
+    Action {
+        name: "ResumeProcesses",
+        changes: true,
+        resource: Resource::GroupNamed("AutoScalingGroupName"),
+        handler: |world, p| {
             world.resume(p.req("AutoScalingGroupName")?, &processes(p)?)?;
             Ok(None)
-        }
-        "DescribeScalingActivities" => describe_activities(world, p),
-        "AttachLoadBalancerTargetGroups" => {
+        },
+    },
+    Action {
+        name: "DescribeScalingActivities",
+        changes: false,
+        resource: Resource::Any,
+        handler: |world, p| describe_activities(world, p),
+    },
+    Action {
+        name: "AttachLoadBalancerTargetGroups",
+        changes: true,
+        resource: Resource::GroupNamed("AutoScalingGroupName"),
+        handler: |world, p| {
             let arns = p.list_max("TargetGroupARNs", 10)?;
             world.attach_target_groups(p.req("AutoScalingGroupName")?, &arns)?;
             Ok(Some(String::new()))
-        }
-        "DetachLoadBalancerTargetGroups" => {
+        },
+    },
+    Action {
+        name: "DetachLoadBalancerTargetGroups",
+        changes: true,
+        resource: Resource::GroupNamed("AutoScalingGroupName"),
+        handler: |world, p| {
             let arns = p.list_max("TargetGroupARNs", 10)?;
             world.detach_target_groups(p.req("AutoScalingGroupName")?, &arns)?;
             Ok(Some(String::new()))
-        }
-        "DescribeLoadBalancerTargetGroups" => {
+        },
+    },
+    Action {
+        name: "DescribeLoadBalancerTargetGroups",
+        changes: false,
+        resource: Resource::Any,
+        handler: |world, p| {
             let g = world.group(p.req("AutoScalingGroupName")?)?;
             let mut x = Xml::new();
             x.list("LoadBalancerTargetGroups", &g.target_groups, |x, arn| {
                 x.leaf("LoadBalancerTargetGroupARN", arn).leaf("State", "InService");
             });
             Ok(Some(x.finish()))
-        }
-        "DescribeLoadBalancers" => {
+        },
+    },
+    Action {
+        name: "DescribeLoadBalancers",
+        changes: false,
+        resource: Resource::Any,
+        handler: |world, p| {
             let g = world.group(p.req("AutoScalingGroupName")?)?;
             let mut x = Xml::new();
             x.list("LoadBalancers", &g.load_balancer_names, |x, n| {
                 x.leaf("LoadBalancerName", n).leaf("State", "InService");
             });
             Ok(Some(x.finish()))
-        }
-        "AttachLoadBalancers" => {
+        },
+    },
+    Action {
+        name: "AttachLoadBalancers",
+        changes: true,
+        resource: Resource::GroupNamed("AutoScalingGroupName"),
+        handler: |world, p| {
             let names = p.list_max("LoadBalancerNames", 10)?;
             world.attach_load_balancers(p.req("AutoScalingGroupName")?, &names)?;
             Ok(Some(String::new()))
-        }
-        "DetachLoadBalancers" => {
+        },
+    },
+    Action {
+        name: "DetachLoadBalancers",
+        changes: true,
+        resource: Resource::GroupNamed("AutoScalingGroupName"),
+        handler: |world, p| {
             let names = p.list_max("LoadBalancerNames", 10)?;
             world.detach_load_balancers(p.req("AutoScalingGroupName")?, &names)?;
             Ok(Some(String::new()))
-        }
-        "PutLifecycleHook" => put_hook(world, p),
-        "CreateOrUpdateTags" => {
+        },
+    },
+    Action {
+        name: "PutLifecycleHook",
+        changes: true,
+        resource: Resource::GroupNamed("AutoScalingGroupName"),
+        handler: |world, p| put_hook(world, p),
+    },
+    Action {
+        name: "CreateOrUpdateTags",
+        changes: true,
+        resource: Resource::GroupNamed("Tags.member.1.ResourceId"),
+        handler: |world, p| {
             let tags = tags_from(p, None)?;
             if tags.is_empty() {
                 return Err(AwsError::missing("Tags"));
@@ -149,20 +277,45 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
                 world.put_tag(&g, &k, tag)?;
             }
             Ok(None)
-        }
-        "DeleteTags" => {
+        },
+    },
+    Action {
+        name: "DeleteTags",
+        changes: true,
+        resource: Resource::GroupNamed("Tags.member.1.ResourceId"),
+        handler: |world, p| {
             for (g, k, _, _) in tags_from(p, None)? {
                 world.delete_tag(&g, &k)?;
             }
             Ok(None)
-        }
-        "DescribeTags" => describe_tags(world, p),
-        "DescribeLifecycleHooks" => describe_hooks(world, p),
-        "DeleteLifecycleHook" => {
+        },
+    },
+    Action {
+        name: "DescribeTags",
+        changes: false,
+        resource: Resource::Any,
+        handler: |world, p| describe_tags(world, p),
+    },
+    Action {
+        name: "DescribeLifecycleHooks",
+        changes: false,
+        resource: Resource::Any,
+        handler: |world, p| describe_hooks(world, p),
+    },
+    Action {
+        name: "DeleteLifecycleHook",
+        changes: true,
+        resource: Resource::Any,
+        handler: |world, p| {
             world.delete_lifecycle_hook(p.req("AutoScalingGroupName")?, p.req("LifecycleHookName")?)?;
             Ok(Some(String::new()))
-        }
-        "CompleteLifecycleAction" => {
+        },
+    },
+    Action {
+        name: "CompleteLifecycleAction",
+        changes: true,
+        resource: Resource::GroupNamed("AutoScalingGroupName"),
+        handler: |world, p| {
             let group = p.req("AutoScalingGroupName")?;
             let hook = p.req("LifecycleHookName")?;
             p.req("LifecycleActionResult")?;
@@ -171,21 +324,21 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
             world.lifecycle_result(&id, result);
             world.tick(world.now_ms);
             Ok(Some(String::new()))
-        }
-        "RecordLifecycleActionHeartbeat" => {
+        },
+    },
+    Action {
+        name: "RecordLifecycleActionHeartbeat",
+        changes: true,
+        resource: Resource::Any,
+        handler: |world, p| {
             let group = p.req("AutoScalingGroupName")?;
             let hook = p.req("LifecycleHookName")?;
             let id = world.find_hook_wait(group, hook, p.opt("LifecycleActionToken"), p.opt("InstanceId"))?;
             world.heartbeat(&id);
             Ok(Some(String::new()))
-        }
-        other => crate::services::scaling::handle(world, other, p).unwrap_or_else(|| Err(AwsError::new(
-            400,
-            "InvalidAction",
-            format!("The action {other} is not valid for this web service (Auto Scaling, 2011-01-01), or fakeaws does not implement it."),
-        ))),
-    }
-}
+        },
+    },
+];
 
 /// `ScalingProcesses`, each a process Auto Scaling knows (none: all of them).
 fn processes(p: &Params) -> Result<Vec<Process>, AwsError> {

@@ -5,6 +5,7 @@
 mod decode;
 mod encode;
 
+use crate::services::table::{Action, Resource, Service, Unknown};
 use serde_json::{json, Value};
 
 use crate::model::codedeploy::*;
@@ -19,26 +20,49 @@ use encode::*;
 /// The `X-Amz-Target` prefix.
 pub const TARGET_PREFIX: &str = "CodeDeploy_20141006.";
 
-/// Whether an action only reads.
-pub fn read_only(action: &str) -> bool {
-    ["Get", "List", "BatchGet"].iter().any(|p| action.starts_with(p))
-}
+/// CodeDeploy (JSON 1.1, `X-Amz-Target: CodeDeploy_20141006.*`).
+pub(crate) const SERVICE: Service<Body, Value> = Service {
+    signing_name: "codedeploy",
+    version: "2014-10-06",
+    namespace: "",
+    title: "CodeDeploy",
+    unknown: Unknown::UnknownOperation,
+    actions: &[ACTIONS],
+};
 
 /// Runs one action.
 pub fn handle(w: &mut World, action: &str, b: &Body) -> Result<Value, AwsError> {
-    match action {
-        "CreateApplication" => {
+    SERVICE.handle(w, action, b)
+}
+
+/// Every action of this table: name, whether it changes the world, IAM resource, handler.
+pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
+    Action {
+        name: "CreateApplication",
+        changes: true,
+        resource: Resource::Application,
+        handler: |w, b| {
             let name = app_name(b)?;
             let platform =
                 enum_member(b, "computePlatform", ComputePlatform::parse)?.unwrap_or(ComputePlatform::Server);
             Ok(json!({ "applicationId": w.create_application(name, platform)? }))
-        }
-        "GetApplication" => {
+        },
+    },
+    Action {
+        name: "GetApplication",
+        changes: false,
+        resource: Resource::Application,
+        handler: |w, b| {
             let name = app_name(b)?;
             let app = w.codedeploy_application(name)?;
             Ok(json!({ "application": application_json(app) }))
-        }
-        "BatchGetApplications" => {
+        },
+    },
+    Action {
+        name: "BatchGetApplications",
+        changes: false,
+        resource: Resource::Any,
+        handler: |w, b| {
             let names = b.strings("applicationNames")?.unwrap_or_default();
             batch_limit(names.len())?;
             let apps = names
@@ -46,28 +70,53 @@ pub fn handle(w: &mut World, action: &str, b: &Body) -> Result<Value, AwsError> 
                 .map(|n| w.codedeploy_application(n).map(application_json))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(json!({ "applicationsInfo": apps }))
-        }
-        "ListApplications" => {
+        },
+    },
+    Action {
+        name: "ListApplications",
+        changes: false,
+        resource: Resource::Any,
+        handler: |w, b| {
             let names: Vec<String> = w.codedeploy_applications().map(|a| a.name.clone()).collect();
             page(b, names, "applications")
-        }
-        "DeleteApplication" => {
+        },
+    },
+    Action {
+        name: "DeleteApplication",
+        changes: true,
+        resource: Resource::Application,
+        handler: |w, b| {
             w.delete_application(app_name(b)?)?;
             Ok(json!({}))
-        }
-        "CreateDeploymentGroup" => {
+        },
+    },
+    Action {
+        name: "CreateDeploymentGroup",
+        changes: true,
+        resource: Resource::DeploymentGroup("deploymentGroupName"),
+        handler: |w, b| {
             let app = app_name(b)?;
             let name = group_name(b, "deploymentGroupName")?;
             let input = group_input(b)?;
             Ok(json!({ "deploymentGroupId": w.create_deployment_group(app, name, input)? }))
-        }
-        "GetDeploymentGroup" => {
+        },
+    },
+    Action {
+        name: "GetDeploymentGroup",
+        changes: false,
+        resource: Resource::DeploymentGroup("deploymentGroupName"),
+        handler: |w, b| {
             let app = app_name(b)?;
             let name = group_name(b, "deploymentGroupName")?;
             let g = w.deployment_group(app, name)?;
             Ok(json!({ "deploymentGroupInfo": group_json(w, g) }))
-        }
-        "BatchGetDeploymentGroups" => {
+        },
+    },
+    Action {
+        name: "BatchGetDeploymentGroups",
+        changes: false,
+        resource: Resource::Any,
+        handler: |w, b| {
             let app = app_name(b)?;
             let names = b.strings("deploymentGroupNames")?.unwrap_or_default();
             batch_limit(names.len())?;
@@ -77,29 +126,49 @@ pub fn handle(w: &mut World, action: &str, b: &Body) -> Result<Value, AwsError> 
                 |n| w.deployment_group(app, n).ok().map(|g| group_json(w, g)),
                 "Deployment groups not found",
             ))
-        }
-        "UpdateDeploymentGroup" => {
+        },
+    },
+    Action {
+        name: "UpdateDeploymentGroup",
+        changes: true,
+        resource: Resource::DeploymentGroup("currentDeploymentGroupName"),
+        handler: |w, b| {
             let app = app_name(b)?;
             let name = group_name(b, "currentDeploymentGroupName")?;
             let mut input = group_input(b)?;
             input.new_name = b.str("newDeploymentGroupName")?.map(str::to_string);
             let not_cleaned = w.update_deployment_group(app, name, input)?;
             Ok(json!({ "hooksNotCleanedUp": hooks_json(&not_cleaned) }))
-        }
-        "DeleteDeploymentGroup" => {
+        },
+    },
+    Action {
+        name: "DeleteDeploymentGroup",
+        changes: true,
+        resource: Resource::DeploymentGroup("deploymentGroupName"),
+        handler: |w, b| {
             let app = app_name(b)?;
             let name = group_name(b, "deploymentGroupName")?;
             let not_cleaned = w.delete_deployment_group(app, name)?;
             Ok(json!({ "hooksNotCleanedUp": hooks_json(&not_cleaned) }))
-        }
-        "ListDeploymentGroups" => {
+        },
+    },
+    Action {
+        name: "ListDeploymentGroups",
+        changes: false,
+        resource: Resource::Application,
+        handler: |w, b| {
             let app = app_name(b)?;
             let names: Vec<String> = w.deployment_group_names(app)?;
             let mut v = page(b, names, "deploymentGroups")?;
             v["applicationName"] = json!(app);
             Ok(v)
-        }
-        "CreateDeploymentConfig" => {
+        },
+    },
+    Action {
+        name: "CreateDeploymentConfig",
+        changes: true,
+        resource: Resource::DeploymentConfig,
+        handler: |w, b| {
             let name = config_name(b)?;
             let Some(h) = b.get("minimumHealthyHosts") else {
                 return Err(AwsError::new(
@@ -131,8 +200,13 @@ pub fn handle(w: &mut World, action: &str, b: &Body) -> Result<Value, AwsError> 
             })?;
             let id = w.create_deployment_config(name, MinimumHealthyHosts { kind, value })?;
             Ok(json!({ "deploymentConfigId": id }))
-        }
-        "GetDeploymentConfig" => {
+        },
+    },
+    Action {
+        name: "GetDeploymentConfig",
+        changes: false,
+        resource: Resource::DeploymentConfig,
+        handler: |w, b| {
             let c = w.deployment_config(config_name(b)?)?;
             Ok(json!({ "deploymentConfigInfo": {
                 "deploymentConfigId": c.id,
@@ -144,13 +218,28 @@ pub fn handle(w: &mut World, action: &str, b: &Body) -> Result<Value, AwsError> 
                 "createTime": secs(c.created_ms),
                 "computePlatform": c.compute_platform.as_str(),
             }}))
-        }
-        "ListDeploymentConfigs" => page(b, w.deployment_config_names(), "deploymentConfigsList"),
-        "DeleteDeploymentConfig" => {
+        },
+    },
+    Action {
+        name: "ListDeploymentConfigs",
+        changes: false,
+        resource: Resource::Any,
+        handler: |w, b| page(b, w.deployment_config_names(), "deploymentConfigsList"),
+    },
+    Action {
+        name: "DeleteDeploymentConfig",
+        changes: true,
+        resource: Resource::DeploymentConfig,
+        handler: |w, b| {
             w.delete_deployment_config(config_name(b)?)?;
             Ok(json!({}))
-        }
-        "CreateDeployment" => {
+        },
+    },
+    Action {
+        name: "CreateDeployment",
+        changes: true,
+        resource: Resource::DeploymentGroup("deploymentGroupName"),
+        handler: |w, b| {
             let app = app_name(b)?;
             let group = group_name(b, "deploymentGroupName")?;
             let Some(r) = b.get("revision") else {
@@ -181,12 +270,22 @@ pub fn handle(w: &mut World, action: &str, b: &Body) -> Result<Value, AwsError> 
                 auto_rollback: b.get("autoRollbackConfiguration").map(auto_rollback_of).transpose()?,
             })?;
             Ok(json!({ "deploymentId": id }))
-        }
-        "GetDeployment" => {
+        },
+    },
+    Action {
+        name: "GetDeployment",
+        changes: false,
+        resource: Resource::GroupOfDeployment,
+        handler: |w, b| {
             let d = w.deployment(deployment_id(b)?)?;
             Ok(json!({ "deploymentInfo": deployment_json(w, d) }))
-        }
-        "BatchGetDeployments" => {
+        },
+    },
+    Action {
+        name: "BatchGetDeployments",
+        changes: false,
+        resource: Resource::Any,
+        handler: |w, b| {
             let ids = b.strings("deploymentIds")?.unwrap_or_default();
             batch_limit(ids.len())?;
             let mut out = Vec::new();
@@ -197,8 +296,13 @@ pub fn handle(w: &mut World, action: &str, b: &Body) -> Result<Value, AwsError> 
                 }
             }
             Ok(json!({ "deploymentsInfo": out }))
-        }
-        "ListDeployments" => {
+        },
+    },
+    Action {
+        name: "ListDeployments",
+        changes: false,
+        resource: Resource::DeploymentGroup("deploymentGroupName"),
+        handler: |w, b| {
             let app = b.str("applicationName")?;
             let group = b.str("deploymentGroupName")?;
             match (app, group) {
@@ -254,26 +358,46 @@ pub fn handle(w: &mut World, action: &str, b: &Body) -> Result<Value, AwsError> 
                 .map(|d| d.id.clone())
                 .collect();
             page(b, ids, "deployments")
-        }
-        "StopDeployment" => {
+        },
+    },
+    Action {
+        name: "StopDeployment",
+        changes: true,
+        resource: Resource::GroupOfDeployment,
+        handler: |w, b| {
             let id = deployment_id(b)?;
             w.stop_deployment(id)?;
             Ok(json!({ "status": "Succeeded", "statusMessage": "Deployment stopped." }))
-        }
-        "ListDeploymentInstances" => {
+        },
+    },
+    Action {
+        name: "ListDeploymentInstances",
+        changes: false,
+        resource: Resource::GroupOfDeployment,
+        handler: |w, b| {
             let d = started(w.deployment(deployment_id(b)?)?)?;
             let filter = instance_statuses(b.strings("instanceStatusFilter")?)?;
             page(b, ids_with_status(d, filter.as_ref()), "instancesList")
-        }
-        "ListDeploymentTargets" => {
+        },
+    },
+    Action {
+        name: "ListDeploymentTargets",
+        changes: false,
+        resource: Resource::GroupOfDeployment,
+        handler: |w, b| {
             let d = started(w.deployment(deployment_id(b)?)?)?;
             let filter = match b.get("targetFilters") {
                 Some(f) => instance_statuses(strings_of(f.get("TargetStatus"), "targetFilters.TargetStatus")?)?,
                 None => None,
             };
             page(b, ids_with_status(d, filter.as_ref()), "targetIds")
-        }
-        "GetDeploymentInstance" => {
+        },
+    },
+    Action {
+        name: "GetDeploymentInstance",
+        changes: false,
+        resource: Resource::GroupOfDeployment,
+        handler: |w, b| {
             let d = w.deployment(deployment_id(b)?)?;
             let instance = b.required(
                 "instanceId",
@@ -281,8 +405,13 @@ pub fn handle(w: &mut World, action: &str, b: &Body) -> Result<Value, AwsError> 
                 "The instance ID was not specified.",
             )?;
             Ok(json!({ "instanceSummary": instance_summary(w, d, instance)? }))
-        }
-        "BatchGetDeploymentInstances" => {
+        },
+    },
+    Action {
+        name: "BatchGetDeploymentInstances",
+        changes: false,
+        resource: Resource::GroupOfDeployment,
+        handler: |w, b| {
             let d = w.deployment(deployment_id(b)?)?;
             let ids = b.strings("instanceIds")?.unwrap_or_default();
             if ids.is_empty() {
@@ -299,8 +428,13 @@ pub fn handle(w: &mut World, action: &str, b: &Body) -> Result<Value, AwsError> 
                 |i| instance_summary(w, d, i).ok(),
                 "Instances not part of the deployment",
             ))
-        }
-        "BatchGetDeploymentTargets" => {
+        },
+    },
+    Action {
+        name: "BatchGetDeploymentTargets",
+        changes: false,
+        resource: Resource::GroupOfDeployment,
+        handler: |w, b| {
             let d = w.deployment(deployment_id(b)?)?;
             let ids = b.strings("targetIds")?.unwrap_or_default();
             if ids.is_empty() {
@@ -322,8 +456,13 @@ pub fn handle(w: &mut World, action: &str, b: &Body) -> Result<Value, AwsError> 
                 .map(|t| target_json(w, d, t))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(json!({ "deploymentTargets": out }))
-        }
-        "GetDeploymentTarget" => {
+        },
+    },
+    Action {
+        name: "GetDeploymentTarget",
+        changes: false,
+        resource: Resource::Any,
+        handler: |w, b| {
             let d = w.deployment(deployment_id(b)?)?;
             let t = b.required(
                 "targetId",
@@ -331,8 +470,13 @@ pub fn handle(w: &mut World, action: &str, b: &Body) -> Result<Value, AwsError> 
                 "A deployment target ID was not provided.",
             )?;
             Ok(json!({ "deploymentTarget": target_json(w, d, t)? }))
-        }
-        "RegisterApplicationRevision" => {
+        },
+    },
+    Action {
+        name: "RegisterApplicationRevision",
+        changes: true,
+        resource: Resource::Application,
+        handler: |w, b| {
             let app = app_name(b)?;
             let Some(r) = b.get("revision") else {
                 return Err(AwsError::new(
@@ -344,8 +488,13 @@ pub fn handle(w: &mut World, action: &str, b: &Body) -> Result<Value, AwsError> 
             let description = b.str("description")?.map(str::to_string);
             w.register_revision(app, revision_of(r)?, description)?;
             Ok(json!({}))
-        }
-        "GetApplicationRevision" => {
+        },
+    },
+    Action {
+        name: "GetApplicationRevision",
+        changes: false,
+        resource: Resource::Application,
+        handler: |w, b| {
             let app = app_name(b)?;
             let Some(r) = b.get("revision") else {
                 return Err(AwsError::new(
@@ -360,8 +509,13 @@ pub fn handle(w: &mut World, action: &str, b: &Body) -> Result<Value, AwsError> 
                 "revision": revision_json(&reg.revision),
                 "revisionInfo": revision_info_json(reg),
             }))
-        }
-        "ListApplicationRevisions" => {
+        },
+    },
+    Action {
+        name: "ListApplicationRevisions",
+        changes: false,
+        resource: Resource::Application,
+        handler: |w, b| {
             let app = app_name(b)?;
             let bucket = b.str("s3Bucket")?;
             let prefix = b.str("s3KeyPrefix")?;
@@ -387,14 +541,9 @@ pub fn handle(w: &mut World, action: &str, b: &Body) -> Result<Value, AwsError> 
             }
             let all: Vec<Value> = revs.iter().map(|r| revision_json(&r.revision)).collect();
             page_values(b, all, "revisions")
-        }
-        other => Err(AwsError::new(
-            400,
-            "UnknownOperationException",
-            format!("fakeaws does not serve CodeDeploy action {other}."),
-        )),
-    }
-}
+        },
+    },
+];
 
 /// A BatchGet answer: what `find` finds under `key`, and `errorMessage` naming what it does not.
 fn batch_answer(key: &str, names: &[String], find: impl Fn(&str) -> Option<Value>, missing_words: &str) -> Value {
@@ -411,57 +560,6 @@ fn batch_answer(key: &str, names: &[String], find: impl Fn(&str) -> Option<Value
         v["errorMessage"] = json!(format!("{missing_words}: {}", missing.join(", ")));
     }
     v
-}
-
-/// The resource a CodeDeploy call acts on, as IAM evaluates it.
-pub fn resource_of(w: &World, action: &str, b: &Body) -> String {
-    let app = b.str("applicationName").ok().flatten();
-    let group_of = |app: Option<&str>, group: Option<&str>| match (app, group) {
-        (Some(a), Some(g)) => w.arn("codedeploy", &format!("deploymentgroup:{a}/{g}")),
-        _ => "*".to_string(),
-    };
-    match action {
-        "CreateApplication"
-        | "GetApplication"
-        | "DeleteApplication"
-        | "RegisterApplicationRevision"
-        | "GetApplicationRevision"
-        | "ListApplicationRevisions"
-        | "ListDeploymentGroups" => match app {
-            Some(a) => w.arn("codedeploy", &format!("application:{a}")),
-            None => "*".into(),
-        },
-        "CreateDeploymentGroup"
-        | "GetDeploymentGroup"
-        | "DeleteDeploymentGroup"
-        | "CreateDeployment"
-        | "ListDeployments" => group_of(app, b.str("deploymentGroupName").ok().flatten()),
-        "UpdateDeploymentGroup" => group_of(app, b.str("currentDeploymentGroupName").ok().flatten()),
-        "GetDeployment"
-        | "StopDeployment"
-        | "ListDeploymentInstances"
-        | "GetDeploymentInstance"
-        | "BatchGetDeploymentInstances"
-        | "ListDeploymentTargets"
-        | "BatchGetDeploymentTargets" => {
-            match b
-                .str("deploymentId")
-                .ok()
-                .flatten()
-                .and_then(|id| w.deployment(id).ok())
-            {
-                Some(d) => group_of(Some(&d.application), Some(&d.group)),
-                None => "*".into(),
-            }
-        }
-        "CreateDeploymentConfig" | "GetDeploymentConfig" | "DeleteDeploymentConfig" => {
-            match b.str("deploymentConfigName").ok().flatten() {
-                Some(c) => w.arn("codedeploy", &format!("deploymentconfig:{c}")),
-                None => "*".into(),
-            }
-        }
-        _ => "*".into(),
-    }
 }
 
 fn app_name(b: &Body) -> Result<&str, AwsError> {

@@ -9,6 +9,7 @@ mod tags;
 mod target_groups;
 mod targets;
 
+use crate::services::table::{Action, Resource, Service, Unknown};
 use std::collections::BTreeMap;
 
 use crate::clock::iso;
@@ -28,49 +29,177 @@ use targets::*;
 /// The ELBv2 XML namespace.
 pub const NAMESPACE: &str = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/";
 
+/// Elastic Load Balancing v2 (Query, 2015-12-01).
+pub(crate) const SERVICE: Service<Params, Option<String>> = Service {
+    signing_name: "elasticloadbalancing",
+    version: "2015-12-01",
+    namespace: NAMESPACE,
+    title: "Elastic Load Balancing v2",
+    unknown: Unknown::InvalidAction,
+    actions: &[ACTIONS],
+};
+
 /// Runs one ELBv2 action.
 pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
-    match action {
-        "CreateLoadBalancer" => create_lb(world, p),
-        "DescribeLoadBalancers" => describe_lbs(world, p),
-        "DeleteLoadBalancer" => {
+    SERVICE.handle(world, action, p)
+}
+
+/// Every action of this table: name, whether it changes the world, IAM resource, handler.
+pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
+    Action {
+        name: "CreateLoadBalancer",
+        changes: true,
+        resource: Resource::Any,
+        handler: |world, p| create_lb(world, p),
+    },
+    Action {
+        name: "DescribeLoadBalancers",
+        changes: false,
+        resource: Resource::Any,
+        handler: |world, p| describe_lbs(world, p),
+    },
+    Action {
+        name: "DeleteLoadBalancer",
+        changes: true,
+        resource: Resource::Any,
+        handler: |world, p| {
             world.delete_load_balancer(p.req("LoadBalancerArn")?)?;
             Ok(Some(String::new()))
-        }
-        "CreateTargetGroup" => create_tg(world, p),
-        "DescribeTargetGroups" => describe_tgs(world, p),
-        "ModifyTargetGroup" => modify_tg(world, p),
-        "DeleteTargetGroup" => {
+        },
+    },
+    Action {
+        name: "CreateTargetGroup",
+        changes: true,
+        resource: Resource::Any,
+        handler: |world, p| create_tg(world, p),
+    },
+    Action {
+        name: "DescribeTargetGroups",
+        changes: false,
+        resource: Resource::Any,
+        handler: |world, p| describe_tgs(world, p),
+    },
+    Action {
+        name: "ModifyTargetGroup",
+        changes: true,
+        resource: Resource::Any,
+        handler: |world, p| modify_tg(world, p),
+    },
+    Action {
+        name: "DeleteTargetGroup",
+        changes: true,
+        resource: Resource::Any,
+        handler: |world, p| {
             world.delete_target_group(p.req("TargetGroupArn")?)?;
             Ok(Some(String::new()))
-        }
-        "DescribeTargetGroupAttributes" => {
+        },
+    },
+    Action {
+        name: "DescribeTargetGroupAttributes",
+        changes: false,
+        resource: Resource::Any,
+        handler: |world, p| {
             let tg = tg(world, p.req("TargetGroupArn")?)?;
             Ok(Some(attributes(&tg.attributes.pairs())))
-        }
-        "ModifyTargetGroupAttributes" => modify_tg_attributes(world, p),
-        "RegisterTargets" => register_targets(world, p),
-        "DeregisterTargets" => deregister_targets(world, p),
-        "DescribeTargetHealth" => describe_target_health(world, p),
-        "CreateListener" => create_listener(world, p),
-        "DescribeListeners" => describe_listeners(world, p),
-        "ModifyListener" => modify_listener(world, p),
-        "DeleteListener" => delete_listener(world, p),
-        "CreateRule" => create_rule(world, p),
-        "DescribeRules" => describe_rules(world, p),
-        "ModifyRule" => modify_rule(world, p),
-        "DeleteRule" => delete_rule(world, p),
-        "SetRulePriorities" => set_rule_priorities(world, p),
-        "AddTags" => add_tags(world, p),
-        "RemoveTags" => remove_tags(world, p),
-        "DescribeTags" => describe_tags(world, p),
-        other => Err(AwsError::new(
-            400,
-            "InvalidAction",
-            format!("The action {other} is not valid for this web service (Elastic Load Balancing v2, 2015-12-01), or fakeaws does not implement it."),
-        )),
-    }
-}
+        },
+    },
+    Action {
+        name: "ModifyTargetGroupAttributes",
+        changes: true,
+        resource: Resource::Arn(&["TargetGroupArn"]),
+        handler: |world, p| modify_tg_attributes(world, p),
+    },
+    Action {
+        name: "RegisterTargets",
+        changes: true,
+        resource: Resource::Arn(&["TargetGroupArn"]),
+        handler: |world, p| register_targets(world, p),
+    },
+    Action {
+        name: "DeregisterTargets",
+        changes: true,
+        resource: Resource::Arn(&["TargetGroupArn"]),
+        handler: |world, p| deregister_targets(world, p),
+    },
+    Action {
+        name: "DescribeTargetHealth",
+        changes: false,
+        resource: Resource::Any,
+        handler: |world, p| describe_target_health(world, p),
+    },
+    Action {
+        name: "CreateListener",
+        changes: true,
+        resource: Resource::Any,
+        handler: |world, p| create_listener(world, p),
+    },
+    Action {
+        name: "DescribeListeners",
+        changes: false,
+        resource: Resource::Any,
+        handler: |world, p| describe_listeners(world, p),
+    },
+    Action {
+        name: "ModifyListener",
+        changes: true,
+        resource: Resource::Arn(&["ListenerArn"]),
+        handler: |world, p| modify_listener(world, p),
+    },
+    Action {
+        name: "DeleteListener",
+        changes: true,
+        resource: Resource::Any,
+        handler: |world, p| delete_listener(world, p),
+    },
+    Action {
+        name: "CreateRule",
+        changes: true,
+        resource: Resource::Arn(&["ListenerArn"]),
+        handler: |world, p| create_rule(world, p),
+    },
+    Action {
+        name: "DescribeRules",
+        changes: false,
+        resource: Resource::Any,
+        handler: |world, p| describe_rules(world, p),
+    },
+    Action {
+        name: "ModifyRule",
+        changes: true,
+        resource: Resource::Arn(&["RuleArn"]),
+        handler: |world, p| modify_rule(world, p),
+    },
+    Action {
+        name: "DeleteRule",
+        changes: true,
+        resource: Resource::Arn(&["RuleArn"]),
+        handler: |world, p| delete_rule(world, p),
+    },
+    Action {
+        name: "SetRulePriorities",
+        changes: true,
+        resource: Resource::Any,
+        handler: |world, p| set_rule_priorities(world, p),
+    },
+    Action {
+        name: "AddTags",
+        changes: true,
+        resource: Resource::Arn(&["ResourceArns.member.1", "LoadBalancerNames.member.1"]),
+        handler: |world, p| add_tags(world, p),
+    },
+    Action {
+        name: "RemoveTags",
+        changes: true,
+        resource: Resource::Arn(&["ResourceArns.member.1", "LoadBalancerNames.member.1"]),
+        handler: |world, p| remove_tags(world, p),
+    },
+    Action {
+        name: "DescribeTags",
+        changes: false,
+        resource: Resource::Any,
+        handler: |world, p| describe_tags(world, p),
+    },
+];
 
 fn tg<'a>(world: &'a World, arn: &str) -> Result<&'a TargetGroup, AwsError> {
     world

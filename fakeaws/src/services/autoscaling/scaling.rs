@@ -1,4 +1,4 @@
-//! The Query handlers of scaling policies and scheduled actions (PutScalingPolicy,
+//! Auto Scaling's actions for scaling policies and scheduled actions (PutScalingPolicy,
 //! DescribePolicies, DeletePolicy, ExecutePolicy, PutScheduledUpdateGroupAction,
 //! DescribeScheduledActions, DeleteScheduledAction); the behaviour is `crate::world::scaling`.
 
@@ -7,6 +7,7 @@ use crate::cron::Cron;
 use crate::protocol::error::AwsError;
 use crate::protocol::query::Params;
 use crate::protocol::xml::Xml;
+use crate::services::table::{Action, Resource};
 use crate::world::scaling::{AdjustmentType, PolicyType, ScalingPolicy, ScheduledAction, Step};
 use crate::world::World;
 
@@ -29,18 +30,37 @@ fn float_param(p: &Params, key: &str) -> Result<Option<f64>, AwsError> {
     }
 }
 
-/// Runs one of the seven policy and scheduled-action actions, or `None` if `action` is another.
-pub fn handle(world: &mut World, action: &str, p: &Params) -> Option<Result<Option<String>, AwsError>> {
-    Some(match action {
-        "PutScalingPolicy" => put_policy(world, p),
-        "DescribePolicies" => describe_policies(world, p),
-        "DeletePolicy" => (|| {
+/// Auto Scaling's policy and scheduled-action actions (a table of [`super::SERVICE`]): name,
+/// whether it changes the world, IAM resource, handler.
+pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
+    Action {
+        name: "PutScalingPolicy",
+        changes: true,
+        resource: Resource::GroupNamed("AutoScalingGroupName"),
+        handler: |world, p| put_policy(world, p),
+    },
+    Action {
+        name: "DescribePolicies",
+        changes: false,
+        resource: Resource::Any,
+        handler: |world, p| describe_policies(world, p),
+    },
+    Action {
+        name: "DeletePolicy",
+        changes: true,
+        resource: Resource::Any,
+        handler: |world, p| {
             let group = p.req("AutoScalingGroupName")?;
             let arn = world.policy(group, p.req("PolicyName")?)?.arn.clone();
             world.delete_policy(&arn);
             Ok(None)
-        })(),
-        "ExecutePolicy" => (|| {
+        },
+    },
+    Action {
+        name: "ExecutePolicy",
+        changes: true,
+        resource: Resource::GroupNamed("AutoScalingGroupName"),
+        handler: |world, p| {
             let group = p.opt("AutoScalingGroupName").map(str::to_string);
             let name = p.req("PolicyName")?.to_string();
             let group = match group {
@@ -66,10 +86,25 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Option<Result<Opti
             }
             world.execute(&group, &name, metric, "a user request executed")?;
             Ok(None)
-        })(),
-        "PutScheduledUpdateGroupAction" => put_scheduled(world, p),
-        "DescribeScheduledActions" => describe_scheduled(world, p),
-        "DeleteScheduledAction" => (|| {
+        },
+    },
+    Action {
+        name: "PutScheduledUpdateGroupAction",
+        changes: true,
+        resource: Resource::GroupNamed("AutoScalingGroupName"),
+        handler: |world, p| put_scheduled(world, p),
+    },
+    Action {
+        name: "DescribeScheduledActions",
+        changes: false,
+        resource: Resource::Any,
+        handler: |world, p| describe_scheduled(world, p),
+    },
+    Action {
+        name: "DeleteScheduledAction",
+        changes: true,
+        resource: Resource::Any,
+        handler: |world, p| {
             let group = p.req("AutoScalingGroupName")?;
             let name = p.req("ScheduledActionName")?;
             world.group(group)?;
@@ -81,10 +116,9 @@ pub fn handle(world: &mut World, action: &str, p: &Params) -> Option<Result<Opti
                 .ok_or_else(|| AwsError::validation(format!("Scheduled action name not found - {name}")))?;
             world.delete_scheduled(&arn);
             Ok(None)
-        })(),
-        _ => return None,
-    })
-}
+        },
+    },
+];
 
 /// A resource put again keeps its ARN; a new one gets `arn:aws:autoscaling:...:{resource(uuid)}`.
 fn keep_or_mint(world: &mut World, existing: Option<String>, resource: impl FnOnce(&str) -> String) -> String {
