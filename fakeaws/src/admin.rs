@@ -54,7 +54,7 @@ async fn guard(State(fake): State<Arc<Fake>>, req: axum::extract::Request, next:
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    match (fake.admin_token(), presented) {
+    match (fake.auth.admin_token(), presented) {
         (Some(token), Some(p)) if crate::protocol::sigv4::constant_time_eq(token.as_bytes(), p.as_bytes()) => next.run(req).await,
         (None, _) => bad(
             StatusCode::FORBIDDEN,
@@ -240,16 +240,16 @@ async fn inject(
             "expected JSON {\"action\": \"DescribeTargetHealth\", \"kind\": \"throttle\"|\"unavailable\"|\"delay\", \"count\": N, \"ms\": M}",
         );
     };
-    fake.inject(&i.action, i.fault, i.count);
-    Json(json!({ "pending": fake.pending_faults() })).into_response()
+    fake.faults.inject(&i.action, i.fault, i.count);
+    Json(json!({ "pending": fake.faults.pending() })).into_response()
 }
 
 async fn faults(State(fake): State<Arc<Fake>>) -> Response {
-    Json(json!({ "pending": fake.pending_faults() })).into_response()
+    Json(json!({ "pending": fake.faults.pending() })).into_response()
 }
 
 async fn calls(State(fake): State<Arc<Fake>>) -> Response {
-    Json(fake.call_counts()).into_response()
+    Json(fake.metrics.call_counts()).into_response()
 }
 
 /// A path under `/_fakeaws/` that is no admin route: a JSON 404 naming it (not S3's answer).

@@ -15,12 +15,15 @@
 
 pub mod admin;
 pub mod answers;
+pub mod auth;
 pub mod clock;
 pub mod cron;
 pub mod dataplane;
+pub mod faults;
 pub mod gates;
 pub mod iam;
 pub mod listen;
+pub mod metrics;
 pub mod model;
 pub mod notify;
 pub mod protocol;

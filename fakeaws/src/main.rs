@@ -124,10 +124,10 @@ fn run() -> anyhow::Result<()> {
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let fake = Fake::with_world(world, clock, args.imds_v1);
-        fake.set_verify_signatures(!args.no_verify_signatures);
+        fake.auth.set_verify_signatures(!args.no_verify_signatures);
         // From the environment, not a flag: a secret does not belong in the process list.
         if let Some(token) = std::env::var("FAKEAWS_ADMIN_TOKEN").ok().filter(|t| !t.is_empty()) {
-            fake.set_admin_token(token);
+            fake.auth.set_admin_token(token);
         }
         for pair in &args.credentials {
             let Some((key, secret)) = pair.split_once(':').filter(|(k, s)| !k.is_empty() && !s.is_empty()) else {
@@ -136,7 +136,7 @@ fn run() -> anyhow::Result<()> {
                     pair.split(':').next().unwrap_or_default()
                 );
             };
-            fake.add_credentials(
+            fake.auth.add_credentials(
                 key,
                 fakeaws::protocol::sigv4::Known {
                     secret: secret.to_string(),

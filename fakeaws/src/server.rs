@@ -55,16 +55,16 @@ async fn dispatch(State(fake): State<Arc<Fake>>, req: Request) -> Response {
     // A driver's process acting at the same instant as others is served on its turn.
     let _turn = match fake.turns.acting() {
         0 => None,
-        _ => match fake.caller_instance(req.headers()) {
+        _ => match fake.auth.caller_instance(req.headers()) {
             Some(instance) => fake.turns.by_instance(&instance).await,
             None => None,
         },
     };
     let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok());
     if crate::services::s3::is_s3(req.method(), &path, req.uri().query(), auth) {
-        if fake.verifies_signatures() && auth.is_some() {
+        if fake.auth.verifies_signatures() && auth.is_some() {
             let now = chrono::Utc::now().timestamp_millis();
-            if let Some(refused) = crate::services::s3::too_skewed(req.headers(), now, &fake.request_id()) {
+            if let Some(refused) = crate::services::s3::too_skewed(req.headers(), now, &fake.metrics.request_id()) {
                 return refused;
             }
         }
@@ -259,15 +259,12 @@ async fn serve<T>(
     resource: impl FnOnce(&crate::world::World) -> String,
     handler: impl FnOnce(&mut crate::world::World) -> Result<T, AwsError>,
 ) -> Result<T, AwsError> {
-    {
-        let mut calls = fake.calls.lock().unwrap_or_else(|e| e.into_inner());
-        *calls.entry(format!("{service}:{action}")).or_default() += 1;
-    }
-    match fake.take_fault(action) {
+    fake.metrics.count(service, action);
+    match fake.faults.take(action) {
         Some(Fault::Throttle) => return Err(AwsError::throttling()),
         Some(Fault::Unavailable) => return Err(AwsError::unavailable()),
         Some(Fault::Delay { ms }) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
-        Some(Fault::Hold) => fake.hold().await,
+        Some(Fault::Hold) => fake.faults.hold().await,
         Some(Fault::Pass) | None => {}
     }
     let outcome = {
@@ -291,7 +288,7 @@ async fn serve<T>(
             }
         }
         let before = (!read_only).then(|| {
-            fake.rollback_copies.fetch_add(1, Ordering::Relaxed);
+            fake.metrics.rollback_copies.fetch_add(1, Ordering::Relaxed);
             world.clone()
         });
         let result = handler(&mut world);
@@ -329,7 +326,7 @@ async fn json_call(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, 
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    let rid = fake.request_id();
+    let rid = fake.metrics.request_id();
     let Some(action) = target.strip_prefix(codedeploy::TARGET_PREFIX) else {
         let err = AwsError::new(
             400,
@@ -387,7 +384,7 @@ async fn json_call(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, 
 }
 
 fn aws_response(fake: &Fake, ns: &str, outcome: Result<Option<String>, AwsError>, action: &str) -> Response {
-    let rid = fake.request_id();
+    let rid = fake.metrics.request_id();
     let body = match outcome {
         Ok(result) => {
             let mut out = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{action}Response xmlns=\"{ns}\">");

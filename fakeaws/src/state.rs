@@ -2,35 +2,19 @@
 //! call counts and the data plane (when on). The router, the admin API and the metadata service all use it; it imports none of
 //! them, so nothing imports in a circle.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use serde::{Deserialize, Serialize};
-
+use crate::auth::Auth;
 use crate::clock::{Clock, ClockMode};
 use crate::dataplane::{DataPlane, Endpoint};
-use crate::protocol::sigv4::{Keyring, Known, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY};
+pub use crate::faults::Fault;
+use crate::faults::Faults;
+use crate::metrics::Metrics;
+use crate::protocol::sigv4::Known;
 use crate::world::routing::{Entrance, Routed};
 use crate::world::World;
-
-/// A fault to inject into the next calls of an action.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum Fault {
-    /// Answer 400 `Throttling`.
-    Throttle,
-    /// Answer 503 `ServiceUnavailable`.
-    Unavailable,
-    /// Answer late, after this many real milliseconds.
-    Delay { ms: u64 },
-    /// Answer normally: queued before another fault on `*`, it makes that one hit the n-th call.
-    Pass,
-    /// Do not answer: the call hangs until its caller gives up or dies (a process killed in the
-    /// middle of a call), or until [`Fake::release_held`]. Each held call is counted in
-    /// [`Fake::held`].
-    Hold,
-}
 
 /// Options the fake starts with.
 #[derive(Debug, Clone)]
@@ -65,12 +49,13 @@ pub struct Fake {
     world: Mutex<World>,
     /// The simulated clock.
     pub clock: Clock,
-    faults: Mutex<BTreeMap<String, Vec<Fault>>>,
+    /// Faults queued for the next calls.
+    pub faults: Faults,
+    /// Credentials, signature checking, the admin token.
+    pub auth: Auth,
+    /// Call counts, request ids.
+    pub metrics: Metrics,
     pub(crate) tokens: Mutex<HashMap<String, (String, i64)>>,
-    requests: AtomicU64,
-    /// How many requests took a copy of the world to roll back to (changes do, reads do not).
-    pub rollback_copies: AtomicU64,
-    pub(crate) calls: Mutex<BTreeMap<String, u64>>,
     /// Whether IMDSv1 is accepted.
     pub imds_v1: bool,
     base_url: OnceLock<String>,
@@ -80,17 +65,6 @@ pub struct Fake {
     unsettled: AtomicBool,
     /// How many times the world was locked for a change (see [`Fake::version`]).
     changes: AtomicU64,
-    /// How many calls a [`Fault::Hold`] has held so far.
-    held: tokio::sync::watch::Sender<u64>,
-    /// Bumped by [`Fake::release_held`]: calls held until then go on.
-    releases: tokio::sync::watch::Sender<u64>,
-    /// The credentials requests may be signed with.
-    keys: Mutex<Keyring>,
-    /// Unknown access keys already explained in the log (a few: each is said once).
-    explained_keys: Mutex<std::collections::BTreeSet<String>>,
-    verify_signatures: AtomicBool,
-    /// The token non-loopback peers must present to the admin API.
-    admin_token: OnceLock<AdminToken>,
     /// S3, made on first use, over `s3_dir` (or a temporary folder).
     s3: OnceLock<Arc<crate::services::s3::S3>>,
     s3_dir: Mutex<Option<std::path::PathBuf>>,
@@ -104,15 +78,6 @@ pub struct Fake {
     pub(crate) answers: crate::answers::Answers,
 }
 
-/// The admin token, never shown by `Debug`.
-struct AdminToken(String);
-
-impl std::fmt::Debug for AdminToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
 impl Fake {
     /// A fake with an empty world.
     pub fn new(options: Options) -> Arc<Fake> {
@@ -120,7 +85,7 @@ impl Fake {
         let mut world = World::new(&options.region, clock.now_ms());
         world.max_instances = options.max_instances;
         let fake = Fake::with_world(world, clock, options.imds_v1);
-        fake.set_verify_signatures(options.verify_signatures);
+        fake.auth.set_verify_signatures(options.verify_signatures);
         fake
     }
 
@@ -131,31 +96,16 @@ impl Fake {
         Arc::new(Fake {
             world: Mutex::new(world),
             clock,
-            faults: Mutex::new(BTreeMap::new()),
+            faults: Faults::default(),
+            auth: Auth::default(),
+            metrics: Metrics::default(),
             tokens: Mutex::new(HashMap::new()),
-            requests: AtomicU64::new(0),
-            rollback_copies: AtomicU64::new(0),
-            calls: Mutex::new(BTreeMap::new()),
             imds_v1,
             base_url: OnceLock::new(),
             region,
             data_plane: OnceLock::new(),
             unsettled: AtomicBool::new(true),
             changes: AtomicU64::new(0),
-            held: tokio::sync::watch::Sender::new(0),
-            releases: tokio::sync::watch::Sender::new(0),
-            explained_keys: Mutex::default(),
-            keys: Mutex::new(Keyring::from([(
-                DEFAULT_ACCESS_KEY_ID.to_string(),
-                Known {
-                    secret: DEFAULT_SECRET_ACCESS_KEY.to_string(),
-                    token: None,
-                    expires_ms: None,
-                    principal: None,
-                },
-            )])),
-            verify_signatures: AtomicBool::new(true),
-            admin_token: OnceLock::new(),
             s3: OnceLock::new(),
             s3_dir: Mutex::new(None),
             notify_generation: AtomicU64::new(0),
@@ -212,7 +162,7 @@ impl Fake {
         *self.world.lock().unwrap_or_else(|e| e.into_inner()) = world;
         self.unsettled.store(true, Ordering::Relaxed);
         self.changes.fetch_add(1, Ordering::Relaxed);
-        self.faults.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.faults.clear();
     }
 
     /// The region of the simulated account.
@@ -238,55 +188,11 @@ impl Fake {
         format!("{}/_imds/{instance_id}/", self.base_url())
     }
 
-    /// Sets the token non-loopback peers must present to the admin API (once).
-    pub fn set_admin_token(&self, token: String) {
-        let _ = self.admin_token.set(AdminToken(token));
-    }
-
-    /// The admin token, if one is configured.
-    pub fn admin_token(&self) -> Option<&str> {
-        self.admin_token.get().map(|t| t.0.as_str())
-    }
-
-    /// Turns SigV4 verification on or off (on by default; `--no-verify-signatures`).
-    pub fn set_verify_signatures(&self, on: bool) {
-        self.verify_signatures.store(on, Ordering::Relaxed);
-    }
-
-    /// Whether requests must be signed.
-    pub fn verifies_signatures(&self) -> bool {
-        self.verify_signatures.load(Ordering::Relaxed)
-    }
-
-    /// Accepts requests signed with this key pair from now on (a session token and an expiry, in
-    /// real milliseconds since the epoch, for temporary credentials).
-    pub fn add_credentials(&self, access_key_id: &str, known: Known) {
-        self.keys
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(access_key_id.to_string(), known);
-    }
-
-    /// The instance whose role credentials signed a request (from its `Authorization` header),
-    /// if any: the identity [`crate::turns`] orders calls by.
-    pub(crate) fn caller_instance(&self, headers: &axum::http::HeaderMap) -> Option<String> {
-        let auth = headers.get("authorization")?.to_str().ok()?;
-        let key = auth.split("Credential=").nth(1)?.split('/').next()?;
-        let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        let arn = &keys.get(key)?.principal.as_ref()?.arn;
-        let last = arn.rsplit('/').next()?;
-        last.starts_with("i-").then(|| last.to_string())
-    }
-
     /// The secret of a known access key (the fake's own keys, then the world's identities).
     pub(crate) fn secret_of(&self, access_key_id: &str) -> Option<String> {
-        let own = self
-            .keys
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(access_key_id)
-            .cloned();
-        own.or_else(|| crate::iam::user_key(&self.world_read(), access_key_id))
+        self.auth
+            .key(access_key_id)
+            .or_else(|| crate::iam::user_key(&self.world_read(), access_key_id))
             .map(|k| k.secret)
     }
 
@@ -331,124 +237,29 @@ impl Fake {
         headers: &axum::http::HeaderMap,
         body: &[u8],
     ) -> Result<Option<Known>, crate::protocol::error::AwsError> {
-        if !self.verifies_signatures() {
+        if !self.auth.verifies_signatures() {
             return Ok(None);
         }
         // The fake's own keys first, then the world's static identities.
         let lookup = |key: &str| {
-            let own = self.keys.lock().unwrap_or_else(|e| e.into_inner()).get(key).cloned();
-            own.or_else(|| crate::iam::user_key(&self.world_read(), key))
+            self.auth
+                .key(key)
+                .or_else(|| crate::iam::user_key(&self.world_read(), key))
         };
         let now = chrono::Utc::now().timestamp_millis();
         let verdict = crate::protocol::sigv4::verify(lookup, now, method, path_and_query, headers, body);
         if let Err(e) = &verdict {
             if e.code == "InvalidClientTokenId" {
-                self.explain_unknown_key(headers, &lookup);
+                self.auth.explain_unknown_key(headers, &lookup);
             }
         }
         verdict.map(Some)
-    }
-
-    /// The answer to an unknown key is AWS's, word for word; the log says once per key which keys
-    /// the fake knows and how to turn checking off (moto-style dummy keys such as `testing` are
-    /// the usual case).
-    fn explain_unknown_key(&self, headers: &axum::http::HeaderMap, lookup: &dyn Fn(&str) -> Option<Known>) {
-        let Some(key) = headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|a| a.split("Credential=").nth(1))
-            .and_then(|c| c.split('/').next())
-        else {
-            return;
-        };
-        if lookup(key).is_some() {
-            return; // known key, wrong or missing session token
-        }
-        let mut explained = self.explained_keys.lock().unwrap_or_else(|e| e.into_inner());
-        if explained.len() >= 16 || !explained.insert(key.to_string()) {
-            return;
-        }
-        tracing::warn!(
-            "a request was signed with access key {key:?}, which fakeaws does not know (answered InvalidClientTokenId, as AWS would): sign with the default pair {} / {}, a pair given with --credentials KEY:SECRET, an instance's role credentials or a world file's [[identities]], or start fakeaws with --no-verify-signatures to accept any",
-            crate::protocol::sigv4::DEFAULT_ACCESS_KEY_ID,
-            crate::protocol::sigv4::DEFAULT_SECRET_ACCESS_KEY
-        );
     }
 
     /// Gives an instance role these identity-based policies (policy documents), in place of the
     /// hooks' least-privilege policy every role has by default.
     pub fn set_role_policies(&self, role: &str, policies: Vec<serde_json::Value>) {
         self.world().identities.roles.insert(role.to_string(), policies);
-    }
-
-    /// How many calls a [`Fault::Hold`] has held, to wait on.
-    pub fn held(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.held.subscribe()
-    }
-
-    /// Holds a call (a [`Fault::Hold`]) until [`Fake::release_held`], which may never come.
-    pub(crate) async fn hold(&self) {
-        let mut released = self.releases.subscribe();
-        self.held.send_modify(|n| *n += 1);
-        let _ = released.changed().await;
-    }
-
-    /// Lets every call held so far go on, answered as if it had just arrived: a test pauses a
-    /// client between two of its calls and changes the world meanwhile (what another client
-    /// acting at that moment would do).
-    pub fn release_held(&self) {
-        self.releases.send_modify(|n| *n += 1);
-    }
-
-    /// Drops every queued fault.
-    pub fn clear_faults(&self) {
-        self.faults.lock().unwrap_or_else(|e| e.into_inner()).clear();
-    }
-
-    /// Queues `count` faults for `action` (`*` for every action).
-    pub fn inject(&self, action: &str, fault: Fault, count: usize) {
-        let mut f = self.faults.lock().unwrap_or_else(|e| e.into_inner());
-        f.entry(action.to_string())
-            .or_default()
-            .extend(std::iter::repeat_n(fault, count));
-    }
-
-    pub(crate) fn take_fault(&self, action: &str) -> Option<Fault> {
-        let mut f = self.faults.lock().unwrap_or_else(|e| e.into_inner());
-        for key in [action, "*"] {
-            if let Some(q) = f.get_mut(key) {
-                if !q.is_empty() {
-                    return Some(q.remove(0));
-                }
-            }
-        }
-        None
-    }
-
-    /// Faults still queued, per action.
-    pub fn pending_faults(&self) -> BTreeMap<String, usize> {
-        self.faults
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| (k.clone(), v.len()))
-            .collect()
-    }
-
-    /// How many times each action was called (`Service:Action`).
-    pub fn call_counts(&self) -> BTreeMap<String, u64> {
-        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// How many times one action (`service:Action`) was called.
-    pub fn call_count(&self, action: &str) -> u64 {
-        self.calls
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(action)
-            .copied()
-            .unwrap_or(0)
     }
 
     /// Serves every load balancer listener on a loopback port from now on (see [`DataPlane`]);
@@ -509,11 +320,5 @@ impl Fake {
                 tracing::info!(entrance = %ep.entrance, url = %ep.url, "data plane: serving");
             }
         }
-    }
-
-    /// A fresh request id.
-    pub fn request_id(&self) -> String {
-        let n = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
-        format!("{:08x}-fa6e-4a5e-8000-{:012x}", n >> 16, n)
     }
 }

@@ -45,7 +45,7 @@ async fn loopback_peers_are_served_others_need_the_token() {
     assert_eq!(get(&f, [10, 0, 0, 5], Some("guess")).await.0, StatusCode::FORBIDDEN);
 
     let f = fake();
-    f.set_admin_token("s3cret-admin".into());
+    f.auth.set_admin_token("s3cret-admin".into());
     assert_eq!(get(&f, [10, 0, 0, 5], None).await.0, StatusCode::FORBIDDEN);
     assert_eq!(
         get(&f, [10, 0, 0, 5], Some("s3cret-admiN")).await.0,

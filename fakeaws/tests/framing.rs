@@ -118,6 +118,6 @@ async fn a_read_after_a_change_at_the_same_instant_shows_the_change() {
     call("Action=UpdateAutoScalingGroup&Version=2011-01-01&AutoScalingGroupName=web&MinSize=2&DesiredCapacity=2").await;
     let after = call(read).await;
     assert_eq!(min(&after).as_deref(), Some("2"), "{after}");
-    let calls = fake.call_counts();
+    let calls = fake.metrics.call_counts();
     assert_eq!(calls.get("autoscaling:DescribeAutoScalingGroups"), Some(&3));
 }

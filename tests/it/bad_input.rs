@@ -142,8 +142,11 @@ async fn empty_results_are_present_and_result_comes_first() {
 #[tokio::test]
 async fn injected_faults_are_answered_then_cleared() {
     let r = start().await;
-    r.fake.inject("DescribeAutoScalingGroups", fakeaws::Fault::Throttle, 2);
     r.fake
+        .faults
+        .inject("DescribeAutoScalingGroups", fakeaws::Fault::Throttle, 2);
+    r.fake
+        .faults
         .inject("DescribeAutoScalingGroups", fakeaws::Fault::Unavailable, 1);
     let body = "Action=DescribeAutoScalingGroups&Version=2011-01-01";
     let (s, _, t) = raw(&r.url, body).await;
@@ -157,7 +160,7 @@ async fn injected_faults_are_answered_then_cleared() {
     let (s, _, _) = raw(&r.url, body).await;
     assert_eq!(s, 200);
     // The SDK sees throttling as a retryable error code.
-    r.fake.inject("*", fakeaws::Fault::Throttle, 1);
+    r.fake.faults.inject("*", fakeaws::Fault::Throttle, 1);
     let err = asg(&r.url)
         .await
         .describe_auto_scaling_groups()
@@ -224,14 +227,14 @@ async fn admin_api_steers_the_fake() {
     )
     .await;
     assert_eq!(s, 200);
-    assert_eq!(r.fake.pending_faults().get("RegisterTargets"), Some(&3));
+    assert_eq!(r.fake.faults.pending().get("RegisterTargets"), Some(&3));
     let (s, _, body) = raw_http(&r.url, "GET", "/_fakeaws/world", "", &[]).await;
     assert_eq!(s, 200);
     assert!(body.contains(&id));
     let (s, _, _) = raw_http(&r.url, "POST", "/_fakeaws/reset", "", &[]).await;
     assert_eq!(s, 200);
     assert!(r.fake.world().instances().is_empty());
-    assert!(r.fake.pending_faults().is_empty());
+    assert!(r.fake.faults.pending().is_empty());
 }
 
 #[test]

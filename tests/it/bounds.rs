@@ -119,7 +119,7 @@ async fn a_body_that_is_not_a_form_gets_an_aws_shaped_400() {
 async fn reads_take_no_copy_of_the_world_and_changes_do() {
     let r = start().await;
     let (group, tg) = standard_world(&r, 1, 6, 4).await;
-    let copies = || r.fake.rollback_copies.load(Ordering::Relaxed);
+    let copies = || r.fake.metrics.rollback_copies.load(Ordering::Relaxed);
     let before = copies();
     for _ in 0..20 {
         let (s, _, _) = raw(

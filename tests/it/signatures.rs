@@ -48,7 +48,7 @@ async fn the_rust_sdk_gets_awss_answers_for_each_credential_problem() {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("after 1970")
         .as_millis() as i64;
-    r.fake.add_credentials(
+    r.fake.auth.add_credentials(
         "ASIASESSION000000001",
         Known {
             secret: "s1".into(),
@@ -57,7 +57,7 @@ async fn the_rust_sdk_gets_awss_answers_for_each_credential_problem() {
             principal: None,
         },
     );
-    r.fake.add_credentials(
+    r.fake.auth.add_credentials(
         "ASIAEXPIRED000000001",
         Known {
             secret: "s2".into(),
@@ -89,7 +89,7 @@ async fn the_rust_sdk_gets_awss_answers_for_each_credential_problem() {
         Some("ExpiredToken")
     );
     // Off, anything goes (the old behaviour, for users who want it).
-    r.fake.set_verify_signatures(false);
+    r.fake.auth.set_verify_signatures(false);
     assert_eq!(code(&client(u, "AKIAUNKNOWN000000000", "x", None).await).await, None);
 }
 
@@ -226,7 +226,7 @@ fn sessions(fake: &fakeaws::Fake) {
         ("ASIASESSION000000001", "s1", "token-1", now + 3_600_000),
         ("ASIAEXPIRED000000001", "s2", "token-2", now - 1_000),
     ] {
-        fake.add_credentials(
+        fake.auth.add_credentials(
             key,
             Known {
                 secret: secret.into(),
@@ -385,7 +385,7 @@ async fn a_body_tampered_in_transit_is_refused_by_every_client() {
         "{c}"
     );
     // Refused before anything was read from them: only the direct call was counted.
-    let calls = r.fake.call_counts();
+    let calls = r.fake.metrics.call_counts();
     assert_eq!(
         calls.into_iter().collect::<Vec<_>>(),
         [("autoscaling:DescribeAutoScalingGroups".to_string(), 1)]
@@ -563,6 +563,7 @@ print(json.dumps(out))
     // Refused before anything was served: only the call within the window was counted.
     assert_eq!(
         r.fake
+            .metrics
             .call_counts()
             .get("autoscaling:DescribeAutoScalingGroups")
             .copied(),

@@ -129,7 +129,7 @@ pub async fn handle(fake: &Fake, id: &str, path: &str, method: &Method, headers:
             let expires = now.max(chrono::Utc::now().timestamp_millis()) + 6 * 3600 * 1000;
             let key = format!("ASIAFAKE{}", &inst.id[2..inst.id.len().min(14)].to_uppercase());
             let token = format!("fakeaws-session-token-{}", inst.id);
-            fake.add_credentials(
+            fake.auth.add_credentials(
                 &key,
                 crate::protocol::sigv4::Known {
                     secret: ROLE_SECRET.into(),

@@ -8,14 +8,17 @@
 //! Rooms by behaviour: this file (identities, ids and ARNs, instances, activities), `balancers`
 //! (load balancers, target groups and listeners coming and going), `targets`
 //! (registration and health), `groups` (sizes, capacity, quota, processes), `lifecycle` (standby
-//! and lifecycle hooks), `schedule` (the event schedule, one health-threshold helper, pruning),
+//! and lifecycle hooks), `schedule` (the timed rules' registry, `tick`, pruning), `health` (health
+//! checks and draining, one state machine), `deadlines` (instances' boot and hook timeouts),
 //! `reconcile`, `invariants`, `scaling` (policies, alarms, scheduled actions), `rules` (listener
 //! rules and ELBv2 tags), `routing` (what a load balancer does with one request), `codedeploy`
 //! (CodeDeploy's control plane), `views` (the read-only door for code outside the fake).
 
 mod balancers;
 pub mod codedeploy;
+mod deadlines;
 mod groups;
+mod health;
 pub(crate) use groups::GroupUpdate;
 mod invariants;
 mod lifecycle;

@@ -234,11 +234,6 @@ impl World {
         Ok(true)
     }
 
-    /// The next moment a scheduled action is due.
-    pub(crate) fn next_scheduled(&self) -> Option<i64> {
-        self.scheduled.values().filter_map(|a| a.next_ms).min()
-    }
-
     /// Fires the scheduled actions due at the current time (skipped while ScheduledActions is
     /// suspended), then schedules each recurrence again; one-time actions are deleted once run.
     pub(crate) fn fire_scheduled(&mut self) {
@@ -326,5 +321,18 @@ impl World {
     /// DeleteScheduledAction.
     pub(crate) fn delete_scheduled(&mut self, arn: &str) {
         self.scheduled.remove(arn);
+    }
+}
+
+/// Scheduled actions, a timed rule: each fires at its time (see [`World::fire_scheduled`]).
+pub(super) struct ScheduledActions;
+
+impl super::schedule::Timed for ScheduledActions {
+    fn next_due(&self, world: &World) -> Option<i64> {
+        world.scheduled.values().filter_map(|a| a.next_ms).min()
+    }
+
+    fn fire(&self, world: &mut World) {
+        world.fire_scheduled();
     }
 }

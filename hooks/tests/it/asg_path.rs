@@ -57,7 +57,7 @@ async fn rerunning_after_success_is_a_no_op() {
     env.run(REGISTER, &id).await.ok();
     assert_eq!(env.fake().world().activities().len(), before);
     assert_eq!(env.sizes(&g), sizes);
-    let calls = env.fake().call_counts();
+    let calls = env.fake().metrics.call_counts();
     assert_eq!(calls.get("autoscaling:ExitStandby"), Some(&1));
 }
 
@@ -249,7 +249,7 @@ async fn pending_wait_instance_is_left_to_the_lifecycle_hook() {
 
 impl Env {
     pub fn calls(&self, name: &str) -> u64 {
-        self.fake().call_counts().get(name).copied().unwrap_or(0)
+        self.fake().metrics.call_counts().get(name).copied().unwrap_or(0)
     }
 }
 
@@ -337,6 +337,7 @@ async fn a_failed_restore_write_is_recomputed_from_a_fresh_read() {
         assert_eq!(env.sizes(&g), (0, 1, 4));
         let reads = |env: &Env| {
             env.fake()
+                .metrics
                 .call_counts()
                 .get("autoscaling:DescribeAutoScalingGroups")
                 .copied()
@@ -345,6 +346,7 @@ async fn a_failed_restore_write_is_recomputed_from_a_fresh_read() {
         let before = reads(&env);
         if fail_once {
             env.fake()
+                .faults
                 .inject("UpdateAutoScalingGroup", fakeaws::Fault::Unavailable, 1);
         }
         let out = env.run(REGISTER, &id).await;
@@ -368,7 +370,7 @@ async fn an_asg_round_trip_stays_within_its_call_budget() {
     let env = Env::new().await;
     let g = env.asg_world(1, 4, 2);
     let id = env.members(&g)[0].clone();
-    let before: u64 = env.fake().call_counts().values().sum();
+    let before: u64 = env.fake().metrics.call_counts().values().sum();
     let t0 = env.fake().clock.now_ms();
     let out_de = env.run(DEREGISTER, &id).await;
     out_de.ok();
@@ -385,7 +387,7 @@ async fn an_asg_round_trip_stays_within_its_call_budget() {
     // Healthy 3 x 10 s after ExitStandby's 2 s: again within 1 s.
     let t2 = env.fake().clock.now_ms();
     assert!((32_000..=33_000).contains(&(t2 - t1)), "register took {} ms", t2 - t1);
-    let calls = env.fake().call_counts();
+    let calls = env.fake().metrics.call_counts();
     let total: u64 = calls.values().sum::<u64>() - before;
     eprintln!("{total} calls: {calls:?}");
     assert!(total <= ROUND_TRIP_BUDGET, "{total} calls: {calls:?}");
@@ -411,11 +413,11 @@ async fn a_round_trip_that_lowers_min_size_stays_within_its_call_budget() {
     let env = Env::new().await;
     let g = env.asg_world(2, 4, 2);
     let id = env.members(&g)[0].clone();
-    let before = env.fake().call_counts();
+    let before = env.fake().metrics.call_counts();
     env.run(DEREGISTER, &id).await.ok();
-    let mid = env.fake().call_counts();
+    let mid = env.fake().metrics.call_counts();
     env.run(REGISTER, &id).await.ok();
-    let after = env.fake().call_counts();
+    let after = env.fake().metrics.call_counts();
     env.assert_restored(&g, (2, 2, 4));
     let delta = |a: &std::collections::BTreeMap<String, u64>, b: &std::collections::BTreeMap<String, u64>| {
         a.iter()
@@ -606,7 +608,7 @@ async fn processes_stay_suspended_until_the_deployments_last_instance_is_back() 
     )
     .expect("event");
     env.run(DEREGISTER, &ids[0]).await.ok();
-    let before = env.fake().call_counts();
+    let before = env.fake().metrics.call_counts();
     let out = env.run(REGISTER, &ids[0]).await;
     out.ok();
     assert!(
@@ -619,7 +621,7 @@ async fn processes_stay_suspended_until_the_deployments_last_instance_is_back() 
         env.tags(&g).contains(&TAG_PROCS.to_string()),
         "the record stays for the last one"
     );
-    let after = env.fake().call_counts();
+    let after = env.fake().metrics.call_counts();
     let delta = |k: &str| after.get(k).copied().unwrap_or(0) - before.get(k).copied().unwrap_or(0);
     assert_eq!(
         (
@@ -683,6 +685,7 @@ async fn a_lasting_codedeploy_refusal_is_not_asked_again_in_the_same_deployment(
     let id = env.members(&g)[0].clone();
     let asked = |env: &Env| {
         env.fake()
+            .metrics
             .call_counts()
             .get("codedeploy:ListDeployments")
             .copied()

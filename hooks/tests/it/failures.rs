@@ -12,11 +12,11 @@ async fn bad_config_fails_before_any_aws_call() {
     std::fs::create_dir_all(&env.state_dir).expect("dir");
     std::fs::write(&cfg, "target_groups = [\"web\"]\nhandle_procs = true\n").expect("write");
     env.extra.push(("ELB_HOOKS_CONFIG".into(), cfg.display().to_string()));
-    let before = env.fake().call_counts();
+    let before = env.fake().metrics.call_counts();
     let out = env.run(DEREGISTER, &id).await;
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("handle_procs"), "{}", out.stderr);
-    assert_eq!(env.fake().call_counts(), before);
+    assert_eq!(env.fake().metrics.call_counts(), before);
     env.extra.clear();
     env.extra.push(("ELB_HOOKS_PORT".into(), "0".into()));
     let out = env.run(DEREGISTER, &id).await;
@@ -65,11 +65,11 @@ async fn unreachable_metadata_is_a_clear_error_and_changes_nothing() {
         .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", format!("http://{closed}/"))
         .env("AWS_CONFIG_FILE", "/nonexistent")
         .env("ELB_HOOKS_STATE_DIR", env.state_dir.join("x"));
-    let before = env.fake().call_counts();
+    let before = env.fake().metrics.call_counts();
     let out = cmd.output().await.expect("run");
     assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("instance metadata: cannot read the instance id"));
-    assert_eq!(env.fake().call_counts(), before);
+    assert_eq!(env.fake().metrics.call_counts(), before);
     assert_eq!(env.lifecycle(&id), "InService");
 }
 
@@ -80,10 +80,12 @@ async fn throttling_storm_is_ridden_out() {
     let id = env.members(&g)[0].clone();
     // Seven failures in a row for the first call (the limit is eight attempts), then more later.
     env.fake()
+        .faults
         .inject("DescribeAutoScalingInstances", fakeaws::Fault::Unavailable, 3);
-    env.fake().inject("*", fakeaws::Fault::Throttle, 4);
-    env.fake().inject("EnterStandby", fakeaws::Fault::Throttle, 5);
+    env.fake().faults.inject("*", fakeaws::Fault::Throttle, 4);
+    env.fake().faults.inject("EnterStandby", fakeaws::Fault::Throttle, 5);
     env.fake()
+        .faults
         .inject("DescribeAutoScalingGroups", fakeaws::Fault::Unavailable, 5);
     let out = env.run(DEREGISTER, &id).await;
     out.ok();
@@ -110,6 +112,7 @@ async fn issue_78_permanent_errors_fail_at_once() {
     );
     assert_eq!(
         env.fake()
+            .metrics
             .call_counts()
             .get("elasticloadbalancing:DescribeTargetGroups"),
         Some(&1)
@@ -135,6 +138,7 @@ async fn failed_group_lookup_is_an_error_not_a_missing_group() {
     let g = env.asg_world(1, 3, 2);
     let id = env.members(&g)[0].clone();
     env.fake()
+        .faults
         .inject("DescribeAutoScalingInstances", fakeaws::Fault::Unavailable, 20);
     let out = env.run(DEREGISTER, &id).await;
     assert_eq!(out.code, 1, "{}", out.stderr);
@@ -159,6 +163,7 @@ async fn failed_min_size_update_stops_the_hook_and_is_repaired() {
     let g = env.asg_world(2, 3, 2);
     let id = env.members(&g)[0].clone();
     env.fake()
+        .faults
         .inject("UpdateAutoScalingGroup", fakeaws::Fault::Unavailable, 20);
     let out = env.run(DEREGISTER, &id).await;
     assert_eq!(out.code, 1, "{}", out.stderr);
@@ -166,7 +171,9 @@ async fn failed_min_size_update_stops_the_hook_and_is_repaired() {
     assert_eq!(env.lifecycle(&id), "InService");
     assert_eq!(env.sizes(&g), (2, 2, 3));
     // The deployment failed; the next register (or deployment) puts everything back.
-    env.fake().inject("UpdateAutoScalingGroup", fakeaws::Fault::Throttle, 0);
+    env.fake()
+        .faults
+        .inject("UpdateAutoScalingGroup", fakeaws::Fault::Throttle, 0);
     env.run(REGISTER, &id).await.ok();
     assert_eq!(env.sizes(&g), (2, 2, 3));
     assert!(env.suspended(&g).is_empty(), "processes resumed");

@@ -102,15 +102,15 @@ async fn a_page_taken_down_by_another_hook_meanwhile_is_gone_not_an_error() {
     };
     // The register hook's read of the rule's tags waits at the door while the other hook deletes it.
     let fake = env.fake().clone();
-    let mut held = fake.held();
+    let mut held = fake.faults.held();
     held.borrow_and_update();
-    fake.inject("DescribeTags", Fault::Hold, 1);
+    fake.faults.inject("DescribeTags", Fault::Hold, 1);
     let other_hook = async {
         held.changed().await.expect("held");
         let l = listener(&env);
         let arn = fake.world().listeners()[&l].rules[0].arn.clone();
         fake.world().delete_rule(&arn).expect("delete");
-        fake.release_held();
+        fake.faults.release_held();
     };
     let (out, ()) = tokio::join!(env.run(REGISTER, &ids[0]), other_hook);
     out.ok();

@@ -92,10 +92,10 @@ async fn a_target_group_round_trip_stays_within_its_call_budget() {
     let id = env.apply(WORLD).remove(0);
     env.settle(60);
     env.extra.push(("ELB_HOOKS_TARGET_GROUPS".into(), "tg-a".into()));
-    let before: u64 = env.fake().call_counts().values().sum();
+    let before: u64 = env.fake().metrics.call_counts().values().sum();
     env.run(DEREGISTER, &id).await.ok();
     env.run(REGISTER, &id).await.ok();
-    let calls = env.fake().call_counts();
+    let calls = env.fake().metrics.call_counts();
     let total: u64 = calls.values().sum::<u64>() - before;
     eprintln!("{total} calls: {calls:?}");
     assert!(total <= 9, "{total} calls: {calls:?}");

@@ -154,12 +154,12 @@ impl Env {
     /// having made fewer than `k` calls.
     pub async fn kill_at_call(&self, bin: &str, instance: &str, k: usize) -> bool {
         let fake = self.fake();
-        fake.clear_faults();
+        fake.faults.clear();
         if k > 1 {
-            fake.inject("*", Fault::Pass, k - 1);
+            fake.faults.inject("*", Fault::Pass, k - 1);
         }
-        fake.inject("*", Fault::Hold, 1);
-        let mut held = fake.held();
+        fake.faults.inject("*", Fault::Hold, 1);
+        let mut held = fake.faults.held();
         let before = *held.borrow_and_update();
         let mut rx = fake.clock.subscribe();
         let mut child = self.command(bin, instance).spawn().expect("spawn hook");
@@ -187,7 +187,7 @@ impl Env {
                 None => {}
             }
         };
-        fake.clear_faults();
+        fake.faults.clear();
         killed
     }
 

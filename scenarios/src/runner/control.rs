@@ -111,7 +111,7 @@ impl Sim {
     /// Whether StopDeployment stopped deployment `number` (looked at only when someone has called
     /// StopDeployment since the last look).
     pub(super) fn stopped_through_api(&mut self, number: usize) -> bool {
-        let stops = self.fake().call_count("codedeploy:StopDeployment");
+        let stops = self.fake().metrics.call_count("codedeploy:StopDeployment");
         if stops == self.stops_seen {
             return false;
         }

@@ -82,11 +82,11 @@ impl Sim {
             Action::AppDown { instance: n } => sim.set_app(&instance(self, *n)?, false),
             Action::AppUp { instance: n } => sim.set_app(&instance(self, *n)?, true),
             Action::Throttle { api, count } => {
-                fake.inject(api, fakeaws::Fault::Throttle, *count);
+                fake.faults.inject(api, fakeaws::Fault::Throttle, *count);
                 Ok(())
             }
             Action::Unavailable { api, count } => {
-                fake.inject(api, fakeaws::Fault::Unavailable, *count);
+                fake.faults.inject(api, fakeaws::Fault::Unavailable, *count);
                 Ok(())
             }
             Action::Alarm {

@@ -1,0 +1,80 @@
+//! Instances' deadlines, a timed rule: a booting instance's launch (its launch lifecycle hook's
+//! wait, or service), a lifecycle hook's timeout (its default result), a termination hook's end.
+
+use crate::model::*;
+
+use super::schedule::Timed;
+use super::*;
+
+/// Every instance with a deadline (`until_ms`).
+pub(super) struct InstanceDeadlines;
+
+impl Timed for InstanceDeadlines {
+    fn next_due(&self, world: &World) -> Option<i64> {
+        world.instances.values().filter_map(|i| i.until_ms).min()
+    }
+
+    fn fire(&self, world: &mut World) {
+        let now = world.now_ms;
+        let due: Vec<String> = world
+            .instances
+            .values()
+            .filter(|i| i.until_ms.is_some_and(|u| u <= now))
+            .map(|i| i.id.clone())
+            .collect();
+        for id in due {
+            world.instance_deadline(&id);
+        }
+    }
+}
+
+impl World {
+    pub(crate) fn instance_deadline(&mut self, id: &str) {
+        let Some(inst) = self.instances.get_mut(id) else { return };
+        inst.until_ms = None;
+        let group = inst.group.clone().unwrap_or_default();
+        match inst.lifecycle {
+            Lifecycle::Pending => {
+                let launching_hook = self.groups.get(&group).and_then(|g| {
+                    g.hooks
+                        .values()
+                        .find(|h| h.transition == LifecycleTransition::Launching)
+                        .cloned()
+                });
+                let transition = self.instances.get(id).and_then(|i| i.transition);
+                match (transition, launching_hook) {
+                    (Some(Transition::Launch), Some(hook)) => {
+                        let token = self.uuid();
+                        let now = self.now_ms;
+                        if let Some(inst) = self.instances.get_mut(id) {
+                            inst.lifecycle = Lifecycle::PendingWait;
+                            inst.until_ms = Some(now + hook.heartbeat_timeout_s * 1000);
+                            inst.hook = Some(HookWait {
+                                hook: hook.name.clone(),
+                                token,
+                                timeout_s: hook.heartbeat_timeout_s,
+                                default_result: hook.default_result,
+                                started_ms: now,
+                            });
+                        }
+                    }
+                    _ => self.put_in_service(id),
+                }
+            }
+            Lifecycle::PendingWait => {
+                let result = inst
+                    .hook
+                    .as_ref()
+                    .map_or(LifecycleResult::Abandon, |h| h.default_result);
+                self.lifecycle_result(id, result);
+            }
+            Lifecycle::TerminatingWait => {
+                if let Some(inst) = self.instances.get_mut(id) {
+                    inst.hook = None;
+                    inst.lifecycle = Lifecycle::TerminatingProceed;
+                }
+            }
+            _ => {}
+        }
+    }
+}
