@@ -13,35 +13,46 @@
 //! answer cache), [`gates`] and [`turns`] (a driver's hold on calls, and same-instant order),
 //! [`listen`] (accepting connections within bounds).
 
-pub mod admin;
-pub mod answers;
-pub mod auth;
+// What other crates use: the router, the options, the shared state and its parts, the rehearsal
+// API and the types it takes and returns (model, world files), the loopback listener, and SigV4
+// signing for raw clients. Everything else is the fake's own.
+pub(crate) mod admin;
+pub(crate) mod answers;
+pub(crate) mod auth;
 pub mod clock;
-pub mod cron;
-pub mod dataplane;
-pub mod faults;
-pub mod gates;
-pub mod iam;
+pub(crate) mod cron;
+pub(crate) mod dataplane;
+pub(crate) mod faults;
+pub(crate) mod gates;
+pub(crate) mod iam;
 pub mod listen;
-pub mod metrics;
+pub(crate) mod metrics;
 pub mod model;
-pub mod notify;
+pub(crate) mod notify;
 pub mod protocol;
 pub mod rehearsal;
-pub mod server;
-pub mod services;
+pub(crate) mod server;
+pub(crate) mod services;
 pub mod spec;
-pub mod state;
-pub mod turns;
-pub mod world;
+pub(crate) mod state;
+pub(crate) mod turns;
+pub(crate) mod world;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+pub use auth::Auth;
 pub use clock::{Clock, ClockMode};
+pub use dataplane::{AppUp, DataPlane, Endpoint};
+pub use faults::{Fault, Faults};
+pub use gates::CallGates;
+pub use iam::{hooks_policy, HOOKS_POLICY};
+pub use metrics::Metrics;
+pub use protocol::error::AwsError;
 pub use server::app;
-pub use state::{Fake, Fault, Options};
-pub use world::World;
+pub use state::{Fake, Options};
+pub use turns::Turns;
+pub use world::{World, DEFAULT_MAX_INSTANCES};
 
 /// A fake serving on a loopback socket, for tests and the scenario runner.
 pub struct Running {

@@ -42,7 +42,7 @@ struct Args {
     region: String,
     /// The account's instance quota: requests that would launch more instances are refused with
     /// LimitExceeded (bounds memory and the time any one request holds the world).
-    #[arg(long, default_value_t = fakeaws::world::DEFAULT_MAX_INSTANCES)]
+    #[arg(long, default_value_t = fakeaws::DEFAULT_MAX_INSTANCES)]
     max_instances: usize,
     /// Do not serve the load balancers' listeners (the data plane) on loopback ports.
     #[arg(long)]

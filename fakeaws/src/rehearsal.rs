@@ -15,10 +15,14 @@ use crate::protocol::error::AwsError;
 use crate::protocol::query::Params;
 use crate::spec::WorldSpec;
 use crate::state::Fake;
-use crate::world::codedeploy::{DeploymentInput, GroupInput};
 use crate::world::World;
 
 pub use crate::model::LifecycleResult;
+// The types the rehearsal API takes and returns, and CodeDeploy's names a driver needs.
+pub use crate::world::codedeploy::{
+    describe_revision, launch_hook_name, termination_hook_name, DeploymentInput, GroupInput,
+};
+pub use crate::world::routing::{Entrance, Routed};
 
 /// A rehearsal driver's handle on a fake.
 pub struct Rehearsal<'a> {

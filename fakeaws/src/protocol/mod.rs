@@ -3,11 +3,11 @@
 //! request, Query and JSON ([`sigv4`]). What a handler produces is an
 //! [`Outcome`].
 
-pub mod error;
-pub mod json;
-pub mod query;
+pub(crate) mod error;
+pub(crate) mod json;
+pub(crate) mod query;
 pub mod sigv4;
-pub mod xml;
+pub(crate) mod xml;
 
 /// What a handler produces: the inside of `<ActionResult>`, or `None` for actions whose model has
 /// no output shape (only `ResponseMetadata` is sent).

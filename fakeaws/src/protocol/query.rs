@@ -53,11 +53,6 @@ impl Params {
         }
     }
 
-    /// A required integer parameter.
-    pub fn req_int(&self, key: &str) -> Result<i64, AwsError> {
-        self.int(key)?.ok_or_else(|| AwsError::missing(key))
-    }
-
     /// An optional integer parameter checked against an inclusive range.
     pub fn int_in(&self, key: &str, min: i64, max: i64) -> Result<Option<i64>, AwsError> {
         match self.int(key)? {

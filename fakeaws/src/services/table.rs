@@ -243,4 +243,25 @@ mod tests {
         }
         assert!(checked > 10, "{checked} actions checked");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, .. Default::default() })]
+
+        /// Any body, any action name, through every Query service: an answer (often an error),
+        /// never a panic, and the world's invariants hold.
+        #[test]
+        fn random_bodies_never_panic(
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            action in "[A-Za-z]{0,30}",
+        ) {
+            let mut bytes = format!("Action={action}&Version=2011-01-01&").into_bytes();
+            bytes.extend(body);
+            let Ok(p) = Params::decode(&bytes) else { return Ok(()) };
+            let mut world = World::new("us-east-1", 0);
+            for s in query() {
+                let _ = s.handle(&mut world, &action, &p);
+            }
+            proptest::prop_assert!(world.check_invariants().is_ok());
+        }
+    }
 }

@@ -564,7 +564,7 @@ async fn register_after_an_operator_exited_standby_still_restores() {
 #[tokio::test]
 async fn processes_stay_suspended_until_the_deployments_last_instance_is_back() {
     use fakeaws::model::codedeploy::{BundleType, DeploymentCreator, InstanceStatus, Revision};
-    use fakeaws::world::codedeploy::{DeploymentInput, GroupInput};
+    use fakeaws::rehearsal::{DeploymentInput, GroupInput};
     let mut env = Env::new().await;
     let g = env.asg_world(1, 4, 2);
     let ids = env.members(&g);
@@ -654,7 +654,7 @@ async fn processes_stay_suspended_until_the_deployments_last_instance_is_back() 
     let role = env.fake().world().instances()[&ids[0]].role.clone();
     let mut policy = {
         let w = env.fake().world();
-        fakeaws::iam::hooks_policy(w.region(), w.account_id())
+        fakeaws::hooks_policy(w.region(), w.account_id())
     };
     policy["Statement"]
         .as_array_mut()

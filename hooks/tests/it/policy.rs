@@ -12,7 +12,7 @@ const POLICY: &str = include_str!("../../iam-policy.json");
 /// The policy with statement `i` taken out.
 fn without(env: &Env, i: usize) -> (serde_json::Value, Vec<String>) {
     let w = env.fake().world();
-    let mut p = fakeaws::iam::hooks_policy(w.region(), w.account_id());
+    let mut p = fakeaws::hooks_policy(w.region(), w.account_id());
     let removed = p["Statement"].as_array_mut().expect("statements").remove(i);
     let actions = removed["Action"]
         .as_array()
@@ -59,7 +59,7 @@ async fn statement_is_needed(i: usize, path: Path, maintenance: bool) {
     );
     let whole = {
         let w = env.fake().world();
-        fakeaws::iam::hooks_policy(w.region(), w.account_id())
+        fakeaws::hooks_policy(w.region(), w.account_id())
     };
     env.fake().set_role_policies(&role, vec![whole]);
     next_deployment_converges(&mut env, path, &id, &format!("statement {i} restored")).await;

@@ -9,7 +9,7 @@ use fakeaws::model::codedeploy::{
     LifecycleEvent, LifecycleEventStatus, MinimumHealthyHosts, MinimumHealthyHostsType, OutdatedInstancesStrategy,
     Revision,
 };
-use fakeaws::world::codedeploy::{DeploymentInput, GroupInput};
+use fakeaws::rehearsal::{DeploymentInput, GroupInput};
 
 use super::supervisor::Run;
 use super::{Sim, BUCKET};

@@ -417,7 +417,7 @@ impl Sim {
             .filter(|id| !self.handled_pending.contains(id))
             .collect();
         if self.sc.deployment_group.termination_hook {
-            let hook = fakeaws::world::codedeploy::termination_hook_name(&dg);
+            let hook = fakeaws::rehearsal::termination_hook_name(&dg);
             let leaving: Vec<String> = self
                 .fake()
                 .rehearsal()

@@ -108,9 +108,7 @@ impl Sim {
                         super::supervisor::kill_group(*pid, rustix::process::Signal::KILL);
                         Ok(())
                     }
-                    None => Err(fakeaws::protocol::error::AwsError::validation(format!(
-                        "no script is running on i-{n}"
-                    ))),
+                    None => Err(fakeaws::AwsError::validation(format!("no script is running on i-{n}"))),
                 }
             }
             Action::ExitStandby { instance: n } => {

@@ -62,7 +62,7 @@ pub struct Paths {
     pub logs: Option<PathBuf>,
 }
 
-pub use fakeaws::world::codedeploy::launch_hook_name;
+pub use fakeaws::rehearsal::launch_hook_name;
 
 /// The application the scenarios' deployment groups belong to.
 pub const APPLICATION: &str = "sample-app";

@@ -9,7 +9,7 @@ use anyhow::anyhow;
 use fakeaws::model::codedeploy::{
     DeploymentCreator, DeploymentStatus, ErrorInformation, MinimumHealthyHostsType, Revision, RevisionType,
 };
-use fakeaws::world::codedeploy::{describe_revision, DeploymentInput};
+use fakeaws::rehearsal::{describe_revision, DeploymentInput};
 
 use super::control::revision_location;
 use super::{Sim, BUCKET};

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use fakeaws::model::Request;
-use fakeaws::world::routing::Routed;
+use fakeaws::rehearsal::Routed;
 
 use super::Sim;
 use crate::report::ProbeReport;

@@ -163,7 +163,7 @@ impl Sim {
                 eprintln!(
                     "rehearse serve: deployment {id} ({}, {}, {}): {} on {} instance(s), {} failed, {} s simulated",
                     report.creator.as_str(),
-                    fakeaws::world::codedeploy::describe_revision(&self.revision_location(&report.revision)),
+                    fakeaws::rehearsal::describe_revision(&self.revision_location(&report.revision)),
                     report.config,
                     report.status,
                     report.instances.len(),

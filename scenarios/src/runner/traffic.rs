@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use fakeaws::world::routing::Routed;
+use fakeaws::rehearsal::Routed;
 
 use super::Sim;
 use crate::report::TrafficReport;

@@ -97,7 +97,7 @@ print(json.dumps({{'status': d['status'], 'overview': d['deploymentOverview'], '
         .fake
         .rehearsal()
         .start_deployment(
-            fakeaws::world::codedeploy::DeploymentInput {
+            fakeaws::rehearsal::DeploymentInput {
                 application: "web".into(),
                 group: "web-dg".into(),
                 revision: cd::Revision::s3("releases", "v3.zip", cd::BundleType::Zip),

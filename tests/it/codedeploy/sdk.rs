@@ -74,7 +74,7 @@ async fn the_rust_sdk_manages_applications_groups_configs_and_deployments() {
         .send()
         .await
         .expect("hooks");
-    let hook = fakeaws::world::codedeploy::launch_hook_name("web-dg");
+    let hook = fakeaws::rehearsal::launch_hook_name("web-dg");
     assert!(hooks
         .lifecycle_hooks()
         .iter()

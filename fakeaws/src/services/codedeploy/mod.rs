@@ -12,7 +12,6 @@ use crate::model::codedeploy::*;
 use crate::protocol::error::AwsError;
 use crate::protocol::json::{str_of, strings_of, Body};
 use crate::world::codedeploy::DeploymentInput;
-use crate::world::World;
 
 use decode::*;
 use encode::*;
@@ -29,11 +28,6 @@ pub(crate) const SERVICE: Service<Body, Value> = Service {
     unknown: Unknown::UnknownOperation,
     actions: &[ACTIONS],
 };
-
-/// Runs one action.
-pub fn handle(w: &mut World, action: &str, b: &Body) -> Result<Value, AwsError> {
-    SERVICE.handle(w, action, b)
-}
 
 /// Every action of this table: name, whether it changes the world, IAM resource, handler.
 pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
