@@ -2,10 +2,14 @@
 //! CreateLoadBalancer, CreateListener, CreateRule, CreateAutoScalingGroup ...), so a spec is
 //! validated exactly as the equivalent AWS calls would be.
 
-use super::*;
+use super::ListenerSpec;
+use super::PolicySpec;
+use super::WorldSpec;
+use crate::model::LoadBalancerType;
 use crate::protocol::error::AwsError;
 use crate::protocol::query::Params;
 use crate::services::{autoscaling, elbv2};
+use crate::world::World;
 
 fn call(
     world: &mut World,

@@ -2,8 +2,13 @@
 //! listeners created, changed and deleted (with their tags, and the health checks of target groups
 //! whose use changes), Classic Load Balancers created, changed and deleted.
 
-use super::*;
-
+use super::World;
+use crate::model::ClassicLb;
+use crate::model::HealthCheck;
+use crate::model::Listener;
+use crate::model::LoadBalancer;
+use crate::model::TargetGroup;
+use crate::protocol::error::AwsError;
 impl World {
     /// Adds an ELBv2 load balancer.
     pub(crate) fn add_load_balancer(&mut self, lb: LoadBalancer) {

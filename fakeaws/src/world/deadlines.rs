@@ -1,10 +1,10 @@
 //! Instances' deadlines, a timed rule: a booting instance's launch (its launch lifecycle hook's
 //! wait, or service), a lifecycle hook's timeout (its default result), a termination hook's end.
 
+use super::World;
 use crate::model::*;
 
 use super::schedule::Timed;
-use super::*;
 
 /// Every instance with a deadline (`until_ms`).
 pub(super) struct InstanceDeadlines;

@@ -1,10 +1,12 @@
 //! Groups and capacity with AWS semantics: sizes, desired capacity, the instance quota, processes,
 //! termination, attachments, deletion.
 
+use super::iso_s;
+use super::World;
+use super::USER_SUSPEND;
 use crate::model::*;
 use crate::protocol::error::AwsError;
-
-use super::*;
+use std::collections::BTreeMap;
 
 /// Tags per Auto Scaling group (AWS's quota).
 pub const MAX_GROUP_TAGS: usize = 50;

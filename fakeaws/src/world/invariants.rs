@@ -1,7 +1,6 @@
 //! The invariants every request must leave intact.
 
-use super::*;
-
+use super::World;
 impl World {
     /// Invariants that must hold after every request.
     pub fn check_invariants(&self) -> Result<(), String> {

@@ -1,10 +1,9 @@
 //! Standby and lifecycle hooks: EnterStandby / ExitStandby, instances held by hooks, lifecycle
 //! action results and heartbeats, putting instances in service and beginning their termination.
 
+use super::World;
 use crate::model::*;
 use crate::protocol::error::AwsError;
-
-use super::*;
 
 impl World {
     /// PutLifecycleHook: adds or replaces one of a group's lifecycle hooks.

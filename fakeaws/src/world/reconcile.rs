@@ -1,11 +1,10 @@
 //! Reconcile: settle every instance and bring every group to its desired capacity, replacing
 //! unhealthy instances and rebalancing zones as far as suspended processes allow.
 
+use super::World;
 use std::collections::{BTreeMap, HashSet};
 
 use crate::model::*;
-
-use super::*;
 
 impl World {
     /// Moves states that depend on conditions rather than deadlines, then reconciles groups.

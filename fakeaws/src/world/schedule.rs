@@ -3,12 +3,14 @@
 //! time order. Also the pruning of what AWS stops listing. A new rule is a file with a [`Timed`]
 //! and a line in [`RULES`].
 
+use super::World;
+use super::MAX_ACTIVITIES;
+use super::TERMINATED_KEPT_MS;
 use crate::model::*;
 
 use super::deadlines::InstanceDeadlines;
 use super::health::{earliest, ClassicHealth, TargetHealth};
 use super::scaling::ScheduledActions;
-use super::*;
 
 /// A behaviour of the world that happens by itself, at a time.
 pub(crate) trait Timed: Sync {

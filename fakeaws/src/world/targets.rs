@@ -1,9 +1,9 @@
 //! Targets and their health: registration in target groups and Classic Load Balancers, draining,
 //! and the health a target reports at the current time.
 
+use super::World;
 use crate::model::*;
-
-use super::*;
+use crate::protocol::error::AwsError;
 
 impl World {
     /// Whether any listener forwards to the target group.

@@ -1,14 +1,33 @@
 //! Deregister on the Auto Scaling path: processes suspended and recorded first, MinSize lowered
 //! only when it must be, EnterStandby, then the wait for Standby (re-checking the processes).
 
+use crate::asg::capacity;
+use crate::asg::clear_stale_marks;
+use crate::asg::group;
+use crate::asg::group_settings;
+use crate::asg::keep_suspended;
+use crate::asg::mark_standby;
+use crate::asg::others_out;
+use crate::asg::read_group;
+use crate::asg::set_tag;
+use crate::asg::split_list;
+use crate::asg::surplus_to_terminate;
+use crate::asg::suspend;
+use crate::asg::wait_lifecycle;
+use crate::asg::wanted_processes;
+use crate::asg::Group;
+use crate::asg::TAG_MIN;
+use crate::asg::TAG_PROCS;
+use crate::asg::TAG_STANDBY;
+use crate::asg::WHILE_MIN_LOWERED;
 use std::time::Duration;
+
+use aws_sdk_autoscaling::types::LifecycleState;
 
 use crate::ctx::Ctx;
 use crate::error::{HookError, Result};
 use crate::state::State;
 use crate::tg;
-
-use super::*;
 
 /// Deregister on the ASG path. `left_by` is the deployment that last wrote the state file.
 /// `g` is the instance's group as just read, `lifecycle` its state there.

@@ -1,11 +1,17 @@
 //! Scaling processes: which the hooks keep suspended, and the record on the group of which ones
 //! they (not the operator) suspended, shared by the instances of a deployment.
 
+use crate::asg::no_room_for_mark;
+use crate::asg::quota;
+use crate::asg::standby_mark;
+use crate::asg::try_set_tags;
+use crate::asg::Group;
+use crate::asg::TAG_MIN;
+use crate::asg::TAG_PROCS;
+use crate::asg::TAG_UNMARKED;
 use crate::ctx::Ctx;
 use crate::error::Result;
 use crate::state::State;
-
-use super::*;
 
 /// The processes that must stay suspended while MinSize is lowered, whatever `handle_processes`
 /// says: with MinSize at 0 a scale-in policy or a scheduled action could shrink the group to

@@ -4,10 +4,14 @@
 //! [`TAG_UNMARKED`]: until no instance is out, every instance in Standby there counts as the
 //! hooks' (the safe side), and the last one back removes it.
 
+use crate::asg::delete_tags;
+use crate::asg::group_settings;
+use crate::asg::try_set_tags;
+use crate::asg::MAX_GROUP_TAGS;
+use crate::asg::TAG_STANDBY;
+use crate::asg::TAG_UNMARKED;
 use crate::ctx::Ctx;
 use crate::error::{HookError, Result};
-
-use super::*;
 
 /// How often the room is made and the write tried again (siblings at the quota compete for it).
 const ATTEMPTS: usize = 5;

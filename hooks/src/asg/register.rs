@@ -1,14 +1,27 @@
 //! Register on the Auto Scaling path: ExitStandby, healthy in the load balancers, InService, then
 //! MinSize and the processes restored (the last instance back restores the originals).
 
+use crate::asg::delete_tag;
+use crate::asg::group;
+use crate::asg::hooks_out;
+use crate::asg::others_out;
+use crate::asg::read_group;
+use crate::asg::set_tag;
+use crate::asg::split_list;
+use crate::asg::standby_key;
+use crate::asg::unmark_standby;
+use crate::asg::wait_lifecycle;
+use crate::asg::Group;
+use crate::asg::TAG_MIN;
+use crate::asg::TAG_PROCS;
 use std::time::Duration;
+
+use aws_sdk_autoscaling::types::LifecycleState;
 
 use crate::ctx::Ctx;
 use crate::error::{HookError, Result};
 use crate::state::State;
 use crate::tg;
-
-use super::*;
 
 /// Register when the state file says these hooks put the instance in Standby in `group_name`:
 /// ExitStandby straight away, as AWS itself refuses it unless the instance is in Standby in that

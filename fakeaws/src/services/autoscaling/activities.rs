@@ -1,7 +1,12 @@
 //! Scaling activities as DescribeScalingActivities and the standby actions report them.
 
-use super::*;
-
+use crate::clock::iso;
+use crate::model::Activity;
+use crate::protocol::error::AwsError;
+use crate::protocol::query::Params;
+use crate::protocol::xml::Xml;
+use crate::protocol::Outcome;
+use crate::world::World;
 pub(super) fn activity(x: &mut Xml, world: &World, a: &Activity) {
     let arn = world.groups.get(&a.group).map(|g| g.arn.clone());
     x.leaf("ActivityId", &a.id)

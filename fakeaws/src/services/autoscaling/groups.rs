@@ -1,8 +1,20 @@
 //! Auto Scaling groups: creation, updates (sizes within AWS's Integer range and the instance
 //! quota), description, and the instances in them.
 
-use super::*;
-
+use crate::clock::iso;
+use crate::model::Group;
+use crate::model::HealthCheckType;
+use crate::model::Instance;
+use crate::model::Lifecycle;
+use crate::model::Tag;
+use crate::protocol::error::AwsError;
+use crate::protocol::query::Params;
+use crate::protocol::xml::Xml;
+use crate::protocol::Outcome;
+use crate::services::autoscaling::tags_and_hooks::hook_from;
+use crate::services::autoscaling::tags_and_hooks::tag_xml;
+use crate::services::autoscaling::tags_and_hooks::tags_from;
+use crate::world::World;
 /// A group size: an Integer in AWS's model (0 to 2^31 - 1).
 pub(super) fn size(p: &Params, key: &str) -> Result<Option<i64>, AwsError> {
     p.int_in(key, 0, i32::MAX as i64)

@@ -6,7 +6,6 @@ mod groups;
 mod scaling;
 mod tags_and_hooks;
 
-use crate::clock::iso;
 use crate::model::*;
 use crate::protocol::error::AwsError;
 use crate::protocol::query::Params;

@@ -1,7 +1,13 @@
 //! Auto Scaling group tags and lifecycle hooks.
 
-use super::*;
-
+use crate::model::LifecycleHook;
+use crate::model::LifecycleResult;
+use crate::model::LifecycleTransition;
+use crate::protocol::error::AwsError;
+use crate::protocol::query::Params;
+use crate::protocol::xml::Xml;
+use crate::protocol::Outcome;
+use crate::world::World;
 /// Tags as `(group, key, value, propagate)`; `default_group` fills a missing ResourceId.
 pub(super) fn tags_from(
     p: &Params,

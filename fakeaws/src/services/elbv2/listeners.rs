@@ -1,7 +1,13 @@
 //! ELBv2 listeners: their ports, protocols and default actions.
 
 use super::actions::{action_xml, decode};
-use super::*;
+use crate::model::Listener;
+use crate::protocol::error::AwsError;
+use crate::protocol::query::Params;
+use crate::protocol::xml::Xml;
+use crate::protocol::Outcome;
+use crate::services::elbv2::lb_not_found;
+use crate::world::World;
 
 pub(super) fn create_listener(world: &mut World, p: &Params) -> Outcome {
     let lb = p.req("LoadBalancerArn")?.to_string();

@@ -1,7 +1,15 @@
 //! ELBv2 load balancers.
 
-use super::*;
-
+use super::check_name;
+use crate::clock::iso;
+use crate::model::LoadBalancer;
+use crate::model::LoadBalancerType;
+use crate::protocol::error::AwsError;
+use crate::protocol::query::Params;
+use crate::protocol::xml::Xml;
+use crate::protocol::Outcome;
+use crate::services::elbv2::lb_not_found;
+use crate::world::World;
 pub(super) fn create_lb(world: &mut World, p: &Params) -> Outcome {
     let name = p.req("Name")?.to_string();
     check_name("Load balancer", &name)?;

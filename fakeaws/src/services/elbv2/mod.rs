@@ -10,13 +10,10 @@ mod target_groups;
 mod targets;
 
 use crate::services::table::{Action, Resource, Service, Unknown};
-use std::collections::BTreeMap;
 
-use crate::clock::iso;
 use crate::model::*;
 use crate::protocol::error::AwsError;
 use crate::protocol::query::Params;
-use crate::protocol::xml::Xml;
 use crate::protocol::Outcome;
 use crate::world::World;
 use listeners::*;

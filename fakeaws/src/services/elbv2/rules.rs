@@ -2,8 +2,15 @@
 //! The listener's default actions appear as its default rule (`IsDefault`, priority `default`).
 
 use super::actions::{action_xml, condition_xml, conditions, decode};
-use super::*;
+use crate::model::Condition;
+use crate::model::Listener;
+use crate::model::Rule;
+use crate::protocol::error::AwsError;
+use crate::protocol::query::Params;
+use crate::protocol::xml::Xml;
+use crate::protocol::Outcome;
 use crate::world::rules::RuleRef;
+use crate::world::World;
 
 fn rule_xml(x: &mut Xml, r: &Rule) {
     x.leaf("RuleArn", &r.arn)

@@ -1,7 +1,10 @@
 //! Tags on ELBv2 resources: AddTags, RemoveTags, DescribeTags, and the `Tags` of Create calls.
 
-use super::*;
-
+use crate::protocol::error::AwsError;
+use crate::protocol::query::Params;
+use crate::protocol::xml::Xml;
+use crate::protocol::Outcome;
+use crate::world::World;
 fn tags_from(p: &Params) -> Result<Vec<(String, String)>, AwsError> {
     let mut out = Vec::new();
     for t in p.structs("Tags")? {

@@ -1,7 +1,17 @@
 //! ELBv2 target groups: creation, description, health-check settings and attributes.
 
-use super::*;
-
+use super::check_name;
+use crate::model::HealthCheck;
+use crate::model::TargetGroup;
+use crate::model::TargetGroupAttributes;
+use crate::protocol::error::AwsError;
+use crate::protocol::query::Params;
+use crate::protocol::xml::Xml;
+use crate::protocol::Outcome;
+use crate::services::elbv2::lb_not_found;
+use crate::services::elbv2::tg;
+use crate::world::World;
+use std::collections::BTreeMap;
 pub(super) fn health_check_from(
     p: &Params,
     protocol: &str,

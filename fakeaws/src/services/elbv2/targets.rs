@@ -1,7 +1,16 @@
 //! ELBv2 targets: registration, deregistration and their health.
 
-use super::*;
-
+use crate::model::Lifecycle;
+use crate::model::Target;
+use crate::model::TargetHealth;
+use crate::model::TargetHealthReason;
+use crate::model::TargetHealthState;
+use crate::protocol::error::AwsError;
+use crate::protocol::query::Params;
+use crate::protocol::xml::Xml;
+use crate::protocol::Outcome;
+use crate::services::elbv2::tg;
+use crate::world::World;
 pub(super) fn targets_of(p: &Params) -> Result<Vec<(String, Option<i64>)>, AwsError> {
     let mut out = Vec::new();
     for t in p.structs("Targets")? {

@@ -1,9 +1,31 @@
 //! CodeDeploy's catalogue: applications, deployment groups (and the lifecycle hooks they put on
 //! their Auto Scaling groups), deployment configurations and registered revisions.
 
+use super::check_name;
+use super::check_revision;
+use super::check_role;
+use super::describe_revision;
+use super::launch_hook_name;
+use super::termination_hook_name;
+use super::GroupInput;
+use crate::model::codedeploy::Application;
+use crate::model::codedeploy::ComputePlatform;
+use crate::model::codedeploy::DeploymentConfig;
+use crate::model::codedeploy::DeploymentGroup;
+use crate::model::codedeploy::DeploymentOption;
+use crate::model::codedeploy::DeploymentType;
+use crate::model::codedeploy::MinimumHealthyHosts;
+use crate::model::codedeploy::MinimumHealthyHostsType;
+use crate::model::codedeploy::OutdatedInstancesStrategy;
+use crate::model::codedeploy::RegisteredRevision;
+use crate::model::codedeploy::Revision;
+use crate::model::codedeploy::BUILT_IN_CONFIGS;
+use crate::model::LifecycleHook;
+use crate::model::LifecycleResult;
+use crate::model::LifecycleTransition;
+use crate::protocol::error::AwsError;
+use crate::world::World;
 use std::collections::BTreeMap;
-
-use super::*;
 
 impl World {
     /// CreateApplication.

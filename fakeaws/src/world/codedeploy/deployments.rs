@@ -2,8 +2,22 @@
 //! targets, each instance's lifecycle events and status as the engine reports them, its end, and
 //! CodeDeploy's own traffic control (BlockTraffic / AllowTraffic).
 
-use super::*;
-
+use super::check_revision;
+use super::DeploymentInput;
+use crate::model::codedeploy::Deployment;
+use crate::model::codedeploy::DeploymentCreator;
+use crate::model::codedeploy::DeploymentInstance;
+use crate::model::codedeploy::DeploymentOption;
+use crate::model::codedeploy::DeploymentStatus;
+use crate::model::codedeploy::Diagnostics;
+use crate::model::codedeploy::ErrorInformation;
+use crate::model::codedeploy::EventRecord;
+use crate::model::codedeploy::InstanceStatus;
+use crate::model::codedeploy::LifecycleEvent;
+use crate::model::codedeploy::LifecycleEventStatus;
+use crate::model::codedeploy::TriggerEventType;
+use crate::protocol::error::AwsError;
+use crate::world::World;
 impl World {
     /// CreateDeployment: a deployment in `Created`, for the engine to pick up. Refused while
     /// another deployment of the group is under way, as CodeDeploy does (except deployments

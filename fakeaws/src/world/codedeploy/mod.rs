@@ -14,9 +14,9 @@ mod catalog;
 mod deployments;
 mod triggers;
 
+use super::World;
 use crate::model::codedeploy::*;
-
-use super::*;
+use crate::protocol::error::AwsError;
 
 pub use triggers::overview_json;
 

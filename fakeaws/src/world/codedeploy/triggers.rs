@@ -1,9 +1,14 @@
 //! Trigger notifications: what each status change of a deployment or an instance publishes to
 //! the group's triggers' SNS topics, in CodeDeploy's message format.
 
+use crate::model::codedeploy::Deployment;
+use crate::model::codedeploy::DeploymentStatus;
+use crate::model::codedeploy::InstanceStatus;
+use crate::model::codedeploy::Trigger;
+use crate::model::codedeploy::TriggerEvent;
+use crate::model::codedeploy::TriggerEventType;
+use crate::world::World;
 use serde_json::json;
-
-use super::*;
 
 /// The notifications kept (the oldest are dropped beyond this).
 const MAX_NOTIFICATIONS: usize = 10_000;
