@@ -105,12 +105,16 @@ pub fn import(dir: &Path) -> anyhow::Result<Imported> {
                 name.to_string(),
             );
             let attrs = a.read(&format!("describe-target-group-attributes-{name}.json"))?;
-            let delay = attrs.as_ref().and_then(|v| {
-                list(v, "Attributes")
-                    .iter()
-                    .find(|x| s(x, "Key") == Some("deregistration_delay.timeout_seconds"))
-                    .and_then(|x| i(x, "Value"))
-            });
+            let attribute = |key: &str| {
+                attrs.as_ref().and_then(|v| {
+                    list(v, "Attributes")
+                        .iter()
+                        .find(|x| s(x, "Key") == Some(key))
+                        .and_then(|x| i(x, "Value"))
+                })
+            };
+            let delay = attribute("deregistration_delay.timeout_seconds");
+            let slow_start = attribute("slow_start.duration_seconds").filter(|s| *s > 0);
             if attrs.is_none() {
                 notes.push(format!("target group {name}: no describe-target-group-attributes-{name}.json, so AWS's default deregistration delay (300 s)"));
             }
@@ -126,6 +130,7 @@ pub fn import(dir: &Path) -> anyhow::Result<Imported> {
                     path: s(tg, "HealthCheckPath").map(str::to_string),
                 },
                 deregistration_delay: delay,
+                slow_start,
             });
         }
     }

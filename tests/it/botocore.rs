@@ -258,3 +258,48 @@ print(json.dumps({'key': c.access_key, 'method': c.method, 'region': s.region_na
     assert_eq!(out["group"], group);
     assert_eq!(out["fetched_region"], "us-east-1");
 }
+
+/// Slow start through boto3 and the AWS CLI (issue 30 item 8): a value AWS refuses is refused
+/// with its error code; a valid one is read back by both.
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_start_through_boto3_and_the_cli() {
+    let r = start().await;
+    let url = r.url.clone();
+    let script = r#"
+import boto3, json, botocore
+elb = boto3.client('elbv2')
+tg = elb.create_target_group(Name='web', Protocol='HTTP', Port=80, VpcId='vpc-1')['TargetGroups'][0]['TargetGroupArn']
+try:
+    elb.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[{'Key': 'slow_start.duration_seconds', 'Value': '10'}])
+    refused = None
+except botocore.exceptions.ClientError as e:
+    refused = e.response['Error']['Code']
+elb.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[{'Key': 'slow_start.duration_seconds', 'Value': '120'}])
+a = {x['Key']: x['Value'] for x in elb.describe_target_group_attributes(TargetGroupArn=tg)['Attributes']}
+print(json.dumps({'tg': tg, 'refused': refused, 'slow_start': a['slow_start.duration_seconds']}))
+"#;
+    let out = tokio::task::spawn_blocking(move || boto3(&url, script, &[]))
+        .await
+        .expect("join");
+    assert_eq!(out["refused"], "InvalidConfigurationRequest");
+    assert_eq!(out["slow_start"], "120");
+    let tg = out["tg"].as_str().expect("tg").to_string();
+    let url = r.url.clone();
+    let (ok, json, err) = tokio::task::spawn_blocking(move || {
+        aws_cli(
+            &url,
+            &["elbv2", "describe-target-group-attributes", "--target-group-arn", &tg],
+        )
+    })
+    .await
+    .expect("join");
+    assert!(ok, "{err}");
+    assert!(
+        json["Attributes"]
+            .as_array()
+            .expect("attributes")
+            .iter()
+            .any(|a| a["Key"] == "slow_start.duration_seconds" && a["Value"] == "120"),
+        "{json}"
+    );
+}

@@ -270,3 +270,57 @@ async fn invalid_values_are_refused_with_aws_errors() {
         .unwrap_err();
     assert_eq!(err.into_service_error().meta().code(), Some("ValidationError"));
 }
+
+/// Slow start (issue 30 item 8): 30 to 900 seconds or 0, never beside the least outstanding
+/// requests algorithm, and kept as set.
+#[tokio::test]
+async fn slow_start_is_validated_and_kept() {
+    let r = start().await;
+    let elb = elb(&r.url).await;
+    let tg = elb
+        .create_target_group()
+        .name("tg")
+        .port(80)
+        .vpc_id("vpc")
+        .send()
+        .await
+        .expect("tg");
+    let arn = tg.target_groups()[0].target_group_arn().expect("arn").to_string();
+    let set = |pairs: &[(&str, &str)]| {
+        let mut call = elb.modify_target_group_attributes().target_group_arn(&arn);
+        for (k, v) in pairs {
+            call = call.attributes(TargetGroupAttribute::builder().key(*k).value(*v).build());
+        }
+        call.send()
+    };
+    for bad in ["10", "901", "x"] {
+        let err = set(&[("slow_start.duration_seconds", bad)]).await.unwrap_err();
+        assert_eq!(
+            err.into_service_error().meta().code(),
+            Some("InvalidConfigurationRequest"),
+            "{bad}"
+        );
+    }
+    let err = set(&[
+        ("slow_start.duration_seconds", "60"),
+        ("load_balancing.algorithm.type", "least_outstanding_requests"),
+    ])
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.into_service_error().meta().code(),
+        Some("InvalidConfigurationRequest")
+    );
+    set(&[("slow_start.duration_seconds", "60")]).await.expect("60 s");
+    let attrs = elb
+        .describe_target_group_attributes()
+        .target_group_arn(&arn)
+        .send()
+        .await
+        .expect("attrs");
+    assert!(attrs
+        .attributes()
+        .iter()
+        .any(|a| a.key() == Some("slow_start.duration_seconds") && a.value() == Some("60")));
+    set(&[("slow_start.duration_seconds", "0")]).await.expect("off");
+}

@@ -245,6 +245,10 @@ pub struct Target {
     /// Start of the current run of identical health-check results.
     pub streak_ms: i64,
     pub drain_until_ms: Option<i64>,
+    /// In slow start mode until this time: its share of requests ramps up until then (see
+    /// `world/slow_start.rs`).
+    #[serde(default)]
+    pub slow_start_until_ms: Option<i64>,
 }
 
 /// An ELBv2 target group.

@@ -61,18 +61,20 @@ pub fn apply(world: &mut World, spec: &WorldSpec) -> Result<Vec<String>, AwsErro
             p.push(kv("HealthCheckPath", path));
         }
         call(world, "elbv2", "CreateTargetGroup", p)?;
-        if let Some(d) = tg.deregistration_delay {
-            let arn = tg_arn(world, &tg.name)?;
-            call(
-                world,
-                "elbv2",
-                "ModifyTargetGroupAttributes",
-                vec![
-                    kv("TargetGroupArn", arn),
-                    kv("Attributes.member.1.Key", "deregistration_delay.timeout_seconds"),
-                    kv("Attributes.member.1.Value", d),
-                ],
-            )?;
+        let attributes: Vec<(&str, i64)> = [
+            ("deregistration_delay.timeout_seconds", tg.deregistration_delay),
+            ("slow_start.duration_seconds", tg.slow_start),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v?)))
+        .collect();
+        if !attributes.is_empty() {
+            let mut p = vec![kv("TargetGroupArn", tg_arn(world, &tg.name)?)];
+            for (i, (k, v)) in attributes.into_iter().enumerate() {
+                p.push(kv(&format!("Attributes.member.{}.Key", i + 1), k));
+                p.push(kv(&format!("Attributes.member.{}.Value", i + 1), v));
+            }
+            call(world, "elbv2", "ModifyTargetGroupAttributes", p)?;
         }
     }
     for lb in &spec.load_balancers {

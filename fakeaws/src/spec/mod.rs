@@ -82,6 +82,8 @@ pub struct TargetGroupSpec {
     pub health_check: HealthCheckSpec,
     /// `deregistration_delay.timeout_seconds` (AWS default 300).
     pub deregistration_delay: Option<i64>,
+    /// `slow_start.duration_seconds` (ALB: 30 to 900, or 0 for off, the default).
+    pub slow_start: Option<i64>,
 }
 
 fn http() -> String {

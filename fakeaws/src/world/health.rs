@@ -109,6 +109,13 @@ impl Timed for TargetHealth {
                 continue;
             }
             let hc = tg.health_check.clone();
+            // A target that becomes healthy enters slow start only beside a healthy target that
+            // is not in slow start (as the group was before these checks).
+            let slow_start_s = tg.attributes.slow_start_s;
+            let steady = tg
+                .targets
+                .iter()
+                .any(|t| t.state == TargetState::Healthy && t.slow_start_until_ms.is_none_or(|u| u <= now));
             for t in tg.targets.iter_mut() {
                 let Some(v) = target_verdict(t.state) else { continue };
                 let app = up.get(&t.id).copied().unwrap_or(false);
@@ -120,13 +127,16 @@ impl Timed for TargetHealth {
                     hc.unhealthy_threshold,
                     hc.interval_s,
                 ) {
-                    Some((at, next)) if at <= now => {
-                        t.state = if next == Verdict::Healthy {
-                            TargetState::Healthy
-                        } else {
-                            TargetState::Unhealthy
-                        };
+                    Some((at, Verdict::Healthy)) if at <= now => {
+                        t.state = TargetState::Healthy;
                         t.streak_ms = now;
+                        t.slow_start_until_ms = (slow_start_s > 0 && steady).then_some(now + slow_start_s * 1000);
+                    }
+                    Some((at, _)) if at <= now => {
+                        // A target that becomes unhealthy leaves slow start.
+                        t.state = TargetState::Unhealthy;
+                        t.streak_ms = now;
+                        t.slow_start_until_ms = None;
                     }
                     _ => {}
                 }

@@ -27,6 +27,7 @@ pub mod routing;
 pub mod rules;
 pub mod scaling;
 mod schedule;
+mod slow_start;
 mod targets;
 mod views;
 

@@ -13,6 +13,7 @@
 
 use crate::model::*;
 
+use super::slow_start::FULL_SHARE;
 use super::World;
 
 /// At most this many round-robin slots describe a weighted forward (weights are approximated
@@ -228,27 +229,47 @@ impl World {
     }
 
     /// A forward action: round robin over each target group's routable targets, the groups
-    /// sharing requests by weight.
+    /// sharing requests by weight; a target in slow start gets the part of its share its ramp has
+    /// reached.
     fn forward(&self, groups: &[WeightedTarget], network: bool) -> Vec<Routed> {
-        let per_group: Vec<(i64, Vec<Routed>)> = groups
+        let mut ramping = false;
+        let per_group: Vec<(i64, Vec<(Routed, u64)>)> = groups
             .iter()
             .filter(|g| g.weight > 0 || groups.len() == 1)
             .map(|g| {
+                let tg = self.target_groups.get(&g.arn);
                 let routed = self
                     .routable_targets(&g.arn)
                     .iter()
-                    .map(|t| match (self.answers(&t.id), network) {
-                        (true, _) => Routed::Served {
-                            instance: t.id.clone(),
-                            port: t.port,
-                        },
-                        (false, false) => Routed::BadGateway { instance: t.id.clone() },
-                        (false, true) => Routed::ConnectionFailed { instance: t.id.clone() },
+                    .map(|t| {
+                        let share = tg.map_or(FULL_SHARE, |tg| self.slow_start_weight(tg, t));
+                        ramping |= share < FULL_SHARE;
+                        let r = match (self.answers(&t.id), network) {
+                            (true, _) => Routed::Served {
+                                instance: t.id.clone(),
+                                port: t.port,
+                            },
+                            (false, false) => Routed::BadGateway { instance: t.id.clone() },
+                            (false, true) => Routed::ConnectionFailed { instance: t.id.clone() },
+                        };
+                        (r, share)
                     })
                     .collect::<Vec<_>>();
                 (g.weight.max(1), routed)
             })
             .filter(|(_, r)| !r.is_empty())
+            .collect();
+        if ramping {
+            // Each target its own slot group, weighted by its group's weight and its share.
+            let per_target = per_group
+                .into_iter()
+                .flat_map(|(w, r)| r.into_iter().map(move |(r, share)| (w * share as i64, vec![r])))
+                .collect();
+            return weighted(per_target);
+        }
+        let per_group: Vec<(i64, Vec<Routed>)> = per_group
+            .into_iter()
+            .map(|(w, r)| (w, r.into_iter().map(|(r, _)| r).collect()))
             .collect();
         match per_group.len() {
             0 => vec![Routed::NoTarget],

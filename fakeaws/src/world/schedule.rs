@@ -11,6 +11,7 @@ use crate::model::*;
 use super::deadlines::InstanceDeadlines;
 use super::health::{earliest, ClassicHealth, TargetHealth};
 use super::scaling::ScheduledActions;
+use super::slow_start::SlowStart;
 
 /// A behaviour of the world that happens by itself, at a time.
 pub(crate) trait Timed: Sync {
@@ -21,9 +22,15 @@ pub(crate) trait Timed: Sync {
 }
 
 /// Every timed rule, in the order their work at one instant is done: health checks and draining
-/// (target groups, then Classic Load Balancers), instances' deadlines (boot, lifecycle hooks),
+/// (target groups, then Classic Load Balancers), slow start's ramps, instances' deadlines (boot, lifecycle hooks),
 /// scheduled actions.
-const RULES: [&dyn Timed; 4] = [&TargetHealth, &ClassicHealth, &InstanceDeadlines, &ScheduledActions];
+const RULES: [&dyn Timed; 5] = [
+    &TargetHealth,
+    &ClassicHealth,
+    &SlowStart,
+    &InstanceDeadlines,
+    &ScheduledActions,
+];
 
 impl World {
     /// The next moment the world changes by itself (public: a traffic model integrates between them).

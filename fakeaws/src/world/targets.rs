@@ -75,6 +75,7 @@ impl World {
             if t.state == TargetState::Draining {
                 t.state = TargetState::Initial;
                 t.drain_until_ms = None;
+                t.slow_start_until_ms = None;
                 t.registered_ms = now;
                 t.streak_ms = now;
             }
@@ -87,6 +88,7 @@ impl World {
             registered_ms: now,
             streak_ms: now,
             drain_until_ms: None,
+            slow_start_until_ms: None,
         });
     }
 
@@ -107,6 +109,8 @@ impl World {
             if t.state != TargetState::Draining {
                 t.state = TargetState::Draining;
                 t.drain_until_ms = Some(now + delay * 1000);
+                // A target deregistered in slow start mode leaves it.
+                t.slow_start_until_ms = None;
             }
         }
         found

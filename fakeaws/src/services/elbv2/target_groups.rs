@@ -222,7 +222,12 @@ pub(super) fn modify_tg_attributes(world: &mut World, p: &Params) -> Outcome {
         };
         match key.as_str() {
             "deregistration_delay.timeout_seconds" => int_range(0, 3600)?,
-            "slow_start.duration_seconds" => int_range(0, 900)?,
+            "slow_start.duration_seconds" => {
+                // 30 to 900 seconds, or 0 (off).
+                if value != "0" {
+                    int_range(30, 900)?;
+                }
+            }
             "stickiness.lb_cookie.duration_seconds" => int_range(1, 604_800)?,
             "stickiness.enabled"
             | "deregistration_delay.connection_termination.enabled"
@@ -253,8 +258,17 @@ pub(super) fn modify_tg_attributes(world: &mut World, p: &Params) -> Outcome {
         .target_groups
         .get_mut(&arn)
         .ok_or_else(|| AwsError::validation("target group vanished"))?;
+    let mut next = t.attributes.clone();
     for (k, v) in updates {
-        t.attributes.set(&k, &v);
+        next.set(&k, &v);
     }
+    if next.slow_start_s > 0 && next.algorithm == "least_outstanding_requests" {
+        return Err(AwsError::new(
+            400,
+            "InvalidConfigurationRequest",
+            "Slow start mode cannot be enabled with the least outstanding requests algorithm",
+        ));
+    }
+    t.attributes = next;
     Ok(Some(attributes(&t.attributes.pairs())))
 }
