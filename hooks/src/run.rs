@@ -241,7 +241,9 @@ pub async fn run(hook: Hook, settings: Settings, log: Log, env: &dyn Fn(&str) ->
                 state.maintenance_priority = Some(m.priority);
             }
             ctx.save(&state)?;
-            tg::deregister(&ctx, &regs).await?;
+            let slow_start = tg::deregister(&ctx, &regs).await?;
+            state.slow_start_s = slow_start.as_secs();
+            ctx.save(&state)?;
         }
         (Hook::Register, None) => {
             if let Some(which) = ctx.settings.load_balancers.clone() {
@@ -282,7 +284,8 @@ pub async fn run(hook: Hook, settings: Settings, log: Log, env: &dyn Fn(&str) ->
                 }
             };
             if !regs.is_empty() {
-                tg::register(&ctx, &regs, state.maintenance_priority).await?;
+                let slow_start = std::time::Duration::from_secs(state.slow_start_s);
+                tg::register(&ctx, &regs, state.maintenance_priority, slow_start).await?;
             }
             ctx.store.clear()?;
         }

@@ -51,6 +51,10 @@ pub struct State {
     /// `[maintenance]` (a rollback to one without it).
     #[serde(default)]
     pub maintenance_priority: Option<i32>,
+    /// The longest slow start of the target groups the instance left (register waits it out
+    /// once the instance is healthy again).
+    #[serde(default)]
+    pub slow_start_s: u64,
 }
 
 /// Where the state file lives.

@@ -85,31 +85,53 @@ pub async fn describe(ctx: &Ctx, names_or_arns: Option<&[String]>) -> Result<Vec
     Ok(out)
 }
 
-/// The deregistration delay of a target group plus 30 s (the scripts' timeout), and the delay.
-pub async fn deregister_timeout(ctx: &Ctx, arn: &str) -> Result<(Duration, Duration)> {
-    let delay = deregistration_delay(ctx, arn).await?;
-    let limit = ctx
-        .settings
-        .deregister_timeout
-        .unwrap_or(delay + Duration::from_secs(30));
-    Ok((limit, delay))
+/// The timing attributes of a target group the hooks wait on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// `deregistration_delay.timeout_seconds` (AWS's default 300 s).
+    pub delay: Duration,
+    /// `slow_start.duration_seconds` (0: off).
+    pub slow_start: Duration,
 }
 
-/// `deregistration_delay.timeout_seconds` of a target group.
-pub async fn deregistration_delay(ctx: &Ctx, arn: &str) -> Result<Duration> {
+/// A target group's [`Timing`], in one DescribeTargetGroupAttributes.
+pub async fn timing(ctx: &Ctx, arn: &str) -> Result<Timing> {
     let attrs = ctx
         .must("DescribeTargetGroupAttributes", || {
             ctx.elb.describe_target_group_attributes().target_group_arn(arn).send()
         })
         .await?;
-    let delay = attrs
-        .attributes()
-        .iter()
-        .find(|a| a.key() == Some("deregistration_delay.timeout_seconds"))
-        .and_then(|a| a.value())
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(300);
-    Ok(Duration::from_secs(delay))
+    let seconds = |key: &str| {
+        attrs
+            .attributes()
+            .iter()
+            .find(|a| a.key() == Some(key))
+            .and_then(|a| a.value())
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    Ok(Timing {
+        delay: Duration::from_secs(seconds("deregistration_delay.timeout_seconds").unwrap_or(300)),
+        slow_start: Duration::from_secs(seconds("slow_start.duration_seconds").unwrap_or(0)),
+    })
+}
+
+/// After the instance is back and healthy: while a target group's slow start ramps its share of
+/// requests up, it does not yet carry its part of the load, and the deployment's next instance
+/// leaving then would put that part on the others. The ramp is waited out (counted from now,
+/// when these hooks first saw the instance healthy; a little longer than AWS's, never shorter).
+/// `slow_start` is the longest of the instance's target groups, recorded when it left.
+pub async fn settle_slow_start(ctx: &Ctx, slow_start: Duration) -> Result<()> {
+    if slow_start.is_zero() || !ctx.settings.wait_for_healthy {
+        return Ok(());
+    }
+    ctx.info(format!(
+        "slow start: the load balancer ramps this instance's share of requests up over {:.0}s; waiting that out before the deployment goes on",
+        slow_start.as_secs_f64()
+    ));
+    ctx.clock
+        .sleep(slow_start)
+        .await
+        .map_err(|e| crate::error::HookError::Clock(e.into()))
 }
 
 /// Health state of one registration (`unused` when not registered).
@@ -215,8 +237,8 @@ pub async fn wait_all(
 pub use crate::arn::short;
 
 /// Deregisters (the maintenance page shown around it when configured) and waits until gone
-/// everywhere.
-pub async fn deregister(ctx: &Ctx, regs: &[Registration]) -> Result<()> {
+/// everywhere. Returns the longest slow start of the target groups (see [`settle_slow_start`]).
+pub async fn deregister(ctx: &Ctx, regs: &[Registration]) -> Result<Duration> {
     let tgs: Vec<String> = regs.iter().map(|r| r.target_group_arn.clone()).collect();
     crate::maintenance::before_leaving(ctx, &tgs).await?;
     for r in regs {
@@ -238,17 +260,25 @@ pub async fn deregister(ctx: &Ctx, regs: &[Registration]) -> Result<()> {
     crate::maintenance::after_leaving(ctx, &tgs).await?;
     let mut waits = Vec::new();
     let mut drained_after = Duration::ZERO;
+    let mut slow_start = Duration::ZERO;
     for r in regs {
-        let (limit, delay) = deregister_timeout(ctx, &r.target_group_arn).await?;
-        drained_after = drained_after.max(delay);
+        let t = timing(ctx, &r.target_group_arn).await?;
+        drained_after = drained_after.max(t.delay);
+        slow_start = slow_start.max(t.slow_start);
+        // The delay plus 30 s (the scripts' timeout), unless configured.
+        let limit = ctx
+            .settings
+            .deregister_timeout
+            .unwrap_or(t.delay + Duration::from_secs(30));
         waits.push((r.target_group_arn.clone(), Some(r.port), limit));
     }
-    wait_all(ctx, "unused", waits, drained_after).await
+    wait_all(ctx, "unused", waits, drained_after).await?;
+    Ok(slow_start)
 }
 
 /// Registers and waits until healthy everywhere. `page`: the priority of a maintenance page these
 /// hooks put up (see [`crate::maintenance::after_return`]).
-pub async fn register(ctx: &Ctx, regs: &[Registration], page: Option<i32>) -> Result<()> {
+pub async fn register(ctx: &Ctx, regs: &[Registration], page: Option<i32>, slow_start: Duration) -> Result<()> {
     let all = describe(
         ctx,
         Some(&regs.iter().map(|r| r.target_group_arn.clone()).collect::<Vec<_>>()),
@@ -297,5 +327,6 @@ pub async fn register(ctx: &Ctx, regs: &[Registration], page: Option<i32>) -> Re
         })
         .collect();
     wait_all(ctx, "healthy", waits, healthy_after).await?;
+    settle_slow_start(ctx, slow_start).await?;
     crate::maintenance::after_return(ctx, &tgs, page_limit, page).await
 }

@@ -15,25 +15,26 @@ pub(crate) const FULL_SHARE: u64 = 100;
 /// Every target in slow start mode.
 pub(super) struct SlowStart;
 
-impl SlowStart {
-    fn ramps(world: &World) -> impl Iterator<Item = i64> + '_ {
-        world
-            .target_groups
-            .values()
-            .flat_map(|tg| tg.targets.iter().filter_map(|t| t.slow_start_until_ms))
-    }
-}
-
 impl Timed for SlowStart {
     fn next_due(&self, world: &World) -> Option<i64> {
         let now = world.now_ms;
-        // The next whole second of a ramp (its share changes), or its end.
-        let next_second = (now.div_euclid(1000) + 1) * 1000;
-        Self::ramps(world)
-            .filter(|&u| u > now)
-            .map(|u| u.min(next_second))
+        world
+            .target_groups
+            .values()
+            .flat_map(|tg| {
+                let duration_ms = tg.attributes.slow_start_s * 1000;
+                tg.targets.iter().filter_map(move |t| {
+                    let until = t.slow_start_until_ms?;
+                    if until <= now {
+                        return Some(now); // over: it ends now
+                    }
+                    // The ramp's next whole second from its start (its share steps then), or its end.
+                    let start = until - duration_ms;
+                    let next = start + ((now - start).div_euclid(1000) + 1) * 1000;
+                    Some(next.min(until))
+                })
+            })
             .min()
-            .or_else(|| Self::ramps(world).filter(|&u| u <= now).min().map(|_| now))
     }
 
     fn fire(&self, world: &mut World) {

@@ -288,8 +288,15 @@ pub async fn deregister(
     crate::maintenance::after_leaving(ctx, &target_groups).await?;
     // EnterStandby drains the instance out of every target group first: no look before then.
     let mut drained_after = Duration::ZERO;
+    let mut slow_start = Duration::ZERO;
     for arn in &target_groups {
-        drained_after = drained_after.max(tg::deregistration_delay(ctx, arn).await?);
+        let t = tg::timing(ctx, arn).await?;
+        drained_after = drained_after.max(t.delay);
+        slow_start = slow_start.max(t.slow_start);
+    }
+    if state.slow_start_s != slow_start.as_secs() {
+        state.slow_start_s = slow_start.as_secs();
+        ctx.save(state)?;
     }
     wait_standby(ctx, group_name, state, drained_after).await
 }

@@ -150,6 +150,7 @@ async fn come_back(ctx: &Ctx, left: &Group, state: &mut State, exited: bool) -> 
     };
     if ctx.settings.wait_for_healthy {
         wait_healthy(ctx, left, registering).await?;
+        tg::settle_slow_start(ctx, Duration::from_secs(state.slow_start_s)).await?;
     }
     // The page not coming down in time (too few targets healthy) is reported, but only once what
     // the hooks changed on the group is restored: the instance itself is back and healthy.
