@@ -13,6 +13,7 @@ use crate::protocol::error::AwsError;
 
 /// The kinds of scaling policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(clippy::enum_variant_names)] // AWS's names
 pub enum PolicyType {
     SimpleScaling,
     StepScaling,
@@ -47,6 +48,7 @@ impl PolicyType {
 
 /// How a policy's adjustment is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(clippy::enum_variant_names)] // AWS's names
 pub enum AdjustmentType {
     ChangeInCapacity,
     ExactCapacity,
