@@ -22,6 +22,7 @@ mod control;
 mod deployment;
 mod events;
 mod floor;
+mod invariants;
 mod pickup;
 mod points;
 mod probe;

@@ -1,0 +1,215 @@
+//! The invariants every deployment must keep, each checked once the scenario is over and recorded
+//! as a typed violation: groups restored (MinSize, processes, nothing left in Standby, no hooks'
+//! tags), scale-in protection as it began, capacity at its minimum, no maintenance page over a
+//! healthy target, follow-ups only for new instances, no failed request, probes agreeing.
+
+use fakeaws::model::{Group, Lifecycle, TargetHealthState};
+use fakeaws::World;
+
+use super::Sim;
+use crate::report::{Creator, Outcome, Violation, ViolationKind};
+
+impl Sim {
+    fn violation(&mut self, kind: ViolationKind, detail: String) {
+        self.violations.push(Violation::new(kind, detail));
+    }
+
+    /// A group ends as it began (or as an operator changed it during the scenario): MinSize,
+    /// suspended processes, nothing left in Standby by the hooks, and no hooks' record left.
+    pub(super) fn check_group_restored(&mut self, w: &World, gname: &str, g: &Group) {
+        let (min0, mut susp0) = self.initial_groups.get(gname).cloned().unwrap_or_default();
+        // What an operator changed during the scenario is the group's new normal.
+        let min0 = self.operator_min.unwrap_or(min0);
+        for p in &self.operator_suspended {
+            if !susp0.contains(&p.to_string()) {
+                susp0.push(p.to_string());
+            }
+        }
+        susp0.sort();
+        if g.min != min0 {
+            self.violation(
+                ViolationKind::MinSizeNotRestored,
+                format!("{gname} MinSize {} (was {min0})", g.min),
+            );
+        }
+        let mut now_susp: Vec<String> = g.suspended.keys().map(|p| p.to_string()).collect();
+        now_susp.sort();
+        if now_susp != susp0 {
+            self.violation(
+                ViolationKind::ProcessesNotRestored,
+                format!("{gname} suspended {now_susp:?} (was {susp0:?})"),
+            );
+        }
+        let mut left_out = false;
+        for id in &g.instances {
+            if !self.operator_standby.contains(id)
+                && w.instances()
+                    .get(id)
+                    .is_some_and(|i| matches!(i.lifecycle, Lifecycle::Standby | Lifecycle::EnteringStandby))
+            {
+                left_out = true;
+                let label = self.labelled(id);
+                self.violation(ViolationKind::LeftInStandby, label);
+            }
+        }
+        // Records with nothing left to restore mislead the next run (an old original MinSize
+        // "restored" over a newer one, an instance counted as out). Not a Standby mark of an
+        // instance that has left the group or is being terminated (its hooks were cut short
+        // with it): the hooks never count those (they look at the members first) and the
+        // next hook run in the group removes them.
+        if g.min == min0 && now_susp == susp0 && !left_out {
+            let gone = |id: &str| {
+                !g.instances.iter().any(|m| m == id) || w.instances().get(id).is_none_or(|i| i.lifecycle.is_leaving())
+            };
+            let stale: Vec<&String> = g
+                .tags
+                .keys()
+                .filter(|k| k.starts_with(hooks::asg::TAG_PREFIX))
+                .filter(|k| k.strip_prefix(hooks::asg::TAG_STANDBY).is_none_or(|id| !gone(id)))
+                .collect();
+            if !stale.is_empty() {
+                self.violation(ViolationKind::HooksTagsLeft, format!("{gname} still has {stale:?}"));
+            }
+        }
+    }
+
+    /// Scale-in protection is the operator's: whatever the hooks did, each instance there from
+    /// the start ends protected exactly as it began.
+    pub(super) fn check_protection(&mut self, w: &World) {
+        let Some((members0, protected0)) = self.protected_at_start.clone() else {
+            return;
+        };
+        for id in &members0 {
+            let Some(i) = w.instances().get(id) else { continue };
+            let was = protected0.contains(id);
+            if i.protected_from_scale_in != was {
+                let detail = format!(
+                    "{} was {} from scale in and ends {}",
+                    self.labelled(id),
+                    if was { "protected" } else { "not protected" },
+                    if was { "unprotected" } else { "protected" }
+                );
+                self.violation(ViolationKind::ProtectionChanged, detail);
+            }
+        }
+    }
+
+    /// Every deployment CodeDeploy runs over the fleet (user deployments, failed or not, and
+    /// rollbacks) keeps its minimum of healthy instances; launch deployments of single new
+    /// instances promise no capacity.
+    pub(super) fn check_capacity(&mut self) {
+        let below: Vec<String> = self
+            .reports
+            .iter()
+            .filter(|d| !d.creator.is_for_launches() && d.lowest_healthy_capacity < d.required_healthy_capacity)
+            .map(|d| {
+                format!(
+                    "deployment {} went down to {} healthy instance(s), minimum {}",
+                    d.number, d.lowest_healthy_capacity, d.required_healthy_capacity
+                )
+            })
+            .collect();
+        for detail in below {
+            self.violation(ViolationKind::CapacityBelowMinimum, detail);
+        }
+    }
+
+    /// The hooks' maintenance page (their tag on a listener rule) must not outlive the outage it
+    /// covers: at the end, no listener shows it while its target group has a healthy target.
+    pub(super) fn check_maintenance_page(&mut self, w: &World) {
+        for l in w.listeners().values() {
+            let page = l.rules.iter().find(|r| {
+                w.elb_tags()
+                    .get(&r.arn)
+                    .is_some_and(|t| t.contains_key(hooks::maintenance::TAG))
+            });
+            let Some(page) = page else { continue };
+            for tg_arn in l.all_actions().flat_map(|a| a.target_groups()) {
+                let Some(tg) = w.target_groups().get(tg_arn) else {
+                    continue;
+                };
+                let healthy = tg
+                    .targets
+                    .iter()
+                    .filter(|t| w.target_health(tg, t).state == TargetHealthState::Healthy)
+                    .count();
+                if healthy > 0 {
+                    self.violation(
+                        ViolationKind::MaintenancePageLeftUp,
+                        format!(
+                            "listener port {} still answers with the maintenance page (rule priority {}) while {healthy} target(s) of {} are healthy",
+                            l.port, page.priority, tg.name
+                        ),
+                    );
+                    break;
+                }
+            }
+        }
+    }
+
+    /// A follow-up deployment covers only instances launched during the deployment it follows.
+    pub(super) fn check_follow_ups(&mut self) {
+        let mut found = Vec::new();
+        for (i, d) in self.reports.iter().enumerate() {
+            if d.creator != Creator::CodeDeployAutoUpdate {
+                continue;
+            }
+            let Some(before) = self.reports[..i].iter().rev().find(|p| p.creator == Creator::User) else {
+                continue;
+            };
+            for label in d.instances.keys().filter(|l| before.instances.contains_key(*l)) {
+                found.push(format!(
+                    "follow-up deployment {} redeployed {label}, an instance of deployment {}",
+                    d.number, before.number
+                ));
+            }
+        }
+        for detail in found {
+            self.violation(ViolationKind::FollowUpOnOldInstance, detail);
+        }
+    }
+
+    /// No request fails (what a crashed or terminated serving instance directly costs is the
+    /// scenario's expected violation).
+    pub(super) fn check_requests(&mut self, out: &Outcome) {
+        let mut found = Vec::new();
+        for (entrance, t) in &self.traffic {
+            if t.failed() > 0 {
+                let causes = out.traffic[entrance]
+                    .failed
+                    .iter()
+                    .map(|(c, n)| format!("{c}: {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                found.push(format!(
+                    "{entrance}: {} of {} requests failed ({causes})",
+                    t.failed(),
+                    t.sent()
+                ));
+            }
+        }
+        for detail in found {
+            self.violation(ViolationKind::RequestsFailed, detail);
+        }
+    }
+
+    /// Real requests through the data plane agree with the traffic model.
+    pub(super) fn check_probes(&mut self) {
+        let mut found = Vec::new();
+        for (entrance, p) in &self.probes {
+            if !p.clean() {
+                let r = p.report();
+                found.push(format!(
+                    "{entrance}: {} of {} real requests agreed with the model, {} connection(s) refused: {}",
+                    r.agreed_with_model,
+                    r.sent,
+                    r.refused_connections,
+                    r.disagreements.join("; ")
+                ));
+            }
+        }
+        for detail in found {
+            self.violation(ViolationKind::ProbeDisagreed, detail);
+        }
+    }
+}
