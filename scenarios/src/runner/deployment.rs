@@ -156,11 +156,101 @@ impl Sim {
         );
         let n = targets.len();
         let min_healthy = min_healthy_hosts(config, n)?;
-        let batch = (n.saturating_sub(min_healthy)).max(1);
-        // Order: instances not serving first (one a failed deployment left out of its load
-        // balancers costs no capacity to take: a rollback does not take a healthy instance out
-        // first), then instances with no revision, then older revisions, then the target revision.
-        let mut order = targets.clone();
+        let planned = self.deployment_order(targets, revision);
+        self.open_deployment(number, revision, creator, config, &planned)?;
+        let mut d = Batch {
+            number,
+            revision: revision.to_string(),
+            config: config.clone(),
+            n,
+            min_healthy,
+            batch: (n.saturating_sub(min_healthy)).max(1),
+            started_ms,
+            queue: planned.clone().into(),
+            planned,
+            runs: Vec::new(),
+            done: 0,
+            failed: 0,
+            stopped: None,
+            report: DeploymentReport {
+                number,
+                creator,
+                revision: revision.into(),
+                config: config_name(config),
+                status: Status::InProgress,
+                instances: BTreeMap::new(),
+                lowest_healthy_capacity: usize::MAX,
+                required_healthy_capacity: min_healthy,
+                simulated_seconds: None,
+                floor_seconds: None,
+                overhead_seconds: None,
+            },
+        };
+        // CodeDeploy refuses at once a minimum it can never keep while taking an instance out
+        // (HOST_COUNT 3 of three, FLEET_PERCENT 67 of three): nothing is deployed.
+        if n > 0 && min_healthy >= n {
+            self.refuse_deployment(d);
+            return Ok(false);
+        }
+        self.cur_deployment = number;
+        self.progress = 0.0;
+        self.min_capacity = None;
+        self.census_seen = None;
+        self.sample_capacity();
+        let serving_at_start = self.min_capacity.map(|c| c.0).unwrap_or(0);
+        d.report.required_healthy_capacity = d.report.required_healthy_capacity.min(serving_at_start);
+        self.fire_events()?;
+        loop {
+            let (started_any, deferred) = self.start_instances(&mut d);
+            let only_waiting_for_launches = !started_any && !deferred.is_empty();
+            for id in deferred.into_iter().rev() {
+                d.queue.push_front(id);
+            }
+            self.check_pending(&mut d.runs)?;
+            let finished = self.step_runs(&mut d.runs).await?;
+            // A run that just finished frees a slot: start the next instance before time moves
+            // (CodeDeploy does not wait for the other instances' next wake-up).
+            let freed = !finished.is_empty();
+            for run in finished {
+                self.run_finished(&mut d, run);
+            }
+            self.progress = if n == 0 { 1.0 } else { d.done as f64 / n as f64 };
+            self.fire_events()?;
+            if d.stopped.is_none() && self.stopped_through_api(number) {
+                d.stopped = Some("the deployment was stopped (StopDeployment)".into());
+            }
+            let mine = d.runs.iter().filter(|r| r.deployment == number).count();
+            if mine == 0 && (d.queue.is_empty() || d.stopped.is_some()) {
+                break;
+            }
+            if d.runs.is_empty() {
+                if !only_waiting_for_launches {
+                    continue;
+                }
+                // Only instances still booting are left: let time pass until they are in service.
+                let now = self.now();
+                self.advance(now + 1_000);
+                self.fire_events()?;
+                continue;
+            }
+            if freed && !d.queue.is_empty() && d.stopped.is_none() {
+                continue;
+            }
+            self.wait_or_advance(&mut d.runs).await?;
+        }
+        let (ok, mut runs) = self.close_batch(d);
+        // Background runs (autoscaling deployments) continue to completion.
+        if !runs.is_empty() {
+            self.drain(&mut runs).await?;
+        }
+        Ok(ok)
+    }
+
+    /// The order CodeDeploy takes instances in: those not serving first (one a failed deployment
+    /// left out of its load balancers costs no capacity to take: a rollback does not take a
+    /// healthy instance out first), then those with no revision, then older revisions, then the
+    /// target revision.
+    fn deployment_order(&self, mut order: Vec<String>, revision: &str) -> Vec<String> {
         let serving: BTreeMap<String, bool> = order
             .iter()
             .map(|id| {
@@ -178,226 +268,174 @@ impl Sim {
             };
             (serving[id], rev)
         });
-        let planned = order.clone();
-        self.open_deployment(number, revision, creator, config, &planned)?;
-        let mut queue: VecDeque<String> = order.into();
-        let mut report = DeploymentReport {
-            number,
-            creator,
-            revision: revision.into(),
-            config: config_name(config),
-            status: Status::InProgress,
-            instances: BTreeMap::new(),
-            lowest_healthy_capacity: usize::MAX,
-            required_healthy_capacity: min_healthy,
-            simulated_seconds: None,
-            floor_seconds: None,
-            overhead_seconds: None,
-        };
-        // CodeDeploy refuses at once a minimum it can never keep while taking an instance out
-        // (HOST_COUNT 3 of three, FLEET_PERCENT 67 of three): nothing is deployed.
-        if n > 0 && min_healthy >= n {
-            let why = format!(
-                "{HEALTH_CONSTRAINTS_INVALID_MESSAGE} (minimum healthy hosts {min_healthy} of {n} instances, {})",
-                config_name(config)
-            );
-            for id in &planned {
-                let label = self.label(id);
-                report
-                    .instances
-                    .insert(label, InstanceReport::skipped("deployment refused"));
-            }
-            report.status = Status::failed(format!("HEALTH_CONSTRAINTS_INVALID: {why}"));
-            self.close_deployment_as(number, "HEALTH_CONSTRAINTS_INVALID", why);
-            let now = self.now();
-            report.simulated_seconds = Some((now - started_ms) / 1000);
-            report.lowest_healthy_capacity = min_healthy;
-            self.recorder
-                .deployment(number, started_ms, now, report.required_healthy_capacity);
-            self.recorder
-                .marker(now, format!("deployment {number}: {}", report.status));
-            self.reports.push(report);
-            return Ok(false);
+        order
+    }
+
+    /// A deployment CodeDeploy refuses before it starts: every instance skipped.
+    fn refuse_deployment(&mut self, mut d: Batch) {
+        let why = format!(
+            "{HEALTH_CONSTRAINTS_INVALID_MESSAGE} (minimum healthy hosts {} of {} instances, {})",
+            d.min_healthy,
+            d.n,
+            config_name(&d.config)
+        );
+        for id in &d.planned {
+            let label = self.label(id);
+            d.report
+                .instances
+                .insert(label, InstanceReport::skipped("deployment refused"));
         }
-        let mut runs: Vec<Run> = Vec::new();
-        let mut done = 0usize;
-        let mut failed = 0usize;
-        let mut stopped = None;
-        self.min_capacity = None;
-        self.cur_deployment = number;
-        self.progress = 0.0;
-        self.min_capacity = None;
-        self.census_seen = None;
-        self.sample_capacity();
-        let serving_at_start = self.min_capacity.map(|c| c.0).unwrap_or(0);
-        report.required_healthy_capacity = report.required_healthy_capacity.min(serving_at_start);
-        self.fire_events()?;
-        loop {
-            // Start instances while the minimum healthy hosts allow: up to the batch size while
-            // nothing has failed; after a failure, only as long as the failed instances plus those in
-            // flight leave at least the minimum healthy (CodeDeploy's rule).
-            let mut deferred: VecDeque<String> = VecDeque::new();
-            let mut started_any = false;
-            while stopped.is_none() {
-                let in_flight = runs.iter().filter(|r| r.deployment == number).count();
-                let allowed = if failed == 0 {
-                    in_flight < batch
-                } else {
-                    n.saturating_sub(failed + in_flight + 1) >= min_healthy && failed + in_flight < n
-                };
-                if !allowed {
-                    if in_flight == 0 && failed > 0 && !queue.is_empty() {
-                        stopped = Some(format!(
-                            "{failed} of {n} instances failed; deploying another would leave fewer than the minimum healthy hosts ({min_healthy})"
-                        ));
-                    }
-                    break;
-                }
-                let Some(id) = queue.pop_front() else { break };
-                let leaving = self.fake().rehearsal().is_leaving(&id);
-                let launching = self.fake().rehearsal().is_launching(&id);
-                if leaving {
-                    let label = self.label(&id);
-                    report
-                        .instances
-                        .insert(label, InstanceReport::skipped("terminated before its turn"));
-                    // CodeDeploy's target list says so too (the hooks read it: an instance
-                    // left Pending there would count as still to go).
-                    self.skip_in_codedeploy(number, &id);
-                    done += 1;
-                    continue;
-                }
-                // One deployment per instance at a time: an instance still launching (its launch
-                // deployment first) or busy with another deployment joins this one afterwards.
-                if launching || runs.iter().any(|r| r.instance == id) {
-                    deferred.push_back(id);
-                    continue;
-                }
-                runs.push(self.new_run(number, &id, revision));
-                // In service (registered, healthy or not): taking it out means a drain.
-                let in_service = self
-                    .fake()
-                    .rehearsal()
-                    .lifecycle(&id)
-                    .is_some_and(|l| l == fakeaws::model::Lifecycle::InService);
-                self.spent.turn_starts(number, &id, in_service);
-                started_any = true;
-            }
-            let only_waiting_for_launches = !started_any && !deferred.is_empty();
-            while let Some(id) = deferred.pop_back() {
-                queue.push_front(id);
-            }
-            self.check_pending(&mut runs)?;
-            let finished = self.step_runs(&mut runs).await?;
-            // A run that just finished frees a slot: start the next instance before time moves
-            // (CodeDeploy does not wait for the other instances' next wake-up).
-            let freed = !finished.is_empty();
-            for run in finished {
-                if run.deployment != number {
-                    continue;
-                }
-                done += 1;
-                let label = self.label(&run.instance);
-                let status = match &run.failed {
-                    None => Status::Succeeded,
-                    Some(why) => {
-                        failed += 1;
-                        Status::failed(why.clone())
-                    }
-                };
-                if run.failed.is_none() {
-                    self.running_rev.insert(run.instance.clone(), revision.to_string());
-                }
-                report.instances.insert(
-                    label,
-                    InstanceReport {
-                        status,
-                        events: run.trace,
-                    },
-                );
-                let last = queue.is_empty() && runs.iter().all(|r| r.deployment != number);
-                let one_at_a_time = matches!(config, ConfigSpec::Named(c) if c == "OneAtATime");
-                let too_many = if one_at_a_time {
-                    failed > 0 && !last
-                } else {
-                    failed > n - min_healthy || (min_healthy == 0 && failed == n)
-                };
-                if too_many && stopped.is_none() {
-                    stopped = Some(format!(
-                        "{failed} of {n} instances failed (minimum healthy hosts {min_healthy})"
+        d.report.status = Status::failed(format!("HEALTH_CONSTRAINTS_INVALID: {why}"));
+        self.close_deployment_as(d.number, "HEALTH_CONSTRAINTS_INVALID", why);
+        let now = self.now();
+        d.report.simulated_seconds = Some((now - d.started_ms) / 1000);
+        d.report.lowest_healthy_capacity = d.min_healthy;
+        self.recorder
+            .deployment(d.number, d.started_ms, now, d.report.required_healthy_capacity);
+        self.recorder
+            .marker(now, format!("deployment {}: {}", d.number, d.report.status));
+        self.reports.push(d.report);
+    }
+
+    /// Starts instances while the minimum healthy hosts allow: up to the batch size while nothing
+    /// has failed; after a failure, only as long as the failed instances plus those in flight
+    /// leave at least the minimum healthy (CodeDeploy's rule). Returns whether one started, and
+    /// the instances that wait their turn (still launching, or busy with another deployment).
+    fn start_instances(&mut self, d: &mut Batch) -> (bool, Vec<String>) {
+        let mut deferred = Vec::new();
+        let mut started_any = false;
+        while d.stopped.is_none() {
+            let in_flight = d.runs.iter().filter(|r| r.deployment == d.number).count();
+            let allowed = if d.failed == 0 {
+                in_flight < d.batch
+            } else {
+                d.n.saturating_sub(d.failed + in_flight + 1) >= d.min_healthy && d.failed + in_flight < d.n
+            };
+            if !allowed {
+                if in_flight == 0 && d.failed > 0 && !d.queue.is_empty() {
+                    d.stopped = Some(format!(
+                        "{} of {} instances failed; deploying another would leave fewer than the minimum healthy hosts ({})",
+                        d.failed, d.n, d.min_healthy
                     ));
                 }
-            }
-            self.progress = if n == 0 { 1.0 } else { done as f64 / n as f64 };
-            self.fire_events()?;
-            if stopped.is_none() && self.stopped_through_api(number) {
-                stopped = Some("the deployment was stopped (StopDeployment)".into());
-            }
-            let mine = runs.iter().filter(|r| r.deployment == number).count();
-            if mine == 0 && (queue.is_empty() || stopped.is_some()) {
                 break;
             }
-            if runs.is_empty() {
-                if !only_waiting_for_launches {
-                    continue;
-                }
-                // Only instances still booting are left: let time pass until they are in service.
-                let now = self.now();
-                self.advance(now + 1_000);
-                self.fire_events()?;
+            let Some(id) = d.queue.pop_front() else { break };
+            if self.fake().rehearsal().is_leaving(&id) {
+                let label = self.label(&id);
+                d.report
+                    .instances
+                    .insert(label, InstanceReport::skipped("terminated before its turn"));
+                // CodeDeploy's target list says so too (the hooks read it: an instance
+                // left Pending there would count as still to go).
+                self.skip_in_codedeploy(d.number, &id);
+                d.done += 1;
                 continue;
             }
-            if freed && !queue.is_empty() && stopped.is_none() {
+            // One deployment per instance at a time: an instance still launching (its launch
+            // deployment first) or busy with another deployment joins this one afterwards.
+            if self.fake().rehearsal().is_launching(&id) || d.runs.iter().any(|r| r.instance == id) {
+                deferred.push(id);
                 continue;
             }
-            self.wait_or_advance(&mut runs).await?;
+            let run = self.new_run(d.number, &id, &d.revision);
+            d.runs.push(run);
+            // In service (registered, healthy or not): taking it out means a drain.
+            let in_service = self
+                .fake()
+                .rehearsal()
+                .lifecycle(&id)
+                .is_some_and(|l| l == fakeaws::model::Lifecycle::InService);
+            self.spent.turn_starts(d.number, &id, in_service);
+            started_any = true;
         }
-        // Runs of other deployments (scale-out instances) finish in the background loop later.
-        for id in queue {
+        (started_any, deferred)
+    }
+
+    /// A run ended: its instance's report, and whether the failures so far stop the deployment.
+    fn run_finished(&mut self, d: &mut Batch, run: Run) {
+        if run.deployment != d.number {
+            return;
+        }
+        d.done += 1;
+        let label = self.label(&run.instance);
+        let status = match &run.failed {
+            None => Status::Succeeded,
+            Some(why) => {
+                d.failed += 1;
+                Status::failed(why.clone())
+            }
+        };
+        if run.failed.is_none() {
+            self.running_rev.insert(run.instance.clone(), d.revision.clone());
+        }
+        d.report.instances.insert(
+            label,
+            InstanceReport {
+                status,
+                events: run.trace,
+            },
+        );
+        let last = d.queue.is_empty() && d.runs.iter().all(|r| r.deployment != d.number);
+        let one_at_a_time = matches!(&d.config, ConfigSpec::Named(c) if c == "OneAtATime");
+        let too_many = if one_at_a_time {
+            d.failed > 0 && !last
+        } else {
+            d.failed > d.n - d.min_healthy || (d.min_healthy == 0 && d.failed == d.n)
+        };
+        if too_many && d.stopped.is_none() {
+            d.stopped = Some(format!(
+                "{} of {} instances failed (minimum healthy hosts {})",
+                d.failed, d.n, d.min_healthy
+            ));
+        }
+    }
+
+    /// The deployment ends: instances never started are skipped, its status, capacity, time and
+    /// overhead recorded, CodeDeploy told. Returns whether it succeeded, and the runs of other
+    /// deployments (scale-out instances) still going.
+    fn close_batch(&mut self, mut d: Batch) -> (bool, Vec<Run>) {
+        for id in std::mem::take(&mut d.queue) {
             let label = self.label(&id);
-            report
+            d.report
                 .instances
                 .insert(label, InstanceReport::skipped("deployment stopped"));
         }
-        let ok = stopped.is_none() && (failed < n || n == 0);
-        report.status = match &stopped {
+        let ok = d.stopped.is_none() && (d.failed < d.n || d.n == 0);
+        d.report.status = match &d.stopped {
             Some(why) => Status::failed(why.clone()),
-            None if !ok => Status::failed(format!("all {n} instances failed")),
+            None if !ok => Status::failed(format!("all {} instances failed", d.n)),
             None => Status::Succeeded,
         };
         if let Some((cap, _)) = self.min_capacity {
-            report.lowest_healthy_capacity = cap;
+            d.report.lowest_healthy_capacity = cap;
         }
         if ok {
-            self.last_good = Some(revision.to_string());
+            self.last_good = Some(d.revision.clone());
         }
         self.close_deployment(
-            number,
-            match &report.status {
+            d.number,
+            match &d.report.status {
                 Status::Succeeded => None,
                 other => Some(other.to_string()),
             },
         );
         let now = self.now();
-        let floor_ms = self.deployment_floor(number, &planned, batch);
-        let took = (now - started_ms) / 1000;
-        report.simulated_seconds = Some(took);
+        let floor_ms = self.deployment_floor(d.number, &d.planned, d.batch);
+        let took = (now - d.started_ms) / 1000;
+        d.report.simulated_seconds = Some(took);
         // A floor only means something for a deployment that went through every instance.
         // (With CodeDeploy's own traffic control there are no hooks to measure against.)
-        if report.status == Status::Succeeded && !self.sc.deployment_group.traffic_control {
-            report.floor_seconds = Some(floor_ms / 1000);
-            report.overhead_seconds = Some(took - floor_ms / 1000);
+        if d.report.status == Status::Succeeded && !self.sc.deployment_group.traffic_control {
+            d.report.floor_seconds = Some(floor_ms / 1000);
+            d.report.overhead_seconds = Some(took - floor_ms / 1000);
         }
         self.recorder
-            .deployment(number, started_ms, now, report.required_healthy_capacity);
+            .deployment(d.number, d.started_ms, now, d.report.required_healthy_capacity);
         self.recorder
-            .marker(now, format!("deployment {number}: {}", report.status));
-        self.reports.push(report);
-        // Background runs (autoscaling deployments) continue to completion.
-        if !runs.is_empty() {
-            self.drain(&mut runs).await?;
-        }
-        Ok(ok)
+            .marker(now, format!("deployment {}: {}", d.number, d.report.status));
+        self.reports.push(d.report);
+        (ok, d.runs)
     }
 
     /// Deploys the last good revision to instances held in Pending:Wait by CodeDeploy's hook.
@@ -561,4 +599,28 @@ pub fn min_healthy_hosts(c: &ConfigSpec, n: usize) -> anyhow::Result<usize> {
             other => bail!("custom deployment configuration: type must be HOST_COUNT or FLEET_PERCENT (<= 99), not {other}={value}"),
         },
     })
+}
+
+/// One deployment under way: its plan, its runs and how they went.
+struct Batch {
+    number: usize,
+    revision: String,
+    config: ConfigSpec,
+    /// Instances in the deployment.
+    n: usize,
+    min_healthy: usize,
+    /// At most this many at once while nothing has failed.
+    batch: usize,
+    started_ms: i64,
+    /// Every instance, in CodeDeploy's order.
+    planned: Vec<String>,
+    /// Those not started yet.
+    queue: VecDeque<String>,
+    /// Runs under way (this deployment's, and launch deployments' that started meanwhile).
+    runs: Vec<Run>,
+    done: usize,
+    failed: usize,
+    /// Why the deployment stopped starting instances, once it did.
+    stopped: Option<String>,
+    report: DeploymentReport,
 }
