@@ -8,6 +8,7 @@ use anyhow::bail;
 use fakeaws::model::codedeploy::LifecycleEvent;
 use fakeaws::rehearsal::LifecycleResult;
 
+use super::batch::Batch;
 use super::supervisor::{Run, Step};
 use super::{launch_hook_name, Sim};
 use crate::report::{Creator, DeploymentReport, InstanceReport, Status};
@@ -125,7 +126,7 @@ impl Sim {
         steps
     }
 
-    fn new_run(&mut self, deployment: usize, instance: &str, revision: &str) -> Run {
+    pub(super) fn new_run(&mut self, deployment: usize, instance: &str, revision: &str) -> Run {
         self.calls_from_here(deployment, instance);
         Run {
             deployment,
@@ -244,198 +245,6 @@ impl Sim {
             self.drain(&mut runs).await?;
         }
         Ok(ok)
-    }
-
-    /// The order CodeDeploy takes instances in: those not serving first (one a failed deployment
-    /// left out of its load balancers costs no capacity to take: a rollback does not take a
-    /// healthy instance out first), then those with no revision, then older revisions, then the
-    /// target revision.
-    fn deployment_order(&self, mut order: Vec<String>, revision: &str) -> Vec<String> {
-        let serving: BTreeMap<String, bool> = order
-            .iter()
-            .map(|id| {
-                (
-                    id.clone(),
-                    self.fake().rehearsal().serving(std::slice::from_ref(id)) == 1,
-                )
-            })
-            .collect();
-        order.sort_by_key(|id| {
-            let rev = match self.running_rev.get(id) {
-                None => 0,
-                Some(r) if r != revision => 1,
-                Some(_) => 2,
-            };
-            (serving[id], rev)
-        });
-        order
-    }
-
-    /// A deployment CodeDeploy refuses before it starts: every instance skipped.
-    fn refuse_deployment(&mut self, mut d: Batch) {
-        let why = format!(
-            "{HEALTH_CONSTRAINTS_INVALID_MESSAGE} (minimum healthy hosts {} of {} instances, {})",
-            d.min_healthy,
-            d.n,
-            config_name(&d.config)
-        );
-        for id in &d.planned {
-            let label = self.label(id);
-            d.report
-                .instances
-                .insert(label, InstanceReport::skipped("deployment refused"));
-        }
-        d.report.status = Status::failed(format!("HEALTH_CONSTRAINTS_INVALID: {why}"));
-        self.close_deployment_as(d.number, "HEALTH_CONSTRAINTS_INVALID", why);
-        let now = self.now();
-        d.report.simulated_seconds = Some((now - d.started_ms) / 1000);
-        d.report.lowest_healthy_capacity = d.min_healthy;
-        self.recorder
-            .deployment(d.number, d.started_ms, now, d.report.required_healthy_capacity);
-        self.recorder
-            .marker(now, format!("deployment {}: {}", d.number, d.report.status));
-        self.reports.push(d.report);
-    }
-
-    /// Starts instances while the minimum healthy hosts allow: up to the batch size while nothing
-    /// has failed; after a failure, only as long as the failed instances plus those in flight
-    /// leave at least the minimum healthy (CodeDeploy's rule). Returns whether one started, and
-    /// the instances that wait their turn (still launching, or busy with another deployment).
-    fn start_instances(&mut self, d: &mut Batch) -> (bool, Vec<String>) {
-        let mut deferred = Vec::new();
-        let mut started_any = false;
-        while d.stopped.is_none() {
-            let in_flight = d.runs.iter().filter(|r| r.deployment == d.number).count();
-            let allowed = if d.failed == 0 {
-                in_flight < d.batch
-            } else {
-                d.n.saturating_sub(d.failed + in_flight + 1) >= d.min_healthy && d.failed + in_flight < d.n
-            };
-            if !allowed {
-                if in_flight == 0 && d.failed > 0 && !d.queue.is_empty() {
-                    d.stopped = Some(format!(
-                        "{} of {} instances failed; deploying another would leave fewer than the minimum healthy hosts ({})",
-                        d.failed, d.n, d.min_healthy
-                    ));
-                }
-                break;
-            }
-            let Some(id) = d.queue.pop_front() else { break };
-            if self.fake().rehearsal().is_leaving(&id) {
-                let label = self.label(&id);
-                d.report
-                    .instances
-                    .insert(label, InstanceReport::skipped("terminated before its turn"));
-                // CodeDeploy's target list says so too (the hooks read it: an instance
-                // left Pending there would count as still to go).
-                self.skip_in_codedeploy(d.number, &id);
-                d.done += 1;
-                continue;
-            }
-            // One deployment per instance at a time: an instance still launching (its launch
-            // deployment first) or busy with another deployment joins this one afterwards.
-            if self.fake().rehearsal().is_launching(&id) || d.runs.iter().any(|r| r.instance == id) {
-                deferred.push(id);
-                continue;
-            }
-            let run = self.new_run(d.number, &id, &d.revision);
-            d.runs.push(run);
-            // In service (registered, healthy or not): taking it out means a drain.
-            let in_service = self
-                .fake()
-                .rehearsal()
-                .lifecycle(&id)
-                .is_some_and(|l| l == fakeaws::model::Lifecycle::InService);
-            self.spent.turn_starts(d.number, &id, in_service);
-            started_any = true;
-        }
-        (started_any, deferred)
-    }
-
-    /// A run ended: its instance's report, and whether the failures so far stop the deployment.
-    fn run_finished(&mut self, d: &mut Batch, run: Run) {
-        if run.deployment != d.number {
-            return;
-        }
-        d.done += 1;
-        let label = self.label(&run.instance);
-        let status = match &run.failed {
-            None => Status::Succeeded,
-            Some(why) => {
-                d.failed += 1;
-                Status::failed(why.clone())
-            }
-        };
-        if run.failed.is_none() {
-            self.running_rev.insert(run.instance.clone(), d.revision.clone());
-        }
-        d.report.instances.insert(
-            label,
-            InstanceReport {
-                status,
-                events: run.trace,
-            },
-        );
-        let last = d.queue.is_empty() && d.runs.iter().all(|r| r.deployment != d.number);
-        let one_at_a_time = matches!(&d.config, ConfigSpec::Named(c) if c == "OneAtATime");
-        let too_many = if one_at_a_time {
-            d.failed > 0 && !last
-        } else {
-            d.failed > d.n - d.min_healthy || (d.min_healthy == 0 && d.failed == d.n)
-        };
-        if too_many && d.stopped.is_none() {
-            d.stopped = Some(format!(
-                "{} of {} instances failed (minimum healthy hosts {})",
-                d.failed, d.n, d.min_healthy
-            ));
-        }
-    }
-
-    /// The deployment ends: instances never started are skipped, its status, capacity, time and
-    /// overhead recorded, CodeDeploy told. Returns whether it succeeded, and the runs of other
-    /// deployments (scale-out instances) still going.
-    fn close_batch(&mut self, mut d: Batch) -> (bool, Vec<Run>) {
-        for id in std::mem::take(&mut d.queue) {
-            let label = self.label(&id);
-            d.report
-                .instances
-                .insert(label, InstanceReport::skipped("deployment stopped"));
-        }
-        let ok = d.stopped.is_none() && (d.failed < d.n || d.n == 0);
-        d.report.status = match &d.stopped {
-            Some(why) => Status::failed(why.clone()),
-            None if !ok => Status::failed(format!("all {} instances failed", d.n)),
-            None => Status::Succeeded,
-        };
-        if let Some((cap, _)) = self.min_capacity {
-            d.report.lowest_healthy_capacity = cap;
-        }
-        if ok {
-            self.last_good = Some(d.revision.clone());
-        }
-        self.close_deployment(
-            d.number,
-            match &d.report.status {
-                Status::Succeeded => None,
-                other => Some(other.to_string()),
-            },
-        );
-        let now = self.now();
-        let floor_ms = self.deployment_floor(d.number, &d.planned, d.batch);
-        let took = (now - d.started_ms) / 1000;
-        d.report.simulated_seconds = Some(took);
-        // A floor only means something for a deployment that went through every instance.
-        // (With CodeDeploy's own traffic control there are no hooks to measure against.)
-        if d.report.status == Status::Succeeded && !self.sc.deployment_group.traffic_control {
-            d.report.floor_seconds = Some(floor_ms / 1000);
-            d.report.overhead_seconds = Some(took - floor_ms / 1000);
-        }
-        self.recorder
-            .deployment(d.number, d.started_ms, now, d.report.required_healthy_capacity);
-        self.recorder
-            .marker(now, format!("deployment {}: {}", d.number, d.report.status));
-        self.reports.push(d.report);
-        (ok, d.runs)
     }
 
     /// Deploys the last good revision to instances held in Pending:Wait by CodeDeploy's hook.
@@ -573,10 +382,10 @@ impl Sim {
 }
 
 /// CodeDeploy's description of HEALTH_CONSTRAINTS_INVALID (ErrorInformation's documentation).
-const HEALTH_CONSTRAINTS_INVALID_MESSAGE: &str =
+pub(super) const HEALTH_CONSTRAINTS_INVALID_MESSAGE: &str =
     "The revision cannot be successfully deployed within the instance health constraints specified";
 
-fn config_name(c: &ConfigSpec) -> String {
+pub(super) fn config_name(c: &ConfigSpec) -> String {
     match c {
         ConfigSpec::Named(n) => n.clone(),
         ConfigSpec::Custom { kind, value } => format!("{kind}={value}"),
@@ -599,28 +408,4 @@ pub fn min_healthy_hosts(c: &ConfigSpec, n: usize) -> anyhow::Result<usize> {
             other => bail!("custom deployment configuration: type must be HOST_COUNT or FLEET_PERCENT (<= 99), not {other}={value}"),
         },
     })
-}
-
-/// One deployment under way: its plan, its runs and how they went.
-struct Batch {
-    number: usize,
-    revision: String,
-    config: ConfigSpec,
-    /// Instances in the deployment.
-    n: usize,
-    min_healthy: usize,
-    /// At most this many at once while nothing has failed.
-    batch: usize,
-    started_ms: i64,
-    /// Every instance, in CodeDeploy's order.
-    planned: Vec<String>,
-    /// Those not started yet.
-    queue: VecDeque<String>,
-    /// Runs under way (this deployment's, and launch deployments' that started meanwhile).
-    runs: Vec<Run>,
-    done: usize,
-    failed: usize,
-    /// Why the deployment stopped starting instances, once it did.
-    stopped: Option<String>,
-    report: DeploymentReport,
 }

@@ -17,6 +17,7 @@
 
 mod agent;
 mod agent_log;
+mod batch;
 mod calls;
 mod control;
 mod deployment;
