@@ -22,6 +22,7 @@ mod calls;
 mod control;
 mod deployment;
 mod events;
+mod exits;
 mod floor;
 mod invariants;
 mod pickup;

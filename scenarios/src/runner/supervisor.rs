@@ -163,125 +163,12 @@ impl Sim {
                 && !(terminating.contains(&run.deployment)
                     && self.fake().rehearsal().lifecycle(&run.instance)
                         == Some(fakeaws::model::Lifecycle::TerminatingWait));
-            // Finished or timed-out script?
-            let mut outcome: Option<(String, Option<String>)> = None;
-            match &run.current {
-                Some(Current::Process {
-                    pid,
-                    seq,
-                    who,
-                    deadline_ms,
-                    kill_when_asleep,
-                    script,
-                    event,
-                    ..
-                }) => {
-                    let asleep = sleeping.contains(who.as_str());
-                    if asleep && !self.app_port_revisions.is_empty() {
-                        // A script waiting for its app: what it started counts now.
-                        self.sync_app(&run.instance);
-                    }
-                    if let Some(code) = self.exited.remove(seq) {
-                        let res = if code == 0 {
-                            None
-                        } else {
-                            Some(format!("ScriptFailed (exit {code}) at {event}: {script}"))
-                        };
-                        let word = if code == 0 {
-                            "Succeeded".to_string()
-                        } else {
-                            format!("ScriptFailed (exit {code})")
-                        };
-                        outcome = Some((format!("{event} {script}: {word}"), res));
-                    } else if now >= *deadline_ms {
-                        kill_group(*pid, rustix::process::Signal::TERM);
-                        outcome = Some((
-                            format!("{event} {script}: ScriptTimedOut"),
-                            Some(format!("ScriptTimedOut at {event}: {script}")),
-                        ));
-                    } else if *kill_when_asleep && asleep {
-                        kill_group(*pid, rustix::process::Signal::KILL);
-                        outcome = Some((
-                            format!("{event} {script}: ScriptFailed (killed)"),
-                            Some(format!("ScriptFailed (killed) at {event}: {script}")),
-                        ));
-                    }
-                }
-                Some(Current::Traffic { allow, deadline_ms }) => {
-                    let event = if *allow { "AllowTraffic" } else { "BlockTraffic" };
-                    let id = self.deployment_id(run.deployment);
-                    if self.fake().rehearsal().traffic_settled(&id, &run.instance, *allow) {
-                        outcome = Some((format!("{event}: Succeeded"), None));
-                    } else if now >= *deadline_ms {
-                        outcome = Some((
-                            format!("{event}: timed out"),
-                            Some(format!("{event} did not complete within an hour")),
-                        ));
-                    }
-                }
-                Some(Current::Hang {
-                    deadline_ms,
-                    script,
-                    event,
-                }) if now >= *deadline_ms => {
-                    outcome = Some((
-                        format!("{event} {script}: ScriptTimedOut"),
-                        Some(format!("ScriptTimedOut at {event}: {script}")),
-                    ));
-                }
-                _ => {}
-            }
-            if let Some(Current::Process { lines, .. }) = &run.current {
-                let lines = lines.clone();
-                self.script_output(&run.instance, run.deployment, &lines);
-            }
-            if let Some((line, failure)) = outcome {
-                self.pids.remove(&run.instance);
-                let result = match &failure {
-                    None => RunResult::Succeeded,
-                    Some(f) if f.starts_with("ScriptTimedOut") => RunResult::TimedOut,
-                    Some(_) => RunResult::Failed,
-                };
-                self.recorder
-                    .run_ended(now, &run.instance, run.deployment, "", result, &line);
-                self.spent.ended(now, &run.instance);
-                run.trace.push(line);
-                run.current = None;
-                self.sync_app(&run.instance);
-                if let Some(f) = failure {
-                    run.failed = Some(f);
-                    run.steps.clear();
-                }
+            if let Some((line, failure)) = self.step_outcome(run, now, &sleeping) {
+                self.end_step(run, now, line, failure);
             }
             // Instance terminated under us? The script in flight ends with it.
             if gone && run.failed.is_none() {
-                match &run.current {
-                    Some(Current::Process { pid, script, event, .. }) => {
-                        kill_group(*pid, rustix::process::Signal::KILL);
-                        let line = format!("{event} {script}: ended by termination");
-                        self.recorder
-                            .run_ended(now, &run.instance, run.deployment, "", RunResult::Ended, &line);
-                        run.trace.push(line);
-                    }
-                    Some(Current::Hang { script, event, .. }) => {
-                        let line = format!("{event} {script}: ended by termination");
-                        self.recorder
-                            .run_ended(now, &run.instance, run.deployment, "", RunResult::Ended, &line);
-                        run.trace.push(line);
-                    }
-                    Some(Current::Traffic { allow, .. }) => {
-                        let event = if *allow { "AllowTraffic" } else { "BlockTraffic" };
-                        let line = format!("{event}: ended by termination");
-                        self.recorder
-                            .run_ended(now, &run.instance, run.deployment, "", RunResult::Ended, &line);
-                        run.trace.push(line);
-                    }
-                    None => {}
-                }
-                run.current = None;
-                run.steps.clear();
-                run.trace.push("instance terminated during the deployment".into());
-                run.failed = Some("instance terminated during the deployment".into());
+                self.end_by_termination(run, now);
             }
         }
         // Start next steps, in run order; script processes all at once, their AWS calls served in
@@ -300,18 +187,7 @@ impl Sim {
             })
             .collect();
         self.exited.retain(|seq, _| current.contains(seq));
-        let mut finished = Vec::new();
-        let mut i = 0;
-        while i < runs.len() {
-            let r = &runs[i];
-            if r.current.is_none() && (r.steps.is_empty() || r.failed.is_some()) {
-                let run = runs.remove(i);
-                self.complete_run(&run);
-                finished.push(run);
-            } else {
-                i += 1;
-            }
-        }
+        let finished = self.collect_finished(runs);
         self.sample_capacity();
         Ok(finished)
     }
