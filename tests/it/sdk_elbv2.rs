@@ -204,15 +204,7 @@ async fn target_lifecycle_on_the_clock() {
 async fn invalid_values_are_refused_with_aws_errors() {
     let r = start().await;
     let elb = elb(&r.url).await;
-    let tg = elb
-        .create_target_group()
-        .name("tg")
-        .port(80)
-        .vpc_id("vpc")
-        .send()
-        .await
-        .expect("tg");
-    let arn = tg.target_groups()[0].target_group_arn().expect("arn").to_string();
+    let arn = new_target_group(&elb).await;
     let err = elb
         .modify_target_group_attributes()
         .target_group_arn(&arn)
@@ -277,15 +269,7 @@ async fn invalid_values_are_refused_with_aws_errors() {
 async fn slow_start_is_validated_and_kept() {
     let r = start().await;
     let elb = elb(&r.url).await;
-    let tg = elb
-        .create_target_group()
-        .name("tg")
-        .port(80)
-        .vpc_id("vpc")
-        .send()
-        .await
-        .expect("tg");
-    let arn = tg.target_groups()[0].target_group_arn().expect("arn").to_string();
+    let arn = new_target_group(&elb).await;
     let set = |pairs: &[(&str, &str)]| {
         let mut call = elb.modify_target_group_attributes().target_group_arn(&arn);
         for (k, v) in pairs {
@@ -323,4 +307,17 @@ async fn slow_start_is_validated_and_kept() {
         .iter()
         .any(|a| a.key() == Some("slow_start.duration_seconds") && a.value() == Some("60")));
     set(&[("slow_start.duration_seconds", "0")]).await.expect("off");
+}
+
+/// A target group `tg` on port 80, with AWS's defaults; its ARN.
+async fn new_target_group(elb: &aws_sdk_elasticloadbalancingv2::Client) -> String {
+    let tg = elb
+        .create_target_group()
+        .name("tg")
+        .port(80)
+        .vpc_id("vpc")
+        .send()
+        .await
+        .expect("tg");
+    tg.target_groups()[0].target_group_arn().expect("arn").to_string()
 }

@@ -23,6 +23,7 @@ pub(crate) use groups::GroupUpdate;
 mod invariants;
 mod lifecycle;
 mod reconcile;
+mod round_robin;
 pub mod routing;
 pub mod rules;
 pub mod scaling;

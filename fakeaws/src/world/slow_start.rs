@@ -105,6 +105,23 @@ count = 2
         (w, tg, listener, ids[1].clone())
     }
 
+    /// Where the ramp of `id` ends, if it is in slow start.
+    fn ramp(w: &World, tg: &str, id: &str) -> Option<i64> {
+        w.target_groups[tg]
+            .targets
+            .iter()
+            .find(|t| t.id == id)
+            .and_then(|t| t.slow_start_until_ms)
+    }
+
+    /// Whether any target of the group is in slow start.
+    fn ramping(w: &World, tg: &str) -> bool {
+        w.target_groups[tg]
+            .targets
+            .iter()
+            .any(|t| t.slow_start_until_ms.is_some())
+    }
+
     /// The part of 1,000 requests the instance gets now.
     fn share(w: &World, listener: &str, id: &str) -> usize {
         let slots = w.route_candidates(listener, &Request::get("lb", "/"));
@@ -117,18 +134,10 @@ count = 2
     fn a_new_target_ramps_up_linearly_then_gets_its_full_share() {
         let (mut w, tg, l, late) = world(60);
         // The first target, alone when it became healthy, never entered slow start.
-        assert!(w.target_groups[&tg]
-            .targets
-            .iter()
-            .all(|t| t.slow_start_until_ms.is_none()));
+        assert!(!ramping(&w, &tg));
         w.register_target(&tg, &late, 80);
         w.tick(50_000); // two checks, 10 s apart: healthy at 50 s, slow start until 110 s
-        let t = w.target_groups[&tg]
-            .targets
-            .iter()
-            .find(|t| t.id == late)
-            .expect("target");
-        assert_eq!(t.slow_start_until_ms, Some(110_000));
+        assert_eq!(ramp(&w, &tg, &late), Some(110_000));
         let at_start = share(&w, &l, &late);
         w.tick(80_000); // half way
         let half = share(&w, &l, &late);
@@ -138,14 +147,7 @@ count = 2
         // Half its weight: 50 of 150 slots, a third of the requests.
         assert!((300..=370).contains(&half), "{half} of 1000 half way");
         assert_eq!(full, 500, "a full share once the ramp ends");
-        assert_eq!(
-            w.target_groups[&tg]
-                .targets
-                .iter()
-                .find(|t| t.id == late)
-                .and_then(|t| t.slow_start_until_ms),
-            None
-        );
+        assert_eq!(ramp(&w, &tg, &late), None);
     }
 
     #[test]
@@ -153,41 +155,22 @@ count = 2
         let (mut w, tg, _, late) = world(60);
         w.register_target(&tg, &late, 80);
         w.tick(50_000);
-        assert!(w.target_groups[&tg]
-            .targets
-            .iter()
-            .any(|t| t.slow_start_until_ms.is_some()));
+        assert!(ramping(&w, &tg));
         // Its app stops answering: two failed checks, unhealthy, out of slow start.
         w.instances.get_mut(&late).expect("instance").app_up = false;
         w.tick(70_000);
-        assert!(w.target_groups[&tg]
-            .targets
-            .iter()
-            .all(|t| t.slow_start_until_ms.is_none()));
+        assert!(!ramping(&w, &tg));
         // Healthy again: a new ramp.
         w.instances.get_mut(&late).expect("instance").app_up = true;
         w.tick(90_000);
-        assert_eq!(
-            w.target_groups[&tg]
-                .targets
-                .iter()
-                .find(|t| t.id == late)
-                .and_then(|t| t.slow_start_until_ms),
-            Some(150_000)
-        );
+        assert_eq!(ramp(&w, &tg, &late), Some(150_000));
         w.deregister_target(&tg, &late, None);
-        assert!(w.target_groups[&tg]
-            .targets
-            .iter()
-            .all(|t| t.slow_start_until_ms.is_none()));
+        assert!(!ramping(&w, &tg));
         // Off (0): no ramp at all.
         let (mut w, tg, _, late) = world(0);
         w.register_target(&tg, &late, 80);
         w.tick(50_000);
-        assert!(w.target_groups[&tg]
-            .targets
-            .iter()
-            .all(|t| t.slow_start_until_ms.is_none()));
+        assert!(!ramping(&w, &tg));
     }
 
     #[test]
