@@ -281,6 +281,14 @@ pub struct When {
 }
 
 impl ConfigSpec {
+    /// How reports name it: the built-in name, or `TYPE=VALUE`.
+    pub fn name(&self) -> String {
+        match self {
+            ConfigSpec::Named(n) => n.clone(),
+            ConfigSpec::Custom { kind, value } => format!("{kind}={value}"),
+        }
+    }
+
     /// Checks the name of a built-in configuration or the type of a custom one, naming the valid
     /// choices.
     pub fn validate(&self, at: &str) -> anyhow::Result<()> {

@@ -4,7 +4,7 @@
 use super::World;
 use crate::model::*;
 
-use super::schedule::Timed;
+use super::timed::Timed;
 
 /// Every instance with a deadline (`until_ms`).
 pub(super) struct InstanceDeadlines;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::model::*;
 
-use super::schedule::Timed;
+use super::timed::Timed;
 use super::World;
 
 /// Where a target's health checks stand.

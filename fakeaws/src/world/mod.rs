@@ -30,6 +30,7 @@ pub mod scaling;
 mod schedule;
 mod slow_start;
 mod targets;
+mod timed;
 mod views;
 
 use std::collections::BTreeMap;

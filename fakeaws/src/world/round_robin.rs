@@ -1,8 +1,6 @@
 //! Smooth weighted round robin: the slots a weighted forward's requests go through, so that any
 //! run of requests is split close to the weights.
 
-use super::routing::Routed;
-
 /// At most this many round-robin slots describe a weighted forward (weights are approximated
 /// beyond it).
 const MAX_SLOTS: usize = 100_000;
@@ -10,7 +8,7 @@ const MAX_SLOTS: usize = 100_000;
 /// The slots of a weighted forward: each group's targets in turn, each group getting its share
 /// of the slots by weight, interleaved (smooth weighted round robin) so that any run of requests
 /// is split close to the weights.
-pub(super) fn weighted(groups: Vec<(i64, Vec<Routed>)>) -> Vec<Routed> {
+pub(super) fn weighted<T: Clone>(groups: Vec<(i64, Vec<T>)>) -> Vec<T> {
     fn gcd(a: u64, b: u64) -> u64 {
         if b == 0 {
             a
@@ -25,7 +23,7 @@ pub(super) fn weighted(groups: Vec<(i64, Vec<Routed>)>) -> Vec<Routed> {
         .unwrap_or(u64::MAX);
     let total_weight: u64 = groups.iter().map(|(w, _)| *w as u64).sum();
     // Weight of each target: its group's weight spread over the group's targets.
-    let mut items: Vec<(Routed, u64)> = Vec::new();
+    let mut items: Vec<(T, u64)> = Vec::new();
     let exact = lcm.saturating_mul(total_weight) <= MAX_SLOTS as u64;
     for (w, routed) in &groups {
         let n = routed.len() as u64;

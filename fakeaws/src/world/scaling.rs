@@ -329,7 +329,7 @@ impl World {
 /// Scheduled actions, a timed rule: each fires at its time (see [`World::fire_scheduled`]).
 pub(super) struct ScheduledActions;
 
-impl super::schedule::Timed for ScheduledActions {
+impl super::timed::Timed for ScheduledActions {
     fn next_due(&self, world: &World) -> Option<i64> {
         world.scheduled.values().filter_map(|a| a.next_ms).min()
     }

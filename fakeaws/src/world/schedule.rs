@@ -12,14 +12,7 @@ use super::deadlines::InstanceDeadlines;
 use super::health::{earliest, ClassicHealth, TargetHealth};
 use super::scaling::ScheduledActions;
 use super::slow_start::SlowStart;
-
-/// A behaviour of the world that happens by itself, at a time.
-pub(crate) trait Timed: Sync {
-    /// The next moment this rule has something to do, if any.
-    fn next_due(&self, world: &World) -> Option<i64>;
-    /// Does what is due at `world.now_ms` (and nothing that is not).
-    fn fire(&self, world: &mut World);
-}
+use super::timed::Timed;
 
 /// Every timed rule, in the order their work at one instant is done: health checks and draining
 /// (target groups, then Classic Load Balancers), slow start's ramps, instances' deadlines (boot, lifecycle hooks),

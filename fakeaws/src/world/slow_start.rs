@@ -6,7 +6,7 @@
 
 use crate::model::{Target, TargetGroup};
 
-use super::schedule::Timed;
+use super::timed::Timed;
 use super::World;
 
 /// A full share, in the weights routing uses.

@@ -9,135 +9,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use clap::builder::TypedValueParser as _;
-use serde::Serialize;
 
+pub use super::options::Options;
+use super::results::{Group, ScenarioResult};
 use super::{
     budget_order, group, in_partition, judge, own_cost, plans, sample, variant, with_repair, write_counterexample,
     Finding, Space,
 };
 use crate::report::{Outcome, ViolationKind};
-
-/// What to explore and how (`rehearse explore --help`).
-#[derive(Debug, Clone, clap::Args)]
-pub struct Options {
-    /// Scenario files, or filters over the shipped ones; none: every shipped scenario.
-    #[arg(value_name = "SCENARIO|FILE")]
-    pub scenarios: Vec<String>,
-    /// At most this many variants per scenario, a seeded sample.
-    #[arg(long, value_name = "N")]
-    pub max_variants: Option<usize>,
-    /// The seed of the sample and of the budget's order.
-    #[arg(long, default_value_t = 1, value_name = "S")]
-    pub seed: u64,
-    /// `K/N`: this machine's share of the variants.
-    #[arg(long, value_name = "K/N", value_parser = partition)]
-    pub partition: Option<(usize, usize)>,
-    /// Where counterexamples go (default `target/explore`).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// A JSON summary for CI.
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
-    /// Variants run at once.
-    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
-    pub jobs: usize,
-    /// Only these kinds of event (`scale_in`, `script_fail` ...); none: all.
-    #[arg(long, value_name = "KIND,...", value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(super::KINDS).map(String::from))]
-    pub events: Vec<String>,
-    /// Run every variant twice and require the same outcome bytes (the determinism property).
-    #[arg(long)]
-    pub twice: bool,
-    /// 1: one event per variant; 2: every pair of them.
-    #[arg(long, default_value_t = 1, value_name = "1|2", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=2))]
-    pub depth: usize,
-    /// Stop starting variants after this many seconds (they then run in a seeded random order).
-    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
-    pub budget: Option<f64>,
-    /// Runs each counterexample's shrinking may spend (0: not shrunk).
-    #[arg(long = "shrink", default_value_t = SHRINK_RUNS, value_name = "RUNS")]
-    pub shrink_runs: usize,
-    /// Only list each scenario's trigger points and planned events; run no variant.
-    #[arg(long)]
-    pub list: bool,
-}
-
-/// Runs a counterexample's shrinking may spend by default.
-pub const SHRINK_RUNS: usize = 16;
-
-/// `--partition K/N`, with 1 <= K <= N.
-fn partition(v: &str) -> Result<(usize, usize), String> {
-    v.split_once('/')
-        .and_then(|(k, n)| Some((k.parse::<usize>().ok()?, n.parse::<usize>().ok()?)))
-        .filter(|(k, n)| *n > 0 && (1..=*n).contains(k))
-        .ok_or_else(|| format!("expected K/N with 1 <= K <= N, not {v}"))
-}
-
-/// `--budget SECONDS`: a positive number.
-fn seconds(v: &str) -> Result<f64, String> {
-    v.parse::<f64>()
-        .ok()
-        .filter(|b| b.is_finite() && *b > 0.0)
-        .ok_or_else(|| format!("expected a positive number of seconds, not {v}"))
-}
-
-impl Default for Options {
-    /// Every shipped scenario, depth 1, seed 1, 4 variants at once, counterexamples shrunk.
-    fn default() -> Options {
-        Options {
-            scenarios: Vec::new(),
-            max_variants: None,
-            seed: 1,
-            partition: None,
-            out: None,
-            json: None,
-            jobs: 4,
-            events: Vec::new(),
-            twice: false,
-            depth: 1,
-            budget: None,
-            shrink_runs: SHRINK_RUNS,
-            list: false,
-        }
-    }
-}
-
-/// One scenario's exploration, for the summary and the JSON.
-#[derive(Debug, Serialize)]
-pub struct ScenarioResult {
-    pub scenario: String,
-    pub trigger_points: usize,
-    /// Variants in the whole space (at this depth), and how many were run.
-    pub space: usize,
-    pub variants: usize,
-    /// Variants whose event AWS refused (it could not happen at that point).
-    pub not_applicable: usize,
-    pub failing: usize,
-    pub wall_seconds: f64,
-    /// Whether the time budget stopped the run before every chosen variant ran.
-    pub budget_reached: bool,
-    pub findings: Vec<Group>,
-}
-
-/// Variants failing one way.
-#[derive(Debug, Serialize)]
-pub struct Group {
-    pub property: String,
-    pub event: String,
-    pub variants: usize,
-    /// The first variant's plan and what it broke.
-    pub example: String,
-    pub findings: Vec<Finding>,
-    /// What shrinking took away from the first variant, and the runs it spent.
-    pub shrunk: Vec<String>,
-    pub shrink_runs: usize,
-    /// The counterexample, a scenario file, and its timeline page.
-    pub file: PathBuf,
-    pub page: PathBuf,
-    /// The counterexample's run in small (the report's sparkline), for the findings page.
-    #[serde(skip)]
-    pub picture: String,
-}
 
 /// A judged variant: its findings and, when it failed, its outcome (for the timeline page).
 type Judged = (super::Variant, Vec<Finding>, Option<Outcome>);

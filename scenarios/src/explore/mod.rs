@@ -15,9 +15,11 @@ use std::path::{Path, PathBuf};
 use crate::schema::{DeploymentSpec, Scenario};
 
 pub mod drive;
+pub mod options;
 mod oracle;
 mod page;
 mod plans;
+mod results;
 mod shrink;
 
 pub use oracle::{judge, not_applicable, Finding};

@@ -7,7 +7,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::drive::{Options, ScenarioResult};
+use super::options::Options;
+use super::results::ScenarioResult;
 use crate::html::{esc, page, scenario_page_under};
 use crate::report::Outcome;
 

@@ -4,11 +4,14 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use super::deployment::{config_name, HEALTH_CONSTRAINTS_INVALID_MESSAGE};
 use super::supervisor::Run;
 use super::Sim;
 use crate::report::{DeploymentReport, InstanceReport, Status};
 use crate::schema::ConfigSpec;
+
+/// CodeDeploy's description of HEALTH_CONSTRAINTS_INVALID (ErrorInformation's documentation).
+const HEALTH_CONSTRAINTS_INVALID_MESSAGE: &str =
+    "The revision cannot be successfully deployed within the instance health constraints specified";
 
 impl Sim {
     /// The order CodeDeploy takes instances in: those not serving first (one a failed deployment
@@ -42,7 +45,7 @@ impl Sim {
             "{HEALTH_CONSTRAINTS_INVALID_MESSAGE} (minimum healthy hosts {} of {} instances, {})",
             d.min_healthy,
             d.n,
-            config_name(&d.config)
+            d.config.name()
         );
         for id in &d.planned {
             let label = self.label(id);

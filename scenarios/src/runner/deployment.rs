@@ -153,7 +153,7 @@ impl Sim {
         let started_ms = self.now();
         self.recorder.marker(
             started_ms,
-            format!("deployment {number} ({revision}, {}) starts", config_name(config)),
+            format!("deployment {number} ({revision}, {}) starts", config.name()),
         );
         let n = targets.len();
         let min_healthy = min_healthy_hosts(config, n)?;
@@ -177,7 +177,7 @@ impl Sim {
                 number,
                 creator,
                 revision: revision.into(),
-                config: config_name(config),
+                config: config.name(),
                 status: Status::InProgress,
                 instances: BTreeMap::new(),
                 lowest_healthy_capacity: usize::MAX,
@@ -378,17 +378,6 @@ impl Sim {
                 },
             );
         }
-    }
-}
-
-/// CodeDeploy's description of HEALTH_CONSTRAINTS_INVALID (ErrorInformation's documentation).
-pub(super) const HEALTH_CONSTRAINTS_INVALID_MESSAGE: &str =
-    "The revision cannot be successfully deployed within the instance health constraints specified";
-
-pub(super) fn config_name(c: &ConfigSpec) -> String {
-    match c {
-        ConfigSpec::Named(n) => n.clone(),
-        ConfigSpec::Custom { kind, value } => format!("{kind}={value}"),
     }
 }
 
