@@ -117,46 +117,10 @@ impl Sim {
         if !path.exists() {
             return Ok(Err("ScriptMissing".into()));
         }
-        let root = self.instance_root(id);
         self.started += 1;
         let who = format!("{:08}:{id}", self.started);
         self.script_log_begins(id, deployment, event, &script.location);
-        let dg = &self.sc.deployment_group.name;
-        // The agent's revision variables: where CodeDeploy says the revision came from.
-        let location = self.revision_location(rev);
-        let mut cmd = tokio::process::Command::new(&path);
-        cmd.env_clear()
-            .env("PATH", self.script_path())
-            .env("LIFECYCLE_EVENT", event.as_str())
-            .env("DEPLOYMENT_ID", self.deployment_id(deployment))
-            .env("APPLICATION_NAME", &self.application)
-            .env("DEPLOYMENT_GROUP_NAME", dg)
-            .env("DEPLOYMENT_GROUP_ID", self.deployment_group_id())
-            .env("BUNDLE_BUCKET", location.bucket.unwrap_or_default())
-            .env("BUNDLE_KEY", location.key.unwrap_or_default())
-            .env("BUNDLE_VERSION", location.version.unwrap_or_default())
-            .env("BUNDLE_ETAG", location.etag.unwrap_or_default())
-            .env("AWS_ENDPOINT_URL", &self.r.url)
-            .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", self.fake().imds_endpoint(id))
-            .env("AWS_CONFIG_FILE", root.join("no-aws-config"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", root.join("no-aws-credentials"))
-            .env("ELB_HOOKS_CLOCK_URL", format!("{}/_fakeaws", self.r.url))
-            .env("ELB_HOOKS_CLOCK_WHO", &who)
-            // Real seconds, not simulated ones: a loaded machine may answer slowly, and nothing
-            // of the outcome may depend on how slowly.
-            .env("ELB_HOOKS_IMDS_TIMEOUT", "60")
-            .env("ELB_HOOKS_STATE_DIR", root.join("var/lib/codedeploy-elb-hooks"))
-            .env(
-                "ELB_HOOKS_JITTER_SEED",
-                format!("{}", self.labels.len() * 7919 + deployment),
-            )
-            .env("APP_STATE_DIR", root.join("run"))
-            .current_dir(&revision_dir)
-            .stdin(Stdio::null())
-            // The script's output, line by line, as the agent keeps it (see `agent_log`).
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
+        let mut cmd = self.script_command(deployment, id, event, rev, &who, &path, &revision_dir);
         if app_port {
             cmd.env("PORT", self.fake().instance_app_port(id)?.to_string());
         }
@@ -200,6 +164,61 @@ impl Sim {
             event,
             lines,
         }))
+    }
+
+    /// A script's process as the agent starts it: CodeDeploy's environment (event, deployment,
+    /// application and group, where the revision came from), the instance's metadata endpoint
+    /// and the fake's address, the simulated clock's `sleep`, its own process group, its output
+    /// piped to the agent's logs, run from the revision's folder.
+    #[allow(clippy::too_many_arguments)]
+    fn script_command(
+        &self,
+        deployment: usize,
+        id: &str,
+        event: LifecycleEvent,
+        rev: &str,
+        who: &str,
+        path: &Path,
+        revision_dir: &Path,
+    ) -> tokio::process::Command {
+        let root = self.instance_root(id);
+        let dg = &self.sc.deployment_group.name;
+        // The agent's revision variables: where CodeDeploy says the revision came from.
+        let location = self.revision_location(rev);
+        let mut cmd = tokio::process::Command::new(path);
+        cmd.env_clear()
+            .env("PATH", self.script_path())
+            .env("LIFECYCLE_EVENT", event.as_str())
+            .env("DEPLOYMENT_ID", self.deployment_id(deployment))
+            .env("APPLICATION_NAME", &self.application)
+            .env("DEPLOYMENT_GROUP_NAME", dg)
+            .env("DEPLOYMENT_GROUP_ID", self.deployment_group_id())
+            .env("BUNDLE_BUCKET", location.bucket.unwrap_or_default())
+            .env("BUNDLE_KEY", location.key.unwrap_or_default())
+            .env("BUNDLE_VERSION", location.version.unwrap_or_default())
+            .env("BUNDLE_ETAG", location.etag.unwrap_or_default())
+            .env("AWS_ENDPOINT_URL", &self.r.url)
+            .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", self.fake().imds_endpoint(id))
+            .env("AWS_CONFIG_FILE", root.join("no-aws-config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", root.join("no-aws-credentials"))
+            .env("ELB_HOOKS_CLOCK_URL", format!("{}/_fakeaws", self.r.url))
+            .env("ELB_HOOKS_CLOCK_WHO", who)
+            // Real seconds, not simulated ones: a loaded machine may answer slowly, and nothing
+            // of the outcome may depend on how slowly.
+            .env("ELB_HOOKS_IMDS_TIMEOUT", "60")
+            .env("ELB_HOOKS_STATE_DIR", root.join("var/lib/codedeploy-elb-hooks"))
+            .env(
+                "ELB_HOOKS_JITTER_SEED",
+                format!("{}", self.labels.len() * 7919 + deployment),
+            )
+            .env("APP_STATE_DIR", root.join("run"))
+            .current_dir(revision_dir)
+            .stdin(Stdio::null())
+            // The script's output, line by line, as the agent keeps it (see `agent_log`).
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        cmd
     }
 
     /// The scripts' `PATH`: a folder whose `sleep` sleeps on the simulated clock (the hooks'
