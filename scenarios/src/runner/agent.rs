@@ -3,7 +3,8 @@
 //! process group with the agent's environment (its output read into the agent's logs, `sleep` on
 //! the simulated clock, `$PORT` for revisions that ask for it). The supervisor decides when.
 
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use anyhow::{anyhow, Context};
@@ -13,6 +14,26 @@ use super::supervisor::Current;
 use super::Sim;
 use crate::appspec::Script;
 use crate::schema::Behaviour;
+
+/// What the agent keeps on every instance.
+#[derive(Default)]
+pub(super) struct AgentState {
+    /// Instance -> last successfully installed revision (the agent's record).
+    pub(super) installed: BTreeMap<String, String>,
+    /// Instance -> when its warming-up application starts answering (`None`: it has warmed up and
+    /// answers until it is stopped).
+    pub(super) app_warmups: BTreeMap<String, Option<i64>>,
+    /// Each instance's app marker (content, modification time) as last synced: a script that
+    /// leaves it as it was does not restart a crashed app.
+    pub(super) app_markers: BTreeMap<String, (Option<String>, Option<std::time::SystemTime>)>,
+    /// Each instance's current lifecycle event log (its tail is a failed event's `logTail`).
+    pub(super) event_logs: HashMap<String, super::agent_log::EventLog>,
+    /// Where the agent's per-instance logs are kept (`--logs DIR`); in the instance folders if not.
+    pub(super) logs_dir: Option<PathBuf>,
+    /// Revisions whose scripts reach their app on `$PORT` (the app model is then read while
+    /// scripts sleep too, not only when they end).
+    pub(super) app_port_revisions: HashSet<String>,
+}
 
 impl Sim {
     /// Installs a revision's files on an instance (the copying off the runtime's threads).
@@ -48,7 +69,7 @@ impl Sim {
             let root = root.join(dst.trim_start_matches('/'));
             self.fake().rehearsal().set_doc_root(id, root);
         }
-        self.installed.insert(id.to_string(), rev.to_string());
+        self.agent.installed.insert(id.to_string(), rev.to_string());
         Ok(())
     }
 
@@ -60,26 +81,26 @@ impl Sim {
         let path = self.instance_root(id).join("run").join("app.running");
         let marker = std::fs::read_to_string(&path).ok();
         let stamp = (marker.clone(), std::fs::metadata(&path).and_then(|m| m.modified()).ok());
-        if self.app_markers.get(id) == Some(&stamp) {
+        if self.agent.app_markers.get(id) == Some(&stamp) {
             return;
         }
-        self.app_markers.insert(id.to_string(), stamp);
+        self.agent.app_markers.insert(id.to_string(), stamp);
         let warmup = marker
             .as_deref()
             .and_then(|m| m.trim().strip_prefix("warmup="))
             .and_then(|s| s.trim().parse::<i64>().ok());
         match warmup {
             // Started (warming or warm already): nothing changes until the app is stopped.
-            Some(_) if self.app_warmups.contains_key(id) => {}
+            Some(_) if self.agent.app_warmups.contains_key(id) => {}
             Some(secs) => {
                 let deployment = self.cur_deployment;
                 self.spent.warming(deployment, id, secs.max(0) * 1000);
                 let _ = self.fake().rehearsal().set_app(id, false);
                 let at = self.now() + secs.max(0) * 1000;
-                self.app_warmups.insert(id.to_string(), Some(at));
+                self.agent.app_warmups.insert(id.to_string(), Some(at));
             }
             None => {
-                self.app_warmups.remove(id);
+                self.agent.app_warmups.remove(id);
                 let _ = self.fake().rehearsal().set_app(id, marker.is_some());
             }
         }
@@ -99,7 +120,7 @@ impl Sim {
             .ok_or_else(|| anyhow!("unknown revision {rev}"))?
             .dir
             .clone();
-        let app_port = self.app_port_revisions.contains(rev);
+        let app_port = self.agent.app_port_revisions.contains(rev);
         let path = revision_dir.join(&script.location);
         let deadline_ms = self.now() + script.timeout_s as i64 * 1000;
         let fault = self.fault_for(deployment, id, &script.location);
@@ -117,8 +138,8 @@ impl Sim {
         if !path.exists() {
             return Ok(Err("ScriptMissing".into()));
         }
-        self.started += 1;
-        let who = format!("{:08}:{id}", self.started);
+        self.procs.started += 1;
+        let who = format!("{:08}:{id}", self.procs.started);
         self.script_log_begins(id, deployment, event, &script.location);
         let mut cmd = self.script_command(deployment, id, event, rev, &who, &path, &revision_dir);
         if app_port {
@@ -137,9 +158,9 @@ impl Sim {
             }
         };
         let pid = child.id().unwrap_or(0);
-        self.pids.insert(id.to_string(), pid);
-        let seq = self.started;
-        let tx = self.exits.0.clone();
+        self.procs.pids.insert(id.to_string(), pid);
+        let seq = self.procs.started;
+        let tx = self.procs.exits.0.clone();
         let (lines, reading) = super::agent_log::capture(&mut child, self.fake());
         let (fake, name) = (self.fake().clone(), who.clone());
         tokio::spawn(async move {

@@ -104,17 +104,17 @@ fn stamp(ms: i64) -> String {
 impl Sim {
     /// Keeps the agent's logs of each instance under `dir/<instance id>/`.
     pub(super) fn set_logs_dir(&mut self, dir: PathBuf) {
-        self.logs_dir = Some(dir);
+        self.agent.logs_dir = Some(dir);
     }
 
     /// Where the agent's logs are kept, when not in the instances' scratch folders.
     pub(super) fn logs_dir(&self) -> Option<&std::path::Path> {
-        self.logs_dir.as_deref()
+        self.agent.logs_dir.as_deref()
     }
 
     /// The agent's folder of one deployment on one instance: `.../deployment-root/<group id>/<id>`.
     fn deployment_root(&self, instance: &str, deployment: usize) -> PathBuf {
-        let base = match &self.logs_dir {
+        let base = match &self.agent.logs_dir {
             Some(dir) => dir.join(instance),
             None => self.instance_root(instance).join("opt/codedeploy-agent"),
         };
@@ -125,7 +125,7 @@ impl Sim {
 
     /// Appends entries to the event's tail and to `scripts.log`.
     fn log(&mut self, instance: &str, deployment: usize, entries: Vec<(i64, String)>) {
-        let log = self.event_logs.entry(instance.to_string()).or_default();
+        let log = self.agent.event_logs.entry(instance.to_string()).or_default();
         for (_, e) in &entries {
             log.push(e.clone());
         }
@@ -145,7 +145,7 @@ impl Sim {
 
     /// A lifecycle event begins on an instance: its tail starts empty.
     pub(super) fn event_log_begins(&mut self, instance: &str) {
-        self.event_logs.insert(instance.to_string(), EventLog::default());
+        self.agent.event_logs.insert(instance.to_string(), EventLog::default());
     }
 
     /// A script of `event` starts: `LifecycleEvent - ` (for the event's first) and `Script - `.
@@ -157,14 +157,14 @@ impl Sim {
         location: &str,
     ) {
         let now = self.now();
-        let first = !self.event_logs.get(instance).is_some_and(|l| l.started);
+        let first = !self.agent.event_logs.get(instance).is_some_and(|l| l.started);
         let mut entries = Vec::new();
         if first {
             entries.push((now, format!("LifecycleEvent - {event}\n")));
         }
         entries.push((now, format!("Script - {location}\n")));
         self.log(instance, deployment, entries);
-        self.event_logs.entry(instance.to_string()).or_default().started = true;
+        self.agent.event_logs.entry(instance.to_string()).or_default().started = true;
     }
 
     /// A script's output so far goes into the logs.
@@ -177,7 +177,11 @@ impl Sim {
 
     /// The current event's log tail on an instance.
     pub(super) fn log_tail(&self, instance: &str) -> String {
-        self.event_logs.get(instance).map(EventLog::tail).unwrap_or_default()
+        self.agent
+            .event_logs
+            .get(instance)
+            .map(EventLog::tail)
+            .unwrap_or_default()
     }
 }
 

@@ -68,7 +68,7 @@ impl Sim {
             }
             // ApplicationStop and the Block events run the previous revision's scripts.
             let rev = if event.runs_previous_revision() {
-                self.installed.get(instance).cloned()
+                self.agent.installed.get(instance).cloned()
             } else {
                 Some(revision.to_string())
             };
@@ -104,6 +104,7 @@ impl Sim {
     fn termination_steps(&self, instance: &str) -> VecDeque<Step> {
         let mut steps = VecDeque::new();
         let installed = self
+            .agent
             .installed
             .get(instance)
             .and_then(|r| self.revisions.get(r).map(|x| (r, x)));
@@ -278,6 +279,7 @@ impl Sim {
                 self.deployment_no += 1;
                 let number = self.deployment_no;
                 let rev = self
+                    .agent
                     .installed
                     .get(&id)
                     .cloned()

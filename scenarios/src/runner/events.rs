@@ -103,7 +103,7 @@ impl Sim {
             }
             Action::KillScript { instance: n } => {
                 let id = instance(self, *n)?;
-                match self.pids.get(&id) {
+                match self.procs.pids.get(&id) {
                     Some(pid) => {
                         super::supervisor::kill_group(*pid, rustix::process::Signal::KILL);
                         Ok(())

@@ -28,11 +28,11 @@ impl Sim {
                 ..
             }) => {
                 let asleep = sleeping.contains(who.as_str());
-                if asleep && !self.app_port_revisions.is_empty() {
+                if asleep && !self.agent.app_port_revisions.is_empty() {
                     // A script waiting for its app: what it started counts now.
                     self.sync_app(&run.instance);
                 }
-                if let Some(code) = self.exited.remove(seq) {
+                if let Some(code) = self.procs.exited.remove(seq) {
                     let res = (code != 0).then(|| format!("ScriptFailed (exit {code}) at {event}: {script}"));
                     let word = if code == 0 {
                         "Succeeded".to_string()
@@ -90,7 +90,7 @@ impl Sim {
     /// The run's current step ended with `line` (and `failure`): recorded, and a failure ends
     /// the run.
     pub(super) fn end_step(&mut self, run: &mut Run, now: i64, line: String, failure: Option<String>) {
-        self.pids.remove(&run.instance);
+        self.procs.pids.remove(&run.instance);
         let result = match &failure {
             None => RunResult::Succeeded,
             Some(f) if f.starts_with("ScriptTimedOut") => RunResult::TimedOut,

@@ -41,7 +41,6 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, Context};
 use fakeaws::model::codedeploy::LifecycleEvent;
 use fakeaws::{ClockMode, Fake, Options, Running};
-use tokio::sync::mpsc;
 
 use crate::appspec::AppSpec;
 use crate::report::{DeploymentReport, Outcome};
@@ -49,7 +48,6 @@ use crate::schema::*;
 
 pub use deployment::min_healthy_hosts;
 pub use points::TriggerPoint;
-use supervisor::Exit;
 
 /// Where things are.
 #[derive(Debug, Clone)]
@@ -145,14 +143,11 @@ pub async fn run_scenario(
 }
 
 pub(super) struct Sim {
+    /// The agent on each instance: installed revisions, apps, logs.
+    agent: agent::AgentState,
+    /// The script processes: started, exited, released sleeps.
+    procs: supervisor::Processes,
     pub(super) sc: Scenario,
-    /// Each instance's current lifecycle event log (its tail is a failed event's `logTail`).
-    event_logs: std::collections::HashMap<String, agent_log::EventLog>,
-    /// Where the agent's per-instance logs are kept (`--logs DIR`); in the instance folders if not.
-    logs_dir: Option<PathBuf>,
-    /// Revisions whose scripts reach their app on `$PORT` (the app model is then read while
-    /// scripts sleep too, not only when they end).
-    pub(super) app_port_revisions: std::collections::HashSet<String>,
     /// The members as the story began and which of them were protected from scale in.
     pub(super) protected_at_start: Option<(Vec<String>, Vec<String>)>,
     /// The CodeDeploy application of the deployment running (the scenario's own, or the one a
@@ -164,8 +159,6 @@ pub(super) struct Sim {
     pub(super) revisions_dir: PathBuf,
     pub(super) revisions: BTreeMap<String, Revision>,
     pub(super) labels: BTreeMap<String, String>,
-    /// Instance -> last successfully installed revision (the agent's record).
-    pub(super) installed: BTreeMap<String, String>,
     /// Instance -> revision of its last successful deployment.
     pub(super) running_rev: BTreeMap<String, String>,
     pub(super) last_good: Option<String>,
@@ -175,18 +168,11 @@ pub(super) struct Sim {
     pub(super) start_ms: i64,
     pub(super) min_capacity: Option<(usize, usize)>,
     pub(super) handled_pending: BTreeSet<String>,
-    pub(super) exits: (mpsc::UnboundedSender<Exit>, mpsc::UnboundedReceiver<Exit>),
-    pub(super) exited: BTreeMap<u64, i32>,
     pub(super) initial_groups: BTreeMap<String, (i64, Vec<String>)>,
     pub(super) violations: Vec<crate::report::Violation>,
     pub(super) deployment_no: usize,
     pub(super) cur_deployment: usize,
     pub(super) progress: f64,
-    /// Scripts started so far (their clock tokens are numbered in start order).
-    pub(super) started: u64,
-    /// Instance -> when its warming-up application starts answering (`None`: it has warmed up and
-    /// answers until it is stopped).
-    pub(super) app_warmups: BTreeMap<String, Option<i64>>,
     /// Each instance's app marker (content, modification time) as last synced: a script that
     /// leaves it as it was does not restart a crashed app.
     /// Instances an operator (a scenario event) put in Standby and has not taken out: theirs to
@@ -201,7 +187,6 @@ pub(super) struct Sim {
     /// Whether to record trigger points (explore), and those seen.
     pub(super) record_points: bool,
     pub(super) points: BTreeSet<TriggerPoint>,
-    pub(super) app_markers: BTreeMap<String, (Option<String>, Option<std::time::SystemTime>)>,
     /// Requests per simulated second per entrance.
     /// Requests per simulated second of each request shape (`traffic_requests`, same order).
     pub(super) traffic_rates: Vec<f64>,
@@ -211,8 +196,6 @@ pub(super) struct Sim {
     pub(super) traffic: BTreeMap<String, traffic::Tally>,
     /// What real requests through the data plane got (`[traffic] probe = true`).
     pub(super) probes: BTreeMap<String, probe::ProbeTally>,
-    /// Sleeps released on the gated clock whose processes have not yet acted on them.
-    pub(super) released: Vec<u64>,
     /// The timeline of the story, for the report pages.
     pub(super) recorder: crate::timeline::Recorder,
     /// Time spent in the revisions' own scripts and warm-ups, for each deployment's floor.
@@ -232,8 +215,6 @@ pub(super) struct Sim {
     /// Each run's start (deployment, instance, the instance's AWS calls before it), in order:
     /// where `call = N` triggers count from (see `calls`).
     pub(super) call_bases: Vec<(usize, String, u64)>,
-    /// Instance -> the process group of the script running on it.
-    pub(super) pids: BTreeMap<String, u32>,
 }
 
 /// A fake for the engine: the manual clock, gated (same-instant wake-ups happen one process at a
@@ -269,6 +250,11 @@ impl Sim {
         sc.validate_names()?;
         let (traffic_requests, traffic_rates): (Vec<_>, Vec<_>) = sc.traffic.streams().into_iter().unzip();
         Ok(Sim {
+            agent: agent::AgentState {
+                logs_dir,
+                ..Default::default()
+            },
+            procs: supervisor::Processes::default(),
             sc,
             r,
             work,
@@ -276,7 +262,6 @@ impl Sim {
             revisions_dir: paths.revisions.clone(),
             revisions: BTreeMap::new(),
             labels: BTreeMap::new(),
-            installed: BTreeMap::new(),
             running_rev: BTreeMap::new(),
             last_good: None,
             reports: Vec::new(),
@@ -285,18 +270,13 @@ impl Sim {
             start_ms: 0,
             min_capacity: None,
             handled_pending: BTreeSet::new(),
-            exits: mpsc::unbounded_channel(),
-            exited: BTreeMap::new(),
             initial_groups: BTreeMap::new(),
             violations: Vec::new(),
             deployment_no: 0,
             cur_deployment: 0,
             progress: 0.0,
-            started: 0,
             traffic_rates,
             traffic_requests,
-            app_warmups: BTreeMap::new(),
-            app_markers: BTreeMap::new(),
             operator_standby: BTreeSet::new(),
             operator_suspended: BTreeSet::new(),
             operator_min: None,
@@ -305,12 +285,8 @@ impl Sim {
             points: BTreeSet::new(),
             traffic: BTreeMap::new(),
             probes: BTreeMap::new(),
-            released: Vec::new(),
             recorder: Default::default(),
             application: APPLICATION.to_string(),
-            event_logs: Default::default(),
-            logs_dir,
-            app_port_revisions: Default::default(),
             protected_at_start: None,
             spent: Default::default(),
             census_seen: None,
@@ -320,7 +296,6 @@ impl Sim {
             revision_locations: BTreeMap::new(),
             stops_seen: 0,
             call_bases: Vec::new(),
-            pids: BTreeMap::new(),
         })
     }
 
@@ -339,14 +314,14 @@ impl Sim {
             .apply(&self.sc.fleet)
             .map_err(|e| anyhow!("fleet: {}", e.message))?;
         self.start_probes()?;
-        self.app_port_revisions = self
+        self.agent.app_port_revisions = self
             .sc
             .revisions
             .iter()
             .filter(|r| r.app_port)
             .map(|r| r.name.clone())
             .collect();
-        if !self.app_port_revisions.is_empty() {
+        if !self.agent.app_port_revisions.is_empty() {
             self.fake()
                 .ensure_data_plane()
                 .context("starting the instances' application ports")?;
@@ -369,7 +344,7 @@ impl Sim {
                     // Probed instances serve real files: install them.
                     self.install(id, &rev).await?;
                 }
-                self.installed.insert(id.clone(), rev.clone());
+                self.agent.installed.insert(id.clone(), rev.clone());
                 self.running_rev.insert(id.clone(), rev);
             }
             let run_dir = self.instance_root(id).join("run");

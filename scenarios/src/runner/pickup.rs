@@ -207,7 +207,7 @@ impl Sim {
             .map_err(|e| anyhow!("The revision {} cannot be deployed: {e:#}", describe_revision(r)))?;
             self.revision_locations.insert(name.clone(), r.clone());
             // A pipeline's revision may poll its app: it gets `$PORT` (the server's data plane).
-            self.app_port_revisions.insert(name.clone());
+            self.agent.app_port_revisions.insert(name.clone());
         }
         Ok(name)
     }

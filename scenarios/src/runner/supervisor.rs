@@ -3,7 +3,7 @@
 //! moves the simulated clock only when every script waits on it, releasing same-instant
 //! wake-ups together with their AWS calls served in a fixed order (`fakeaws::turns`).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use anyhow::{anyhow, bail};
 use fakeaws::model::codedeploy::LifecycleEvent;
@@ -15,6 +15,35 @@ use crate::timeline::RunResult;
 
 /// A script process that ended: its start number (never reused, unlike a pid) and exit code.
 pub(super) type Exit = (u64, i32);
+
+/// The script processes of a run: how many started, their exits as they come, the sleeps
+/// released to them, and the process group running on each instance.
+pub(super) struct Processes {
+    pub(super) exits: (
+        tokio::sync::mpsc::UnboundedSender<Exit>,
+        tokio::sync::mpsc::UnboundedReceiver<Exit>,
+    ),
+    /// Exit codes collected and not yet taken by their run (by start number).
+    pub(super) exited: BTreeMap<u64, i32>,
+    /// Scripts started so far (their clock tokens are numbered in start order).
+    pub(super) started: u64,
+    /// Sleeps released on the gated clock whose processes have not yet acted on them.
+    pub(super) released: Vec<u64>,
+    /// Instance -> the process group of the script running on it.
+    pub(super) pids: BTreeMap<String, u32>,
+}
+
+impl Default for Processes {
+    fn default() -> Processes {
+        Processes {
+            exits: tokio::sync::mpsc::unbounded_channel(),
+            exited: BTreeMap::new(),
+            started: 0,
+            released: Vec::new(),
+            pids: BTreeMap::new(),
+        }
+    }
+}
 
 /// One step of a run, in the agent's order.
 #[derive(Debug, Clone)]
@@ -107,12 +136,14 @@ impl Sim {
     /// yet asleep again). The runner acts only when none does; their AWS calls are ordered by the
     /// fake's turns.
     fn busy(&self, runs: &[Run], sleepers: &[fakeaws::clock::Sleeper]) -> bool {
-        if sleepers.iter().any(|s| self.released.contains(&s.id)) {
+        if sleepers.iter().any(|s| self.procs.released.contains(&s.id)) {
             return true;
         }
         let asleep: HashSet<&str> = sleepers.iter().map(|s| s.who.as_str()).collect();
         runs.iter().any(|r| match &r.current {
-            Some(Current::Process { seq, who, .. }) => !self.exited.contains_key(seq) && !asleep.contains(who.as_str()),
+            Some(Current::Process { seq, who, .. }) => {
+                !self.procs.exited.contains_key(seq) && !asleep.contains(who.as_str())
+            }
             _ => false,
         })
     }
@@ -131,7 +162,7 @@ impl Sim {
             let rx = self.fake().clock.subscribe();
             let sleepers = self.fake().clock.sleepers();
             if !self.busy(runs, &sleepers) {
-                self.released.clear();
+                self.procs.released.clear();
                 return Ok(());
             }
             self.wait_for_change(rx, runs).await?;
@@ -142,8 +173,8 @@ impl Sim {
     /// Returns once the scripts it started are quiet again (asleep or exited).
     pub(super) async fn step_runs(&mut self, runs: &mut Vec<Run>) -> anyhow::Result<Vec<Run>> {
         self.quiet(runs).await?;
-        while let Ok((seq, code)) = self.exits.1.try_recv() {
-            self.exited.insert(seq, code);
+        while let Ok((seq, code)) = self.procs.exits.1.try_recv() {
+            self.procs.exited.insert(seq, code);
         }
         let now = self.now();
         let sleepers = self.fake().clock.sleepers();
@@ -186,7 +217,7 @@ impl Sim {
                 _ => None,
             })
             .collect();
-        self.exited.retain(|seq, _| current.contains(seq));
+        self.procs.exited.retain(|seq, _| current.contains(seq));
         let finished = self.collect_finished(runs);
         self.sample_capacity();
         Ok(finished)
@@ -312,7 +343,7 @@ impl Sim {
                         ..
                     }) => {
                         // An exit to collect, or a script to kill the moment it waits: before time moves.
-                        if self.exited.contains_key(seq)
+                        if self.procs.exited.contains_key(seq)
                             || (*kill_when_asleep && sleepers.iter().any(|s| &s.who == who))
                         {
                             idle = false;
@@ -346,7 +377,7 @@ impl Sim {
                         s.who
                     );
                 }
-                self.released = due.iter().map(|s| s.id).collect();
+                self.procs.released = due.iter().map(|s| s.id).collect();
                 for s in &due {
                     self.fake().clock.release(s.id);
                 }
@@ -367,9 +398,9 @@ impl Sim {
     async fn wait_for_change(&mut self, mut rx: tokio::sync::watch::Receiver<u64>, runs: &[Run]) -> anyhow::Result<()> {
         tokio::select! {
             _ = rx.changed() => {}
-            got = self.exits.1.recv() => {
+            got = self.procs.exits.1.recv() => {
                 if let Some((seq, code)) = got {
-                    self.exited.insert(seq, code);
+                    self.procs.exited.insert(seq, code);
                 }
             }
             _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {

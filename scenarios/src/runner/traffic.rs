@@ -22,7 +22,7 @@ impl Sim {
                 return;
             }
             let (view, next_change) = self.fake().rehearsal().traffic_view(&self.traffic_requests);
-            let warm = self.app_warmups.values().flatten().copied().min();
+            let warm = self.agent.app_warmups.values().flatten().copied().min();
             let until = [next_change, warm]
                 .into_iter()
                 .flatten()
@@ -36,13 +36,14 @@ impl Sim {
             self.fake().clock.advance_to(until);
             // Applications that finished warming up answer from now on.
             let ready: Vec<String> = self
+                .agent
                 .app_warmups
                 .iter()
                 .filter(|(_, t)| t.is_some_and(|t| t <= until))
                 .map(|(id, _)| id.clone())
                 .collect();
             for id in ready {
-                self.app_warmups.insert(id.clone(), None);
+                self.agent.app_warmups.insert(id.clone(), None);
                 let _ = self.fake().rehearsal().set_app(&id, true);
             }
         }
@@ -84,7 +85,7 @@ impl Sim {
         let n = b - a;
         let mut seen = crate::timeline::Requests::default();
         let labels = &self.labels;
-        let installed = &self.installed;
+        let installed = &self.agent.installed;
         let tally = self.traffic.entry(entrance.to_string()).or_default();
         tally.sent += n;
         for (i, r) in candidates.iter().enumerate() {
