@@ -6,6 +6,18 @@ use anyhow::anyhow;
 use super::Sim;
 use crate::schema::Action;
 
+/// What an operator (a scenario event) changed on the fleet during the scenario: the group's new
+/// normal, which the hooks must leave as it is.
+#[derive(Default)]
+pub(super) struct Operator {
+    /// Instances put in Standby and not taken out: theirs to leave there.
+    pub(super) standby: std::collections::BTreeSet<String>,
+    /// Processes suspended: the group's own choice afterwards.
+    pub(super) suspended: std::collections::BTreeSet<fakeaws::model::Process>,
+    /// A MinSize set: the one to be restored.
+    pub(super) min: Option<i64>,
+}
+
 impl Sim {
     pub(super) fn fire_events(&mut self) -> anyhow::Result<()> {
         self.record_states();
@@ -98,7 +110,7 @@ impl Sim {
                 .map(|_| ()),
             Action::EnterStandby { instance: n } => {
                 let id = instance(self, *n)?;
-                self.operator_standby.insert(id.clone());
+                self.operator.standby.insert(id.clone());
                 sim.operator_standby(&need_group()?, &id, true)
             }
             Action::KillScript { instance: n } => {
@@ -113,15 +125,15 @@ impl Sim {
             }
             Action::ExitStandby { instance: n } => {
                 let id = instance(self, *n)?;
-                self.operator_standby.remove(&id);
+                self.operator.standby.remove(&id);
                 sim.operator_standby(&need_group()?, &id, false)
             }
             Action::SuspendProcess { process } => {
-                self.operator_suspended.insert(*process);
+                self.operator.suspended.insert(*process);
                 sim.operator_suspend(&need_group()?, *process)
             }
             Action::SetMinSize { min } => {
-                self.operator_min = Some(*min);
+                self.operator.min = Some(*min);
                 sim.operator_min_size(&need_group()?, *min)
             }
             Action::CreateDeployment { revision } => {

@@ -19,8 +19,8 @@ impl Sim {
     pub(super) fn check_group_restored(&mut self, w: &World, gname: &str, g: &Group) {
         let (min0, mut susp0) = self.initial_groups.get(gname).cloned().unwrap_or_default();
         // What an operator changed during the scenario is the group's new normal.
-        let min0 = self.operator_min.unwrap_or(min0);
-        for p in &self.operator_suspended {
+        let min0 = self.operator.min.unwrap_or(min0);
+        for p in &self.operator.suspended {
             if !susp0.contains(&p.to_string()) {
                 susp0.push(p.to_string());
             }
@@ -42,7 +42,7 @@ impl Sim {
         }
         let mut left_out = false;
         for id in &g.instances {
-            if !self.operator_standby.contains(id)
+            if !self.operator.standby.contains(id)
                 && w.instances()
                     .get(id)
                     .is_some_and(|i| matches!(i.lifecycle, Lifecycle::Standby | Lifecycle::EnteringStandby))
@@ -173,7 +173,7 @@ impl Sim {
     /// scenario's expected violation).
     pub(super) fn check_requests(&mut self, out: &Outcome) {
         let mut found = Vec::new();
-        for (entrance, t) in &self.traffic {
+        for (entrance, t) in &self.traffic.tally {
             if t.failed() > 0 {
                 let causes = out.traffic[entrance]
                     .failed
@@ -196,7 +196,7 @@ impl Sim {
     /// Real requests through the data plane agree with the traffic model.
     pub(super) fn check_probes(&mut self) {
         let mut found = Vec::new();
-        for (entrance, p) in &self.probes {
+        for (entrance, p) in &self.traffic.probes {
             if !p.clean() {
                 let r = p.report();
                 found.push(format!(

@@ -147,6 +147,10 @@ pub(super) struct Sim {
     agent: agent::AgentState,
     /// The script processes: started, exited, released sleeps.
     procs: supervisor::Processes,
+    /// What users send and what they got (the model, and real requests when probed).
+    traffic: traffic::TrafficState,
+    /// What an operator (a scenario event) changed on the fleet: the group's new normal.
+    operator: events::Operator,
     pub(super) sc: Scenario,
     /// The members as the story began and which of them were protected from scale in.
     pub(super) protected_at_start: Option<(Vec<String>, Vec<String>)>,
@@ -173,29 +177,11 @@ pub(super) struct Sim {
     pub(super) deployment_no: usize,
     pub(super) cur_deployment: usize,
     pub(super) progress: f64,
-    /// Each instance's app marker (content, modification time) as last synced: a script that
-    /// leaves it as it was does not restart a crashed app.
-    /// Instances an operator (a scenario event) put in Standby and has not taken out: theirs to
-    /// leave there.
-    pub(super) operator_standby: BTreeSet<String>,
-    /// Processes an operator suspended during the scenario: the group's own choice afterwards.
-    pub(super) operator_suspended: BTreeSet<fakeaws::model::Process>,
-    /// A MinSize an operator set during the scenario: the one to be restored.
-    pub(super) operator_min: Option<i64>,
     /// CodeDeploy calls scenario events made, with their answers (for the outcome).
     pub(super) api_calls: Vec<String>,
     /// Whether to record trigger points (explore), and those seen.
     pub(super) record_points: bool,
     pub(super) points: BTreeSet<TriggerPoint>,
-    /// Requests per simulated second per entrance.
-    /// Requests per simulated second of each request shape (`traffic_requests`, same order).
-    pub(super) traffic_rates: Vec<f64>,
-    /// The request shapes of the traffic (one per path).
-    pub(super) traffic_requests: Vec<fakeaws::model::Request>,
-    /// What each entrance's requests got.
-    pub(super) traffic: BTreeMap<String, traffic::Tally>,
-    /// What real requests through the data plane got (`[traffic] probe = true`).
-    pub(super) probes: BTreeMap<String, probe::ProbeTally>,
     /// The timeline of the story, for the report pages.
     pub(super) recorder: crate::timeline::Recorder,
     /// Time spent in the revisions' own scripts and warm-ups, for each deployment's floor.
@@ -255,6 +241,12 @@ impl Sim {
                 ..Default::default()
             },
             procs: supervisor::Processes::default(),
+            traffic: traffic::TrafficState {
+                requests: traffic_requests,
+                rates: traffic_rates,
+                ..Default::default()
+            },
+            operator: events::Operator::default(),
             sc,
             r,
             work,
@@ -275,16 +267,9 @@ impl Sim {
             deployment_no: 0,
             cur_deployment: 0,
             progress: 0.0,
-            traffic_rates,
-            traffic_requests,
-            operator_standby: BTreeSet::new(),
-            operator_suspended: BTreeSet::new(),
-            operator_min: None,
             api_calls: Vec::new(),
             record_points: false,
             points: BTreeSet::new(),
-            traffic: BTreeMap::new(),
-            probes: BTreeMap::new(),
             recorder: Default::default(),
             application: APPLICATION.to_string(),
             protected_at_start: None,

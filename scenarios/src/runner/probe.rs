@@ -129,9 +129,9 @@ impl Sim {
         let second = (self.now() - self.start_ms) / 1000;
         for (entrance, per_request) in view {
             let Some(url) = urls.get(entrance) else { continue };
-            for (req, candidates) in self.traffic_requests.iter().zip(per_request) {
+            for (req, candidates) in self.traffic.requests.iter().zip(per_request) {
                 let got = send(url, req);
-                let tally = self.probes.entry(entrance.clone()).or_default();
+                let tally = self.traffic.probes.entry(entrance.clone()).or_default();
                 tally.sent += 1;
                 let answer = match got {
                     Ok(a) => a,

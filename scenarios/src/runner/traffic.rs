@@ -13,6 +13,20 @@ use super::Sim;
 use crate::report::TrafficReport;
 use crate::timeline::{Failure, Health};
 
+/// The users' side of a run: the request shapes and their rates, and what each entrance's
+/// requests got (the model's tallies, and real requests through the data plane when probed).
+#[derive(Default)]
+pub(super) struct TrafficState {
+    /// The request shapes of the traffic (one per path).
+    pub(super) requests: Vec<fakeaws::model::Request>,
+    /// Requests per simulated second of each request shape (`requests`, same order).
+    pub(super) rates: Vec<f64>,
+    /// What each entrance's requests got.
+    pub(super) tally: BTreeMap<String, Tally>,
+    /// What real requests through the data plane got (`[traffic] probe = true`).
+    pub(super) probes: BTreeMap<String, super::probe::ProbeTally>,
+}
+
 impl Sim {
     /// Moves the clock to `to`, counting the requests sent meanwhile (once the story has started).
     pub(super) fn advance(&mut self, to: i64) {
@@ -21,7 +35,7 @@ impl Sim {
             if now >= to {
                 return;
             }
-            let (view, next_change) = self.fake().rehearsal().traffic_view(&self.traffic_requests);
+            let (view, next_change) = self.fake().rehearsal().traffic_view(&self.traffic.requests);
             let warm = self.agent.app_warmups.values().flatten().copied().min();
             let until = [next_change, warm]
                 .into_iter()
@@ -55,7 +69,7 @@ impl Sim {
     fn count(&mut self, view: &[(String, Vec<Vec<Routed>>)], from: i64, to: i64) {
         let window_from = (from - self.start_ms) / 1000;
         let window_to = (to - self.start_ms + 999) / 1000;
-        let rates = self.traffic_rates.clone();
+        let rates = self.traffic.rates.clone();
         for (entrance, per_request) in view {
             for (candidates, rate) in per_request.iter().zip(&rates) {
                 let sent_by = |t: i64| ((t - self.start_ms).max(0) as f64 * rate / 1000.0).floor() as u64;
@@ -86,7 +100,7 @@ impl Sim {
         let mut seen = crate::timeline::Requests::default();
         let labels = &self.labels;
         let installed = &self.agent.installed;
-        let tally = self.traffic.entry(entrance.to_string()).or_default();
+        let tally = self.traffic.tally.entry(entrance.to_string()).or_default();
         tally.sent += n;
         for (i, r) in candidates.iter().enumerate() {
             let slot = (i as u64 + c - a % c) % c;
@@ -175,6 +189,7 @@ impl Sim {
     /// The traffic block of the report.
     pub(super) fn traffic_report(&self) -> BTreeMap<String, TrafficReport> {
         self.traffic
+            .tally
             .iter()
             .map(|(entrance, t)| {
                 (
@@ -184,7 +199,7 @@ impl Sim {
                         served: t.served.clone(),
                         maintenance: t.maintenance.clone(),
                         redirected: t.redirected,
-                        probe: self.probes.get(entrance).map(|p| p.report()),
+                        probe: self.traffic.probes.get(entrance).map(|p| p.report()),
                         failed: t.failed.clone(),
                         failure_windows: t
                             .windows
