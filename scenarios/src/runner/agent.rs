@@ -93,7 +93,7 @@ impl Sim {
             // Started (warming or warm already): nothing changes until the app is stopped.
             Some(_) if self.agent.app_warmups.contains_key(id) => {}
             Some(secs) => {
-                let deployment = self.cur_deployment;
+                let deployment = self.engine.cur_deployment;
                 self.spent.warming(deployment, id, secs.max(0) * 1000);
                 let _ = self.fake().rehearsal().set_app(id, false);
                 let at = self.now() + secs.max(0) * 1000;

@@ -62,7 +62,7 @@ impl Sim {
             .deployment(d.number, d.started_ms, now, d.report.required_healthy_capacity);
         self.recorder
             .marker(now, format!("deployment {}: {}", d.number, d.report.status));
-        self.reports.push(d.report);
+        self.engine.reports.push(d.report);
     }
 
     /// Starts instances while the minimum healthy hosts allow: up to the batch size while nothing
@@ -179,7 +179,7 @@ impl Sim {
             d.report.lowest_healthy_capacity = cap;
         }
         if ok {
-            self.last_good = Some(d.revision.clone());
+            self.engine.last_good = Some(d.revision.clone());
         }
         self.close_deployment(
             d.number,
@@ -202,7 +202,7 @@ impl Sim {
             .deployment(d.number, d.started_ms, now, d.report.required_healthy_capacity);
         self.recorder
             .marker(now, format!("deployment {}: {}", d.number, d.report.status));
-        self.reports.push(d.report);
+        self.engine.reports.push(d.report);
         (ok, d.runs)
     }
 }

@@ -71,7 +71,7 @@ impl Sim {
             update_outdated_instances_only: false,
             auto_rollback: None,
         };
-        let id = match self.api_deployment.take() {
+        let id = match self.engine.api_deployment.take() {
             // Created through the API: the engine begins it.
             Some(id) => {
                 self.fake()
@@ -87,11 +87,11 @@ impl Sim {
                 .map_err(|e| anyhow!("deployment {number}: {}", e.message))?,
         };
         if creator == Creator::CodeDeployRollback {
-            if let Some(failed) = self.deployment_ids.values().last().cloned() {
+            if let Some(failed) = self.engine.deployment_ids.values().last().cloned() {
                 self.fake().rehearsal().link_rollback(&id, &failed);
             }
         }
-        self.deployment_ids.insert(number, id.clone());
+        self.engine.deployment_ids.insert(number, id.clone());
         Ok(id)
     }
 
@@ -105,20 +105,20 @@ impl Sim {
 
     /// The id CodeDeploy gave deployment `number`.
     pub(super) fn deployment_id(&self, number: usize) -> String {
-        self.deployment_ids.get(&number).cloned().unwrap_or_default()
+        self.engine.deployment_ids.get(&number).cloned().unwrap_or_default()
     }
 
     /// Whether StopDeployment stopped deployment `number` (looked at only when someone has called
     /// StopDeployment since the last look).
     pub(super) fn stopped_through_api(&mut self, number: usize) -> bool {
         let stops = self.fake().metrics.call_count("codedeploy:StopDeployment");
-        if stops == self.stops_seen {
+        if stops == self.engine.stops_seen {
             return false;
         }
         let stopped =
             self.fake().rehearsal().deployment_status(&self.deployment_id(number)) == Some(DeploymentStatus::Stopped);
         if !stopped {
-            self.stops_seen = stops;
+            self.engine.stops_seen = stops;
         }
         stopped
     }

@@ -14,6 +14,27 @@ use super::{launch_hook_name, Sim};
 use crate::report::{Creator, DeploymentReport, InstanceReport, Status};
 use crate::schema::ConfigSpec;
 
+/// CodeDeploy's side of a run: the deployments numbered as they start, the ids CodeDeploy gave
+/// them, the one running and how far it got, the reports, and the last revision that succeeded.
+#[derive(Default)]
+pub(super) struct Engine {
+    /// Deployments started so far (the last one's number).
+    pub(super) deployment_no: usize,
+    /// The deployment running.
+    pub(super) cur_deployment: usize,
+    /// The part of its instances done (0.0 to 1.0), for `done` triggers.
+    pub(super) progress: f64,
+    /// Deployment number -> the id CodeDeploy gave it.
+    pub(super) deployment_ids: BTreeMap<usize, String>,
+    /// A deployment created through the API, about to be run by `deploy`.
+    pub(super) api_deployment: Option<String>,
+    /// StopDeployment calls seen (the deployment's status is looked at again only after another).
+    pub(super) stops_seen: u64,
+    pub(super) reports: Vec<DeploymentReport>,
+    /// The revision of the last deployment that succeeded.
+    pub(super) last_good: Option<String>,
+}
+
 impl Sim {
     pub(super) async fn drive_until_idle(&mut self, until: i64) -> anyhow::Result<()> {
         let mut runs: Vec<Run> = Vec::new();
@@ -149,8 +170,8 @@ impl Sim {
         targets: Vec<String>,
         config: &ConfigSpec,
     ) -> anyhow::Result<bool> {
-        self.deployment_no += 1;
-        let number = self.deployment_no;
+        self.engine.deployment_no += 1;
+        let number = self.engine.deployment_no;
         let started_ms = self.now();
         self.recorder.marker(
             started_ms,
@@ -194,8 +215,8 @@ impl Sim {
             self.refuse_deployment(d);
             return Ok(false);
         }
-        self.cur_deployment = number;
-        self.progress = 0.0;
+        self.engine.cur_deployment = number;
+        self.engine.progress = 0.0;
         self.min_capacity = None;
         self.census_seen = None;
         self.sample_capacity();
@@ -216,7 +237,7 @@ impl Sim {
             for run in finished {
                 self.run_finished(&mut d, run);
             }
-            self.progress = if n == 0 { 1.0 } else { d.done as f64 / n as f64 };
+            self.engine.progress = if n == 0 { 1.0 } else { d.done as f64 / n as f64 };
             self.fire_events()?;
             if d.stopped.is_none() && self.stopped_through_api(number) {
                 d.stopped = Some("the deployment was stopped (StopDeployment)".into());
@@ -276,14 +297,14 @@ impl Sim {
             for id in leaving {
                 self.handled_pending.insert(id.clone());
                 self.label(&id);
-                self.deployment_no += 1;
-                let number = self.deployment_no;
+                self.engine.deployment_no += 1;
+                let number = self.engine.deployment_no;
                 let rev = self
                     .agent
                     .installed
                     .get(&id)
                     .cloned()
-                    .or_else(|| self.last_good.clone())
+                    .or_else(|| self.engine.last_good.clone())
                     .unwrap_or_default();
                 self.background_deployment(number, &rev, Creator::AutoscalingTermination, &id)?;
                 let mut run = self.new_run(number, &id, &rev);
@@ -295,10 +316,10 @@ impl Sim {
             self.handled_pending.insert(id.clone());
             self.label(&id);
             std::fs::create_dir_all(self.instance_root(&id).join("run"))?;
-            match self.last_good.clone() {
+            match self.engine.last_good.clone() {
                 Some(rev) => {
-                    self.deployment_no += 1;
-                    let number = self.deployment_no;
+                    self.engine.deployment_no += 1;
+                    let number = self.engine.deployment_no;
                     self.background_deployment(number, &rev, Creator::Autoscaling, &id)?;
                     runs.push(self.new_run(number, &id, &rev));
                 }
@@ -315,7 +336,7 @@ impl Sim {
     /// A one-instance deployment CodeDeploy starts by itself (a launch or a termination): its
     /// report, and its record in CodeDeploy.
     fn background_deployment(&mut self, number: usize, rev: &str, creator: Creator, id: &str) -> anyhow::Result<()> {
-        self.reports.push(DeploymentReport {
+        self.engine.reports.push(DeploymentReport {
             number,
             creator,
             revision: rev.to_string(),
@@ -338,6 +359,7 @@ impl Sim {
         let serving = self.fake().rehearsal().serving(std::slice::from_ref(&run.instance)) == 1;
         self.spent.turn_ends(run.deployment, &run.instance, serving);
         let creator_autoscaling = self
+            .engine
             .reports
             .iter()
             .find(|r| r.number == run.deployment)
@@ -355,6 +377,7 @@ impl Sim {
             self.running_rev.insert(run.instance.clone(), rev);
         }
         let terminating = self
+            .engine
             .reports
             .iter()
             .any(|r| r.number == run.deployment && r.creator == Creator::AutoscalingTermination);
@@ -367,7 +390,7 @@ impl Sim {
         };
         self.fake().rehearsal().complete_lifecycle_action(&run.instance, result);
         self.close_deployment(run.deployment, run.failed.clone());
-        if let Some(r) = self.reports.iter_mut().find(|r| r.number == run.deployment) {
+        if let Some(r) = self.engine.reports.iter_mut().find(|r| r.number == run.deployment) {
             r.status = if ok { Status::Succeeded } else { Status::Failed(None) };
             r.instances.insert(
                 label,

@@ -21,7 +21,7 @@ pub(super) struct Operator {
 impl Sim {
     pub(super) fn fire_events(&mut self) -> anyhow::Result<()> {
         self.record_states();
-        let deployment = self.cur_deployment;
+        let deployment = self.engine.cur_deployment;
         for (i, ev) in self.sc.events.clone().iter().enumerate() {
             if self.fired[i] {
                 continue;
@@ -60,7 +60,7 @@ impl Sim {
                     .any(|(i, e, d)| *i == id && e == event && w.deployment.is_none_or(|want| want == *d));
             }
             if let Some(f) = w.done {
-                hit &= self.progress >= f;
+                hit &= self.engine.progress >= f;
             }
             if !hit {
                 continue;

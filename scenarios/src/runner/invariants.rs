@@ -99,6 +99,7 @@ impl Sim {
     /// instances promise no capacity.
     pub(super) fn check_capacity(&mut self) {
         let below: Vec<String> = self
+            .engine
             .reports
             .iter()
             .filter(|d| !d.creator.is_for_launches() && d.lowest_healthy_capacity < d.required_healthy_capacity)
@@ -150,11 +151,15 @@ impl Sim {
     /// A follow-up deployment covers only instances launched during the deployment it follows.
     pub(super) fn check_follow_ups(&mut self) {
         let mut found = Vec::new();
-        for (i, d) in self.reports.iter().enumerate() {
+        for (i, d) in self.engine.reports.iter().enumerate() {
             if d.creator != Creator::CodeDeployAutoUpdate {
                 continue;
             }
-            let Some(before) = self.reports[..i].iter().rev().find(|p| p.creator == Creator::User) else {
+            let Some(before) = self.engine.reports[..i]
+                .iter()
+                .rev()
+                .find(|p| p.creator == Creator::User)
+            else {
                 continue;
             };
             for label in d.instances.keys().filter(|l| before.instances.contains_key(*l)) {

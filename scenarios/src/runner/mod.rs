@@ -43,7 +43,7 @@ use fakeaws::model::codedeploy::LifecycleEvent;
 use fakeaws::{ClockMode, Fake, Options, Running};
 
 use crate::appspec::AppSpec;
-use crate::report::{DeploymentReport, Outcome};
+use crate::report::Outcome;
 use crate::schema::*;
 
 pub use deployment::min_healthy_hosts;
@@ -151,6 +151,8 @@ pub(super) struct Sim {
     traffic: traffic::TrafficState,
     /// What an operator (a scenario event) changed on the fleet: the group's new normal.
     operator: events::Operator,
+    /// CodeDeploy's side: the deployments, their ids and reports, the one running.
+    engine: deployment::Engine,
     pub(super) sc: Scenario,
     /// The members as the story began and which of them were protected from scale in.
     pub(super) protected_at_start: Option<(Vec<String>, Vec<String>)>,
@@ -165,8 +167,6 @@ pub(super) struct Sim {
     pub(super) labels: BTreeMap<String, String>,
     /// Instance -> revision of its last successful deployment.
     pub(super) running_rev: BTreeMap<String, String>,
-    pub(super) last_good: Option<String>,
-    pub(super) reports: Vec<DeploymentReport>,
     pub(super) fired: Vec<bool>,
     pub(super) started_events: BTreeSet<(String, LifecycleEvent, usize)>,
     pub(super) start_ms: i64,
@@ -174,9 +174,6 @@ pub(super) struct Sim {
     pub(super) handled_pending: BTreeSet<String>,
     pub(super) initial_groups: BTreeMap<String, (i64, Vec<String>)>,
     pub(super) violations: Vec<crate::report::Violation>,
-    pub(super) deployment_no: usize,
-    pub(super) cur_deployment: usize,
-    pub(super) progress: f64,
     /// CodeDeploy calls scenario events made, with their answers (for the outcome).
     pub(super) api_calls: Vec<String>,
     /// Whether to record trigger points (explore), and those seen.
@@ -190,12 +187,6 @@ pub(super) struct Sim {
     /// (looked at again only when it changes).
     pub(super) census_seen: Option<(u64, i64)>,
     pub(super) pending_seen: Option<(u64, i64)>,
-    /// Deployment number -> the id CodeDeploy gave it.
-    pub(super) deployment_ids: BTreeMap<usize, String>,
-    /// A deployment created through the API, about to be run by `deploy`.
-    pub(super) api_deployment: Option<String>,
-    /// StopDeployment calls seen (the deployment's status is looked at again only after another).
-    pub(super) stops_seen: u64,
     /// Where revisions read from S3 came from (revision name -> location).
     pub(super) revision_locations: BTreeMap<String, fakeaws::model::codedeploy::Revision>,
     /// Each run's start (deployment, instance, the instance's AWS calls before it), in order:
@@ -247,6 +238,7 @@ impl Sim {
                 ..Default::default()
             },
             operator: events::Operator::default(),
+            engine: deployment::Engine::default(),
             sc,
             r,
             work,
@@ -255,8 +247,6 @@ impl Sim {
             revisions: BTreeMap::new(),
             labels: BTreeMap::new(),
             running_rev: BTreeMap::new(),
-            last_good: None,
-            reports: Vec::new(),
             fired: vec![false; n_events],
             started_events: BTreeSet::new(),
             start_ms: 0,
@@ -264,9 +254,6 @@ impl Sim {
             handled_pending: BTreeSet::new(),
             initial_groups: BTreeMap::new(),
             violations: Vec::new(),
-            deployment_no: 0,
-            cur_deployment: 0,
-            progress: 0.0,
             api_calls: Vec::new(),
             record_points: false,
             points: BTreeSet::new(),
@@ -276,10 +263,7 @@ impl Sim {
             spent: Default::default(),
             census_seen: None,
             pending_seen: None,
-            deployment_ids: BTreeMap::new(),
-            api_deployment: None,
             revision_locations: BTreeMap::new(),
-            stops_seen: 0,
             call_bases: Vec::new(),
         })
     }
@@ -343,7 +327,7 @@ impl Sim {
                     .map_err(|e| anyhow!(e.message))?;
             }
         }
-        self.last_good = self.sc.initial_revision.clone();
+        self.engine.last_good = self.sc.initial_revision.clone();
         // Settle: at least ten minutes, then until the fleet serves (slow health checks), bounded.
         let settle = self.now() + 600_000;
         self.fake().clock.advance_to(settle);

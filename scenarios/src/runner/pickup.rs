@@ -110,7 +110,7 @@ impl Sim {
             );
             return Ok(Some(false));
         }
-        self.api_deployment = Some(d.id.clone());
+        self.engine.api_deployment = Some(d.id.clone());
         let ok = self.deploy(&revision, Creator::User, targets.clone(), &config).await?;
         if ok && g.outdated_instances_strategy == fakeaws::model::codedeploy::OutdatedInstancesStrategy::Update {
             // Instances launched meanwhile got the previous revision: CodeDeploy follows up
@@ -134,7 +134,7 @@ impl Sim {
                 .await?;
             }
         } else if rollback {
-            if let Some(good) = self.last_good.clone() {
+            if let Some(good) = self.engine.last_good.clone() {
                 let targets = self.members();
                 self.deploy(&good, Creator::CodeDeployRollback, targets, &config)
                     .await?;

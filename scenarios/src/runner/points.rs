@@ -116,7 +116,7 @@ impl TriggerPoint {
 impl Sim {
     /// Records the lifecycle state of every known instance (explore runs only: a look per instance).
     pub(super) fn record_states(&mut self) {
-        if !self.record_points || self.cur_deployment == 0 {
+        if !self.record_points || self.engine.cur_deployment == 0 {
             return;
         }
         let ids: Vec<(String, String)> = self.labels.iter().map(|(id, l)| (id.clone(), l.clone())).collect();
@@ -129,7 +129,7 @@ impl Sim {
             }
             if let Some(n) = number(&label) {
                 self.points.insert(TriggerPoint::Reaches {
-                    deployment: self.cur_deployment,
+                    deployment: self.engine.cur_deployment,
                     instance: n,
                     state,
                 });

@@ -153,8 +153,13 @@ impl Sim {
             // Instances launched meanwhile get their launch deployment.
             self.drain_background().await?;
             while self.run_next_api_deployment().await?.is_some() {}
-            for report in &self.reports[reported..] {
-                let id = self.deployment_ids.get(&report.number).cloned().unwrap_or_default();
+            for report in &self.engine.reports[reported..] {
+                let id = self
+                    .engine
+                    .deployment_ids
+                    .get(&report.number)
+                    .cloned()
+                    .unwrap_or_default();
                 let failed = report
                     .instances
                     .values()
@@ -171,7 +176,7 @@ impl Sim {
                     report.simulated_seconds.unwrap_or(0),
                 );
             }
-            reported = self.reports.len();
+            reported = self.engine.reports.len();
         }
     }
 }

@@ -184,6 +184,7 @@ impl Sim {
         let sleeping: HashSet<&str> = sleepers.iter().map(|s| s.who.as_str()).collect();
         // A termination deployment's instance is leaving by design: held in Terminating:Wait.
         let terminating: HashSet<usize> = self
+            .engine
             .reports
             .iter()
             .filter(|r| r.creator == crate::report::Creator::AutoscalingTermination)

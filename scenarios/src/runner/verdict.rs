@@ -40,7 +40,7 @@ impl Sim {
         let mut out = Outcome {
             description: self.sc.description.trim().to_string(),
             simulated_seconds: (w.now_ms() - self.start_ms) / 1000,
-            deployments: self.reports.clone(),
+            deployments: self.engine.reports.clone(),
             ..Default::default()
         };
         out.deployments.sort_by_key(|d| d.number);
@@ -59,7 +59,7 @@ impl Sim {
                 self.running_rev.get(id).cloned().unwrap_or_else(|| "(none)".into()),
             );
         }
-        if let Some(good) = &self.last_good {
+        if let Some(good) = &self.engine.last_good {
             for id in &members {
                 if self.running_rev.get(id) != Some(good) {
                     out.mixed_fleet.push(format!(
