@@ -192,14 +192,16 @@ async fn query(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, body
             return aws_response(fake, ns, Err(err), "");
         }
     };
-    let read_only = !service.changes(&action);
+    // The action's entry, looked up once: whether it changes the world, its resource, its handler.
+    let entry = service.action(&action);
+    let read_only = !entry.is_some_and(|a| a.changes);
     let outcome = execute(
         fake,
         caller.as_ref(),
         service.signing_name,
         &action,
         read_only,
-        |world| service.resource(world, &action, &params),
+        |world| entry.map_or_else(|| "*".into(), |a| a.resource.resolve(world, &params)),
         |world| {
             // Under the world's lock: the version cannot move while the answer is built.
             let at = fake.version();
@@ -208,7 +210,10 @@ async fn query(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, body
                     return Ok(kept);
                 }
             }
-            let answer = service.handle(world, &action, &params);
+            let answer = match entry {
+                Some(a) => (a.handler)(world, &params),
+                None => Err(service.unknown(&action)),
+            };
             if let (true, Ok(a)) = (read_only, &answer) {
                 fake.answers.put(&action, at, body, a);
             }
@@ -363,14 +368,18 @@ async fn json_call(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, 
         Ok(d) => d,
         Err(e) => return json::response(Err(e), &rid),
     };
+    let entry = codedeploy::SERVICE.action(action);
     let outcome = execute(
         fake,
         caller.as_ref(),
         "codedeploy",
         action,
-        !codedeploy::SERVICE.changes(action),
-        |world| codedeploy::SERVICE.resource(world, action, &doc),
-        |world| codedeploy::SERVICE.handle(world, action, &doc),
+        !entry.is_some_and(|a| a.changes),
+        |world| entry.map_or_else(|| "*".into(), |a| a.resource.resolve(world, &doc)),
+        |world| match entry {
+            Some(a) => (a.handler)(world, &doc),
+            None => Err(codedeploy::SERVICE.unknown(action)),
+        },
     )
     .await
     .map_err(|mut e| {

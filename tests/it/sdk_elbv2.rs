@@ -125,16 +125,12 @@ async fn target_lifecycle_on_the_clock() {
         .send()
         .await
         .expect("attrs");
-    let attrs = elb
-        .describe_target_group_attributes()
-        .target_group_arn(&arn)
-        .send()
-        .await
-        .expect("attrs");
-    assert!(attrs
-        .attributes()
-        .iter()
-        .any(|a| a.key() == Some("deregistration_delay.timeout_seconds") && a.value() == Some("45")));
+    assert_eq!(
+        attribute(&elb, &arn, "deregistration_delay.timeout_seconds")
+            .await
+            .as_deref(),
+        Some("45")
+    );
     elb.deregister_targets()
         .target_group_arn(&arn)
         .targets(target(&id, Some(9000)))
@@ -296,16 +292,10 @@ async fn slow_start_is_validated_and_kept() {
         Some("InvalidConfigurationRequest")
     );
     set(&[("slow_start.duration_seconds", "60")]).await.expect("60 s");
-    let attrs = elb
-        .describe_target_group_attributes()
-        .target_group_arn(&arn)
-        .send()
-        .await
-        .expect("attrs");
-    assert!(attrs
-        .attributes()
-        .iter()
-        .any(|a| a.key() == Some("slow_start.duration_seconds") && a.value() == Some("60")));
+    assert_eq!(
+        attribute(&elb, &arn, "slow_start.duration_seconds").await.as_deref(),
+        Some("60")
+    );
     set(&[("slow_start.duration_seconds", "0")]).await.expect("off");
 }
 
@@ -320,4 +310,19 @@ async fn new_target_group(elb: &aws_sdk_elasticloadbalancingv2::Client) -> Strin
         .await
         .expect("tg");
     tg.target_groups()[0].target_group_arn().expect("arn").to_string()
+}
+
+/// One attribute of a target group, as DescribeTargetGroupAttributes answers it.
+async fn attribute(elb: &aws_sdk_elasticloadbalancingv2::Client, arn: &str, key: &str) -> Option<String> {
+    let attrs = elb
+        .describe_target_group_attributes()
+        .target_group_arn(arn)
+        .send()
+        .await
+        .expect("attrs");
+    attrs
+        .attributes()
+        .iter()
+        .find(|a| a.key() == Some(key))
+        .and_then(|a| a.value().map(str::to_string))
 }

@@ -158,21 +158,6 @@ impl<I, O> Service<I, O> {
             ),
         }
     }
-
-    /// Whether the action named `name` changes the world (an unknown one does not).
-    pub fn changes(&self, name: &str) -> bool {
-        self.action(name).is_some_and(|a| a.changes)
-    }
-
-    /// The resource IAM evaluates a call of `name` on (`*` for an unknown action).
-    pub fn resource(&self, world: &World, name: &str, input: &I) -> String
-    where
-        I: Input,
-    {
-        self.action(name)
-            .map(|a| a.resource.resolve(world, input))
-            .unwrap_or_else(|| "*".into())
-    }
 }
 
 #[cfg(test)]

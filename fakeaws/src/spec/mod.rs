@@ -319,3 +319,15 @@ pub fn parse(text: &str, path_hint: &str) -> anyhow::Result<WorldFile> {
     }
     Ok(WorldFile::Spec(toml::from_str(text)?))
 }
+
+/// A world in us-east-1 at time 0 with the world file `text` applied, and the ids of the
+/// instances it launched (for tests).
+#[cfg(test)]
+pub(crate) fn applied(text: &str) -> (crate::world::World, Vec<String>) {
+    let mut w = crate::world::World::new("us-east-1", 0);
+    let WorldFile::Spec(s) = parse(text, "w.toml").expect("spec") else {
+        panic!("a spec")
+    };
+    let ids = apply(&mut w, &s).expect("applies");
+    (w, ids)
+}

@@ -301,7 +301,6 @@ mod tests {
 
     /// An ALB (or NLB) on port 80 forwarding to a target group with two stand-alone instances.
     fn world(kind: &str) -> (World, String, Vec<String>) {
-        let mut w = World::new("us-east-1", 0);
         let text = format!(
             r#"
 [[target_groups]]
@@ -321,10 +320,7 @@ count = 2
 target_groups = [{{ name = "web" }}]
 "#
         );
-        let spec::WorldFile::Spec(s) = spec::parse(&text, "w.toml").expect("spec") else {
-            panic!("a spec")
-        };
-        let ids = spec::apply(&mut w, &s).expect("applies");
+        let (w, ids) = spec::applied(&text);
         let listener = w.listeners.keys().next().cloned().expect("listener");
         (w, listener, ids)
     }
@@ -442,7 +438,6 @@ target_groups = [{{ name = "web" }}]
 
     #[test]
     fn a_classic_load_balancer_forwards_to_in_service_instances_only() {
-        let mut w = World::new("us-east-1", 0);
         let text = r#"
 [[classic_load_balancers]]
 name = "old-web"
@@ -456,10 +451,7 @@ availability_zone = "us-east-1a"
 count = 2
 load_balancers = ["old-web"]
 "#;
-        let spec::WorldFile::Spec(s) = spec::parse(text, "w.toml").expect("spec") else {
-            panic!("a spec")
-        };
-        let ids = spec::apply(&mut w, &s).expect("applies");
+        let (mut w, ids) = spec::applied(text);
         // Registered but not yet InService: nothing to forward to.
         assert_eq!(w.route_classic("old-web", 0), Routed::NoTarget);
         w.tick(60_000);
@@ -581,7 +573,6 @@ load_balancers = ["old-web"]
 
     #[test]
     fn weighted_target_groups_share_requests_by_weight() {
-        let mut w = World::new("us-east-1", 0);
         let text = r#"
 [[target_groups]]
 name = "blue"
@@ -607,10 +598,7 @@ availability_zone = "us-east-1b"
 count = 1
 target_groups = [{ name = "green" }]
 "#;
-        let spec::WorldFile::Spec(s) = spec::parse(text, "w.toml").expect("spec") else {
-            panic!("a spec")
-        };
-        let ids = spec::apply(&mut w, &s).expect("applies");
+        let (mut w, ids) = spec::applied(text);
         let l = w.listeners.keys().next().cloned().expect("listener");
         let tg = |w: &World, name: &str| {
             w.target_groups

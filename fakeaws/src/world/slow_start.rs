@@ -75,7 +75,6 @@ mod tests {
     /// An ALB forwarding to a target group with slow start `secs`, one instance registered and
     /// healthy by t=20 s.
     fn world(secs: i64) -> (World, String, String, String) {
-        let mut w = World::new("us-east-1", 0);
         let text = format!(
             r#"
 [[target_groups]]
@@ -94,10 +93,7 @@ availability_zone = "us-east-1a"
 count = 2
 "#
         );
-        let spec::WorldFile::Spec(s) = spec::parse(&text, "w.toml").expect("spec") else {
-            panic!("a spec")
-        };
-        let ids = spec::apply(&mut w, &s).expect("applies");
+        let (mut w, ids) = spec::applied(&text);
         let tg = w.target_groups.keys().next().cloned().expect("tg");
         let listener = w.listeners.keys().next().cloned().expect("listener");
         w.register_target(&tg, &ids[0], 80);
