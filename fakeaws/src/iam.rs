@@ -16,6 +16,12 @@ pub const HOOKS_POLICY: &str = include_str!("../../hooks/iam-policy.json");
 
 /// The hooks' policy for one account, as a rehearsal fleet's roles get it by default.
 pub fn hooks_policy(region: &str, account: &str) -> Value {
+    // Parsed once per region and account: every signed request of an instance role reads it.
+    static PARSED: std::sync::Mutex<Vec<((String, String), Value)>> = std::sync::Mutex::new(Vec::new());
+    let mut parsed = PARSED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, v)) = parsed.iter().find(|((r, a), _)| r == region && a == account) {
+        return v.clone();
+    }
     let text = HOOKS_POLICY
         .replace("REGION", region)
         .replace("ACCOUNT", account)
@@ -23,7 +29,9 @@ pub fn hooks_policy(region: &str, account: &str) -> Value {
         .replace("YOUR-TG", "*")
         .replace("YOUR-APPLICATION", "*")
         .replace("YOUR-DEPLOYMENT-GROUP", "*");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
+    let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    parsed.push(((region.to_string(), account.to_string()), v.clone()));
+    v
 }
 
 /// The policies that govern a principal: an instance role's (the hooks' policy unless the world
