@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::supervisor::Run;
 use super::Sim;
-use crate::report::{DeploymentReport, InstanceReport, Status};
+use crate::report::{Creator, DeploymentReport, InstanceReport, Status};
 use crate::schema::ConfigSpec;
 
 /// CodeDeploy's description of HEALTH_CONSTRAINTS_INVALID (ErrorInformation's documentation).
@@ -229,4 +229,47 @@ pub(super) struct Batch {
     /// Why the deployment stopped starting instances, once it did.
     pub(super) stopped: Option<String>,
     pub(super) report: DeploymentReport,
+}
+
+impl Batch {
+    /// A deployment of `revision` to `planned` (in CodeDeploy's order), nothing started yet.
+    pub(super) fn new(
+        number: usize,
+        revision: &str,
+        creator: Creator,
+        config: &ConfigSpec,
+        min_healthy: usize,
+        started_ms: i64,
+        planned: Vec<String>,
+    ) -> Batch {
+        let n = planned.len();
+        Batch {
+            number,
+            revision: revision.to_string(),
+            config: config.clone(),
+            n,
+            min_healthy,
+            batch: (n.saturating_sub(min_healthy)).max(1),
+            started_ms,
+            queue: planned.clone().into(),
+            planned,
+            runs: Vec::new(),
+            done: 0,
+            failed: 0,
+            stopped: None,
+            report: DeploymentReport {
+                number,
+                creator,
+                revision: revision.into(),
+                config: config.name(),
+                status: Status::InProgress,
+                instances: BTreeMap::new(),
+                lowest_healthy_capacity: usize::MAX,
+                required_healthy_capacity: min_healthy,
+                simulated_seconds: None,
+                floor_seconds: None,
+                overhead_seconds: None,
+            },
+        }
+    }
 }

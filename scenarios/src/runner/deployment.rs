@@ -2,14 +2,13 @@
 //! minimum healthy hosts, CodeDeploy's failure rules, launch deployments for instances held by the
 //! deployment group's lifecycle hook, and each deployment's report.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use anyhow::bail;
-use fakeaws::model::codedeploy::LifecycleEvent;
 use fakeaws::rehearsal::LifecycleResult;
 
 use super::batch::Batch;
-use super::supervisor::{Run, Step};
+use super::supervisor::Run;
 use super::{launch_hook_name, Sim};
 use crate::report::{Creator, DeploymentReport, InstanceReport, Status};
 use crate::schema::ConfigSpec;
@@ -66,102 +65,6 @@ impl Sim {
         }
     }
 
-    fn steps_for(&self, instance: &str, revision: &str) -> VecDeque<Step> {
-        let mut steps = VecDeque::new();
-        let traffic = self.sc.deployment_group.traffic_control;
-        for event in LifecycleEvent::in_place(traffic) {
-            match event {
-                LifecycleEvent::BlockTraffic | LifecycleEvent::AllowTraffic => {
-                    steps.push_back(Step::Traffic {
-                        allow: event == LifecycleEvent::AllowTraffic,
-                    });
-                    continue;
-                }
-                LifecycleEvent::DownloadBundle => {
-                    steps.push_back(Step::DownloadBundle);
-                    continue;
-                }
-                LifecycleEvent::Install => {
-                    steps.push_back(Step::Install);
-                    continue;
-                }
-                _ => {}
-            }
-            // ApplicationStop and the Block events run the previous revision's scripts.
-            let rev = if event.runs_previous_revision() {
-                self.agent.installed.get(instance).cloned()
-            } else {
-                Some(revision.to_string())
-            };
-            let Some(rev) = rev else {
-                // Only ApplicationStop reports it: the Block events have nothing to run either.
-                if event == LifecycleEvent::ApplicationStop {
-                    steps.push_back(Step::NoPreviousRevision { event });
-                }
-                continue;
-            };
-            let scripts = self
-                .revisions
-                .get(&rev)
-                .and_then(|r| r.spec.hooks.get(&event))
-                .cloned()
-                .unwrap_or_default();
-            if scripts.is_empty() {
-                continue;
-            }
-            for script in scripts {
-                steps.push_back(Step::Script {
-                    event,
-                    revision: rev.clone(),
-                    script,
-                });
-            }
-        }
-        steps
-    }
-
-    /// A termination deployment's steps: the Block events only, with the installed revision's
-    /// scripts.
-    fn termination_steps(&self, instance: &str) -> VecDeque<Step> {
-        let mut steps = VecDeque::new();
-        let installed = self
-            .agent
-            .installed
-            .get(instance)
-            .and_then(|r| self.revisions.get(r).map(|x| (r, x)));
-        for event in LifecycleEvent::TERMINATION {
-            if event == LifecycleEvent::BlockTraffic {
-                if self.sc.deployment_group.traffic_control {
-                    steps.push_back(Step::Traffic { allow: false });
-                }
-                continue;
-            }
-            let Some((rev, r)) = installed else { continue };
-            for script in r.spec.hooks.get(&event).cloned().unwrap_or_default() {
-                steps.push_back(Step::Script {
-                    event,
-                    revision: rev.clone(),
-                    script,
-                });
-            }
-        }
-        steps
-    }
-
-    pub(super) fn new_run(&mut self, deployment: usize, instance: &str, revision: &str) -> Run {
-        self.calls_from_here(deployment, instance);
-        Run {
-            deployment,
-            revision: revision.to_string(),
-            instance: instance.to_string(),
-            steps: self.steps_for(instance, revision),
-            current: None,
-            trace: Vec::new(),
-            event: None,
-            failed: None,
-        }
-    }
-
     /// One deployment to `targets`. Returns whether it succeeded.
     pub(super) async fn deploy(
         &mut self,
@@ -181,34 +84,7 @@ impl Sim {
         let min_healthy = min_healthy_hosts(config, n)?;
         let planned = self.deployment_order(targets, revision);
         self.open_deployment(number, revision, creator, config, &planned)?;
-        let mut d = Batch {
-            number,
-            revision: revision.to_string(),
-            config: config.clone(),
-            n,
-            min_healthy,
-            batch: (n.saturating_sub(min_healthy)).max(1),
-            started_ms,
-            queue: planned.clone().into(),
-            planned,
-            runs: Vec::new(),
-            done: 0,
-            failed: 0,
-            stopped: None,
-            report: DeploymentReport {
-                number,
-                creator,
-                revision: revision.into(),
-                config: config.name(),
-                status: Status::InProgress,
-                instances: BTreeMap::new(),
-                lowest_healthy_capacity: usize::MAX,
-                required_healthy_capacity: min_healthy,
-                simulated_seconds: None,
-                floor_seconds: None,
-                overhead_seconds: None,
-            },
-        };
+        let mut d = Batch::new(number, revision, creator, config, min_healthy, started_ms, planned);
         // CodeDeploy refuses at once a minimum it can never keep while taking an instance out
         // (HOST_COUNT 3 of three, FLEET_PERCENT 67 of three): nothing is deployed.
         if n > 0 && min_healthy >= n {
@@ -223,8 +99,20 @@ impl Sim {
         let serving_at_start = self.min_capacity.map(|c| c.0).unwrap_or(0);
         d.report.required_healthy_capacity = d.report.required_healthy_capacity.min(serving_at_start);
         self.fire_events()?;
+        self.play_batch(&mut d).await?;
+        let (ok, mut runs) = self.close_batch(d);
+        // Background runs (autoscaling deployments) continue to completion.
+        if !runs.is_empty() {
+            self.drain(&mut runs).await?;
+        }
+        Ok(ok)
+    }
+
+    /// Runs a deployment's instances to the end: starts them while the minimum allows, steps the
+    /// runs, and lets time pass when every run waits on it.
+    async fn play_batch(&mut self, d: &mut Batch) -> anyhow::Result<()> {
         loop {
-            let (started_any, deferred) = self.start_instances(&mut d);
+            let (started_any, deferred) = self.start_instances(d);
             let only_waiting_for_launches = !started_any && !deferred.is_empty();
             for id in deferred.into_iter().rev() {
                 d.queue.push_front(id);
@@ -235,14 +123,14 @@ impl Sim {
             // (CodeDeploy does not wait for the other instances' next wake-up).
             let freed = !finished.is_empty();
             for run in finished {
-                self.run_finished(&mut d, run);
+                self.run_finished(d, run);
             }
-            self.engine.progress = if n == 0 { 1.0 } else { d.done as f64 / n as f64 };
+            self.engine.progress = if d.n == 0 { 1.0 } else { d.done as f64 / d.n as f64 };
             self.fire_events()?;
-            if d.stopped.is_none() && self.stopped_through_api(number) {
+            if d.stopped.is_none() && self.stopped_through_api(d.number) {
                 d.stopped = Some("the deployment was stopped (StopDeployment)".into());
             }
-            let mine = d.runs.iter().filter(|r| r.deployment == number).count();
+            let mine = d.runs.iter().filter(|r| r.deployment == d.number).count();
             if mine == 0 && (d.queue.is_empty() || d.stopped.is_some()) {
                 break;
             }
@@ -261,12 +149,7 @@ impl Sim {
             }
             self.wait_or_advance(&mut d.runs).await?;
         }
-        let (ok, mut runs) = self.close_batch(d);
-        // Background runs (autoscaling deployments) continue to completion.
-        if !runs.is_empty() {
-            self.drain(&mut runs).await?;
-        }
-        Ok(ok)
+        Ok(())
     }
 
     /// Deploys the last good revision to instances held in Pending:Wait by CodeDeploy's hook.

@@ -113,16 +113,7 @@ impl Sim {
                 self.operator.standby.insert(id.clone());
                 sim.operator_standby(&need_group()?, &id, true)
             }
-            Action::KillScript { instance: n } => {
-                let id = instance(self, *n)?;
-                match self.procs.pids.get(&id) {
-                    Some(pid) => {
-                        super::supervisor::kill_group(*pid, rustix::process::Signal::KILL);
-                        Ok(())
-                    }
-                    None => Err(fakeaws::AwsError::validation(format!("no script is running on i-{n}"))),
-                }
-            }
+            Action::KillScript { instance: n } => self.kill_script(*n),
             Action::ExitStandby { instance: n } => {
                 let id = instance(self, *n)?;
                 self.operator.standby.remove(&id);
@@ -136,20 +127,7 @@ impl Sim {
                 self.operator.min = Some(*min);
                 sim.operator_min_size(&need_group()?, *min)
             }
-            Action::CreateDeployment { revision } => {
-                anyhow::ensure!(
-                    self.revisions.contains_key(revision),
-                    "event CreateDeployment names unknown revision {revision}"
-                );
-                let t = (self.now() - self.start_ms) / 1000;
-                let answer = match self.create_api_deployment(revision, None) {
-                    Ok(id) => format!("created {id}, runs after the deployments under way"),
-                    Err(e) => format!("refused: {e}"),
-                };
-                self.api_calls
-                    .push(format!("t+{t}s CreateDeployment {revision}: {answer}"));
-                Ok(())
-            }
+            Action::CreateDeployment { revision } => self.create_deployment_event(revision),
             Action::ScheduledAction {
                 name,
                 in_seconds,
@@ -164,5 +142,34 @@ impl Sim {
             ),
         };
         result.map_err(|e| anyhow!("event {action:?}: {}", e.message))
+    }
+
+    /// Kills the script running on instance `n` (and its process group).
+    fn kill_script(&self, n: usize) -> Result<(), fakeaws::AwsError> {
+        let id = self
+            .instance_by_number(n)
+            .ok_or_else(|| fakeaws::AwsError::validation(format!("instance {n} does not exist (yet)")))?;
+        match self.procs.pids.get(&id) {
+            Some(pid) => {
+                super::supervisor::kill_group(*pid, rustix::process::Signal::KILL);
+                Ok(())
+            }
+            None => Err(fakeaws::AwsError::validation(format!("no script is running on i-{n}"))),
+        }
+    }
+
+    /// CreateDeployment through the API, as a pipeline would; the answer goes to the API log.
+    fn create_deployment_event(&mut self, revision: &str) -> Result<(), fakeaws::AwsError> {
+        if !self.revisions.contains_key(revision) {
+            return Err(fakeaws::AwsError::validation(format!("unknown revision {revision}")));
+        }
+        let t = (self.now() - self.start_ms) / 1000;
+        let answer = match self.create_api_deployment(revision, None) {
+            Ok(id) => format!("created {id}, runs after the deployments under way"),
+            Err(e) => format!("refused: {e}"),
+        };
+        self.api_calls
+            .push(format!("t+{t}s CreateDeployment {revision}: {answer}"));
+        Ok(())
     }
 }

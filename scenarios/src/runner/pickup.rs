@@ -6,6 +6,7 @@
 //! rollback of a failed deployment.
 
 use anyhow::anyhow;
+use fakeaws::model::codedeploy::DeploymentGroup;
 use fakeaws::model::codedeploy::{
     DeploymentCreator, DeploymentStatus, ErrorInformation, MinimumHealthyHostsType, Revision, RevisionType,
 };
@@ -85,15 +86,8 @@ impl Sim {
                 return Ok(Some(false));
             }
         };
-        // The group as the engine deploys it, in the deployment's own application.
         self.application = d.application.clone();
-        self.sc.deployment_group.name = g.name.clone();
-        self.sc.deployment_group.autoscaling_groups = g.autoscaling_groups.keys().cloned().collect();
-        self.sc.deployment_group.traffic_control =
-            g.deployment_option == fakeaws::model::codedeploy::DeploymentOption::WithTrafficControl;
-        self.sc.deployment_group.target_groups = g.target_group_names.clone();
-        self.sc.deployment_group.load_balancers = g.elb_names.clone();
-        self.sc.deployment_group.termination_hook = g.termination_hook_enabled;
+        self.adopt_group(&g);
         let rollback = if d.auto_rollback.enabled {
             d.auto_rollback
                 .events
@@ -112,27 +106,9 @@ impl Sim {
         }
         self.engine.api_deployment = Some(d.id.clone());
         let ok = self.deploy(&revision, Creator::User, targets.clone(), &config).await?;
-        if ok && g.outdated_instances_strategy == fakeaws::model::codedeploy::OutdatedInstancesStrategy::Update {
-            // Instances launched meanwhile got the previous revision: CodeDeploy follows up
-            // (unless the group's outdatedInstancesStrategy is IGNORE). Only those: an instance
-            // of the deployment that failed keeps what its failure left.
-            let stale: Vec<String> = self
-                .members()
-                .into_iter()
-                .filter(|id| {
-                    (reintroduced_follow_up_bug() || !targets.contains(id))
-                        && self.running_rev.get(id) != Some(&revision)
-                })
-                .collect();
-            if !stale.is_empty() {
-                self.deploy(
-                    &revision,
-                    Creator::CodeDeployAutoUpdate,
-                    stale,
-                    &ConfigSpec::Named("OneAtATime".into()),
-                )
-                .await?;
-            }
+        let update = g.outdated_instances_strategy == fakeaws::model::codedeploy::OutdatedInstancesStrategy::Update;
+        if ok && update {
+            self.update_outdated(&revision, &targets).await?;
         } else if rollback {
             if let Some(good) = self.engine.last_good.clone() {
                 let targets = self.members();
@@ -141,6 +117,42 @@ impl Sim {
             }
         }
         Ok(Some(ok))
+    }
+
+    /// The deployment group as the engine deploys it (CodeDeploy's record of it, which a
+    /// deployment created through the API names).
+    fn adopt_group(&mut self, g: &DeploymentGroup) {
+        self.sc.deployment_group.name = g.name.clone();
+        self.sc.deployment_group.autoscaling_groups = g.autoscaling_groups.keys().cloned().collect();
+        self.sc.deployment_group.traffic_control =
+            g.deployment_option == fakeaws::model::codedeploy::DeploymentOption::WithTrafficControl;
+        self.sc.deployment_group.target_groups = g.target_group_names.clone();
+        self.sc.deployment_group.load_balancers = g.elb_names.clone();
+        self.sc.deployment_group.termination_hook = g.termination_hook_enabled;
+    }
+
+    /// CodeDeploy's follow-up of a deployment that succeeded: instances launched meanwhile got
+    /// the previous revision, and are updated (unless the group's outdatedInstancesStrategy is
+    /// IGNORE). Only those: an instance of the deployment that failed keeps what its failure left.
+    async fn update_outdated(&mut self, revision: &str, targets: &[String]) -> anyhow::Result<()> {
+        let stale: Vec<String> = self
+            .members()
+            .into_iter()
+            .filter(|id| {
+                (reintroduced_follow_up_bug() || !targets.contains(id))
+                    && self.running_rev.get(id).map(String::as_str) != Some(revision)
+            })
+            .collect();
+        if !stale.is_empty() {
+            self.deploy(
+                revision,
+                Creator::CodeDeployAutoUpdate,
+                stale,
+                &ConfigSpec::Named("OneAtATime".into()),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// A configuration as the engine counts it.
