@@ -12,7 +12,6 @@ use crate::model::codedeploy::{
 };
 use crate::model::{Lifecycle, Transition};
 use crate::protocol::error::AwsError;
-use crate::protocol::query::Params;
 use crate::spec::WorldSpec;
 use crate::state::Fake;
 use crate::world::World;
@@ -36,10 +35,6 @@ impl Fake {
     }
 }
 
-fn params(pairs: &[(&str, String)]) -> Params {
-    Params(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
-}
-
 impl Rehearsal<'_> {
     /// Builds the world a spec describes (through the API handlers); returns the stand-alone
     /// instances it created.
@@ -50,14 +45,15 @@ impl Rehearsal<'_> {
     /// What CodeDeploy does when a deployment group names an Auto Scaling group: a launch
     /// lifecycle hook (PutLifecycleHook, default result ABANDON).
     pub fn put_launch_hook(&self, group: &str, name: &str, heartbeat_s: i64) -> Result<(), AwsError> {
-        let p = params(&[
-            ("AutoScalingGroupName", group.to_string()),
-            ("LifecycleHookName", name.to_string()),
-            ("LifecycleTransition", "autoscaling:EC2_INSTANCE_LAUNCHING".to_string()),
-            ("HeartbeatTimeout", heartbeat_s.to_string()),
-            ("DefaultResult", "ABANDON".to_string()),
-        ]);
-        crate::services::autoscaling::handle(&mut self.fake.world(), "PutLifecycleHook", &p).map(|_| ())
+        let hook = crate::services::autoscaling::inputs::Hook {
+            group: group.to_string(),
+            name: name.to_string(),
+            transition: Some(crate::model::LifecycleTransition::Launching),
+            heartbeat_timeout: Some(heartbeat_s),
+            default_result: Some(LifecycleResult::Abandon),
+            ..Default::default()
+        };
+        crate::services::autoscaling::put_hook(&mut self.fake.world(), &hook)
     }
 
     /// Every member of a group, oldest first (terminating ones included).
@@ -337,18 +333,16 @@ impl Rehearsal<'_> {
         at_ms: i64,
         sizes: (Option<i64>, Option<i64>, Option<i64>),
     ) -> Result<(), AwsError> {
-        let mut pairs = vec![
-            ("AutoScalingGroupName", group.to_string()),
-            ("ScheduledActionName", name.to_string()),
-            ("StartTime", crate::clock::iso(at_ms)),
-        ];
-        for (k, v) in [("MinSize", sizes.0), ("MaxSize", sizes.1), ("DesiredCapacity", sizes.2)] {
-            if let Some(v) = v {
-                pairs.push((k, v.to_string()));
-            }
-        }
-        crate::services::autoscaling::handle(&mut self.fake.world(), "PutScheduledUpdateGroupAction", &params(&pairs))
-            .map(|_| ())
+        let put = crate::services::autoscaling::inputs::PutScheduled {
+            group: group.to_string(),
+            name: name.to_string(),
+            start_ms: Some(at_ms),
+            min: sizes.0,
+            max: sizes.1,
+            desired: sizes.2,
+            ..Default::default()
+        };
+        crate::services::autoscaling::put_scheduled(&mut self.fake.world(), &put)
     }
 
     /// Every entrance into the fleet and what each of `requests` through it gets now (one entry

@@ -55,12 +55,7 @@ impl Params {
 
     /// An optional integer parameter checked against an inclusive range.
     pub fn int_in(&self, key: &str, min: i64, max: i64) -> Result<Option<i64>, AwsError> {
-        match self.int(key)? {
-            Some(v) if v < min || v > max => Err(AwsError::validation(format!(
-                "Value {v} for parameter {key} is invalid: it must be between {min} and {max}."
-            ))),
-            other => Ok(other),
-        }
+        in_range(key, self.int(key)?, min, max)
     }
 
     /// An optional boolean parameter (`true` / `false`).
@@ -140,6 +135,18 @@ fn parse_index(prefix: &str, s: &str) -> Result<u32, AwsError> {
     }
 }
 
+/// An optional integer of a typed request checked against an inclusive range, with AWS's message
+/// naming the parameter `key` (the check a request decoded from a body and one built by a world
+/// file share).
+pub fn in_range(key: &str, v: Option<i64>, min: i64, max: i64) -> Result<Option<i64>, AwsError> {
+    match v {
+        Some(v) if v < min || v > max => Err(AwsError::validation(format!(
+            "Value {v} for parameter {key} is invalid: it must be between {min} and {max}."
+        ))),
+        other => Ok(other),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,3 +183,4 @@ mod tests {
         assert!(p.req("Missing").unwrap_err().message.contains("Missing"));
     }
 }
+

@@ -132,7 +132,9 @@ impl<I, O> Service<I, O> {
         self.actions.iter().flat_map(|t| t.iter())
     }
 
-    /// Runs the action named `name`; an unknown one is AWS's `InvalidAction`.
+    /// Runs the action named `name`; an unknown one is AWS's `InvalidAction` (the router looks
+    /// the action up itself; this is for tests).
+    #[cfg(test)]
     pub fn handle(&self, world: &mut World, name: &str, input: &I) -> Result<O, AwsError> {
         match self.action(name) {
             Some(a) => (a.handler)(world, input),

@@ -1,36 +1,25 @@
-//! Applying a world spec: each part through the Query handlers the API uses (CreateTargetGroup,
-//! CreateLoadBalancer, CreateListener, CreateRule, CreateAutoScalingGroup ...), so a spec is
-//! validated exactly as the equivalent AWS calls would be.
+//! Applying a world spec: each part as the typed request of the API call it stands for
+//! (CreateTargetGroup, CreateLoadBalancer, CreateListener, CreateRule, CreateAutoScalingGroup ...),
+//! through the operation the API's handler calls, so a spec is validated exactly as the
+//! equivalent AWS calls would be. No Query strings are built.
 
 use super::ListenerSpec;
+use super::{ClassicSpec, GroupSpec, LoadBalancerSpec, TargetGroupSpec};
 use super::PolicySpec;
 use super::WorldSpec;
-use crate::model::LoadBalancerType;
+use crate::model::{Action, ActionKind, Condition, LifecycleTransition, LoadBalancerType, WeightedTarget};
 use crate::protocol::error::AwsError;
-use crate::protocol::query::Params;
-use crate::services::{autoscaling, elbv2};
+use crate::services::autoscaling::{self, inputs};
+use crate::services::{classic, elbv2};
+use crate::world::scaling::{AdjustmentType, PolicyType};
 use crate::world::World;
 
-fn call(
-    world: &mut World,
-    service: &str,
-    action: &str,
-    pairs: Vec<(String, String)>,
-) -> Result<Option<String>, AwsError> {
-    let p = Params(pairs.into_iter().collect());
-    let out = match service {
-        "autoscaling" => autoscaling::handle(world, action, &p),
-        "classic" => crate::services::classic::handle(world, action, &p),
-        _ => elbv2::handle(world, action, &p),
-    };
-    out.map_err(|e| AwsError {
+/// An error of `action`, named as the world file's equivalent call.
+fn named(action: &str, e: AwsError) -> AwsError {
+    AwsError {
         message: format!("{action}: {}", e.message),
         ..e
-    })
-}
-
-fn kv(k: &str, v: impl ToString) -> (String, String) {
-    (k.to_string(), v.to_string())
+    }
 }
 
 /// Applies a spec to a world. Returns the ids of the stand-alone instances, in spec order.
@@ -45,205 +34,16 @@ pub fn apply(world: &mut World, spec: &WorldSpec) -> Result<Vec<String>, AwsErro
             .ok_or_else(|| AwsError::validation(format!("target group '{name}' is not defined in the world file")))
     };
     for tg in &spec.target_groups {
-        let mut p = vec![kv("Name", &tg.name), kv("Port", tg.port), kv("Protocol", &tg.protocol)];
-        let hc = &tg.health_check;
-        for (k, v) in [
-            ("HealthCheckIntervalSeconds", hc.interval),
-            ("HealthCheckTimeoutSeconds", hc.timeout),
-            ("HealthyThresholdCount", hc.healthy_threshold),
-            ("UnhealthyThresholdCount", hc.unhealthy_threshold),
-        ] {
-            if let Some(v) = v {
-                p.push(kv(k, v));
-            }
-        }
-        if let Some(path) = &hc.path {
-            p.push(kv("HealthCheckPath", path));
-        }
-        call(world, "elbv2", "CreateTargetGroup", p)?;
-        let attributes: Vec<(&str, i64)> = [
-            ("deregistration_delay.timeout_seconds", tg.deregistration_delay),
-            ("slow_start.duration_seconds", tg.slow_start),
-        ]
-        .into_iter()
-        .filter_map(|(k, v)| Some((k, v?)))
-        .collect();
-        if !attributes.is_empty() {
-            let mut p = vec![kv("TargetGroupArn", tg_arn(world, &tg.name)?)];
-            for (i, (k, v)) in attributes.into_iter().enumerate() {
-                p.push(kv(&format!("Attributes.member.{}.Key", i + 1), k));
-                p.push(kv(&format!("Attributes.member.{}.Value", i + 1), v));
-            }
-            call(world, "elbv2", "ModifyTargetGroupAttributes", p)?;
-        }
+        apply_target_group(world, tg)?;
     }
     for lb in &spec.load_balancers {
-        call(
-            world,
-            "elbv2",
-            "CreateLoadBalancer",
-            vec![
-                kv("Name", &lb.name),
-                kv("Type", lb.kind),
-                kv("Subnets.member.1", "subnet-0fakeaws0000000a"),
-                kv("Subnets.member.2", "subnet-0fakeaws0000000b"),
-            ],
-        )?;
-        let lb_arn = world
-            .load_balancers
-            .values()
-            .find(|l| l.name == lb.name)
-            .map(|l| l.arn.clone())
-            .unwrap_or_default();
-        for l in &lb.listeners {
-            let tg = tg_arn(world, &l.target_group)?;
-            let proto = l.protocol.clone().unwrap_or_else(|| {
-                if lb.kind == LoadBalancerType::Network {
-                    "TCP".into()
-                } else {
-                    "HTTP".into()
-                }
-            });
-            call(
-                world,
-                "elbv2",
-                "CreateListener",
-                vec![
-                    kv("LoadBalancerArn", &lb_arn),
-                    kv("Port", l.port),
-                    kv("Protocol", proto),
-                    kv("DefaultActions.member.1.Type", "forward"),
-                    kv("DefaultActions.member.1.TargetGroupArn", tg),
-                ],
-            )?;
-            create_rules(world, &lb.name, &lb_arn, l, &tg_arn)?;
-        }
+        apply_load_balancer(world, lb, &tg_arn)?;
     }
     for c in &spec.classic_load_balancers {
-        let ip = c.instance_port.unwrap_or(c.port);
-        call(
-            world,
-            "classic",
-            "CreateLoadBalancer",
-            vec![
-                kv("LoadBalancerName", &c.name),
-                kv("Listeners.member.1.Protocol", "HTTP"),
-                kv("Listeners.member.1.LoadBalancerPort", c.port),
-                kv("Listeners.member.1.InstancePort", ip),
-                kv("AvailabilityZones.member.1", format!("{}a", world.region)),
-                kv("AvailabilityZones.member.2", format!("{}b", world.region)),
-            ],
-        )?;
-        if let Some(h) = &c.health_check {
-            call(
-                world,
-                "classic",
-                "ConfigureHealthCheck",
-                vec![
-                    kv("LoadBalancerName", &c.name),
-                    kv("HealthCheck.Target", &h.target),
-                    kv("HealthCheck.Interval", h.interval),
-                    kv("HealthCheck.Timeout", h.timeout),
-                    kv("HealthCheck.HealthyThreshold", h.healthy_threshold),
-                    kv("HealthCheck.UnhealthyThreshold", h.unhealthy_threshold),
-                ],
-            )?;
-        }
-        if let Some(t) = c.connection_draining {
-            call(
-                world,
-                "classic",
-                "ModifyLoadBalancerAttributes",
-                vec![
-                    kv("LoadBalancerName", &c.name),
-                    kv("LoadBalancerAttributes.ConnectionDraining.Enabled", "true"),
-                    kv("LoadBalancerAttributes.ConnectionDraining.Timeout", t),
-                ],
-            )?;
-        }
+        apply_classic(world, c)?;
     }
     for g in &spec.groups {
-        let mut p = vec![
-            kv("AutoScalingGroupName", &g.name),
-            kv("MinSize", g.min),
-            kv("MaxSize", g.max),
-            kv("LaunchTemplate.LaunchTemplateName", format!("{}-template", g.name)),
-        ];
-        if let Some(d) = g.desired {
-            p.push(kv("DesiredCapacity", d));
-        }
-        for (i, az) in g.availability_zones.iter().enumerate() {
-            p.push(kv(&format!("AvailabilityZones.member.{}", i + 1), az));
-        }
-        for (i, tg) in g.target_groups.iter().enumerate() {
-            p.push(kv(&format!("TargetGroupARNs.member.{}", i + 1), tg_arn(world, tg)?));
-        }
-        for (i, lb) in g.load_balancers.iter().enumerate() {
-            p.push(kv(&format!("LoadBalancerNames.member.{}", i + 1), lb));
-        }
-        if let Some(h) = &g.health_check_type {
-            p.push(kv("HealthCheckType", h));
-        }
-        if let Some(gp) = g.health_check_grace_period {
-            p.push(kv("HealthCheckGracePeriod", gp));
-        }
-        if g.new_instances_protected_from_scale_in {
-            p.push(kv("NewInstancesProtectedFromScaleIn", "true"));
-        }
-        for (i, h) in g.lifecycle_hooks.iter().enumerate() {
-            let n = i + 1;
-            let transition = match h.transition.as_str() {
-                "launching" => "autoscaling:EC2_INSTANCE_LAUNCHING".to_string(),
-                "terminating" => "autoscaling:EC2_INSTANCE_TERMINATING".to_string(),
-                other => other.to_string(),
-            };
-            p.push(kv(
-                &format!("LifecycleHookSpecificationList.member.{n}.LifecycleHookName"),
-                &h.name,
-            ));
-            p.push(kv(
-                &format!("LifecycleHookSpecificationList.member.{n}.LifecycleTransition"),
-                transition,
-            ));
-            if let Some(t) = h.heartbeat_timeout {
-                p.push(kv(
-                    &format!("LifecycleHookSpecificationList.member.{n}.HeartbeatTimeout"),
-                    t,
-                ));
-            }
-            if let Some(r) = &h.default_result {
-                p.push(kv(
-                    &format!("LifecycleHookSpecificationList.member.{n}.DefaultResult"),
-                    r,
-                ));
-            }
-        }
-        call(world, "autoscaling", "CreateAutoScalingGroup", p)?;
-        if let Some(role) = &g.role {
-            world.set_group_role(&g.name, role);
-        }
-        if !g.suspended_processes.is_empty() {
-            let mut p = vec![kv("AutoScalingGroupName", &g.name)];
-            for (i, s) in g.suspended_processes.iter().enumerate() {
-                p.push(kv(&format!("ScalingProcesses.member.{}", i + 1), s));
-            }
-            call(world, "autoscaling", "SuspendProcesses", p)?;
-        }
-        for pol in &g.scaling_policies {
-            call(world, "autoscaling", "PutScalingPolicy", policy_params(&g.name, pol))?;
-        }
-        for a in &g.scheduled_actions {
-            let mut p = vec![kv("AutoScalingGroupName", &g.name), kv("ScheduledActionName", &a.name)];
-            let opt = [
-                ("Recurrence", a.recurrence.clone()),
-                ("StartTime", a.start_time.clone()),
-                ("MinSize", a.min.map(|v| v.to_string())),
-                ("MaxSize", a.max.map(|v| v.to_string())),
-                ("DesiredCapacity", a.desired.map(|v| v.to_string())),
-            ];
-            p.extend(opt.into_iter().filter_map(|(k, v)| v.map(|v| kv(k, v))));
-            call(world, "autoscaling", "PutScheduledUpdateGroupAction", p)?;
-        }
+        apply_group(world, g, &tg_arn)?;
     }
     let mut ids = Vec::new();
     for inst in &spec.instances {
@@ -339,79 +139,263 @@ fn policy_documents(given: &[serde_json::Value], what: &str) -> Result<Vec<serde
         .collect()
 }
 
-/// PutScalingPolicy parameters for a policy of `group`.
-fn policy_params(group: &str, pol: &PolicySpec) -> Vec<(String, String)> {
-    let mut p = vec![kv("AutoScalingGroupName", group), kv("PolicyName", &pol.name)];
-    let opt = [
-        ("PolicyType", pol.policy_type.clone()),
-        ("AdjustmentType", pol.adjustment_type.clone()),
-        ("ScalingAdjustment", pol.scaling_adjustment.map(|v| v.to_string())),
-        ("Cooldown", pol.cooldown.map(|v| v.to_string())),
-        (
-            "TargetTrackingConfiguration.TargetValue",
-            pol.target_value.map(|v| v.to_string()),
-        ),
-    ];
-    p.extend(opt.into_iter().filter_map(|(k, v)| v.map(|v| kv(k, v))));
-    for (i, st) in pol.steps.iter().enumerate() {
-        let n = i + 1;
-        if let Some(l) = st.lower {
-            p.push(kv(&format!("StepAdjustments.member.{n}.MetricIntervalLowerBound"), l));
-        }
-        if let Some(u) = st.upper {
-            p.push(kv(&format!("StepAdjustments.member.{n}.MetricIntervalUpperBound"), u));
-        }
-        p.push(kv(
-            &format!("StepAdjustments.member.{n}.ScalingAdjustment"),
-            st.adjustment,
-        ));
+/// A target group: CreateTargetGroup, then ModifyTargetGroupAttributes for its delay and slow start.
+fn apply_target_group(world: &mut World, tg: &TargetGroupSpec) -> Result<(), AwsError> {
+    let hc = &tg.health_check;
+    let create = elbv2::inputs::CreateTargetGroup {
+        name: tg.name.clone(),
+        protocol: Some(tg.protocol.clone()),
+        port: Some(tg.port),
+        health_check: elbv2::inputs::HealthCheckInput {
+            path: hc.path.clone(),
+            interval: hc.interval,
+            timeout: hc.timeout,
+            healthy_threshold: hc.healthy_threshold,
+            unhealthy_threshold: hc.unhealthy_threshold,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let created = elbv2::create_tg(world, &create).map_err(|e| named("CreateTargetGroup", e))?;
+    let attributes: Vec<(Option<String>, Option<String>)> = [
+        ("deregistration_delay.timeout_seconds", tg.deregistration_delay),
+        ("slow_start.duration_seconds", tg.slow_start),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| Some((Some(k.to_string()), Some(v?.to_string()))))
+    .collect();
+    if !attributes.is_empty() {
+        let modify = elbv2::inputs::ModifyTargetGroupAttributes {
+            arn: created.arn,
+            attributes,
+        };
+        elbv2::modify_tg_attributes(world, &modify).map_err(|e| named("ModifyTargetGroupAttributes", e))?;
     }
-    p
+    Ok(())
+}
+
+/// An ALB or NLB in two subnets, its listeners forwarding to their target groups, their rules.
+fn apply_load_balancer(
+    world: &mut World,
+    lb: &LoadBalancerSpec,
+    tg_arn: &dyn Fn(&World, &str) -> Result<String, AwsError>,
+) -> Result<(), AwsError> {
+    let create = elbv2::inputs::CreateLoadBalancer {
+        name: lb.name.clone(),
+        kind: Some(lb.kind),
+        subnets: vec!["subnet-0fakeaws0000000a".into(), "subnet-0fakeaws0000000b".into()],
+        ..Default::default()
+    };
+    let lb_arn = elbv2::create_lb(world, &create)
+        .map_err(|e| named("CreateLoadBalancer", e))?
+        .arn;
+    for l in &lb.listeners {
+        let tg = tg_arn(world, &l.target_group)?;
+        let proto = l.protocol.clone().unwrap_or_else(|| {
+            if lb.kind == LoadBalancerType::Network {
+                "TCP".into()
+            } else {
+                "HTTP".into()
+            }
+        });
+        let create = elbv2::inputs::CreateListener {
+            load_balancer_arn: lb_arn.clone(),
+            port: Some(l.port),
+            protocol: Some(proto),
+            default_actions: vec![forward_to(tg)],
+            tags: Vec::new(),
+        };
+        let listener = elbv2::create_listener(world, &create).map_err(|e| named("CreateListener", e))?;
+        create_rules(world, &lb.name, &listener.arn, l, tg_arn)?;
+    }
+    Ok(())
+}
+
+/// A plain forward to one target group.
+fn forward_to(arn: String) -> Action {
+    Action {
+        order: None,
+        kind: ActionKind::Forward {
+            target_groups: vec![WeightedTarget { arn, weight: 1 }],
+            single: true,
+            stickiness: None,
+        },
+    }
+}
+
+/// A Classic Load Balancer with one HTTP listener in two zones, its health check and draining.
+fn apply_classic(world: &mut World, c: &ClassicSpec) -> Result<(), AwsError> {
+    let region = world.region.clone();
+    let create = classic::inputs::CreateClassic {
+        name: c.name.clone(),
+        listeners: vec![classic::inputs::ListenerInput {
+            protocol: Some("HTTP".into()),
+            instance_protocol: None,
+            load_balancer_port: Some(c.port),
+            instance_port: Some(c.instance_port.unwrap_or(c.port)),
+        }],
+        availability_zones: vec![format!("{region}a"), format!("{region}b")],
+        subnets: Vec::new(),
+    };
+    classic::create_classic(world, &create).map_err(|e| named("CreateLoadBalancer", e))?;
+    if let Some(h) = &c.health_check {
+        let configure = classic::inputs::ConfigureHealthCheck {
+            name: c.name.clone(),
+            target: Some(h.target.clone()),
+            interval: Some(h.interval),
+            timeout: Some(h.timeout),
+            unhealthy_threshold: Some(h.unhealthy_threshold),
+            healthy_threshold: Some(h.healthy_threshold),
+        };
+        classic::configure_health_check(world, &configure).map_err(|e| named("ConfigureHealthCheck", e))?;
+    }
+    if let Some(t) = c.connection_draining {
+        let modify = classic::inputs::ModifyAttributes {
+            name: c.name.clone(),
+            draining_enabled: Some(true),
+            draining_timeout: Some(t),
+            ..Default::default()
+        };
+        classic::modify_attributes(world, &modify).map_err(|e| named("ModifyLoadBalancerAttributes", e))?;
+    }
+    Ok(())
+}
+
+/// A group and what hangs on it: CreateAutoScalingGroup (with its lifecycle hooks), its role,
+/// SuspendProcesses, PutScalingPolicy and PutScheduledUpdateGroupAction, each as a typed request.
+fn apply_group(
+    world: &mut World,
+    g: &GroupSpec,
+    tg_arn: &dyn Fn(&World, &str) -> Result<String, AwsError>,
+) -> Result<(), AwsError> {
+    let hooks = g
+        .lifecycle_hooks
+        .iter()
+        .map(|h| {
+            let transition = match h.transition.as_str() {
+                "launching" => LifecycleTransition::Launching,
+                "terminating" => LifecycleTransition::Terminating,
+                other => inputs::transition(other)?,
+            };
+            Ok(inputs::Hook {
+                name: h.name.clone(),
+                transition: Some(transition),
+                heartbeat_timeout: h.heartbeat_timeout,
+                default_result: h.default_result,
+                ..Default::default()
+            })
+        })
+        .collect::<Result<_, AwsError>>()
+        .map_err(|e| named("CreateAutoScalingGroup", e))?;
+    let create = inputs::CreateGroup {
+        name: g.name.clone(),
+        launch_template: Some(format!("{}-template", g.name)),
+        min: Some(g.min),
+        max: Some(g.max),
+        desired: g.desired,
+        availability_zones: g.availability_zones.clone(),
+        target_group_arns: g
+            .target_groups
+            .iter()
+            .map(|t| tg_arn(world, t))
+            .collect::<Result<_, _>>()?,
+        load_balancer_names: g.load_balancers.clone(),
+        health_check_type: g.health_check_type,
+        health_check_grace_period: g.health_check_grace_period,
+        new_instances_protected_from_scale_in: g.new_instances_protected_from_scale_in.then_some(true),
+        lifecycle_hooks: hooks,
+        ..Default::default()
+    };
+    autoscaling::create_group(world, &create).map_err(|e| named("CreateAutoScalingGroup", e))?;
+    if let Some(role) = &g.role {
+        world.set_group_role(&g.name, role);
+    }
+    if !g.suspended_processes.is_empty() {
+        world
+            .suspend(&g.name, &g.suspended_processes)
+            .map_err(|e| named("SuspendProcesses", e))?;
+    }
+    for pol in &g.scaling_policies {
+        let put = policy_input(&g.name, pol).map_err(|e| named("PutScalingPolicy", e))?;
+        autoscaling::put_policy(world, &put).map_err(|e| named("PutScalingPolicy", e))?;
+    }
+    for a in &g.scheduled_actions {
+        let put = inputs::PutScheduled {
+            group: g.name.clone(),
+            name: a.name.clone(),
+            start_ms: a
+                .start_time
+                .as_deref()
+                .map(|t| inputs::iso_ms("StartTime", t))
+                .transpose()
+                .map_err(|e| named("PutScheduledUpdateGroupAction", e))?,
+            recurrence: a.recurrence.clone(),
+            min: a.min,
+            max: a.max,
+            desired: a.desired,
+            ..Default::default()
+        };
+        autoscaling::put_scheduled(world, &put).map_err(|e| named("PutScheduledUpdateGroupAction", e))?;
+    }
+    Ok(())
+}
+
+/// PutScalingPolicy for a policy of `group`.
+fn policy_input(group: &str, pol: &PolicySpec) -> Result<inputs::PutPolicy, AwsError> {
+    Ok(inputs::PutPolicy {
+        group: group.to_string(),
+        name: pol.name.clone(),
+        policy_type: pol.policy_type.as_deref().map(PolicyType::parse).transpose()?,
+        adjustment_type: pol.adjustment_type.as_deref().map(AdjustmentType::parse).transpose()?,
+        scaling_adjustment: pol.scaling_adjustment,
+        cooldown: pol.cooldown,
+        steps: pol
+            .steps
+            .iter()
+            .map(|s| inputs::StepInput {
+                lower: s.lower,
+                upper: s.upper,
+                adjustment: Some(s.adjustment),
+            })
+            .collect(),
+        target_value: pol.target_value,
+        ..Default::default()
+    })
 }
 
 /// A listener's own rules (CreateRule each), after the listener itself.
 fn create_rules(
     world: &mut World,
     lb_name: &str,
-    lb_arn: &str,
+    listener: &str,
     l: &ListenerSpec,
     tg_arn: &dyn Fn(&World, &str) -> Result<String, AwsError>,
 ) -> Result<(), AwsError> {
-    if l.rules.is_empty() {
-        return Ok(());
-    }
-    let listener = world
-        .listeners
-        .values()
-        .find(|x| x.load_balancer_arn == lb_arn && x.port == l.port)
-        .map(|x| x.arn.clone())
-        .unwrap_or_default();
     for r in &l.rules {
-        let mut params = vec![
-            kv("ListenerArn", &listener),
-            kv("Priority", r.priority),
-            kv("Conditions.member.1.Field", "path-pattern"),
-            kv("Conditions.member.1.PathPatternConfig.Values.member.1", &r.path),
-        ];
-        match (&r.target_group, &r.fixed_response) {
-            (Some(t), None) => {
-                params.push(kv("Actions.member.1.Type", "forward"));
-                params.push(kv("Actions.member.1.TargetGroupArn", tg_arn(world, t)?));
-            }
-            (None, Some(f)) => {
-                params.push(kv("Actions.member.1.Type", "fixed-response"));
-                params.push(kv("Actions.member.1.FixedResponseConfig.StatusCode", f.status_code));
-                params.push(kv("Actions.member.1.FixedResponseConfig.ContentType", "text/plain"));
-                params.push(kv("Actions.member.1.FixedResponseConfig.MessageBody", &f.body));
-            }
+        let kind = match (&r.target_group, &r.fixed_response) {
+            (Some(t), None) => forward_to(tg_arn(world, t)?).kind,
+            (None, Some(f)) => ActionKind::FixedResponse {
+                status_code: f.status_code,
+                content_type: Some("text/plain".into()),
+                message_body: Some(f.body.clone()),
+            },
             _ => {
                 return Err(AwsError::validation(format!(
                     "load balancer {}: the rule at priority {} needs exactly one of target_group and fixed_response",
                     lb_name, r.priority
                 )))
             }
-        }
-        call(world, "elbv2", "CreateRule", params)?;
+        };
+        let create = elbv2::inputs::CreateRule {
+            listener_arn: listener.to_string(),
+            priority: Some(r.priority),
+            conditions: Some(vec![Condition::PathPattern {
+                values: vec![r.path.clone()],
+            }]),
+            actions: vec![Action { order: None, kind }],
+            tags: Vec::new(),
+        };
+        elbv2::create_rule(world, &create).map_err(|e| named("CreateRule", e))?;
     }
     Ok(())
 }

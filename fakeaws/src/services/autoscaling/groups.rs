@@ -8,20 +8,23 @@ use crate::model::Instance;
 use crate::model::Lifecycle;
 use crate::model::Tag;
 use crate::protocol::error::AwsError;
-use crate::protocol::query::Params;
+use crate::protocol::query::{in_range, Params};
 use crate::protocol::xml::Xml;
 use crate::protocol::Outcome;
 use crate::services::autoscaling::tags_and_hooks::hook_from;
 use crate::services::autoscaling::tags_and_hooks::tag_xml;
-use crate::services::autoscaling::tags_and_hooks::tags_from;
+use crate::services::autoscaling::inputs::CreateGroup;
+use crate::services::autoscaling::tags_and_hooks::tag_entries;
+
 use crate::world::World;
 /// A group size: an Integer in AWS's model (0 to 2^31 - 1).
-pub(super) fn size(p: &Params, key: &str) -> Result<Option<i64>, AwsError> {
-    p.int_in(key, 0, i32::MAX as i64)
+pub(super) fn size(key: &str, v: Option<i64>) -> Result<Option<i64>, AwsError> {
+    in_range(key, v, 0, i32::MAX as i64)
 }
 
-pub(super) fn create_group(world: &mut World, p: &Params) -> Outcome {
-    let name = p.req("AutoScalingGroupName")?.to_string();
+/// CreateAutoScalingGroup.
+pub(crate) fn create_group(world: &mut World, c: &CreateGroup) -> Result<(), AwsError> {
+    let name = c.name.clone();
     if name.len() > 255 {
         return Err(AwsError::validation(
             "AutoScalingGroupName must be at most 255 characters.",
@@ -34,24 +37,18 @@ pub(super) fn create_group(world: &mut World, p: &Params) -> Outcome {
             format!("AutoScalingGroup by this name already exists - A group with the name {name} already exists"),
         ));
     }
-    let template = p
-        .opt("LaunchTemplate.LaunchTemplateName")
-        .or(p.opt("LaunchTemplate.LaunchTemplateId"))
-        .or(p.opt("MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification.LaunchTemplateName"))
-        .map(str::to_string);
-    let config = p.opt("LaunchConfigurationName").map(str::to_string);
-    if template.is_none() && config.is_none() && p.opt("InstanceId").is_none() {
+    if c.launch_template.is_none() && c.launch_configuration.is_none() && c.instance_id.is_none() {
         return Err(AwsError::validation(
             "Valid requests must contain either LaunchTemplate, LaunchConfigurationName, InstanceId or MixedInstancesPolicy parameter.",
         ));
     }
-    let min = size(p, "MinSize")?.ok_or_else(|| AwsError::missing("MinSize"))?;
-    let max = size(p, "MaxSize")?.ok_or_else(|| AwsError::missing("MaxSize"))?;
-    let desired = size(p, "DesiredCapacity")?.unwrap_or(min);
+    let min = size("MinSize", c.min)?.ok_or_else(|| AwsError::missing("MinSize"))?;
+    let max = size("MaxSize", c.max)?.ok_or_else(|| AwsError::missing("MaxSize"))?;
+    let desired = size("DesiredCapacity", c.desired)?.unwrap_or(min);
     World::check_sizes(min, max, desired)?;
     world.check_quota(desired)?;
-    let mut azs = p.list("AvailabilityZones")?;
-    let vpc = p.opt("VPCZoneIdentifier").unwrap_or_default().to_string();
+    let mut azs = c.availability_zones.clone();
+    let vpc = c.vpc_zone_identifier.clone().unwrap_or_default();
     if azs.is_empty() && !vpc.is_empty() {
         azs = subnets_to_azs(world, &vpc);
     }
@@ -68,16 +65,14 @@ pub(super) fn create_group(world: &mut World, p: &Params) -> Outcome {
             )));
         }
     }
-    let tgs = p.list("TargetGroupARNs")?;
-    for arn in &tgs {
+    for arn in &c.target_group_arns {
         if !world.target_groups.contains_key(arn) {
             return Err(AwsError::validation(format!("Target group not found: {arn}")));
         }
     }
-    let hct = health_check_type(p)?.unwrap_or(HealthCheckType::Ec2);
     let mut hooks = std::collections::BTreeMap::new();
-    for h in p.structs("LifecycleHookSpecificationList")? {
-        let hook = hook_from(&h)?;
+    for h in &c.lifecycle_hooks {
+        let hook = hook_from(h)?;
         hooks.insert(hook.name.clone(), hook);
     }
     let uuid = world.uuid();
@@ -93,22 +88,22 @@ pub(super) fn create_group(world: &mut World, p: &Params) -> Outcome {
         desired,
         availability_zones: azs,
         vpc_zone_identifier: vpc,
-        target_groups: tgs,
-        health_check_type: hct,
-        health_check_grace_period_s: p.int("HealthCheckGracePeriod")?.unwrap_or(0),
-        default_cooldown_s: p.int("DefaultCooldown")?.unwrap_or(300),
-        launch_template: template,
-        launch_configuration: config,
+        target_groups: c.target_group_arns.clone(),
+        health_check_type: c.health_check_type.unwrap_or(HealthCheckType::Ec2),
+        health_check_grace_period_s: c.health_check_grace_period.unwrap_or(0),
+        default_cooldown_s: c.default_cooldown.unwrap_or(300),
+        launch_template: c.launch_template.clone(),
+        launch_configuration: c.launch_configuration.clone(),
         suspended: Default::default(),
         hooks,
         created_ms: world.now_ms,
         instances: Vec::new(),
-        new_instances_protected_from_scale_in: p.bool("NewInstancesProtectedFromScaleIn")?.unwrap_or(false),
+        new_instances_protected_from_scale_in: c.new_instances_protected_from_scale_in.unwrap_or(false),
         tags: Default::default(),
-        load_balancer_names: p.list("LoadBalancerNames")?,
+        load_balancer_names: c.load_balancer_names.clone(),
         role: None,
     };
-    let tags = tags_from(p, Some(&name))?
+    let tags = tag_entries(&c.tags, Some(&name))?
         .into_iter()
         .map(|(_, k, v, prop)| {
             let tag = Tag {
@@ -118,8 +113,7 @@ pub(super) fn create_group(world: &mut World, p: &Params) -> Outcome {
             (k, tag)
         })
         .collect();
-    world.add_group(group, tags)?;
-    Ok(None)
+    world.add_group(group, tags)
 }
 
 /// Subnets have no EC2 API here: `subnet-…` ids map onto the region's zones by their position.
@@ -137,9 +131,9 @@ pub(super) fn subnets_to_azs(world: &World, vpc: &str) -> Vec<String> {
 pub(super) fn update_group(world: &mut World, p: &Params) -> Outcome {
     let name = p.req("AutoScalingGroupName")?.to_string();
     let g = world.group(&name)?.clone();
-    let min = size(p, "MinSize")?;
-    let max = size(p, "MaxSize")?;
-    let desired_in = size(p, "DesiredCapacity")?;
+    let min = size("MinSize", p.int("MinSize")?)?;
+    let max = size("MaxSize", p.int("MaxSize")?)?;
+    let desired_in = size("DesiredCapacity", p.int("DesiredCapacity")?)?;
     let new_min = min.unwrap_or(g.min);
     let new_max = max.unwrap_or(g.max);
     // Like AWS: changing only min or max drags desired capacity along into the new range.

@@ -3,6 +3,7 @@
 
 mod activities;
 mod groups;
+pub(crate) mod inputs;
 mod scaling;
 mod tags_and_hooks;
 
@@ -10,11 +11,14 @@ use crate::model::*;
 use crate::protocol::error::AwsError;
 use crate::protocol::query::Params;
 use crate::protocol::xml::Xml;
-pub use crate::protocol::Outcome;
 use crate::services::table::{Action, Resource, Service, Unknown};
-use crate::world::World;
 use activities::*;
 use groups::*;
+use inputs::lifecycle_result;
+
+pub(crate) use groups::create_group;
+pub(crate) use scaling::{put_policy, put_scheduled};
+pub(crate) use tags_and_hooks::put_hook;
 use tags_and_hooks::*;
 
 /// The Auto Scaling XML namespace.
@@ -31,10 +35,6 @@ pub(crate) const SERVICE: Service<Params, Option<String>> = Service {
     actions: &[ACTIONS, scaling::ACTIONS],
 };
 
-/// Runs one Auto Scaling action.
-pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
-    SERVICE.handle(world, action, p)
-}
 
 /// Every action of this table: name, whether it changes the world, IAM resource, handler.
 pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
@@ -42,7 +42,10 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
         name: "CreateAutoScalingGroup",
         changes: true,
         resource: Resource::Any,
-        handler: |world, p| create_group(world, p),
+        handler: |world, p| {
+            create_group(world, &inputs::CreateGroup::decode(p)?)?;
+            Ok(None)
+        },
     },
     Action {
         name: "DescribeAutoScalingGroups",
@@ -77,7 +80,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
         changes: true,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
-            let desired = size(p, "DesiredCapacity")?.ok_or_else(|| AwsError::missing("DesiredCapacity"))?;
+            let desired = size("DesiredCapacity", p.int("DesiredCapacity")?)?.ok_or_else(|| AwsError::missing("DesiredCapacity"))?;
             world.set_desired(p.req("AutoScalingGroupName")?, desired)?;
             Ok(None)
         },
@@ -168,7 +171,8 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
         changes: true,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
-            world.suspend(p.req("AutoScalingGroupName")?, &processes(p)?)?;
+            let i = inputs::Processes::decode(p)?;
+            world.suspend(&i.group, &i.processes)?;
             Ok(None)
         },
     },
@@ -177,7 +181,8 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
         changes: true,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
-            world.resume(p.req("AutoScalingGroupName")?, &processes(p)?)?;
+            let i = inputs::Processes::decode(p)?;
+            world.resume(&i.group, &i.processes)?;
             Ok(None)
         },
     },
@@ -257,7 +262,10 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
         name: "PutLifecycleHook",
         changes: true,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
-        handler: |world, p| put_hook(world, p),
+        handler: |world, p| {
+            put_hook(world, &inputs::Hook::decode(p)?)?;
+            Ok(Some(String::new()))
+        },
     },
     Action {
         name: "CreateOrUpdateTags",
@@ -339,30 +347,4 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
 ];
 
-/// `ScalingProcesses`, each a process Auto Scaling knows (none: all of them).
-fn processes(p: &Params) -> Result<Vec<Process>, AwsError> {
-    // The order AWS names them in its error.
-    const NAMED: [Process; 9] = [
-        Process::Launch,
-        Process::Terminate,
-        Process::AddToLoadBalancer,
-        Process::AlarmNotification,
-        Process::AzRebalance,
-        Process::HealthCheck,
-        Process::InstanceRefresh,
-        Process::ReplaceUnhealthy,
-        Process::ScheduledActions,
-    ];
-    p.list("ScalingProcesses")?
-        .iter()
-        .map(|n| {
-            Process::parse(n).ok_or_else(|| {
-                let valid: Vec<&str> = NAMED.iter().map(|p| p.as_str()).collect();
-                AwsError::validation(format!(
-                    "Invalid scaling process name: {n}. Valid names are {}.",
-                    valid.join(", ")
-                ))
-            })
-        })
-        .collect()
-}
+

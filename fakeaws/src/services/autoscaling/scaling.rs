@@ -5,30 +5,12 @@
 use crate::clock::iso;
 use crate::cron::Cron;
 use crate::protocol::error::AwsError;
-use crate::protocol::query::Params;
+use crate::protocol::query::{in_range, Params};
+use crate::services::autoscaling::inputs::{float_param, PutPolicy, PutScheduled};
 use crate::protocol::xml::Xml;
 use crate::services::table::{Action, Resource};
 use crate::world::scaling::{AdjustmentType, PolicyType, ScalingPolicy, ScheduledAction, Step};
 use crate::world::World;
-
-fn time_param(p: &Params, key: &str) -> Result<Option<i64>, AwsError> {
-    match p.opt(key) {
-        None => Ok(None),
-        Some(s) => chrono::DateTime::parse_from_rfc3339(s)
-            .map(|t| Some(t.timestamp_millis()))
-            .map_err(|_| AwsError::validation(format!("Value '{s}' for {key} is not a valid ISO 8601 timestamp."))),
-    }
-}
-
-fn float_param(p: &Params, key: &str) -> Result<Option<f64>, AwsError> {
-    match p.opt(key) {
-        None => Ok(None),
-        Some(s) => s
-            .parse::<f64>()
-            .map(Some)
-            .map_err(|_| AwsError::validation(format!("Value '{s}' for {key} is not a number."))),
-    }
-}
 
 /// Auto Scaling's policy and scheduled-action actions (a table of [`super::SERVICE`]): name,
 /// whether it changes the world, IAM resource, handler.
@@ -37,7 +19,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
         name: "PutScalingPolicy",
         changes: true,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
-        handler: |world, p| put_policy(world, p),
+        handler: |world, p| put_policy(world, &PutPolicy::decode(p)?),
     },
     Action {
         name: "DescribePolicies",
@@ -92,7 +74,10 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
         name: "PutScheduledUpdateGroupAction",
         changes: true,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
-        handler: |world, p| put_scheduled(world, p),
+        handler: |world, p| {
+            put_scheduled(world, &PutScheduled::decode(p)?)?;
+            Ok(None)
+        },
     },
     Action {
         name: "DescribeScheduledActions",
@@ -128,24 +113,24 @@ fn keep_or_mint(world: &mut World, existing: Option<String>, resource: impl FnOn
     })
 }
 
-fn put_policy(world: &mut World, p: &Params) -> Result<Option<String>, AwsError> {
-    let group = p.req("AutoScalingGroupName")?.to_string();
-    let name = p.req("PolicyName")?.to_string();
+/// PutScalingPolicy; answers the policy's ARN.
+pub(crate) fn put_policy(world: &mut World, q: &PutPolicy) -> Result<Option<String>, AwsError> {
+    let (group, name) = (q.group.clone(), q.name.clone());
     world.group(&group)?;
-    let kind = PolicyType::parse(p.opt("PolicyType").unwrap_or("SimpleScaling"))?;
-    let adjustment_type = p.opt("AdjustmentType").map(AdjustmentType::parse).transpose()?;
-    let scaling_adjustment = p.int_in("ScalingAdjustment", i32::MIN as i64, i32::MAX as i64)?;
+    let kind = q.policy_type.unwrap_or(PolicyType::SimpleScaling);
+    let adjustment_type = q.adjustment_type;
+    let int32 = |key: &str, v: Option<i64>| in_range(key, v, i32::MIN as i64, i32::MAX as i64);
+    let scaling_adjustment = int32("ScalingAdjustment", q.scaling_adjustment)?;
     let mut steps = Vec::new();
-    for s in p.structs("StepAdjustments")? {
+    for s in &q.steps {
         steps.push(Step {
-            lower: float_param(&s, "MetricIntervalLowerBound")?,
-            upper: float_param(&s, "MetricIntervalUpperBound")?,
-            adjustment: s
-                .int_in("ScalingAdjustment", i32::MIN as i64, i32::MAX as i64)?
+            lower: s.lower,
+            upper: s.upper,
+            adjustment: int32("ScalingAdjustment", s.adjustment)?
                 .ok_or_else(|| AwsError::missing("StepAdjustments.member.N.ScalingAdjustment"))?,
         });
     }
-    let target_value = float_param(p, "TargetTrackingConfiguration.TargetValue")?;
+    let target_value = q.target_value;
     match kind {
         PolicyType::SimpleScaling if scaling_adjustment.is_none() => {
             return Err(AwsError::validation(
@@ -170,6 +155,10 @@ fn put_policy(world: &mut World, p: &Params) -> Result<Option<String>, AwsError>
         }
         _ => {}
     }
+    let natural = |key: &str, v: Option<i64>| in_range(key, v, 0, i32::MAX as i64);
+    let min_adjustment_magnitude = natural("MinAdjustmentMagnitude", q.min_adjustment_magnitude)?;
+    let cooldown_s = natural("Cooldown", q.cooldown)?;
+    let estimated_instance_warmup_s = natural("EstimatedInstanceWarmup", q.estimated_instance_warmup)?;
     let existing = world
         .policies
         .values()
@@ -185,13 +174,13 @@ fn put_policy(world: &mut World, p: &Params) -> Result<Option<String>, AwsError>
         kind,
         adjustment_type,
         scaling_adjustment,
-        min_adjustment_magnitude: p.int_in("MinAdjustmentMagnitude", 0, i32::MAX as i64)?,
-        cooldown_s: p.int_in("Cooldown", 0, i32::MAX as i64)?,
+        min_adjustment_magnitude,
+        cooldown_s,
         steps,
-        metric_aggregation_type: p.opt("MetricAggregationType").map(str::to_string),
-        estimated_instance_warmup_s: p.int_in("EstimatedInstanceWarmup", 0, i32::MAX as i64)?,
+        metric_aggregation_type: q.metric_aggregation_type.clone(),
+        estimated_instance_warmup_s,
         target_value,
-        enabled: p.bool("Enabled")?.unwrap_or(true),
+        enabled: q.enabled.unwrap_or(true),
     };
     world.put_policy(policy);
     let mut x = Xml::new();
@@ -245,28 +234,25 @@ fn describe_policies(world: &mut World, p: &Params) -> Result<Option<String>, Aw
     Ok(Some(x.finish()))
 }
 
-fn put_scheduled(world: &mut World, p: &Params) -> Result<Option<String>, AwsError> {
-    let group = p.req("AutoScalingGroupName")?.to_string();
-    let name = p.req("ScheduledActionName")?.to_string();
+/// PutScheduledUpdateGroupAction.
+pub(crate) fn put_scheduled(world: &mut World, q: &PutScheduled) -> Result<(), AwsError> {
+    let (group, name) = (q.group.clone(), q.name.clone());
     world.group(&group)?;
-    let start = match time_param(p, "StartTime")? {
-        Some(t) => Some(t),
-        None => time_param(p, "Time")?,
-    };
-    let end = time_param(p, "EndTime")?;
-    let recurrence = p.opt("Recurrence").map(str::to_string);
+    let (start, end) = (q.start_ms, q.end_ms);
+    let recurrence = q.recurrence.clone();
+    let size = |key: &str, v: Option<i64>| in_range(key, v, 0, i32::MAX as i64);
     let (min, max, desired) = (
-        p.int_in("MinSize", 0, i32::MAX as i64)?,
-        p.int_in("MaxSize", 0, i32::MAX as i64)?,
-        p.int_in("DesiredCapacity", 0, i32::MAX as i64)?,
+        size("MinSize", q.min)?,
+        size("MaxSize", q.max)?,
+        size("DesiredCapacity", q.desired)?,
     );
     if min.is_none() && max.is_none() && desired.is_none() {
         return Err(AwsError::validation(
             "At least one of MinSize, MaxSize or DesiredCapacity must be specified.",
         ));
     }
-    if let Some(tz) = p.opt("TimeZone") {
-        if !matches!(tz, "UTC" | "Etc/UTC" | "GMT" | "Etc/GMT") {
+    if let Some(tz) = &q.time_zone {
+        if !matches!(tz.as_str(), "UTC" | "Etc/UTC" | "GMT" | "Etc/GMT") {
             return Err(AwsError::validation(format!(
                 "TimeZone '{tz}': fakeaws evaluates recurrences in UTC only."
             )));
@@ -314,10 +300,10 @@ fn put_scheduled(world: &mut World, p: &Params) -> Result<Option<String>, AwsErr
         min,
         max,
         desired,
-        time_zone: p.opt("TimeZone").map(str::to_string),
+        time_zone: q.time_zone.clone(),
         next_ms: next,
     });
-    Ok(None)
+    Ok(())
 }
 
 fn describe_scheduled(world: &mut World, p: &Params) -> Result<Option<String>, AwsError> {

@@ -2,9 +2,9 @@
 
 use crate::model::LifecycleHook;
 use crate::model::LifecycleResult;
-use crate::model::LifecycleTransition;
 use crate::protocol::error::AwsError;
-use crate::protocol::query::Params;
+use crate::protocol::query::{in_range, Params};
+use crate::services::autoscaling::inputs::{Hook, TagInput};
 use crate::protocol::xml::Xml;
 use crate::protocol::Outcome;
 use crate::world::World;
@@ -13,33 +13,41 @@ pub(super) fn tags_from(
     p: &Params,
     default_group: Option<&str>,
 ) -> Result<Vec<(String, String, String, bool)>, AwsError> {
+    tag_entries(&TagInput::decode_all(p)?, default_group)
+}
+
+/// Typed tags checked as AWS does (resource type, key and value lengths).
+pub(super) fn tag_entries(
+    tags: &[TagInput],
+    default_group: Option<&str>,
+) -> Result<Vec<(String, String, String, bool)>, AwsError> {
     let mut out = Vec::new();
-    for t in p.structs("Tags")? {
-        let group = match (t.opt("ResourceId"), default_group) {
-            (Some(g), _) => g.to_string(),
+    for t in tags {
+        let group = match (&t.resource_id, default_group) {
+            (Some(g), _) => g.clone(),
             (None, Some(g)) => g.to_string(),
             (None, None) => return Err(AwsError::missing("Tags.member.N.ResourceId")),
         };
-        if let Some(rt) = t.opt("ResourceType") {
+        if let Some(rt) = &t.resource_type {
             if rt != "auto-scaling-group" {
                 return Err(AwsError::validation(format!(
                     "Value '{rt}' for ResourceType is invalid: it must be auto-scaling-group."
                 )));
             }
         }
-        let key = t.req("Key")?.to_string();
+        let key = t.key.clone().ok_or_else(|| AwsError::missing("Key"))?;
         if key.len() > 128 {
             return Err(AwsError::validation(format!(
                 "Tag key '{key}' is longer than 128 characters."
             )));
         }
-        let value = t.opt("Value").unwrap_or_default().to_string();
+        let value = t.value.clone().unwrap_or_default();
         if value.len() > 256 {
             return Err(AwsError::validation(format!(
                 "The value of tag '{key}' is longer than 256 characters."
             )));
         }
-        out.push((group, key, value, t.bool("PropagateAtLaunch")?.unwrap_or(false)));
+        out.push((group, key, value, t.propagate_at_launch.unwrap_or(false)));
     }
     Ok(out)
 }
@@ -83,49 +91,33 @@ pub(super) fn describe_tags(world: &mut World, p: &Params) -> Outcome {
     Ok(Some(x.finish()))
 }
 
-pub(super) fn hook_from(h: &Params) -> Result<LifecycleHook, AwsError> {
-    let name = h.req("LifecycleHookName")?.to_string();
-    let transition = h.req("LifecycleTransition")?;
-    let transition = LifecycleTransition::parse(transition).ok_or_else(|| {
-        AwsError::validation(format!(
-            "Invalid Lifecycle Transition: {transition}. Valid values are autoscaling:EC2_INSTANCE_LAUNCHING and autoscaling:EC2_INSTANCE_TERMINATING."
-        ))
-    })?;
-    let default_result = lifecycle_result(h, "DefaultResult")?.unwrap_or(LifecycleResult::Abandon);
+/// A lifecycle hook as the group keeps it, its values checked (the transition is required, the
+/// heartbeat 30 s to 2 hours).
+pub(super) fn hook_from(h: &Hook) -> Result<LifecycleHook, AwsError> {
+    let transition = h.transition.ok_or_else(|| AwsError::missing("LifecycleTransition"))?;
     Ok(LifecycleHook {
-        name,
+        name: h.name.clone(),
         transition,
-        heartbeat_timeout_s: h.int_in("HeartbeatTimeout", 30, 7200)?.unwrap_or(3600),
-        default_result,
-        notification_metadata: h.opt("NotificationMetadata").map(str::to_string),
-        notification_target_arn: h.opt("NotificationTargetARN").map(str::to_string),
-        role_arn: h.opt("RoleARN").map(str::to_string),
+        heartbeat_timeout_s: in_range("HeartbeatTimeout", h.heartbeat_timeout, 30, 7200)?.unwrap_or(3600),
+        default_result: h.default_result.unwrap_or(LifecycleResult::Abandon),
+        notification_metadata: h.notification_metadata.clone(),
+        notification_target_arn: h.notification_target_arn.clone(),
+        role_arn: h.role_arn.clone(),
     })
 }
 
-pub(super) fn put_hook(world: &mut World, p: &Params) -> Outcome {
-    let group = p.req("AutoScalingGroupName")?.to_string();
-    world.group(&group)?;
-    let name = p.req("LifecycleHookName")?.to_string();
-    let existing = world.group(&group)?.hooks.get(&name).cloned();
-    let mut merged = p.clone();
+/// PutLifecycleHook: a hook put again keeps the transition, heartbeat and default result the
+/// request leaves out.
+pub(crate) fn put_hook(world: &mut World, h: &Hook) -> Result<(), AwsError> {
+    let existing = world.group(&h.group)?.hooks.get(&h.name).cloned();
+    let mut merged = h.clone();
     if let Some(e) = existing {
-        merged
-            .0
-            .entry("LifecycleTransition".into())
-            .or_insert(e.transition.to_string());
-        merged
-            .0
-            .entry("HeartbeatTimeout".into())
-            .or_insert(e.heartbeat_timeout_s.to_string());
-        merged
-            .0
-            .entry("DefaultResult".into())
-            .or_insert(e.default_result.to_string());
+        merged.transition = merged.transition.or(Some(e.transition));
+        merged.heartbeat_timeout = merged.heartbeat_timeout.or(Some(e.heartbeat_timeout_s));
+        merged.default_result = merged.default_result.or(Some(e.default_result));
     }
     let hook = hook_from(&merged)?;
-    world.put_lifecycle_hook(&group, hook)?;
-    Ok(Some(String::new()))
+    world.put_lifecycle_hook(&h.group, hook)
 }
 
 pub(super) fn describe_hooks(world: &mut World, p: &Params) -> Outcome {
@@ -150,15 +142,4 @@ pub(super) fn describe_hooks(world: &mut World, p: &Params) -> Outcome {
     Ok(Some(x.finish()))
 }
 
-/// A lifecycle action result parameter (`DefaultResult`, `LifecycleActionResult`), if given.
-pub(super) fn lifecycle_result(p: &Params, name: &str) -> Result<Option<LifecycleResult>, AwsError> {
-    p.opt(name)
-        .map(|r| {
-            LifecycleResult::parse(r).ok_or_else(|| {
-                AwsError::validation(format!(
-                    "Value '{r}' for {name} is invalid: valid values are CONTINUE and ABANDON."
-                ))
-            })
-        })
-        .transpose()
-}
+

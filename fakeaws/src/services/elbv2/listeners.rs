@@ -1,22 +1,25 @@
 //! ELBv2 listeners: their ports, protocols and default actions.
 
-use super::actions::{action_xml, decode};
+use super::actions::{action_xml, check_actions, decode};
 use crate::model::Listener;
 use crate::protocol::error::AwsError;
-use crate::protocol::query::Params;
+use crate::protocol::query::{in_range, Params};
+use crate::services::elbv2::inputs::CreateListener;
 use crate::protocol::xml::Xml;
 use crate::protocol::Outcome;
 use crate::services::elbv2::lb_not_found;
 use crate::world::World;
 
-pub(super) fn create_listener(world: &mut World, p: &Params) -> Outcome {
-    let lb = p.req("LoadBalancerArn")?.to_string();
+/// CreateListener; the same listener again answers the existing one.
+pub(crate) fn create_listener(world: &mut World, c: &CreateListener) -> Result<Listener, AwsError> {
+    let lb = c.load_balancer_arn.clone();
     if !world.load_balancers.contains_key(&lb) {
         return Err(lb_not_found());
     }
-    let port = p.int_in("Port", 1, 65535)?.ok_or_else(|| AwsError::missing("Port"))?;
-    let protocol = p.opt("Protocol").unwrap_or("HTTP").to_string();
-    let actions = decode(world, p, "DefaultActions")?;
+    let port = in_range("Port", c.port, 1, 65535)?.ok_or_else(|| AwsError::missing("Port"))?;
+    let protocol = c.protocol.clone().unwrap_or_else(|| "HTTP".into());
+    let mut actions = c.default_actions.clone();
+    check_actions(world, &mut actions, "DefaultActions")?;
     if actions.is_empty() {
         return Err(AwsError::missing("DefaultActions"));
     }
@@ -26,10 +29,7 @@ pub(super) fn create_listener(world: &mut World, p: &Params) -> Outcome {
         .find(|l| l.load_balancer_arn == lb && l.port == port)
     {
         if l.actions == actions && l.protocol == protocol {
-            let l = l.clone();
-            let mut x = Xml::new();
-            x.list("Listeners", [&l], listener_xml);
-            return Ok(Some(x.finish()));
+            return Ok(l.clone());
         }
         return Err(AwsError::new(
             400,
@@ -52,10 +52,15 @@ pub(super) fn create_listener(world: &mut World, p: &Params) -> Outcome {
         rules: Vec::new(),
     };
     world.add_listener(l.clone())?;
-    super::tags::tag_new(world, &arn, p)?;
+    super::tags::tag_new(world, &arn, &c.tags)?;
+    Ok(l)
+}
+
+/// The answer of CreateListener.
+pub(super) fn listener_result(l: &Listener) -> Option<String> {
     let mut x = Xml::new();
-    x.list("Listeners", [&l], listener_xml);
-    Ok(Some(x.finish()))
+    x.list("Listeners", [l], listener_xml);
+    Some(x.finish())
 }
 
 pub(super) fn listener_xml(x: &mut Xml, l: &Listener) {

@@ -6,31 +6,21 @@ use crate::model::LoadBalancer;
 use crate::model::LoadBalancerType;
 use crate::protocol::error::AwsError;
 use crate::protocol::query::Params;
+use crate::services::elbv2::inputs::CreateLoadBalancer;
 use crate::protocol::xml::Xml;
 use crate::protocol::Outcome;
 use crate::services::elbv2::lb_not_found;
 use crate::world::World;
-pub(super) fn create_lb(world: &mut World, p: &Params) -> Outcome {
-    let name = p.req("Name")?.to_string();
+/// CreateLoadBalancer; creating one again by name answers the existing one.
+pub(crate) fn create_lb(world: &mut World, c: &CreateLoadBalancer) -> Result<LoadBalancer, AwsError> {
+    let name = c.name.clone();
     check_name("Load balancer", &name)?;
-    let kind = match p.opt("Type") {
-        None => LoadBalancerType::Application,
-        Some(k) => LoadBalancerType::parse(k).ok_or_else(|| {
-            AwsError::validation(format!(
-                "Value '{k}' for Type is invalid: valid values are application, network and gateway."
-            ))
-        })?,
-    };
+    let kind = c.kind.unwrap_or(LoadBalancerType::Application);
     if let Some(existing) = world.load_balancers.values().find(|l| l.name == name).cloned() {
-        let mut x = Xml::new();
-        x.list("LoadBalancers", [&existing], lb_xml);
-        return Ok(Some(x.finish()));
+        return Ok(existing);
     }
-    let mut subnets = p.list("Subnets")?;
-    for m in p.structs("SubnetMappings")? {
-        subnets.push(m.req("SubnetId")?.to_string());
-    }
-    let azs: Vec<(String, String)> = subnets
+    let azs: Vec<(String, String)> = c
+        .subnets
         .iter()
         .enumerate()
         .map(|(i, s)| (format!("{}{}", world.region, (b'a' + (i % 6) as u8) as char), s.clone()))
@@ -54,17 +44,22 @@ pub(super) fn create_lb(world: &mut World, p: &Params) -> Outcome {
         arn: arn.clone(),
         name: name.clone(),
         kind,
-        scheme: p.opt("Scheme").unwrap_or("internet-facing").to_string(),
+        scheme: c.scheme.clone().unwrap_or_else(|| "internet-facing".into()),
         availability_zones: azs,
         created_ms: world.now_ms,
         dns_name: format!("{name}-{}.{}.elb.amazonaws.com", short % 1_000_000_000, world.region),
         vpc_id: "vpc-0fakeaws00000001".to_string(),
     };
     world.add_load_balancer(lb.clone());
-    super::tags::tag_new(world, &arn, p)?;
+    super::tags::tag_new(world, &arn, &c.tags)?;
+    Ok(lb)
+}
+
+/// The answer of CreateLoadBalancer.
+pub(super) fn lb_result(lb: &LoadBalancer) -> Option<String> {
     let mut x = Xml::new();
-    x.list("LoadBalancers", [&lb], lb_xml);
-    Ok(Some(x.finish()))
+    x.list("LoadBalancers", [lb], lb_xml);
+    Some(x.finish())
 }
 
 pub(super) fn lb_xml(x: &mut Xml, l: &LoadBalancer) {

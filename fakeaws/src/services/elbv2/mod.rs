@@ -2,6 +2,7 @@
 //! listeners and their rules, tags, targets and their health, in the shapes botocore and the Rust SDK expect.
 
 mod actions;
+pub(crate) mod inputs;
 mod listeners;
 mod load_balancers;
 mod rules;
@@ -14,8 +15,11 @@ use crate::services::table::{Action, Resource, Service, Unknown};
 use crate::model::*;
 use crate::protocol::error::AwsError;
 use crate::protocol::query::Params;
-use crate::protocol::Outcome;
 use crate::world::World;
+pub(crate) use listeners::create_listener;
+pub(crate) use load_balancers::create_lb;
+pub(crate) use rules::create_rule;
+pub(crate) use target_groups::{create_tg, modify_tg_attributes};
 use listeners::*;
 use load_balancers::*;
 use rules::*;
@@ -36,10 +40,6 @@ pub(crate) const SERVICE: Service<Params, Option<String>> = Service {
     actions: &[ACTIONS],
 };
 
-/// Runs one ELBv2 action.
-pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
-    SERVICE.handle(world, action, p)
-}
 
 /// Every action of this table: name, whether it changes the world, IAM resource, handler.
 pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
@@ -47,7 +47,10 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
         name: "CreateLoadBalancer",
         changes: true,
         resource: Resource::Any,
-        handler: |world, p| create_lb(world, p),
+        handler: |world, p| {
+            let lb = create_lb(world, &inputs::CreateLoadBalancer::decode(p)?)?;
+            Ok(lb_result(&lb))
+        },
     },
     Action {
         name: "DescribeLoadBalancers",
@@ -68,7 +71,10 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
         name: "CreateTargetGroup",
         changes: true,
         resource: Resource::Any,
-        handler: |world, p| create_tg(world, p),
+        handler: |world, p| {
+            let t = create_tg(world, &inputs::CreateTargetGroup::decode(p)?)?;
+            Ok(tg_result(world, &t))
+        },
     },
     Action {
         name: "DescribeTargetGroups",
@@ -104,7 +110,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
         name: "ModifyTargetGroupAttributes",
         changes: true,
         resource: Resource::Arn(&["TargetGroupArn"]),
-        handler: |world, p| modify_tg_attributes(world, p),
+        handler: |world, p| modify_tg_attributes(world, &inputs::ModifyTargetGroupAttributes::decode(p)?),
     },
     Action {
         name: "RegisterTargets",
@@ -128,7 +134,10 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
         name: "CreateListener",
         changes: true,
         resource: Resource::Any,
-        handler: |world, p| create_listener(world, p),
+        handler: |world, p| {
+            let l = create_listener(world, &inputs::CreateListener::decode(p)?)?;
+            Ok(listener_result(&l))
+        },
     },
     Action {
         name: "DescribeListeners",
@@ -152,7 +161,10 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
         name: "CreateRule",
         changes: true,
         resource: Resource::Arn(&["ListenerArn"]),
-        handler: |world, p| create_rule(world, p),
+        handler: |world, p| {
+            let rule = create_rule(world, &inputs::CreateRule::decode(p)?)?;
+            Ok(rule_result(&rule))
+        },
     },
     Action {
         name: "DescribeRules",

@@ -1,12 +1,13 @@
 //! ELBv2 listener rules: CreateRule, DescribeRules, ModifyRule, DeleteRule, SetRulePriorities.
 //! The listener's default actions appear as its default rule (`IsDefault`, priority `default`).
 
-use super::actions::{action_xml, condition_xml, conditions, decode};
+use super::actions::{action_xml, check_actions, check_conditions, condition_xml, conditions, decode};
 use crate::model::Condition;
 use crate::model::Listener;
 use crate::model::Rule;
 use crate::protocol::error::AwsError;
 use crate::protocol::query::Params;
+use crate::services::elbv2::inputs::CreateRule;
 use crate::protocol::xml::Xml;
 use crate::protocol::Outcome;
 use crate::world::rules::RuleRef;
@@ -55,17 +56,21 @@ fn rules_result(rules: &[Rule]) -> String {
     x.finish()
 }
 
-pub(super) fn create_rule(world: &mut World, p: &Params) -> Outcome {
-    let listener = p.req("ListenerArn")?.to_string();
-    let priority = p.int("Priority")?.ok_or_else(|| AwsError::missing("Priority"))?;
-    if !p.has_list("Conditions") {
-        return Err(AwsError::missing("Conditions"));
-    }
-    let conditions = conditions(p)?;
-    let actions = decode(world, p, "Actions")?;
-    let rule = world.create_rule(&listener, priority, conditions, actions)?;
-    super::tags::tag_new(world, &rule.arn, p)?;
-    Ok(Some(rules_result(&[rule])))
+/// CreateRule.
+pub(crate) fn create_rule(world: &mut World, c: &CreateRule) -> Result<Rule, AwsError> {
+    let priority = c.priority.ok_or_else(|| AwsError::missing("Priority"))?;
+    let conditions = c.conditions.clone().ok_or_else(|| AwsError::missing("Conditions"))?;
+    check_conditions(&conditions)?;
+    let mut actions = c.actions.clone();
+    check_actions(world, &mut actions, "Actions")?;
+    let rule = world.create_rule(&c.listener_arn, priority, conditions, actions)?;
+    super::tags::tag_new(world, &rule.arn, &c.tags)?;
+    Ok(rule)
+}
+
+/// The answer of CreateRule.
+pub(super) fn rule_result(rule: &Rule) -> Option<String> {
+    Some(rules_result(std::slice::from_ref(rule)))
 }
 
 pub(super) fn describe_rules(world: &mut World, p: &Params) -> Outcome {

@@ -2,19 +2,25 @@
 
 use crate::protocol::error::AwsError;
 use crate::protocol::query::Params;
+use crate::services::elbv2::inputs::{decode_tags, TagInput};
 use crate::protocol::xml::Xml;
 use crate::protocol::Outcome;
 use crate::world::World;
 fn tags_from(p: &Params) -> Result<Vec<(String, String)>, AwsError> {
+    tag_pairs(&decode_tags(p)?)
+}
+
+/// Tags checked as ELBv2 does (keys 1 to 128 characters, not `aws:`; values up to 256).
+fn tag_pairs(tags: &[TagInput]) -> Result<Vec<(String, String)>, AwsError> {
     let mut out = Vec::new();
-    for t in p.structs("Tags")? {
-        let key = t.req("Key")?.to_string();
+    for (key, value) in tags {
+        let key = key.clone().ok_or_else(|| AwsError::missing("Key"))?;
         if key.is_empty() || key.chars().count() > 128 || key.starts_with("aws:") {
             return Err(AwsError::validation(format!(
                 "Tag key '{key}' is not valid: 1 to 128 characters, not starting with 'aws:'"
             )));
         }
-        let value = t.opt("Value").unwrap_or_default().to_string();
+        let value = value.clone().unwrap_or_default();
         if value.chars().count() > 256 {
             return Err(AwsError::validation(format!(
                 "The value of tag '{key}' is longer than 256 characters"
@@ -26,8 +32,8 @@ fn tags_from(p: &Params) -> Result<Vec<(String, String)>, AwsError> {
 }
 
 /// Applies the `Tags` of a Create call to the new resource.
-pub(super) fn tag_new(world: &mut World, arn: &str, p: &Params) -> Result<(), AwsError> {
-    let tags = tags_from(p)?;
+pub(super) fn tag_new(world: &mut World, arn: &str, tags: &[TagInput]) -> Result<(), AwsError> {
+    let tags = tag_pairs(tags)?;
     if tags.is_empty() {
         return Ok(());
     }

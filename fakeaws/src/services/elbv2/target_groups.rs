@@ -5,60 +5,56 @@ use crate::model::HealthCheck;
 use crate::model::TargetGroup;
 use crate::model::TargetGroupAttributes;
 use crate::protocol::error::AwsError;
-use crate::protocol::query::Params;
+use crate::protocol::query::{in_range, Params};
+use crate::services::elbv2::inputs::{CreateTargetGroup, HealthCheckInput, ModifyTargetGroupAttributes};
 use crate::protocol::xml::Xml;
 use crate::protocol::Outcome;
 use crate::services::elbv2::lb_not_found;
 use crate::services::elbv2::tg;
 use crate::world::World;
 use std::collections::BTreeMap;
+/// Health-check settings: those given, else `base`'s (ModifyTargetGroup), else the protocol's
+/// defaults; checked against AWS's ranges.
 pub(super) fn health_check_from(
-    p: &Params,
+    h: &HealthCheckInput,
     protocol: &str,
     base: Option<&HealthCheck>,
 ) -> Result<HealthCheck, AwsError> {
     let network = protocol == "TCP" || protocol == "UDP" || protocol == "TLS";
     let hc = HealthCheck {
-        protocol: p
-            .opt("HealthCheckProtocol")
-            .map(str::to_string)
+        protocol: h
+            .protocol
+            .clone()
             .or(base.map(|b| b.protocol.clone()))
             .unwrap_or_else(|| if network { "TCP".into() } else { protocol.to_string() }),
-        port: p
-            .opt("HealthCheckPort")
-            .map(str::to_string)
+        port: h
+            .port
+            .clone()
             .or(base.map(|b| b.port.clone()))
             .unwrap_or_else(|| "traffic-port".into()),
-        path: p
-            .opt("HealthCheckPath")
-            .map(str::to_string)
+        path: h
+            .path
+            .clone()
             .or(base.and_then(|b| b.path.clone()))
             .or(if network { None } else { Some("/".into()) }),
-        interval_s: p
-            .int_in("HealthCheckIntervalSeconds", 5, 300)?
+        interval_s: in_range("HealthCheckIntervalSeconds", h.interval, 5, 300)?
             .or(base.map(|b| b.interval_s))
             .unwrap_or(30),
-        timeout_s: p
-            .int_in("HealthCheckTimeoutSeconds", 2, 120)?
+        timeout_s: in_range("HealthCheckTimeoutSeconds", h.timeout, 2, 120)?
             .or(base.map(|b| b.timeout_s))
             .unwrap_or(if network { 10 } else { 5 }),
-        healthy_threshold: p
-            .int_in("HealthyThresholdCount", 2, 10)?
+        healthy_threshold: in_range("HealthyThresholdCount", h.healthy_threshold, 2, 10)?
             .or(base.map(|b| b.healthy_threshold))
             .unwrap_or(5),
-        unhealthy_threshold: p
-            .int_in("UnhealthyThresholdCount", 2, 10)?
+        unhealthy_threshold: in_range("UnhealthyThresholdCount", h.unhealthy_threshold, 2, 10)?
             .or(base.map(|b| b.unhealthy_threshold))
             .unwrap_or(2),
-        matcher: p
-            .opt("Matcher.HttpCode")
-            .map(str::to_string)
+        matcher: h
+            .matcher
+            .clone()
             .or(base.and_then(|b| b.matcher.clone()))
             .or(if network { None } else { Some("200".into()) }),
-        enabled: p
-            .bool("HealthCheckEnabled")?
-            .or(base.map(|b| b.enabled))
-            .unwrap_or(true),
+        enabled: h.enabled.or(base.map(|b| b.enabled)).unwrap_or(true),
     };
     if hc.timeout_s >= hc.interval_s {
         return Err(AwsError::validation(format!(
@@ -69,28 +65,26 @@ pub(super) fn health_check_from(
     Ok(hc)
 }
 
-pub(super) fn create_tg(world: &mut World, p: &Params) -> Outcome {
-    let name = p.req("Name")?.to_string();
+/// CreateTargetGroup; creating one again with the same settings answers the existing one.
+pub(crate) fn create_tg(world: &mut World, c: &CreateTargetGroup) -> Result<TargetGroup, AwsError> {
+    let name = c.name.clone();
     check_name("Target group", &name)?;
-    let target_type = p.opt("TargetType").unwrap_or("instance").to_string();
-    let protocol = p.opt("Protocol").unwrap_or("HTTP").to_string();
+    let target_type = c.target_type.clone().unwrap_or_else(|| "instance".into());
+    let protocol = c.protocol.clone().unwrap_or_else(|| "HTTP".into());
     if !["HTTP", "HTTPS", "TCP", "TLS", "UDP", "TCP_UDP", "GENEVE"].contains(&protocol.as_str()) {
         return Err(AwsError::validation(format!(
             "Value '{protocol}' for Protocol is invalid."
         )));
     }
-    let port = p.int_in("Port", 1, 65535)?;
-    let port = match (port, target_type.as_str()) {
+    let port = match (in_range("Port", c.port, 1, 65535)?, target_type.as_str()) {
         (Some(port), _) => port,
         (None, "lambda") => 0,
         (None, _) => return Err(AwsError::validation("A port must be specified")),
     };
-    let hc = health_check_from(p, &protocol, None)?;
+    let hc = health_check_from(&c.health_check, &protocol, None)?;
     if let Some(existing) = world.target_groups.values().find(|t| t.name == name).cloned() {
         if existing.port == port && existing.protocol == protocol {
-            let mut x = Xml::new();
-            x.list("TargetGroups", [&existing], |x, t| tg_xml(x, world, t));
-            return Ok(Some(x.finish()));
+            return Ok(existing);
         }
         return Err(AwsError::new(
             400,
@@ -105,7 +99,7 @@ pub(super) fn create_tg(world: &mut World, p: &Params) -> Outcome {
         name,
         protocol: protocol.clone(),
         port,
-        vpc_id: p.opt("VpcId").unwrap_or("vpc-0fakeaws00000001").to_string(),
+        vpc_id: c.vpc_id.clone().unwrap_or_else(|| "vpc-0fakeaws00000001".into()),
         target_type,
         health_check: hc,
         attributes: TargetGroupAttributes::defaults(&protocol),
@@ -113,10 +107,15 @@ pub(super) fn create_tg(world: &mut World, p: &Params) -> Outcome {
         created_ms: world.now_ms,
     };
     world.add_target_group(t.clone());
-    super::tags::tag_new(world, &arn, p)?;
+    super::tags::tag_new(world, &arn, &c.tags)?;
+    Ok(t)
+}
+
+/// The answer of CreateTargetGroup and ModifyTargetGroup.
+pub(super) fn tg_result(world: &World, t: &TargetGroup) -> Option<String> {
     let mut x = Xml::new();
-    x.list("TargetGroups", [&t], |x, t| tg_xml(x, world, t));
-    Ok(Some(x.finish()))
+    x.list("TargetGroups", [t], |x, t| tg_xml(x, world, t));
+    Some(x.finish())
 }
 
 pub(super) fn tg_xml(x: &mut Xml, world: &World, t: &TargetGroup) {
@@ -183,7 +182,7 @@ pub(super) fn describe_tgs(world: &mut World, p: &Params) -> Outcome {
 pub(super) fn modify_tg(world: &mut World, p: &Params) -> Outcome {
     let arn = p.req("TargetGroupArn")?.to_string();
     let t = tg(world, &arn)?.clone();
-    let hc = health_check_from(p, &t.protocol, Some(&t.health_check))?;
+    let hc = health_check_from(&HealthCheckInput::decode(p)?, &t.protocol, Some(&t.health_check))?;
     world.set_target_group_health_check(&arn, hc);
     let t = tg(world, &arn)?;
     let mut x = Xml::new();
@@ -199,17 +198,18 @@ pub(super) fn attributes(attrs: &BTreeMap<String, String>) -> String {
     x.finish()
 }
 
-pub(super) fn modify_tg_attributes(world: &mut World, p: &Params) -> Outcome {
-    let arn = p.req("TargetGroupArn")?.to_string();
+/// ModifyTargetGroupAttributes: each key known and its value in range, applied together.
+pub(crate) fn modify_tg_attributes(world: &mut World, m: &ModifyTargetGroupAttributes) -> Outcome {
+    let arn = m.arn.clone();
     tg(world, &arn)?;
-    let attrs = p.structs("Attributes")?;
+    let attrs = &m.attributes;
     if attrs.is_empty() {
         return Err(AwsError::missing("Attributes"));
     }
     let mut updates = Vec::new();
-    for a in &attrs {
-        let key = a.req("Key")?.to_string();
-        let value = a.opt("Value").unwrap_or_default().to_string();
+    for (key, value) in attrs {
+        let key = key.clone().ok_or_else(|| AwsError::missing("Key"))?;
+        let value = value.clone().unwrap_or_default();
         let int_range = |min: i64, max: i64| -> Result<(), AwsError> {
             match value.parse::<i64>() {
                 Ok(v) if (min..=max).contains(&v) => Ok(()),

@@ -6,9 +6,13 @@ use crate::model::*;
 use crate::protocol::error::AwsError;
 use crate::protocol::query::Params;
 use crate::protocol::xml::Xml;
-use crate::protocol::Outcome;
 use crate::services::table::{Action, Resource, Service, Unknown};
 use crate::world::World;
+
+pub(crate) mod inputs;
+mod ops;
+
+pub(crate) use ops::{configure_health_check, create_classic, modify_attributes};
 
 /// The Classic ELB XML namespace.
 pub const NAMESPACE: &str = "http://elasticloadbalancing.amazonaws.com/doc/2012-06-01/";
@@ -61,10 +65,6 @@ pub(crate) const SERVICE: Service<Params, Option<String>> = Service {
     actions: &[ACTIONS],
 };
 
-/// Runs one Classic ELB action.
-pub fn handle(world: &mut World, action: &str, p: &Params) -> Outcome {
-    SERVICE.handle(world, action, p)
-}
 
 /// Every action of this table: name, whether it changes the world, IAM resource, handler.
 pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
@@ -73,78 +73,9 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
         changes: true,
         resource: Resource::Any,
         handler: |world, p| {
-            let name = p.req("LoadBalancerName")?.to_string();
-            if name.len() > 32 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-                return Err(AwsError::validation(format!(
-                    "LoadBalancerName '{name}' must be 1-32 alphanumeric characters or hyphens"
-                )));
-            }
-            let mut listeners = Vec::new();
-            for l in p.structs("Listeners")? {
-                let protocol = l.req("Protocol")?.to_uppercase();
-                listeners.push(ClassicListener {
-                    instance_protocol: l
-                        .opt("InstanceProtocol")
-                        .map(str::to_uppercase)
-                        .unwrap_or_else(|| protocol.clone()),
-                    protocol,
-                    port: l
-                        .int_in("LoadBalancerPort", 1, 65535)?
-                        .ok_or_else(|| AwsError::missing("LoadBalancerPort"))?,
-                    instance_port: l
-                        .int_in("InstancePort", 1, 65535)?
-                        .ok_or_else(|| AwsError::missing("InstancePort"))?,
-                });
-            }
-            if listeners.is_empty() {
-                return Err(AwsError::missing("Listeners"));
-            }
-            let mut azs = p.list("AvailabilityZones")?;
-            for (i, _) in p.list("Subnets")?.iter().enumerate() {
-                azs.push(format!("{}{}", world.region, (b'a' + (i % 6) as u8) as char));
-            }
-            if azs.is_empty() {
-                return Err(AwsError::validation(
-                    "Either AvailabilityZones or Subnets must be specified",
-                ));
-            }
-            if let Some(existing) = world.classic.get(&name) {
-                if existing.listeners != listeners {
-                    return Err(AwsError::new(
-                        400,
-                        "DuplicateLoadBalancerName",
-                        format!("Load balancer name '{name}' already exists"),
-                    ));
-                }
-            } else {
-                let port = listeners[0].instance_port;
-                let dns_name = format!(
-                    "{name}-{}.{}.elb.amazonaws.com",
-                    world.next_rand() % 1_000_000_000,
-                    world.region
-                );
-                world.add_classic(ClassicLb {
-                    dns_name,
-                    name: name.clone(),
-                    created_ms: world.now_ms,
-                    availability_zones: azs,
-                    listeners,
-                    health_check: ClassicHealthCheck {
-                        target: format!("TCP:{port}"),
-                        interval_s: 30,
-                        timeout_s: 5,
-                        unhealthy_threshold: 2,
-                        healthy_threshold: 10,
-                    },
-                    members: Vec::new(),
-                    draining_enabled: false,
-                    draining_timeout_s: 300,
-                    cross_zone: false,
-                    idle_timeout_s: 60,
-                });
-            }
+            let lb = create_classic(world, &inputs::CreateClassic::decode(p)?)?;
             let mut x = Xml::new();
-            x.leaf("DNSName", &world.classic[&name].dns_name);
+            x.leaf("DNSName", &lb.dns_name);
             Ok(Some(x.finish()))
         },
     },
@@ -280,31 +211,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
         changes: true,
         resource: Resource::Any,
         handler: |world, p| {
-            let name = p.req("LoadBalancerName")?.to_string();
-            lb(world, &name)?;
-            let h = p.sub("HealthCheck");
-            let target = h
-                .req("Target")
-                .map_err(|_| AwsError::missing("HealthCheck.Target"))?
-                .to_string();
-            let hc = ClassicHealthCheck {
-                interval_s: h
-                    .int_in("Interval", 5, 300)?
-                    .ok_or_else(|| AwsError::missing("HealthCheck.Interval"))?,
-                timeout_s: h
-                    .int_in("Timeout", 2, 60)?
-                    .ok_or_else(|| AwsError::missing("HealthCheck.Timeout"))?,
-                unhealthy_threshold: h
-                    .int_in("UnhealthyThreshold", 2, 10)?
-                    .ok_or_else(|| AwsError::missing("HealthCheck.UnhealthyThreshold"))?,
-                healthy_threshold: h
-                    .int_in("HealthyThreshold", 2, 10)?
-                    .ok_or_else(|| AwsError::missing("HealthCheck.HealthyThreshold"))?,
-                target,
-            };
-            if hc.timeout_s >= hc.interval_s {
-                return Err(AwsError::validation("HealthCheck Timeout must be less than Interval"));
-            }
+            let hc = configure_health_check(world, &inputs::ConfigureHealthCheck::decode(p)?)?;
             let mut x = Xml::new();
             x.elem("HealthCheck", |x| {
                 x.leaf("Target", &hc.target)
@@ -313,7 +220,6 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
                     .leaf("UnhealthyThreshold", hc.unhealthy_threshold)
                     .leaf("HealthyThreshold", hc.healthy_threshold);
             });
-            world.modify_classic(&name, |l| l.health_check = hc)?;
             Ok(Some(x.finish()))
         },
     },
@@ -331,30 +237,11 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
         changes: true,
         resource: Resource::Any,
         handler: |world, p| {
-            let name = p.req("LoadBalancerName")?.to_string();
-            lb(world, &name)?;
-            let a = p.sub("LoadBalancerAttributes");
-            let enabled = a.bool("ConnectionDraining.Enabled")?;
-            let timeout = a.int_in("ConnectionDraining.Timeout", 1, 3600)?;
-            let cross = a.bool("CrossZoneLoadBalancing.Enabled")?;
-            let idle = a.int_in("ConnectionSettings.IdleTimeout", 1, 4000)?;
-            world.modify_classic(&name, |l| {
-                if let Some(e) = enabled {
-                    l.draining_enabled = e;
-                }
-                if let Some(t) = timeout {
-                    l.draining_timeout_s = t;
-                }
-                if let Some(c) = cross {
-                    l.cross_zone = c;
-                }
-                if let Some(i) = idle {
-                    l.idle_timeout_s = i;
-                }
-            })?;
+            let m = inputs::ModifyAttributes::decode(p)?;
+            modify_attributes(world, &m)?;
             let mut x = Xml::new();
-            x.leaf("LoadBalancerName", &name);
-            let body = attributes(lb(world, &name)?);
+            x.leaf("LoadBalancerName", &m.name);
+            let body = attributes(lb(world, &m.name)?);
             Ok(Some(format!("{}{body}", x.finish())))
         },
     },
