@@ -183,4 +183,3 @@ mod tests {
         assert!(p.req("Missing").unwrap_err().message.contains("Missing"));
     }
 }
-

@@ -4,9 +4,9 @@
 //! equivalent AWS calls would be. No Query strings are built.
 
 use super::ListenerSpec;
-use super::{ClassicSpec, GroupSpec, LoadBalancerSpec, TargetGroupSpec};
 use super::PolicySpec;
 use super::WorldSpec;
+use super::{ClassicSpec, GroupSpec, LoadBalancerSpec, TargetGroupSpec};
 use crate::model::{Action, ActionKind, Condition, LifecycleTransition, LoadBalancerType, WeightedTarget};
 use crate::protocol::error::AwsError;
 use crate::services::autoscaling::{self, inputs};
@@ -398,4 +398,68 @@ fn create_rules(
         elbv2::create_rule(world, &create).map_err(|e| named("CreateRule", e))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::query::Params;
+    use crate::spec::{parse, WorldFile};
+
+    /// The error a world file gets, and the one the same request gets through the API.
+    fn both(
+        world_file: &str,
+        service: &crate::services::table::Service<Params, Option<String>>,
+        body: &str,
+    ) -> (String, String) {
+        let WorldFile::Spec(spec) = parse(world_file, "w.toml").expect("parses") else {
+            panic!("a spec")
+        };
+        let from_file = apply(&mut World::new("us-east-1", 0), &spec).expect_err("refused");
+        let p = Params::decode(body.as_bytes()).expect("decodes");
+        let action = p.opt("Action").expect("action").to_string();
+        let mut world = World::new("us-east-1", 0);
+        let from_api = service.handle(&mut world, &action, &p).expect_err("refused");
+        (from_file.message, from_api.message)
+    }
+
+    /// A world file's values are checked by the operation the API's handler calls: out of
+    /// range, the same refusal, named as the call it stands for.
+    #[test]
+    fn a_world_file_is_refused_as_the_api_call_would_be() {
+        let (file, api) = both(
+            "[[target_groups]]\nname = \"web\"\nport = 80\nhealth_check = { interval = 400 }\n",
+            &elbv2::SERVICE,
+            "Action=CreateTargetGroup&Name=web&Port=80&Protocol=HTTP&HealthCheckIntervalSeconds=400",
+        );
+        assert_eq!(file, format!("CreateTargetGroup: {api}"));
+        assert!(api.contains("HealthCheckIntervalSeconds"), "{api}");
+
+        let (file, api) = both(
+            "[[groups]]\nname = \"g\"\nmin = 1\nmax = 2\navailability_zones = [\"us-east-1a\"]\n\
+             lifecycle_hooks = [{ name = \"h\", transition = \"launching\", heartbeat_timeout = 10 }]\n",
+            &autoscaling::SERVICE,
+            "Action=CreateAutoScalingGroup&AutoScalingGroupName=g&MinSize=1&MaxSize=2&AvailabilityZones.member.1=us-east-1a\
+             &LaunchTemplate.LaunchTemplateName=t&LifecycleHookSpecificationList.member.1.LifecycleHookName=h\
+             &LifecycleHookSpecificationList.member.1.LifecycleTransition=autoscaling:EC2_INSTANCE_LAUNCHING\
+             &LifecycleHookSpecificationList.member.1.HeartbeatTimeout=10",
+        );
+        assert_eq!(file, format!("CreateAutoScalingGroup: {api}"));
+        assert!(api.contains("HeartbeatTimeout"), "{api}");
+    }
+
+    /// A fixed-response rule's status code is checked on a world file's rule too.
+    #[test]
+    fn a_world_file_rule_gets_the_apis_checks() {
+        let file = "[[target_groups]]\nname = \"web\"\nport = 80\n\
+            [[load_balancers]]\nname = \"alb\"\n\
+            [[load_balancers.listeners]]\nport = 80\ntarget_group = \"web\"\n\
+            [[load_balancers.listeners.rules]]\npriority = 1\npath = \"/x\"\nfixed_response = { status_code = 302 }\n";
+        let WorldFile::Spec(spec) = parse(file, "w.toml").expect("parses") else {
+            panic!("a spec")
+        };
+        let e = apply(&mut World::new("us-east-1", 0), &spec).expect_err("302 is not a fixed response");
+        assert!(e.message.starts_with("CreateRule: "), "{}", e.message);
+        assert!(e.message.contains("^(2|4|5)"), "{}", e.message);
+    }
 }

@@ -11,10 +11,10 @@ use crate::protocol::error::AwsError;
 use crate::protocol::query::{in_range, Params};
 use crate::protocol::xml::Xml;
 use crate::protocol::Outcome;
-use crate::services::autoscaling::tags_and_hooks::hook_from;
-use crate::services::autoscaling::tags_and_hooks::tag_xml;
 use crate::services::autoscaling::inputs::CreateGroup;
+use crate::services::autoscaling::tags_and_hooks::hook_from;
 use crate::services::autoscaling::tags_and_hooks::tag_entries;
+use crate::services::autoscaling::tags_and_hooks::tag_xml;
 
 use crate::world::World;
 /// A group size: an Integer in AWS's model (0 to 2^31 - 1).

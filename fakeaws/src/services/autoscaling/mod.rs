@@ -35,7 +35,6 @@ pub(crate) const SERVICE: Service<Params, Option<String>> = Service {
     actions: &[ACTIONS, scaling::ACTIONS],
 };
 
-
 /// Every action of this table: name, whether it changes the world, IAM resource, handler.
 pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     Action {
@@ -80,7 +79,8 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
         changes: true,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
-            let desired = size("DesiredCapacity", p.int("DesiredCapacity")?)?.ok_or_else(|| AwsError::missing("DesiredCapacity"))?;
+            let desired = size("DesiredCapacity", p.int("DesiredCapacity")?)?
+                .ok_or_else(|| AwsError::missing("DesiredCapacity"))?;
             world.set_desired(p.req("AutoScalingGroupName")?, desired)?;
             Ok(None)
         },
@@ -346,5 +346,3 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
         },
     },
 ];
-
-

@@ -4,9 +4,9 @@ use crate::model::LifecycleHook;
 use crate::model::LifecycleResult;
 use crate::protocol::error::AwsError;
 use crate::protocol::query::{in_range, Params};
-use crate::services::autoscaling::inputs::{Hook, TagInput};
 use crate::protocol::xml::Xml;
 use crate::protocol::Outcome;
+use crate::services::autoscaling::inputs::{Hook, TagInput};
 use crate::world::World;
 /// Tags as `(group, key, value, propagate)`; `default_group` fills a missing ResourceId.
 pub(super) fn tags_from(
@@ -141,5 +141,3 @@ pub(super) fn describe_hooks(world: &mut World, p: &Params) -> Outcome {
     );
     Ok(Some(x.finish()))
 }
-
-

@@ -65,7 +65,6 @@ pub(crate) const SERVICE: Service<Params, Option<String>> = Service {
     actions: &[ACTIONS],
 };
 
-
 /// Every action of this table: name, whether it changes the world, IAM resource, handler.
 pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     Action {

@@ -18,10 +18,12 @@ pub(crate) fn create_classic(world: &mut World, c: &CreateClassic) -> Result<Cla
     }
     let mut listeners = Vec::new();
     for l in &c.listeners {
-        let protocol = l.protocol.as_deref().ok_or_else(|| AwsError::missing("Protocol"))?.to_uppercase();
-        let port = |key: &str, v: Option<i64>| {
-            in_range(key, v, 1, 65535)?.ok_or_else(|| AwsError::missing(key))
-        };
+        let protocol = l
+            .protocol
+            .as_deref()
+            .ok_or_else(|| AwsError::missing("Protocol"))?
+            .to_uppercase();
+        let port = |key: &str, v: Option<i64>| in_range(key, v, 1, 65535)?.ok_or_else(|| AwsError::missing(key));
         listeners.push(ClassicListener {
             instance_protocol: l
                 .instance_protocol
@@ -89,7 +91,10 @@ pub(crate) fn configure_health_check(
     c: &ConfigureHealthCheck,
 ) -> Result<ClassicHealthCheck, AwsError> {
     lb(world, &c.name)?;
-    let target = c.target.clone().ok_or_else(|| AwsError::missing("HealthCheck.Target"))?;
+    let target = c
+        .target
+        .clone()
+        .ok_or_else(|| AwsError::missing("HealthCheck.Target"))?;
     let field = |key: &str, v: Option<i64>, min: i64, max: i64| {
         in_range(key, v, min, max)?.ok_or_else(|| AwsError::missing(&format!("HealthCheck.{key}")))
     };

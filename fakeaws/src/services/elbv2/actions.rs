@@ -257,7 +257,8 @@ fn check_redirect([protocol, port, host, path, query]: [&String; 5], at: &str) -
             "Member must satisfy regular expression pattern: ^(HTTPS?|#\\{protocol\\})$",
         ));
     }
-    if protocol == "#{protocol}" && port == "#{port}" && host == "#{host}" && path == "/#{path}" && query == "#{query}" {
+    if protocol == "#{protocol}" && port == "#{port}" && host == "#{host}" && path == "/#{path}" && query == "#{query}"
+    {
         return Err(AwsError::validation(
             "The redirect configuration is not valid: it would redirect to the original URL (a loop)",
         ));

@@ -4,9 +4,9 @@ use super::actions::{action_xml, check_actions, decode};
 use crate::model::Listener;
 use crate::protocol::error::AwsError;
 use crate::protocol::query::{in_range, Params};
-use crate::services::elbv2::inputs::CreateListener;
 use crate::protocol::xml::Xml;
 use crate::protocol::Outcome;
+use crate::services::elbv2::inputs::CreateListener;
 use crate::services::elbv2::lb_not_found;
 use crate::world::World;
 

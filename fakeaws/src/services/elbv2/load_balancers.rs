@@ -6,9 +6,9 @@ use crate::model::LoadBalancer;
 use crate::model::LoadBalancerType;
 use crate::protocol::error::AwsError;
 use crate::protocol::query::Params;
-use crate::services::elbv2::inputs::CreateLoadBalancer;
 use crate::protocol::xml::Xml;
 use crate::protocol::Outcome;
+use crate::services::elbv2::inputs::CreateLoadBalancer;
 use crate::services::elbv2::lb_not_found;
 use crate::world::World;
 /// CreateLoadBalancer; creating one again by name answers the existing one.

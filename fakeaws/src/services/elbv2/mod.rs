@@ -17,14 +17,14 @@ use crate::protocol::error::AwsError;
 use crate::protocol::query::Params;
 use crate::world::World;
 pub(crate) use listeners::create_listener;
-pub(crate) use load_balancers::create_lb;
-pub(crate) use rules::create_rule;
-pub(crate) use target_groups::{create_tg, modify_tg_attributes};
 use listeners::*;
+pub(crate) use load_balancers::create_lb;
 use load_balancers::*;
+pub(crate) use rules::create_rule;
 use rules::*;
 use tags::*;
 use target_groups::*;
+pub(crate) use target_groups::{create_tg, modify_tg_attributes};
 use targets::*;
 
 /// The ELBv2 XML namespace.
@@ -39,7 +39,6 @@ pub(crate) const SERVICE: Service<Params, Option<String>> = Service {
     unknown: Unknown::InvalidAction,
     actions: &[ACTIONS],
 };
-
 
 /// Every action of this table: name, whether it changes the world, IAM resource, handler.
 pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[

@@ -7,9 +7,9 @@ use crate::model::Listener;
 use crate::model::Rule;
 use crate::protocol::error::AwsError;
 use crate::protocol::query::Params;
-use crate::services::elbv2::inputs::CreateRule;
 use crate::protocol::xml::Xml;
 use crate::protocol::Outcome;
+use crate::services::elbv2::inputs::CreateRule;
 use crate::world::rules::RuleRef;
 use crate::world::World;
 

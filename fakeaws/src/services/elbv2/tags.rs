@@ -2,9 +2,9 @@
 
 use crate::protocol::error::AwsError;
 use crate::protocol::query::Params;
-use crate::services::elbv2::inputs::{decode_tags, TagInput};
 use crate::protocol::xml::Xml;
 use crate::protocol::Outcome;
+use crate::services::elbv2::inputs::{decode_tags, TagInput};
 use crate::world::World;
 fn tags_from(p: &Params) -> Result<Vec<(String, String)>, AwsError> {
     tag_pairs(&decode_tags(p)?)
