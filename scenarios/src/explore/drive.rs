@@ -58,6 +58,17 @@ pub fn run(o: &Options, paths: &crate::runner::Paths) -> anyhow::Result<bool> {
     Ok(results.iter().all(|r| r.failing == 0))
 }
 
+/// What the variants of one scenario came to, counted as they finish (shared by their tasks).
+#[derive(Default)]
+struct Tally {
+    done: AtomicUsize,
+    failing: AtomicUsize,
+    not_applicable: AtomicUsize,
+    out_of_time: AtomicUsize,
+}
+
+/// One scenario's exploration: the base run and its trigger points, the space of variants, the
+/// chosen variants run and judged, the findings grouped, shrunk and written.
 async fn explore_one(
     o: &Options,
     file: &std::path::Path,
@@ -86,31 +97,26 @@ async fn explore_one(
     // The scenario's own events cost what they cost in every variant, and in the base.
     let own = own_cost(&base);
     if o.list {
-        println!("{name}: {} trigger points", points.len());
-        for p in &points {
-            println!("  {}", p.describe());
-        }
-        println!("{name}: {} planned events", all_plans.len());
-        for p in &all_plans {
-            println!("  {:<18} {}", p.kind, p.what);
-        }
+        print_space(&name, &points, &all_plans);
     }
     let space = Space {
         plans: all_plans,
         depth: o.depth,
     };
+    let mut result = ScenarioResult {
+        scenario: name.clone(),
+        trigger_points: points.len(),
+        space: space.len(),
+        variants: 0,
+        not_applicable: 0,
+        failing: 0,
+        wall_seconds: 0.0,
+        budget_reached: false,
+        findings: Vec::new(),
+    };
     if o.list {
-        return Ok(ScenarioResult {
-            scenario: name,
-            trigger_points: points.len(),
-            space: space.len(),
-            variants: 0,
-            not_applicable: 0,
-            failing: 0,
-            wall_seconds: t.elapsed().as_secs_f64(),
-            budget_reached: false,
-            findings: Vec::new(),
-        });
+        result.wall_seconds = t.elapsed().as_secs_f64();
+        return Ok(result);
     }
     let base_findings = judge(&allowed, &none, own, &Ok(outcome.clone()));
     let mut chosen: Vec<usize> = sample(space.len(), o.max_variants, o.seed)
@@ -120,71 +126,113 @@ async fn explore_one(
     if deadline.is_some() {
         chosen = budget_order(chosen, o.seed);
     }
-    let total = chosen.len();
-    let done = Arc::new(AtomicUsize::new(0));
-    let failing = Arc::new(AtomicUsize::new(0));
-    let skipped = Arc::new(AtomicUsize::new(0));
-    let out_of_time = Arc::new(AtomicUsize::new(0));
-    let limit = Arc::new(tokio::sync::Semaphore::new(o.jobs));
-    let mut tasks = Vec::new();
-    for i in chosen {
-        let Some(plan) = space.plan(i) else {
-            continue;
-        };
-        let v = variant(&base, plan, i);
-        let (paths, limit, allowed, twice) = (paths.clone(), limit.clone(), allowed.clone(), o.twice);
-        let (done, failing, skipped, name) = (done.clone(), failing.clone(), skipped.clone(), name.clone());
-        let out_of_time = out_of_time.clone();
-        tasks.push(tokio::spawn(async move {
-            let _permit = limit.acquire_owned().await;
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                out_of_time.fetch_add(1, Ordering::Relaxed);
-                return None;
-            }
-            let (findings, outcome) = run_variant(&v, &allowed, own, &paths, &name, twice).await;
-            if !findings.is_empty() {
-                failing.fetch_add(1, Ordering::Relaxed);
-            }
-            if outcome.as_ref().is_err_and(super::not_applicable) {
-                skipped.fetch_add(1, Ordering::Relaxed);
-            }
-            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            // On a terminal, one line rewritten in place; in a log, a line per tenth.
-            let tty = std::io::stderr().is_terminal();
-            let step = if tty { 10 } else { total.div_ceil(10).max(1) };
-            if n % step == 0 || n == total {
-                let line = format!(
-                    "  {name}: {n}/{total} variants, {} failing",
-                    failing.load(Ordering::Relaxed)
-                );
-                if tty {
-                    eprint!("\r{line}");
-                } else {
-                    eprintln!("{line}");
-                }
-                let _ = std::io::stderr().flush();
-            }
-            let kept = (!findings.is_empty()).then(|| outcome.ok()).flatten();
-            Some((v, findings, kept))
-        }));
-    }
-    let mut judged: Vec<Judged> = Vec::new();
-    for t in tasks {
-        if let Ok(Some(r)) = t.await {
-            judged.push(r);
-        }
-    }
-    if std::io::stderr().is_terminal() {
-        eprintln!();
-    }
+    let tally = Arc::new(Tally::default());
+    let run = Run {
+        o,
+        base: &base,
+        allowed: &allowed,
+        own,
+        paths,
+        name: &name,
+        deadline,
+    };
+    let mut judged = run.variants(&space, chosen, &tally).await;
     let ran = judged.len();
     if !base_findings.is_empty() {
         let mut v = variant(&base, none, 0);
         v.index = usize::MAX;
         judged.push((v, base_findings, Some(outcome)));
     }
-    let mut findings = Vec::new();
     for ((property, event), members) in group(judged.iter().map(|(v, f, _)| (&v.plan, f.as_slice()))) {
+        let g = run.finding(out_dir, property, event, &judged, &members).await?;
+        result.findings.push(g);
+    }
+    result.variants = ran;
+    result.not_applicable = tally.not_applicable.load(Ordering::Relaxed);
+    result.failing = judged.iter().filter(|(_, f, _)| !f.is_empty()).count();
+    result.wall_seconds = t.elapsed().as_secs_f64();
+    result.budget_reached = tally.out_of_time.load(Ordering::Relaxed) > 0;
+    Ok(result)
+}
+
+/// `--list`: the trigger points and the planned events.
+fn print_space(name: &str, points: &[crate::runner::TriggerPoint], plans: &[super::Plan]) {
+    println!("{name}: {} trigger points", points.len());
+    for p in points {
+        println!("  {}", p.describe());
+    }
+    println!("{name}: {} planned events", plans.len());
+    for p in plans {
+        println!("  {:<18} {}", p.kind, p.what);
+    }
+}
+
+/// What every variant of one scenario shares.
+struct Run<'a> {
+    o: &'a Options,
+    base: &'a crate::schema::Scenario,
+    allowed: &'a BTreeSet<ViolationKind>,
+    own: super::Cost,
+    paths: &'a crate::runner::Paths,
+    name: &'a str,
+    deadline: Option<Instant>,
+}
+
+impl Run<'_> {
+    /// Runs the chosen variants on `--jobs` at a time, with progress on standard error.
+    async fn variants(&self, space: &Space, chosen: Vec<usize>, tally: &Arc<Tally>) -> Vec<Judged> {
+        let total = chosen.len();
+        let limit = Arc::new(tokio::sync::Semaphore::new(self.o.jobs));
+        let mut tasks = Vec::new();
+        for i in chosen {
+            let Some(plan) = space.plan(i) else {
+                continue;
+            };
+            let v = variant(self.base, plan, i);
+            let (paths, limit, allowed, twice) =
+                (self.paths.clone(), limit.clone(), self.allowed.clone(), self.o.twice);
+            let (tally, name, own, deadline) = (tally.clone(), self.name.to_string(), self.own, self.deadline);
+            tasks.push(tokio::spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    tally.out_of_time.fetch_add(1, Ordering::Relaxed);
+                    return None;
+                }
+                let (findings, outcome) = run_variant(&v, &allowed, own, &paths, &name, twice).await;
+                if !findings.is_empty() {
+                    tally.failing.fetch_add(1, Ordering::Relaxed);
+                }
+                if outcome.as_ref().is_err_and(super::not_applicable) {
+                    tally.not_applicable.fetch_add(1, Ordering::Relaxed);
+                }
+                progress(&name, &tally, total);
+                let kept = (!findings.is_empty()).then(|| outcome.ok()).flatten();
+                Some((v, findings, kept))
+            }));
+        }
+        let mut judged: Vec<Judged> = Vec::new();
+        for t in tasks {
+            if let Ok(Some(r)) = t.await {
+                judged.push(r);
+            }
+        }
+        if std::io::stderr().is_terminal() {
+            eprintln!();
+        }
+        judged
+    }
+
+    /// One finding: the first variant of its group, shrunk (`--shrink-runs`), written as a
+    /// scenario file with its timeline page.
+    async fn finding(
+        &self,
+        out_dir: &std::path::Path,
+        property: String,
+        event: String,
+        judged: &[Judged],
+        members: &[usize],
+    ) -> anyhow::Result<Group> {
+        let name = self.name;
         let (v, f, o1) = &judged[members[0]];
         let label = if v.index == usize::MAX {
             format!("{property}-base")
@@ -192,18 +240,18 @@ async fn explore_one(
             format!("{property}-{event}-{}", v.index)
         };
         // The base's own findings are not shrunk: there is no event to take away.
-        let shrunk = if v.index == usize::MAX || o.shrink_runs == 0 {
+        let shrunk = if v.index == usize::MAX || self.o.shrink_runs == 0 {
             None
         } else {
             eprint!("  {name}: shrinking {label} ...");
             let s = super::shrink(
-                &base,
+                self.base,
                 &v.plan,
                 &property,
-                &allowed,
-                paths,
+                self.allowed,
+                self.paths,
                 &format!("explore-{name}"),
-                o.shrink_runs,
+                self.o.shrink_runs,
             )
             .await;
             eprintln!(
@@ -243,16 +291,16 @@ async fn explore_one(
                 steps.join("; ")
             ));
         }
-        let file = write_counterexample(&scenario, &header, &paths.revisions, &out_dir.join(&name), &label)?;
+        let file = write_counterexample(&scenario, &header, &self.paths.revisions, &out_dir.join(name), &label)?;
         let page = match &outcome_of {
-            Some(outcome) => super::page::timeline(out_dir, &name, &label, outcome)?,
+            Some(outcome) => super::page::timeline(out_dir, name, &label, outcome)?,
             None => PathBuf::new(),
         };
         let picture = outcome_of
             .as_ref()
             .map(|o| crate::html::sparkline(&o.timeline))
             .unwrap_or_default();
-        findings.push(Group {
+        Ok(Group {
             property,
             event,
             variants: members.len(),
@@ -263,19 +311,27 @@ async fn explore_one(
             file,
             page,
             picture,
-        });
+        })
     }
-    Ok(ScenarioResult {
-        scenario: name,
-        trigger_points: points.len(),
-        space: space.len(),
-        variants: ran,
-        not_applicable: skipped.load(Ordering::Relaxed),
-        failing: judged.iter().filter(|(_, f, _)| !f.is_empty()).count(),
-        wall_seconds: t.elapsed().as_secs_f64(),
-        budget_reached: out_of_time.load(Ordering::Relaxed) > 0,
-        findings,
-    })
+}
+
+/// One more variant done: on a terminal, one line rewritten in place; in a log, a line per tenth.
+fn progress(name: &str, tally: &Tally, total: usize) {
+    let n = tally.done.fetch_add(1, Ordering::Relaxed) + 1;
+    let tty = std::io::stderr().is_terminal();
+    let step = if tty { 10 } else { total.div_ceil(10).max(1) };
+    if n % step == 0 || n == total {
+        let line = format!(
+            "  {name}: {n}/{total} variants, {} failing",
+            tally.failing.load(Ordering::Relaxed)
+        );
+        if tty {
+            eprint!("\r{line}");
+        } else {
+            eprintln!("{line}");
+        }
+        let _ = std::io::stderr().flush();
+    }
 }
 
 /// Runs one variant (twice with `--twice`) and judges it.

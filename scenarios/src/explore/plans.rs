@@ -111,7 +111,6 @@ pub struct Cost {
 pub fn plans(base: &Scenario, points: &[TriggerPoint], outcome: &Outcome) -> Vec<Plan> {
     let group = base.fleet.groups.first();
     let mut out = Vec::new();
-    let event = |when: crate::schema::When, action: Action| EventSpec { when, action };
     // Events hit the scenario's own deployments (and the launch deployments among them), not the
     // repair deployment that follows them: the repair is what the oracle judges.
     let repair = outcome
@@ -124,33 +123,24 @@ pub fn plans(base: &Scenario, points: &[TriggerPoint], outcome: &Outcome) -> Vec
     for p in points.iter().filter(|p| p.deployment() < repair) {
         let at = p.describe();
         let n = p.instance();
+        let plan = |kind: &str, what: String, action: Action, cost: Cost| Plan {
+            what: format!("{what} @ {at}"),
+            kind: kind.to_string(),
+            cost,
+            events: vec![EventSpec { when: p.when(), action }],
+            faults: Vec::new(),
+            parts: Vec::new(),
+        };
         // At an AWS call that changes something (a read is like the next change): the script
         // that sent it killed, or its instance terminated, while the call is on its way.
         if let TriggerPoint::Call { action, .. } = p {
             if !["Describe", "List", "Get"].iter().any(|r| action.starts_with(r)) {
-                for (kind, what, action) in [
-                    (
-                        "kill_at_call",
-                        format!("i-{n}: script killed"),
-                        Action::KillScript { instance: n },
-                    ),
-                    (
-                        "terminate_at_call",
-                        format!("i-{n} terminated"),
-                        Action::Terminate { instance: n },
-                    ),
-                ] {
-                    out.push(Plan {
-                        what: format!("{what} @ {at}"),
-                        kind: kind.into(),
-                        cost: Cost {
-                            capacity: 1,
-                            requests: kind == "kill_at_call",
-                        },
-                        events: vec![event(p.when(), action)],
-                        faults: Vec::new(),
-                        parts: Vec::new(),
-                    });
+                for (kind, what, action) in call_events(n) {
+                    let cost = Cost {
+                        capacity: 1,
+                        requests: kind == "kill_at_call",
+                    };
+                    out.push(plan(kind, what, action, cost));
                 }
             }
             continue;
@@ -160,144 +150,183 @@ pub fn plans(base: &Scenario, points: &[TriggerPoint], outcome: &Outcome) -> Vec
             .keys()
             .filter_map(|l| l.strip_prefix("i-").and_then(|x| x.parse::<usize>().ok()))
             .find(|m| *m != n);
-        let mut add = |kind: &str, what: String, action: Action, cost: Cost| {
-            out.push(Plan {
-                what: format!("{what} @ {at}"),
-                kind: kind.to_string(),
-                cost,
-                events: vec![event(p.when(), action)],
-                faults: Vec::new(),
-                parts: Vec::new(),
-            });
-        };
-        let one = Cost {
-            capacity: 1,
-            requests: false,
-        };
-        if group.is_some() {
-            add(
-                "scale_out",
-                "scale out by 1".into(),
-                Action::ScaleOut { count: 1 },
-                Cost::default(),
-            );
-            add("scale_in", "scale in by 1".into(), Action::ScaleIn { count: 1 }, one);
-            add(
-                "add_zone",
-                "zone us-east-1f added".into(),
-                Action::AddZone {
-                    zone: "us-east-1f".into(),
-                },
-                one,
-            );
-            add(
-                "suspend_process",
-                "operator suspends AZRebalance".into(),
-                Action::SuspendProcess {
-                    process: fakeaws::model::Process::AzRebalance,
-                },
-                Cost::default(),
-            );
-            if let Some(g) = group {
-                let min = (g.min + 1).min(g.max);
-                add(
-                    "set_min_size",
-                    format!("operator sets MinSize {min}"),
-                    Action::SetMinSize { min },
-                    Cost::default(),
-                );
-                if let Some(policy) = g.scaling_policies.first() {
-                    add(
-                        "alarm",
-                        format!("alarm invokes {}", policy.name),
-                        Action::Alarm {
-                            policy: policy.name.clone(),
-                            metric_value: None,
-                            breach_threshold: None,
-                        },
-                        one,
-                    );
-                }
-                let desired = g.desired.unwrap_or(g.min);
-                add(
-                    "scheduled_action",
-                    format!("scheduled action desired {} in 30 s", (desired - 1).max(g.min)),
-                    Action::ScheduledAction {
-                        name: "explore".into(),
-                        in_seconds: 30,
-                        min: None,
-                        max: None,
-                        desired: Some((desired - 1).max(g.min)),
-                    },
-                    one,
-                );
-            }
-            if let Some(m) = other {
-                add(
-                    "operator_standby",
-                    format!("operator puts i-{m} in Standby"),
-                    Action::EnterStandby { instance: m },
-                    one,
-                );
-            }
+        let mut events = Vec::new();
+        if let Some(g) = group {
+            events.extend(group_events(g, other));
         }
-        add(
-            "terminate_this",
+        events.extend(instance_events(n, other));
+        for (kind, what, action, cost) in events {
+            out.push(plan(kind, what, action, cost));
+        }
+    }
+    out.extend(script_plans(outcome, repair));
+    out
+}
+
+/// An event as a plan names it: its kind, what it does, the action, what it may cost.
+type Event = (&'static str, String, Action, Cost);
+
+/// At an AWS call that changes something: the script killed, or its instance terminated.
+fn call_events(n: usize) -> [(&'static str, String, Action); 2] {
+    [
+        (
+            "kill_at_call",
+            format!("i-{n}: script killed"),
+            Action::KillScript { instance: n },
+        ),
+        (
+            "terminate_at_call",
             format!("i-{n} terminated"),
             Action::Terminate { instance: n },
+        ),
+    ]
+}
+
+/// The group's events at a trigger point: scaling, a zone added, an operator's changes, an alarm,
+/// a scheduled action, another instance put in Standby.
+fn group_events(g: &fakeaws::spec::GroupSpec, other: Option<usize>) -> Vec<Event> {
+    let mut out: Vec<Event> = Vec::new();
+    let mut add = |kind: &'static str, what: String, action: Action, cost: Cost| out.push((kind, what, action, cost));
+    let one = Cost {
+        capacity: 1,
+        requests: false,
+    };
+    add(
+        "scale_out",
+        "scale out by 1".into(),
+        Action::ScaleOut { count: 1 },
+        Cost::default(),
+    );
+    add("scale_in", "scale in by 1".into(), Action::ScaleIn { count: 1 }, one);
+    add(
+        "add_zone",
+        "zone us-east-1f added".into(),
+        Action::AddZone {
+            zone: "us-east-1f".into(),
+        },
+        one,
+    );
+    add(
+        "suspend_process",
+        "operator suspends AZRebalance".into(),
+        Action::SuspendProcess {
+            process: fakeaws::model::Process::AzRebalance,
+        },
+        Cost::default(),
+    );
+    let min = (g.min + 1).min(g.max);
+    add(
+        "set_min_size",
+        format!("operator sets MinSize {min}"),
+        Action::SetMinSize { min },
+        Cost::default(),
+    );
+    if let Some(policy) = g.scaling_policies.first() {
+        add(
+            "alarm",
+            format!("alarm invokes {}", policy.name),
+            Action::Alarm {
+                policy: policy.name.clone(),
+                metric_value: None,
+                breach_threshold: None,
+            },
             one,
         );
-        if let Some(m) = other {
-            add(
-                "terminate_other",
-                format!("i-{m} terminated"),
-                Action::Terminate { instance: m },
-                one,
-            );
-        }
+    }
+    let desired = g.desired.unwrap_or(g.min);
+    add(
+        "scheduled_action",
+        format!("scheduled action desired {} in 30 s", (desired - 1).max(g.min)),
+        Action::ScheduledAction {
+            name: "explore".into(),
+            in_seconds: 30,
+            min: None,
+            max: None,
+            desired: Some((desired - 1).max(g.min)),
+        },
+        one,
+    );
+    if let Some(m) = other {
         add(
-            "app_crash",
-            format!("i-{n}: application crashes"),
-            Action::AppDown { instance: n },
-            Cost {
-                capacity: 1,
-                requests: true,
-            },
-        );
-        add(
-            "throttle",
-            "next 3 AWS calls throttled".into(),
-            Action::Throttle {
-                api: "*".into(),
-                count: 3,
-            },
-            Cost::default(),
-        );
-        add(
-            "unavailable",
-            "next 3 AWS calls answer 503".into(),
-            Action::Unavailable {
-                api: "*".into(),
-                count: 3,
-            },
-            Cost::default(),
-        );
-        // Until the retries run out (the hooks try 8 times by default): that call fails, and so
-        // the script; the repair deployment finds what it left.
-        add(
-            "unavailable_exhausted",
-            "next 8 AWS calls answer 503".into(),
-            Action::Unavailable {
-                api: "*".into(),
-                count: 8,
-            },
-            Cost {
-                capacity: 1,
-                requests: true,
-            },
+            "operator_standby",
+            format!("operator puts i-{m} in Standby"),
+            Action::EnterStandby { instance: m },
+            one,
         );
     }
-    // Scripts killed, hung or failing, in each user deployment on each instance.
+    out
+}
+
+/// The instance's and the calls' events at a trigger point: this or another instance
+/// terminated, the application crashing, AWS calls throttled or failing.
+fn instance_events(n: usize, other: Option<usize>) -> Vec<Event> {
+    let mut out: Vec<Event> = Vec::new();
+    let mut add = |kind: &'static str, what: String, action: Action, cost: Cost| out.push((kind, what, action, cost));
+    let one = Cost {
+        capacity: 1,
+        requests: false,
+    };
+    add(
+        "terminate_this",
+        format!("i-{n} terminated"),
+        Action::Terminate { instance: n },
+        one,
+    );
+    if let Some(m) = other {
+        add(
+            "terminate_other",
+            format!("i-{m} terminated"),
+            Action::Terminate { instance: m },
+            one,
+        );
+    }
+    add(
+        "app_crash",
+        format!("i-{n}: application crashes"),
+        Action::AppDown { instance: n },
+        Cost {
+            capacity: 1,
+            requests: true,
+        },
+    );
+    add(
+        "throttle",
+        "next 3 AWS calls throttled".into(),
+        Action::Throttle {
+            api: "*".into(),
+            count: 3,
+        },
+        Cost::default(),
+    );
+    add(
+        "unavailable",
+        "next 3 AWS calls answer 503".into(),
+        Action::Unavailable {
+            api: "*".into(),
+            count: 3,
+        },
+        Cost::default(),
+    );
+    // Until the retries run out (the hooks try 8 times by default): that call fails, and so
+    // the script; the repair deployment finds what it left.
+    add(
+        "unavailable_exhausted",
+        "next 8 AWS calls answer 503".into(),
+        Action::Unavailable {
+            api: "*".into(),
+            count: 8,
+        },
+        Cost {
+            capacity: 1,
+            requests: true,
+        },
+    );
+    out
+}
+
+/// Scripts killed, hung or failing, in each user deployment on each instance.
+fn script_plans(outcome: &Outcome, repair: usize) -> Vec<Plan> {
+    let mut out = Vec::new();
     let mut scripts: BTreeSet<(usize, usize, String)> = BTreeSet::new();
     for d in outcome.deployments.iter().filter(|d| d.number < repair) {
         for (label, inst) in &d.instances {
