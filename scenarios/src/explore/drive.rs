@@ -320,7 +320,7 @@ fn progress(name: &str, tally: &Tally, total: usize) {
     let n = tally.done.fetch_add(1, Ordering::Relaxed) + 1;
     let tty = std::io::stderr().is_terminal();
     let step = if tty { 10 } else { total.div_ceil(10).max(1) };
-    if n % step == 0 || n == total {
+    if n.is_multiple_of(step) || n == total {
         let line = format!(
             "  {name}: {n}/{total} variants, {} failing",
             tally.failing.load(Ordering::Relaxed)
