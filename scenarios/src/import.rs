@@ -325,6 +325,12 @@ pub fn import(dir: &Path) -> anyhow::Result<Imported> {
                 .get("NewInstancesProtectedFromScaleIn")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
+            // The AWS CLI's JSON: InstanceLifecyclePolicy.RetentionTriggers.TerminateHookAbandon.
+            terminate_hook_abandon: g
+                .get("InstanceLifecyclePolicy")
+                .and_then(|p| p.get("RetentionTriggers"))
+                .and_then(|t| s(t, "TerminateHookAbandon"))
+                .and_then(fakeaws::model::RetentionAction::parse),
             lifecycle_hooks: hooks,
             suspended_processes: suspended,
             scaling_policies: policies,

@@ -303,3 +303,84 @@ print(json.dumps({'tg': tg, 'refused': refused, 'slow_start': a['slow_start.dura
         "{json}"
     );
 }
+
+/// The instance lifecycle policy through boto3 and the AWS CLI (issue 30 item 6): set on a new
+/// group by boto3, refused with AWS's code for a value it does not know, read back by both; a
+/// retained instance's state as DescribeAutoScalingInstances gives it to boto3.
+#[tokio::test(flavor = "multi_thread")]
+async fn instance_retention_through_boto3_and_the_cli() {
+    let r = start().await;
+    let url = r.url.clone();
+    let script = r#"
+import boto3, json, botocore
+asg = boto3.client('autoscaling')
+asg.create_auto_scaling_group(AutoScalingGroupName='keep', MinSize=1, MaxSize=3, DesiredCapacity=1,
+    AvailabilityZones=['us-east-1a'], LaunchTemplate={'LaunchTemplateName': 'web-template'},
+    InstanceLifecyclePolicy={'RetentionTriggers': {'TerminateHookAbandon': 'retain'}},
+    LifecycleHookSpecificationList=[{'LifecycleHookName': 'drain',
+        'LifecycleTransition': 'autoscaling:EC2_INSTANCE_TERMINATING', 'HeartbeatTimeout': 30, 'DefaultResult': 'ABANDON'}])
+try:
+    asg.update_auto_scaling_group(AutoScalingGroupName='keep',
+        InstanceLifecyclePolicy={'RetentionTriggers': {'TerminateHookAbandon': 'keep'}})
+    refused = None
+except botocore.exceptions.ClientError as e:
+    refused = e.response['Error']['Code']
+g = asg.describe_auto_scaling_groups(AutoScalingGroupNames=['keep'])['AutoScalingGroups'][0]
+print(json.dumps({'refused': refused, 'policy': g['InstanceLifecyclePolicy'],
+    'instance': g['Instances'][0]['InstanceId']}))
+"#;
+    let out = tokio::task::spawn_blocking(move || boto3(&url, script, &[]))
+        .await
+        .expect("join");
+    assert_eq!(out["refused"], "ValidationError");
+    assert_eq!(out["policy"]["RetentionTriggers"]["TerminateHookAbandon"], "retain");
+    let id = out["instance"].as_str().expect("instance").to_string();
+    let url = r.url.clone();
+    let (ok, _, err) = tokio::task::spawn_blocking(move || {
+        aws_cli(
+            &url,
+            &[
+                "autoscaling",
+                "terminate-instance-in-auto-scaling-group",
+                "--instance-id",
+                &id,
+                "--no-should-decrement-desired-capacity",
+            ],
+        )
+    })
+    .await
+    .expect("join");
+    assert!(ok, "{err}");
+    r.fake.clock.advance_ms(60_000);
+    let url = r.url.clone();
+    let (ok, json, err) = tokio::task::spawn_blocking(move || {
+        aws_cli(
+            &url,
+            &[
+                "autoscaling",
+                "describe-auto-scaling-groups",
+                "--auto-scaling-group-names",
+                "keep",
+            ],
+        )
+    })
+    .await
+    .expect("join");
+    assert!(ok, "{err}");
+    let g = &json["AutoScalingGroups"][0];
+    assert_eq!(
+        g["InstanceLifecyclePolicy"]["RetentionTriggers"]["TerminateHookAbandon"], "retain",
+        "{json}"
+    );
+    let states: Vec<&str> = g["Instances"]
+        .as_array()
+        .expect("instances")
+        .iter()
+        .filter_map(|i| i["LifecycleState"].as_str())
+        .collect();
+    assert!(states.contains(&"Terminating:Retained"), "{states:?}");
+    assert!(
+        states.contains(&"InService") || states.contains(&"Pending"),
+        "{states:?}"
+    );
+}

@@ -898,3 +898,85 @@ print(json.dumps({{"shown": shown, "err": err}}))
         refused.2
     );
 }
+
+/// An instance lifecycle policy that retains (issue 30 item 6): a termination lifecycle action
+/// that times out into ABANDON leaves the instance at `Terminating:Retained`, out of the group's
+/// capacity (a replacement launches), until TerminateInstanceInAutoScalingGroup; a value AWS
+/// does not know is refused.
+#[tokio::test]
+async fn an_abandoned_termination_hook_retains_the_instance_under_a_retain_policy() {
+    use aws_sdk_autoscaling::types::{InstanceLifecyclePolicy, RetentionAction, RetentionTriggers};
+    let r = start().await;
+    let (group, _) = standard_world(&r, 0, 6, 2).await;
+    let asg = asg(&r.url).await;
+    let policy = |action: RetentionAction| {
+        InstanceLifecyclePolicy::builder()
+            .retention_triggers(RetentionTriggers::builder().terminate_hook_abandon(action).build())
+            .build()
+    };
+    let refused = asg
+        .update_auto_scaling_group()
+        .auto_scaling_group_name(&group)
+        .instance_lifecycle_policy(policy(RetentionAction::from("keep")))
+        .send()
+        .await
+        .expect_err("not a retention action");
+    assert_eq!(refused.into_service_error().meta().code(), Some("ValidationError"));
+    asg.update_auto_scaling_group()
+        .auto_scaling_group_name(&group)
+        .instance_lifecycle_policy(policy(RetentionAction::Retain))
+        .send()
+        .await
+        .expect("policy");
+    let g = asg
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(&group)
+        .send()
+        .await
+        .expect("group");
+    let kept = g.auto_scaling_groups()[0]
+        .instance_lifecycle_policy()
+        .and_then(|p| p.retention_triggers())
+        .and_then(|t| t.terminate_hook_abandon());
+    assert_eq!(kept, Some(&RetentionAction::Retain));
+    asg.put_lifecycle_hook()
+        .auto_scaling_group_name(&group)
+        .lifecycle_hook_name("drain")
+        .lifecycle_transition("autoscaling:EC2_INSTANCE_TERMINATING")
+        .heartbeat_timeout(60)
+        .default_result("ABANDON")
+        .send()
+        .await
+        .expect("hook");
+    let victim = states(&asg, &group).await[0].0.clone();
+    asg.terminate_instance_in_auto_scaling_group()
+        .instance_id(&victim)
+        .should_decrement_desired_capacity(false)
+        .send()
+        .await
+        .expect("terminate");
+    // Deregistration (60 s) then the hook's heartbeat timeout (60 s).
+    advance(&r.fake, 150);
+    let s = states(&asg, &group).await;
+    assert!(
+        s.iter().any(|x| x.0 == victim && x.2 == "Terminating:Retained"),
+        "{s:?}"
+    );
+    let serving = s.iter().filter(|x| x.0 != victim && x.2 == "InService").count();
+    assert_eq!(serving, 2, "a replacement keeps the desired capacity: {s:?}");
+    asg.terminate_instance_in_auto_scaling_group()
+        .instance_id(&victim)
+        .should_decrement_desired_capacity(false)
+        .send()
+        .await
+        .expect("terminate the retained one");
+    let s = states(&asg, &group).await;
+    assert!(!s.iter().any(|x| x.0 == victim), "{s:?}");
+    let g = asg
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(&group)
+        .send()
+        .await
+        .expect("group");
+    assert_eq!(g.auto_scaling_groups()[0].desired_capacity(), Some(2));
+}

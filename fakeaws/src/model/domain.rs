@@ -69,6 +69,15 @@ api_enum! {
 }
 
 api_enum! {
+    /// What a group does with an instance whose termination lifecycle action is abandoned
+    /// (`InstanceLifecyclePolicy.RetentionTriggers.TerminateHookAbandon`).
+    RetentionAction {
+        Retain = "retain",
+        Terminate = "terminate",
+    }
+}
+
+api_enum! {
     /// When a lifecycle hook holds an instance.
     LifecycleTransition {
         Launching = "autoscaling:EC2_INSTANCE_LAUNCHING",

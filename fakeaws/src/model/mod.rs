@@ -37,6 +37,10 @@ pub enum Lifecycle {
     TerminatingWait,
     #[serde(rename = "Terminating:Proceed")]
     TerminatingProceed,
+    /// Its termination lifecycle action was abandoned under a group policy that retains it:
+    /// running, out of the group's capacity, until TerminateInstanceInAutoScalingGroup.
+    #[serde(rename = "Terminating:Retained")]
+    TerminatingRetained,
     #[serde(rename = "Terminated")]
     Terminated,
     #[serde(rename = "Detached")]
@@ -56,6 +60,7 @@ impl Lifecycle {
             Lifecycle::Terminating => "Terminating",
             Lifecycle::TerminatingWait => "Terminating:Wait",
             Lifecycle::TerminatingProceed => "Terminating:Proceed",
+            Lifecycle::TerminatingRetained => "Terminating:Retained",
             Lifecycle::Terminated => "Terminated",
             Lifecycle::Detached => "Detached",
         }
@@ -76,6 +81,7 @@ impl Lifecycle {
             Lifecycle::Terminating
                 | Lifecycle::TerminatingWait
                 | Lifecycle::TerminatingProceed
+                | Lifecycle::TerminatingRetained
                 | Lifecycle::Terminated
                 | Lifecycle::Detached
         )
@@ -118,6 +124,10 @@ pub struct Instance {
     pub activity: Option<String>,
     /// Launched to even out Availability Zones.
     pub for_rebalance: bool,
+    /// Its termination lifecycle action was abandoned under a policy that retains it: it stops
+    /// at `Terminating:Retained` instead of `Terminated`.
+    #[serde(default)]
+    pub retain: bool,
     pub role: String,
 }
 
@@ -166,6 +176,10 @@ pub struct Group {
     /// Member instance ids, oldest first.
     pub instances: Vec<String>,
     pub new_instances_protected_from_scale_in: bool,
+    /// The instance lifecycle policy: what an abandoned termination lifecycle action does
+    /// (`None`: not set, which terminates).
+    #[serde(default)]
+    pub terminate_hook_abandon: Option<RetentionAction>,
     /// Tags, by key.
     #[serde(default)]
     pub tags: BTreeMap<String, Tag>,

@@ -175,20 +175,23 @@ pub async fn handle(fake: &Fake, id: &str, path: &str, method: &Method, headers:
     plain(StatusCode::OK, body)
 }
 
-/// Seconds-precision ISO 8601 (`2026-11-22T07:45:00Z`), as instance metadata writes times.
 /// The steady state an instance in `lifecycle` is headed for, as Auto Scaling writes it into
 /// `autoscaling/target-lifecycle-state` when the transition begins: launching or coming back from
-/// Standby is InService, entering Standby is Standby, any stage of termination is Terminated.
+/// Standby is InService, entering Standby is Standby, any stage of termination is Terminated
+/// (a retained instance's too: AWS documents no other value, so the target it was headed for stays).
 pub fn target_lifecycle_state(lifecycle: crate::model::Lifecycle) -> &'static str {
     use crate::model::Lifecycle as L;
     match lifecycle {
         L::Pending | L::PendingWait | L::PendingProceed | L::InService => "InService",
         L::EnteringStandby | L::Standby => "Standby",
-        L::Terminating | L::TerminatingWait | L::TerminatingProceed | L::Terminated => "Terminated",
+        L::Terminating | L::TerminatingWait | L::TerminatingProceed | L::TerminatingRetained | L::Terminated => {
+            "Terminated"
+        }
         L::Detached => "Detached",
     }
 }
 
+/// Seconds-precision ISO 8601 (`2026-11-22T07:45:00Z`), as instance metadata writes times.
 fn iso_s(ms: i64) -> String {
     iso(ms - ms.rem_euclid(1000)).replace(".000Z", "Z")
 }

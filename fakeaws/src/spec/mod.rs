@@ -200,6 +200,10 @@ pub struct GroupSpec {
     /// Instances launch protected from scale in (`NewInstancesProtectedFromScaleIn`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub new_instances_protected_from_scale_in: bool,
+    /// The instance lifecycle policy: `retain` keeps an instance whose termination lifecycle
+    /// action is abandoned at `Terminating:Retained` (`InstanceLifecyclePolicy.RetentionTriggers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminate_hook_abandon: Option<crate::model::RetentionAction>,
     #[serde(default)]
     pub lifecycle_hooks: Vec<HookSpec>,
     #[serde(default)]

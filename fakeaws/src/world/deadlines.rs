@@ -69,9 +69,16 @@ impl World {
                 self.lifecycle_result(id, result);
             }
             Lifecycle::TerminatingWait => {
+                let result = inst
+                    .hook
+                    .as_ref()
+                    .map_or(LifecycleResult::Abandon, |h| h.default_result);
                 if let Some(inst) = self.instances.get_mut(id) {
                     inst.hook = None;
                     inst.lifecycle = Lifecycle::TerminatingProceed;
+                }
+                if result == LifecycleResult::Abandon {
+                    self.mark_retained(id);
                 }
             }
             _ => {}

@@ -104,8 +104,28 @@ impl World {
         if let Some(b) = u.new_instances_protected_from_scale_in {
             g.new_instances_protected_from_scale_in = b;
         }
+        if let Some(r) = u.terminate_hook_abandon {
+            g.terminate_hook_abandon = Some(r);
+        }
         self.tick(self.now_ms);
         Ok(())
+    }
+
+    /// TerminateInstanceInAutoScalingGroup on a retained instance: terminated now (its lifecycle
+    /// actions are over and it is out of capacity already, so nothing is decremented or replaced).
+    fn terminate_retained(&mut self, id: &str, group: &str) -> String {
+        let act = self.start_activity(
+            group,
+            format!("Terminating EC2 instance: {id}"),
+            format!("retained instance {id} was terminated in response to a user request."),
+        );
+        if let Some(inst) = self.instances.get_mut(id) {
+            inst.retain = false;
+            inst.lifecycle = Lifecycle::TerminatingProceed;
+            inst.activity = Some(act.clone());
+        }
+        self.settle();
+        act
     }
 
     /// Sets a group's MinSize, as UpdateAutoScalingGroup with only MinSize does.
@@ -256,6 +276,9 @@ impl World {
         })?;
         let group = inst.group.clone().unwrap_or_default();
         let counts = inst.lifecycle.counts_as_capacity();
+        if inst.lifecycle == Lifecycle::TerminatingRetained {
+            return Ok(self.terminate_retained(id, &group));
+        }
         if inst.lifecycle.is_leaving() {
             return Err(AwsError::validation(format!(
                 "The instance {id} is already terminating."
@@ -406,6 +429,7 @@ pub(crate) struct GroupUpdate {
     pub health_check_grace_period_s: Option<i64>,
     pub launch_template: Option<String>,
     pub new_instances_protected_from_scale_in: Option<bool>,
+    pub terminate_hook_abandon: Option<RetentionAction>,
 }
 
 impl GroupUpdate {
@@ -421,6 +445,7 @@ impl GroupUpdate {
             health_check_grace_period_s: None,
             launch_template: None,
             new_instances_protected_from_scale_in: None,
+            terminate_hook_abandon: None,
         }
     }
 }

@@ -46,8 +46,27 @@ impl World {
                 inst.lifecycle = Lifecycle::PendingProceed;
                 self.put_in_service(id);
             }
-            Lifecycle::TerminatingWait => inst.lifecycle = Lifecycle::TerminatingProceed,
+            Lifecycle::TerminatingWait => {
+                inst.lifecycle = Lifecycle::TerminatingProceed;
+                if result == LifecycleResult::Abandon {
+                    self.mark_retained(id);
+                }
+            }
             _ => {}
+        }
+    }
+
+    /// An abandoned termination lifecycle action: under a group policy that retains, the
+    /// instance stops at `Terminating:Retained` instead of being terminated.
+    pub(crate) fn mark_retained(&mut self, id: &str) {
+        let retains = self
+            .instances
+            .get(id)
+            .and_then(|i| i.group.as_deref())
+            .and_then(|g| self.groups.get(g))
+            .is_some_and(|g| g.terminate_hook_abandon == Some(RetentionAction::Retain));
+        if let Some(inst) = self.instances.get_mut(id) {
+            inst.retain = retains;
         }
     }
 

@@ -215,6 +215,7 @@ impl World {
                 .is_some_and(|g| g.new_instances_protected_from_scale_in),
             activity: None,
             for_rebalance: false,
+            retain: false,
             role: group
                 .and_then(|g| self.groups.get(g))
                 .and_then(|g| g.role.clone())

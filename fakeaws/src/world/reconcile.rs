@@ -83,6 +83,14 @@ impl World {
                 }
                 true
             }
+            Lifecycle::TerminatingProceed if inst.retain => {
+                // Running on, out of the group's capacity (a replacement launches), until
+                // TerminateInstanceInAutoScalingGroup.
+                inst.lifecycle = Lifecycle::TerminatingRetained;
+                let act = inst.activity.take();
+                self.finish_activity(act, ActivityStatus::Cancelled);
+                true
+            }
             Lifecycle::TerminatingProceed => {
                 inst.lifecycle = Lifecycle::Terminated;
                 inst.terminated_ms = Some(self.now_ms);

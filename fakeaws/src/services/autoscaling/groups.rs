@@ -99,6 +99,7 @@ pub(crate) fn create_group(world: &mut World, c: &CreateGroup) -> Result<(), Aws
         created_ms: world.now_ms,
         instances: Vec::new(),
         new_instances_protected_from_scale_in: c.new_instances_protected_from_scale_in.unwrap_or(false),
+        terminate_hook_abandon: c.terminate_hook_abandon,
         tags: Default::default(),
         load_balancer_names: c.load_balancer_names.clone(),
         role: None,
@@ -169,6 +170,7 @@ pub(super) fn update_group(world: &mut World, p: &Params) -> Outcome {
         health_check_grace_period_s: grace,
         launch_template: p.opt("LaunchTemplate.LaunchTemplateName").map(str::to_string),
         new_instances_protected_from_scale_in: p.bool("NewInstancesProtectedFromScaleIn")?,
+        terminate_hook_abandon: crate::services::autoscaling::inputs::retention_action(p)?,
     };
     world.update_group(&name, update)?;
     Ok(None)
@@ -258,6 +260,13 @@ pub(super) fn group_xml(x: &mut Xml, world: &World, g: &Group, with_instances: b
                 world.account_id
             ),
         );
+    if let Some(action) = g.terminate_hook_abandon {
+        x.elem("InstanceLifecyclePolicy", |x| {
+            x.elem("RetentionTriggers", |x| {
+                x.leaf("TerminateHookAbandon", action.as_str());
+            });
+        });
+    }
 }
 
 pub(super) fn describe_instances(world: &mut World, p: &Params) -> Outcome {

@@ -5,7 +5,7 @@
 //! directly. The operation that takes one checks its values (ranges, required members, what the
 //! world must hold) and changes the world, so every path is validated alike.
 
-use crate::model::{HealthCheckType, LifecycleResult, LifecycleTransition, Process};
+use crate::model::{HealthCheckType, LifecycleResult, LifecycleTransition, Process, RetentionAction};
 use crate::protocol::error::AwsError;
 use crate::protocol::query::Params;
 use crate::world::scaling::{AdjustmentType, PolicyType};
@@ -29,6 +29,8 @@ pub(crate) struct CreateGroup {
     pub health_check_grace_period: Option<i64>,
     pub default_cooldown: Option<i64>,
     pub new_instances_protected_from_scale_in: Option<bool>,
+    /// `InstanceLifecyclePolicy.RetentionTriggers.TerminateHookAbandon`.
+    pub terminate_hook_abandon: Option<RetentionAction>,
     pub lifecycle_hooks: Vec<Hook>,
     pub tags: Vec<TagInput>,
 }
@@ -153,6 +155,20 @@ pub(crate) fn lifecycle_result(p: &Params, name: &str) -> Result<Option<Lifecycl
         .transpose()
 }
 
+/// `InstanceLifecyclePolicy.RetentionTriggers.TerminateHookAbandon`, if given (CreateAutoScalingGroup,
+/// UpdateAutoScalingGroup).
+pub(crate) fn retention_action(p: &Params) -> Result<Option<RetentionAction>, AwsError> {
+    p.opt("InstanceLifecyclePolicy.RetentionTriggers.TerminateHookAbandon")
+        .map(|v| {
+            RetentionAction::parse(v).ok_or_else(|| {
+                AwsError::validation(format!(
+                    "1 validation error detected: Value '{v}' at 'instanceLifecyclePolicy.retentionTriggers.terminateHookAbandon' failed to satisfy constraint: Member must satisfy enum value set: [retain, terminate]"
+                ))
+            })
+        })
+        .transpose()
+}
+
 /// A scaling process's name, as AWS refuses an unknown one (naming the valid ones in its order).
 pub(crate) fn process(name: &str) -> Result<Process, AwsError> {
     const NAMED: [Process; 9] = [
@@ -204,6 +220,7 @@ impl CreateGroup {
             health_check_grace_period: p.int("HealthCheckGracePeriod")?,
             default_cooldown: p.int("DefaultCooldown")?,
             new_instances_protected_from_scale_in: p.bool("NewInstancesProtectedFromScaleIn")?,
+            terminate_hook_abandon: retention_action(p)?,
             lifecycle_hooks: p
                 .structs("LifecycleHookSpecificationList")?
                 .iter()
