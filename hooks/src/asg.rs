@@ -491,3 +491,31 @@ async fn unmark_standby(ctx: &Ctx, g: &Group, also: &[&str]) -> Result<()> {
     }
     delete_tags(ctx, &g.name, &stale).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A member at `Terminating:Retained` (an abandoned termination under a group policy that
+    /// retains) is out of the group's capacity and counts as gone: its Standby mark holds
+    /// nothing, and no surplus is counted for it.
+    #[test]
+    fn a_retained_member_is_out_of_capacity_and_gone() {
+        let g = Group {
+            desired: 2,
+            members: [
+                ("i-1".to_string(), LifecycleState::InService),
+                ("i-2".to_string(), LifecycleState::InService),
+                ("i-3".to_string(), LifecycleState::TerminatingRetained),
+            ]
+            .into_iter()
+            .collect(),
+            members_read: true,
+            ..Group::default()
+        };
+        assert_eq!(capacity(&g), 2);
+        assert_eq!(surplus_to_terminate(&g), 0);
+        assert!(leaving(&g, "i-3"));
+        assert!(!leaving(&g, "i-1"));
+    }
+}
