@@ -166,6 +166,12 @@ pub fn plans(base: &Scenario, points: &[TriggerPoint], outcome: &Outcome) -> Vec
 /// An event as a plan names it: its kind, what it does, the action, what it may cost.
 type Event = (&'static str, String, Action, Cost);
 
+/// The cost of an event that takes one serving instance away (no request need fail).
+const ONE: Cost = Cost {
+    capacity: 1,
+    requests: false,
+};
+
 /// At an AWS call that changes something: the script killed, or its instance terminated.
 fn call_events(n: usize) -> [(&'static str, String, Action); 2] {
     [
@@ -187,10 +193,7 @@ fn call_events(n: usize) -> [(&'static str, String, Action); 2] {
 fn group_events(g: &fakeaws::spec::GroupSpec, other: Option<usize>) -> Vec<Event> {
     let mut out: Vec<Event> = Vec::new();
     let mut add = |kind: &'static str, what: String, action: Action, cost: Cost| out.push((kind, what, action, cost));
-    let one = Cost {
-        capacity: 1,
-        requests: false,
-    };
+    let one = ONE;
     add(
         "scale_out",
         "scale out by 1".into(),
@@ -262,10 +265,7 @@ fn group_events(g: &fakeaws::spec::GroupSpec, other: Option<usize>) -> Vec<Event
 fn instance_events(n: usize, other: Option<usize>) -> Vec<Event> {
     let mut out: Vec<Event> = Vec::new();
     let mut add = |kind: &'static str, what: String, action: Action, cost: Cost| out.push((kind, what, action, cost));
-    let one = Cost {
-        capacity: 1,
-        requests: false,
-    };
+    let one = ONE;
     add(
         "terminate_this",
         format!("i-{n} terminated"),
