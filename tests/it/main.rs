@@ -6,7 +6,9 @@ mod util;
 
 // fakeaws through the AWS SDK for Rust.
 mod sdk_autoscaling;
+// Issue 30: scale-in protection, retained instances.
 mod sdk_elbv2;
+mod sdk_fleet_features;
 mod sdk_imds;
 // fakeaws through botocore (boto3) and the AWS CLI.
 mod botocore;
