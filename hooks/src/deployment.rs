@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::ctx::Ctx;
 use crate::error::Result;
+use crate::state::State;
 
 /// What CodeDeploy says about the rest of the deployment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +130,76 @@ async fn still_in_a_group(ctx: &Ctx, ids: &[String]) -> std::result::Result<usiz
     Ok(n)
 }
 
+/// When the deployment group controls traffic itself (deployment style WITH_TRAFFIC_CONTROL),
+/// CodeDeploy's BlockTraffic takes the instance out of the group's target groups and Classic Load
+/// Balancers and AllowTraffic puts it back after ValidateService. Hooks that did the same would
+/// do the work twice, and register-with-elb would put the instance back in service before its
+/// validation. So deregister asks GetDeploymentGroup once per deployment (one call; none outside
+/// a CodeDeploy deployment, or once CodeDeploy was found unavailable) and records the answer;
+/// register reads the record. Returns the load balancers CodeDeploy names when it controls
+/// traffic, and the hooks leave everything alone (unless an earlier run left changes to repair).
+pub async fn traffic_control(ctx: &Ctx, deregister: bool, state: &mut State) -> Result<Option<String>> {
+    if !deregister {
+        return Ok(state
+            .traffic_control
+            .as_ref()
+            .filter(|(d, _)| *d == ctx.deployment_id)
+            .map(|(_, lbs)| lbs.clone()));
+    }
+    state.traffic_control = None;
+    let Some((app, group)) = names(ctx) else {
+        return Ok(None);
+    };
+    if ctx.store.codedeploy_unavailable(&ctx.deployment_id).is_some() {
+        return Ok(None);
+    }
+    let got = ctx
+        .call("GetDeploymentGroup", || {
+            ctx.codedeploy.call(
+                "GetDeploymentGroup",
+                json!({ "applicationName": app, "deploymentGroupName": group }),
+            )
+        })
+        .await;
+    let info = match got {
+        Ok(out) => out["deploymentGroupInfo"].clone(),
+        Err(e) => {
+            // Decided as without traffic control; a lasting refusal is not asked again.
+            note_if_lasting(ctx, "codedeploy:GetDeploymentGroup", &e);
+            let code = e.code.as_deref().unwrap_or("transport error");
+            if code.starts_with("AccessDenied") || code == "UnauthorizedOperation" {
+                ctx.warn(format!(
+                    "the instance role may not call codedeploy:GetDeploymentGroup ({}): going on as if CodeDeploy did not control traffic",
+                    e.message
+                ));
+            } else {
+                ctx.warn(format!(
+                    "GetDeploymentGroup: {code} ({}); going on as if CodeDeploy did not control traffic",
+                    e.message
+                ));
+            }
+            return Ok(None);
+        }
+    };
+    if info["deploymentStyle"]["deploymentOption"] != "WITH_TRAFFIC_CONTROL" {
+        return Ok(None);
+    }
+    let names_in = |list: &str, item: &str| -> Vec<String> {
+        info["loadBalancerInfo"][list]
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| x[item].as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    };
+    let (tgs, elbs) = (names_in("targetGroupInfoList", "name"), names_in("elbInfoList", "name"));
+    let lbs = format!(
+        "target groups [{}], Classic Load Balancers [{}]",
+        tgs.join(", "),
+        elbs.join(", ")
+    );
+    state.traffic_control = Some((ctx.deployment_id.clone(), lbs.clone()));
+    Ok(Some(lbs))
+}
+
 /// The Auto Scaling groups of the deployment group (GetDeploymentGroup), for the last instance
 /// back to resume what the hooks suspended in each; `None` (logged) when CodeDeploy cannot be
 /// asked.
@@ -185,7 +256,9 @@ fn lasting(code: &str) -> bool {
     ) || code.starts_with("AccessDenied")
 }
 
-fn unknown(ctx: &Ctx, what: &str, e: &crate::ctx::AwsFailure) -> Rest {
+/// Notes in the state file that CodeDeploy cannot be asked in this deployment, when `e` will not
+/// change while it runs.
+fn note_if_lasting(ctx: &Ctx, what: &str, e: &crate::ctx::AwsFailure) {
     let code = e.code.as_deref().unwrap_or_default();
     if lasting(code) {
         let why = format!("{what}: {code} ({})", e.message);
@@ -193,6 +266,11 @@ fn unknown(ctx: &Ctx, what: &str, e: &crate::ctx::AwsFailure) -> Rest {
             ctx.warn(format!("cannot keep the note that CodeDeploy cannot be asked: {err}"));
         }
     }
+}
+
+fn unknown(ctx: &Ctx, what: &str, e: &crate::ctx::AwsFailure) -> Rest {
+    note_if_lasting(ctx, what, e);
+    let code = e.code.as_deref().unwrap_or_default();
     let denied = code.starts_with("AccessDenied") || code == "UnauthorizedOperation";
     if denied {
         Rest::Unknown(format!(

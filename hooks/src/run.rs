@@ -116,6 +116,34 @@ async fn instance_id(
         })
 }
 
+/// With a deployment group that controls traffic itself, says so and leaves the load balancers
+/// and the group to CodeDeploy (`true`: nothing more to do), unless an earlier run left changes
+/// to put back first.
+async fn leave_to_codedeploy(ctx: &Ctx, hook: Hook, state: &mut State) -> Result<bool> {
+    let deregister = matches!(hook, Hook::Deregister);
+    let Some(lbs) = crate::deployment::traffic_control(ctx, deregister, state).await? else {
+        return Ok(false);
+    };
+    if state.holds_changes() {
+        ctx.warn(format!(
+            "the deployment group controls traffic itself ({lbs}), but an earlier run left changes: putting them back as usual"
+        ));
+        return Ok(false);
+    }
+    ctx.info(format!(
+        "the deployment group controls traffic itself (WITH_TRAFFIC_CONTROL: {lbs}): CodeDeploy's {} does this work, so {} leaves the load balancers and the Auto Scaling group alone",
+        if deregister { "BlockTraffic" } else { "AllowTraffic" },
+        hook.name()
+    ));
+    if deregister {
+        ctx.save(state)?;
+    } else {
+        ctx.store.clear()?;
+    }
+    ctx.info("done");
+    Ok(true)
+}
+
 /// Runs one hook.
 pub async fn run(hook: Hook, settings: Settings, log: Log, env: &dyn Fn(&str) -> Option<String>) -> Result<()> {
     let http = crate::aws::http_client(env);
@@ -177,6 +205,9 @@ pub async fn run(hook: Hook, settings: Settings, log: Log, env: &dyn Fn(&str) ->
         },
     };
     let left_by = std::mem::replace(&mut state.deployment_id, deployment_id);
+    if leave_to_codedeploy(&ctx, hook, &mut state).await? {
+        return Ok(());
+    }
     let hint = state.group.clone();
     if let (Hook::Register, true, Some(group)) = (hook, state.standby, hint.as_deref()) {
         if asg::register_recorded(&ctx, group, &mut state).await? {

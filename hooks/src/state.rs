@@ -55,6 +55,22 @@ pub struct State {
     /// once the instance is healthy again).
     #[serde(default)]
     pub slow_start_s: u64,
+    /// The deployment whose group controls traffic itself (WITH_TRAFFIC_CONTROL), and its load
+    /// balancers as CodeDeploy named them: deregister found it, register leaves them alone too.
+    #[serde(default)]
+    pub traffic_control: Option<(String, String)>,
+}
+
+impl State {
+    /// Whether an earlier run left something to put back (Standby, MinSize, processes,
+    /// registrations).
+    pub fn holds_changes(&self) -> bool {
+        self.standby
+            || self.lowered_min_from.is_some()
+            || !self.suspended.is_empty()
+            || !self.deregistered.is_empty()
+            || !self.classic.is_empty()
+    }
 }
 
 /// Where the state file lives.

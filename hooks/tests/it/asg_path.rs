@@ -661,21 +661,27 @@ async fn processes_stay_suspended_until_the_deployments_last_instance_is_back() 
         .expect("statements")
         .retain(|s| !s.to_string().contains("codedeploy:"));
     env.fake().set_role_policies(&role, vec![policy]);
-    env.run(DEREGISTER, &ids[0]).await.ok();
+    // Deregister's GetDeploymentGroup (for traffic control) is refused: one line, and register
+    // does not ask again in this deployment.
+    let de = env.run(DEREGISTER, &ids[0]).await;
+    de.ok();
     let out = env.run(REGISTER, &ids[0]).await;
     out.ok();
-    let lines: Vec<&str> = out
-        .stdout
+    let both = format!("{}{}", de.stdout, out.stdout);
+    let lines: Vec<&str> = both
         .lines()
         .filter(|l| l.contains("may not call codedeploy:"))
         .collect();
-    assert_eq!(lines.len(), 1, "{}", out.stdout);
+    assert_eq!(lines.len(), 1, "{both}");
+    assert!(out.stdout.contains("not asked again"), "{}", out.stdout);
     env.assert_restored(&g, (1, 2, 4));
 }
 
 /// Issue 31: CodeDeploy refusing the check for a reason that will not change within the
 /// deployment (here: the application the agent named does not exist) is asked once per instance
 /// and deployment: a later run of the same deployment does not ask again, a new deployment does.
+/// (Since issue 30 item 9 the first ask is deregister's GetDeploymentGroup, for traffic control:
+/// its refusal spares register's ListDeployments too.)
 #[tokio::test]
 async fn a_lasting_codedeploy_refusal_is_not_asked_again_in_the_same_deployment() {
     let mut env = Env::new().await;
@@ -683,13 +689,14 @@ async fn a_lasting_codedeploy_refusal_is_not_asked_again_in_the_same_deployment(
     env.extra.push(("DEPLOYMENT_GROUP_NAME".into(), "web-dg".into()));
     let g = env.asg_world(1, 4, 2);
     let id = env.members(&g)[0].clone();
-    let asked = |env: &Env| {
+    let asked = |env: &Env| -> u64 {
         env.fake()
             .metrics
             .call_counts()
-            .get("codedeploy:ListDeployments")
-            .copied()
-            .unwrap_or(0)
+            .iter()
+            .filter(|(k, _)| k.starts_with("codedeploy:"))
+            .map(|(_, n)| n)
+            .sum()
     };
     env.run(DEREGISTER, &id).await.ok();
     env.run(REGISTER, &id).await.ok();
@@ -703,5 +710,58 @@ async fn a_lasting_codedeploy_refusal_is_not_asked_again_in_the_same_deployment(
     env.run(DEREGISTER, &id).await.ok();
     env.run(REGISTER, &id).await.ok();
     assert_eq!(asked(&env), 2);
+    env.assert_restored(&g, (1, 2, 4));
+}
+
+/// Issue 30 item 9: a deployment group that controls traffic itself (WITH_TRAFFIC_CONTROL). The
+/// hooks find it with one GetDeploymentGroup (deregister; register reads the state file), say so
+/// and change nothing: no Standby, no process suspended, no tag, no registration touched.
+#[tokio::test]
+async fn the_hooks_leave_a_deployment_group_with_traffic_control_to_codedeploy() {
+    use fakeaws::model::codedeploy::DeploymentOption;
+    use fakeaws::rehearsal::GroupInput;
+    let mut env = Env::new().await;
+    let g = env.asg_world(1, 4, 2);
+    let id = env.members(&g)[0].clone();
+    env.fake()
+        .rehearsal()
+        .create_deployment_group(
+            "web",
+            "web-dg",
+            GroupInput {
+                autoscaling_groups: Some(vec![g.clone()]),
+                target_group_names: Some(vec!["web".into()]),
+                deployment_option: Some(DeploymentOption::WithTrafficControl),
+                ..GroupInput::default()
+            },
+        )
+        .expect("group");
+    env.extra.push(("APPLICATION_NAME".into(), "web".into()));
+    env.extra.push(("DEPLOYMENT_GROUP_NAME".into(), "web-dg".into()));
+    let before = env.fake().metrics.call_counts();
+    let de = env.run(DEREGISTER, &id).await;
+    de.ok();
+    let re = env.run(REGISTER, &id).await;
+    re.ok();
+    let after = env.fake().metrics.call_counts();
+    let calls: Vec<(String, u64)> = after
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    assert_eq!(
+        calls,
+        vec![("codedeploy:GetDeploymentGroup".to_string(), 1)],
+        "{calls:?}"
+    );
+    for out in [&de, &re] {
+        assert!(
+            out.stdout
+                .contains("controls traffic itself (WITH_TRAFFIC_CONTROL: target groups [web]"),
+            "{}",
+            out.stdout
+        );
+    }
+    assert!(!env.state_file(&id).exists(), "register leaves nothing behind");
     env.assert_restored(&g, (1, 2, 4));
 }
