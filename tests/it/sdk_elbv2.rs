@@ -299,6 +299,36 @@ async fn slow_start_is_validated_and_kept() {
     set(&[("slow_start.duration_seconds", "0")]).await.expect("off");
 }
 
+/// The routing algorithm (issue 30 item 8): one of AWS's three, refused otherwise, kept as set,
+/// and `round_robin` by default.
+#[tokio::test]
+async fn the_routing_algorithm_is_validated_and_kept() {
+    let r = start().await;
+    let elb = elb(&r.url).await;
+    let arn = new_target_group(&elb).await;
+    let key = "load_balancing.algorithm.type";
+    assert_eq!(attribute(&elb, &arn, key).await.as_deref(), Some("round_robin"));
+    let set = |value: &str| {
+        elb.modify_target_group_attributes()
+            .target_group_arn(&arn)
+            .attributes(TargetGroupAttribute::builder().key(key).value(value).build())
+            .send()
+    };
+    let err = set("fastest").await.unwrap_err().into_service_error();
+    assert_eq!(err.meta().code(), Some("InvalidConfigurationRequest"));
+    assert!(
+        err.meta()
+            .message()
+            .unwrap_or_default()
+            .contains("least_outstanding_requests"),
+        "{err:?}"
+    );
+    for value in ["least_outstanding_requests", "weighted_random", "round_robin"] {
+        set(value).await.expect(value);
+        assert_eq!(attribute(&elb, &arn, key).await.as_deref(), Some(value));
+    }
+}
+
 /// A target group `tg` on port 80, with AWS's defaults; its ARN.
 async fn new_target_group(elb: &aws_sdk_elasticloadbalancingv2::Client) -> String {
     let tg = elb

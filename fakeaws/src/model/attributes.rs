@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::Algorithm;
+
 /// AWS's default `deregistration_delay.timeout_seconds`.
 pub const DEFAULT_DEREGISTRATION_DELAY_S: i64 = 300;
 
@@ -23,8 +25,10 @@ pub struct TargetGroupAttributes {
     pub connection_termination: bool,
     /// ALB: a new target's share ramps up over this many seconds (0: off).
     pub slow_start_s: i64,
-    /// `round_robin`, `least_outstanding_requests` or `weighted_random`.
-    pub algorithm: String,
+    /// How a target is picked. The fake routes the same way under each: its requests are answered
+    /// at the instant they arrive, so no target ever has more outstanding than another, and
+    /// `weighted_random` would break the same outcome on every run (docs/fakeaws.md).
+    pub algorithm: Algorithm,
     /// Every other attribute (stickiness, cross-zone ...), as given.
     pub other: BTreeMap<String, String>,
 }
@@ -53,7 +57,7 @@ impl TargetGroupAttributes {
             DEREGISTRATION_DELAY => self.deregistration_delay_s = value.parse().unwrap_or(self.deregistration_delay_s),
             CONNECTION_TERMINATION => self.connection_termination = value == "true",
             SLOW_START => self.slow_start_s = value.parse().unwrap_or(self.slow_start_s),
-            ALGORITHM => self.algorithm = value.to_string(),
+            ALGORITHM => self.algorithm = Algorithm::parse(value).unwrap_or(self.algorithm),
             _ => {
                 self.other.insert(key.to_string(), value.to_string());
             }
@@ -72,7 +76,7 @@ impl From<BTreeMap<String, String>> for TargetGroupAttributes {
             deregistration_delay_s: DEFAULT_DEREGISTRATION_DELAY_S,
             connection_termination: false,
             slow_start_s: 0,
-            algorithm: "round_robin".into(),
+            algorithm: Algorithm::RoundRobin,
             other: BTreeMap::new(),
         };
         for (k, v) in &pairs {
@@ -88,7 +92,7 @@ impl From<TargetGroupAttributes> for BTreeMap<String, String> {
         out.insert(DEREGISTRATION_DELAY.into(), a.deregistration_delay_s.to_string());
         out.insert(CONNECTION_TERMINATION.into(), a.connection_termination.to_string());
         out.insert(SLOW_START.into(), a.slow_start_s.to_string());
-        out.insert(ALGORITHM.into(), a.algorithm);
+        out.insert(ALGORITHM.into(), a.algorithm.as_str().into());
         out
     }
 }

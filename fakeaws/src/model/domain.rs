@@ -69,6 +69,15 @@ api_enum! {
 }
 
 api_enum! {
+    /// How a target group picks the target of a request (`load_balancing.algorithm.type`).
+    Algorithm {
+        RoundRobin = "round_robin",
+        LeastOutstandingRequests = "least_outstanding_requests",
+        WeightedRandom = "weighted_random",
+    }
+}
+
+api_enum! {
     /// What a group does with an instance whose termination lifecycle action is abandoned
     /// (`InstanceLifecyclePolicy.RetentionTriggers.TerminateHookAbandon`).
     RetentionAction {

@@ -1,6 +1,7 @@
 //! ELBv2 target groups: creation, description, health-check settings and attributes.
 
 use super::check_name;
+use crate::model::Algorithm;
 use crate::model::HealthCheck;
 use crate::model::TargetGroup;
 use crate::model::TargetGroupAttributes;
@@ -241,8 +242,20 @@ pub(crate) fn modify_tg_attributes(world: &mut World, m: &ModifyTargetGroupAttri
                     ));
                 }
             }
+            "load_balancing.algorithm.type" => {
+                if Algorithm::parse(&value).is_none() {
+                    let valid: Vec<&str> = Algorithm::ALL.iter().map(|a| a.as_str()).collect();
+                    return Err(AwsError::new(
+                        400,
+                        "InvalidConfigurationRequest",
+                        format!(
+                            "The value of '{key}' must be one of {}, not '{value}'",
+                            valid.join(", ")
+                        ),
+                    ));
+                }
+            }
             "stickiness.type"
-            | "load_balancing.algorithm.type"
             | "stickiness.app_cookie.cookie_name"
             | "stickiness.app_cookie.duration_seconds"
             | "load_balancing.cross_zone.enabled" => {}
@@ -262,7 +275,7 @@ pub(crate) fn modify_tg_attributes(world: &mut World, m: &ModifyTargetGroupAttri
     for (k, v) in updates {
         next.set(&k, &v);
     }
-    if next.slow_start_s > 0 && next.algorithm == "least_outstanding_requests" {
+    if next.slow_start_s > 0 && next.algorithm == Algorithm::LeastOutstandingRequests {
         return Err(AwsError::new(
             400,
             "InvalidConfigurationRequest",
