@@ -153,21 +153,14 @@ pub async fn traffic_control(ctx: &Ctx, deregister: bool, state: &mut State) -> 
     if ctx.store.codedeploy_unavailable(&ctx.deployment_id).is_some() {
         return Ok(None);
     }
-    let got = ctx
-        .call("GetDeploymentGroup", || {
-            ctx.codedeploy.call(
-                "GetDeploymentGroup",
-                json!({ "applicationName": app, "deploymentGroupName": group }),
-            )
-        })
-        .await;
+    let got = deployment_group(ctx, app, group).await;
     let info = match got {
-        Ok(out) => out["deploymentGroupInfo"].clone(),
+        Ok(info) => info,
         Err(e) => {
             // Decided as without traffic control; a lasting refusal is not asked again.
             note_if_lasting(ctx, "codedeploy:GetDeploymentGroup", &e);
             let code = e.code.as_deref().unwrap_or("transport error");
-            if code.starts_with("AccessDenied") || code == "UnauthorizedOperation" {
+            if denied(code) {
                 ctx.warn(format!(
                     "the instance role may not call codedeploy:GetDeploymentGroup ({}): going on as if CodeDeploy did not control traffic",
                     e.message
@@ -207,17 +200,10 @@ pub async fn groups(ctx: &Ctx) -> Result<Option<Vec<String>>> {
     let Some((app, group)) = names(ctx) else {
         return Ok(None);
     };
-    let got = ctx
-        .call("GetDeploymentGroup", || {
-            ctx.codedeploy.call(
-                "GetDeploymentGroup",
-                json!({ "applicationName": app, "deploymentGroupName": group }),
-            )
-        })
-        .await;
+    let got = deployment_group(ctx, app, group).await;
     match got {
-        Ok(out) => Ok(Some(
-            out["deploymentGroupInfo"]["autoScalingGroups"]
+        Ok(info) => Ok(Some(
+            info["autoScalingGroups"]
                 .as_array()
                 .map(|a| {
                     a.iter()
@@ -237,6 +223,28 @@ pub async fn groups(ctx: &Ctx) -> Result<Option<Vec<String>>> {
     }
 }
 
+/// GetDeploymentGroup: the deployment group's `deploymentGroupInfo`.
+async fn deployment_group(
+    ctx: &Ctx,
+    app: &str,
+    group: &str,
+) -> std::result::Result<serde_json::Value, crate::ctx::AwsFailure> {
+    let out = ctx
+        .call("GetDeploymentGroup", || {
+            ctx.codedeploy.call(
+                "GetDeploymentGroup",
+                json!({ "applicationName": app, "deploymentGroupName": group }),
+            )
+        })
+        .await?;
+    Ok(out["deploymentGroupInfo"].clone())
+}
+
+/// Whether a refusal says the instance role may not make the call.
+fn denied(code: &str) -> bool {
+    code.starts_with("AccessDenied") || code == "UnauthorizedOperation"
+}
+
 fn strings(v: &serde_json::Value) -> Vec<String> {
     v.as_array()
         .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
@@ -252,8 +260,7 @@ fn lasting(code: &str) -> bool {
             | "DeploymentGroupDoesNotExistException"
             | "InvalidApplicationNameException"
             | "InvalidDeploymentGroupNameException"
-            | "UnauthorizedOperation"
-    ) || code.starts_with("AccessDenied")
+    ) || denied(code)
 }
 
 /// Notes in the state file that CodeDeploy cannot be asked in this deployment, when `e` will not
@@ -271,8 +278,7 @@ fn note_if_lasting(ctx: &Ctx, what: &str, e: &crate::ctx::AwsFailure) {
 fn unknown(ctx: &Ctx, what: &str, e: &crate::ctx::AwsFailure) -> Rest {
     note_if_lasting(ctx, what, e);
     let code = e.code.as_deref().unwrap_or_default();
-    let denied = code.starts_with("AccessDenied") || code == "UnauthorizedOperation";
-    if denied {
+    if denied(code) {
         Rest::Unknown(format!(
             "the instance role may not call {what} ({}): scaling processes are resumed per instance, as without CodeDeploy",
             e.message
