@@ -6,9 +6,11 @@
 //! the scenario events (scaling, zones, terminations, alarms, scheduled actions) and read-only
 //! views. Every call brings the world to the current simulated time first, as a request does.
 
+use std::collections::BTreeMap;
+
 use crate::model::codedeploy::{
     ComputePlatform, Deployment, DeploymentConfig, DeploymentGroup, DeploymentStatus, Diagnostics, ErrorInformation,
-    InstanceStatus, LifecycleEvent, LifecycleEventStatus, MinimumHealthyHosts,
+    InstanceStatus, LifecycleEvent, LifecycleEventStatus, MinimumHealthyHosts, ZonalConfig,
 };
 use crate::model::{Lifecycle, Transition};
 use crate::protocol::error::AwsError;
@@ -79,6 +81,25 @@ impl Rehearsal<'_> {
         let serves = serving_ids(&w);
         let serving = members.iter().filter(|id| serves.contains(id.as_str())).count();
         (members, serving)
+    }
+
+    /// [`Rehearsal::census`] zone by zone: each zone's members and how many of them serve.
+    pub fn zone_census(&self, groups: &[String], standalone: bool) -> BTreeMap<String, (usize, usize)> {
+        let w = self.fake.world_read();
+        let serves = serving_ids(&w);
+        let mut out: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for id in members_of(&w, groups, standalone) {
+            let Some(i) = w.instances.get(&id) else { continue };
+            let e = out.entry(i.availability_zone.clone()).or_default();
+            e.0 += 1;
+            e.1 += usize::from(serves.contains(id.as_str()));
+        }
+        out
+    }
+
+    /// An instance's Availability Zone (`None`: no such instance).
+    pub fn zone_of(&self, id: &str) -> Option<String> {
+        self.fake.world_read().instances.get(id).map(|i| i.availability_zone.clone())
     }
 
     /// An instance's lifecycle state (`None`: no such instance).
@@ -396,10 +417,15 @@ impl Rehearsal<'_> {
     }
 
     /// A deployment configuration by minimum healthy hosts (created unless it exists).
-    pub fn ensure_deployment_config(&self, name: &str, hosts: MinimumHealthyHosts) -> Result<(), AwsError> {
+    pub fn ensure_deployment_config(
+        &self,
+        name: &str,
+        hosts: MinimumHealthyHosts,
+        zonal: Option<ZonalConfig>,
+    ) -> Result<(), AwsError> {
         let mut w = self.fake.world();
         if w.deployment_config(name).is_err() {
-            w.create_deployment_config(name, hosts)?;
+            w.create_deployment_config(name, hosts, zonal)?;
         }
         Ok(())
     }

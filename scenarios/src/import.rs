@@ -21,7 +21,7 @@ use fakeaws::spec::{
 };
 use serde_json::Value;
 
-use crate::schema::{ConfigSpec, DeploymentGroup, OutdatedStrategy};
+use crate::schema::{ConfigSpec, DeploymentGroup, HostsSpec, OutdatedStrategy, ZonalSpec};
 
 /// What an import found.
 #[derive(Debug, Clone)]
@@ -356,6 +356,7 @@ pub fn import(dir: &Path) -> anyhow::Result<Imported> {
                     ConfigSpec::Custom {
                         kind: s(hosts, "type").unwrap_or("HOST_COUNT").to_string(),
                         value: i(hosts, "value").unwrap_or(1).max(0) as u32,
+                        zonal: info.get("zonalConfig").map(zonal_of),
                     }
                 }
             }
@@ -474,4 +475,17 @@ pub fn write(from: &Path, out: &Path) -> anyhow::Result<(Vec<PathBuf>, Vec<Strin
     let sc = crate::runner::read_file(&targets[0]).context("the imported scenario")?;
     sc.validate_names()?;
     Ok((written, im.notes))
+}
+
+/// A deployment configuration's `zonalConfig` as the scenario file spells it.
+fn zonal_of(z: &Value) -> ZonalSpec {
+    let secs = |key: &str| i(z, key).map(|v| v.clamp(0, u32::MAX as i64) as u32);
+    ZonalSpec {
+        monitor_seconds: secs("monitorDurationInSeconds"),
+        first_zone_monitor_seconds: secs("firstZoneMonitorDurationInSeconds"),
+        per_zone: z.get("minimumHealthyHostsPerZone").map(|h| HostsSpec {
+            kind: s(h, "type").unwrap_or("FLEET_PERCENT").to_string(),
+            value: i(h, "value").unwrap_or(0).max(0) as u32,
+        }),
+    }
 }

@@ -200,6 +200,9 @@ pub struct DeploymentReport {
     pub lowest_healthy_capacity: usize,
     /// What the configuration promises.
     pub required_healthy_capacity: usize,
+    /// A zonal deployment's zones, in the order deployed: each one's minimum and lowest.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub zones: BTreeMap<String, ZoneReport>,
     /// How long it took (deployments the runner started; not launch deployments).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub simulated_seconds: Option<i64>,
@@ -210,6 +213,17 @@ pub struct DeploymentReport {
     /// `simulated_seconds - floor_seconds`: the hooks' cost.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overhead_seconds: Option<i64>,
+}
+
+/// One zone of a zonal deployment.
+#[derive(Debug, Clone, Serialize)]
+pub struct ZoneReport {
+    /// The deployment's instances in the zone.
+    pub instances: usize,
+    /// Lowest number of the zone's instances serving traffic while the deployment ran.
+    pub lowest_healthy_capacity: usize,
+    /// What the configuration's minimum per zone promises.
+    pub required_healthy_capacity: usize,
 }
 
 /// One instance's part in a deployment.

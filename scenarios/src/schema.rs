@@ -1,6 +1,6 @@
 //! The scenario file format (TOML). Documented, with an annotated example, in `scenarios/README.md`.
 
-use fakeaws::model::codedeploy::LifecycleEvent;
+use fakeaws::model::codedeploy::{LifecycleEvent, MinimumHealthyHosts, MinimumHealthyHostsType, ZonalConfig};
 use serde::{Deserialize, Serialize};
 
 /// One scenario file.
@@ -198,7 +198,8 @@ pub enum OutdatedStrategy {
 }
 
 /// A deployment configuration: `"OneAtATime"`, `"HalfAtATime"`, `"AllAtOnce"`, or
-/// `{ type = "HOST_COUNT" | "FLEET_PERCENT", value = N }` (minimum healthy hosts).
+/// `{ type = "HOST_COUNT" | "FLEET_PERCENT", value = N }` (minimum healthy hosts), with
+/// `zonal = { ... }` for one Availability Zone at a time.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum ConfigSpec {
@@ -207,7 +208,40 @@ pub enum ConfigSpec {
         #[serde(rename = "type")]
         kind: String,
         value: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        zonal: Option<ZonalSpec>,
     },
+}
+
+/// CodeDeploy's `zonalConfig` of a custom configuration: the zones one at a time (in name order),
+/// a wait after each, and a minimum of healthy instances per zone.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ZonalSpec {
+    /// `monitorDurationInSeconds`: the wait after each zone before the next starts (none: at once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor_seconds: Option<u32>,
+    /// `firstZoneMonitorDurationInSeconds`: the wait after the first zone (none: `monitor_seconds`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_zone_monitor_seconds: Option<u32>,
+    /// `minimumHealthyHostsPerZone`: `{ type = "HOST_COUNT" | "FLEET_PERCENT", value = N }` (none:
+    /// 0 percent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_zone: Option<HostsSpec>,
+}
+
+/// A minimum of healthy hosts as a file spells it.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HostsSpec {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: u32,
+}
+
+/// A minimum's type, parsed (`HOST_COUNT` or `FLEET_PERCENT`, the two a configuration can take).
+fn hosts_type(kind: &str) -> Option<MinimumHealthyHostsType> {
+    MinimumHealthyHostsType::parse(kind).filter(|k| *k != MinimumHealthyHostsType::MostConcurrency)
 }
 
 impl Default for ConfigSpec {
@@ -285,7 +319,41 @@ impl ConfigSpec {
     pub fn name(&self) -> String {
         match self {
             ConfigSpec::Named(n) => n.clone(),
-            ConfigSpec::Custom { kind, value } => format!("{kind}={value}"),
+            ConfigSpec::Custom { kind, value, zonal } => {
+                let mut name = format!("{kind}={value}");
+                if let Some(z) = zonal {
+                    name.push_str(&format!(" zonal({})", z.describe()));
+                }
+                name
+            }
+        }
+    }
+
+    /// A custom configuration's minimum, typed (checked by `validate` when the file was read).
+    pub fn hosts(&self) -> Option<MinimumHealthyHosts> {
+        match self {
+            ConfigSpec::Named(_) => None,
+            ConfigSpec::Custom { kind, value, .. } => Some(MinimumHealthyHosts {
+                kind: hosts_type(kind)?,
+                value: *value as i64,
+            }),
+        }
+    }
+
+    /// A custom configuration's zonal part, as CodeDeploy keeps it.
+    pub fn zonal(&self) -> Option<ZonalConfig> {
+        match self {
+            ConfigSpec::Custom { zonal: Some(z), .. } => Some(ZonalConfig {
+                first_zone_monitor_seconds: z.first_zone_monitor_seconds.map(i64::from),
+                monitor_seconds: z.monitor_seconds.map(i64::from),
+                per_zone: z.per_zone.as_ref().and_then(|h| {
+                    Some(MinimumHealthyHosts {
+                        kind: hosts_type(&h.kind)?,
+                        value: h.value as i64,
+                    })
+                }),
+            }),
+            _ => None,
         }
     }
 
@@ -304,19 +372,45 @@ impl ConfigSpec {
                     known.join(", ")
                 );
             }
-            ConfigSpec::Custom { kind, value } => {
-                anyhow::ensure!(
-                    kind == "HOST_COUNT" || kind == "FLEET_PERCENT",
-                    "{at}: unknown minimum healthy hosts type \"{kind}\" (HOST_COUNT or FLEET_PERCENT)"
-                );
-                anyhow::ensure!(
-                    kind == "HOST_COUNT" || *value <= 100,
-                    "{at}: FLEET_PERCENT {value} is above 100"
-                );
+            ConfigSpec::Custom { kind, value, zonal } => {
+                check_hosts(at, kind, *value)?;
+                if let Some(h) = zonal.as_ref().and_then(|z| z.per_zone.as_ref()) {
+                    check_hosts(&format!("{at}.zonal.per_zone"), &h.kind, h.value)?;
+                }
             }
         }
         Ok(())
     }
+}
+
+impl ZonalSpec {
+    /// `monitor 300s, first zone 600s, per zone HOST_COUNT=1` (the parts given).
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(s) = self.monitor_seconds {
+            parts.push(format!("monitor {s}s"));
+        }
+        if let Some(s) = self.first_zone_monitor_seconds {
+            parts.push(format!("first zone {s}s"));
+        }
+        if let Some(h) = &self.per_zone {
+            parts.push(format!("per zone {}={}", h.kind, h.value));
+        }
+        parts.join(", ")
+    }
+}
+
+/// A minimum's type is one a configuration takes, and a percentage is at most 100.
+fn check_hosts(at: &str, kind: &str, value: u32) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        hosts_type(kind).is_some(),
+        "{at}: unknown minimum healthy hosts type \"{kind}\" (HOST_COUNT or FLEET_PERCENT)"
+    );
+    anyhow::ensure!(
+        kind == "HOST_COUNT" || value <= 100,
+        "{at}: FLEET_PERCENT {value} is above 100"
+    );
+    Ok(())
 }
 
 impl Scenario {

@@ -278,6 +278,40 @@ pub struct DeploymentConfig {
     pub minimum_healthy_hosts: MinimumHealthyHosts,
     pub created_ms: i64,
     pub compute_platform: ComputePlatform,
+    /// `zonalConfig`: deploy one Availability Zone at a time (custom server configurations only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zonal: Option<ZonalConfig>,
+}
+
+/// `ZonalConfig`: one Availability Zone at a time, a bake after each, and a minimum per zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZonalConfig {
+    /// `firstZoneMonitorDurationInSeconds` (as given; `None`: the monitor duration).
+    pub first_zone_monitor_seconds: Option<i64>,
+    /// `monitorDurationInSeconds` (as given; `None`: the next zone starts at once).
+    pub monitor_seconds: Option<i64>,
+    /// `minimumHealthyHostsPerZone` (as given; `None`: 0 percent).
+    pub per_zone: Option<MinimumHealthyHosts>,
+}
+
+impl ZonalConfig {
+    /// The bake after the first zone, in seconds.
+    pub fn first_bake_seconds(&self) -> i64 {
+        self.first_zone_monitor_seconds.or(self.monitor_seconds).unwrap_or(0)
+    }
+
+    /// The bake after every later zone, in seconds.
+    pub fn bake_seconds(&self) -> i64 {
+        self.monitor_seconds.unwrap_or(0)
+    }
+
+    /// The minimum per zone, CodeDeploy's default (0 percent) when none is given.
+    pub fn per_zone_minimum(&self) -> MinimumHealthyHosts {
+        self.per_zone.unwrap_or(MinimumHealthyHosts {
+            kind: MinimumHealthyHostsType::FleetPercent,
+            value: 0,
+        })
+    }
 }
 
 /// An EC2 tag filter of a deployment group.

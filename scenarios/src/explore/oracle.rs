@@ -86,6 +86,19 @@ pub fn judge(
                     ),
                 });
             }
+            // Each zone of a zonal deployment, likewise.
+            for (zone, z) in &d.zones {
+                let deficit = z.required_healthy_capacity.saturating_sub(z.lowest_healthy_capacity);
+                if deficit > cost.capacity {
+                    out.push(Finding {
+                        property: "capacity_beyond_event".into(),
+                        detail: format!(
+                            "deployment {} went down to {} in {zone} of its minimum {} per zone: {deficit} below, the event may cost {}",
+                            d.number, z.lowest_healthy_capacity, z.required_healthy_capacity, cost.capacity
+                        ),
+                    });
+                }
+            }
         }
     }
     out

@@ -48,6 +48,24 @@ pub(super) fn deployments(o: &Outcome) -> String {
         );
     }
     b.push_str("</table>");
+    for d in o.deployments.iter().filter(|d| !d.zones.is_empty()) {
+        let _ = write!(
+            b,
+            "<h3>Deployment {}: zone by zone</h3><table><tr><th>zone</th><th>instances</th><th>lowest capacity / minimum per zone</th></tr>",
+            d.number
+        );
+        for (zone, z) in &d.zones {
+            let _ = write!(
+                b,
+                "<tr><td>{}</td><td>{}</td><td>{}/{}</td></tr>",
+                esc(zone),
+                z.instances,
+                z.lowest_healthy_capacity,
+                z.required_healthy_capacity
+            );
+        }
+        b.push_str("</table>");
+    }
     for d in &o.deployments {
         let mut rows: Vec<(&str, &crate::timeline::Bar)> = o
             .timeline

@@ -67,6 +67,12 @@ impl Sim {
     /// the outcome, never depends on how the operating system schedules them, while the processes
     /// compute (start, decode answers) in parallel.
     pub(super) async fn wait_or_advance(&mut self, runs: &mut [Run]) -> anyhow::Result<()> {
+        self.wait_or_advance_until(runs, i64::MAX).await
+    }
+
+    /// [`Sim::wait_or_advance`], moving the clock no later than `limit` (when the runner itself
+    /// has something to do then: the next zone of a zonal deployment).
+    pub(super) async fn wait_or_advance_until(&mut self, runs: &mut [Run], limit: i64) -> anyhow::Result<()> {
         // While a process acts, the runner only waits (see `quiet`).
         let rx = self.fake().clock.subscribe();
         let sleepers = self.fake().clock.sleepers();
@@ -87,7 +93,7 @@ impl Sim {
             return self.fire_events();
         }
         if let Some(t) = next {
-            self.advance(t);
+            self.advance(t.min(limit));
             return self.fire_events();
         }
         self.wait_for_change(rx, runs).await?;

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use super::supervisor::Run;
+use super::zones::{Admit, Zonal};
 use super::Sim;
 use crate::report::{Creator, DeploymentReport, InstanceReport, Status};
 use crate::schema::ConfigSpec;
@@ -40,13 +41,17 @@ impl Sim {
     }
 
     /// A deployment CodeDeploy refuses before it starts: every instance skipped.
-    pub(super) fn refuse_deployment(&mut self, mut d: Batch) {
-        let why = format!(
-            "{HEALTH_CONSTRAINTS_INVALID_MESSAGE} (minimum healthy hosts {} of {} instances, {})",
-            d.min_healthy,
-            d.n,
-            d.config.name()
-        );
+    /// `zone`: the zone whose minimum cannot be kept, if it is one zone's (a zonal deployment).
+    pub(super) fn refuse_deployment(&mut self, mut d: Batch, zone: Option<String>) {
+        let why = match zone {
+            Some(z) => format!("{HEALTH_CONSTRAINTS_INVALID_MESSAGE} ({z}, {})", d.config.name()),
+            None => format!(
+                "{HEALTH_CONSTRAINTS_INVALID_MESSAGE} (minimum healthy hosts {} of {} instances, {})",
+                d.min_healthy,
+                d.n,
+                d.config.name()
+            ),
+        };
         for id in &d.planned {
             let label = self.label(id);
             d.report
@@ -88,7 +93,11 @@ impl Sim {
                 }
                 break;
             }
-            let Some(id) = d.queue.pop_front() else { break };
+            let Some(id) = d.queue.front().cloned() else { break };
+            if !self.zone_admits(d, &id, &deferred) {
+                break;
+            }
+            d.queue.pop_front();
             if self.fake().rehearsal().is_leaving(&id) {
                 let label = self.label(&id);
                 d.report
@@ -120,6 +129,32 @@ impl Sim {
         (started_any, deferred)
     }
 
+    /// A zonal deployment's gate on the next instance: its zone's turn (after the wait that
+    /// follows the zone before), and the zone's minimum. Records when a zone ends or starts, and
+    /// why the deployment stops when a zone cannot go on.
+    fn zone_admits(&mut self, d: &mut Batch, id: &str, held: &[String]) -> bool {
+        let now = self.now();
+        let Some(z) = &mut d.zonal else { return true };
+        let in_flight: Vec<&str> = d
+            .runs
+            .iter()
+            .filter(|r| r.deployment == d.number)
+            .map(|r| r.instance.as_str())
+            .collect();
+        let (admit, note) = z.admit(id, &in_flight, held, now);
+        if let Some(note) = note {
+            self.recorder.marker(now, format!("deployment {}: {note}", d.number));
+        }
+        match admit {
+            Admit::Go => true,
+            Admit::Wait => false,
+            Admit::Stop(why) => {
+                d.stopped = Some(why);
+                false
+            }
+        }
+    }
+
     /// A run ended: its instance's report, and whether the failures so far stop the deployment.
     pub(super) fn run_finished(&mut self, d: &mut Batch, run: Run) {
         if run.deployment != d.number {
@@ -131,6 +166,9 @@ impl Sim {
             None => Status::Succeeded,
             Some(why) => {
                 d.failed += 1;
+                if let Some(z) = &mut d.zonal {
+                    z.failed(&run.instance);
+                }
                 Status::failed(why.clone())
             }
         };
@@ -178,6 +216,10 @@ impl Sim {
         if let Some((cap, _)) = self.min_capacity {
             d.report.lowest_healthy_capacity = cap;
         }
+        if let Some(z) = &d.zonal {
+            let watch = self.engine.zones.take().unwrap_or_default();
+            d.report.zones = z.report(&watch.lowest, &watch.at_start);
+        }
         if ok {
             self.engine.last_good = Some(d.revision.clone());
         }
@@ -189,7 +231,18 @@ impl Sim {
             },
         );
         let now = self.now();
-        let floor_ms = self.deployment_floor(d.number, &d.planned, d.batch);
+        let floor_ms = match &d.zonal {
+            // Zone after zone, each in rounds of what its minimum lets go at once, and the waits.
+            Some(z) => {
+                let (zones, waits) = z.rounds(&d.planned, d.batch);
+                waits
+                    + zones
+                        .iter()
+                        .map(|(ids, batch)| self.deployment_floor(d.number, ids, *batch))
+                        .sum::<i64>()
+            }
+            None => self.deployment_floor(d.number, &d.planned, d.batch),
+        };
         let took = (now - d.started_ms) / 1000;
         d.report.simulated_seconds = Some(took);
         // A floor only means something for a deployment that went through every instance.
@@ -228,6 +281,8 @@ pub(super) struct Batch {
     pub(super) failed: usize,
     /// Why the deployment stopped starting instances, once it did.
     pub(super) stopped: Option<String>,
+    /// A zonal deployment's zones.
+    pub(super) zonal: Option<Zonal>,
     pub(super) report: DeploymentReport,
 }
 
@@ -257,6 +312,7 @@ impl Batch {
             done: 0,
             failed: 0,
             stopped: None,
+            zonal: None,
             report: DeploymentReport {
                 number,
                 creator,
@@ -266,6 +322,7 @@ impl Batch {
                 instances: BTreeMap::new(),
                 lowest_healthy_capacity: usize::MAX,
                 required_healthy_capacity: min_healthy,
+                zones: BTreeMap::new(),
                 simulated_seconds: None,
                 floor_seconds: None,
                 overhead_seconds: None,

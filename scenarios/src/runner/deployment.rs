@@ -5,10 +5,12 @@
 use std::collections::BTreeMap;
 
 use anyhow::bail;
+use fakeaws::model::codedeploy::MinimumHealthyHostsType;
 use fakeaws::rehearsal::LifecycleResult;
 
 use super::batch::Batch;
 use super::supervisor::Run;
+use super::zones::{ZoneWatch, Zonal};
 use super::{launch_hook_name, Sim};
 use crate::report::{Creator, DeploymentReport, InstanceReport, Status};
 use crate::schema::ConfigSpec;
@@ -32,6 +34,8 @@ pub(super) struct Engine {
     pub(super) reports: Vec<DeploymentReport>,
     /// The revision of the last deployment that succeeded.
     pub(super) last_good: Option<String>,
+    /// The zones of the zonal deployment running, as sampled.
+    pub(super) zones: Option<ZoneWatch>,
 }
 
 impl Sim {
@@ -82,19 +86,38 @@ impl Sim {
         );
         let n = targets.len();
         let min_healthy = min_healthy_hosts(config, n)?;
-        let planned = self.deployment_order(targets, revision);
+        let mut planned = self.deployment_order(targets, revision);
+        // Zone by zone, except a rollback: CodeDeploy rolls back on hosts across the Region.
+        let zonal = match config.zonal() {
+            Some(zc) if creator != Creator::CodeDeployRollback => {
+                let zone_of = planned
+                    .iter()
+                    .map(|id| (id.clone(), self.fake().rehearsal().zone_of(id).unwrap_or_default()))
+                    .collect();
+                let z = Zonal::new(zc, zone_of);
+                planned = z.sort(planned);
+                Some(z)
+            }
+            _ => None,
+        };
         self.open_deployment(number, revision, creator, config, &planned)?;
         let mut d = Batch::new(number, revision, creator, config, min_healthy, started_ms, planned);
+        d.zonal = zonal;
         // CodeDeploy refuses at once a minimum it can never keep while taking an instance out
         // (HOST_COUNT 3 of three, FLEET_PERCENT 67 of three): nothing is deployed.
         if n > 0 && min_healthy >= n {
-            self.refuse_deployment(d);
+            self.refuse_deployment(d, None);
+            return Ok(false);
+        }
+        if let Some(why) = d.zonal.as_ref().and_then(Zonal::impossible) {
+            self.refuse_deployment(d, Some(why));
             return Ok(false);
         }
         self.engine.cur_deployment = number;
         self.engine.progress = 0.0;
         self.min_capacity = None;
         self.census_seen = None;
+        self.engine.zones = d.zonal.as_ref().map(|_| ZoneWatch::default());
         self.sample_capacity();
         let serving_at_start = self.min_capacity.map(|c| c.0).unwrap_or(0);
         d.report.required_healthy_capacity = d.report.required_healthy_capacity.min(serving_at_start);
@@ -133,6 +156,19 @@ impl Sim {
             let mine = d.runs.iter().filter(|r| r.deployment == d.number).count();
             if mine == 0 && (d.queue.is_empty() || d.stopped.is_some()) {
                 break;
+            }
+            // The wait after a zone: time passes (launches, health checks, fleet events) until
+            // the next zone may start.
+            let now = self.now();
+            if let Some(until) = d.zonal.as_ref().and_then(|z| z.waiting_until(now)) {
+                if d.runs.is_empty() {
+                    let next = self.fake().rehearsal().next_change().filter(|t| *t > now);
+                    self.advance(next.map_or(until, |t| t.min(until)));
+                    self.fire_events()?;
+                } else {
+                    self.wait_or_advance_until(&mut d.runs, until).await?;
+                }
+                continue;
             }
             if d.runs.is_empty() {
                 if !only_waiting_for_launches {
@@ -228,6 +264,7 @@ impl Sim {
             instances: BTreeMap::new(),
             lowest_healthy_capacity: 0,
             required_healthy_capacity: 0,
+            zones: BTreeMap::new(),
             simulated_seconds: None,
             floor_seconds: None,
             overhead_seconds: None,
@@ -299,10 +336,10 @@ pub fn min_healthy_hosts(c: &ConfigSpec, n: usize) -> anyhow::Result<usize> {
             "AllAtOnce" => 0,
             other => bail!("unknown deployment configuration {other} (OneAtATime, HalfAtATime, AllAtOnce, or a custom table)"),
         },
-        ConfigSpec::Custom { kind, value } => match kind.as_str() {
-            "HOST_COUNT" => (*value as usize).min(n),
-            "FLEET_PERCENT" if *value <= 99 => percent(*value),
-            other => bail!("custom deployment configuration: type must be HOST_COUNT or FLEET_PERCENT (<= 99), not {other}={value}"),
+        ConfigSpec::Custom { .. } => match c.hosts() {
+            Some(h) if h.kind == MinimumHealthyHostsType::HostCount => (h.value.max(0) as usize).min(n),
+            Some(h) if h.kind == MinimumHealthyHostsType::FleetPercent && h.value <= 99 => percent(h.value as u32),
+            _ => bail!("custom deployment configuration: type must be HOST_COUNT or FLEET_PERCENT (<= 99), not {}", c.name()),
         },
     })
 }

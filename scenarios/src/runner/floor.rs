@@ -6,7 +6,8 @@
 //! binaries), and, if it came back healthy before its turn ended, ExitStandby's pending time (when
 //! it went out of an Auto Scaling group) or the application's warm-up, whichever is longer, plus
 //! HealthyThresholdCount x interval. It is a lower bound: no deployment can beat it. Per deployment: instances go in rounds of the configuration's
-//! batch size, in the deployment's order, each round as long as its slowest instance.
+//! batch size, in the deployment's order, each round as long as its slowest instance; a zonal
+//! deployment zone after zone, with the waits between zones.
 
 use std::collections::BTreeMap;
 

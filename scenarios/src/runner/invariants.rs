@@ -95,21 +95,25 @@ impl Sim {
     }
 
     /// Every deployment CodeDeploy runs over the fleet (user deployments, failed or not, and
-    /// rollbacks) keeps its minimum of healthy instances; launch deployments of single new
-    /// instances promise no capacity.
+    /// rollbacks) keeps its minimum of healthy instances, and a zonal one each zone's minimum;
+    /// launch deployments of single new instances promise no capacity.
     pub(super) fn check_capacity(&mut self) {
-        let below: Vec<String> = self
-            .engine
-            .reports
-            .iter()
-            .filter(|d| !d.creator.is_for_launches() && d.lowest_healthy_capacity < d.required_healthy_capacity)
-            .map(|d| {
-                format!(
+        let mut below: Vec<String> = Vec::new();
+        for d in self.engine.reports.iter().filter(|d| !d.creator.is_for_launches()) {
+            if d.lowest_healthy_capacity < d.required_healthy_capacity {
+                below.push(format!(
                     "deployment {} went down to {} healthy instance(s), minimum {}",
                     d.number, d.lowest_healthy_capacity, d.required_healthy_capacity
-                )
-            })
-            .collect();
+                ));
+            }
+            // A zonal deployment keeps each zone's minimum too.
+            for (zone, z) in d.zones.iter().filter(|(_, z)| z.lowest_healthy_capacity < z.required_healthy_capacity) {
+                below.push(format!(
+                    "deployment {} went down to {} healthy instance(s) in {zone}, minimum {} per zone",
+                    d.number, z.lowest_healthy_capacity, z.required_healthy_capacity
+                ));
+            }
+        }
         for detail in below {
             self.violation(ViolationKind::CapacityBelowMinimum, detail);
         }

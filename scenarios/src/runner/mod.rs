@@ -36,6 +36,7 @@ mod steps;
 mod supervisor;
 mod traffic;
 mod verdict;
+mod zones;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -27,6 +27,15 @@ impl Sim {
         for id in &members {
             self.label(id);
         }
+        if self.engine.zones.is_some() {
+            let census = self.fake().rehearsal().zone_census(
+                &self.sc.deployment_group.autoscaling_groups,
+                self.sc.deployment_group.standalone_instances,
+            );
+            if let Some(w) = &mut self.engine.zones {
+                w.sample(&census);
+            }
+        }
         let total = members.len();
         self.min_capacity = Some(match self.min_capacity {
             Some((m, t)) if m <= serving => (m, t),

@@ -307,3 +307,72 @@ pub(super) fn revision_of(v: &Value) -> Result<Revision, AwsError> {
     }
     Ok(r)
 }
+
+/// CreateDeploymentConfig's `minimumHealthyHosts` and `zonalConfig` (types only; the world checks
+/// the values).
+pub(super) fn deployment_config(b: &Body) -> Result<(MinimumHealthyHosts, Option<ZonalConfig>), AwsError> {
+    const HOSTS: &str = "InvalidMinimumHealthyHostValueException";
+    let Some(h) = b.get("minimumHealthyHosts") else {
+        return Err(AwsError::new(400, HOSTS, "A server deployment configuration needs minimumHealthyHosts."));
+    };
+    let hosts = minimum_hosts(h, "minimumHealthyHosts", HOSTS)?;
+    let zonal = match b.get("zonalConfig") {
+        None | Some(Value::Null) => None,
+        Some(z) => Some(zonal_config(z, b.str("computePlatform")?)?),
+    };
+    Ok((hosts, zonal))
+}
+
+/// A `{type, value}` minimum, refused with `code` when its type is not HOST_COUNT or FLEET_PERCENT
+/// or its value is not an integer.
+fn minimum_hosts(h: &Value, path: &str, code: &str) -> Result<MinimumHealthyHosts, AwsError> {
+    let kind = match str_of(h, "type", path)? {
+        Some("HOST_COUNT") => MinimumHealthyHostsType::HostCount,
+        Some("FLEET_PERCENT") => MinimumHealthyHostsType::FleetPercent,
+        other => {
+            return Err(AwsError::new(
+                400,
+                code,
+                format!(
+                    "The minimum healthy hosts type {} is not valid: use HOST_COUNT or FLEET_PERCENT.",
+                    other.unwrap_or("(none)")
+                ),
+            ))
+        }
+    };
+    let value = h
+        .get("value")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| AwsError::new(400, code, format!("{path} needs an integer value.")))?;
+    Ok(MinimumHealthyHosts { kind, value })
+}
+
+/// `zonalConfig`: only for the EC2/On-premises platform (zonal deployments are in-place
+/// deployments to EC2 instances).
+fn zonal_config(z: &Value, platform: Option<&str>) -> Result<ZonalConfig, AwsError> {
+    const ZONAL: &str = "InvalidZonalDeploymentConfigurationException";
+    if let Some(p) = platform.filter(|p| *p != "Server") {
+        return Err(AwsError::new(
+            400,
+            ZONAL,
+            format!("The ZonalConfig object is not valid: zonal configuration is for the Server compute platform, not {p}."),
+        ));
+    }
+    let seconds = |key: &str| -> Result<Option<i64>, AwsError> {
+        match z.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v.as_i64().map(Some).ok_or_else(|| {
+                AwsError::new(400, "SerializationException", format!("Member 'zonalConfig.{key}' must be a number."))
+            }),
+        }
+    };
+    let per_zone = match z.get("minimumHealthyHostsPerZone") {
+        None | Some(Value::Null) => None,
+        Some(h) => Some(minimum_hosts(h, "zonalConfig.minimumHealthyHostsPerZone", ZONAL)?),
+    };
+    Ok(ZonalConfig {
+        first_zone_monitor_seconds: seconds("firstZoneMonitorDurationInSeconds")?,
+        monitor_seconds: seconds("monitorDurationInSeconds")?,
+        per_zone,
+    })
+}

@@ -269,3 +269,18 @@ pub(super) fn instance_summary(w: &World, d: &Deployment, instance: &str) -> Res
         "lifecycleEvents": events_json(inst),
     }))
 }
+
+/// A deployment configuration's `zonalConfig`, with the members it was given.
+pub(super) fn zonal_json(z: &ZonalConfig) -> Value {
+    let mut v = json!({});
+    if let Some(s) = z.first_zone_monitor_seconds {
+        v["firstZoneMonitorDurationInSeconds"] = json!(s);
+    }
+    if let Some(s) = z.monitor_seconds {
+        v["monitorDurationInSeconds"] = json!(s);
+    }
+    if let Some(h) = z.per_zone {
+        v["minimumHealthyHostsPerZone"] = json!({ "type": h.kind.as_str(), "value": h.value });
+    }
+    v
+}

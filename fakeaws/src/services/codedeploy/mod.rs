@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::model::codedeploy::*;
 use crate::protocol::error::AwsError;
-use crate::protocol::json::{str_of, strings_of, Body};
+use crate::protocol::json::{strings_of, Body};
 use crate::world::codedeploy::DeploymentInput;
 
 use decode::*;
@@ -164,35 +164,8 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
         resource: Resource::DeploymentConfig,
         handler: |w, b| {
             let name = config_name(b)?;
-            let Some(h) = b.get("minimumHealthyHosts") else {
-                return Err(AwsError::new(
-                    400,
-                    "InvalidMinimumHealthyHostValueException",
-                    "A server deployment configuration needs minimumHealthyHosts.",
-                ));
-            };
-            let kind = match str_of(h, "type", "minimumHealthyHosts")? {
-                Some("HOST_COUNT") => MinimumHealthyHostsType::HostCount,
-                Some("FLEET_PERCENT") => MinimumHealthyHostsType::FleetPercent,
-                other => {
-                    return Err(AwsError::new(
-                        400,
-                        "InvalidMinimumHealthyHostValueException",
-                        format!(
-                            "The minimum healthy hosts type {} is not valid: use HOST_COUNT or FLEET_PERCENT.",
-                            other.unwrap_or("(none)")
-                        ),
-                    ))
-                }
-            };
-            let value = h.get("value").and_then(Value::as_i64).ok_or_else(|| {
-                AwsError::new(
-                    400,
-                    "InvalidMinimumHealthyHostValueException",
-                    "minimumHealthyHosts needs an integer value.",
-                )
-            })?;
-            let id = w.create_deployment_config(name, MinimumHealthyHosts { kind, value })?;
+            let (hosts, zonal) = deployment_config(b)?;
+            let id = w.create_deployment_config(name, hosts, zonal)?;
             Ok(json!({ "deploymentConfigId": id }))
         },
     },
@@ -202,7 +175,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
         resource: Resource::DeploymentConfig,
         handler: |w, b| {
             let c = w.deployment_config(config_name(b)?)?;
-            Ok(json!({ "deploymentConfigInfo": {
+            let mut v = json!({ "deploymentConfigInfo": {
                 "deploymentConfigId": c.id,
                 "deploymentConfigName": c.name,
                 "minimumHealthyHosts": {
@@ -211,7 +184,11 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
                 },
                 "createTime": secs(c.created_ms),
                 "computePlatform": c.compute_platform.as_str(),
-            }}))
+            }});
+            if let Some(z) = &c.zonal {
+                v["deploymentConfigInfo"]["zonalConfig"] = zonal_json(z);
+            }
+            Ok(v)
         },
     },
     Action {

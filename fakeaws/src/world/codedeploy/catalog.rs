@@ -16,6 +16,7 @@ use crate::model::codedeploy::DeploymentOption;
 use crate::model::codedeploy::DeploymentType;
 use crate::model::codedeploy::MinimumHealthyHosts;
 use crate::model::codedeploy::MinimumHealthyHostsType;
+use crate::model::codedeploy::ZonalConfig;
 use crate::model::codedeploy::OutdatedInstancesStrategy;
 use crate::model::codedeploy::RegisteredRevision;
 use crate::model::codedeploy::Revision;
@@ -323,7 +324,12 @@ impl World {
     }
 
     /// CreateDeploymentConfig.
-    pub fn create_deployment_config(&mut self, name: &str, hosts: MinimumHealthyHosts) -> Result<String, AwsError> {
+    pub fn create_deployment_config(
+        &mut self,
+        name: &str,
+        hosts: MinimumHealthyHosts,
+        zonal: Option<ZonalConfig>,
+    ) -> Result<String, AwsError> {
         check_name("deploymentConfigName", name)?;
         if self.deployment_config(name).is_ok() {
             return Err(AwsError::new(
@@ -332,12 +338,7 @@ impl World {
                 format!("A deployment configuration named {name} already exists with the IAM user or AWS account."),
             ));
         }
-        let valid = match hosts.kind {
-            MinimumHealthyHostsType::HostCount => hosts.value >= 0,
-            MinimumHealthyHostsType::FleetPercent => (0..=99).contains(&hosts.value),
-            MinimumHealthyHostsType::MostConcurrency => false,
-        };
-        if !valid {
+        if !hosts_valid(hosts) {
             return Err(AwsError::new(
                 400,
                 "InvalidMinimumHealthyHostValueException",
@@ -346,6 +347,9 @@ impl World {
                     hosts.value, hosts.kind
                 ),
             ));
+        }
+        if let Some(z) = &zonal {
+            check_zonal(z)?;
         }
         let id = self.uuid();
         self.codedeploy.configs.insert(
@@ -356,6 +360,7 @@ impl World {
                 minimum_healthy_hosts: hosts,
                 created_ms: self.now_ms,
                 compute_platform: ComputePlatform::Server,
+                zonal,
             },
         );
         Ok(id)
@@ -437,4 +442,41 @@ impl World {
     pub fn application_revisions(&self, app: &str) -> Result<&[RegisteredRevision], AwsError> {
         Ok(&self.application(app)?.revisions)
     }
+}
+
+/// A minimum CreateDeploymentConfig takes: a host count of 0 or more, a percentage of 0 to 99.
+fn hosts_valid(hosts: MinimumHealthyHosts) -> bool {
+    match hosts.kind {
+        MinimumHealthyHostsType::HostCount => hosts.value >= 0,
+        MinimumHealthyHostsType::FleetPercent => (0..=99).contains(&hosts.value),
+        MinimumHealthyHostsType::MostConcurrency => false,
+    }
+}
+
+/// `zonalConfig`'s checks: no negative wait, a per-zone minimum of the same kinds and ranges as
+/// the overall one. AWS documents only the error ("The ZonalConfig object is not valid."); the
+/// part after it names what is wrong.
+fn check_zonal(z: &ZonalConfig) -> Result<(), AwsError> {
+    let invalid = |why: String| {
+        AwsError::new(
+            400,
+            "InvalidZonalDeploymentConfigurationException",
+            format!("The ZonalConfig object is not valid: {why}"),
+        )
+    };
+    for (field, v) in [
+        ("firstZoneMonitorDurationInSeconds", z.first_zone_monitor_seconds),
+        ("monitorDurationInSeconds", z.monitor_seconds),
+    ] {
+        if let Some(v) = v.filter(|v| *v < 0) {
+            return Err(invalid(format!("{field} is {v}; it must be 0 or more.")));
+        }
+    }
+    if let Some(h) = z.per_zone.filter(|h| !hosts_valid(*h)) {
+        return Err(invalid(format!(
+            "minimumHealthyHostsPerZone {} {} is not valid: HOST_COUNT takes 0 or more, FLEET_PERCENT 0 to 99.",
+            h.kind, h.value
+        )));
+    }
+    Ok(())
 }

@@ -141,6 +141,7 @@ impl World {
                 },
                 created_ms: 0,
                 compute_platform: ComputePlatform::Server,
+                zonal: None,
             })
             .ok_or_else(|| {
                 AwsError::new(

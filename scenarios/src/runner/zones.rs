@@ -1,0 +1,212 @@
+//! Zonal deployments (a configuration's `zonalConfig`): the zones one at a time, in name order;
+//! in each zone only as many instances at once as keep its own minimum of healthy hosts (besides
+//! the deployment's); and after each zone a wait (the monitor duration, the first zone's own if
+//! set) before the next zone starts.
+//!
+//! AWS documents the settings, not the order of the zones nor what happens when a zone's minimum
+//! cannot be kept: the fake takes zones in name order, refuses a deployment whose zone could not
+//! deploy one instance without going below its minimum (as CodeDeploy refuses one whose overall
+//! minimum cannot be kept), and stops one whose failures leave a zone unable to go on.
+
+use std::collections::BTreeMap;
+
+use fakeaws::model::codedeploy::ZonalConfig;
+
+use crate::report::ZoneReport;
+
+/// The zones of one deployment and how far it got through them.
+pub(super) struct Zonal {
+    /// Each instance's zone.
+    zone_of: BTreeMap<String, String>,
+    /// The zones, in the order they are deployed.
+    order: Vec<String>,
+    /// Instances, minimum healthy and failures, per zone.
+    size: BTreeMap<String, usize>,
+    min: BTreeMap<String, usize>,
+    failed: BTreeMap<String, usize>,
+    /// The zone being deployed (an index into `order`).
+    current: usize,
+    /// Once the current zone is done: when the next may start.
+    next_at: Option<i64>,
+    first_bake_ms: i64,
+    bake_ms: i64,
+}
+
+/// What the verdict samples of a zonal deployment's zones while it runs.
+#[derive(Default)]
+pub(super) struct ZoneWatch {
+    /// The fewest serving in each zone so far.
+    pub(super) lowest: BTreeMap<String, usize>,
+    /// How many served in each zone as the deployment started.
+    pub(super) at_start: BTreeMap<String, usize>,
+}
+
+impl ZoneWatch {
+    /// One look at the zones: members and how many serve, per zone.
+    pub(super) fn sample(&mut self, census: &BTreeMap<String, (usize, usize)>) {
+        let first = self.at_start.is_empty();
+        for (z, (_, serving)) in census {
+            if first {
+                self.at_start.insert(z.clone(), *serving);
+            }
+            let low = self.lowest.entry(z.clone()).or_insert(*serving);
+            *low = (*low).min(*serving);
+        }
+    }
+}
+
+/// Whether the next instance in CodeDeploy's order may start.
+pub(super) enum Admit {
+    Go,
+    /// Not yet: the zone's instances in flight, or the wait after a zone.
+    Wait,
+    /// The zone cannot go on: why.
+    Stop(String),
+}
+
+impl Zonal {
+    /// The zones of `targets` (each instance's zone as the world says) under `config`.
+    pub(super) fn new(config: ZonalConfig, zone_of: BTreeMap<String, String>) -> Zonal {
+        let mut size: BTreeMap<String, usize> = BTreeMap::new();
+        for z in zone_of.values() {
+            *size.entry(z.clone()).or_default() += 1;
+        }
+        let per_zone = config.per_zone_minimum();
+        let min = size.iter().map(|(z, n)| (z.clone(), per_zone.of(*n))).collect();
+        Zonal {
+            order: size.keys().cloned().collect(),
+            zone_of,
+            size,
+            min,
+            failed: BTreeMap::new(),
+            current: 0,
+            next_at: None,
+            first_bake_ms: config.first_bake_seconds() * 1000,
+            bake_ms: config.bake_seconds() * 1000,
+        }
+    }
+
+    /// `planned` zone by zone, in zone order, each zone's instances in the order given.
+    pub(super) fn sort(&self, mut planned: Vec<String>) -> Vec<String> {
+        planned.sort_by_key(|id| self.index(id));
+        planned
+    }
+
+    fn index(&self, id: &str) -> usize {
+        self.zone_of
+            .get(id)
+            .and_then(|z| self.order.iter().position(|o| o == z))
+            .unwrap_or(usize::MAX)
+    }
+
+    fn zone(&self, id: &str) -> &str {
+        self.zone_of.get(id).map(String::as_str).unwrap_or("")
+    }
+
+    /// A zone whose minimum leaves no instance to take out: CodeDeploy cannot start.
+    pub(super) fn impossible(&self) -> Option<String> {
+        self.order.iter().find(|z| self.min[*z] >= self.size[*z]).map(|z| {
+            format!(
+                "minimum healthy hosts per zone {} of {} instances in {z}",
+                self.min[z], self.size[z]
+            )
+        })
+    }
+
+    /// Whether `id`, next in line, may start now. `in_flight` are the deployment's instances under
+    /// way, `held` those that wait their turn (launching, busy). The second value is a line for
+    /// the timeline when a zone ends or begins.
+    pub(super) fn admit(&mut self, id: &str, in_flight: &[&str], held: &[String], now: i64) -> (Admit, Option<String>) {
+        let mut note = None;
+        let zone = self.zone(id).to_string();
+        let current = self.order.get(self.current).cloned().unwrap_or_default();
+        if zone != current {
+            let busy = in_flight
+                .iter()
+                .copied()
+                .chain(held.iter().map(String::as_str))
+                .any(|i| self.zone(i) == current);
+            if busy {
+                return (Admit::Wait, None);
+            }
+            let next_at = match self.next_at {
+                Some(t) => t,
+                None => {
+                    let wait = if self.current == 0 { self.first_bake_ms } else { self.bake_ms };
+                    self.next_at = Some(now + wait);
+                    note = Some(format!("zone {current} done; the next zone starts after {} s", wait / 1000));
+                    now + wait
+                }
+            };
+            if now < next_at {
+                return (Admit::Wait, note);
+            }
+            self.current = self.index(id);
+            self.next_at = None;
+            note = Some(format!("zone {zone} starts"));
+        }
+        let here = in_flight.iter().filter(|i| self.zone(i) == zone).count();
+        let failed = self.failed.get(&zone).copied().unwrap_or(0);
+        let (size, min) = (self.size[&zone], self.min[&zone]);
+        if here + failed < size - min {
+            return (Admit::Go, note);
+        }
+        if here == 0 {
+            return (
+                Admit::Stop(format!(
+                    "{failed} of {size} instances in {zone} failed; deploying another would leave fewer than the minimum healthy hosts per zone ({min})"
+                )),
+                note,
+            );
+        }
+        (Admit::Wait, note)
+    }
+
+    /// For the floor: each zone's instances of `planned` (in order) with the most that go at once
+    /// there (`batch` at most), and the waits between zones in milliseconds.
+    pub(super) fn rounds(&self, planned: &[String], batch: usize) -> (Vec<(Vec<String>, usize)>, i64) {
+        let zones: Vec<(Vec<String>, usize)> = self
+            .order
+            .iter()
+            .map(|z| {
+                let ids: Vec<String> = planned.iter().filter(|id| self.zone(id) == z).cloned().collect();
+                (ids, batch.min(self.size[z] - self.min[z]).max(1))
+            })
+            .collect();
+        let waits = match zones.len() {
+            0 | 1 => 0,
+            n => self.first_bake_ms + self.bake_ms * (n as i64 - 2),
+        };
+        (zones, waits)
+    }
+
+    /// An instance of the deployment failed.
+    pub(super) fn failed(&mut self, id: &str) {
+        let zone = self.zone(id).to_string();
+        *self.failed.entry(zone).or_default() += 1;
+    }
+
+    /// The wait after a zone, while it runs.
+    pub(super) fn waiting_until(&self, now: i64) -> Option<i64> {
+        self.next_at.filter(|t| *t > now)
+    }
+
+    /// Each zone's instances and minimum, with the lowest number serving in it (`lowest`, as
+    /// sampled while the deployment ran; at most the number serving as it started).
+    pub(super) fn report(&self, lowest: &BTreeMap<String, usize>, at_start: &BTreeMap<String, usize>) -> BTreeMap<String, ZoneReport> {
+        self.order
+            .iter()
+            .map(|z| {
+                let serving_at_start = at_start.get(z).copied().unwrap_or(0);
+                (
+                    z.clone(),
+                    ZoneReport {
+                        instances: self.size[z],
+                        lowest_healthy_capacity: lowest.get(z).copied().unwrap_or(0),
+                        required_healthy_capacity: self.min[z].min(serving_at_start),
+                    },
+                )
+            })
+            .collect()
+    }
+}
