@@ -99,7 +99,11 @@ impl Rehearsal<'_> {
 
     /// An instance's Availability Zone (`None`: no such instance).
     pub fn zone_of(&self, id: &str) -> Option<String> {
-        self.fake.world_read().instances.get(id).map(|i| i.availability_zone.clone())
+        self.fake
+            .world_read()
+            .instances
+            .get(id)
+            .map(|i| i.availability_zone.clone())
     }
 
     /// An instance's lifecycle state (`None`: no such instance).

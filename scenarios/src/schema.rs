@@ -200,7 +200,7 @@ pub enum OutdatedStrategy {
 /// A deployment configuration: `"OneAtATime"`, `"HalfAtATime"`, `"AllAtOnce"`, or
 /// `{ type = "HOST_COUNT" | "FLEET_PERCENT", value = N }` (minimum healthy hosts), with
 /// `zonal = { ... }` for one Availability Zone at a time.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum ConfigSpec {
     Named(String),
@@ -211,6 +211,37 @@ pub enum ConfigSpec {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         zonal: Option<ZonalSpec>,
     },
+}
+
+/// A name, or a table read with its own field checks (an untagged enum would only say "did not
+/// match any variant" for a misspelt field).
+impl<'de> Deserialize<'de> for ConfigSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Custom {
+            #[serde(rename = "type")]
+            kind: String,
+            value: u32,
+            #[serde(default)]
+            zonal: Option<ZonalSpec>,
+        }
+        match toml::Value::deserialize(d)? {
+            toml::Value::String(name) => Ok(ConfigSpec::Named(name)),
+            toml::Value::Table(t) => {
+                let c: Custom = t.try_into().map_err(serde::de::Error::custom)?;
+                Ok(ConfigSpec::Custom {
+                    kind: c.kind,
+                    value: c.value,
+                    zonal: c.zonal,
+                })
+            }
+            other => Err(serde::de::Error::custom(format!(
+                "a deployment configuration is a name or {{ type = ..., value = N }}, not {}",
+                other.type_str()
+            ))),
+        }
+    }
 }
 
 /// CodeDeploy's `zonalConfig` of a custom configuration: the zones one at a time (in name order),

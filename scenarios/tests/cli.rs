@@ -51,6 +51,22 @@ fn unknown_revisions_and_configurations_are_named_with_the_valid_choices() {
             "unknown minimum healthy hosts type \"HOST_CONT\" (HOST_COUNT or FLEET_PERCENT)",
         ),
         (
+            "zonal_field",
+            shipped.replace(
+                "config = \"OneAtATime\"",
+                "config = { type = \"HOST_COUNT\", value = 1, zonal = { monitor_secs = 60 } }",
+            ),
+            "unknown field `monitor_secs`, expected one of `monitor_seconds`",
+        ),
+        (
+            "zonal_type",
+            shipped.replace(
+                "config = \"OneAtATime\"",
+                "config = { type = \"HOST_COUNT\", value = 1, zonal = { per_zone = { type = \"HOST\", value = 1 } } }",
+            ),
+            "deployment_group.config.zonal.per_zone: unknown minimum healthy hosts type \"HOST\"",
+        ),
+        (
             "state",
             format!("{shipped}\n[[events]]\nwhen = {{ deployment = 1, instance = 1, reaches = \"Standbyy\" }}\ndo = \"scale_out\"\ncount = 1\n"),
             "unknown variant `Standbyy`, expected one of",

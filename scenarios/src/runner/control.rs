@@ -6,8 +6,7 @@
 use anyhow::anyhow;
 use fakeaws::model::codedeploy::{
     DeploymentCreator, DeploymentOption, DeploymentStatus, Diagnostics, ErrorInformation, InstanceStatus,
-    LifecycleEvent, LifecycleEventStatus, OutdatedInstancesStrategy,
-    Revision,
+    LifecycleEvent, LifecycleEventStatus, OutdatedInstancesStrategy, Revision,
 };
 use fakeaws::rehearsal::{DeploymentInput, GroupInput};
 
@@ -213,12 +212,17 @@ impl Sim {
         match c {
             ConfigSpec::Named(n) => Ok(format!("CodeDeployDefault.{n}")),
             ConfigSpec::Custom { kind, value, zonal } => {
-                let hosts = c.hosts().ok_or_else(|| anyhow!("deployment configuration {}: unknown type", c.name()))?;
+                let hosts = c
+                    .hosts()
+                    .ok_or_else(|| anyhow!("deployment configuration {}: unknown type", c.name()))?;
                 let mut name = format!("Custom.{kind}.{value}");
                 if let Some(z) = zonal {
                     // One configuration per zonal setting: `Custom.HOST_COUNT.3.zonal-600-300-HOST_COUNT-1`.
                     let part = |v: Option<u32>| v.map_or("none".to_string(), |v| v.to_string());
-                    let per_zone = z.per_zone.as_ref().map_or("none".to_string(), |h| format!("{}-{}", h.kind, h.value));
+                    let per_zone = z
+                        .per_zone
+                        .as_ref()
+                        .map_or("none".to_string(), |h| format!("{}-{}", h.kind, h.value));
                     name.push_str(&format!(
                         ".zonal-{}-{}-{per_zone}",
                         part(z.first_zone_monitor_seconds),

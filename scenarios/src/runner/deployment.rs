@@ -10,7 +10,7 @@ use fakeaws::rehearsal::LifecycleResult;
 
 use super::batch::Batch;
 use super::supervisor::Run;
-use super::zones::{ZoneWatch, Zonal};
+use super::zones::{Zonal, ZoneWatch};
 use super::{launch_hook_name, Sim};
 use crate::report::{Creator, DeploymentReport, InstanceReport, Status};
 use crate::schema::ConfigSpec;
@@ -334,12 +334,17 @@ pub fn min_healthy_hosts(c: &ConfigSpec, n: usize) -> anyhow::Result<usize> {
             "OneAtATime" => n.saturating_sub(1),
             "HalfAtATime" => percent(50),
             "AllAtOnce" => 0,
-            other => bail!("unknown deployment configuration {other} (OneAtATime, HalfAtATime, AllAtOnce, or a custom table)"),
+            other => bail!(
+                "unknown deployment configuration {other} (OneAtATime, HalfAtATime, AllAtOnce, or a custom table)"
+            ),
         },
         ConfigSpec::Custom { .. } => match c.hosts() {
             Some(h) if h.kind == MinimumHealthyHostsType::HostCount => (h.value.max(0) as usize).min(n),
             Some(h) if h.kind == MinimumHealthyHostsType::FleetPercent && h.value <= 99 => percent(h.value as u32),
-            _ => bail!("custom deployment configuration: type must be HOST_COUNT or FLEET_PERCENT (<= 99), not {}", c.name()),
+            _ => bail!(
+                "custom deployment configuration: type must be HOST_COUNT or FLEET_PERCENT (<= 99), not {}",
+                c.name()
+            ),
         },
     })
 }

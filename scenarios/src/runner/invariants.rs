@@ -107,7 +107,11 @@ impl Sim {
                 ));
             }
             // A zonal deployment keeps each zone's minimum too.
-            for (zone, z) in d.zones.iter().filter(|(_, z)| z.lowest_healthy_capacity < z.required_healthy_capacity) {
+            for (zone, z) in d
+                .zones
+                .iter()
+                .filter(|(_, z)| z.lowest_healthy_capacity < z.required_healthy_capacity)
+            {
                 below.push(format!(
                     "deployment {} went down to {} healthy instance(s) in {zone}, minimum {} per zone",
                     d.number, z.lowest_healthy_capacity, z.required_healthy_capacity

@@ -132,9 +132,16 @@ impl Zonal {
             let next_at = match self.next_at {
                 Some(t) => t,
                 None => {
-                    let wait = if self.current == 0 { self.first_bake_ms } else { self.bake_ms };
+                    let wait = if self.current == 0 {
+                        self.first_bake_ms
+                    } else {
+                        self.bake_ms
+                    };
                     self.next_at = Some(now + wait);
-                    note = Some(format!("zone {current} done; the next zone starts after {} s", wait / 1000));
+                    note = Some(format!(
+                        "zone {current} done; the next zone starts after {} s",
+                        wait / 1000
+                    ));
                     now + wait
                 }
             };
@@ -193,7 +200,11 @@ impl Zonal {
 
     /// Each zone's instances and minimum, with the lowest number serving in it (`lowest`, as
     /// sampled while the deployment ran; at most the number serving as it started).
-    pub(super) fn report(&self, lowest: &BTreeMap<String, usize>, at_start: &BTreeMap<String, usize>) -> BTreeMap<String, ZoneReport> {
+    pub(super) fn report(
+        &self,
+        lowest: &BTreeMap<String, usize>,
+        at_start: &BTreeMap<String, usize>,
+    ) -> BTreeMap<String, ZoneReport> {
         self.order
             .iter()
             .map(|z| {
@@ -208,5 +219,94 @@ impl Zonal {
                 )
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use fakeaws::model::codedeploy::{MinimumHealthyHosts, MinimumHealthyHostsType};
+
+    use super::*;
+
+    /// Six instances, two per zone, zones given out of order.
+    fn six(per_zone: Option<i64>) -> Zonal {
+        let zone_of = [
+            ("i-1", "b"),
+            ("i-2", "a"),
+            ("i-3", "c"),
+            ("i-4", "b"),
+            ("i-5", "a"),
+            ("i-6", "c"),
+        ]
+        .iter()
+        .map(|(i, z)| (i.to_string(), z.to_string()))
+        .collect();
+        let config = ZonalConfig {
+            first_zone_monitor_seconds: Some(600),
+            monitor_seconds: Some(300),
+            per_zone: per_zone.map(|value| MinimumHealthyHosts {
+                kind: MinimumHealthyHostsType::HostCount,
+                value,
+            }),
+        };
+        Zonal::new(config, zone_of)
+    }
+
+    fn ids(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn zones_go_in_name_order_one_after_the_other_with_their_waits() {
+        let mut z = six(Some(1));
+        let order = z.sort(ids(&["i-1", "i-2", "i-3", "i-4", "i-5", "i-6"]));
+        assert_eq!(order, ids(&["i-2", "i-5", "i-1", "i-4", "i-3", "i-6"]));
+        // Zone a: one at a time (2 instances, minimum 1).
+        assert!(matches!(z.admit("i-2", &[], &[], 0).0, Admit::Go));
+        assert!(matches!(z.admit("i-5", &["i-2"], &[], 0).0, Admit::Wait));
+        assert!(matches!(z.admit("i-5", &[], &[], 10_000).0, Admit::Go));
+        // Zone b waits for zone a's last instance, then the first zone's 600 s.
+        assert!(matches!(z.admit("i-1", &["i-5"], &[], 20_000).0, Admit::Wait));
+        let (admit, note) = z.admit("i-1", &[], &[], 30_000);
+        assert!(matches!(admit, Admit::Wait));
+        assert_eq!(note.as_deref(), Some("zone a done; the next zone starts after 600 s"));
+        assert_eq!(z.waiting_until(100_000), Some(630_000), "times in milliseconds");
+        let (admit, note) = z.admit("i-1", &[], &[], 630_000);
+        assert!(matches!(admit, Admit::Go));
+        assert_eq!(note.as_deref(), Some("zone b starts"));
+        // A held instance of the zone keeps the next zone waiting.
+        assert!(matches!(z.admit("i-3", &[], &ids(&["i-4"]), 700_000).0, Admit::Wait));
+        assert!(matches!(z.admit("i-3", &[], &[], 700_000).0, Admit::Wait));
+        assert_eq!(
+            z.waiting_until(700_000),
+            Some(1_000_000),
+            "the later zones wait monitorDurationInSeconds"
+        );
+        // The floor: each zone one at a time, and 600 + 300 s between them.
+        let (zones, waits) = z.rounds(&order, 3);
+        assert_eq!(waits, 900_000);
+        assert_eq!(zones.iter().map(|(_, b)| *b).collect::<Vec<_>>(), vec![1, 1, 1]);
+    }
+
+    #[test]
+    fn a_zone_that_cannot_keep_its_minimum_stops_or_refuses_the_deployment() {
+        let mut z = six(Some(1));
+        assert!(matches!(z.admit("i-2", &[], &[], 0).0, Admit::Go));
+        z.failed("i-2");
+        match z.admit("i-5", &[], &[], 10).0 {
+            Admit::Stop(why) => assert_eq!(
+                why,
+                "1 of 2 instances in a failed; deploying another would leave fewer than the minimum healthy hosts per zone (1)"
+            ),
+            _ => panic!("stops"),
+        }
+        assert_eq!(six(Some(1)).impossible(), None);
+        assert_eq!(
+            six(Some(2)).impossible().as_deref(),
+            Some("minimum healthy hosts per zone 2 of 2 instances in a")
+        );
+        // No minimum per zone: 0 percent, the whole zone at once.
+        let (zones, _) = six(None).rounds(&ids(&["i-2", "i-5"]), 6);
+        assert_eq!(zones[0].1, 2);
     }
 }

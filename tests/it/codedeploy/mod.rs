@@ -1,11 +1,13 @@
 //! CodeDeploy's control plane through real clients: the Rust SDK (`sdk`), boto3 with the
 //! `deployment_successful` waiter and the AWS CLI (`clients`), trigger notifications (`triggers`),
-//! and malformed requests on the wire (`wire`); AWS's error codes and messages throughout.
+//! malformed requests on the wire (`wire`) and zonal configurations (`zonal`); AWS's error codes
+//! and messages throughout.
 
 mod clients;
 mod sdk;
 mod triggers;
 mod wire;
+mod zonal;
 
 use aws_sdk_codedeploy::types::{RevisionLocation, RevisionLocationType, S3Location};
 

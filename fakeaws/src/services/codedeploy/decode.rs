@@ -313,7 +313,11 @@ pub(super) fn revision_of(v: &Value) -> Result<Revision, AwsError> {
 pub(super) fn deployment_config(b: &Body) -> Result<(MinimumHealthyHosts, Option<ZonalConfig>), AwsError> {
     const HOSTS: &str = "InvalidMinimumHealthyHostValueException";
     let Some(h) = b.get("minimumHealthyHosts") else {
-        return Err(AwsError::new(400, HOSTS, "A server deployment configuration needs minimumHealthyHosts."));
+        return Err(AwsError::new(
+            400,
+            HOSTS,
+            "A server deployment configuration needs minimumHealthyHosts.",
+        ));
     };
     let hosts = minimum_hosts(h, "minimumHealthyHosts", HOSTS)?;
     let zonal = match b.get("zonalConfig") {
@@ -355,14 +359,20 @@ fn zonal_config(z: &Value, platform: Option<&str>) -> Result<ZonalConfig, AwsErr
         return Err(AwsError::new(
             400,
             ZONAL,
-            format!("The ZonalConfig object is not valid: zonal configuration is for the Server compute platform, not {p}."),
+            format!(
+                "The ZonalConfig object is not valid: zonal configuration is for the Server compute platform, not {p}."
+            ),
         ));
     }
     let seconds = |key: &str| -> Result<Option<i64>, AwsError> {
         match z.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(v) => v.as_i64().map(Some).ok_or_else(|| {
-                AwsError::new(400, "SerializationException", format!("Member 'zonalConfig.{key}' must be a number."))
+                AwsError::new(
+                    400,
+                    "SerializationException",
+                    format!("Member 'zonalConfig.{key}' must be a number."),
+                )
             }),
         }
     };
