@@ -11,10 +11,12 @@ pub mod codedeploy;
 mod domain;
 mod identity;
 mod listeners;
+mod refresh;
 pub use attributes::*;
 pub use domain::*;
 pub use identity::*;
 pub use listeners::*;
+pub use refresh::*;
 
 /// Auto Scaling lifecycle states, spelled as the API spells them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
@@ -190,6 +192,10 @@ pub struct Group {
     /// template); `None`: the fake's default role.
     #[serde(default)]
     pub role: Option<String>,
+    /// While an instance refresh with a desired configuration (or its rollback) runs: the launch
+    /// template its replacements launch with.
+    #[serde(default)]
+    pub refresh_template: Option<String>,
 }
 
 impl Group {

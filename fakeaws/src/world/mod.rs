@@ -23,6 +23,8 @@ pub(crate) use groups::GroupUpdate;
 mod invariants;
 mod lifecycle;
 mod reconcile;
+mod refresh;
+pub use refresh::RefreshRequest;
 mod round_robin;
 pub mod routing;
 pub mod rules;
@@ -105,6 +107,9 @@ pub struct World {
     /// CodeDeploy's applications, groups, configurations and deployments.
     #[serde(default)]
     pub(crate) codedeploy: codedeploy_model::CodeDeploy,
+    /// Instance refreshes, oldest first.
+    #[serde(default)]
+    pub(crate) refreshes: Vec<InstanceRefresh>,
 }
 
 /// The default per-account instance quota (`--max-instances`).
@@ -150,6 +155,7 @@ impl World {
             elb_tags: BTreeMap::new(),
             identities: Identities::default(),
             codedeploy: Default::default(),
+            refreshes: Vec::new(),
         }
     }
 

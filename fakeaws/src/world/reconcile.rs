@@ -36,6 +36,9 @@ impl World {
             for name in &names {
                 changed |= self.reconcile(name);
             }
+            if !self.refreshes.is_empty() {
+                changed |= self.step_refreshes();
+            }
             if !changed {
                 break;
             }
@@ -253,7 +256,10 @@ impl World {
         let id = self.create_instance(
             az,
             Some(name),
-            g.launch_template.clone().or(g.launch_configuration.clone()),
+            g.refresh_template
+                .clone()
+                .or(g.launch_template.clone())
+                .or(g.launch_configuration.clone()),
         );
         let act = self.start_activity(name, format!("Launching a new EC2 instance: {id}"), cause);
         if let Some(gm) = self.groups.get_mut(name) {

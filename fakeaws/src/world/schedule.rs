@@ -10,19 +10,21 @@ use crate::model::*;
 
 use super::deadlines::InstanceDeadlines;
 use super::health::{earliest, ClassicHealth, TargetHealth};
+use super::refresh::Refreshes;
 use super::scaling::ScheduledActions;
 use super::slow_start::SlowStart;
 use super::timed::Timed;
 
 /// Every timed rule, in the order their work at one instant is done: health checks and draining
 /// (target groups, then Classic Load Balancers), slow start's ramps, instances' deadlines (boot, lifecycle hooks),
-/// scheduled actions.
-const RULES: [&dyn Timed; 5] = [
+/// scheduled actions, instance refreshes.
+const RULES: [&dyn Timed; 6] = [
     &TargetHealth,
     &ClassicHealth,
     &SlowStart,
     &InstanceDeadlines,
     &ScheduledActions,
+    &Refreshes,
 ];
 
 impl World {

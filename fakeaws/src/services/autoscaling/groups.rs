@@ -103,6 +103,7 @@ pub(crate) fn create_group(world: &mut World, c: &CreateGroup) -> Result<(), Aws
         tags: Default::default(),
         load_balancer_names: c.load_balancer_names.clone(),
         role: None,
+        refresh_template: None,
     };
     let tags = tag_entries(&c.tags, Some(&name))?
         .into_iter()

@@ -4,6 +4,7 @@
 mod activities;
 mod groups;
 pub(crate) mod inputs;
+mod refresh;
 mod scaling;
 mod tags_and_hooks;
 
@@ -25,14 +26,14 @@ use tags_and_hooks::*;
 pub const NAMESPACE: &str = "http://autoscaling.amazonaws.com/doc/2011-01-01/";
 
 /// Auto Scaling (Query, 2011-01-01): groups, instances, tags and hooks, activities, and (in
-/// [`scaling`]) policies and scheduled actions.
+/// [`scaling`]) policies and scheduled actions, (in [`refresh`]) instance refreshes.
 pub(crate) const SERVICE: Service<Params, Option<String>> = Service {
     signing_name: "autoscaling",
     version: "2011-01-01",
     namespace: NAMESPACE,
     title: "Auto Scaling",
     unknown: Unknown::InvalidAction,
-    actions: &[ACTIONS, scaling::ACTIONS],
+    actions: &[ACTIONS, scaling::ACTIONS, refresh::ACTIONS],
 };
 
 /// Every action of this table: name, whether it changes the world, IAM resource, handler.
