@@ -24,6 +24,7 @@ pub use crate::world::codedeploy::{
     describe_revision, launch_hook_name, termination_hook_name, DeploymentInput, GroupInput,
 };
 pub use crate::world::routing::{Entrance, Routed};
+pub use crate::world::RefreshRequest;
 
 /// A rehearsal driver's handle on a fake.
 pub struct Rehearsal<'a> {
@@ -95,6 +96,20 @@ impl Rehearsal<'_> {
             e.1 += usize::from(serves.contains(id.as_str()));
         }
         out
+    }
+
+    /// StartInstanceRefresh, as a scenario event or a test starts one.
+    pub fn start_instance_refresh(&self, r: RefreshRequest) -> Result<String, AwsError> {
+        self.fake.world().start_instance_refresh(r)
+    }
+
+    /// The status of a group's newest instance refresh, if it has had one.
+    pub fn refresh_status(&self, group: &str) -> Option<crate::model::RefreshStatus> {
+        self.fake
+            .world_read()
+            .instance_refreshes(group)
+            .first()
+            .map(|r| r.status)
     }
 
     /// An instance's Availability Zone (`None`: no such instance).

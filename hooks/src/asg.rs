@@ -20,6 +20,7 @@ use crate::error::{HookError, Result};
 mod deregister;
 mod processes;
 mod quota;
+mod refresh;
 mod register;
 
 pub use deregister::deregister;

@@ -9,11 +9,12 @@ use anyhow::{bail, Context};
 use serde::Deserialize;
 
 /// Processes suspended by default while an instance is out of service (as the sample scripts do).
-pub const DEFAULT_PROCESSES: [&str; 4] = [
+pub const DEFAULT_PROCESSES: [&str; 5] = [
     "AZRebalance",
     "AlarmNotification",
     "ScheduledActions",
     "ReplaceUnhealthy",
+    "InstanceRefresh",
 ];
 
 /// The config file as written.
@@ -29,6 +30,9 @@ pub struct FileConfig {
     pub state_dir: Option<PathBuf>,
     pub log_format: Option<String>,
     pub wait_for_healthy: Option<bool>,
+    /// `"refuse"` (default) or `"wait"`: what deregister does when an instance refresh of the
+    /// group is under way.
+    pub instance_refresh: Option<String>,
     #[serde(default)]
     pub wait: WaitConfig,
     #[serde(default)]
@@ -143,6 +147,8 @@ pub struct WaitConfig {
     pub in_service_timeout: Option<f64>,
     pub deregister_timeout: Option<f64>,
     pub healthy_timeout: Option<f64>,
+    /// How long `instance_refresh = "wait"` waits for a refresh to end.
+    pub instance_refresh: Option<f64>,
 }
 
 /// `[retry]`.
@@ -205,6 +211,19 @@ pub struct Settings {
     pub retry_max: Duration,
     /// The maintenance page, when configured.
     pub maintenance: Option<Maintenance>,
+    /// What deregister does when an instance refresh of the group is under way.
+    pub instance_refresh: RefreshPolicy,
+    /// How long it waits for one (`RefreshPolicy::Wait`).
+    pub refresh_timeout: Duration,
+}
+
+/// What deregister does when an instance refresh of the group is under way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshPolicy {
+    /// Fail before changing anything, saying so (the default).
+    Refuse,
+    /// Wait for it to end (up to `[wait] instance_refresh` seconds), then go on.
+    Wait,
 }
 
 /// The environment and command-line layer (all optional): each setting is a flag with its
@@ -250,6 +269,9 @@ pub struct Flags {
     /// Attempts per AWS call when errors are transient (1-20).
     #[arg(long, env = "ELB_HOOKS_RETRY_MAX_ATTEMPTS")]
     pub retry_max_attempts: Option<String>,
+    /// `refuse` or `wait`: what deregister does while an instance refresh of the group is under way.
+    #[arg(long, env = "ELB_HOOKS_INSTANCE_REFRESH")]
+    pub instance_refresh: Option<String>,
 }
 
 fn list(value: &str) -> Vec<String> {
@@ -320,6 +342,9 @@ pub fn load(flags: &Flags, exe_dir: Option<&Path>) -> anyhow::Result<Settings> {
     }
     if !flags.processes.is_empty() {
         file.processes = Some(flags.processes.iter().flat_map(|s| list(s)).collect());
+    }
+    if let Some(v) = &flags.instance_refresh {
+        file.instance_refresh = Some(v.trim().to_string());
     }
     if flags.state_dir.is_some() {
         file.state_dir = flags.state_dir.clone();
@@ -454,7 +479,22 @@ pub fn load(flags: &Flags, exe_dir: Option<&Path>) -> anyhow::Result<Settings> {
             Some(maintenance(m, base, &origin)?)
         }
     };
+    let instance_refresh = match file.instance_refresh.as_deref() {
+        None | Some("refuse") => RefreshPolicy::Refuse,
+        Some("wait") => RefreshPolicy::Wait,
+        Some(other) => bail!(
+            "{} / ELB_HOOKS_INSTANCE_REFRESH: '{other}' is not refuse or wait",
+            origin("instance_refresh")
+        ),
+    };
     let settings = Settings {
+        instance_refresh,
+        refresh_timeout: secs(
+            &origin("wait.instance_refresh"),
+            w.instance_refresh.unwrap_or(3600.0),
+            1.0,
+            86_400.0,
+        )?,
         maintenance,
         target_groups,
         load_balancers,

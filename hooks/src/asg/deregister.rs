@@ -113,6 +113,23 @@ pub async fn deregister(
     if !held && !g.members_read {
         g = group(ctx, group_name).await?;
     }
+    // The first of a round looks for an instance refresh before changing anything (later ones
+    // find InstanceRefresh held, when it is among the processes).
+    if !held && super::refresh::check(ctx, group_name).await? {
+        // After waiting: the refresh may have replaced this very instance.
+        g = group(ctx, group_name).await?;
+        match g.members.get(&ctx.instance_id) {
+            Some(LifecycleState::InService) => {}
+            other => {
+                ctx.info(format!(
+                    "{} is {} after the instance refresh: nothing to take out",
+                    ctx.instance_id,
+                    other.map_or("no longer in the group", LifecycleState::as_str)
+                ));
+                return Ok(());
+            }
+        }
+    }
     // Marks an earlier run left behind (its instance terminated while out, or back in service
     // without its hooks finishing) go first, whatever this run decides next.
     clear_stale_marks(ctx, &g, true).await?;

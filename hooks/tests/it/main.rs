@@ -20,3 +20,5 @@ mod maintenance;
 mod kill_points;
 // The IAM policy of docs/hooks.md: each statement needed, the whole enough.
 mod policy;
+// An instance refresh under way: refused, or waited for.
+mod refresh;
