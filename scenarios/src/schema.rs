@@ -569,6 +569,15 @@ pub enum Action {
         max: Option<i64>,
         desired: Option<i64>,
     },
+    /// Someone starts an instance refresh of the group (StartInstanceRefresh, Rolling): every
+    /// instance replaced in batches that keep `min_healthy_percentage` (AWS's default 90) of the
+    /// desired capacity, each replacement given `instance_warmup` seconds (default: the health
+    /// check grace period); `launch_template`: the desired configuration's.
+    StartInstanceRefresh {
+        min_healthy_percentage: Option<i64>,
+        instance_warmup: Option<i64>,
+        launch_template: Option<String>,
+    },
 }
 
 impl Action {
@@ -591,6 +600,12 @@ impl Action {
             Action::SuspendProcess { process } => format!("operator: {process} suspended"),
             Action::SetMinSize { min } => format!("operator: MinSize {min}"),
             Action::CreateDeployment { revision } => format!("CreateDeployment {revision}"),
+            Action::StartInstanceRefresh {
+                min_healthy_percentage, ..
+            } => format!(
+                "instance refresh started (minimum healthy {}%)",
+                min_healthy_percentage.unwrap_or(90)
+            ),
         }
     }
 }

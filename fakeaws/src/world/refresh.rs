@@ -27,6 +27,12 @@ impl World {
     /// StartInstanceRefresh. Returns the refresh's id.
     pub fn start_instance_refresh(&mut self, r: RefreshRequest) -> Result<String, AwsError> {
         let g = self.group(&r.group)?.clone();
+        crate::protocol::query::in_range(
+            "Preferences.MinHealthyPercentage",
+            Some(r.preferences.min_healthy_percentage),
+            0,
+            100,
+        )?;
         if self
             .refreshes
             .iter()

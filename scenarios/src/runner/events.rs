@@ -140,6 +140,24 @@ impl Sim {
                 fake.clock.now_ms() + in_seconds * 1000,
                 (*min, *max, *desired),
             ),
+            Action::StartInstanceRefresh {
+                min_healthy_percentage,
+                instance_warmup,
+                launch_template,
+            } => {
+                let preferences = fakeaws::model::RefreshPreferences {
+                    min_healthy_percentage: min_healthy_percentage.unwrap_or(90),
+                    instance_warmup_s: *instance_warmup,
+                    ..Default::default()
+                };
+                fake.rehearsal()
+                    .start_instance_refresh(fakeaws::rehearsal::RefreshRequest {
+                        group: need_group()?,
+                        preferences,
+                        desired_template: launch_template.clone(),
+                    })
+                    .map(|_| ())
+            }
         };
         result.map_err(|e| anyhow!("event {action:?}: {}", e.message))
     }
