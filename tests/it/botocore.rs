@@ -384,3 +384,92 @@ print(json.dumps({'refused': refused, 'policy': g['InstanceLifecyclePolicy'],
         "{states:?}"
     );
 }
+
+/// Issue 30 (instance refresh): boto3 starts one with checkpoints and reads it back (its
+/// preferences, its progress); a second is refused with the modelled code; the AWS CLI cancels
+/// it and sees Cancelled once the replacement under way is done.
+#[tokio::test(flavor = "multi_thread")]
+async fn instance_refresh_through_boto3_and_the_cli() {
+    let r = start().await;
+    let url = r.url.clone();
+    let script = r#"
+import boto3, json, botocore
+asg = boto3.client('autoscaling')
+asg.create_auto_scaling_group(AutoScalingGroupName='web', MinSize=1, MaxSize=6, DesiredCapacity=4,
+    AvailabilityZones=['us-east-1a', 'us-east-1b'], LaunchTemplate={'LaunchTemplateName': 'web-template'})
+rid = asg.start_instance_refresh(AutoScalingGroupName='web', Strategy='Rolling',
+    DesiredConfiguration={'LaunchTemplate': {'LaunchTemplateName': 'web-template-2'}},
+    Preferences={'MinHealthyPercentage': 75, 'InstanceWarmup': 30, 'CheckpointPercentages': [50, 100],
+                 'CheckpointDelay': 600, 'StandbyInstances': 'Terminate', 'ScaleInProtectedInstances': 'Refresh'})['InstanceRefreshId']
+try:
+    asg.start_instance_refresh(AutoScalingGroupName='web')
+    again = None
+except botocore.exceptions.ClientError as e:
+    again = e.response['Error']['Code']
+try:
+    asg.start_instance_refresh(AutoScalingGroupName='web', Preferences={'StandbyInstances': 'Maybe'})
+    bad = None
+except botocore.exceptions.ClientError as e:
+    bad = e.response['Error']['Message']
+r = asg.describe_instance_refreshes(AutoScalingGroupName='web')['InstanceRefreshes'][0]
+print(json.dumps({'id': rid, 'again': again, 'bad': bad, 'status': r['Status'],
+    'prefs': r['Preferences'], 'template': r['DesiredConfiguration']['LaunchTemplate']['LaunchTemplateName'],
+    'to_update': r['InstancesToUpdate']}))
+"#;
+    let out = tokio::task::spawn_blocking(move || boto3(&url, script, &[]))
+        .await
+        .expect("join");
+    assert_eq!(out["again"], "InstanceRefreshInProgress");
+    assert!(
+        out["bad"]
+            .as_str()
+            .is_some_and(|m| m.contains("Member must satisfy enum value set: [Terminate, Ignore, Wait]")),
+        "{out}"
+    );
+    assert_eq!(out["status"], "InProgress");
+    assert_eq!(out["prefs"]["CheckpointPercentages"], serde_json::json!([50, 100]));
+    assert_eq!(out["prefs"]["StandbyInstances"], "Terminate");
+    assert_eq!(out["template"], "web-template-2");
+    assert_eq!(out["to_update"], 4);
+    let id = out["id"].as_str().expect("id").to_string();
+    let url = r.url.clone();
+    let fake = r.fake.clone();
+    tokio::task::spawn_blocking(move || {
+        let (ok, json, err) = aws_cli(
+            &url,
+            &[
+                "autoscaling",
+                "cancel-instance-refresh",
+                "--auto-scaling-group-name",
+                "web",
+            ],
+        );
+        assert!(ok, "{err}");
+        assert_eq!(json["InstanceRefreshId"], id.as_str());
+        fake.clock.advance_ms(600_000);
+        let (ok, json, err) = aws_cli(
+            &url,
+            &[
+                "autoscaling",
+                "describe-instance-refreshes",
+                "--auto-scaling-group-name",
+                "web",
+            ],
+        );
+        assert!(ok, "{err}");
+        assert_eq!(json["InstanceRefreshes"][0]["Status"], "Cancelled", "{json}");
+        let (ok, _, err) = aws_cli(
+            &url,
+            &[
+                "autoscaling",
+                "rollback-instance-refresh",
+                "--auto-scaling-group-name",
+                "web",
+            ],
+        );
+        assert!(!ok);
+        assert!(err.contains("(ActiveInstanceRefreshNotFound)"), "{err}");
+    })
+    .await
+    .expect("cli");
+}

@@ -50,7 +50,8 @@ impl World {
             .iter()
             .filter(|id| {
                 self.instances.get(*id).is_some_and(|i| {
-                    !i.lifecycle.is_leaving() && !(r.preferences.skip_matching && i.launch_template == target)
+                    let matches = r.preferences.skip_matching && i.launch_template == target;
+                    !(i.lifecycle.is_leaving() || matches)
                 })
             })
             .cloned()
