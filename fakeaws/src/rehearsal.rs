@@ -338,6 +338,16 @@ impl Rehearsal<'_> {
         self.fake.world().terminate_in_group(id, false).map(|_| ())
     }
 
+    /// EC2 sends a Spot Instance a rebalance recommendation (Capacity Rebalancing replaces it).
+    pub fn rebalance_recommendation(&self, id: &str) -> Result<(), AwsError> {
+        self.fake.world().rebalance_recommendation(id)
+    }
+
+    /// EC2 sends a Spot Instance its two-minute interruption notice.
+    pub fn spot_interruption(&self, id: &str) -> Result<(), AwsError> {
+        self.fake.world().spot_interruption(id)
+    }
+
     /// An operator puts an instance of a group in Standby (EnterStandby, decrementing the desired
     /// capacity) or takes it out again (ExitStandby).
     pub fn operator_standby(&self, group: &str, id: &str, enter: bool) -> Result<(), AwsError> {

@@ -331,6 +331,7 @@ pub fn import(dir: &Path) -> anyhow::Result<Imported> {
                 .and_then(|p| p.get("RetentionTriggers"))
                 .and_then(|t| s(t, "TerminateHookAbandon"))
                 .and_then(fakeaws::model::RetentionAction::parse),
+            capacity_rebalance: g.get("CapacityRebalance").and_then(Value::as_bool).unwrap_or(false),
             lifecycle_hooks: hooks,
             suspended_processes: suspended,
             scaling_policies: policies,

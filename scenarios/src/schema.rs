@@ -578,6 +578,12 @@ pub enum Action {
         instance_warmup: Option<i64>,
         launch_template: Option<String>,
     },
+    /// EC2 sends the instance (a Spot Instance) a rebalance recommendation: with the group's
+    /// `capacity_rebalance` on, a replacement launches and the instance is terminated once it is
+    /// in service and healthy.
+    RebalanceRecommendation { instance: usize },
+    /// EC2 sends the instance (a Spot Instance) its two-minute interruption notice, then takes it.
+    SpotInterruption { instance: usize },
 }
 
 impl Action {
@@ -600,6 +606,8 @@ impl Action {
             Action::SuspendProcess { process } => format!("operator: {process} suspended"),
             Action::SetMinSize { min } => format!("operator: MinSize {min}"),
             Action::CreateDeployment { revision } => format!("CreateDeployment {revision}"),
+            Action::RebalanceRecommendation { instance } => format!("i-{instance}: EC2 rebalance recommendation"),
+            Action::SpotInterruption { instance } => format!("i-{instance}: Spot interruption notice (two minutes)"),
             Action::StartInstanceRefresh {
                 min_healthy_percentage, ..
             } => format!(

@@ -131,6 +131,22 @@ pub struct Instance {
     #[serde(default)]
     pub retain: bool,
     pub role: String,
+    /// A Spot Instance's notices: its rebalance recommendation, its interruption.
+    #[serde(default)]
+    pub spot: SpotNotices,
+}
+
+/// What EC2 has told a Spot Instance (its instance metadata shows them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpotNotices {
+    /// A Spot Instance (an instance that got one of these notices).
+    pub spot: bool,
+    /// When its rebalance recommendation came (`events/recommendations/rebalance`).
+    pub rebalance_ms: Option<i64>,
+    /// When EC2 interrupts it (`spot/instance-action`, two minutes after the notice).
+    pub interruption_ms: Option<i64>,
+    /// Capacity Rebalancing replaces it: it no longer counts toward the group's capacity.
+    pub replacing: bool,
 }
 
 /// An instance held by a lifecycle hook.
@@ -196,6 +212,9 @@ pub struct Group {
     /// template its replacements launch with.
     #[serde(default)]
     pub refresh_template: Option<String>,
+    /// Capacity Rebalancing: an instance with a rebalance recommendation is replaced first.
+    #[serde(default)]
+    pub capacity_rebalance: bool,
 }
 
 impl Group {

@@ -96,11 +96,24 @@ pub async fn handle(fake: &Fake, id: &str, path: &str, method: &Method, headers:
     } else {
         None
     };
-    let listing = if target.is_some() {
-        "ami-id\nautoscaling/\ninstance-id\ninstance-type\nlocal-ipv4\nplacement/\niam/"
-    } else {
-        "ami-id\ninstance-id\ninstance-type\nlocal-ipv4\nplacement/\niam/"
-    };
+    // The categories, those of a Spot Instance's notices only once there is one.
+    let listing = [
+        ("ami-id", true),
+        ("autoscaling/", target.is_some()),
+        ("events/", inst.spot.rebalance_ms.is_some()),
+        ("instance-id", true),
+        ("instance-life-cycle", true),
+        ("instance-type", true),
+        ("local-ipv4", true),
+        ("placement/", true),
+        ("iam/", true),
+        ("spot/", inst.spot.interruption_ms.is_some()),
+    ]
+    .iter()
+    .filter(|(_, shown)| *shown)
+    .map(|(name, _)| *name)
+    .collect::<Vec<_>>()
+    .join("\n");
     let body = match path.trim_end_matches('/') {
         "latest/meta-data/autoscaling" if target.is_some() => "target-lifecycle-state".into(),
         "latest/meta-data/autoscaling/target-lifecycle-state" => match target {
@@ -108,12 +121,29 @@ pub async fn handle(fake: &Fake, id: &str, path: &str, method: &Method, headers:
             None => return plain(StatusCode::NOT_FOUND, "Not Found"),
         },
         "latest/meta-data/instance-id" => inst.id.clone(),
+        "latest/meta-data/instance-life-cycle" => if inst.spot.spot { "spot" } else { "on-demand" }.into(),
+        // A Spot Instance's notices, in the shapes of EC2's user guide; 404 until there is one.
+        "latest/meta-data/events/recommendations/rebalance" => match inst.spot.rebalance_ms {
+            Some(t) => format!("{{\"noticeTime\": \"{}\"}}", iso_s(t)),
+            None => return plain(StatusCode::NOT_FOUND, "Not Found"),
+        },
+        "latest/meta-data/spot/instance-action" => match inst.spot.interruption_ms {
+            Some(t) => format!("{{\"action\": \"terminate\", \"time\": \"{}\"}}", iso_s(t)),
+            None => return plain(StatusCode::NOT_FOUND, "Not Found"),
+        },
+        "latest/meta-data/spot/termination-time" => match inst.spot.interruption_ms {
+            Some(t) => iso_s(t),
+            None => return plain(StatusCode::NOT_FOUND, "Not Found"),
+        },
         "latest/meta-data/placement/region" => region.clone(),
         "latest/meta-data/placement/availability-zone" => inst.availability_zone.clone(),
         "latest/meta-data/local-ipv4" => inst.private_ip.clone(),
         "latest/meta-data/instance-type" => "t3.micro".into(),
         "latest/meta-data/ami-id" => "ami-0fakeaws000000001".into(),
-        "latest/meta-data" => listing.into(),
+        "latest/meta-data" => listing,
+        "latest/meta-data/events" if inst.spot.rebalance_ms.is_some() => "recommendations/".into(),
+        "latest/meta-data/events/recommendations" if inst.spot.rebalance_ms.is_some() => "rebalance".into(),
+        "latest/meta-data/spot" if inst.spot.interruption_ms.is_some() => "instance-action\ntermination-time".into(),
         "latest/meta-data/iam/security-credentials" => inst.role.clone(),
         "latest/meta-data/iam/info" => ec2_json(&[
             ("Code", json!("Success")),

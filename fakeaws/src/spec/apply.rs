@@ -304,6 +304,7 @@ fn apply_group(
         health_check_grace_period: g.health_check_grace_period,
         new_instances_protected_from_scale_in: g.new_instances_protected_from_scale_in.then_some(true),
         terminate_hook_abandon: g.terminate_hook_abandon,
+        capacity_rebalance: g.capacity_rebalance.then_some(true),
         lifecycle_hooks: hooks,
         ..Default::default()
     };

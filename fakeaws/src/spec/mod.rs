@@ -204,6 +204,10 @@ pub struct GroupSpec {
     /// action is abandoned at `Terminating:Retained` (`InstanceLifecyclePolicy.RetentionTriggers`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terminate_hook_abandon: Option<crate::model::RetentionAction>,
+    /// Capacity Rebalancing (`CapacityRebalance`): an instance with a rebalance recommendation is
+    /// replaced before it is terminated.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub capacity_rebalance: bool,
     #[serde(default)]
     pub lifecycle_hooks: Vec<HookSpec>,
     #[serde(default)]

@@ -107,6 +107,9 @@ impl World {
         if let Some(r) = u.terminate_hook_abandon {
             g.terminate_hook_abandon = Some(r);
         }
+        if let Some(b) = u.capacity_rebalance {
+            g.capacity_rebalance = b;
+        }
         self.tick(self.now_ms);
         Ok(())
     }
@@ -430,6 +433,7 @@ pub(crate) struct GroupUpdate {
     pub launch_template: Option<String>,
     pub new_instances_protected_from_scale_in: Option<bool>,
     pub terminate_hook_abandon: Option<RetentionAction>,
+    pub capacity_rebalance: Option<bool>,
 }
 
 impl GroupUpdate {
@@ -446,6 +450,7 @@ impl GroupUpdate {
             launch_template: None,
             new_instances_protected_from_scale_in: None,
             terminate_hook_abandon: None,
+            capacity_rebalance: None,
         }
     }
 }

@@ -31,6 +31,7 @@ pub mod rules;
 pub mod scaling;
 mod schedule;
 mod slow_start;
+mod spot;
 mod targets;
 mod timed;
 mod views;
@@ -110,6 +111,9 @@ pub struct World {
     /// Instance refreshes, oldest first.
     #[serde(default)]
     pub(crate) refreshes: Vec<InstanceRefresh>,
+    /// Spot Instances with an interruption notice -> when EC2 takes them back.
+    #[serde(default)]
+    pub(crate) interruptions: BTreeMap<String, i64>,
 }
 
 /// The default per-account instance quota (`--max-instances`).
@@ -156,6 +160,7 @@ impl World {
             identities: Identities::default(),
             codedeploy: Default::default(),
             refreshes: Vec::new(),
+            interruptions: BTreeMap::new(),
         }
     }
 
@@ -226,6 +231,7 @@ impl World {
                 .and_then(|g| self.groups.get(g))
                 .and_then(|g| g.role.clone())
                 .unwrap_or_else(|| DEFAULT_ROLE.to_string()),
+            spot: SpotNotices::default(),
         };
         self.instances.insert(id.clone(), inst);
         id

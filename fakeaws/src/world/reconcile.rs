@@ -39,6 +39,9 @@ impl World {
             if !self.refreshes.is_empty() {
                 changed |= self.step_refreshes();
             }
+            if self.groups.values().any(|g| g.capacity_rebalance) {
+                changed |= self.step_rebalancing();
+            }
             if !changed {
                 break;
             }
@@ -300,7 +303,7 @@ fn plan(g: &Group, members: &[&Instance]) -> Plan {
     let capacity: Vec<&Instance> = members
         .iter()
         .copied()
-        .filter(|i| i.lifecycle.counts_as_capacity())
+        .filter(|i| i.lifecycle.counts_as_capacity() && !i.spot.replacing)
         .collect();
     let cap = capacity.len() as i64;
     let rebalancing = capacity

@@ -13,18 +13,20 @@ use super::health::{earliest, ClassicHealth, TargetHealth};
 use super::refresh::Refreshes;
 use super::scaling::ScheduledActions;
 use super::slow_start::SlowStart;
+use super::spot::Interruptions;
 use super::timed::Timed;
 
 /// Every timed rule, in the order their work at one instant is done: health checks and draining
 /// (target groups, then Classic Load Balancers), slow start's ramps, instances' deadlines (boot, lifecycle hooks),
-/// scheduled actions, instance refreshes.
-const RULES: [&dyn Timed; 6] = [
+/// scheduled actions, instance refreshes, Spot interruptions.
+const RULES: [&dyn Timed; 7] = [
     &TargetHealth,
     &ClassicHealth,
     &SlowStart,
     &InstanceDeadlines,
     &ScheduledActions,
     &Refreshes,
+    &Interruptions,
 ];
 
 impl World {

@@ -382,6 +382,8 @@ pub fn own_cost(base: &Scenario) -> Cost {
         match &e.action {
             Action::ScaleIn { count } => c.capacity += (*count).max(0) as usize,
             Action::Terminate { .. }
+            | Action::RebalanceRecommendation { .. }
+            | Action::SpotInterruption { .. }
             | Action::EnterStandby { .. }
             | Action::Alarm { .. }
             | Action::ScheduledAction { .. }

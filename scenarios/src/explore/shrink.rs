@@ -116,6 +116,8 @@ fn renumber(events: &mut [EventSpec], faults: &mut [ScriptFault], map: &impl Fn(
         }
         match &mut e.action {
             Action::Terminate { instance }
+            | Action::RebalanceRecommendation { instance }
+            | Action::SpotInterruption { instance }
             | Action::AppDown { instance }
             | Action::AppUp { instance }
             | Action::EnterStandby { instance }

@@ -91,6 +91,8 @@ impl Sim {
             Action::ScaleIn { count } => sim.scale_by(&need_group()?, -count),
             Action::AddZone { zone } => sim.add_zone(&need_group()?, zone),
             Action::Terminate { instance: n } => sim.terminate(&instance(self, *n)?),
+            Action::RebalanceRecommendation { instance: n } => sim.rebalance_recommendation(&instance(self, *n)?),
+            Action::SpotInterruption { instance: n } => sim.spot_interruption(&instance(self, *n)?),
             Action::AppDown { instance: n } => sim.set_app(&instance(self, *n)?, false),
             Action::AppUp { instance: n } => sim.set_app(&instance(self, *n)?, true),
             Action::Throttle { api, count } => {

@@ -100,6 +100,7 @@ pub(crate) fn create_group(world: &mut World, c: &CreateGroup) -> Result<(), Aws
         instances: Vec::new(),
         new_instances_protected_from_scale_in: c.new_instances_protected_from_scale_in.unwrap_or(false),
         terminate_hook_abandon: c.terminate_hook_abandon,
+        capacity_rebalance: c.capacity_rebalance.unwrap_or(false),
         tags: Default::default(),
         load_balancer_names: c.load_balancer_names.clone(),
         role: None,
@@ -172,6 +173,7 @@ pub(super) fn update_group(world: &mut World, p: &Params) -> Outcome {
         launch_template: p.opt("LaunchTemplate.LaunchTemplateName").map(str::to_string),
         new_instances_protected_from_scale_in: p.bool("NewInstancesProtectedFromScaleIn")?,
         terminate_hook_abandon: crate::services::autoscaling::inputs::retention_action(p)?,
+        capacity_rebalance: p.bool("CapacityRebalance")?,
     };
     world.update_group(&name, update)?;
     Ok(None)
@@ -261,6 +263,7 @@ pub(super) fn group_xml(x: &mut Xml, world: &World, g: &Group, with_instances: b
                 world.account_id
             ),
         );
+    x.leaf("CapacityRebalance", g.capacity_rebalance);
     if let Some(action) = g.terminate_hook_abandon {
         x.elem("InstanceLifecyclePolicy", |x| {
             x.elem("RetentionTriggers", |x| {

@@ -31,6 +31,8 @@ pub(crate) struct CreateGroup {
     pub new_instances_protected_from_scale_in: Option<bool>,
     /// `InstanceLifecyclePolicy.RetentionTriggers.TerminateHookAbandon`.
     pub terminate_hook_abandon: Option<RetentionAction>,
+    /// `CapacityRebalance`.
+    pub capacity_rebalance: Option<bool>,
     pub lifecycle_hooks: Vec<Hook>,
     pub tags: Vec<TagInput>,
 }
@@ -221,6 +223,7 @@ impl CreateGroup {
             default_cooldown: p.int("DefaultCooldown")?,
             new_instances_protected_from_scale_in: p.bool("NewInstancesProtectedFromScaleIn")?,
             terminate_hook_abandon: retention_action(p)?,
+            capacity_rebalance: p.bool("CapacityRebalance")?,
             lifecycle_hooks: p
                 .structs("LifecycleHookSpecificationList")?
                 .iter()
