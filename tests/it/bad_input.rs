@@ -300,6 +300,7 @@ target_groups = [{ name = "web", port = 8080 }]
             health_check_grace_period: None,
             new_instances_protected_from_scale_in: false,
             terminate_hook_abandon: None,
+            capacity_rebalance: false,
             lifecycle_hooks: vec![],
             suspended_processes: vec![],
             scaling_policies: vec![],
