@@ -473,3 +473,50 @@ print(json.dumps({'id': rid, 'again': again, 'bad': bad, 'status': r['Status'],
     .await
     .expect("cli");
 }
+
+/// Issue 30 (Capacity Rebalancing): boto3 creates a group with it on and reads it back; the AWS
+/// CLI turns it off (`--no-capacity-rebalance`) and reads it back.
+#[tokio::test(flavor = "multi_thread")]
+async fn capacity_rebalance_through_boto3_and_the_cli() {
+    let r = start().await;
+    let url = r.url.clone();
+    let script = r#"
+import boto3, json
+asg = boto3.client('autoscaling')
+asg.create_auto_scaling_group(AutoScalingGroupName='spot', MinSize=1, MaxSize=4, DesiredCapacity=2,
+    AvailabilityZones=['us-east-1a'], LaunchTemplate={'LaunchTemplateName': 'spot-template'}, CapacityRebalance=True)
+g = asg.describe_auto_scaling_groups(AutoScalingGroupNames=['spot'])['AutoScalingGroups'][0]
+print(json.dumps({'on': g['CapacityRebalance']}))
+"#;
+    let out = tokio::task::spawn_blocking(move || boto3(&url, script, &[]))
+        .await
+        .expect("join");
+    assert_eq!(out["on"], true);
+    let url = r.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let (ok, _, err) = aws_cli(
+            &url,
+            &[
+                "autoscaling",
+                "update-auto-scaling-group",
+                "--auto-scaling-group-name",
+                "spot",
+                "--no-capacity-rebalance",
+            ],
+        );
+        assert!(ok, "{err}");
+        let (ok, json, err) = aws_cli(
+            &url,
+            &[
+                "autoscaling",
+                "describe-auto-scaling-groups",
+                "--auto-scaling-group-names",
+                "spot",
+            ],
+        );
+        assert!(ok, "{err}");
+        assert_eq!(json["AutoScalingGroups"][0]["CapacityRebalance"], false, "{json}");
+    })
+    .await
+    .expect("cli");
+}

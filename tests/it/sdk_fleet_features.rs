@@ -260,3 +260,96 @@ async fn an_abandoned_termination_hook_retains_the_instance_under_a_retain_polic
         .expect("group");
     assert_eq!(g.auto_scaling_groups()[0].desired_capacity(), Some(2));
 }
+
+async fn metadata(url: &str, id: &str, path: &str) -> (u16, String) {
+    let token = imds_token(url, id).await;
+    let (s, _, body) = raw_http(
+        url,
+        "GET",
+        &format!("/_imds/{id}/latest/meta-data/{path}"),
+        "",
+        &[("x-aws-ec2-metadata-token", &token)],
+    )
+    .await;
+    (s, body)
+}
+
+/// Issue 30 (Capacity Rebalancing): CapacityRebalance set and described back; a rebalance
+/// recommendation shows in the instance's metadata, the group launches the replacement first and
+/// terminates the at-risk instance only once the replacement is in service and healthy; an
+/// interruption notice shows `spot/instance-action` two minutes ahead.
+#[tokio::test]
+async fn capacity_rebalancing_replaces_an_at_risk_instance_before_terminating_it() {
+    let r = start().await;
+    let (group, _) = standard_world(&r, 1, 6, 3).await;
+    let asg = asg(&r.url).await;
+    asg.update_auto_scaling_group()
+        .auto_scaling_group_name(&group)
+        .capacity_rebalance(true)
+        .send()
+        .await
+        .expect("update");
+    let g = asg
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(&group)
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(g.auto_scaling_groups()[0].capacity_rebalance(), Some(true));
+    let ids: Vec<String> = states(&asg, &group).await.into_iter().map(|s| s.0).collect();
+    let at_risk = ids[0].clone();
+    assert_eq!(
+        metadata(&r.url, &at_risk, "events/recommendations/rebalance").await.0,
+        404
+    );
+    assert_eq!(metadata(&r.url, &at_risk, "instance-life-cycle").await.1, "on-demand");
+    r.fake
+        .rehearsal()
+        .rebalance_recommendation(&at_risk)
+        .expect("recommendation");
+    let (s, body) = metadata(&r.url, &at_risk, "events/recommendations/rebalance").await;
+    assert_eq!(s, 200);
+    assert!(
+        body.starts_with("{\"noticeTime\": \"") && body.ends_with("Z\"}"),
+        "{body}"
+    );
+    assert_eq!(metadata(&r.url, &at_risk, "instance-life-cycle").await.1, "spot");
+    // The replacement launches while the at-risk instance still serves.
+    let now = states(&asg, &group).await;
+    assert_eq!(now.len(), 4, "{now:?}");
+    assert!(
+        now.iter().any(|(id, _, s)| id == &at_risk && s == "InService"),
+        "{now:?}"
+    );
+    let mut terminated_while_replacement_pending = false;
+    for _ in 0..60 {
+        advance(&r.fake, 10);
+        let now = states(&asg, &group).await;
+        let leaving = now
+            .iter()
+            .any(|(id, _, s)| id == &at_risk && s.starts_with("Terminating"));
+        let pending = now.iter().any(|(_, _, s)| s.starts_with("Pending"));
+        terminated_while_replacement_pending |= leaving && pending;
+    }
+    assert!(!terminated_while_replacement_pending);
+    let end = states(&asg, &group).await;
+    assert!(end.iter().all(|(id, _, _)| id != &at_risk), "{end:?}");
+    assert_eq!(end.iter().filter(|(_, _, s)| s == "InService").count(), 3, "{end:?}");
+
+    // An interruption notice: two minutes' warning in the metadata.
+    let next = end[0].0.clone();
+    assert_eq!(metadata(&r.url, &next, "spot/instance-action").await.0, 404);
+    r.fake.rehearsal().spot_interruption(&next).expect("interruption");
+    let (s, body) = metadata(&r.url, &next, "spot/instance-action").await;
+    assert_eq!(s, 200);
+    assert!(body.starts_with("{\"action\": \"terminate\", \"time\": \""), "{body}");
+    let (s, time) = metadata(&r.url, &next, "spot/termination-time").await;
+    assert_eq!(s, 200);
+    assert!(body.contains(&time), "{body} {time}");
+    let e = r
+        .fake
+        .rehearsal()
+        .rebalance_recommendation("i-0000000000000dead")
+        .expect_err("no such");
+    assert_eq!(e.code, "ValidationError");
+}
