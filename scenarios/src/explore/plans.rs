@@ -75,7 +75,7 @@ impl Plan {
 }
 
 /// Every kind of event the explorer plans, for `--events`.
-pub const KINDS: [&str; 19] = [
+pub const KINDS: [&str; 21] = [
     "scale_out",
     "scale_in",
     "add_zone",
@@ -83,9 +83,11 @@ pub const KINDS: [&str; 19] = [
     "set_min_size",
     "alarm",
     "scheduled_action",
+    "instance_refresh",
     "operator_standby",
     "terminate_this",
     "terminate_other",
+    "spot_interruption",
     "app_crash",
     "throttle",
     "unavailable",
@@ -249,6 +251,16 @@ fn group_events(g: &fakeaws::spec::GroupSpec, other: Option<usize>) -> Vec<Event
         },
         one,
     );
+    add(
+        "instance_refresh",
+        "instance refresh started (minimum healthy 90%)".into(),
+        Action::StartInstanceRefresh {
+            min_healthy_percentage: None,
+            instance_warmup: Some(60),
+            launch_template: None,
+        },
+        one,
+    );
     if let Some(m) = other {
         add(
             "operator_standby",
@@ -277,6 +289,12 @@ fn instance_events(n: usize, other: Option<usize>) -> Vec<Event> {
             "terminate_other",
             format!("i-{m} terminated"),
             Action::Terminate { instance: m },
+            one,
+        );
+        add(
+            "spot_interruption",
+            format!("i-{m}: Spot interruption (two minutes)"),
+            Action::SpotInterruption { instance: m },
             one,
         );
     }
