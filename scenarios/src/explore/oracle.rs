@@ -75,29 +75,25 @@ pub fn judge(
         }
     }
     if !allowed.contains(&ViolationKind::CapacityBelowMinimum) {
-        for d in o.deployments.iter().filter(|d| !d.creator.is_for_launches()) {
-            let deficit = d.required_healthy_capacity.saturating_sub(d.lowest_healthy_capacity);
+        // The deployment's minimum, and each zone's of a zonal deployment: no deeper below than
+        // the event may cost.
+        let mut beyond = |number: usize, lowest: usize, required: usize, where_: &str| {
+            let deficit = required.saturating_sub(lowest);
             if deficit > cost.capacity {
                 out.push(Finding {
                     property: "capacity_beyond_event".into(),
                     detail: format!(
-                        "deployment {} went down to {} of its minimum {}: {deficit} below, the event may cost {}",
-                        d.number, d.lowest_healthy_capacity, d.required_healthy_capacity, cost.capacity
+                        "deployment {number} went down to {lowest}{where_} of its minimum {required}: {deficit} below, the event may cost {}",
+                        cost.capacity
                     ),
                 });
             }
-            // Each zone of a zonal deployment, likewise.
+        };
+        for d in o.deployments.iter().filter(|d| !d.creator.is_for_launches()) {
+            beyond(d.number, d.lowest_healthy_capacity, d.required_healthy_capacity, "");
             for (zone, z) in &d.zones {
-                let deficit = z.required_healthy_capacity.saturating_sub(z.lowest_healthy_capacity);
-                if deficit > cost.capacity {
-                    out.push(Finding {
-                        property: "capacity_beyond_event".into(),
-                        detail: format!(
-                            "deployment {} went down to {} in {zone} of its minimum {} per zone: {deficit} below, the event may cost {}",
-                            d.number, z.lowest_healthy_capacity, z.required_healthy_capacity, cost.capacity
-                        ),
-                    });
-                }
+                let where_ = format!(" in {zone}");
+                beyond(d.number, z.lowest_healthy_capacity, z.required_healthy_capacity, &where_);
             }
         }
     }
