@@ -196,8 +196,55 @@ impl World {
             }
             return changed;
         }
-        // Replacements under way: an old instance is replaced once it has left the group; a new
-        // one starts its warm-up when it reaches InService.
+        let (tracked, in_flight) = self.track(i, &g);
+        changed |= tracked;
+        let r = &mut self.refreshes[i];
+        if r.status == RefreshStatus::Cancelling {
+            if !in_flight {
+                return self.end_refresh(
+                    i,
+                    RefreshStatus::Cancelled,
+                    Some("The instance refresh was cancelled.".into()),
+                );
+            }
+            return changed;
+        }
+        if in_flight {
+            return changed;
+        }
+        let paused = [Process::Launch, Process::Terminate, Process::InstanceRefresh]
+            .into_iter()
+            .find(|p| g.is_suspended(*p));
+        if let Some(p) = paused {
+            let reason = format!("The {p} process is suspended: no instance is replaced until it is resumed.");
+            if r.status_reason.as_deref() != Some(reason.as_str()) {
+                r.status_reason = Some(reason);
+                changed = true;
+            }
+            return changed;
+        }
+        if r.to_replace.is_empty() {
+            if r.preferences.bake_time_s > 0 && r.status == RefreshStatus::InProgress {
+                r.status = RefreshStatus::Baking;
+                r.bake_until = Some(now + r.preferences.bake_time_s * 1000);
+                r.status_reason = None;
+                return true;
+            }
+            return self.finish(i, &g);
+        }
+        let (pause, passed) = self.checkpoint(i);
+        if pause {
+            return changed | passed;
+        }
+        changed | passed | self.next_batch(i, &g)
+    }
+
+    /// Replacements under way: an old instance is replaced once it has left the group; a new one
+    /// starts its warm-up when it reaches InService. Returns whether anything changed, and
+    /// whether a replacement is still in flight (terminating, launching or warming up).
+    fn track(&mut self, i: usize, g: &Group) -> (bool, bool) {
+        let now = self.now_ms;
+        let mut changed = false;
         let warmup_ms = self.refreshes[i]
             .preferences
             .instance_warmup_s
@@ -255,62 +302,39 @@ impl World {
                 .clone()
                 .filter(|_| r.waiting_since.is_some() || r.checkpoint_until.is_some()),
         };
-        if r.status == RefreshStatus::Cancelling {
-            if !in_flight {
-                return self.end_refresh(
-                    i,
-                    RefreshStatus::Cancelled,
-                    Some("The instance refresh was cancelled.".into()),
-                );
-            }
-            return changed;
-        }
-        if in_flight {
-            return changed;
-        }
-        let paused = [Process::Launch, Process::Terminate, Process::InstanceRefresh]
-            .into_iter()
-            .find(|p| g.is_suspended(*p));
-        if let Some(p) = paused {
-            let reason = format!("The {p} process is suspended: no instance is replaced until it is resumed.");
-            if r.status_reason.as_deref() != Some(reason.as_str()) {
-                r.status_reason = Some(reason);
-                changed = true;
-            }
-            return changed;
-        }
-        if r.to_replace.is_empty() {
-            if r.preferences.bake_time_s > 0 && r.status == RefreshStatus::InProgress {
-                r.status = RefreshStatus::Baking;
-                r.bake_until = Some(now + r.preferences.bake_time_s * 1000);
-                r.status_reason = None;
-                return true;
-            }
-            return self.finish(i, &g);
-        }
-        // Checkpoints: a pause once the share replaced (and warmed up) reaches each one.
-        let pct = r.percentage_complete(r.warm_until.len() - warming.len());
+        (changed, in_flight)
+    }
+
+    /// Checkpoints: a pause once the share replaced (and warmed up) reaches each one. Returns
+    /// whether it pauses now, and whether a pause began or ended.
+    fn checkpoint(&mut self, i: usize) -> (bool, bool) {
+        let now = self.now_ms;
+        let r = &mut self.refreshes[i];
+        let warmed = r.warm_until.values().filter(|t| **t <= now).count();
+        let pct = r.percentage_complete(warmed);
         if let Some(until) = r.checkpoint_until {
             if now < until {
-                return changed;
+                return (true, false);
             }
             r.checkpoint_until = None;
             r.checkpoints_passed += 1;
-            changed = true;
-        } else if let Some(p) = r
+            return (false, true);
+        }
+        let Some(p) = r
             .preferences
             .checkpoint_percentages
             .get(r.checkpoints_passed)
             .filter(|p| pct >= **p)
-        {
-            let delay = r.preferences.checkpoint_delay_s.unwrap_or(3600);
-            r.checkpoint_until = Some(now + delay * 1000);
-            r.status_reason = Some(format!(
-                "Reached checkpoint {p}% ({pct}% complete): waiting {delay} s before continuing."
-            ));
-            return true;
-        }
-        changed | self.next_batch(i, &g)
+            .copied()
+        else {
+            return (false, false);
+        };
+        let delay = r.preferences.checkpoint_delay_s.unwrap_or(3600);
+        r.checkpoint_until = Some(now + delay * 1000);
+        r.status_reason = Some(format!(
+            "Reached checkpoint {p}% ({pct}% complete): waiting {delay} s before continuing."
+        ));
+        (true, true)
     }
 
     /// Starts the next batch: Standby and protected instances as the preferences say, then as

@@ -93,7 +93,12 @@ pub fn judge(
             beyond(d.number, d.lowest_healthy_capacity, d.required_healthy_capacity, "");
             for (zone, z) in &d.zones {
                 let where_ = format!(" in {zone}");
-                beyond(d.number, z.lowest_healthy_capacity, z.required_healthy_capacity, &where_);
+                beyond(
+                    d.number,
+                    z.lowest_healthy_capacity,
+                    z.required_healthy_capacity,
+                    &where_,
+                );
             }
         }
     }

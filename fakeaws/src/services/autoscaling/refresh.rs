@@ -82,7 +82,27 @@ fn request(p: &Params) -> Result<RefreshRequest, AwsError> {
             )))
         }
     }
-    let q = p.sub("Preferences");
+    let prefs = preferences(&p.sub("Preferences"))?;
+    let d = p.sub("DesiredConfiguration");
+    let desired_template = d
+        .opt("LaunchTemplate.LaunchTemplateName")
+        .or(d.opt("LaunchTemplate.LaunchTemplateId"))
+        .map(str::to_string);
+    if prefs.auto_rollback && desired_template.is_none() {
+        return Err(AwsError::validation(
+            "The AutoRollback parameter cannot be set to true when the DesiredConfiguration parameter is empty.",
+        ));
+    }
+    Ok(RefreshRequest {
+        group,
+        preferences: prefs,
+        desired_template,
+    })
+}
+
+/// `Preferences`: each member typed and checked against AWS's ranges and combinations; the
+/// defaults the CLI and SDKs get for the others.
+fn preferences(q: &Params) -> Result<RefreshPreferences, AwsError> {
     let mut prefs = RefreshPreferences::default();
     let min = in_range(
         "Preferences.MinHealthyPercentage",
@@ -143,7 +163,7 @@ fn request(p: &Params) -> Result<RefreshRequest, AwsError> {
     prefs.auto_rollback = q.bool("AutoRollback")?.unwrap_or(false);
     prefs.bake_time_s = in_range("Preferences.BakeTime", q.int("BakeTime")?, 0, 172_800)?.unwrap_or(0);
     if let Some(s) = enum_of(
-        &q,
+        q,
         "StandbyInstances",
         "preferences.standbyInstances",
         StandbyPreference::parse,
@@ -152,7 +172,7 @@ fn request(p: &Params) -> Result<RefreshRequest, AwsError> {
         prefs.standby_instances = s;
     }
     if let Some(s) = enum_of(
-        &q,
+        q,
         "ScaleInProtectedInstances",
         "preferences.scaleInProtectedInstances",
         ProtectedPreference::parse,
@@ -160,21 +180,7 @@ fn request(p: &Params) -> Result<RefreshRequest, AwsError> {
     )? {
         prefs.scale_in_protected_instances = s;
     }
-    let d = p.sub("DesiredConfiguration");
-    let desired_template = d
-        .opt("LaunchTemplate.LaunchTemplateName")
-        .or(d.opt("LaunchTemplate.LaunchTemplateId"))
-        .map(str::to_string);
-    if prefs.auto_rollback && desired_template.is_none() {
-        return Err(AwsError::validation(
-            "The AutoRollback parameter cannot be set to true when the DesiredConfiguration parameter is empty.",
-        ));
-    }
-    Ok(RefreshRequest {
-        group,
-        preferences: prefs,
-        desired_template,
-    })
+    Ok(prefs)
 }
 
 fn refresh_xml(x: &mut Xml, w: &World, r: &InstanceRefresh) {
