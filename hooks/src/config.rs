@@ -8,7 +8,8 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use serde::Deserialize;
 
-/// Processes suspended by default while an instance is out of service (as the sample scripts do).
+/// Processes suspended by default while an instance is out of service: the sample scripts' four,
+/// and InstanceRefresh, so that an instance refresh started meanwhile pauses until the round ends.
 pub const DEFAULT_PROCESSES: [&str; 5] = [
     "AZRebalance",
     "AlarmNotification",
