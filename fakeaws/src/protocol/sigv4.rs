@@ -245,7 +245,9 @@ pub fn verify(
     let time = chrono::NaiveDateTime::parse_from_str(amz_date, COMPACT)
         .map_err(|_| mismatch())?
         .and_utc();
-    if !amz_date.starts_with(a.date) {
+    // The signer writes the time it is given, not the header: a header chrono reads leniently
+    // (a space for a leading zero) must not verify as the date it was signed with.
+    if time.format(COMPACT).to_string() != amz_date || !amz_date.starts_with(a.date) {
         return Err(mismatch());
     }
     check_age(time, now_ms)?;
