@@ -15,7 +15,7 @@ use fakeaws::rehearsal::{describe_revision, DeploymentInput};
 use super::control::revision_location;
 use super::{Sim, BUCKET};
 use crate::report::Creator;
-use crate::schema::{ConfigSpec, HostsSpec, RevisionSpec, ZonalSpec};
+use crate::schema::{ConfigSpec, RevisionSpec, ZonalSpec};
 
 impl Sim {
     /// CreateDeployment for one of the scenario's deployments.
@@ -173,14 +173,7 @@ impl Sim {
         Ok(ConfigSpec::Custom {
             kind: kind.to_string(),
             value: c.minimum_healthy_hosts.value.max(0) as u32,
-            zonal: c.zonal.map(|z| ZonalSpec {
-                monitor_seconds: z.monitor_seconds.map(|s| s.clamp(0, u32::MAX as i64) as u32),
-                first_zone_monitor_seconds: z.first_zone_monitor_seconds.map(|s| s.clamp(0, u32::MAX as i64) as u32),
-                per_zone: z.per_zone.map(|h| HostsSpec {
-                    kind: h.kind.as_str().to_string(),
-                    value: h.value.max(0) as u32,
-                }),
-            }),
+            zonal: c.zonal.map(ZonalSpec::from),
         })
     }
 

@@ -186,3 +186,19 @@ fn check_hosts(at: &str, kind: &str, value: u32) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// A configuration's zonal part as CodeDeploy keeps it, spelt as a scenario file spells it (the
+/// inverse of [`ConfigSpec::zonal`]): for deployments created through the API.
+impl From<ZonalConfig> for ZonalSpec {
+    fn from(z: ZonalConfig) -> Self {
+        let secs = |s: Option<i64>| s.map(|s| s.clamp(0, u32::MAX as i64) as u32);
+        ZonalSpec {
+            monitor_seconds: secs(z.monitor_seconds),
+            first_zone_monitor_seconds: secs(z.first_zone_monitor_seconds),
+            per_zone: z.per_zone.map(|h| HostsSpec {
+                kind: h.kind.as_str().to_string(),
+                value: h.value.max(0) as u32,
+            }),
+        }
+    }
+}
