@@ -253,25 +253,30 @@ impl Rehearsal<'_> {
         })
     }
 
-    /// Instances held in `Terminating:Wait` by the lifecycle hook `hook`.
-    pub fn held_terminating_by(&self, hook: &str) -> Vec<String> {
-        self.fake
-            .world_read()
-            .instances
-            .values()
-            .filter(|i| i.lifecycle == Lifecycle::TerminatingWait && i.hook.as_ref().is_some_and(|h| h.hook == hook))
-            .map(|i| i.id.clone())
-            .collect()
+    /// Instances held in `Terminating:Wait` by the lifecycle hook `hook`, with the hold's token.
+    pub fn held_terminating_by(&self, hook: &str) -> Vec<(String, String)> {
+        self.held_in(&[Lifecycle::TerminatingWait], hook)
     }
 
-    /// Instances held in `Pending:Wait` by the lifecycle hook `hook`.
-    pub fn held_by(&self, hook: &str) -> Vec<String> {
+    /// Instances held by the launch lifecycle hook `hook`, with the hold's token: in
+    /// `Pending:Wait`, or in `Warmed:Pending:Wait` on their way into a warm pool (the same
+    /// instance is held again when it leaves the pool, under a new token).
+    pub fn held_by(&self, hook: &str) -> Vec<(String, String)> {
+        self.held_in(&[Lifecycle::PendingWait, Lifecycle::WarmedPendingWait], hook)
+    }
+
+    fn held_in(&self, states: &[Lifecycle], hook: &str) -> Vec<(String, String)> {
         self.fake
             .world_read()
             .instances
             .values()
-            .filter(|i| i.lifecycle == Lifecycle::PendingWait && i.hook.as_ref().is_some_and(|h| h.hook == hook))
-            .map(|i| i.id.clone())
+            .filter(|i| states.contains(&i.lifecycle))
+            .filter_map(|i| {
+                i.hook
+                    .as_ref()
+                    .filter(|h| h.hook == hook)
+                    .map(|h| (i.id.clone(), h.token.clone()))
+            })
             .collect()
     }
 

@@ -109,6 +109,11 @@ pub async fn locate(ctx: &Ctx, hint: Option<&str>) -> Result<Option<(Group, Life
     }
 }
 
+/// Whether a lifecycle state is one of a warm pool's (`Warmed:*`).
+pub fn is_warm(state: &LifecycleState) -> bool {
+    state.as_str().starts_with("Warmed:")
+}
+
 /// Members counted as the group's capacity: in service or launching (not in Standby, not leaving).
 pub fn capacity(g: &Group) -> usize {
     capacity_members(g).count()

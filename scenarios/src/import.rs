@@ -332,16 +332,24 @@ pub fn import(dir: &Path) -> anyhow::Result<Imported> {
                 .and_then(|t| s(t, "TerminateHookAbandon"))
                 .and_then(fakeaws::model::RetentionAction::parse),
             capacity_rebalance: g.get("CapacityRebalance").and_then(Value::as_bool).unwrap_or(false),
+            // The AWS CLI's JSON: WarmPoolConfiguration, as DescribeAutoScalingGroups gives it.
+            warm_pool: g.get("WarmPoolConfiguration").map(|w| fakeaws::spec::WarmPoolSpec {
+                min_size: i(w, "MinSize"),
+                max_group_prepared_capacity: i(w, "MaxGroupPreparedCapacity"),
+                pool_state: s(w, "PoolState").and_then(fakeaws::model::PoolState::parse),
+                reuse_on_scale_in: w
+                    .get("InstanceReusePolicy")
+                    .and_then(|r| r.get("ReuseOnScaleIn"))
+                    .and_then(Value::as_bool),
+            }),
             lifecycle_hooks: hooks,
             suspended_processes: suspended,
             scaling_policies: policies,
             scheduled_actions: Vec::new(),
             role: None,
         });
-        if g.get("MixedInstancesPolicy").is_some() || g.get("WarmPoolConfiguration").is_some() {
-            notes.push(format!(
-                "group {name}: mixed instances policy or warm pool; not modelled, left out"
-            ));
+        if g.get("MixedInstancesPolicy").is_some() {
+            notes.push(format!("group {name}: mixed instances policy; not modelled, left out"));
         }
     }
 

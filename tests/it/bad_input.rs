@@ -301,6 +301,7 @@ target_groups = [{ name = "web", port = 8080 }]
             new_instances_protected_from_scale_in: false,
             terminate_hook_abandon: None,
             capacity_rebalance: false,
+            warm_pool: None,
             lifecycle_hooks: vec![],
             suspended_processes: vec![],
             scaling_policies: vec![],

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use domain::api_enum;
 use serde::{Deserialize, Serialize};
 
 mod attributes;
@@ -12,62 +13,47 @@ mod domain;
 mod identity;
 mod listeners;
 mod refresh;
+mod warm_pool;
 pub use attributes::*;
 pub use domain::*;
 pub use identity::*;
 pub use listeners::*;
 pub use refresh::*;
+pub use warm_pool::*;
 
-/// Auto Scaling lifecycle states, spelled as the API spells them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
-pub enum Lifecycle {
-    #[serde(rename = "Pending")]
-    Pending,
-    #[serde(rename = "Pending:Wait")]
-    PendingWait,
-    #[serde(rename = "Pending:Proceed")]
-    PendingProceed,
-    #[serde(rename = "InService")]
-    InService,
-    #[serde(rename = "EnteringStandby")]
-    EnteringStandby,
-    #[serde(rename = "Standby")]
-    Standby,
-    #[serde(rename = "Terminating")]
-    Terminating,
-    #[serde(rename = "Terminating:Wait")]
-    TerminatingWait,
-    #[serde(rename = "Terminating:Proceed")]
-    TerminatingProceed,
-    /// Its termination lifecycle action was abandoned under a group policy that retains it:
-    /// running, out of the group's capacity, until TerminateInstanceInAutoScalingGroup.
-    #[serde(rename = "Terminating:Retained")]
-    TerminatingRetained,
-    #[serde(rename = "Terminated")]
-    Terminated,
-    #[serde(rename = "Detached")]
-    Detached,
+api_enum! {
+    /// Auto Scaling lifecycle states, spelled as the API spells them.
+    Lifecycle {
+        Pending = "Pending",
+        PendingWait = "Pending:Wait",
+        PendingProceed = "Pending:Proceed",
+        InService = "InService",
+        EnteringStandby = "EnteringStandby",
+        Standby = "Standby",
+        Terminating = "Terminating",
+        TerminatingWait = "Terminating:Wait",
+        TerminatingProceed = "Terminating:Proceed",
+        /// Its termination lifecycle action was abandoned under a group policy that retains it:
+        /// running, out of the group's capacity, until TerminateInstanceInAutoScalingGroup.
+        TerminatingRetained = "Terminating:Retained",
+        Terminated = "Terminated",
+        Detached = "Detached",
+        /// Launching into the warm pool (or, reused on scale-in, on its way back to it).
+        WarmedPending = "Warmed:Pending",
+        /// Held by a lifecycle hook on its way into the warm pool.
+        WarmedPendingWait = "Warmed:Pending:Wait",
+        WarmedPendingProceed = "Warmed:Pending:Proceed",
+        WarmedStopped = "Warmed:Stopped",
+        WarmedRunning = "Warmed:Running",
+        WarmedHibernated = "Warmed:Hibernated",
+        WarmedTerminating = "Warmed:Terminating",
+        WarmedTerminatingWait = "Warmed:Terminating:Wait",
+        WarmedTerminatingProceed = "Warmed:Terminating:Proceed",
+        WarmedTerminated = "Warmed:Terminated",
+    }
 }
 
 impl Lifecycle {
-    /// The API spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Lifecycle::Pending => "Pending",
-            Lifecycle::PendingWait => "Pending:Wait",
-            Lifecycle::PendingProceed => "Pending:Proceed",
-            Lifecycle::InService => "InService",
-            Lifecycle::EnteringStandby => "EnteringStandby",
-            Lifecycle::Standby => "Standby",
-            Lifecycle::Terminating => "Terminating",
-            Lifecycle::TerminatingWait => "Terminating:Wait",
-            Lifecycle::TerminatingProceed => "Terminating:Proceed",
-            Lifecycle::TerminatingRetained => "Terminating:Retained",
-            Lifecycle::Terminated => "Terminated",
-            Lifecycle::Detached => "Detached",
-        }
-    }
-
     /// Whether the instance counts towards the group's capacity (desired capacity excludes Standby).
     pub fn counts_as_capacity(self) -> bool {
         matches!(
@@ -86,7 +72,29 @@ impl Lifecycle {
                 | Lifecycle::TerminatingRetained
                 | Lifecycle::Terminated
                 | Lifecycle::Detached
+                | Lifecycle::WarmedTerminating
+                | Lifecycle::WarmedTerminatingWait
+                | Lifecycle::WarmedTerminatingProceed
+                | Lifecycle::WarmedTerminated
         )
+    }
+
+    /// Whether the instance is in a group's warm pool (any `Warmed:*` state).
+    pub fn is_warm(self) -> bool {
+        self.as_str().starts_with("Warmed:")
+    }
+
+    /// A warm-pool instance at rest, ready to leave the pool for the group.
+    pub fn is_warmed(self) -> bool {
+        matches!(
+            self,
+            Lifecycle::WarmedStopped | Lifecycle::WarmedRunning | Lifecycle::WarmedHibernated
+        )
+    }
+
+    /// Gone for good (`Terminated`, or `Warmed:Terminated` from the warm pool).
+    pub fn is_terminated(self) -> bool {
+        matches!(self, Lifecycle::Terminated | Lifecycle::WarmedTerminated)
     }
 }
 
@@ -97,6 +105,8 @@ pub enum Transition {
     Launch,
     /// Leaving Standby.
     ExitStandby,
+    /// Reused on scale-in: on its way back to the warm pool.
+    ReturnToPool,
 }
 
 /// One simulated EC2 instance.
@@ -215,6 +225,13 @@ pub struct Group {
     /// Capacity Rebalancing: an instance with a rebalance recommendation is replaced first.
     #[serde(default)]
     pub capacity_rebalance: bool,
+    /// The warm pool's configuration (PutWarmPool), if the group has one.
+    #[serde(default)]
+    pub warm_pool: Option<WarmPool>,
+    /// The warm pool's instances, oldest first (not members: DescribeAutoScalingGroups does not
+    /// list them, DescribeWarmPool does).
+    #[serde(default)]
+    pub warm: Vec<String>,
 }
 
 impl Group {

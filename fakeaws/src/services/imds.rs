@@ -89,10 +89,16 @@ pub async fn handle(fake: &Fake, id: &str, path: &str, method: &Method, headers:
     // headed for, read from the world as of now (it changes with time, unlike the rest).
     let asks = path.starts_with("latest/meta-data/autoscaling") || path.trim_end_matches('/') == "latest/meta-data";
     let target = if asks && (inst.group.is_some() || inst.lifecycle == crate::model::Lifecycle::Detached) {
-        fake.world_read()
-            .instances
-            .get(id)
-            .map(|i| target_lifecycle_state(i.lifecycle))
+        let w = fake.world_read();
+        w.instances.get(id).map(|i| {
+            let pool = i
+                .group
+                .as_ref()
+                .and_then(|g| w.groups.get(g))
+                .and_then(|g| g.warm_pool.as_ref())
+                .map_or(crate::model::PoolState::Stopped, |p| p.pool_state);
+            target_lifecycle_state(i.lifecycle, pool)
+        })
     } else {
         None
     };
@@ -209,9 +215,21 @@ pub async fn handle(fake: &Fake, id: &str, path: &str, method: &Method, headers:
 /// `autoscaling/target-lifecycle-state` when the transition begins: launching or coming back from
 /// Standby is InService, entering Standby is Standby, any stage of termination is Terminated
 /// (a retained instance's too: AWS documents no other value, so the target it was headed for stays).
-pub fn target_lifecycle_state(lifecycle: crate::model::Lifecycle) -> &'static str {
+/// On its way into a warm pool (launched into it, or reused on scale-in), the pool's resting state
+/// (`pool`): `Warmed:Stopped`, `Warmed:Running` or `Warmed:Hibernated`; terminated from the pool,
+/// `Warmed:Terminated` (User Guide, "Retrieve the target lifecycle state through instance metadata").
+pub fn target_lifecycle_state(lifecycle: crate::model::Lifecycle, pool: crate::model::PoolState) -> &'static str {
     use crate::model::Lifecycle as L;
     match lifecycle {
+        L::WarmedPending
+        | L::WarmedPendingWait
+        | L::WarmedPendingProceed
+        | L::WarmedStopped
+        | L::WarmedRunning
+        | L::WarmedHibernated => pool.resting().as_str(),
+        L::WarmedTerminating | L::WarmedTerminatingWait | L::WarmedTerminatingProceed | L::WarmedTerminated => {
+            "Warmed:Terminated"
+        }
         L::Pending | L::PendingWait | L::PendingProceed | L::InService => "InService",
         L::EnteringStandby | L::Standby => "Standby",
         L::Terminating | L::TerminatingWait | L::TerminatingProceed | L::TerminatingRetained | L::Terminated => {

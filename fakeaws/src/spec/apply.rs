@@ -312,6 +312,17 @@ fn apply_group(
     if let Some(role) = &g.role {
         world.set_group_role(&g.name, role);
     }
+    if let Some(w) = &g.warm_pool {
+        world
+            .put_warm_pool(crate::world::WarmPoolRequest {
+                group: g.name.clone(),
+                max_group_prepared_capacity: w.max_group_prepared_capacity,
+                min_size: w.min_size,
+                pool_state: w.pool_state,
+                reuse_on_scale_in: w.reuse_on_scale_in,
+            })
+            .map_err(|e| named("PutWarmPool", e))?;
+    }
     if !g.suspended_processes.is_empty() {
         world
             .suspend(&g.name, &g.suspended_processes)

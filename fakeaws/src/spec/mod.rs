@@ -208,6 +208,9 @@ pub struct GroupSpec {
     /// replaced before it is terminated.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub capacity_rebalance: bool,
+    /// A warm pool (PutWarmPool), put after the group and its lifecycle hooks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warm_pool: Option<WarmPoolSpec>,
     #[serde(default)]
     pub lifecycle_hooks: Vec<HookSpec>,
     #[serde(default)]
@@ -261,6 +264,21 @@ pub struct ScheduledSpec {
     pub min: Option<i64>,
     pub max: Option<i64>,
     pub desired: Option<i64>,
+}
+
+/// A group's warm pool: PutWarmPool's members (`pool_state`: `Stopped`, `Running` or
+/// `Hibernated`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarmPoolSpec {
+    #[serde(default)]
+    pub min_size: Option<i64>,
+    #[serde(default)]
+    pub max_group_prepared_capacity: Option<i64>,
+    #[serde(default)]
+    pub pool_state: Option<crate::model::PoolState>,
+    #[serde(default)]
+    pub reuse_on_scale_in: Option<bool>,
 }
 
 /// A lifecycle hook.

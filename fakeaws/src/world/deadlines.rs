@@ -61,6 +61,14 @@ impl World {
                     _ => self.put_in_service(id),
                 }
             }
+            Lifecycle::WarmedPending => self.warm_booted(id),
+            Lifecycle::WarmedPendingWait | Lifecycle::WarmedTerminatingWait => {
+                let result = inst
+                    .hook
+                    .as_ref()
+                    .map_or(LifecycleResult::Abandon, |h| h.default_result);
+                self.warm_lifecycle_result(id, result);
+            }
             Lifecycle::PendingWait => {
                 let result = inst
                     .hook

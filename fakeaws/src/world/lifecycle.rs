@@ -25,6 +25,11 @@ impl World {
     /// Applies a lifecycle action result (CONTINUE / ABANDON) to an instance held by a hook.
     pub fn lifecycle_result(&mut self, id: &str, result: LifecycleResult) {
         let Some(inst) = self.instances.get_mut(id) else { return };
+        if inst.lifecycle.is_warm() {
+            inst.hook = None;
+            inst.until_ms = None;
+            return self.warm_lifecycle_result(id, result);
+        }
         inst.hook = None;
         inst.until_ms = None;
         match inst.lifecycle {

@@ -35,6 +35,8 @@ mod spot;
 mod targets;
 mod timed;
 mod views;
+mod warm_pool;
+pub use warm_pool::WarmPoolRequest;
 
 use std::collections::BTreeMap;
 

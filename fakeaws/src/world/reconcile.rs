@@ -42,6 +42,13 @@ impl World {
             if self.groups.values().any(|g| g.capacity_rebalance) {
                 changed |= self.step_rebalancing();
             }
+            if self
+                .groups
+                .values()
+                .any(|g| g.warm_pool.is_some() || !g.warm.is_empty())
+            {
+                changed |= self.step_warm_pools();
+            }
             if !changed {
                 break;
             }
@@ -231,7 +238,11 @@ impl World {
                             cap - k - 1
                         )
                     };
-                    self.begin_terminate(victim, cause);
+                    if !rebalance && self.reuses_on_scale_in(name) {
+                        self.return_to_pool(victim, cause);
+                    } else {
+                        self.begin_terminate(victim, cause);
+                    }
                 }
                 for id in &g.instances {
                     if let Some(inst) = self.instances.get_mut(id) {
@@ -255,7 +266,11 @@ impl World {
     }
 
     /// Launches one instance into the group `name` in `az`, with its activity.
+    /// A warmed instance of the group's warm pool goes first (not for an AZ rebalance).
     fn launch_into(&mut self, name: &str, g: &Group, az: &str, cause: String, for_rebalance: bool) {
+        if !for_rebalance && self.take_from_pool(name, az, &cause).is_some() {
+            return;
+        }
         let id = self.create_instance(
             az,
             Some(name),

@@ -6,7 +6,6 @@
 use super::World;
 use super::MAX_ACTIVITIES;
 use super::TERMINATED_KEPT_MS;
-use crate::model::*;
 
 use super::deadlines::InstanceDeadlines;
 use super::health::{earliest, ClassicHealth, TargetHealth};
@@ -76,8 +75,7 @@ impl World {
             self.instances
                 .values()
                 .filter(|i| {
-                    i.lifecycle == Lifecycle::Terminated
-                        && i.terminated_ms.is_some_and(|t| now - t >= TERMINATED_KEPT_MS)
+                    i.lifecycle.is_terminated() && i.terminated_ms.is_some_and(|t| now - t >= TERMINATED_KEPT_MS)
                 })
                 .map(|i| i.id.clone())
                 .collect()

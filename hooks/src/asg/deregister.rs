@@ -94,6 +94,15 @@ pub async fn deregister(
             }
             return clear_stale_marks(ctx, &g, false).await;
         }
+        // In the warm pool (launched into it, or returned by a scale-in): it serves nothing and
+        // is in no load balancer; Standby is only for instances in service, so never that.
+        warmed if super::is_warm(warmed) => {
+            ctx.info(format!(
+                "{} is {warmed}: in the group's warm pool, not in service; nothing to deregister",
+                ctx.instance_id
+            ));
+            return Ok(());
+        }
         LifecycleState::InService => {}
         other => {
             return Err(HookError::Refused(format!(

@@ -105,6 +105,15 @@ pub async fn register(ctx: &Ctx, mut g: Group, lifecycle: &LifecycleState, state
             exit_standby(ctx, &g).await?;
             true
         }
+        // Deployed to on its way into the warm pool: Auto Scaling registers it with the group's
+        // load balancers when a scale-out takes it from the pool (as a new launch), not now.
+        warmed if super::is_warm(warmed) => {
+            ctx.info(format!(
+                "{} is {warmed}: in the group's warm pool; it joins the load balancers when it leaves the pool",
+                ctx.instance_id
+            ));
+            return Ok(());
+        }
         LifecycleState::Pending | LifecycleState::InService => false,
         other => {
             return Err(HookError::Refused(format!(

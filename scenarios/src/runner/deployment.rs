@@ -188,7 +188,9 @@ impl Sim {
         Ok(())
     }
 
-    /// Deploys the last good revision to instances held in Pending:Wait by CodeDeploy's hook.
+    /// Deploys the last good revision to instances held by CodeDeploy's launch hook: in
+    /// Pending:Wait, and in Warmed:Pending:Wait on their way into a warm pool (again when they
+    /// leave it: each hold is handled once, by its token).
     pub(super) fn check_pending(&mut self, runs: &mut Vec<Run>) -> anyhow::Result<()> {
         // Nobody can have been held since the last look if the world has not changed.
         let version = self.fake().version();
@@ -202,7 +204,8 @@ impl Sim {
             .rehearsal()
             .held_by(&launch_hook_name(&dg))
             .into_iter()
-            .filter(|id| !self.handled_pending.contains(id))
+            .filter(|(_, token)| self.handled_pending.insert(token.clone()))
+            .map(|(id, _)| id)
             .collect();
         if self.sc.deployment_group.termination_hook {
             let hook = fakeaws::rehearsal::termination_hook_name(&dg);
@@ -211,10 +214,10 @@ impl Sim {
                 .rehearsal()
                 .held_terminating_by(&hook)
                 .into_iter()
-                .filter(|id| !self.handled_pending.contains(id))
+                .filter(|(_, token)| self.handled_pending.insert(token.clone()))
+                .map(|(id, _)| id)
                 .collect();
             for id in leaving {
-                self.handled_pending.insert(id.clone());
                 self.label(&id);
                 self.engine.deployment_no += 1;
                 let number = self.engine.deployment_no;
@@ -232,7 +235,6 @@ impl Sim {
             }
         }
         for id in waiting {
-            self.handled_pending.insert(id.clone());
             self.label(&id);
             std::fs::create_dir_all(self.instance_root(&id).join("run"))?;
             match self.engine.last_good.clone() {

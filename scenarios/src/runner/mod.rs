@@ -175,6 +175,7 @@ pub(super) struct Sim {
     pub(super) started_events: BTreeSet<(String, LifecycleEvent, usize)>,
     pub(super) start_ms: i64,
     pub(super) min_capacity: Option<(usize, usize)>,
+    /// The lifecycle holds (launch or termination hook) already handled, by their tokens.
     pub(super) handled_pending: BTreeSet<String>,
     pub(super) initial_groups: BTreeMap<String, (i64, Vec<String>)>,
     pub(super) violations: Vec<crate::report::Violation>,

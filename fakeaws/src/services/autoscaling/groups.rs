@@ -5,7 +5,6 @@ use crate::clock::iso;
 use crate::model::Group;
 use crate::model::HealthCheckType;
 use crate::model::Instance;
-use crate::model::Lifecycle;
 use crate::model::Tag;
 use crate::protocol::error::AwsError;
 use crate::protocol::query::{in_range, Params};
@@ -105,6 +104,8 @@ pub(crate) fn create_group(world: &mut World, c: &CreateGroup) -> Result<(), Aws
         load_balancer_names: c.load_balancer_names.clone(),
         role: None,
         refresh_template: None,
+        warm_pool: None,
+        warm: Vec::new(),
     };
     let tags = tag_entries(&c.tags, Some(&name))?
         .into_iter()
@@ -264,6 +265,10 @@ pub(super) fn group_xml(x: &mut Xml, world: &World, g: &Group, with_instances: b
             ),
         );
     x.leaf("CapacityRebalance", g.capacity_rebalance);
+    if let Some(pool) = &g.warm_pool {
+        super::warm_pool::configuration_xml(x, pool);
+        x.leaf("WarmPoolSize", g.warm.len());
+    }
     if let Some(action) = g.terminate_hook_abandon {
         x.elem("InstanceLifecyclePolicy", |x| {
             x.elem("RetentionTriggers", |x| {
@@ -288,7 +293,7 @@ pub(super) fn describe_instances(world: &mut World, p: &Params) -> Outcome {
     let all: Vec<&Instance> = world
         .instances
         .values()
-        .filter(|i| i.group.is_some() && i.lifecycle != Lifecycle::Terminated)
+        .filter(|i| i.group.is_some() && !i.lifecycle.is_terminated())
         .filter(|i| ids.is_empty() || ids.contains(&i.id))
         .collect();
     let mut x = Xml::new();

@@ -7,6 +7,7 @@ pub(crate) mod inputs;
 mod refresh;
 mod scaling;
 mod tags_and_hooks;
+mod warm_pool;
 
 use crate::model::*;
 use crate::protocol::error::AwsError;
@@ -26,14 +27,15 @@ use tags_and_hooks::*;
 pub const NAMESPACE: &str = "http://autoscaling.amazonaws.com/doc/2011-01-01/";
 
 /// Auto Scaling (Query, 2011-01-01): groups, instances, tags and hooks, activities, and (in
-/// [`scaling`]) policies and scheduled actions, (in [`refresh`]) instance refreshes.
+/// [`scaling`]) policies and scheduled actions, (in [`refresh`]) instance refreshes, (in
+/// [`warm_pool`]) warm pools.
 pub(crate) const SERVICE: Service<Params, Option<String>> = Service {
     signing_name: "autoscaling",
     version: "2011-01-01",
     namespace: NAMESPACE,
     title: "Auto Scaling",
     unknown: Unknown::InvalidAction,
-    actions: &[ACTIONS, scaling::ACTIONS, refresh::ACTIONS],
+    actions: &[ACTIONS, scaling::ACTIONS, refresh::ACTIONS, warm_pool::ACTIONS],
 };
 
 /// Every action of this table: name, whether it changes the world, IAM resource, handler.
