@@ -69,6 +69,16 @@ impl Rehearsal<'_> {
             .unwrap_or_default()
     }
 
+    /// The instances of a group's warm pool, oldest first.
+    pub fn warm_pool(&self, group: &str) -> Vec<String> {
+        self.fake
+            .world_read()
+            .groups
+            .get(group)
+            .map(|g| g.warm.clone())
+            .unwrap_or_default()
+    }
+
     /// The instances a deployment targets now: members of `groups` that are not on their way out,
     /// oldest first, then (with `standalone`) the instances outside any group.
     pub fn members(&self, groups: &[String], standalone: bool) -> Vec<String> {

@@ -256,6 +256,9 @@ pub struct GroupReport {
     /// Members protected from scale in.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub protected: Vec<String>,
+    /// The warm pool's instances: lifecycle state and the revision last installed.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub warm_pool: BTreeMap<String, String>,
 }
 
 /// An invariant a scenario can break (and may expect to break, in `expect_violations`).

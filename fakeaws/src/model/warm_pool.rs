@@ -41,15 +41,18 @@ pub struct WarmPool {
 }
 
 impl WarmPool {
-    /// How many instances the pool keeps for a group of `desired` capacity and `max` size: the
-    /// prepared capacity (MaxGroupPreparedCapacity, by default MaxSize) less the desired capacity,
-    /// never below MinSize (User Guide, "Warm pools for Amazon EC2 Auto Scaling": warm pool size).
-    /// Nothing once DeleteWarmPool was called.
-    pub fn size(&self, desired: i64, max: i64) -> i64 {
+    /// How many instances the pool keeps beside a group of `max` size whose instances (in any
+    /// state but terminated, Standby included) number `members`, and whose desired capacity is
+    /// `desired`: the prepared capacity (MaxGroupPreparedCapacity, by default MaxSize) less the
+    /// group's instances, never below MinSize (User Guide, "Warm pools for Amazon EC2 Auto
+    /// Scaling": the maximum prepared capacity counts "instances in the warm pool or in any
+    /// state except Terminated", and by default the pool holds MaxSize less the desired
+    /// capacity). Nothing once DeleteWarmPool was called.
+    pub fn size(&self, members: i64, desired: i64, max: i64) -> i64 {
         if self.pending_delete {
             return 0;
         }
         let prepared = self.max_group_prepared_capacity.unwrap_or(max);
-        (prepared - desired).max(0).max(self.min_size)
+        (prepared - members.max(desired)).max(0).max(self.min_size)
     }
 }

@@ -177,7 +177,12 @@ impl World {
             .cloned()
             .collect();
         let have = kept.len() as i64;
-        let want = pool.size(g.desired, g.max);
+        let members = g
+            .instances
+            .iter()
+            .filter(|id| self.instances.get(*id).is_some_and(|i| !i.lifecycle.is_terminated()))
+            .count() as i64;
+        let want = pool.size(members, g.desired, g.max);
         if pool.pending_delete && g.warm.is_empty() {
             if let Some(g) = self.groups.get_mut(name) {
                 g.warm_pool = None;

@@ -109,6 +109,13 @@ pub(super) fn state(state: &str) -> (&'static str, &'static str) {
         "Terminating" | "Terminating:Wait" | "Terminating:Proceed" => ("#e06666", "Terminating"),
         "Terminated" | "Gone" => ("#b9b9b9", "Terminated"),
         "Detaching" | "Detached" => ("#a1887f", "Detached"),
+        "Warmed:Pending" | "Warmed:Pending:Wait" | "Warmed:Pending:Proceed" => {
+            ("#d4ecf7", "Warmed:Pending (entering the warm pool)")
+        }
+        "Warmed:Stopped" | "Warmed:Running" | "Warmed:Hibernated" => ("#8fc1dd", "in the warm pool"),
+        "Warmed:Terminating" | "Warmed:Terminating:Wait" | "Warmed:Terminating:Proceed" | "Warmed:Terminated" => {
+            ("#e6a0a0", "terminated from the warm pool")
+        }
         _ => ("#cfcfcf", "other state"),
     }
 }

@@ -42,6 +42,18 @@ impl Sim {
         for id in &initial {
             self.prepare_instance(id).await?;
         }
+        // A warm pool warmed before the story: its instances hold the initial revision, stopped
+        // (as if CodeDeploy had deployed it when they entered the pool).
+        for g in self.sc.deployment_group.autoscaling_groups.clone() {
+            for id in self.fake().rehearsal().warm_pool(&g) {
+                self.label(&id);
+                if let Some(rev) = self.sc.initial_revision.clone() {
+                    self.agent.installed.insert(id.clone(), rev.clone());
+                    self.running_rev.insert(id.clone(), rev);
+                }
+                std::fs::create_dir_all(self.instance_root(&id).join("run"))?;
+            }
+        }
         self.engine.last_good = self.sc.initial_revision.clone();
         // Settle: at least ten minutes, then until the fleet serves (slow health checks), bounded.
         let settle = self.now() + 600_000;

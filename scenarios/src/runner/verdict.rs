@@ -122,8 +122,8 @@ impl Sim {
         acts.into_iter().map(|(t, d)| format!("t+{t}s {d}")).collect()
     }
 
-    /// A group as it ends: sizes, suspended processes, members' lifecycle states, zones and
-    /// protected members.
+    /// A group as it ends: sizes, suspended processes, members' lifecycle states, zones,
+    /// protected members and its warm pool.
     fn group_report(&self, w: &World, g: &Group) -> GroupReport {
         let mut states = BTreeMap::new();
         for id in &g.instances {
@@ -157,6 +157,15 @@ impl Sim {
                     m
                 }),
             protected,
+            warm_pool: g
+                .warm
+                .iter()
+                .filter_map(|id| w.instances().get(id))
+                .map(|i| {
+                    let rev = self.running_rev.get(&i.id).map_or("(none)", String::as_str);
+                    (self.labelled(&i.id), format!("{}, {rev}", i.lifecycle))
+                })
+                .collect(),
         }
     }
 
