@@ -520,3 +520,112 @@ print(json.dumps({'on': g['CapacityRebalance']}))
     .await
     .expect("cli");
 }
+
+/// Issue 30 item 1: a warm pool put with boto3 (the paginator reads its instances in pages of
+/// one), described and force-deleted with the AWS CLI, which also prints the group's
+/// `WarmPoolConfiguration` and `WarmPoolSize`.
+#[tokio::test]
+async fn warm_pool_through_boto3_and_the_cli() {
+    let r = start().await;
+    let url = r.url.clone();
+    let script = r#"
+import boto3, json
+asg = boto3.client('autoscaling')
+asg.create_auto_scaling_group(AutoScalingGroupName='warm', MinSize=1, MaxSize=5, DesiredCapacity=2,
+    AvailabilityZones=['us-east-1a'], LaunchTemplate={'LaunchTemplateName': 'warm-template'})
+asg.put_warm_pool(AutoScalingGroupName='warm', MinSize=1, PoolState='Hibernated',
+    InstanceReusePolicy={'ReuseOnScaleIn': True})
+pages = asg.get_paginator('describe_warm_pool').paginate(AutoScalingGroupName='warm', PaginationConfig={'PageSize': 1})
+states = [i['LifecycleState'] for p in pages for i in p['Instances']]
+conf = asg.describe_warm_pool(AutoScalingGroupName='warm')['WarmPoolConfiguration']
+# botocore checks the minimum itself: without its check, the server's message.
+from botocore.config import Config
+raw = boto3.client('autoscaling', config=Config(parameter_validation=False))
+try:
+    raw.put_warm_pool(AutoScalingGroupName='warm', MaxGroupPreparedCapacity=-2)
+    bad = None
+except raw.exceptions.ClientError as e:
+    bad = e.response['Error']['Message']
+print(json.dumps({'states': states, 'conf': conf, 'bad': bad}))
+"#;
+    let out = tokio::task::spawn_blocking(move || boto3(&url, script, &[]))
+        .await
+        .expect("join");
+    // MaxSize 5 less 2 desired.
+    assert_eq!(out["states"].as_array().map(Vec::len), Some(3), "{out}");
+    assert!(
+        out["states"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|s| s == "Warmed:Pending"),
+        "{out}"
+    );
+    assert_eq!(out["conf"]["PoolState"], "Hibernated", "{out}");
+    assert_eq!(out["conf"]["MinSize"], 1, "{out}");
+    assert_eq!(out["conf"]["InstanceReusePolicy"]["ReuseOnScaleIn"], true, "{out}");
+    assert!(out["conf"].get("MaxGroupPreparedCapacity").is_none(), "{out}");
+    assert_eq!(
+        out["bad"],
+        "1 validation error detected: Value '-2' at 'maxGroupPreparedCapacity' failed to satisfy constraint: Member must have value greater than or equal to -1"
+    );
+    r.fake.clock.advance_ms(30_000);
+    let url = r.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let (ok, json, err) = aws_cli(
+            &url,
+            &["autoscaling", "describe-warm-pool", "--auto-scaling-group-name", "warm"],
+        );
+        assert!(ok, "{err}");
+        let states: Vec<&str> = json["Instances"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i["LifecycleState"].as_str())
+            .collect();
+        assert_eq!(states, ["Warmed:Hibernated"; 3], "{json}");
+        let (ok, json, err) = aws_cli(
+            &url,
+            &[
+                "autoscaling",
+                "describe-auto-scaling-groups",
+                "--auto-scaling-group-names",
+                "warm",
+            ],
+        );
+        assert!(ok, "{err}");
+        assert_eq!(json["AutoScalingGroups"][0]["WarmPoolSize"], 3, "{json}");
+        assert_eq!(
+            json["AutoScalingGroups"][0]["WarmPoolConfiguration"]["PoolState"], "Hibernated",
+            "{json}"
+        );
+        assert_eq!(
+            json["AutoScalingGroups"][0]["Instances"].as_array().map(Vec::len),
+            Some(2),
+            "{json}"
+        );
+        let (ok, _, err) = aws_cli(
+            &url,
+            &[
+                "autoscaling",
+                "delete-warm-pool",
+                "--auto-scaling-group-name",
+                "warm",
+                "--force-delete",
+            ],
+        );
+        assert!(ok, "{err}");
+        let (ok, json, err) = aws_cli(
+            &url,
+            &["autoscaling", "describe-warm-pool", "--auto-scaling-group-name", "warm"],
+        );
+        assert!(ok, "{err}");
+        assert!(
+            json.get("WarmPoolConfiguration").is_none_or(serde_json::Value::is_null),
+            "{json}"
+        );
+        assert_eq!(json["Instances"].as_array().map(Vec::len), Some(0), "{json}");
+    })
+    .await
+    .expect("cli");
+}

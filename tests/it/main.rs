@@ -11,6 +11,7 @@ mod sdk_elbv2;
 mod sdk_fleet_features;
 mod sdk_imds;
 mod sdk_refresh;
+mod sdk_warm_pool;
 // fakeaws through botocore (boto3) and the AWS CLI.
 mod botocore;
 // CodeDeploy through aws-sdk-codedeploy, boto3 and `aws deploy`.

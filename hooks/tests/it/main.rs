@@ -22,3 +22,5 @@ mod kill_points;
 mod policy;
 // An instance refresh under way: refused, or waited for.
 mod refresh;
+// An instance in a warm pool: left alone.
+mod warm_pool;

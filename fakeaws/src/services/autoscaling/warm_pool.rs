@@ -17,7 +17,8 @@ pub(super) const ACTIONS: &[Action<Params, Option<String>>] = &[
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
             world.put_warm_pool(request(p)?)?;
-            Ok(None)
+            // An empty PutWarmPoolResult (botocore looks for it).
+            Ok(Some(String::new()))
         },
     },
     Action {
@@ -32,7 +33,7 @@ pub(super) const ACTIONS: &[Action<Params, Option<String>>] = &[
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
             world.delete_warm_pool(p.req("AutoScalingGroupName")?, p.bool("ForceDelete")?.unwrap_or(false))?;
-            Ok(None)
+            Ok(Some(String::new()))
         },
     },
 ];
