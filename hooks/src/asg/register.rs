@@ -87,6 +87,9 @@ pub async fn register(ctx: &Ctx, mut g: Group, lifecycle: &LifecycleState, state
             )
             .await?;
             g = group(ctx, group_name).await?;
+            if g.desired + 1 > g.max {
+                return release_at_max(ctx, g, state).await;
+            }
             exit_standby(ctx, &g).await?;
             true
         }
@@ -101,6 +104,7 @@ pub async fn register(ctx: &Ctx, mut g: Group, lifecycle: &LifecycleState, state
             // for the others comes back now if nothing else holds it.
             return restore(ctx, g, state, false).await;
         }
+        LifecycleState::Standby if g.desired + 1 > g.max => return release_at_max(ctx, g, state).await,
         LifecycleState::Standby => {
             exit_standby(ctx, &g).await?;
             true
@@ -228,6 +232,27 @@ async fn come_back(ctx: &Ctx, left: &Group, state: &mut State, exited: bool) -> 
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// The group reached its MaxSize while this instance was out (a scale-out replaced its capacity),
+/// and AWS refuses an ExitStandby above MaxSize. Rather than hold the group's processes suspended
+/// until someone raises MaxSize (no alarm, no schedule, no health replacement meanwhile), the
+/// hooks restore what they changed (MinSize; the processes once nobody else is out) and hand the
+/// instance over, in Standby and unmarked, as an operator's: terminate it, or raise MaxSize and
+/// ExitStandby. The script fails, saying so (the instance does not serve the new revision).
+async fn release_at_max(ctx: &Ctx, g: Group, state: &mut State) -> Result<()> {
+    let (name, desired, max) = (g.name.clone(), g.desired, g.max);
+    ctx.warn(format!(
+        "{name} reached its MaxSize {max} while {} was out (desired capacity {desired} without it): ExitStandby cannot bring it back; restoring what these hooks changed on the group and leaving {} in Standby",
+        ctx.instance_id, ctx.instance_id
+    ));
+    state.standby = false;
+    ctx.save(state)?;
+    restore(ctx, g, state, false).await?;
+    Err(HookError::Refused(format!(
+        "{} is left in Standby: {name} is at its MaxSize {max} without it (a scale-out replaced its capacity while it was out). The group is restored; terminate the instance (aws autoscaling terminate-instance-in-auto-scaling-group) or raise MaxSize and run ExitStandby",
+        ctx.instance_id
+    )))
 }
 
 async fn exit_standby(ctx: &Ctx, g: &Group) -> Result<()> {
