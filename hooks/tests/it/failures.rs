@@ -195,3 +195,33 @@ async fn register_without_a_record_resumes_nothing() {
     assert_eq!(env.suspended(&g), ["AZRebalance", "ScheduledActions"]);
     assert_eq!(env.calls("autoscaling:ResumeProcesses"), 0);
 }
+
+/// Found by explore: the group scaled out to MaxSize while the instance was in Standby, so AWS
+/// refuses ExitStandby. Register restores the group (the processes resume) and hands the instance
+/// over in Standby, unmarked, failing with what to do; the next register leaves it there.
+#[tokio::test]
+async fn a_group_filled_to_max_while_out_is_restored_and_the_instance_handed_over() {
+    let env = Env::new().await;
+    let g = env.asg_world(1, 3, 2);
+    let id = env.members(&g)[0].clone();
+    env.run(DEREGISTER, &id).await.ok();
+    assert_eq!(env.lifecycle(&id), "Standby");
+    assert!(!env.suspended(&g).is_empty());
+    env.fake().world().set_desired(&g, 3).expect("scale out");
+    env.settle(120);
+    let out = env.run(REGISTER, &id).await;
+    assert_eq!(out.code, 3, "refused:\n{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("is left in Standby") && out.stderr.contains("raise MaxSize"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(env.lifecycle(&id), "Standby");
+    assert!(env.suspended(&g).is_empty(), "{:?}", env.suspended(&g));
+    assert!(env.tags(&g).is_empty(), "{:?}", env.tags(&g));
+    // Handed over: the next round leaves it alone.
+    env.run(DEREGISTER, &id).await.ok();
+    env.run(REGISTER, &id).await.ok();
+    assert_eq!(env.lifecycle(&id), "Standby");
+    assert!(env.suspended(&g).is_empty(), "{:?}", env.suspended(&g));
+}
