@@ -102,9 +102,10 @@ pub async fn locate(ctx: &Ctx, hint: Option<&str>) -> Result<Option<(Group, Life
             }
         }
     }
-    // DescribeAutoScalingInstances gave the lifecycle state: the group's settings suffice here.
+    // The group with its members in one read: deregister needs them (a surplus about to be
+    // terminated, anyone else out), and one read of both costs a call less than two.
     match membership(ctx).await? {
-        Some((name, lifecycle)) => Ok(Some((group_settings(ctx, &name).await?, lifecycle))),
+        Some((name, lifecycle)) => Ok(Some((group(ctx, &name).await?, lifecycle))),
         None => Ok(None),
     }
 }
@@ -394,6 +395,25 @@ fn hooks_out(g: &Group, except: Option<&str>) -> bool {
             && out_of_service(s)
             && (marks_may_be_missing || g.tags.contains_key(&standby_key(id)))
     })
+}
+
+/// Whether the group, read with its members, shows no other instance these hooks (or an
+/// operator) could bring back: no other member in Standby, no other instance's mark, and room for
+/// every mark. Then no sibling can resume the processes between that read and this instance's
+/// EnterStandby (it would have to go out and come back within a few calls), so the check right
+/// after EnterStandby can wait for the look at Standby.
+pub(crate) fn nobody_else_out(ctx: &Ctx, g: &Group) -> bool {
+    g.members_read
+        && g.tags.len() < MAX_GROUP_TAGS
+        && !g.tags.contains_key(TAG_UNMARKED)
+        && !g
+            .tags
+            .keys()
+            .any(|k| k.strip_prefix(TAG_STANDBY).is_some_and(|id| id != ctx.instance_id))
+        && !g
+            .members
+            .iter()
+            .any(|(id, s)| *id != ctx.instance_id && out_of_service(s))
 }
 
 /// Marks this instance as put in Standby by these hooks, before EnterStandby. At the tag quota

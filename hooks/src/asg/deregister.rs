@@ -7,6 +7,7 @@ use crate::asg::group;
 use crate::asg::group_settings;
 use crate::asg::keep_suspended;
 use crate::asg::mark_standby;
+use crate::asg::nobody_else_out;
 use crate::asg::others_out;
 use crate::asg::read_group;
 use crate::asg::set_tag;
@@ -113,8 +114,8 @@ pub async fn deregister(
     }
     // Whether Auto Scaling may be about to terminate a surplus (below) needs the members, unless
     // these hooks hold AZRebalance for the round already: then an earlier instance of the round
-    // looked, before it suspended the process, and no rebalance has started since. (At fleet
-    // scale most instances of a round skip this read of every member.)
+    // looked, before it suspended the process, and no rebalance has started since. (`locate`
+    // reads them with the group; a group read without them is read again only when not held.)
     let held = g.suspended.iter().any(|p| p == "AZRebalance")
         && g.tags
             .get(TAG_PROCS)
@@ -214,6 +215,9 @@ pub async fn deregister(
     // since); a stale decision cannot slip through, as EnterStandby itself refuses to take
     // DesiredCapacity below MinSize, and each retry reads afresh.
     let target_groups = g.target_groups.clone();
+    // Read before any change of ours: nobody else out means nobody can resume the processes
+    // before our EnterStandby, and the check right after it is left to the look at Standby.
+    let alone = nobody_else_out(ctx, &g);
     let mut attempt: i32 = 0;
     loop {
         attempt += 1;
@@ -296,10 +300,13 @@ pub async fn deregister(
             Ok(_) => {
                 // A sibling coming back between our read and our EnterStandby may have resumed
                 // the processes (or overwritten our record): make sure they are off now, not
-                // only after the drain.
-                let mut now = group_settings(ctx, group_name).await?;
-                keep_min_record(ctx, &mut now, state).await?;
-                keep_suspended(ctx, &mut now, state).await?;
+                // only after the drain. Without siblings (the read showed nobody else out, and
+                // no retry raced one), the look at Standby does it.
+                if !(alone && attempt == 1) {
+                    let mut now = group_settings(ctx, group_name).await?;
+                    keep_min_record(ctx, &mut now, state).await?;
+                    keep_suspended(ctx, &mut now, state).await?;
+                }
                 break;
             }
             Err(e) if attempt < 50 && e.message.contains("To place into standby") => {
