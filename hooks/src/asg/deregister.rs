@@ -164,15 +164,19 @@ pub async fn deregister(
     // where the deployment allows one. The new instance waits for this deployment (CodeDeploy's
     // launch hook), so waiting here cannot help: refuse before changing anything.
     // Members protected from scale in are never chosen: a surplus of them stays, harmless.
+    // Looked at by the first instance of a round only, as before the members came with the
+    // group's first read (see `held` above): an AZ rebalance cannot start once the round holds
+    // AZRebalance, and refusing mid-round would fail the deployment with the processes held.
+    let look = g.members_read && !held;
     let cap = capacity(&g);
     let terminating = surplus_to_terminate(&g);
-    if g.members_read && cap as i32 > g.desired && terminating == 0 {
+    if look && cap as i32 > g.desired && terminating == 0 {
         ctx.info(format!(
             "{} has {cap} instances in service or launching for a desired capacity of {}, but the surplus is protected from scale in: Auto Scaling terminates none of them",
             g.name, g.desired
         ));
     }
-    if g.members_read && terminating > 0 && !g.suspended.iter().any(|p| p == "Terminate") {
+    if look && terminating > 0 && !g.suspended.iter().any(|p| p == "Terminate") {
         return Err(HookError::Refused(format!(
             "{} has {cap} instances in service or launching for a desired capacity of {}: Auto Scaling is about to terminate the surplus (an Availability Zone rebalance or a scale-in under way); taking {} out now could cost two serving instances. Retry when the group has settled",
             g.name, g.desired, ctx.instance_id
