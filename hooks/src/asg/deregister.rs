@@ -31,14 +31,54 @@ use crate::state::State;
 use crate::tg;
 
 /// Deregister on the ASG path. `left_by` is the deployment that last wrote the state file.
-/// `g` is the instance's group as just read, `lifecycle` its state there.
+/// `g` is the instance's group as just read, `lifecycle` its state there. In stages: what the
+/// instance's state calls for ([`triage`]), the checks before anything changes ([`preflight`]),
+/// the records and the suspension ([`prepare`]), EnterStandby ([`enter_standby`]), then the wait
+/// for Standby once the drain is over.
 pub async fn deregister(
+    ctx: &Ctx,
+    g: Group,
+    lifecycle: &LifecycleState,
+    state: &mut State,
+    left_by: &str,
+) -> Result<()> {
+    let Some(g) = triage(ctx, g, lifecycle, state, left_by).await? else {
+        return Ok(());
+    };
+    let group_name = g.name.clone();
+    let Some(g) = preflight(ctx, g).await? else {
+        return Ok(());
+    };
+    let (g, recorded_now) = prepare(ctx, g, state).await?;
+    crate::maintenance::before_leaving(ctx, &g.target_groups).await?;
+    let target_groups = enter_standby(ctx, g, state, recorded_now).await?;
+    crate::maintenance::after_leaving(ctx, &target_groups).await?;
+    // EnterStandby drains the instance out of every target group first: no look before then.
+    let mut drained_after = Duration::ZERO;
+    let mut slow_start = Duration::ZERO;
+    for arn in &target_groups {
+        let t = tg::timing(ctx, arn).await?;
+        drained_after = drained_after.max(t.delay);
+        slow_start = slow_start.max(t.slow_start);
+    }
+    if state.slow_start_s != slow_start.as_secs() {
+        state.slow_start_s = slow_start.as_secs();
+        ctx.save(state)?;
+    }
+    wait_standby(ctx, &group_name, state, drained_after).await
+}
+
+/// What the instance's lifecycle state calls for: `Some(group)` to take it out of service (it is
+/// InService, or back there after a register that died), `None` when there is nothing (more) to
+/// do (already in the Standby these hooks put it in, an operator's Standby, a new launch, the
+/// warm pool).
+async fn triage(
     ctx: &Ctx,
     mut g: Group,
     lifecycle: &LifecycleState,
     state: &mut State,
     left_by: &str,
-) -> Result<()> {
+) -> Result<Option<Group>> {
     let group_name = g.name.clone();
     let group_name = group_name.as_str();
     let ours = state.standby && state.group.as_deref().is_none_or(|x| x == group_name);
@@ -52,19 +92,20 @@ pub async fn deregister(
                 state.deployment_id = ctx.deployment_id.clone();
                 ctx.save(state)?;
                 keep_suspended(ctx, &mut g, state).await?;
-                return wait_lifecycle(
+                wait_lifecycle(
                     ctx,
                     LifecycleState::Standby,
                     ctx.settings.standby_timeout,
                     Duration::ZERO,
                 )
-                .await;
+                .await?;
+                return Ok(None);
             }
             ctx.info(format!(
                 "{} is in {lifecycle}, not put there by these hooks: nothing to do",
                 ctx.instance_id
             ));
-            return Ok(());
+            return Ok(None);
         }
         // On its way back from the Standby these hooks put it in (a register that died after
         // ExitStandby): not a new launch. Let it arrive, then take it out again.
@@ -93,7 +134,8 @@ pub async fn deregister(
             if !g.members_read && g.tags.keys().any(|k| k.starts_with(TAG_STANDBY)) {
                 g = group(ctx, group_name).await?;
             }
-            return clear_stale_marks(ctx, &g, false).await;
+            clear_stale_marks(ctx, &g, false).await?;
+            return Ok(None);
         }
         // In the warm pool (launched into it, or returned by a scale-in): it serves nothing and
         // is in no load balancer; Standby is only for instances in service, so never that.
@@ -102,7 +144,7 @@ pub async fn deregister(
                 "{} is {warmed}: in the group's warm pool, not in service; nothing to deregister",
                 ctx.instance_id
             ));
-            return Ok(());
+            return Ok(None);
         }
         LifecycleState::InService => {}
         other => {
@@ -112,6 +154,16 @@ pub async fn deregister(
             )))
         }
     }
+    Ok(Some(g))
+}
+
+/// The checks before anything changes: the members (unless the round holds AZRebalance already),
+/// an instance refresh under way, stale marks, a maintenance page that cannot be shown, Launch
+/// suspended, a surplus about to be terminated. `None`: nothing to take out (a refresh replaced
+/// the instance while the hooks waited).
+async fn preflight(ctx: &Ctx, mut g: Group) -> Result<Option<Group>> {
+    let group_name = g.name.clone();
+    let group_name = group_name.as_str();
     // Whether Auto Scaling may be about to terminate a surplus (below) needs the members, unless
     // these hooks hold AZRebalance for the round already: then an earlier instance of the round
     // looked, before it suspended the process, and no rebalance has started since. (`locate`
@@ -136,7 +188,7 @@ pub async fn deregister(
                     ctx.instance_id,
                     other.map_or("no longer in the group", LifecycleState::as_str)
                 ));
-                return Ok(());
+                return Ok(None);
             }
         }
     }
@@ -182,6 +234,13 @@ pub async fn deregister(
             g.name, g.desired, ctx.instance_id
         )));
     }
+    Ok(Some(g))
+}
+
+/// The records and the suspension before EnterStandby: the processes (and, when MinSize must
+/// move, its original) recorded and suspended, the state file saved. Returns the group and
+/// whether MinSize's original went on record in that write.
+async fn prepare(ctx: &Ctx, mut g: Group, state: &mut State) -> Result<(Group, bool)> {
     // When this read already says MinSize must move, its original goes on record in the same
     // write as the processes record (one call), and the processes that must stay off while it
     // is lowered are suspended with the others.
@@ -207,7 +266,14 @@ pub async fn deregister(
         state.maintenance_priority = Some(m.priority);
     }
     ctx.save(state)?;
-    crate::maintenance::before_leaving(ctx, &g.target_groups).await?;
+    Ok((g, recorded_now))
+}
+
+/// EnterStandby, MinSize lowered first when it must be, retried when a sibling's EnterStandby
+/// raced ours. Returns the target groups the instance leaves.
+async fn enter_standby(ctx: &Ctx, mut g: Group, state: &mut State, recorded_now: bool) -> Result<Vec<String>> {
+    let group_name = g.name.clone();
+    let group_name = group_name.as_str();
     // Instances of one group deregistering at once (HalfAtATime, AllAtOnce) race: between our
     // MinSize change and our EnterStandby, siblings' EnterStandby lowers DesiredCapacity (#84),
     // and a MinSize left above DesiredCapacity makes UpdateAutoScalingGroup raise DesiredCapacity
@@ -229,56 +295,7 @@ pub async fn deregister(
             g = group_settings(ctx, group_name).await?;
         }
         if g.desired - 1 < g.min || (attempt > 1 && g.min > 0) {
-            let siblings = others_out(ctx, &g);
-            let recorded = g.tags.get(TAG_MIN).and_then(|v| v.parse::<i32>().ok());
-            let (original, tagged_before) = match recorded {
-                // Written with the processes record just before the loop.
-                Some(o) if attempt == 1 && recorded_now => (o, false),
-                Some(o) if g.min <= o => (o, true),
-                _ => {
-                    let o = min_to_record(ctx, &g).unwrap_or(g.min);
-                    set_tag(ctx, &g.name, TAG_MIN, &o.to_string()).await?;
-                    (o, recorded.is_some())
-                }
-            };
-            state.lowered_min_from = Some(original);
-            ctx.save(state)?;
-            // Before MinSize goes down: no alarm or schedule may act on the group meanwhile.
-            let wanted = wanted_processes(ctx, true);
-            if wanted
-                .iter()
-                .any(|p| !g.tags.get(TAG_PROCS).is_some_and(|v| v.split(',').any(|x| x == p)))
-            {
-                if !ctx.settings.handle_processes {
-                    ctx.info(format!(
-                        "MinSize must be lowered: {} stay suspended until it is restored (process handling is off)",
-                        WHILE_MIN_LOWERED.join(" and ")
-                    ));
-                }
-                suspend(ctx, &mut g, state, &wanted, true, &[]).await?;
-            }
-            let contended = attempt > 1 || siblings || tagged_before;
-            let new_min = 0;
-            ctx.info(format!(
-                "UpdateAutoScalingGroup {} MinSize {} -> {new_min} (original {original}{})",
-                g.name,
-                g.min,
-                if contended {
-                    "; other instances of the group are deploying too"
-                } else {
-                    ""
-                }
-            ));
-            ctx.must("UpdateAutoScalingGroup", || {
-                ctx.asg
-                    .update_auto_scaling_group()
-                    .auto_scaling_group_name(&g.name)
-                    .min_size(new_min)
-                    .send()
-            })
-            .await?;
-            // A sibling's restore may have deleted the record between our read and our write:
-            // the reads after EnterStandby put it back (see `keep_min_record`).
+            lower_min_size(ctx, &mut g, state, attempt, recorded_now).await?;
         }
         if attempt == 1 {
             mark_standby(ctx, &g).await?;
@@ -322,20 +339,64 @@ pub async fn deregister(
             Err(e) => return Err(crate::ctx::aws_error("EnterStandby", &e)),
         }
     }
-    crate::maintenance::after_leaving(ctx, &target_groups).await?;
-    // EnterStandby drains the instance out of every target group first: no look before then.
-    let mut drained_after = Duration::ZERO;
-    let mut slow_start = Duration::ZERO;
-    for arn in &target_groups {
-        let t = tg::timing(ctx, arn).await?;
-        drained_after = drained_after.max(t.delay);
-        slow_start = slow_start.max(t.slow_start);
+    Ok(target_groups)
+}
+
+/// MinSize down to 0 before EnterStandby (attempt `attempt`), its original on record first (in
+/// the processes record's write already when `recorded_now`), with the processes that must stay
+/// off while it is lowered suspended.
+async fn lower_min_size(ctx: &Ctx, g: &mut Group, state: &mut State, attempt: i32, recorded_now: bool) -> Result<()> {
+    let siblings = others_out(ctx, g);
+    let recorded = g.tags.get(TAG_MIN).and_then(|v| v.parse::<i32>().ok());
+    let (original, tagged_before) = match recorded {
+        // Written with the processes record just before the loop.
+        Some(o) if attempt == 1 && recorded_now => (o, false),
+        Some(o) if g.min <= o => (o, true),
+        _ => {
+            let o = min_to_record(ctx, g).unwrap_or(g.min);
+            set_tag(ctx, &g.name, TAG_MIN, &o.to_string()).await?;
+            (o, recorded.is_some())
+        }
+    };
+    state.lowered_min_from = Some(original);
+    ctx.save(state)?;
+    // Before MinSize goes down: no alarm or schedule may act on the group meanwhile.
+    let wanted = wanted_processes(ctx, true);
+    if wanted
+        .iter()
+        .any(|p| !g.tags.get(TAG_PROCS).is_some_and(|v| v.split(',').any(|x| x == p)))
+    {
+        if !ctx.settings.handle_processes {
+            ctx.info(format!(
+                "MinSize must be lowered: {} stay suspended until it is restored (process handling is off)",
+                WHILE_MIN_LOWERED.join(" and ")
+            ));
+        }
+        suspend(ctx, g, state, &wanted, true, &[]).await?;
     }
-    if state.slow_start_s != slow_start.as_secs() {
-        state.slow_start_s = slow_start.as_secs();
-        ctx.save(state)?;
-    }
-    wait_standby(ctx, group_name, state, drained_after).await
+    let contended = attempt > 1 || siblings || tagged_before;
+    let new_min = 0;
+    ctx.info(format!(
+        "UpdateAutoScalingGroup {} MinSize {} -> {new_min} (original {original}{})",
+        g.name,
+        g.min,
+        if contended {
+            "; other instances of the group are deploying too"
+        } else {
+            ""
+        }
+    ));
+    ctx.must("UpdateAutoScalingGroup", || {
+        ctx.asg
+            .update_auto_scaling_group()
+            .auto_scaling_group_name(&g.name)
+            .min_size(new_min)
+            .send()
+    })
+    .await?;
+    // A sibling's restore may have deleted the record between our read and our write:
+    // the reads after EnterStandby put it back (see `keep_min_record`).
+    Ok(())
 }
 
 /// Waits for Standby after EnterStandby by reading the group (one call, as a lifecycle read
