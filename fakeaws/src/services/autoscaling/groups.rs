@@ -205,6 +205,21 @@ pub(super) fn describe_groups(world: &mut World, p: &Params) -> Outcome {
     Ok(Some(x.finish()))
 }
 
+/// One instance as DescribeAutoScalingGroups and DescribeWarmPool list it.
+pub(super) fn member_xml(x: &mut Xml, i: &Instance) {
+    x.leaf("InstanceId", &i.id)
+        .leaf("InstanceType", "t3.micro")
+        .leaf("AvailabilityZone", &i.availability_zone)
+        .leaf("LifecycleState", i.lifecycle.as_str())
+        .leaf("HealthStatus", if i.healthy { "Healthy" } else { "Unhealthy" });
+    if let Some(t) = &i.launch_template {
+        x.elem("LaunchTemplate", |x| {
+            x.leaf("LaunchTemplateName", t).leaf("Version", "1");
+        });
+    }
+    x.leaf("ProtectedFromScaleIn", i.protected_from_scale_in);
+}
+
 pub(super) fn group_xml(x: &mut Xml, world: &World, g: &Group, with_instances: bool) {
     x.leaf("AutoScalingGroupName", &g.name)
         .leaf("AutoScalingGroupARN", &g.arn);
@@ -230,19 +245,7 @@ pub(super) fn group_xml(x: &mut Xml, world: &World, g: &Group, with_instances: b
         .iter()
         .filter(|_| with_instances)
         .filter_map(|id| world.instances.get(id));
-    x.list("Instances", members, |x, i| {
-        x.leaf("InstanceId", &i.id)
-            .leaf("InstanceType", "t3.micro")
-            .leaf("AvailabilityZone", &i.availability_zone)
-            .leaf("LifecycleState", i.lifecycle.as_str())
-            .leaf("HealthStatus", if i.healthy { "Healthy" } else { "Unhealthy" });
-        if let Some(t) = &i.launch_template {
-            x.elem("LaunchTemplate", |x| {
-                x.leaf("LaunchTemplateName", t).leaf("Version", "1");
-            });
-        }
-        x.leaf("ProtectedFromScaleIn", i.protected_from_scale_in);
-    });
+    x.list("Instances", members, member_xml);
     x.leaf("CreatedTime", iso(g.created_ms));
     x.list("SuspendedProcesses", &g.suspended, |x, (name, reason)| {
         x.leaf("ProcessName", name.as_str()).leaf("SuspensionReason", reason);

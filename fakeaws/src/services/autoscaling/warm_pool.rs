@@ -103,17 +103,7 @@ fn describe(world: &mut World, p: &Params) -> Outcome {
         configuration_xml(&mut x, pool);
     }
     x.list("Instances", all.iter().skip(start).take(max_records), |x, i| {
-        x.leaf("InstanceId", &i.id)
-            .leaf("InstanceType", "t3.micro")
-            .leaf("AvailabilityZone", &i.availability_zone)
-            .leaf("LifecycleState", i.lifecycle.as_str())
-            .leaf("HealthStatus", if i.healthy { "Healthy" } else { "Unhealthy" });
-        if let Some(t) = &i.launch_template {
-            x.elem("LaunchTemplate", |x| {
-                x.leaf("LaunchTemplateName", t).leaf("Version", "1");
-            });
-        }
-        x.leaf("ProtectedFromScaleIn", i.protected_from_scale_in);
+        super::groups::member_xml(x, i)
     });
     if start + max_records < all.len() {
         x.leaf("NextToken", start + max_records);
