@@ -205,6 +205,24 @@ pub(super) fn describe_groups(world: &mut World, p: &Params) -> Outcome {
     Ok(Some(x.finish()))
 }
 
+/// `WarmPoolConfiguration`, as DescribeWarmPool and DescribeAutoScalingGroups write it (members
+/// left unset are not written).
+pub(super) fn configuration_xml(x: &mut Xml, pool: &crate::model::WarmPool) {
+    x.elem("WarmPoolConfiguration", |x| {
+        if let Some(m) = pool.max_group_prepared_capacity {
+            x.leaf("MaxGroupPreparedCapacity", m);
+        }
+        x.leaf("MinSize", pool.min_size)
+            .leaf("PoolState", pool.pool_state.as_str());
+        if pool.pending_delete {
+            x.leaf("Status", "PendingDelete");
+        }
+        x.elem("InstanceReusePolicy", |x| {
+            x.leaf("ReuseOnScaleIn", pool.reuse_on_scale_in);
+        });
+    });
+}
+
 /// One instance as DescribeAutoScalingGroups and DescribeWarmPool list it.
 pub(super) fn member_xml(x: &mut Xml, i: &Instance) {
     x.leaf("InstanceId", &i.id)
@@ -269,7 +287,7 @@ pub(super) fn group_xml(x: &mut Xml, world: &World, g: &Group, with_instances: b
         );
     x.leaf("CapacityRebalance", g.capacity_rebalance);
     if let Some(pool) = &g.warm_pool {
-        super::warm_pool::configuration_xml(x, pool);
+        configuration_xml(x, pool);
         x.leaf("WarmPoolSize", g.warm.len());
     }
     if let Some(action) = g.terminate_hook_abandon {

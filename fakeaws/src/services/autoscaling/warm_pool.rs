@@ -69,24 +69,6 @@ fn request(p: &Params) -> Result<WarmPoolRequest, AwsError> {
     })
 }
 
-/// `WarmPoolConfiguration`, as DescribeWarmPool and DescribeAutoScalingGroups write it (members
-/// left unset are not written).
-pub(super) fn configuration_xml(x: &mut Xml, pool: &WarmPool) {
-    x.elem("WarmPoolConfiguration", |x| {
-        if let Some(m) = pool.max_group_prepared_capacity {
-            x.leaf("MaxGroupPreparedCapacity", m);
-        }
-        x.leaf("MinSize", pool.min_size)
-            .leaf("PoolState", pool.pool_state.as_str());
-        if pool.pending_delete {
-            x.leaf("Status", "PendingDelete");
-        }
-        x.elem("InstanceReusePolicy", |x| {
-            x.leaf("ReuseOnScaleIn", pool.reuse_on_scale_in);
-        });
-    });
-}
-
 /// DescribeWarmPool: the configuration (none for a group without a pool) and the pool's
 /// instances, oldest first, in pages of MaxRecords (at most 50).
 fn describe(world: &mut World, p: &Params) -> Outcome {
@@ -100,7 +82,7 @@ fn describe(world: &mut World, p: &Params) -> Outcome {
     let all: Vec<&Instance> = g.warm.iter().filter_map(|id| world.instances.get(id)).collect();
     let mut x = Xml::new();
     if let Some(pool) = &g.warm_pool {
-        configuration_xml(&mut x, pool);
+        super::groups::configuration_xml(&mut x, pool);
     }
     x.list("Instances", all.iter().skip(start).take(max_records), |x, i| {
         super::groups::member_xml(x, i)
