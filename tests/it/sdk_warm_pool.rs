@@ -280,3 +280,25 @@ async fn delete_warm_pool_is_refused_with_instances_unless_forced_and_bad_values
     assert!(out.warm_pool_configuration().is_none());
     assert!(out.instances().is_empty());
 }
+
+#[tokio::test]
+async fn a_forced_group_delete_takes_its_warm_pool_with_it() {
+    let r = start().await;
+    let (group, _) = standard_world(&r, 1, 4, 2).await;
+    let asg = asg(&r.url).await;
+    asg.put_warm_pool()
+        .auto_scaling_group_name(&group)
+        .send()
+        .await
+        .expect("put warm pool");
+    let (warm, _) = pool(&asg, &group).await;
+    assert_eq!(warm.len(), 2);
+    asg.delete_auto_scaling_group()
+        .auto_scaling_group_name(&group)
+        .force_delete(true)
+        .send()
+        .await
+        .expect("forced delete");
+    let left = asg.describe_auto_scaling_instances().send().await.expect("dasi");
+    assert!(left.auto_scaling_instances().is_empty(), "{left:?}");
+}

@@ -341,14 +341,12 @@ impl World {
     /// Deletes a group; with `force`, its instances are terminated first.
     pub fn delete_group(&mut self, name: &str, force: bool) -> Result<(), AwsError> {
         let g = self.group(name)?.clone();
+        // Its warm pool's instances go with it (AWS: a forced delete deletes the warm pool too).
         let live: Vec<String> = g
             .instances
             .iter()
-            .filter(|id| {
-                self.instances
-                    .get(*id)
-                    .is_some_and(|i| i.lifecycle != Lifecycle::Terminated)
-            })
+            .chain(&g.warm)
+            .filter(|id| self.instances.get(*id).is_some_and(|i| !i.lifecycle.is_terminated()))
             .cloned()
             .collect();
         if !live.is_empty() && !force {
