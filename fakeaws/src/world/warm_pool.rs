@@ -192,7 +192,11 @@ impl World {
         if have < want && !g.is_suspended(Process::Launch) {
             let zones = g.availability_zones.clone();
             for k in 0..(want - have) {
-                let az = zones[(have + k) as usize % zones.len().max(1)].clone();
+                // Spread over the group's zones (none listed: as the group's own launches do).
+                let az = zones
+                    .get((have + k) as usize % zones.len().max(1))
+                    .cloned()
+                    .unwrap_or_default();
                 self.launch_into_pool(name, &az);
             }
             return true;
