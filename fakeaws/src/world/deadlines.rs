@@ -32,33 +32,11 @@ impl World {
     pub(crate) fn instance_deadline(&mut self, id: &str) {
         let Some(inst) = self.instances.get_mut(id) else { return };
         inst.until_ms = None;
-        let group = inst.group.clone().unwrap_or_default();
         match inst.lifecycle {
             Lifecycle::Pending => {
-                let launching_hook = self.groups.get(&group).and_then(|g| {
-                    g.hooks
-                        .values()
-                        .find(|h| h.transition == LifecycleTransition::Launching)
-                        .cloned()
-                });
-                let transition = self.instances.get(id).and_then(|i| i.transition);
-                match (transition, launching_hook) {
-                    (Some(Transition::Launch), Some(hook)) => {
-                        let token = self.uuid();
-                        let now = self.now_ms;
-                        if let Some(inst) = self.instances.get_mut(id) {
-                            inst.lifecycle = Lifecycle::PendingWait;
-                            inst.until_ms = Some(now + hook.heartbeat_timeout_s * 1000);
-                            inst.hook = Some(HookWait {
-                                hook: hook.name.clone(),
-                                token,
-                                timeout_s: hook.heartbeat_timeout_s,
-                                default_result: hook.default_result,
-                                started_ms: now,
-                            });
-                        }
-                    }
-                    _ => self.put_in_service(id),
+                let launch = inst.transition == Some(Transition::Launch);
+                if !(launch && self.hold(id, LifecycleTransition::Launching, Lifecycle::PendingWait)) {
+                    self.put_in_service(id);
                 }
             }
             Lifecycle::WarmedPending => self.warm_booted(id),

@@ -61,6 +61,35 @@ impl World {
         }
     }
 
+    /// Puts the instance in `wait` (`Pending:Wait`, `Terminating:Wait`, `Warmed:Pending:Wait` ...)
+    /// under its group's lifecycle hook for `transition`, with a new token and the hook's timeout.
+    /// Returns whether the group has such a hook.
+    pub(crate) fn hold(&mut self, id: &str, transition: LifecycleTransition, wait: Lifecycle) -> bool {
+        let group = self.instances.get(id).and_then(|i| i.group.clone()).unwrap_or_default();
+        let Some(hook) = self
+            .groups
+            .get(&group)
+            .and_then(|g| g.hooks.values().find(|h| h.transition == transition).cloned())
+        else {
+            return false;
+        };
+        let token = self.uuid();
+        let now = self.now_ms;
+        let Some(inst) = self.instances.get_mut(id) else {
+            return false;
+        };
+        inst.lifecycle = wait;
+        inst.until_ms = Some(now + hook.heartbeat_timeout_s * 1000);
+        inst.hook = Some(HookWait {
+            hook: hook.name,
+            token,
+            timeout_s: hook.heartbeat_timeout_s,
+            default_result: hook.default_result,
+            started_ms: now,
+        });
+        true
+    }
+
     /// An abandoned termination lifecycle action: under a group policy that retains, the
     /// instance stops at `Terminating:Retained` instead of being terminated.
     pub(crate) fn mark_retained(&mut self, id: &str) {

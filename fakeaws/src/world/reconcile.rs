@@ -68,31 +68,10 @@ impl World {
                 true
             }
             Lifecycle::Terminating if !registered => {
-                let group = inst.group.clone().unwrap_or_default();
-                let hook = self.groups.get(&group).and_then(|g| {
-                    g.hooks
-                        .values()
-                        .find(|h| h.transition == LifecycleTransition::Terminating)
-                        .cloned()
-                });
-                let now = self.now_ms;
-                let token = hook.as_ref().map(|_| self.uuid());
-                let Some(inst) = self.instances.get_mut(id) else {
-                    return false;
-                };
-                match (hook, token) {
-                    (Some(hook), Some(token)) => {
-                        inst.lifecycle = Lifecycle::TerminatingWait;
-                        inst.until_ms = Some(now + hook.heartbeat_timeout_s * 1000);
-                        inst.hook = Some(HookWait {
-                            hook: hook.name,
-                            token,
-                            timeout_s: hook.heartbeat_timeout_s,
-                            default_result: hook.default_result,
-                            started_ms: now,
-                        });
+                if !self.hold(id, LifecycleTransition::Terminating, Lifecycle::TerminatingWait) {
+                    if let Some(inst) = self.instances.get_mut(id) {
+                        inst.lifecycle = Lifecycle::TerminatingProceed;
                     }
-                    _ => inst.lifecycle = Lifecycle::TerminatingProceed,
                 }
                 true
             }

@@ -256,33 +256,6 @@ impl World {
         }
     }
 
-    /// Puts the instance in `wait` under the group's lifecycle hook for `transition`, if any.
-    fn hold(&mut self, id: &str, transition: LifecycleTransition, wait: Lifecycle) -> bool {
-        let group = self.instances.get(id).and_then(|i| i.group.clone()).unwrap_or_default();
-        let Some(hook) = self
-            .groups
-            .get(&group)
-            .and_then(|g| g.hooks.values().find(|h| h.transition == transition).cloned())
-        else {
-            return false;
-        };
-        let token = self.uuid();
-        let now = self.now_ms;
-        let Some(inst) = self.instances.get_mut(id) else {
-            return false;
-        };
-        inst.lifecycle = wait;
-        inst.until_ms = Some(now + hook.heartbeat_timeout_s * 1000);
-        inst.hook = Some(HookWait {
-            hook: hook.name,
-            token,
-            timeout_s: hook.heartbeat_timeout_s,
-            default_result: hook.default_result,
-            started_ms: now,
-        });
-        true
-    }
-
     /// At rest in the pool, in the pool's state (stopped, running or hibernated).
     fn rest(&mut self, id: &str) {
         let group = self.instances.get(id).and_then(|i| i.group.clone()).unwrap_or_default();
