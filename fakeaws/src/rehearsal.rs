@@ -412,23 +412,34 @@ impl Rehearsal<'_> {
 
     /// Every entrance into the fleet and what each of `requests` through it gets now (one entry
     /// per round-robin slot), under one lock; and when the world next changes by itself.
-    #[allow(clippy::type_complexity)]
-    pub fn traffic_view(
-        &self,
-        requests: &[crate::model::Request],
-    ) -> (Vec<(String, Vec<Vec<crate::world::routing::Routed>>)>, Option<i64>) {
+    pub fn traffic_view(&self, requests: &[crate::model::Request]) -> TrafficView {
         let w = self.fake.world_read();
-        let view = w
+        let entrances = w
             .entrances()
-            .iter()
-            .map(|e| {
-                (
-                    e.label(),
-                    requests.iter().map(|r| w.entrance_candidates(e, r)).collect(),
-                )
+            .into_iter()
+            .map(|e| EntranceView {
+                label: e.label(),
+                streams: requests
+                    .iter()
+                    .map(|r| StreamView {
+                        candidates: w.entrance_candidates(&e, r),
+                        least_outstanding: w.least_outstanding(&e, r),
+                    })
+                    .collect(),
+                entrance: e,
             })
             .collect();
-        (view, w.next_change())
+        TrafficView {
+            entrances,
+            next_change: w.next_change(),
+        }
+    }
+
+    /// What becomes now of each request still being answered: `(entrance, instance, since_ms)`,
+    /// the instance answering it through that entrance since then (see `World::in_flight`).
+    pub fn in_flight(&self, open: &[(&Entrance, &str, i64)]) -> Vec<Routed> {
+        let w = self.fake.world_read();
+        open.iter().map(|(e, id, since)| w.in_flight(e, id, *since)).collect()
     }
 
     /// CodeDeploy's side of a deployment group: the application (created if missing) and the
@@ -641,4 +652,31 @@ fn members_of(w: &World, groups: &[String], standalone: bool) -> Vec<String> {
         }
     }
     out
+}
+
+/// The traffic's view of the fleet at one instant (see [`Rehearsal::traffic_view`]).
+#[derive(Debug, Clone)]
+pub struct TrafficView {
+    pub entrances: Vec<EntranceView>,
+    /// When the world next changes by itself.
+    pub next_change: Option<i64>,
+}
+
+/// One entrance and what each request shape through it gets now.
+#[derive(Debug, Clone)]
+pub struct EntranceView {
+    /// `alb-name:port` or `classic:name`.
+    pub label: String,
+    pub entrance: Entrance,
+    /// Per request shape, in the order asked.
+    pub streams: Vec<StreamView>,
+}
+
+/// What requests of one shape through one entrance get now.
+#[derive(Debug, Clone)]
+pub struct StreamView {
+    /// One entry per round-robin slot (never empty): request `n` gets entry `n % len`.
+    pub candidates: Vec<Routed>,
+    /// The target group picks the target with the fewest requests outstanding.
+    pub least_outstanding: bool,
 }

@@ -105,16 +105,28 @@ pub fn import(dir: &Path) -> anyhow::Result<Imported> {
                 name.to_string(),
             );
             let attrs = a.read(&format!("describe-target-group-attributes-{name}.json"))?;
-            let attribute = |key: &str| {
+            let text = |key: &str| {
                 attrs.as_ref().and_then(|v| {
                     list(v, "Attributes")
                         .iter()
                         .find(|x| s(x, "Key") == Some(key))
-                        .and_then(|x| i(x, "Value"))
+                        .and_then(|x| s(x, "Value"))
+                        .map(str::to_string)
                 })
             };
+            let attribute = |key: &str| text(key).and_then(|v| v.parse::<i64>().ok());
             let delay = attribute("deregistration_delay.timeout_seconds");
             let slow_start = attribute("slow_start.duration_seconds").filter(|s| *s > 0);
+            let connection_termination = text("deregistration_delay.connection_termination.enabled")
+                .map(|v| v == "true")
+                .filter(|on| *on);
+            let algorithm = match text("load_balancing.algorithm.type") {
+                Some(v) => Some(fakeaws::model::Algorithm::parse(&v).ok_or_else(|| {
+                    anyhow!("describe-target-group-attributes-{name}.json: load_balancing.algorithm.type '{v}' is not one the fake knows")
+                })?),
+                None => None,
+            }
+            .filter(|a| *a != fakeaws::model::Algorithm::RoundRobin);
             if attrs.is_none() {
                 notes.push(format!("target group {name}: no describe-target-group-attributes-{name}.json, so AWS's default deregistration delay (300 s)"));
             }
@@ -131,6 +143,8 @@ pub fn import(dir: &Path) -> anyhow::Result<Imported> {
                 },
                 deregistration_delay: delay,
                 slow_start,
+                connection_termination,
+                algorithm,
             });
         }
     }

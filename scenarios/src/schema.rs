@@ -64,6 +64,12 @@ pub struct TrafficSpec {
     /// the section's own). Without any, the section itself is the one client.
     #[serde(default)]
     pub clients: Vec<ClientSpec>,
+    /// How long each request takes to answer, in seconds (a download, an upload, a long poll,
+    /// a connection kept open). 0 (the default): answered the instant it arrives. A request
+    /// still being answered when its target leaves is cut (see scenarios/README.md, "Requests
+    /// that take time").
+    #[serde(default)]
+    pub duration_seconds: f64,
 }
 
 /// One client of the traffic.
@@ -78,15 +84,30 @@ pub struct ClientSpec {
     /// Added to (and over) the section's headers.
     #[serde(default)]
     pub headers: std::collections::BTreeMap<String, String>,
+    pub duration_seconds: Option<f64>,
+}
+
+/// One stream of requests: one client's path.
+#[derive(Debug, Clone)]
+pub struct Stream {
+    pub request: fakeaws::model::Request,
+    /// Requests per simulated second.
+    pub rate: f64,
+    /// How long each takes to answer, in simulated milliseconds.
+    pub duration_ms: i64,
 }
 
 impl TrafficSpec {
     /// Checks rates and paths, naming what is wrong.
     pub fn validate(&self) -> anyhow::Result<()> {
-        let check = |who: &str, rate: f64, paths: &[String]| -> anyhow::Result<()> {
+        let check = |who: &str, rate: f64, paths: &[String], duration: f64| -> anyhow::Result<()> {
             anyhow::ensure!(
                 rate.is_finite() && (0.0..=100_000.0).contains(&rate),
                 "traffic{who}: rate {rate} is not between 0 and 100000 requests per second"
+            );
+            anyhow::ensure!(
+                duration.is_finite() && (0.0..=86_400.0).contains(&duration),
+                "traffic{who}: duration_seconds {duration} is not between 0 and 86400"
             );
             anyhow::ensure!(!paths.is_empty(), "traffic{who}: paths is empty");
             for p in paths {
@@ -94,13 +115,14 @@ impl TrafficSpec {
             }
             Ok(())
         };
-        check("", self.rate, &self.paths)?;
+        check("", self.rate, &self.paths, self.duration_seconds)?;
         for (i, c) in self.clients.iter().enumerate() {
             let who = format!(".clients[{i}]");
             check(
                 &who,
                 c.rate.unwrap_or(self.rate),
                 c.paths.as_deref().unwrap_or(&self.paths),
+                c.duration_seconds.unwrap_or(self.duration_seconds),
             )?;
         }
         Ok(())
@@ -108,7 +130,7 @@ impl TrafficSpec {
 
     /// The request streams: each client's paths, each path at the client's rate divided by the
     /// number of its paths.
-    pub fn streams(&self) -> Vec<(fakeaws::model::Request, f64)> {
+    pub fn streams(&self) -> Vec<Stream> {
         let one = [ClientSpec::default()];
         let clients: &[ClientSpec] = if self.clients.is_empty() { &one } else { &self.clients };
         let mut out = Vec::new();
@@ -116,12 +138,17 @@ impl TrafficSpec {
             let paths = c.paths.clone().unwrap_or_else(|| self.paths.clone());
             let rate = c.rate.unwrap_or(self.rate) / paths.len().max(1) as f64;
             let host = c.host.clone().unwrap_or_else(|| self.host.clone());
+            let duration_ms = (c.duration_seconds.unwrap_or(self.duration_seconds) * 1000.0).round() as i64;
             let mut headers = self.headers.clone();
             headers.extend(c.headers.clone());
             for p in &paths {
                 let mut r = fakeaws::model::Request::get(&host, p);
                 r.headers = headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                out.push((r, rate));
+                out.push(Stream {
+                    request: r,
+                    rate,
+                    duration_ms,
+                });
             }
         }
         out
@@ -137,6 +164,7 @@ impl Default for TrafficSpec {
             headers: Default::default(),
             probe: false,
             clients: Vec::new(),
+            duration_seconds: 0.0,
         }
     }
 }
@@ -489,7 +517,7 @@ paths = ["/api?v=2"]
         let s = t.streams();
         let shape: Vec<(String, String, f64)> = s
             .iter()
-            .map(|(r, rate)| (r.host.clone(), r.path.clone(), *rate))
+            .map(|s| (s.request.host.clone(), s.request.path.clone(), s.rate))
             .collect();
         assert_eq!(
             shape,
@@ -499,12 +527,13 @@ paths = ["/api?v=2"]
                 ("www.example.com".to_string(), "/api".to_string(), 12.0),
             ]
         );
-        assert_eq!(s[0].0.headers.len(), 2, "section headers and the client's");
-        assert_eq!(s[2].0.query, [("v".to_string(), "2".to_string())]);
+        assert_eq!(s[0].request.headers.len(), 2, "section headers and the client's");
+        assert_eq!(s[2].request.query, [("v".to_string(), "2".to_string())]);
         // Without clients the section is the one client: the shipped scenarios' streams.
         let plain = TrafficSpec::default().streams();
         assert_eq!(plain.len(), 1);
-        assert_eq!(plain[0].1, 10.0);
+        assert_eq!(plain[0].rate, 10.0);
+        assert_eq!(plain[0].duration_ms, 0, "answered at once unless told");
     }
 
     fn scenario_with_event(when: &str) -> anyhow::Result<Scenario> {

@@ -185,14 +185,20 @@ pub enum Failure {
     ConnectionFailed,
     NoTarget,
     NoListener,
+    /// A request still being answered when its target left (ALB, Classic): 502.
+    CutInFlight,
+    /// A connection still open when its target left (NLB): reset.
+    ResetInFlight,
 }
 
 impl Failure {
-    pub const ALL: [Failure; 4] = [
+    pub const ALL: [Failure; 6] = [
         Failure::BadGateway,
         Failure::ConnectionFailed,
         Failure::NoTarget,
         Failure::NoListener,
+        Failure::CutInFlight,
+        Failure::ResetInFlight,
     ];
 
     /// The cause as the report names it.
@@ -202,6 +208,8 @@ impl Failure {
             Failure::ConnectionFailed => "connection failed (app down)",
             Failure::NoTarget => "503 no target",
             Failure::NoListener => "no listener",
+            Failure::CutInFlight => "502 cut in flight",
+            Failure::ResetInFlight => "connection reset in flight",
         }
     }
 }
@@ -212,7 +220,7 @@ pub struct Requests {
     pub served: u64,
     pub maintenance: u64,
     /// Failed, per [`Failure`] (in `Failure::ALL` order).
-    pub failed: [u64; 4],
+    pub failed: [u64; Failure::ALL.len()],
 }
 
 impl Requests {

@@ -139,7 +139,8 @@ fn policy_documents(given: &[serde_json::Value], what: &str) -> Result<Vec<serde
         .collect()
 }
 
-/// A target group: CreateTargetGroup, then ModifyTargetGroupAttributes for its delay and slow start.
+/// A target group: CreateTargetGroup, then ModifyTargetGroupAttributes for its delay, slow start,
+/// connection termination and routing algorithm.
 fn apply_target_group(world: &mut World, tg: &TargetGroupSpec) -> Result<(), AwsError> {
     let hc = &tg.health_check;
     let create = elbv2::inputs::CreateTargetGroup {
@@ -158,11 +159,22 @@ fn apply_target_group(world: &mut World, tg: &TargetGroupSpec) -> Result<(), Aws
     };
     let created = elbv2::create_tg(world, &create).map_err(|e| named("CreateTargetGroup", e))?;
     let attributes: Vec<(Option<String>, Option<String>)> = [
-        ("deregistration_delay.timeout_seconds", tg.deregistration_delay),
-        ("slow_start.duration_seconds", tg.slow_start),
+        (
+            "deregistration_delay.timeout_seconds",
+            tg.deregistration_delay.map(|v| v.to_string()),
+        ),
+        ("slow_start.duration_seconds", tg.slow_start.map(|v| v.to_string())),
+        (
+            "deregistration_delay.connection_termination.enabled",
+            tg.connection_termination.map(|v| v.to_string()),
+        ),
+        (
+            "load_balancing.algorithm.type",
+            tg.algorithm.map(|a| a.as_str().to_string()),
+        ),
     ]
     .into_iter()
-    .filter_map(|(k, v)| Some((Some(k.to_string()), Some(v?.to_string()))))
+    .filter_map(|(k, v)| Some((Some(k.to_string()), Some(v?))))
     .collect();
     if !attributes.is_empty() {
         let modify = elbv2::inputs::ModifyTargetGroupAttributes {

@@ -84,6 +84,12 @@ pub struct TargetGroupSpec {
     pub deregistration_delay: Option<i64>,
     /// `slow_start.duration_seconds` (ALB: 30 to 900, or 0 for off, the default).
     pub slow_start: Option<i64>,
+    /// `deregistration_delay.connection_termination.enabled` (NLB): close the connections still
+    /// open to a deregistered target when its delay ends (AWS default false: they stay open).
+    pub connection_termination: Option<bool>,
+    /// `load_balancing.algorithm.type` (ALB): `round_robin` (the default),
+    /// `least_outstanding_requests` or `weighted_random`.
+    pub algorithm: Option<crate::model::Algorithm>,
 }
 
 fn http() -> String {

@@ -11,7 +11,8 @@
 //! and lifecycle hooks), `schedule` (the timed rules' registry, `tick`, pruning), `health` (health
 //! checks and draining, one state machine), `deadlines` (instances' boot and hook timeouts),
 //! `reconcile`, `invariants`, `scaling` (policies, alarms, scheduled actions), `rules` (listener
-//! rules and ELBv2 tags), `routing` (what a load balancer does with one request), `codedeploy`
+//! rules and ELBv2 tags), `routing` (what a load balancer does with one request), `in_flight` (what
+//! becomes of a request still being answered, least outstanding requests), `codedeploy`
 //! (CodeDeploy's control plane), `views` (the read-only door for code outside the fake).
 
 mod balancers;
@@ -19,6 +20,7 @@ pub mod codedeploy;
 mod deadlines;
 mod groups;
 mod health;
+mod in_flight;
 pub(crate) use groups::GroupUpdate;
 mod invariants;
 mod lifecycle;

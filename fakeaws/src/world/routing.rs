@@ -74,7 +74,7 @@ impl Routed {
 
 impl World {
     /// Whether an instance's application answers now.
-    fn answers(&self, id: &str) -> bool {
+    pub(super) fn answers(&self, id: &str) -> bool {
         self.instances
             .get(id)
             .is_some_and(|i| i.app_up && i.lifecycle != Lifecycle::Terminated)

@@ -150,6 +150,8 @@ pub(super) fn failure(f: Failure) -> &'static str {
         Failure::ConnectionFailed => "#8e0000",
         Failure::NoTarget => "#ff7043",
         Failure::NoListener => "#6d4c41",
+        Failure::CutInFlight => "#ad1457",
+        Failure::ResetInFlight => "#4a148c",
     }
 }
 

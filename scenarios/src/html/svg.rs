@@ -562,7 +562,8 @@ fn y_axis(o: &mut String, top: f64, max: f64, whole: f64) {
 /// Requests spread into buckets of `width` seconds over `[0, end)`.
 pub(super) fn bucket(requests: &[(f64, f64, Requests)], width: f64, end: f64) -> Vec<Requests> {
     let n = ((end / width).ceil() as usize).max(1);
-    let mut spill = vec![[0.0f64; 6]; n];
+    const CELLS: usize = 2 + Failure::ALL.len();
+    let mut spill = vec![[0.0f64; CELLS]; n];
     for (from, to, r) in requests {
         let span = (to - from).max(1e-9);
         let first = ((from / width).floor().max(0.0) as usize).min(n - 1);
@@ -582,7 +583,7 @@ pub(super) fn bucket(requests: &[(f64, f64, Requests)], width: f64, end: f64) ->
         .map(|c| Requests {
             served: c[0].round() as u64,
             maintenance: c[1].round() as u64,
-            failed: [c[2], c[3], c[4], c[5]].map(|v| v.round() as u64),
+            failed: std::array::from_fn(|k| c[2 + k].round() as u64),
         })
         .collect()
 }

@@ -25,6 +25,7 @@ mod deployment;
 mod events;
 mod exits;
 mod floor;
+mod in_flight;
 mod invariants;
 mod pickup;
 mod points;
@@ -230,7 +231,7 @@ impl Sim {
         sc.traffic.validate()?;
         sc.validate_events()?;
         sc.validate_names()?;
-        let (traffic_requests, traffic_rates): (Vec<_>, Vec<_>) = sc.traffic.streams().into_iter().unzip();
+        let streams = sc.traffic.streams();
         Ok(Sim {
             agent: agent::AgentState {
                 logs_dir,
@@ -238,8 +239,9 @@ impl Sim {
             },
             procs: supervisor::Processes::default(),
             traffic: traffic::TrafficState {
-                requests: traffic_requests,
-                rates: traffic_rates,
+                requests: streams.iter().map(|s| s.request.clone()).collect(),
+                rates: streams.iter().map(|s| s.rate).collect(),
+                durations: streams.iter().map(|s| s.duration_ms).collect(),
                 ..Default::default()
             },
             operator: events::Operator::default(),

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use fakeaws::model::Request;
-use fakeaws::rehearsal::Routed;
+use fakeaws::rehearsal::{Routed, TrafficView};
 
 use super::Sim;
 use crate::report::ProbeReport;
@@ -123,13 +123,15 @@ impl Sim {
     }
 
     /// Sends the probes of one step and checks them against the model's view.
-    pub(super) fn probe(&mut self, view: &[(String, Vec<Vec<Routed>>)]) {
+    pub(super) fn probe(&mut self, view: &TrafficView) {
         let Some(dp) = self.fake().data_plane() else { return };
         let urls: BTreeMap<String, String> = dp.endpoints().into_iter().map(|e| (e.entrance, e.url)).collect();
         let second = (self.now() - self.start_ms) / 1000;
-        for (entrance, per_request) in view {
+        for ev in &view.entrances {
+            let entrance = &ev.label;
             let Some(url) = urls.get(entrance) else { continue };
-            for (req, candidates) in self.traffic.requests.iter().zip(per_request) {
+            for (req, stream) in self.traffic.requests.iter().zip(&ev.streams) {
+                let candidates = &stream.candidates;
                 let got = send(url, req);
                 let tally = self.traffic.probes.entry(entrance.clone()).or_default();
                 tally.sent += 1;

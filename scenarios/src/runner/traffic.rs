@@ -7,8 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use fakeaws::rehearsal::Routed;
+use fakeaws::rehearsal::{EntranceView, Routed, TrafficView};
 
+use super::in_flight::{water_fill, Batch};
 use super::Sim;
 use crate::report::TrafficReport;
 use crate::timeline::{Failure, Health};
@@ -21,6 +22,10 @@ pub(super) struct TrafficState {
     pub(super) requests: Vec<fakeaws::model::Request>,
     /// Requests per simulated second of each request shape (`requests`, same order).
     pub(super) rates: Vec<f64>,
+    /// How long each request shape takes to answer, in milliseconds (same order).
+    pub(super) durations: Vec<i64>,
+    /// Requests still being answered (requests that take time).
+    pub(super) in_flight: Vec<Batch>,
     /// What each entrance's requests got.
     pub(super) tally: BTreeMap<String, Tally>,
     /// What real requests through the data plane got (`[traffic] probe = true`).
@@ -35,14 +40,15 @@ impl Sim {
             if now >= to {
                 return;
             }
-            let (view, next_change) = self.fake().rehearsal().traffic_view(&self.traffic.requests);
+            let view = self.fake().rehearsal().traffic_view(&self.traffic.requests);
             let warm = self.agent.app_warmups.values().flatten().copied().min();
-            let until = [next_change, warm]
+            let until = [view.next_change, warm]
                 .into_iter()
                 .flatten()
                 .filter(|t| *t > now)
                 .fold(to, i64::min);
             if self.start_ms > 0 {
+                self.settle_in_flight(now);
                 self.count(&view, now, until);
                 self.probe(&view);
                 self.record_lanes(now);
@@ -65,54 +71,94 @@ impl Sim {
 
     /// Attributes the requests of `[from, to)` to what each entrance does now. Each request
     /// shape (a client's path) is its own stream at its own rate.
-    #[allow(clippy::type_complexity)]
-    fn count(&mut self, view: &[(String, Vec<Vec<Routed>>)], from: i64, to: i64) {
+    fn count(&mut self, view: &TrafficView, from: i64, to: i64) {
         let window_from = (from - self.start_ms) / 1000;
         let window_to = (to - self.start_ms + 999) / 1000;
-        let rates = self.traffic.rates.clone();
-        for (entrance, per_request) in view {
-            for (candidates, rate) in per_request.iter().zip(&rates) {
+        for entrance in &view.entrances {
+            for stream in 0..entrance.streams.len() {
+                let rate = self.traffic.rates[stream];
                 let sent_by = |t: i64| ((t - self.start_ms).max(0) as f64 * rate / 1000.0).floor() as u64;
                 let (a, b) = (sent_by(from), sent_by(to));
                 if b <= a {
                     continue;
                 }
-                self.count_stream(entrance, candidates, a, b, window_from, window_to, (from, to));
+                self.count_stream(entrance, stream, a, b, (window_from, window_to), (from, to));
             }
         }
     }
 
-    /// Requests `a..b` of one stream through one entrance, round robin over `candidates`, sent in
-    /// `window_ms` (whole seconds `window_from..window_to` for the failure windows).
-    #[allow(clippy::too_many_arguments)]
-    fn count_stream(
-        &mut self,
-        entrance: &str,
+    /// How many of requests `a..b` of one stream each candidate gets: round robin, or, for
+    /// requests that take time behind least outstanding requests, the fewest outstanding first.
+    fn shares(
+        &self,
         candidates: &[Routed],
+        least_outstanding: bool,
+        duration_ms: i64,
         a: u64,
         b: u64,
-        window_from: i64,
-        window_to: i64,
+        at: i64,
+    ) -> Vec<u64> {
+        let (c, n) = (candidates.len() as u64, b - a);
+        if least_outstanding && duration_ms > 0 {
+            let levels: Vec<u64> = candidates
+                .iter()
+                .map(|r| match r {
+                    Routed::Served { instance, .. } => self.outstanding(instance, at),
+                    _ => 0,
+                })
+                .collect();
+            return water_fill(&levels, n);
+        }
+        (0..c)
+            .map(|i| {
+                let slot = (i + c - a % c) % c;
+                n / c + u64::from(slot < n % c)
+            })
+            .collect()
+    }
+
+    /// Requests `a..b` of one stream through one entrance, shared among its candidates, sent in
+    /// `window_ms` (whole seconds `window_s` for the failure windows).
+    fn count_stream(
+        &mut self,
+        entrance: &EntranceView,
+        stream: usize,
+        a: u64,
+        b: u64,
+        (window_from, window_to): (i64, i64),
         window_ms: (i64, i64),
     ) {
-        let c = candidates.len() as u64;
+        let view = &entrance.streams[stream];
+        let candidates = &view.candidates;
+        let duration_ms = self.traffic.durations[stream];
+        let shares = self.shares(candidates, view.least_outstanding, duration_ms, a, b, window_ms.0);
         let n = b - a;
         let mut seen = crate::timeline::Requests::default();
         let labels = &self.labels;
         let installed = &self.agent.installed;
-        let tally = self.traffic.tally.entry(entrance.to_string()).or_default();
+        let tally = self.traffic.tally.entry(entrance.label.clone()).or_default();
         tally.sent += n;
-        for (i, r) in candidates.iter().enumerate() {
-            let slot = (i as u64 + c - a % c) % c;
-            let k = n / c + u64::from(slot < n % c);
+        for (r, k) in candidates.iter().zip(shares) {
             if k == 0 {
                 continue;
             }
             let failure = match r {
                 Routed::Served { instance, .. } => {
                     let rev = installed.get(instance).cloned().unwrap_or_else(|| "(none)".into());
-                    *tally.served.entry(rev).or_default() += k;
+                    *tally.served.entry(rev.clone()).or_default() += k;
                     seen.served += k;
+                    if duration_ms > 0 {
+                        self.traffic.in_flight.push(Batch {
+                            entrance: entrance.entrance.clone(),
+                            label: entrance.label.clone(),
+                            instance: instance.clone(),
+                            revision: rev,
+                            from: window_ms.0,
+                            to: window_ms.1,
+                            count: k,
+                            duration_ms,
+                        });
+                    }
                     None
                 }
                 Routed::Fixed { status, .. } => {
@@ -131,24 +177,14 @@ impl Sim {
                 Routed::NoListener => Some(Failure::NoListener),
             };
             if let Some(failure) = failure {
-                let cause = failure.as_str();
                 seen.failed[failure as usize] += k;
-                *tally.failed.entry(cause.to_string()).or_default() += k;
                 let who = match r {
                     Routed::BadGateway { instance } | Routed::ConnectionFailed { instance } => {
-                        format!(" ({})", labels.get(instance).cloned().unwrap_or_default())
+                        labels.get(instance).cloned().unwrap_or_default()
                     }
                     _ => String::new(),
                 };
-                let what = format!("{cause}{who}");
-                match tally.windows.last_mut() {
-                    Some(w) if w.what == what && w.to >= window_from => w.to = window_to,
-                    _ => tally.windows.push(Window {
-                        from: window_from,
-                        to: window_to,
-                        what,
-                    }),
-                }
+                tally.fail(failure, k, (window_from, window_to), &who);
             }
         }
         self.recorder.requests(window_ms, seen);
@@ -233,6 +269,33 @@ impl Tally {
     /// Requests sent.
     pub(crate) fn sent(&self) -> u64 {
         self.sent
+    }
+
+    /// `k` requests failed for one reason in the seconds `from..to` (`who`: the instance's
+    /// label, when one instance is the cause).
+    fn fail(&mut self, failure: Failure, k: u64, (from, to): (i64, i64), who: &str) {
+        let cause = failure.as_str();
+        *self.failed.entry(cause.to_string()).or_default() += k;
+        let what = if who.is_empty() {
+            cause.to_string()
+        } else {
+            format!("{cause} ({who})")
+        };
+        match self.windows.last_mut() {
+            Some(w) if w.what == what && w.to >= from => w.to = w.to.max(to),
+            _ => self.windows.push(Window { from, to, what }),
+        }
+    }
+
+    /// `k` requests counted served by `revision` were cut in flight at second `second`.
+    pub(super) fn cut(&mut self, revision: &str, k: u64, failure: Failure, second: i64, who: &str) {
+        if let Some(served) = self.served.get_mut(revision) {
+            *served = served.saturating_sub(k);
+            if *served == 0 {
+                self.served.remove(revision);
+            }
+        }
+        self.fail(failure, k, (second, second + 1), who);
     }
 }
 
