@@ -122,6 +122,10 @@ pub struct Instance {
     pub healthy: bool,
     /// Whether the application answers health checks.
     pub app_up: bool,
+    /// When the application last came up: a connection opened before it was cut when it went
+    /// down, however soon it came back (see `world/in_flight.rs`).
+    #[serde(default)]
+    pub app_up_since_ms: i64,
     pub launched_ms: i64,
     /// When it reached `Terminated` (it leaves the world a simulated hour later, as AWS stops listing it).
     #[serde(default)]

@@ -14,6 +14,10 @@
 //!   answers. With it true they are closed when the delay ends.
 //! - A Classic Load Balancer: a member (connection draining keeps it until its timeout ends).
 //!
+//! Whatever the load balancer, a request is cut when its instance stops answering: the
+//! application stopped (even if it came back at once: its connections went with the process),
+//! crashed, or the instance ended.
+//!
 //! A cut request is a 502 from an ALB or a Classic Load Balancer ("the deregistration delay
 //! period elapsed for a request being handled by a target that was deregistered", or the target
 //! closed the connection) and a reset connection behind an NLB.
@@ -54,8 +58,14 @@ impl World {
                 false,
             ),
         };
+        // The application went down since (however soon it came back): its connections went with it.
+        let answered = self.answers(instance)
+            && self
+                .instances
+                .get(instance)
+                .is_some_and(|i| i.app_up_since_ms <= since_ms);
         let instance = instance.to_string();
-        match (open && self.answers(&instance), network) {
+        match (open && answered, network) {
             (true, _) => Routed::Served { instance, port: 0 },
             (false, false) => Routed::BadGateway { instance },
             (false, true) => Routed::ConnectionFailed { instance },
@@ -166,6 +176,24 @@ target_groups = ["tcp"]
                 assert!(matches!(after, Routed::Served { .. }), "open past the delay");
             }
         }
+    }
+
+    #[test]
+    fn an_application_restart_cuts_the_connections_it_had() {
+        let (mut w, e, id) = nlb(false);
+        let since = w.now_ms;
+        w.tick(since + 5_000);
+        w.set_app(&id, false).expect("stops");
+        w.set_app(&id, true).expect("starts");
+        assert_eq!(
+            w.in_flight(&e, &id, since),
+            Routed::ConnectionFailed { instance: id.clone() }
+        );
+        let after = w.now_ms;
+        assert!(
+            matches!(w.in_flight(&e, &id, after), Routed::Served { .. }),
+            "a new connection"
+        );
     }
 
     #[test]

@@ -219,6 +219,7 @@ impl World {
             transition: group.map(|_| Transition::Launch),
             healthy: true,
             app_up: true,
+            app_up_since_ms: self.now_ms,
             launched_ms: self.now_ms,
             terminated_ms: None,
             until_ms: group.map(|_| self.now_ms + self.timing.boot_s * 1000),
@@ -272,6 +273,9 @@ impl World {
         }
         inst.app_up = up;
         let now = self.now_ms;
+        if up {
+            inst.app_up_since_ms = now;
+        }
         for tg in self.target_groups.values_mut() {
             for t in tg.targets.iter_mut().filter(|t| t.id == id) {
                 t.streak_ms = now;

@@ -339,6 +339,7 @@ impl World {
         // The health check grace period counts from its start.
         inst.launched_ms = now;
         inst.app_up = true;
+        inst.app_up_since_ms = now;
         inst.activity = Some(act);
         Some(id)
     }
