@@ -289,6 +289,9 @@ pub enum ViolationKind {
     HooksTagsLeft,
     /// An instance's scale-in protection is not what it was when the story began.
     ProtectionChanged,
+    /// An instance an operator put in Standby (a scenario event) is back in service, and the
+    /// operator did not bring it back: the hooks took an operator's decision.
+    OperatorStandbyUndone,
 }
 
 impl ViolationKind {
@@ -305,6 +308,7 @@ impl ViolationKind {
             ViolationKind::FollowUpOnOldInstance => "follow_up_on_old_instance",
             ViolationKind::HooksTagsLeft => "hooks_tags_left",
             ViolationKind::ProtectionChanged => "protection_changed",
+            ViolationKind::OperatorStandbyUndone => "operator_standby_undone",
         }
     }
 }

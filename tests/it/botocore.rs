@@ -259,8 +259,8 @@ print(json.dumps({'key': c.access_key, 'method': c.method, 'region': s.region_na
     assert_eq!(out["fetched_region"], "us-east-1");
 }
 
-/// Slow start through boto3 and the AWS CLI (issue 30 item 8): a value AWS refuses is refused
-/// with its error code; a valid one is read back by both.
+/// Slow start and connection termination through boto3 and the AWS CLI (issue 30 item 8): a
+/// value AWS refuses is refused with its error code; a valid one is read back by both.
 #[tokio::test(flavor = "multi_thread")]
 async fn slow_start_through_boto3_and_the_cli() {
     let r = start().await;
@@ -275,14 +275,45 @@ try:
 except botocore.exceptions.ClientError as e:
     refused = e.response['Error']['Code']
 elb.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[{'Key': 'slow_start.duration_seconds', 'Value': '120'}])
+nlb = elb.create_target_group(Name='tcp', Protocol='TCP', Port=80, VpcId='vpc-1')['TargetGroups'][0]['TargetGroupArn']
+key = 'deregistration_delay.connection_termination.enabled'
+try:
+    elb.modify_target_group_attributes(TargetGroupArn=nlb, Attributes=[{'Key': key, 'Value': 'on'}])
+    flag_refused = None
+except botocore.exceptions.ClientError as e:
+    flag_refused = e.response['Error']['Code']
+elb.modify_target_group_attributes(TargetGroupArn=nlb, Attributes=[{'Key': key, 'Value': 'true'}])
 a = {x['Key']: x['Value'] for x in elb.describe_target_group_attributes(TargetGroupArn=tg)['Attributes']}
-print(json.dumps({'tg': tg, 'refused': refused, 'slow_start': a['slow_start.duration_seconds']}))
+n = {x['Key']: x['Value'] for x in elb.describe_target_group_attributes(TargetGroupArn=nlb)['Attributes']}
+print(json.dumps({'tg': tg, 'nlb': nlb, 'refused': refused, 'slow_start': a['slow_start.duration_seconds'],
+                  'flag_refused': flag_refused, 'termination': n[key]}))
 "#;
     let out = tokio::task::spawn_blocking(move || boto3(&url, script, &[]))
         .await
         .expect("join");
     assert_eq!(out["refused"], "InvalidConfigurationRequest");
     assert_eq!(out["slow_start"], "120");
+    assert_eq!(out["flag_refused"], "InvalidConfigurationRequest");
+    assert_eq!(out["termination"], "true");
+    let nlb = out["nlb"].as_str().expect("nlb").to_string();
+    let url = r.url.clone();
+    let (ok, text, err) = tokio::task::spawn_blocking(move || {
+        aws_cli(
+            &url,
+            &[
+                "elbv2",
+                "describe-target-group-attributes",
+                "--target-group-arn",
+                &nlb,
+                "--query",
+                "Attributes[?Key=='deregistration_delay.connection_termination.enabled'].Value",
+            ],
+        )
+    })
+    .await
+    .expect("join");
+    assert!(ok, "{err}");
+    assert_eq!(text, serde_json::json!(["true"]), "{text}");
     let tg = out["tg"].as_str().expect("tg").to_string();
     let url = r.url.clone();
     let (ok, json, err) = tokio::task::spawn_blocking(move || {

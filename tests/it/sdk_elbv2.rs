@@ -329,6 +329,33 @@ async fn the_routing_algorithm_is_validated_and_kept() {
     }
 }
 
+#[tokio::test]
+async fn connection_termination_is_a_flag_kept_and_described_back() {
+    let r = start().await;
+    let elb = elb(&r.url).await;
+    let arn = new_target_group(&elb).await;
+    let key = "deregistration_delay.connection_termination.enabled";
+    assert_eq!(
+        attribute(&elb, &arn, key).await.as_deref(),
+        Some("false"),
+        "AWS's default"
+    );
+    let set = |value: &str| {
+        elb.modify_target_group_attributes()
+            .target_group_arn(&arn)
+            .attributes(TargetGroupAttribute::builder().key(key).value(value).build())
+            .send()
+    };
+    let err = set("yes").await.unwrap_err().into_service_error();
+    assert_eq!(err.meta().code(), Some("InvalidConfigurationRequest"));
+    assert!(
+        err.meta().message().unwrap_or_default().contains("'true' or 'false'"),
+        "{err:?}"
+    );
+    set("true").await.expect("true");
+    assert_eq!(attribute(&elb, &arn, key).await.as_deref(), Some("true"));
+}
+
 /// A target group `tg` on port 80, with AWS's defaults; its ARN.
 async fn new_target_group(elb: &aws_sdk_elasticloadbalancingv2::Client) -> String {
     let tg = elb

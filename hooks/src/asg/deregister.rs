@@ -101,8 +101,24 @@ async fn triage(
                 .await?;
                 return Ok(None);
             }
+            if *lifecycle == LifecycleState::EnteringStandby {
+                // An operator's Standby still draining: the revision's next scripts stop the
+                // application, which would cut the requests it is still answering. Let the
+                // drain end first; the Standby stays the operator's (no record, no suspension).
+                ctx.info(format!(
+                    "{} is EnteringStandby, not put there by these hooks: waiting for its drain to end before the deployment goes on",
+                    ctx.instance_id
+                ));
+                wait_lifecycle(
+                    ctx,
+                    LifecycleState::Standby,
+                    ctx.settings.standby_timeout,
+                    Duration::ZERO,
+                )
+                .await?;
+            }
             ctx.info(format!(
-                "{} is in {lifecycle}, not put there by these hooks: nothing to do",
+                "{} is in Standby, not put there by these hooks: nothing to do",
                 ctx.instance_id
             ));
             return Ok(None);

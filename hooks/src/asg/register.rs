@@ -87,23 +87,16 @@ pub async fn register(ctx: &Ctx, mut g: Group, lifecycle: &LifecycleState, state
             )
             .await?;
             g = group(ctx, group_name).await?;
+            if !ours(ctx, &g, state) {
+                return leave_operators_standby(ctx, g, state).await;
+            }
             if g.desired + 1 > g.max {
                 return release_at_max(ctx, g, state).await;
             }
             exit_standby(ctx, &g).await?;
             true
         }
-        LifecycleState::Standby if !g.tags.contains_key(&standby_key(&ctx.instance_id)) => {
-            // Neither the state file nor the group's marks say these hooks put it there: an
-            // operator did, as deregister saw. Theirs to bring back.
-            ctx.info(format!(
-                "{} is in Standby, not put there by these hooks: leaving it there",
-                ctx.instance_id
-            ));
-            // It may still be the deployment's last instance: what the hooks changed on the group
-            // for the others comes back now if nothing else holds it.
-            return restore(ctx, g, state, false).await;
-        }
+        LifecycleState::Standby if !ours(ctx, &g, state) => return leave_operators_standby(ctx, g, state).await,
         LifecycleState::Standby if g.desired + 1 > g.max => return release_at_max(ctx, g, state).await,
         LifecycleState::Standby => {
             exit_standby(ctx, &g).await?;
@@ -127,6 +120,25 @@ pub async fn register(ctx: &Ctx, mut g: Group, lifecycle: &LifecycleState, state
         }
     };
     come_back(ctx, &g, state, exited).await
+}
+
+/// Whether these hooks put the instance in Standby: their mark on the group, or their state file
+/// (a mark lost with a failed tag call).
+fn ours(ctx: &Ctx, g: &Group, state: &State) -> bool {
+    g.tags.contains_key(&standby_key(&ctx.instance_id))
+        || (state.standby && state.group.as_deref().is_none_or(|x| x == g.name))
+}
+
+/// An operator's Standby: neither the state file nor the group's marks say these hooks put it
+/// there, as deregister saw. Theirs to bring back; it may still be the deployment's last
+/// instance, so what the hooks changed on the group for the others comes back now if nothing
+/// else holds it.
+async fn leave_operators_standby(ctx: &Ctx, g: Group, state: &mut State) -> Result<()> {
+    ctx.info(format!(
+        "{} is in Standby, not put there by these hooks: leaving it there",
+        ctx.instance_id
+    ));
+    restore(ctx, g, state, false).await
 }
 
 /// From ExitStandby (or Pending) to restored: healthy in the load balancers `left` names, then

@@ -775,3 +775,37 @@ async fn the_hooks_leave_a_deployment_group_with_traffic_control_to_codedeploy()
     assert!(!env.state_file(&id).exists(), "register leaves nothing behind");
     env.assert_restored(&g, (1, 2, 4));
 }
+
+/// An operator's Standby still draining (EnteringStandby): deregister waits for the drain to end
+/// before the deployment goes on (its next script stops the application, which would cut the
+/// requests still being answered) and records nothing; register, also finding it
+/// EnteringStandby, waits and leaves it in the operator's Standby instead of bringing it back.
+#[tokio::test]
+async fn an_operators_standby_still_draining_is_waited_for_and_left_alone() {
+    let env = Env::new().await;
+    let g = env.asg_world(1, 4, 3);
+    let ids = env.members(&g);
+    env.fake()
+        .world()
+        .enter_standby(&g, &ids[..2], true)
+        .expect("an operator's EnterStandby");
+    assert_eq!(env.lifecycle(&ids[0]), "EnteringStandby");
+    let out = env.run(DEREGISTER, &ids[0]).await;
+    out.ok();
+    assert!(out.stdout.contains("waiting for its drain to end"), "{}", out.stdout);
+    assert_eq!(env.lifecycle(&ids[0]), "Standby", "the drain is over when it returns");
+    assert_eq!(env.suspended(&g), Vec::<String>::new(), "nothing of its own to do");
+    assert_eq!(env.lifecycle(&ids[1]), "Standby");
+    // The other one, caught while still draining by register.
+    env.fake().world().exit_standby(&g, &ids[1..2]).expect("out");
+    env.settle(120);
+    env.fake()
+        .world()
+        .enter_standby(&g, &ids[1..2], true)
+        .expect("in again");
+    assert_eq!(env.lifecycle(&ids[1]), "EnteringStandby");
+    let out = env.run(REGISTER, &ids[1]).await;
+    out.ok();
+    assert!(out.stdout.contains("leaving it there"), "{}", out.stdout);
+    assert_eq!(env.lifecycle(&ids[1]), "Standby", "the operator's to bring back");
+}

@@ -1,6 +1,6 @@
 //! The invariants every deployment must keep, each checked once the scenario is over and recorded
 //! as a typed violation: groups restored (MinSize, processes, nothing left in Standby, no hooks'
-//! tags), scale-in protection as it began, capacity at its minimum, no maintenance page over a
+//! tags), an operator's Standby left alone, scale-in protection as it began, capacity at its minimum, no maintenance page over a
 //! healthy target, follow-ups only for new instances, no failed request, probes agreeing.
 
 use fakeaws::model::{Group, Lifecycle, TargetHealthState};
@@ -50,6 +50,22 @@ impl Sim {
                 left_out = true;
                 let label = self.labelled(id);
                 self.violation(ViolationKind::LeftInStandby, label);
+            }
+        }
+        // An operator's Standby is theirs to end: an instance still in the group and not on its
+        // way out stays there.
+        for id in &self.operator.standby.clone() {
+            let Some(i) = w.instances().get(id) else { continue };
+            if g.instances.contains(id)
+                && !i.lifecycle.is_leaving()
+                && !matches!(i.lifecycle, Lifecycle::Standby | Lifecycle::EnteringStandby)
+            {
+                let detail = format!(
+                    "{} was put in Standby by an operator and ends {}",
+                    self.labelled(id),
+                    i.lifecycle.as_str()
+                );
+                self.violation(ViolationKind::OperatorStandbyUndone, detail);
             }
         }
         // Records with nothing left to restore mislead the next run (an old original MinSize
