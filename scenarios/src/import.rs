@@ -85,182 +85,235 @@ fn name_in_arn(arn: &str) -> String {
 
 /// Reads the answers in `dir`.
 pub fn import(dir: &Path) -> anyhow::Result<Imported> {
-    let a = Answers { dir: dir.to_path_buf() };
-    let mut notes = Vec::new();
-    let dg_answer = a.need("get-deployment-group.json")?;
+    let mut r = Reader {
+        a: Answers { dir: dir.to_path_buf() },
+        notes: Vec::new(),
+        tg_names: BTreeMap::new(),
+    };
+    let dg_answer = r.a.need("get-deployment-group.json")?;
     let dg = dg_answer
         .get("deploymentGroupInfo")
         .ok_or_else(|| anyhow!("get-deployment-group.json: no deploymentGroupInfo"))?;
-    let groups_answer = a.need("describe-auto-scaling-groups.json")?;
+    let groups_answer = r.a.need("describe-auto-scaling-groups.json")?;
+    let target_groups = r.target_groups()?;
+    let load_balancers = r.load_balancers()?;
+    let classic_load_balancers = r.classic_load_balancers()?;
+    let groups = list(&groups_answer, "AutoScalingGroups")
+        .iter()
+        .map(|g| r.group(g))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let group = r.deployment_group(dg)?;
+    Ok(Imported {
+        world: WorldSpec {
+            target_groups,
+            load_balancers,
+            classic_load_balancers,
+            groups,
+            ..Default::default()
+        },
+        group,
+        notes: r.notes,
+    })
+}
 
-    // Target groups, by ARN.
-    let mut tg_names: BTreeMap<String, String> = BTreeMap::new();
-    let mut target_groups = Vec::new();
-    if let Some(tgs) = a.read("describe-target-groups.json")? {
-        for tg in list(&tgs, "TargetGroups") {
-            let name = s(tg, "TargetGroupName")
-                .ok_or_else(|| anyhow!("describe-target-groups.json: a target group without TargetGroupName"))?;
-            tg_names.insert(
-                s(tg, "TargetGroupArn").unwrap_or_default().to_string(),
-                name.to_string(),
-            );
-            let attrs = a.read(&format!("describe-target-group-attributes-{name}.json"))?;
-            let text = |key: &str| {
-                attrs.as_ref().and_then(|v| {
-                    list(v, "Attributes")
-                        .iter()
-                        .find(|x| s(x, "Key") == Some(key))
-                        .and_then(|x| s(x, "Value"))
-                        .map(str::to_string)
-                })
-            };
-            let attribute = |key: &str| text(key).and_then(|v| v.parse::<i64>().ok());
-            let delay = attribute("deregistration_delay.timeout_seconds");
-            let slow_start = attribute("slow_start.duration_seconds").filter(|s| *s > 0);
-            let connection_termination = text("deregistration_delay.connection_termination.enabled")
-                .map(|v| v == "true")
-                .filter(|on| *on);
-            let algorithm = match text("load_balancing.algorithm.type") {
-                Some(v) => Some(fakeaws::model::Algorithm::parse(&v).ok_or_else(|| {
-                    anyhow!("describe-target-group-attributes-{name}.json: load_balancing.algorithm.type '{v}' is not one the fake knows")
-                })?),
-                None => None,
-            }
-            .filter(|a| *a != fakeaws::model::Algorithm::RoundRobin);
-            if attrs.is_none() {
-                notes.push(format!("target group {name}: no describe-target-group-attributes-{name}.json, so AWS's default deregistration delay (300 s)"));
-            }
-            target_groups.push(TargetGroupSpec {
-                name: name.to_string(),
-                port: i(tg, "Port").unwrap_or(80),
-                protocol: s(tg, "Protocol").unwrap_or("HTTP").to_string(),
-                health_check: HealthCheckSpec {
-                    interval: i(tg, "HealthCheckIntervalSeconds"),
-                    timeout: i(tg, "HealthCheckTimeoutSeconds"),
-                    healthy_threshold: i(tg, "HealthyThresholdCount"),
-                    unhealthy_threshold: i(tg, "UnhealthyThresholdCount"),
-                    path: s(tg, "HealthCheckPath").map(str::to_string),
-                },
-                deregistration_delay: delay,
-                slow_start,
-                connection_termination,
-                algorithm,
-            });
-        }
+/// The answers being read, what the import leaves out so far, and the target groups' names by ARN.
+struct Reader {
+    a: Answers,
+    notes: Vec<String>,
+    tg_names: BTreeMap<String, String>,
+}
+
+impl Reader {
+    /// The target groups, with their attributes (and their names by ARN, for what refers to them).
+    fn target_groups(&mut self) -> anyhow::Result<Vec<TargetGroupSpec>> {
+        let Some(tgs) = self.a.read("describe-target-groups.json")? else {
+            return Ok(Vec::new());
+        };
+        list(&tgs, "TargetGroups")
+            .iter()
+            .map(|tg| self.target_group(tg))
+            .collect()
     }
 
-    // ELBv2 load balancers, their listeners and path rules.
-    let mut load_balancers = Vec::new();
-    if let Some(lbs) = a.read("describe-load-balancers.json")? {
-        for lb in list(&lbs, "LoadBalancers") {
-            let name = s(lb, "LoadBalancerName").unwrap_or_default().to_string();
-            let kind = s(lb, "Type")
-                .and_then(LoadBalancerType::parse)
-                .unwrap_or(LoadBalancerType::Application);
-            let mut listeners = Vec::new();
-            if let Some(ls) = a.read(&format!("describe-listeners-{name}.json"))? {
-                for l in list(&ls, "Listeners") {
-                    let port = i(l, "Port").unwrap_or(80);
-                    let forward = list(l, "DefaultActions")
-                        .iter()
-                        .find_map(|x| s(x, "TargetGroupArn").map(str::to_string));
-                    let Some(tg) = forward.and_then(|arn| tg_names.get(&arn).cloned()) else {
-                        notes.push(format!(
-                            "{name}:{port}: its default action forwards to no target group of the deployment; left out"
-                        ));
-                        continue;
-                    };
-                    let mut rules = Vec::new();
-                    if let Some(rs) = a.read(&format!("describe-rules-{name}-{port}.json"))? {
-                        for r in list(&rs, "Rules") {
-                            let Some(priority) = i(r, "Priority") else { continue }; // the default rule
-                            let path = list(r, "Conditions").iter().find_map(|c| {
-                                (s(c, "Field") == Some("path-pattern"))
-                                    .then(|| {
-                                        c.get("PathPatternConfig")
-                                            .map(|p| list(p, "Values"))
-                                            .unwrap_or_else(|| list(c, "Values"))
-                                            .first()
-                                            .and_then(Value::as_str)
-                                            .map(str::to_string)
-                                    })
-                                    .flatten()
-                            });
-                            let Some(path) = path else {
-                                notes.push(format!(
-                                    "{name}:{port}: rule {priority} has no path-pattern condition; left out"
-                                ));
-                                continue;
-                            };
-                            let action = list(r, "Actions").first();
-                            let target_group = action
-                                .and_then(|x| s(x, "TargetGroupArn"))
-                                .and_then(|arn| tg_names.get(arn).cloned());
-                            let fixed_response = action.and_then(|x| x.get("FixedResponseConfig")).map(|f| {
-                                fakeaws::spec::FixedResponseSpec {
-                                    status_code: i(f, "StatusCode").unwrap_or(503) as u16,
-                                    body: s(f, "MessageBody").unwrap_or_default().to_string(),
-                                }
-                            });
-                            if target_group.is_none() && fixed_response.is_none() {
-                                notes.push(format!("{name}:{port}: rule {priority} neither forwards to a known target group nor answers itself; left out"));
-                                continue;
-                            }
-                            rules.push(RuleSpec {
-                                priority,
-                                path,
-                                target_group,
-                                fixed_response,
-                            });
-                        }
+    /// One target group and its attributes.
+    fn target_group(&mut self, tg: &Value) -> anyhow::Result<TargetGroupSpec> {
+        let name = s(tg, "TargetGroupName")
+            .ok_or_else(|| anyhow!("describe-target-groups.json: a target group without TargetGroupName"))?;
+        self.tg_names.insert(
+            s(tg, "TargetGroupArn").unwrap_or_default().to_string(),
+            name.to_string(),
+        );
+        let attrs = self.a.read(&format!("describe-target-group-attributes-{name}.json"))?;
+        let text = |key: &str| {
+            attrs.as_ref().and_then(|v| {
+                list(v, "Attributes")
+                    .iter()
+                    .find(|x| s(x, "Key") == Some(key))
+                    .and_then(|x| s(x, "Value"))
+                    .map(str::to_string)
+            })
+        };
+        let attribute = |key: &str| text(key).and_then(|v| v.parse::<i64>().ok());
+        let delay = attribute("deregistration_delay.timeout_seconds");
+        let slow_start = attribute("slow_start.duration_seconds").filter(|s| *s > 0);
+        let connection_termination = text("deregistration_delay.connection_termination.enabled")
+            .map(|v| v == "true")
+            .filter(|on| *on);
+        let algorithm = match text("load_balancing.algorithm.type") {
+            Some(v) => Some(fakeaws::model::Algorithm::parse(&v).ok_or_else(|| {
+                anyhow!("describe-target-group-attributes-{name}.json: load_balancing.algorithm.type '{v}' is not one the fake knows")
+            })?),
+            None => None,
+        }
+        .filter(|a| *a != fakeaws::model::Algorithm::RoundRobin);
+        if attrs.is_none() {
+            self.notes.push(format!("target group {name}: no describe-target-group-attributes-{name}.json, so AWS's default deregistration delay (300 s)"));
+        }
+        Ok(TargetGroupSpec {
+            name: name.to_string(),
+            port: i(tg, "Port").unwrap_or(80),
+            protocol: s(tg, "Protocol").unwrap_or("HTTP").to_string(),
+            health_check: HealthCheckSpec {
+                interval: i(tg, "HealthCheckIntervalSeconds"),
+                timeout: i(tg, "HealthCheckTimeoutSeconds"),
+                healthy_threshold: i(tg, "HealthyThresholdCount"),
+                unhealthy_threshold: i(tg, "UnhealthyThresholdCount"),
+                path: s(tg, "HealthCheckPath").map(str::to_string),
+            },
+            deregistration_delay: delay,
+            slow_start,
+            connection_termination,
+            algorithm,
+        })
+    }
+
+    /// ELBv2 load balancers, their listeners and path rules.
+    fn load_balancers(&mut self) -> anyhow::Result<Vec<LoadBalancerSpec>> {
+        let mut load_balancers = Vec::new();
+        if let Some(lbs) = self.a.read("describe-load-balancers.json")? {
+            for lb in list(&lbs, "LoadBalancers") {
+                let name = s(lb, "LoadBalancerName").unwrap_or_default().to_string();
+                let kind = s(lb, "Type")
+                    .and_then(LoadBalancerType::parse)
+                    .unwrap_or(LoadBalancerType::Application);
+                let mut listeners = Vec::new();
+                if let Some(ls) = self.a.read(&format!("describe-listeners-{name}.json"))? {
+                    for l in list(&ls, "Listeners") {
+                        let port = i(l, "Port").unwrap_or(80);
+                        let forward = list(l, "DefaultActions")
+                            .iter()
+                            .find_map(|x| s(x, "TargetGroupArn").map(str::to_string));
+                        let Some(tg) = forward.and_then(|arn| self.tg_names.get(&arn).cloned()) else {
+                            self.notes.push(format!(
+                                "{name}:{port}: its default action forwards to no target group of the deployment; left out"
+                            ));
+                            continue;
+                        };
+                        let rules = self.rules(&name, port)?;
+                        listeners.push(ListenerSpec {
+                            port,
+                            // HTTP is the world file's default.
+                            protocol: s(l, "Protocol").filter(|p| *p != "HTTP").map(str::to_string),
+                            target_group: tg,
+                            rules,
+                        });
                     }
-                    listeners.push(ListenerSpec {
-                        port,
-                        // HTTP is the world file's default.
-                        protocol: s(l, "Protocol").filter(|p| *p != "HTTP").map(str::to_string),
-                        target_group: tg,
-                        rules,
-                    });
                 }
+                load_balancers.push(LoadBalancerSpec { name, kind, listeners });
             }
-            load_balancers.push(LoadBalancerSpec { name, kind, listeners });
         }
+        Ok(load_balancers)
     }
 
-    // Classic Load Balancers.
-    let mut classic_load_balancers = Vec::new();
-    if let Some(elbs) = a.read("elb-describe-load-balancers.json")? {
-        for lb in list(&elbs, "LoadBalancerDescriptions") {
-            let name = s(lb, "LoadBalancerName").unwrap_or_default().to_string();
-            let listener = list(lb, "ListenerDescriptions").first().and_then(|l| l.get("Listener"));
-            let attrs = a.read(&format!("elb-describe-load-balancer-attributes-{name}.json"))?;
-            let draining = attrs.as_ref().and_then(|v| {
-                let d = v.get("LoadBalancerAttributes")?.get("ConnectionDraining")?;
-                (d.get("Enabled")?.as_bool()?).then(|| i(d, "Timeout")).flatten()
-            });
-            classic_load_balancers.push(ClassicSpec {
-                name,
-                port: listener.and_then(|l| i(l, "LoadBalancerPort")).unwrap_or(80),
-                instance_port: listener.and_then(|l| i(l, "InstancePort")),
-                health_check: lb.get("HealthCheck").map(|h| ClassicHealthSpec {
-                    target: s(h, "Target").unwrap_or("TCP:80").to_string(),
-                    interval: i(h, "Interval").unwrap_or(30),
-                    timeout: i(h, "Timeout").unwrap_or(5),
-                    healthy_threshold: i(h, "HealthyThreshold").unwrap_or(10),
-                    unhealthy_threshold: i(h, "UnhealthyThreshold").unwrap_or(2),
-                }),
-                connection_draining: draining,
-            });
+    /// The path rules of one listener (the default rule is the listener's own action).
+    fn rules(&mut self, name: &str, port: i64) -> anyhow::Result<Vec<RuleSpec>> {
+        let mut rules = Vec::new();
+        if let Some(rs) = self.a.read(&format!("describe-rules-{name}-{port}.json"))? {
+            for r in list(&rs, "Rules") {
+                let Some(priority) = i(r, "Priority") else { continue }; // the default rule
+                let path = list(r, "Conditions").iter().find_map(|c| {
+                    (s(c, "Field") == Some("path-pattern"))
+                        .then(|| {
+                            c.get("PathPatternConfig")
+                                .map(|p| list(p, "Values"))
+                                .unwrap_or_else(|| list(c, "Values"))
+                                .first()
+                                .and_then(Value::as_str)
+                                .map(str::to_string)
+                        })
+                        .flatten()
+                });
+                let Some(path) = path else {
+                    self.notes.push(format!(
+                        "{name}:{port}: rule {priority} has no path-pattern condition; left out"
+                    ));
+                    continue;
+                };
+                let action = list(r, "Actions").first();
+                let target_group = action
+                    .and_then(|x| s(x, "TargetGroupArn"))
+                    .and_then(|arn| self.tg_names.get(arn).cloned());
+                let fixed_response =
+                    action
+                        .and_then(|x| x.get("FixedResponseConfig"))
+                        .map(|f| fakeaws::spec::FixedResponseSpec {
+                            status_code: i(f, "StatusCode").unwrap_or(503) as u16,
+                            body: s(f, "MessageBody").unwrap_or_default().to_string(),
+                        });
+                if target_group.is_none() && fixed_response.is_none() {
+                    self.notes.push(format!("{name}:{port}: rule {priority} neither forwards to a known target group nor answers itself; left out"));
+                    continue;
+                }
+                rules.push(RuleSpec {
+                    priority,
+                    path,
+                    target_group,
+                    fixed_response,
+                });
+            }
         }
+        Ok(rules)
     }
 
-    // The groups.
-    let mut groups = Vec::new();
-    for g in list(&groups_answer, "AutoScalingGroups") {
+    /// Classic Load Balancers, with their connection draining.
+    fn classic_load_balancers(&mut self) -> anyhow::Result<Vec<ClassicSpec>> {
+        let mut classic_load_balancers = Vec::new();
+        if let Some(elbs) = self.a.read("elb-describe-load-balancers.json")? {
+            for lb in list(&elbs, "LoadBalancerDescriptions") {
+                let name = s(lb, "LoadBalancerName").unwrap_or_default().to_string();
+                let listener = list(lb, "ListenerDescriptions").first().and_then(|l| l.get("Listener"));
+                let attrs = self
+                    .a
+                    .read(&format!("elb-describe-load-balancer-attributes-{name}.json"))?;
+                let draining = attrs.as_ref().and_then(|v| {
+                    let d = v.get("LoadBalancerAttributes")?.get("ConnectionDraining")?;
+                    (d.get("Enabled")?.as_bool()?).then(|| i(d, "Timeout")).flatten()
+                });
+                classic_load_balancers.push(ClassicSpec {
+                    name,
+                    port: listener.and_then(|l| i(l, "LoadBalancerPort")).unwrap_or(80),
+                    instance_port: listener.and_then(|l| i(l, "InstancePort")),
+                    health_check: lb.get("HealthCheck").map(|h| ClassicHealthSpec {
+                        target: s(h, "Target").unwrap_or("TCP:80").to_string(),
+                        interval: i(h, "Interval").unwrap_or(30),
+                        timeout: i(h, "Timeout").unwrap_or(5),
+                        healthy_threshold: i(h, "HealthyThreshold").unwrap_or(10),
+                        unhealthy_threshold: i(h, "UnhealthyThreshold").unwrap_or(2),
+                    }),
+                    connection_draining: draining,
+                });
+            }
+        }
+        Ok(classic_load_balancers)
+    }
+
+    /// One Auto Scaling group, with its lifecycle hooks, policies and suspended processes.
+    fn group(&mut self, g: &Value) -> anyhow::Result<GroupSpec> {
         let name = s(g, "AutoScalingGroupName")
             .ok_or_else(|| anyhow!("describe-auto-scaling-groups.json: a group without AutoScalingGroupName"))?
             .to_string();
-        let hooks = a
+        let hooks = self
+            .a
             .read(&format!("describe-lifecycle-hooks-{name}.json"))?
             .map(|v| {
                 list(&v, "LifecycleHooks")
@@ -280,7 +333,8 @@ pub fn import(dir: &Path) -> anyhow::Result<Imported> {
                     .collect()
             })
             .unwrap_or_default();
-        let policies = a
+        let policies = self
+            .a
             .read(&format!("describe-policies-{name}.json"))?
             .map(|v| {
                 list(&v, "ScalingPolicies")
@@ -312,10 +366,12 @@ pub fn import(dir: &Path) -> anyhow::Result<Imported> {
             let n = s(p, "ProcessName").unwrap_or_default();
             match Process::parse(n) {
                 Some(p) => suspended.push(p),
-                None => notes.push(format!("group {name}: unknown suspended process {n}; left out")),
+                None => self
+                    .notes
+                    .push(format!("group {name}: unknown suspended process {n}; left out")),
             }
         }
-        groups.push(GroupSpec {
+        let spec = GroupSpec {
             name: name.clone(),
             min: i(g, "MinSize").unwrap_or(0),
             max: i(g, "MaxSize").unwrap_or(0),
@@ -327,7 +383,7 @@ pub fn import(dir: &Path) -> anyhow::Result<Imported> {
             target_groups: list(g, "TargetGroupARNs")
                 .iter()
                 .filter_map(Value::as_str)
-                .map(|arn| tg_names.get(arn).cloned().unwrap_or_else(|| name_in_arn(arn)))
+                .map(|arn| self.tg_names.get(arn).cloned().unwrap_or_else(|| name_in_arn(arn)))
                 .collect(),
             load_balancers: list(g, "LoadBalancerNames")
                 .iter()
@@ -361,89 +417,84 @@ pub fn import(dir: &Path) -> anyhow::Result<Imported> {
             scaling_policies: policies,
             scheduled_actions: Vec::new(),
             role: None,
-        });
+        };
         if g.get("MixedInstancesPolicy").is_some() {
-            notes.push(format!("group {name}: mixed instances policy; not modelled, left out"));
+            self.notes
+                .push(format!("group {name}: mixed instances policy; not modelled, left out"));
         }
+        Ok(spec)
     }
 
-    // The deployment group.
-    let config = match a.read("get-deployment-config.json")? {
-        Some(c) => {
-            let info = c.get("deploymentConfigInfo").unwrap_or(&Value::Null);
-            let name = s(info, "deploymentConfigName").unwrap_or_default();
-            match name.strip_prefix("CodeDeployDefault.") {
-                Some(short) => ConfigSpec::Named(short.to_string()),
-                None => {
-                    let hosts = info.get("minimumHealthyHosts").unwrap_or(&Value::Null);
-                    ConfigSpec::Custom {
-                        kind: s(hosts, "type").unwrap_or("HOST_COUNT").to_string(),
-                        value: i(hosts, "value").unwrap_or(1).max(0) as u32,
-                        zonal: info.get("zonalConfig").map(zonal_of),
+    /// The deployment group: its groups, load balancers, configuration, rollback and traffic control.
+    fn deployment_group(&mut self, dg: &Value) -> anyhow::Result<DeploymentGroup> {
+        let config = match self.a.read("get-deployment-config.json")? {
+            Some(c) => {
+                let info = c.get("deploymentConfigInfo").unwrap_or(&Value::Null);
+                let name = s(info, "deploymentConfigName").unwrap_or_default();
+                match name.strip_prefix("CodeDeployDefault.") {
+                    Some(short) => ConfigSpec::Named(short.to_string()),
+                    None => {
+                        let hosts = info.get("minimumHealthyHosts").unwrap_or(&Value::Null);
+                        ConfigSpec::Custom {
+                            kind: s(hosts, "type").unwrap_or("HOST_COUNT").to_string(),
+                            value: i(hosts, "value").unwrap_or(1).max(0) as u32,
+                            zonal: info.get("zonalConfig").map(zonal_of),
+                        }
                     }
                 }
             }
+            None => {
+                let name = s(dg, "deploymentConfigName").unwrap_or("CodeDeployDefault.OneAtATime");
+                ConfigSpec::Named(
+                    name.strip_prefix("CodeDeployDefault.")
+                        .ok_or_else(|| {
+                            anyhow!("the deployment group uses {name}: its get-deployment-config.json is needed")
+                        })?
+                        .to_string(),
+                )
+            }
+        };
+        let lb_info = dg.get("loadBalancerInfo").unwrap_or(&Value::Null);
+        let rollback = dg.get("autoRollbackConfiguration").is_some_and(|r| {
+            r.get("enabled").and_then(Value::as_bool) == Some(true)
+                && list(r, "events").iter().any(|e| e == "DEPLOYMENT_FAILURE")
+        });
+        let style = dg.get("deploymentStyle").unwrap_or(&Value::Null);
+        if s(style, "deploymentType") == Some("BLUE_GREEN") {
+            self.notes
+                .push("the deployment group is BLUE_GREEN: rehearsed as an in-place deployment".into());
         }
-        None => {
-            let name = s(dg, "deploymentConfigName").unwrap_or("CodeDeployDefault.OneAtATime");
-            ConfigSpec::Named(
-                name.strip_prefix("CodeDeployDefault.")
-                    .ok_or_else(|| {
-                        anyhow!("the deployment group uses {name}: its get-deployment-config.json is needed")
-                    })?
-                    .to_string(),
-            )
-        }
-    };
-    let lb_info = dg.get("loadBalancerInfo").unwrap_or(&Value::Null);
-    let rollback = dg.get("autoRollbackConfiguration").is_some_and(|r| {
-        r.get("enabled").and_then(Value::as_bool) == Some(true)
-            && list(r, "events").iter().any(|e| e == "DEPLOYMENT_FAILURE")
-    });
-    let style = dg.get("deploymentStyle").unwrap_or(&Value::Null);
-    if s(style, "deploymentType") == Some("BLUE_GREEN") {
-        notes.push("the deployment group is BLUE_GREEN: rehearsed as an in-place deployment".into());
+        let group = DeploymentGroup {
+            name: s(dg, "deploymentGroupName").unwrap_or("web-dg").to_string(),
+            autoscaling_groups: list(dg, "autoScalingGroups")
+                .iter()
+                .filter_map(|g| s(g, "name").map(str::to_string))
+                .collect(),
+            standalone_instances: false,
+            config,
+            rollback,
+            traffic_control: s(style, "deploymentOption") == Some("WITH_TRAFFIC_CONTROL"),
+            target_groups: list(lb_info, "targetGroupInfoList")
+                .iter()
+                .filter_map(|t| s(t, "name").map(str::to_string))
+                .collect(),
+            load_balancers: list(lb_info, "elbInfoList")
+                .iter()
+                .filter_map(|t| s(t, "name").map(str::to_string))
+                .collect(),
+            termination_hook: dg.get("terminationHookEnabled").and_then(Value::as_bool) == Some(true),
+            outdated_instances_strategy: if s(dg, "outdatedInstancesStrategy") == Some("IGNORE") {
+                OutdatedStrategy::Ignore
+            } else {
+                OutdatedStrategy::Update
+            },
+        };
+        anyhow::ensure!(
+            !group.autoscaling_groups.is_empty(),
+            "get-deployment-group.json: the deployment group has no Auto Scaling group (instances by tag are not imported)"
+        );
+        Ok(group)
     }
-    let group = DeploymentGroup {
-        name: s(dg, "deploymentGroupName").unwrap_or("web-dg").to_string(),
-        autoscaling_groups: list(dg, "autoScalingGroups")
-            .iter()
-            .filter_map(|g| s(g, "name").map(str::to_string))
-            .collect(),
-        standalone_instances: false,
-        config,
-        rollback,
-        traffic_control: s(style, "deploymentOption") == Some("WITH_TRAFFIC_CONTROL"),
-        target_groups: list(lb_info, "targetGroupInfoList")
-            .iter()
-            .filter_map(|t| s(t, "name").map(str::to_string))
-            .collect(),
-        load_balancers: list(lb_info, "elbInfoList")
-            .iter()
-            .filter_map(|t| s(t, "name").map(str::to_string))
-            .collect(),
-        termination_hook: dg.get("terminationHookEnabled").and_then(Value::as_bool) == Some(true),
-        outdated_instances_strategy: if s(dg, "outdatedInstancesStrategy") == Some("IGNORE") {
-            OutdatedStrategy::Ignore
-        } else {
-            OutdatedStrategy::Update
-        },
-    };
-    anyhow::ensure!(
-        !group.autoscaling_groups.is_empty(),
-        "get-deployment-group.json: the deployment group has no Auto Scaling group (instances by tag are not imported)"
-    );
-    Ok(Imported {
-        world: WorldSpec {
-            target_groups,
-            load_balancers,
-            classic_load_balancers,
-            groups,
-            ..Default::default()
-        },
-        group,
-        notes,
-    })
 }
 
 /// The scenario and world files of an import, as text.

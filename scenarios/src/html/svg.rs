@@ -165,6 +165,269 @@ impl Canvas {
     }
 }
 
+impl Canvas {
+    /// The deployments row: each deployment's span, named.
+    fn deployments_row(&mut self, t: &Timeline, deployments: &Deployments, top: f64) {
+        let _ = write!(self.g, r#"<text x="8" y="{:.1}">deployments</text>"#, top + 11.0);
+        self.o.push_str(r#"<g class="deployments">"#);
+        for (from, to, min, number) in &t.minimum {
+            let line = deployments.get(number).cloned().unwrap_or_else(|| format!("#{number}"));
+            let fill = self.ink.fill(ink::DEPLOYMENT, "deployment running");
+            let title = format!(
+                "deployment {line}: {}..{}, minimum healthy {min}",
+                secs(*from),
+                secs(*to)
+            );
+            self.span("deployment", (*from, *to), top, 15.0, fill, 1.0, &title);
+            self.label(
+                (*from, *to),
+                top + 11.5,
+                &format!("{line} ({:.0} s)", to - from),
+                "#222",
+            );
+        }
+        self.o.push_str("</g>");
+    }
+
+    /// One lane per instance: its lifecycle states, its scripts' runs, its health in each load
+    /// balancer, its launch or termination.
+    fn lanes(&mut self, t: &Timeline, top: f64, end: f64) {
+        let mut y = top;
+        for (label, lane) in t.lanes.values() {
+            let h = lane_height(lane.health.len());
+            let _ = write!(
+                self.g,
+                r#"<text x="8" y="{:.1}" font-weight="600">{}</text>"#,
+                y + 13.0,
+                esc(label)
+            );
+            let _ = write!(self.o, r#"<g class="lane" data-instance="{}">"#, esc(label));
+            for (k, (from, state)) in lane.states.iter().enumerate() {
+                let to = lane.states.get(k + 1).map_or(end, |n| n.0);
+                let (colour, name) = ink::state(state);
+                let fill = self.ink.fill(colour, name);
+                let title = format!("{label} {state} {}..{}", secs(*from), secs(to));
+                self.span("state", (*from, to), y, 16.0, fill, 0.5, &title);
+            }
+            let by = y + 18.0;
+            let _ = write!(
+                self.g,
+                r#"<text x="20" y="{:.1}" class="sub">lifecycle events</text>"#,
+                by + 10.0
+            );
+            for b in &lane.bars {
+                let (colour, name) = ink::run(b.result);
+                let fill = self.ink.fill(colour, name);
+                let hook = b
+                    .script()
+                    .map_or_else(|| b.event().to_string(), |s| format!("{} {s}", b.event()));
+                let title = format!(
+                    "{label}: {} ({}..{}, {:.0} s) {}",
+                    b.what,
+                    secs(b.from),
+                    secs(b.to),
+                    b.to - b.from,
+                    b.detail
+                );
+                self.span("run", (b.from, b.to), by, 13.0, fill, 2.0, &title);
+                self.label(
+                    (b.from, b.to),
+                    by + 10.0,
+                    &format!("{hook} {:.0}s", b.to - b.from),
+                    "#fff",
+                );
+            }
+            let mut hy = by + 16.0;
+            for (lb, states) in &lane.health {
+                let _ = write!(
+                    self.g,
+                    r#"<text x="20" y="{:.1}" class="sub">{}</text>"#,
+                    hy + 6.0,
+                    esc(&short(lb))
+                );
+                for (k, (from, h)) in states.iter().enumerate() {
+                    if *h == Health::Unregistered {
+                        continue;
+                    }
+                    let to = states.get(k + 1).map_or(end, |n| n.0);
+                    let (colour, name) = ink::health(*h);
+                    let fill = self.ink.fill(colour, name);
+                    let title = format!("{label} in {lb}: {} {}..{}", h.as_str(), secs(*from), secs(to));
+                    self.span("health", (*from, to), hy, 6.0, fill, 0.5, &title);
+                }
+                hy += 7.0;
+            }
+            for ch in &lane.changes {
+                let verb = if ch.launch { "launched" } else { "terminated" };
+                let stroke = self
+                    .ink
+                    .mark(ink::CHANGE, "launch or termination (cause written beside)", Mark::Line);
+                let x = self.x(ch.at);
+                let _ = write!(
+                    self.o,
+                    r#"<g class="change"><line data-t="{0}" x1="{x:.1}" y1="{1:.1}" x2="{x:.1}" y2="{2:.1}" stroke="{stroke}" stroke-width="2"/><text class="cause" data-t="{0}" data-dx="3" x="{3:.1}" y="{4:.1}">{5} {6}</text><title>{label} {verb} at {7}: {6}</title></g>"#,
+                    ch.at,
+                    y - 1.0,
+                    y + 17.0,
+                    x + 3.0,
+                    y + 12.0,
+                    if ch.launch { "▲" } else { "✕" },
+                    ch.cause.as_str(),
+                    secs(ch.at)
+                );
+            }
+            self.o.push_str("</g>");
+            y += h;
+        }
+    }
+
+    /// Instances in the group and serving, against each deployment's minimum.
+    fn capacity(&mut self, t: &Timeline, top_y: f64, end: f64) {
+        let top = t
+            .capacity
+            .iter()
+            .map(|c| c.2.max(c.1))
+            .chain(t.minimum.iter().map(|m| m.2))
+            .max()
+            .unwrap_or(1)
+            .max(1) as f64;
+        let cy = |n: f64| top_y + CHART - (n / top) * CHART;
+        let _ = write!(
+            self.g,
+            r#"<text x="8" y="{:.1}" font-weight="600">instances</text>"#,
+            top_y - 8.0
+        );
+        y_axis(&mut self.g, top_y, top, 1.0);
+        let _ = write!(
+            self.o,
+            r##"<g class="capacity"><rect class="frame" x="{GUTTER}" y="{top_y:.1}" width="{PLOT}" height="{CHART}" fill="none" stroke="#dddddd"/>"##
+        );
+        let serving: Vec<(f64, f64)> = t.capacity.iter().map(|c| (c.0, c.1 as f64)).collect();
+        let members: Vec<(f64, f64)> = t.capacity.iter().map(|c| (c.0, c.2 as f64)).collect();
+        for (points, class, colour, name, how) in [
+            (
+                members,
+                "members",
+                ink::MEMBERS_LINE,
+                "instances in the group",
+                Mark::Dashed,
+            ),
+            (
+                serving,
+                "serving",
+                ink::SERVING_LINE,
+                "instances serving (InService, healthy)",
+                Mark::Line,
+            ),
+        ] {
+            if points.is_empty() {
+                continue;
+            }
+            let stroke = self.ink.mark(colour, name, how);
+            let mut pts: Vec<(f64, f64)> = Vec::new();
+            for (k, (at, n)) in points.iter().enumerate() {
+                if k > 0 {
+                    pts.push((*at, cy(points[k - 1].1)));
+                }
+                pts.push((*at, cy(*n)));
+            }
+            pts.push((end, cy(points.last().map_or(0.0, |p| p.1))));
+            let data: Vec<String> = pts.iter().map(|(t, y)| format!("{t},{y:.1}")).collect();
+            let drawn: Vec<String> = pts.iter().map(|(t, y)| format!("{:.1},{y:.1}", self.x(*t))).collect();
+            let dash = if how == Mark::Dashed {
+                r#" stroke-dasharray="4 3""#
+            } else {
+                ""
+            };
+            let _ = write!(
+                self.o,
+                r#"<polyline class="{class}" data-pts="{}" points="{}" fill="none" stroke="{stroke}" stroke-width="2"{dash}/>"#,
+                data.join(" "),
+                drawn.join(" ")
+            );
+        }
+        for (from, to, min, number) in &t.minimum {
+            let stroke = self
+                .ink
+                .mark(ink::MINIMUM_LINE, "deployment's minimum healthy hosts", Mark::Dashed);
+            let _ = write!(
+                self.o,
+                r#"<line class="minimum" data-a="{from}" data-b="{to}" x1="{:.1}" y1="{2:.1}" x2="{:.1}" y2="{2:.1}" stroke="{stroke}" stroke-width="2" stroke-dasharray="6 3"><title>deployment {number}: minimum healthy {min} ({3}..{4})</title></line>"#,
+                self.x(*from),
+                self.x(*to),
+                cy(*min as f64),
+                secs(*from),
+                secs(*to)
+            );
+        }
+        self.o.push_str("</g>");
+    }
+
+    /// Requests per second, stacked per bucket by what they got.
+    fn requests(&mut self, t: &Timeline, top: f64, end: f64) {
+        let width = bucket_width(self.view.to - self.view.from, end);
+        let buckets = bucket(&t.requests, width, end);
+        let peak = buckets
+            .iter()
+            .map(|b| b.total() as f64 / width)
+            .fold(0.0, f64::max)
+            .max(1.0);
+        let axis_top = peak.max(y_step(peak) * (peak / y_step(peak)).ceil());
+        let _ = write!(
+            self.g,
+            r#"<text x="8" y="{:.1}" font-weight="600">requests per second</text><text x="8" y="{:.1}" class="sub">({width:.0} s buckets)</text>"#,
+            top - 8.0,
+            top + 8.0
+        );
+        y_axis(&mut self.g, top, axis_top, 0.0);
+        let _ = write!(
+            self.o,
+            r##"<g class="requests"><rect class="frame" x="{GUTTER}" y="{top:.1}" width="{PLOT}" height="{CHART}" fill="none" stroke="#dddddd"/>"##
+        );
+        for (k, b) in buckets.iter().enumerate() {
+            if b.total() == 0 {
+                continue;
+            }
+            let (a, z) = (k as f64 * width, ((k + 1) as f64 * width).min(end));
+            let mut base = top + CHART;
+            let mut parts: Vec<(u64, &'static str, String)> = vec![
+                (b.served, ink::SERVED, "served".to_string()),
+                (
+                    b.maintenance,
+                    ink::MAINTENANCE,
+                    "maintenance page (fixed response)".to_string(),
+                ),
+            ];
+            for f in Failure::ALL {
+                parts.push((b.failed[f as usize], ink::failure(f), format!("failed: {}", f.as_str())));
+            }
+            for (n, colour, what) in parts {
+                if n == 0 {
+                    continue;
+                }
+                let rate = n as f64 / width;
+                let h = rate / axis_top * CHART;
+                base -= h;
+                let fill = self.ink.fill(colour, &what);
+                let title = format!("{}..{}: {n} {what} ({rate:.1}/s)", secs(a), secs(z));
+                let _ = write!(
+                    self.o,
+                    r#"<rect class="req" data-a="{a}" data-b="{z}" data-min="0.5" x="{:.1}" y="{base:.1}" width="{:.1}" height="{h:.1}" fill="{fill}"><title>{}</title></rect>"#,
+                    self.x(a),
+                    (self.x(z) - self.x(a) - 0.5).max(0.5),
+                    esc(&title)
+                );
+            }
+        }
+        self.o.push_str("</g>");
+    }
+}
+
+/// The height of an instance's lane with `n` load balancers.
+fn lane_height(n: usize) -> f64 {
+    16.0 + 2.0 + 13.0 + 3.0 + n as f64 * 7.0 + 8.0
+}
+
 /// Deployment number -> its line in the deployments row (`deployment 2 (v2): Succeeded`).
 pub type Deployments = BTreeMap<usize, String>;
 
@@ -196,258 +459,15 @@ pub fn svg(t: &Timeline, id: &str, view: View, deployments: &Deployments) -> Str
     let dep_top = 20.0;
     let lanes_top = dep_top + 22.0;
     let lb_rows: Vec<usize> = t.lanes.values().map(|(_, l)| l.health.len()).collect();
-    let lane_h = |n: usize| 16.0 + 2.0 + 13.0 + 3.0 + n as f64 * 7.0 + 8.0;
-    let lanes_h: f64 = lb_rows.iter().map(|n| lane_h(*n)).sum();
+    let lanes_h: f64 = lb_rows.iter().map(|n| lane_height(*n)).sum();
     let cap_top = lanes_top + lanes_h + 26.0;
     let req_top = cap_top + CHART + 40.0;
     let bottom = req_top + CHART;
 
-    // Deployments row.
-    let _ = write!(body.g, r#"<text x="8" y="{:.1}">deployments</text>"#, dep_top + 11.0);
-    body.o.push_str(r#"<g class="deployments">"#);
-    for (from, to, min, number) in &t.minimum {
-        let line = deployments.get(number).cloned().unwrap_or_else(|| format!("#{number}"));
-        let fill = body.ink.fill(ink::DEPLOYMENT, "deployment running");
-        let title = format!(
-            "deployment {line}: {}..{}, minimum healthy {min}",
-            secs(*from),
-            secs(*to)
-        );
-        body.span("deployment", (*from, *to), dep_top, 15.0, fill, 1.0, &title);
-        body.label(
-            (*from, *to),
-            dep_top + 11.5,
-            &format!("{line} ({:.0} s)", to - from),
-            "#222",
-        );
-    }
-    body.o.push_str("</g>");
-
-    // Lanes.
-    let mut y = lanes_top;
-    for (label, lane) in t.lanes.values() {
-        let h = lane_h(lane.health.len());
-        let _ = write!(
-            body.g,
-            r#"<text x="8" y="{:.1}" font-weight="600">{}</text>"#,
-            y + 13.0,
-            esc(label)
-        );
-        let _ = write!(body.o, r#"<g class="lane" data-instance="{}">"#, esc(label));
-        for (k, (from, state)) in lane.states.iter().enumerate() {
-            let to = lane.states.get(k + 1).map_or(end, |n| n.0);
-            let (colour, name) = ink::state(state);
-            let fill = body.ink.fill(colour, name);
-            let title = format!("{label} {state} {}..{}", secs(*from), secs(to));
-            body.span("state", (*from, to), y, 16.0, fill, 0.5, &title);
-        }
-        let by = y + 18.0;
-        let _ = write!(
-            body.g,
-            r#"<text x="20" y="{:.1}" class="sub">lifecycle events</text>"#,
-            by + 10.0
-        );
-        for b in &lane.bars {
-            let (colour, name) = ink::run(b.result);
-            let fill = body.ink.fill(colour, name);
-            let hook = b
-                .script()
-                .map_or_else(|| b.event().to_string(), |s| format!("{} {s}", b.event()));
-            let title = format!(
-                "{label}: {} ({}..{}, {:.0} s) {}",
-                b.what,
-                secs(b.from),
-                secs(b.to),
-                b.to - b.from,
-                b.detail
-            );
-            body.span("run", (b.from, b.to), by, 13.0, fill, 2.0, &title);
-            body.label(
-                (b.from, b.to),
-                by + 10.0,
-                &format!("{hook} {:.0}s", b.to - b.from),
-                "#fff",
-            );
-        }
-        let mut hy = by + 16.0;
-        for (lb, states) in &lane.health {
-            let _ = write!(
-                body.g,
-                r#"<text x="20" y="{:.1}" class="sub">{}</text>"#,
-                hy + 6.0,
-                esc(&short(lb))
-            );
-            for (k, (from, h)) in states.iter().enumerate() {
-                if *h == Health::Unregistered {
-                    continue;
-                }
-                let to = states.get(k + 1).map_or(end, |n| n.0);
-                let (colour, name) = ink::health(*h);
-                let fill = body.ink.fill(colour, name);
-                let title = format!("{label} in {lb}: {} {}..{}", h.as_str(), secs(*from), secs(to));
-                body.span("health", (*from, to), hy, 6.0, fill, 0.5, &title);
-            }
-            hy += 7.0;
-        }
-        for ch in &lane.changes {
-            let verb = if ch.launch { "launched" } else { "terminated" };
-            let stroke = body
-                .ink
-                .mark(ink::CHANGE, "launch or termination (cause written beside)", Mark::Line);
-            let x = body.x(ch.at);
-            let _ = write!(
-                body.o,
-                r#"<g class="change"><line data-t="{0}" x1="{x:.1}" y1="{1:.1}" x2="{x:.1}" y2="{2:.1}" stroke="{stroke}" stroke-width="2"/><text class="cause" data-t="{0}" data-dx="3" x="{3:.1}" y="{4:.1}">{5} {6}</text><title>{label} {verb} at {7}: {6}</title></g>"#,
-                ch.at,
-                y - 1.0,
-                y + 17.0,
-                x + 3.0,
-                y + 12.0,
-                if ch.launch { "▲" } else { "✕" },
-                ch.cause.as_str(),
-                secs(ch.at)
-            );
-        }
-        body.o.push_str("</g>");
-        y += h;
-    }
-
-    // Capacity against the minimum.
-    let top = t
-        .capacity
-        .iter()
-        .map(|c| c.2.max(c.1))
-        .chain(t.minimum.iter().map(|m| m.2))
-        .max()
-        .unwrap_or(1)
-        .max(1) as f64;
-    let cy = |n: f64| cap_top + CHART - (n / top) * CHART;
-    let _ = write!(
-        body.g,
-        r#"<text x="8" y="{:.1}" font-weight="600">instances</text>"#,
-        cap_top - 8.0
-    );
-    y_axis(&mut body.g, cap_top, top, 1.0);
-    let _ = write!(
-        body.o,
-        r##"<g class="capacity"><rect class="frame" x="{GUTTER}" y="{cap_top:.1}" width="{PLOT}" height="{CHART}" fill="none" stroke="#dddddd"/>"##
-    );
-    let serving: Vec<(f64, f64)> = t.capacity.iter().map(|c| (c.0, c.1 as f64)).collect();
-    let members: Vec<(f64, f64)> = t.capacity.iter().map(|c| (c.0, c.2 as f64)).collect();
-    for (points, class, colour, name, how) in [
-        (
-            members,
-            "members",
-            ink::MEMBERS_LINE,
-            "instances in the group",
-            Mark::Dashed,
-        ),
-        (
-            serving,
-            "serving",
-            ink::SERVING_LINE,
-            "instances serving (InService, healthy)",
-            Mark::Line,
-        ),
-    ] {
-        if points.is_empty() {
-            continue;
-        }
-        let stroke = body.ink.mark(colour, name, how);
-        let mut pts: Vec<(f64, f64)> = Vec::new();
-        for (k, (at, n)) in points.iter().enumerate() {
-            if k > 0 {
-                pts.push((*at, cy(points[k - 1].1)));
-            }
-            pts.push((*at, cy(*n)));
-        }
-        pts.push((end, cy(points.last().map_or(0.0, |p| p.1))));
-        let data: Vec<String> = pts.iter().map(|(t, y)| format!("{t},{y:.1}")).collect();
-        let drawn: Vec<String> = pts.iter().map(|(t, y)| format!("{:.1},{y:.1}", body.x(*t))).collect();
-        let dash = if how == Mark::Dashed {
-            r#" stroke-dasharray="4 3""#
-        } else {
-            ""
-        };
-        let _ = write!(
-            body.o,
-            r#"<polyline class="{class}" data-pts="{}" points="{}" fill="none" stroke="{stroke}" stroke-width="2"{dash}/>"#,
-            data.join(" "),
-            drawn.join(" ")
-        );
-    }
-    for (from, to, min, number) in &t.minimum {
-        let stroke = body
-            .ink
-            .mark(ink::MINIMUM_LINE, "deployment's minimum healthy hosts", Mark::Dashed);
-        let _ = write!(
-            body.o,
-            r#"<line class="minimum" data-a="{from}" data-b="{to}" x1="{:.1}" y1="{2:.1}" x2="{:.1}" y2="{2:.1}" stroke="{stroke}" stroke-width="2" stroke-dasharray="6 3"><title>deployment {number}: minimum healthy {min} ({3}..{4})</title></line>"#,
-            body.x(*from),
-            body.x(*to),
-            cy(*min as f64),
-            secs(*from),
-            secs(*to)
-        );
-    }
-    body.o.push_str("</g>");
-
-    // Requests per second, stacked per bucket.
-    let width = bucket_width(view.to - view.from, end);
-    let buckets = bucket(&t.requests, width, end);
-    let peak = buckets
-        .iter()
-        .map(|b| b.total() as f64 / width)
-        .fold(0.0, f64::max)
-        .max(1.0);
-    let axis_top = peak.max(y_step(peak) * (peak / y_step(peak)).ceil());
-    let _ = write!(
-        body.g,
-        r#"<text x="8" y="{:.1}" font-weight="600">requests per second</text><text x="8" y="{:.1}" class="sub">({width:.0} s buckets)</text>"#,
-        req_top - 8.0,
-        req_top + 8.0
-    );
-    y_axis(&mut body.g, req_top, axis_top, 0.0);
-    let _ = write!(
-        body.o,
-        r##"<g class="requests"><rect class="frame" x="{GUTTER}" y="{req_top:.1}" width="{PLOT}" height="{CHART}" fill="none" stroke="#dddddd"/>"##
-    );
-    for (k, b) in buckets.iter().enumerate() {
-        if b.total() == 0 {
-            continue;
-        }
-        let (a, z) = (k as f64 * width, ((k + 1) as f64 * width).min(end));
-        let mut base = req_top + CHART;
-        let mut parts: Vec<(u64, &'static str, String)> = vec![
-            (b.served, ink::SERVED, "served".to_string()),
-            (
-                b.maintenance,
-                ink::MAINTENANCE,
-                "maintenance page (fixed response)".to_string(),
-            ),
-        ];
-        for f in Failure::ALL {
-            parts.push((b.failed[f as usize], ink::failure(f), format!("failed: {}", f.as_str())));
-        }
-        for (n, colour, what) in parts {
-            if n == 0 {
-                continue;
-            }
-            let rate = n as f64 / width;
-            let h = rate / axis_top * CHART;
-            base -= h;
-            let fill = body.ink.fill(colour, &what);
-            let title = format!("{}..{}: {n} {what} ({rate:.1}/s)", secs(a), secs(z));
-            let _ = write!(
-                body.o,
-                r#"<rect class="req" data-a="{a}" data-b="{z}" data-min="0.5" x="{:.1}" y="{base:.1}" width="{:.1}" height="{h:.1}" fill="{fill}"><title>{}</title></rect>"#,
-                body.x(a),
-                (body.x(z) - body.x(a) - 0.5).max(0.5),
-                esc(&title)
-            );
-        }
-    }
-    body.o.push_str("</g>");
+    body.deployments_row(t, deployments, dep_top);
+    body.lanes(t, lanes_top, end);
+    body.capacity(t, cap_top, end);
+    body.requests(t, req_top, end);
 
     // Time axis (grid, top and bottom labels), under everything else.
     let mut axis = String::new();

@@ -118,7 +118,7 @@ impl Sim {
     }
 
     /// Requests `a..b` of one stream through one entrance, shared among its candidates, sent in
-    /// `window_ms` (whole seconds `window_s` for the failure windows).
+    /// `window_ms` (the whole seconds around it for the failure windows).
     fn count_stream(
         &mut self,
         entrance: &EntranceView,
@@ -145,20 +145,20 @@ impl Sim {
             let failure = match r {
                 Routed::Served { instance, .. } => {
                     let rev = installed.get(instance).cloned().unwrap_or_else(|| "(none)".into());
-                    *tally.served.entry(rev.clone()).or_default() += k;
-                    seen.served += k;
                     if duration_ms > 0 {
                         self.traffic.in_flight.push(Batch {
                             entrance: entrance.entrance.clone(),
                             label: entrance.label.clone(),
                             instance: instance.clone(),
-                            revision: rev,
+                            revision: rev.clone(),
                             from: window_ms.0,
                             to: window_ms.1,
                             count: k,
                             duration_ms,
                         });
                     }
+                    *tally.served.entry(rev).or_default() += k;
+                    seen.served += k;
                     None
                 }
                 Routed::Fixed { status, .. } => {
