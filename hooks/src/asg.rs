@@ -327,6 +327,21 @@ pub(crate) fn departing(state: &LifecycleState) -> bool {
 
 /// Waits until the instance's lifecycle state is `want`.
 async fn wait_lifecycle(ctx: &Ctx, want: LifecycleState, limit: Duration, first_look: Duration) -> Result<()> {
+    poll_lifecycle(ctx, want.as_str(), limit, first_look, |state| {
+        (*state == want).then(|| ctx.info(format!("{} is {want}", ctx.instance_id)))
+    })
+    .await
+}
+
+/// Polls the instance's lifecycle state (DescribeAutoScalingInstances) until `done` makes
+/// something of it, or `limit` ends: a timeout saying it was waiting for `want`.
+async fn poll_lifecycle<T>(
+    ctx: &Ctx,
+    want: &str,
+    limit: Duration,
+    first_look: Duration,
+    mut done: impl FnMut(&LifecycleState) -> Option<T>,
+) -> Result<T> {
     let start = ctx.clock.elapsed();
     ctx.sleep_until_reachable(first_look, limit).await?;
     loop {
@@ -355,9 +370,8 @@ async fn wait_lifecycle(ctx: &Ctx, want: LifecycleState, limit: Duration, first_
             }
             Err(e) => return Err(crate::ctx::aws_error("DescribeAutoScalingInstances", &e)),
         };
-        if state.as_ref() == Some(&want) {
-            ctx.info(format!("{} is {want}", ctx.instance_id));
-            return Ok(());
+        if let Some(out) = state.as_ref().and_then(&mut done) {
+            return Ok(out);
         }
         if ctx.clock.elapsed() - start >= limit {
             return Err(HookError::Timeout(format!(

@@ -313,6 +313,9 @@ impl ViolationKind {
     }
 }
 
+/// Why an instance failed when it was terminated while its hooks ran.
+pub const TERMINATED_DURING_DEPLOYMENT: &str = "instance terminated during the deployment";
+
 /// One violation found: its kind and what exactly was wrong. Reported as `kind: detail`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {

@@ -10,6 +10,7 @@ use crate::asg::set_tag;
 use crate::asg::split_list;
 use crate::asg::standby_key;
 use crate::asg::unmark_standby;
+use crate::asg::poll_lifecycle;
 use crate::asg::wait_lifecycle;
 use crate::asg::Group;
 use crate::asg::TAG_MIN;
@@ -122,6 +123,54 @@ pub async fn register(ctx: &Ctx, mut g: Group, lifecycle: &LifecycleState, state
     come_back(ctx, &g, state, exited).await
 }
 
+/// Waits for InService after ExitStandby: `Ok(false)` when the instance went back into Standby
+/// meanwhile, someone's EnterStandby after this ExitStandby (EnteringStandby is never on the way
+/// back; Standby counts once the instance was seen out of it, or `left` says it was).
+async fn back_in_service(ctx: &Ctx, mut left: bool) -> Result<bool> {
+    let limit = ctx.settings.in_service_timeout;
+    poll_lifecycle(ctx, LifecycleState::InService.as_str(), limit, Duration::ZERO, |state| match state {
+        LifecycleState::InService => {
+            ctx.info(format!("{} is InService", ctx.instance_id));
+            Some(true)
+        }
+        LifecycleState::EnteringStandby => Some(false),
+        LifecycleState::Standby if left => Some(false),
+        LifecycleState::Standby => None,
+        _ => {
+            left = true;
+            None
+        }
+    })
+    .await
+}
+
+/// Whether the instance is in Standby (or entering it) now.
+async fn in_standby(ctx: &Ctx) -> Result<bool> {
+    Ok(crate::asg::membership(ctx)
+        .await?
+        .is_some_and(|(_, l)| matches!(l, LifecycleState::Standby | LifecycleState::EnteringStandby)))
+}
+
+/// Back from the Standby these hooks put it in, the instance went into Standby again, put there
+/// by someone else (an operator's EnterStandby): theirs now, as deregister would find it. The
+/// hooks' record of their own Standby goes and what they changed on the group is restored, but
+/// the run fails: the instance serves nothing, and a success would let CodeDeploy count it healthy
+/// and take the next instance out beside it.
+async fn put_back_in_standby(ctx: &Ctx, g: &Group, state: &mut State) -> Result<()> {
+    ctx.warn(format!(
+        "{} went back into Standby after ExitStandby, put there by someone else: leaving it there and restoring what these hooks changed",
+        ctx.instance_id
+    ));
+    state.standby = false;
+    ctx.save(state)?;
+    let g = group(ctx, &g.name).await?;
+    restore(ctx, g, state, false).await?;
+    Err(HookError::Refused(format!(
+        "{} is in Standby again, put there by someone else after these hooks brought it back: it serves nothing, so this deployment counts it as failed rather than take another instance out beside it. ExitStandby brings it back when its owner is done",
+        ctx.instance_id
+    )))
+}
+
 /// Whether these hooks put the instance in Standby: their mark on the group, or their state file
 /// (a mark lost with a failed tag call).
 fn ours(ctx: &Ctx, g: &Group, state: &State) -> bool {
@@ -156,14 +205,8 @@ async fn come_back(ctx: &Ctx, left: &Group, state: &mut State, exited: bool) -> 
             || matches!(ctx.settings.target_groups, crate::config::TargetGroups::Listed(_))
     };
     let health_covers_pending = ctx.settings.wait_for_healthy && covered(left);
-    if !health_covers_pending {
-        wait_lifecycle(
-            ctx,
-            LifecycleState::InService,
-            ctx.settings.in_service_timeout,
-            Duration::ZERO,
-        )
-        .await?;
+    if !health_covers_pending && !back_in_service(ctx, false).await? {
+        return put_back_in_standby(ctx, left, state).await;
     }
     // Registration happens on the way through Pending, a step of its own (about two seconds after
     // ExitStandby): the first look at health allows that much for it, and at least one poll
@@ -174,7 +217,14 @@ async fn come_back(ctx: &Ctx, left: &Group, state: &mut State, exited: bool) -> 
         Duration::ZERO
     };
     if ctx.settings.wait_for_healthy {
-        wait_healthy(ctx, left, registering).await?;
+        if let Err(e) = wait_healthy(ctx, left, registering).await {
+            // Never healthy: it may have been put back into Standby meanwhile (its targets
+            // deregistered with it), which is someone else's to end, not a timeout to repair.
+            if matches!(e, HookError::Timeout(_)) && in_standby(ctx).await? {
+                return put_back_in_standby(ctx, left, state).await;
+            }
+            return Err(e);
+        }
         tg::settle_slow_start(ctx, Duration::from_secs(state.slow_start_s)).await?;
     }
     // The page not coming down in time (too few targets healthy) is reported, but only once what
@@ -194,13 +244,11 @@ async fn come_back(ctx: &Ctx, left: &Group, state: &mut State, exited: bool) -> 
     }
     let mut g = group(ctx, group_name).await?;
     if g.members.get(&ctx.instance_id) != Some(&LifecycleState::InService) {
-        wait_lifecycle(
-            ctx,
-            LifecycleState::InService,
-            ctx.settings.in_service_timeout,
-            Duration::ZERO,
-        )
-        .await?;
+        // Healthy in its load balancers or seen InService by the first wait (or never out): it
+        // has left the Standby these hooks put it in, so Standby now is someone else's.
+        if !back_in_service(ctx, true).await? {
+            return put_back_in_standby(ctx, &g, state).await;
+        }
         g = group(ctx, group_name).await?;
     }
     if ctx.settings.wait_for_healthy {

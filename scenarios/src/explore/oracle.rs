@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::plans::{Cost, Plan, OPERATOR_PROCESS};
-use crate::report::{Outcome, ViolationKind};
+use crate::report::{Outcome, Status, ViolationKind, TERMINATED_DURING_DEPLOYMENT};
 
 /// One broken property of one variant.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -60,6 +60,13 @@ pub fn judge(
             // stays until an instance comes back.
             ViolationKind::MinSizeNotRestored | ViolationKind::ProcessesNotRestored
                 if cost.capacity > 0 && o.groups.values().any(|g| g.instances.is_empty()) => {}
+            // Documented exception: a termination that lands while the repair deployment has its
+            // last instance out (a Spot interruption's two minutes end there) leaves no hook to
+            // restore the group until the next deployment, and CodeDeploy reports the repair a
+            // success, as OneAtATime does not count its last instance's failure
+            // (`spot_interruption_of_the_last_instance`).
+            ViolationKind::MinSizeNotRestored | ViolationKind::ProcessesNotRestored
+                if cost.capacity > 0 && repair_lost_its_last_instance(o) => {}
             // Documented exception: AWS keeps no record of who suspended a process, so one an
             // operator suspends while the hooks hold it is resumed with theirs. Only that: any
             // other process left suspended is still a finding.
@@ -103,6 +110,22 @@ pub fn judge(
         }
     }
     out
+}
+
+/// Whether the last deployment over the fleet succeeded although an instance of it was
+/// terminated while its hooks ran: CodeDeploy let the failure pass, which OneAtATime does for its
+/// last instance only, so no hook ran after it.
+fn repair_lost_its_last_instance(o: &Outcome) -> bool {
+    o.deployments
+        .iter()
+        .filter(|d| !d.creator.is_for_launches())
+        .next_back()
+        .is_some_and(|d| {
+            d.status == Status::Succeeded
+                && d.instances.values().any(|i| {
+                    matches!(&i.status, Status::Failed(Some(why)) if why == TERMINATED_DURING_DEPLOYMENT)
+                })
+        })
 }
 
 /// Whether a `requests_failed` detail counts only "503 no target" answers.

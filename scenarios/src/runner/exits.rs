@@ -130,8 +130,8 @@ impl Sim {
         }
         run.current = None;
         run.steps.clear();
-        run.trace.push("instance terminated during the deployment".into());
-        run.failed = Some("instance terminated during the deployment".into());
+        run.trace.push(crate::report::TERMINATED_DURING_DEPLOYMENT.into());
+        run.failed = Some(crate::report::TERMINATED_DURING_DEPLOYMENT.into());
     }
 
     /// Takes the runs that are over (nothing in flight, and no step left or a failure) out of
