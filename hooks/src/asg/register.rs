@@ -5,12 +5,12 @@ use crate::asg::delete_tag;
 use crate::asg::group;
 use crate::asg::hooks_out;
 use crate::asg::others_out;
+use crate::asg::poll_lifecycle;
 use crate::asg::read_group;
 use crate::asg::set_tag;
 use crate::asg::split_list;
 use crate::asg::standby_key;
 use crate::asg::unmark_standby;
-use crate::asg::poll_lifecycle;
 use crate::asg::wait_lifecycle;
 use crate::asg::Group;
 use crate::asg::TAG_MIN;
@@ -128,19 +128,25 @@ pub async fn register(ctx: &Ctx, mut g: Group, lifecycle: &LifecycleState, state
 /// back; Standby counts once the instance was seen out of it, or `left` says it was).
 async fn back_in_service(ctx: &Ctx, mut left: bool) -> Result<bool> {
     let limit = ctx.settings.in_service_timeout;
-    poll_lifecycle(ctx, LifecycleState::InService.as_str(), limit, Duration::ZERO, |state| match state {
-        LifecycleState::InService => {
-            ctx.info(format!("{} is InService", ctx.instance_id));
-            Some(true)
-        }
-        LifecycleState::EnteringStandby => Some(false),
-        LifecycleState::Standby if left => Some(false),
-        LifecycleState::Standby => None,
-        _ => {
-            left = true;
-            None
-        }
-    })
+    poll_lifecycle(
+        ctx,
+        LifecycleState::InService.as_str(),
+        limit,
+        Duration::ZERO,
+        |state| match state {
+            LifecycleState::InService => {
+                ctx.info(format!("{} is InService", ctx.instance_id));
+                Some(true)
+            }
+            LifecycleState::EnteringStandby => Some(false),
+            LifecycleState::Standby if left => Some(false),
+            LifecycleState::Standby => None,
+            _ => {
+                left = true;
+                None
+            }
+        },
+    )
     .await
 }
 

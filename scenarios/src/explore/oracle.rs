@@ -118,13 +118,12 @@ pub fn judge(
 fn repair_lost_its_last_instance(o: &Outcome) -> bool {
     o.deployments
         .iter()
-        .filter(|d| !d.creator.is_for_launches())
-        .next_back()
+        .rfind(|d| !d.creator.is_for_launches())
         .is_some_and(|d| {
             d.status == Status::Succeeded
-                && d.instances.values().any(|i| {
-                    matches!(&i.status, Status::Failed(Some(why)) if why == TERMINATED_DURING_DEPLOYMENT)
-                })
+                && d.instances
+                    .values()
+                    .any(|i| matches!(&i.status, Status::Failed(Some(why)) if why == TERMINATED_DURING_DEPLOYMENT))
         })
 }
 
