@@ -156,6 +156,19 @@ pub async fn traffic_control(ctx: &Ctx, deregister: bool, state: &mut State) -> 
     let got = deployment_group(ctx, app, group).await;
     let info = match got {
         Ok(info) => info,
+        // Still failing after the retries: whether CodeDeploy controls traffic is not known, and
+        // the deployment's other instances may get an answer. Going on without one would mix the
+        // two ways in one deployment: an instance the hooks take out (its processes suspended for
+        // the instances to come) followed by instances left to CodeDeploy, so nobody resumes them.
+        // Nothing is changed yet: fail, and let the next run ask again.
+        Err(e) if e.transient => {
+            ctx.warn(format!(
+                "GetDeploymentGroup: {} ({}): cannot tell whether CodeDeploy controls this deployment's traffic; changing nothing",
+                e.code.as_deref().unwrap_or("transport error"),
+                e.message
+            ));
+            return Err(crate::ctx::aws_error("GetDeploymentGroup", &e));
+        }
         Err(e) => {
             // Decided as without traffic control; a lasting refusal is not asked again.
             note_if_lasting(ctx, "codedeploy:GetDeploymentGroup", &e);
