@@ -298,79 +298,90 @@ fn secs(key: &str, v: f64, min: f64, max: f64) -> anyhow::Result<Duration> {
     Ok(Duration::from_secs_f64(v))
 }
 
+/// The config file, or the defaults without one.
+fn read_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
+    let Some(p) = path else {
+        return Ok(FileConfig::default());
+    };
+    let text = std::fs::read_to_string(p).with_context(|| format!("reading config file {}", p.display()))?;
+    toml::from_str::<FileConfig>(&text)
+        .map_err(|e| anyhow::anyhow!("config file {}: {}", p.display(), e.message()))
+        .with_context(|| format!("invalid config file {}", p.display()))
+}
+
+impl FileConfig {
+    /// The environment-and-flags layer over the file: each value given replaces the file's.
+    fn apply_flags(&mut self, flags: &Flags) -> anyhow::Result<()> {
+        let file = self;
+        let number = |v: &str, var: &str, flag: &str, what: &str| -> anyhow::Result<f64> {
+            v.trim()
+                .parse::<f64>()
+                .map_err(|_| anyhow::anyhow!("{var} / --{flag}: '{v}' is not {what}"))
+        };
+        if !flags.target_groups.is_empty() {
+            file.target_groups = Some(flags.target_groups.iter().flat_map(|s| list(s)).collect());
+        }
+        if !flags.load_balancers.is_empty() {
+            file.load_balancers = Some(flags.load_balancers.iter().flat_map(|s| list(s)).collect());
+        }
+        if let Some(v) = &flags.port {
+            let p = v
+                .trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("ELB_HOOKS_PORT / --port: '{v}' is not a port number"))?;
+            file.port = Some(p);
+        }
+        if let Some(v) = &flags.handle_processes {
+            file.handle_processes = Some(parse_bool("ELB_HOOKS_HANDLE_PROCESSES / --handle-processes", v)?);
+        }
+        if flags.no_handle_processes {
+            file.handle_processes = Some(false);
+        }
+        if !flags.processes.is_empty() {
+            file.processes = Some(flags.processes.iter().flat_map(|s| list(s)).collect());
+        }
+        if let Some(v) = &flags.instance_refresh {
+            file.instance_refresh = Some(v.trim().to_string());
+        }
+        if flags.state_dir.is_some() {
+            file.state_dir = flags.state_dir.clone();
+        }
+        if flags.log_format.is_some() {
+            file.log_format = flags.log_format.clone();
+        }
+        if let Some(v) = &flags.wait_for_healthy {
+            file.wait_for_healthy = Some(parse_bool("ELB_HOOKS_WAIT_FOR_HEALTHY / --wait-for-healthy", v)?);
+        }
+        if let Some(v) = &flags.poll_interval {
+            file.wait.poll_interval = Some(number(
+                v,
+                "ELB_HOOKS_POLL_INTERVAL",
+                "poll-interval",
+                "a number of seconds",
+            )?);
+        }
+        if let Some(v) = &flags.retry_max_attempts {
+            let n = v.trim().parse::<i64>().map_err(|_| {
+                anyhow::anyhow!("ELB_HOOKS_RETRY_MAX_ATTEMPTS / --retry-max-attempts: '{v}' is not a whole number")
+            })?;
+            file.retry.max_attempts = Some(n);
+        }
+        Ok(())
+    }
+}
+
 /// Loads the file (if any), applies the environment-and-flags layer, validates.
 pub fn load(flags: &Flags, exe_dir: Option<&Path>) -> anyhow::Result<Settings> {
     let path = flags
         .config
         .clone()
         .or_else(|| exe_dir.map(|d| d.join("elb-hooks.toml")).filter(|p| p.exists()));
-    let mut file = match &path {
-        Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("reading config file {}", p.display()))?;
-            toml::from_str::<FileConfig>(&text)
-                .map_err(|e| anyhow::anyhow!("config file {}: {}", p.display(), e.message()))
-                .with_context(|| format!("invalid config file {}", p.display()))?
-        }
-        None => FileConfig::default(),
-    };
+    let mut file = read_file(path.as_deref())?;
+    file.apply_flags(flags)?;
     let origin = |key: &str| match &path {
         Some(p) => format!("{key} (in {})", p.display()),
         None => key.to_string(),
     };
-    let number = |v: &str, var: &str, flag: &str, what: &str| -> anyhow::Result<f64> {
-        v.trim()
-            .parse::<f64>()
-            .map_err(|_| anyhow::anyhow!("{var} / --{flag}: '{v}' is not {what}"))
-    };
-    if !flags.target_groups.is_empty() {
-        file.target_groups = Some(flags.target_groups.iter().flat_map(|s| list(s)).collect());
-    }
-    if !flags.load_balancers.is_empty() {
-        file.load_balancers = Some(flags.load_balancers.iter().flat_map(|s| list(s)).collect());
-    }
-    if let Some(v) = &flags.port {
-        let p = v
-            .trim()
-            .parse()
-            .map_err(|_| anyhow::anyhow!("ELB_HOOKS_PORT / --port: '{v}' is not a port number"))?;
-        file.port = Some(p);
-    }
-    if let Some(v) = &flags.handle_processes {
-        file.handle_processes = Some(parse_bool("ELB_HOOKS_HANDLE_PROCESSES / --handle-processes", v)?);
-    }
-    if flags.no_handle_processes {
-        file.handle_processes = Some(false);
-    }
-    if !flags.processes.is_empty() {
-        file.processes = Some(flags.processes.iter().flat_map(|s| list(s)).collect());
-    }
-    if let Some(v) = &flags.instance_refresh {
-        file.instance_refresh = Some(v.trim().to_string());
-    }
-    if flags.state_dir.is_some() {
-        file.state_dir = flags.state_dir.clone();
-    }
-    if flags.log_format.is_some() {
-        file.log_format = flags.log_format.clone();
-    }
-    if let Some(v) = &flags.wait_for_healthy {
-        file.wait_for_healthy = Some(parse_bool("ELB_HOOKS_WAIT_FOR_HEALTHY / --wait-for-healthy", v)?);
-    }
-    if let Some(v) = &flags.poll_interval {
-        file.wait.poll_interval = Some(number(
-            v,
-            "ELB_HOOKS_POLL_INTERVAL",
-            "poll-interval",
-            "a number of seconds",
-        )?);
-    }
-    if let Some(v) = &flags.retry_max_attempts {
-        let n = v.trim().parse::<i64>().map_err(|_| {
-            anyhow::anyhow!("ELB_HOOKS_RETRY_MAX_ATTEMPTS / --retry-max-attempts: '{v}' is not a whole number")
-        })?;
-        file.retry.max_attempts = Some(n);
-    }
-
     let target_groups = match file.target_groups {
         None => TargetGroups::All,
         Some(v) if v.is_empty() => bail!(
