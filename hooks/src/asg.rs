@@ -333,6 +333,17 @@ async fn wait_lifecycle(ctx: &Ctx, want: LifecycleState, limit: Duration, first_
     .await
 }
 
+/// Waits for the instance to reach Standby (its drain over), from now, up to the Standby timeout.
+async fn until_standby(ctx: &Ctx) -> Result<()> {
+    wait_lifecycle(
+        ctx,
+        LifecycleState::Standby,
+        ctx.settings.standby_timeout,
+        Duration::ZERO,
+    )
+    .await
+}
+
 /// Polls the instance's lifecycle state (DescribeAutoScalingInstances) until `done` makes
 /// something of it, or `limit` ends: a timeout saying it was waiting for `want`.
 async fn poll_lifecycle<T>(

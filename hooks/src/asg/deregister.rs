@@ -14,6 +14,7 @@ use crate::asg::set_tag;
 use crate::asg::split_list;
 use crate::asg::surplus_to_terminate;
 use crate::asg::suspend;
+use crate::asg::until_standby;
 use crate::asg::wait_lifecycle;
 use crate::asg::wanted_processes;
 use crate::asg::Group;
@@ -92,13 +93,7 @@ async fn triage(
                 state.deployment_id = ctx.deployment_id.clone();
                 ctx.save(state)?;
                 keep_suspended(ctx, &mut g, state).await?;
-                wait_lifecycle(
-                    ctx,
-                    LifecycleState::Standby,
-                    ctx.settings.standby_timeout,
-                    Duration::ZERO,
-                )
-                .await?;
+                until_standby(ctx).await?;
                 return Ok(None);
             }
             if *lifecycle == LifecycleState::EnteringStandby {
@@ -109,13 +104,7 @@ async fn triage(
                     "{} is EnteringStandby, not put there by these hooks: waiting for its drain to end before the deployment goes on",
                     ctx.instance_id
                 ));
-                wait_lifecycle(
-                    ctx,
-                    LifecycleState::Standby,
-                    ctx.settings.standby_timeout,
-                    Duration::ZERO,
-                )
-                .await?;
+                until_standby(ctx).await?;
             }
             ctx.info(format!(
                 "{} is in Standby, not put there by these hooks: nothing to do",

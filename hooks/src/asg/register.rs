@@ -11,7 +11,7 @@ use crate::asg::set_tag;
 use crate::asg::split_list;
 use crate::asg::standby_key;
 use crate::asg::unmark_standby;
-use crate::asg::wait_lifecycle;
+use crate::asg::until_standby;
 use crate::asg::Group;
 use crate::asg::TAG_MIN;
 use crate::asg::TAG_PROCS;
@@ -80,13 +80,7 @@ pub async fn register(ctx: &Ctx, mut g: Group, lifecycle: &LifecycleState, state
             return Ok(());
         }
         LifecycleState::EnteringStandby => {
-            wait_lifecycle(
-                ctx,
-                LifecycleState::Standby,
-                ctx.settings.standby_timeout,
-                Duration::ZERO,
-            )
-            .await?;
+            until_standby(ctx).await?;
             g = group(ctx, group_name).await?;
             if !ours(ctx, &g, state) {
                 return leave_operators_standby(ctx, g, state).await;
