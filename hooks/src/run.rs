@@ -233,94 +233,106 @@ pub async fn run(hook: Hook, settings: Settings, log: Log, env: &dyn Fn(&str) ->
             ctx.store.clear()?;
         }
         (Hook::Deregister, None) => {
-            if let Some(which) = ctx.settings.load_balancers.clone() {
-                let mut lbs = state.classic.clone();
-                for lb in crate::classic::resolve(&ctx, &which, &state.classic).await? {
-                    if !lbs.contains(&lb) {
-                        lbs.push(lb);
-                    }
-                }
-                if lbs.is_empty() {
-                    ctx.info(
-                        "load_balancers = [\"_any_\"] and the instance is registered with none: nothing to do there",
-                    );
-                } else {
-                    state.classic = lbs.clone();
-                    ctx.save(&state)?;
-                    crate::classic::deregister(&ctx, &lbs).await?;
-                }
-            }
-            ctx.info(format!(
-                "{instance_id} is not in an Auto Scaling group: deregistering from target groups"
-            ));
-            let mut regs: Vec<Registration> = state.deregistered.clone();
-            for (t, port) in tg::configured(&ctx).await? {
-                let r = Registration {
-                    target_group_arn: t.arn,
-                    port,
-                };
-                if !regs.contains(&r) {
-                    regs.push(r);
-                }
-            }
-            if regs.is_empty() {
-                ctx.info("the instance is in no target group: nothing to do");
+            if !deregister_outside_groups(&ctx, &mut state).await? {
                 return Ok(());
             }
-            state.deregistered = regs.clone();
-            if let Some(m) = &ctx.settings.maintenance {
-                state.maintenance_priority = Some(m.priority);
-            }
-            ctx.save(&state)?;
-            let slow_start = tg::deregister(&ctx, &regs).await?;
-            state.slow_start_s = slow_start.as_secs();
-            ctx.save(&state)?;
         }
-        (Hook::Register, None) => {
-            if let Some(which) = ctx.settings.load_balancers.clone() {
-                let lbs = match (&which, state.classic.is_empty()) {
-                    (_, false) => state.classic.clone(),
-                    (crate::config::ClassicLbs::Listed(n), true) => n.clone(),
-                    _ => Vec::new(),
-                };
-                if lbs.is_empty() {
-                    ctx.info("no record of Classic Load Balancers to register with: nothing to do there");
-                } else {
-                    crate::classic::register(&ctx, &lbs).await?;
-                }
-                state.classic.clear();
-                ctx.save(&state)?;
-            }
-            ctx.info(format!(
-                "{instance_id} is not in an Auto Scaling group: registering with target groups"
-            ));
-            let regs: Vec<Registration> = if !state.deregistered.is_empty() {
-                state.deregistered.clone()
-            } else {
-                match &ctx.settings.target_groups {
-                    TargetGroups::Listed(_) => tg::configured(&ctx)
-                        .await?
-                        .into_iter()
-                        .map(|(t, port)| Registration {
-                            target_group_arn: t.arn,
-                            port,
-                        })
-                        .collect(),
-                    TargetGroups::All => {
-                        ctx.info(
-                            "target_groups = all and no record of a deregistration: no target group to register with",
-                        );
-                        Vec::new()
-                    }
-                }
-            };
-            if !regs.is_empty() {
-                let slow_start = std::time::Duration::from_secs(state.slow_start_s);
-                tg::register(&ctx, &regs, state.maintenance_priority, slow_start).await?;
-            }
-            ctx.store.clear()?;
-        }
+        (Hook::Register, None) => register_outside_groups(&ctx, &mut state).await?,
     }
     ctx.info("done");
+    Ok(())
+}
+
+/// Deregister outside Auto Scaling: the Classic Load Balancers and target groups configured (and
+/// those an earlier run recorded). `false` when there was nothing to do.
+async fn deregister_outside_groups(ctx: &Ctx, state: &mut State) -> Result<bool> {
+    if let Some(which) = ctx.settings.load_balancers.clone() {
+        let mut lbs = state.classic.clone();
+        for lb in crate::classic::resolve(ctx, &which, &state.classic).await? {
+            if !lbs.contains(&lb) {
+                lbs.push(lb);
+            }
+        }
+        if lbs.is_empty() {
+            ctx.info("load_balancers = [\"_any_\"] and the instance is registered with none: nothing to do there");
+        } else {
+            state.classic = lbs.clone();
+            ctx.save(state)?;
+            crate::classic::deregister(ctx, &lbs).await?;
+        }
+    }
+    ctx.info(format!(
+        "{} is not in an Auto Scaling group: deregistering from target groups",
+        ctx.instance_id
+    ));
+    let mut regs: Vec<Registration> = state.deregistered.clone();
+    for (t, port) in tg::configured(ctx).await? {
+        let r = Registration {
+            target_group_arn: t.arn,
+            port,
+        };
+        if !regs.contains(&r) {
+            regs.push(r);
+        }
+    }
+    if regs.is_empty() {
+        ctx.info("the instance is in no target group: nothing to do");
+        return Ok(false);
+    }
+    state.deregistered = regs.clone();
+    if let Some(m) = &ctx.settings.maintenance {
+        state.maintenance_priority = Some(m.priority);
+    }
+    ctx.save(state)?;
+    let slow_start = tg::deregister(ctx, &regs).await?;
+    state.slow_start_s = slow_start.as_secs();
+    ctx.save(state)?;
+    Ok(true)
+}
+
+/// Register outside Auto Scaling: back where deregister took the instance out (its record), or
+/// into the listed target groups.
+async fn register_outside_groups(ctx: &Ctx, state: &mut State) -> Result<()> {
+    if let Some(which) = ctx.settings.load_balancers.clone() {
+        let lbs = match (&which, state.classic.is_empty()) {
+            (_, false) => state.classic.clone(),
+            (crate::config::ClassicLbs::Listed(n), true) => n.clone(),
+            _ => Vec::new(),
+        };
+        if lbs.is_empty() {
+            ctx.info("no record of Classic Load Balancers to register with: nothing to do there");
+        } else {
+            crate::classic::register(ctx, &lbs).await?;
+        }
+        state.classic.clear();
+        ctx.save(state)?;
+    }
+    ctx.info(format!(
+        "{} is not in an Auto Scaling group: registering with target groups",
+        ctx.instance_id
+    ));
+    let regs: Vec<Registration> = if !state.deregistered.is_empty() {
+        state.deregistered.clone()
+    } else {
+        match &ctx.settings.target_groups {
+            TargetGroups::Listed(_) => tg::configured(ctx)
+                .await?
+                .into_iter()
+                .map(|(t, port)| Registration {
+                    target_group_arn: t.arn,
+                    port,
+                })
+                .collect(),
+            TargetGroups::All => {
+                ctx.info("target_groups = all and no record of a deregistration: no target group to register with");
+                Vec::new()
+            }
+        }
+    };
+    if !regs.is_empty() {
+        let slow_start = std::time::Duration::from_secs(state.slow_start_s);
+        tg::register(ctx, &regs, state.maintenance_priority, slow_start).await?;
+    }
+    ctx.store.clear()?;
     Ok(())
 }
