@@ -248,6 +248,53 @@ mod tests {
             judge(&none, &plan(crash), Cost::default(), &Ok(o))[0].property,
             "processes_not_restored"
         );
+        // The documented exceptions, and only them: a repair CodeDeploy refused before any hook
+        // ran, and a repair that lost its last instance while it was out and still succeeded.
+        let repair = |status: crate::report::Status, instance: Option<crate::report::Status>| {
+            let mut o = Outcome::default();
+            o.violations.push(crate::report::Violation::new(
+                ViolationKind::ProcessesNotRestored,
+                "web suspended",
+            ));
+            o.deployments.push(crate::report::DeploymentReport {
+                number: 2,
+                creator: crate::report::Creator::User,
+                revision: "v2".into(),
+                config: "OneAtATime".into(),
+                status,
+                instances: instance
+                    .into_iter()
+                    .map(|status| {
+                        let events = vec!["BeforeInstall bin/deregister-from-elb: ended by termination".to_string()];
+                        ("i-2".to_string(), crate::report::InstanceReport { status, events })
+                    })
+                    .collect(),
+                lowest_healthy_capacity: 1,
+                required_healthy_capacity: 1,
+                zones: Default::default(),
+                simulated_seconds: None,
+                floor_seconds: None,
+                overhead_seconds: None,
+            });
+            o
+        };
+        let refused = repair(
+            crate::report::Status::failed("HEALTH_CONSTRAINTS_INVALID: no room"),
+            None,
+        );
+        assert!(judge(&none, &plan(Cost::default()), Cost::default(), &Ok(refused)).is_empty());
+        let terminated = crate::report::Status::failed(crate::report::TERMINATED_DURING_DEPLOYMENT);
+        let lost_last = repair(crate::report::Status::Succeeded, Some(terminated.clone()));
+        assert!(judge(&none, &plan(crash), Cost::default(), &Ok(lost_last.clone())).is_empty());
+        assert!(
+            !judge(&none, &plan(Cost::default()), Cost::default(), &Ok(lost_last)).is_empty(),
+            "only when the event took an instance"
+        );
+        let failed = repair(crate::report::Status::failed("1 of 2 failed"), Some(terminated));
+        assert!(
+            !judge(&none, &plan(crash), Cost::default(), &Ok(failed)).is_empty(),
+            "a failed repair is retried, not excused"
+        );
         let err: anyhow::Result<Outcome> = Err(anyhow::anyhow!("boom"));
         assert_eq!(
             judge(&none, &plan(crash), Cost::default(), &err)[0].property,

@@ -67,6 +67,14 @@ pub fn judge(
             // (`spot_interruption_of_the_last_instance`).
             ViolationKind::MinSizeNotRestored | ViolationKind::ProcessesNotRestored
                 if cost.capacity > 0 && repair_lost_its_last_instance(o) => {}
+            // Documented exception: CodeDeploy refused the repair deployment before any hook ran
+            // (HEALTH_CONSTRAINTS_INVALID: what the event left makes its minimum unreachable), so
+            // nothing could put the group back (`zonal_zone_too_small_for_repair`).
+            ViolationKind::MinSizeNotRestored
+            | ViolationKind::ProcessesNotRestored
+            | ViolationKind::LeftInStandby
+            | ViolationKind::HooksTagsLeft
+                if repair_refused(o) => {}
             // Documented exception: AWS keeps no record of who suspended a process, so one an
             // operator suspends while the hooks hold it is resumed with theirs. Only that: any
             // other process left suspended is still a finding.
@@ -124,6 +132,18 @@ fn repair_lost_its_last_instance(o: &Outcome) -> bool {
                 && d.instances
                     .values()
                     .any(|i| matches!(&i.status, Status::Failed(Some(why)) if why == TERMINATED_DURING_DEPLOYMENT))
+        })
+}
+
+/// Whether CodeDeploy refused the last deployment over the fleet before it ran anything
+/// (HEALTH_CONSTRAINTS_INVALID).
+fn repair_refused(o: &Outcome) -> bool {
+    o.deployments
+        .iter()
+        .rfind(|d| !d.creator.is_for_launches())
+        .is_some_and(|d| {
+            matches!(&d.status, Status::Failed(Some(why)) if why.starts_with("HEALTH_CONSTRAINTS_INVALID"))
+                && d.instances.values().all(|i| i.events.is_empty())
         })
 }
 
