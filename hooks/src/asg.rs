@@ -401,13 +401,21 @@ async fn poll_lifecycle<T>(
 /// A group at AWS's tag quota cannot carry every mark: there any instance in Standby counts, the
 /// safe side.
 fn others_out(ctx: &Ctx, g: &Group) -> bool {
-    hooks_out(g, Some(&ctx.instance_id))
+    hooks_out(ctx, g, Some(&ctx.instance_id))
+}
+
+/// Whether the group may hold instances these hooks put in Standby without their mark (at AWS's
+/// tag quota, or `TAG_UNMARKED` on it): then any member out of service counts as theirs.
+fn marks_may_be_missing(g: &Group) -> bool {
+    g.tags.len() >= MAX_GROUP_TAGS || g.tags.contains_key(TAG_UNMARKED)
 }
 
 /// Whether a member of the group (but `except`) is out of service because of these hooks (see
-/// [`others_out`]).
-fn hooks_out(g: &Group, except: Option<&str>) -> bool {
-    let marks_may_be_missing = g.tags.len() >= MAX_GROUP_TAGS || g.tags.contains_key(TAG_UNMARKED);
+/// [`others_out`]). Without marks for all, every member out counts, but those CodeDeploy showed
+/// are not the deployment's (`Ctx::foreign_standby`).
+fn hooks_out(ctx: &Ctx, g: &Group, except: Option<&str>) -> bool {
+    let marks_may_be_missing = marks_may_be_missing(g);
+    let foreign = ctx.foreign_standby.lock().map(|f| f.clone()).unwrap_or_default();
     if !g.members_read {
         // Read without its members: a mark of another instance (or a missing one) says enough.
         return marks_may_be_missing
@@ -418,8 +426,43 @@ fn hooks_out(g: &Group, except: Option<&str>) -> bool {
     g.members.iter().any(|(id, s)| {
         Some(id.as_str()) != except
             && out_of_service(s)
-            && (marks_may_be_missing || g.tags.contains_key(&standby_key(id)))
+            && (g.tags.contains_key(&standby_key(id)) || (marks_may_be_missing && !foreign.contains(id)))
     })
+}
+
+/// Without marks for every instance out, asks CodeDeploy which of the group's members out of
+/// service are instances of a deployment in progress; the others are not these hooks' (an
+/// operator's Standby) and stop holding MinSize and the processes (`Ctx::foreign_standby`).
+/// Nothing is asked while marks suffice, or when this instance is the only one out.
+pub(crate) async fn sort_out_unmarked(ctx: &Ctx, g: &Group) -> Result<()> {
+    if !g.members_read || !marks_may_be_missing(g) || !others_out(ctx, g) {
+        return Ok(());
+    }
+    let Some(busy) = crate::deployment::in_progress(ctx).await? else {
+        return Ok(());
+    };
+    let foreign: Vec<String> = g
+        .members
+        .iter()
+        .filter(|(id, s)| {
+            **id != ctx.instance_id
+                && out_of_service(s)
+                && !g.tags.contains_key(&standby_key(id))
+                && !busy.contains(*id)
+        })
+        .map(|(id, _)| id.clone())
+        .collect();
+    if !foreign.is_empty() {
+        ctx.info(format!(
+            "{} out of service but in no deployment in progress ({}): not these hooks', they hold nothing back",
+            foreign.len(),
+            foreign.join(", ")
+        ));
+        if let Ok(mut f) = ctx.foreign_standby.lock() {
+            f.extend(foreign);
+        }
+    }
+    Ok(())
 }
 
 /// Whether the group, read with its members, shows no other instance these hooks (or an

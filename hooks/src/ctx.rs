@@ -86,6 +86,10 @@ pub struct Ctx {
     pub deployment_group_name: Option<String>,
     pub store: Store,
     pub rng: Mutex<fastrand::Rng>,
+    /// Members out of service that CodeDeploy shows are none of the deployment's instances in
+    /// progress: an operator's Standby, not these hooks', where the group could not carry a mark
+    /// for every instance out (see `asg::hooks_out`).
+    pub foreign_standby: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Ctx {

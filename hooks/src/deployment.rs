@@ -100,6 +100,65 @@ pub async fn rest(ctx: &Ctx) -> Result<Rest> {
     Ok(Rest::Done)
 }
 
+/// The instances of the group's deployments that are in progress now (CodeDeploy's
+/// `InProgress` targets of each active deployment); `None` (logged) when CodeDeploy cannot be
+/// asked.
+pub async fn in_progress(ctx: &Ctx) -> Result<Option<Vec<String>>> {
+    let Some((app, group)) = names(ctx) else {
+        return Ok(None);
+    };
+    if ctx.store.codedeploy_unavailable(&ctx.deployment_id).is_some() {
+        return Ok(None);
+    }
+    let listed = ctx
+        .call("ListDeployments", || {
+            ctx.codedeploy.call(
+                "ListDeployments",
+                json!({
+                    "applicationName": app,
+                    "deploymentGroupName": group,
+                    "includeOnlyStatuses": ["InProgress", "Baking", "Ready"],
+                }),
+            )
+        })
+        .await;
+    let ids = match listed {
+        Ok(out) => strings(&out["deployments"]),
+        Err(e) => {
+            unanswered(ctx, "codedeploy:ListDeployments", &e);
+            return Ok(None);
+        }
+    };
+    let mut busy = Vec::new();
+    for id in ids {
+        let got = ctx
+            .call("ListDeploymentTargets", || {
+                ctx.codedeploy.call(
+                    "ListDeploymentTargets",
+                    json!({ "deploymentId": id, "targetFilters": { "TargetStatus": ["InProgress"] } }),
+                )
+            })
+            .await;
+        match got {
+            Ok(out) => busy.extend(strings(&out["targetIds"])),
+            Err(e) => {
+                unanswered(ctx, "codedeploy:ListDeploymentTargets", &e);
+                return Ok(None);
+            }
+        }
+    }
+    Ok(Some(busy))
+}
+
+/// Logs why the instances in progress are not known: every member out of service keeps counting.
+fn unanswered(ctx: &Ctx, what: &str, e: &crate::ctx::AwsFailure) {
+    note_if_lasting(ctx, what, e);
+    ctx.info(format!(
+        "no answer to {what} ({}): every instance out of service still counts as these hooks'",
+        e.code.as_deref().unwrap_or("transport error")
+    ));
+}
+
 /// How many of `ids` are still members of an Auto Scaling group, on their way in or in service
 /// (not terminating, terminated, detaching or detached). One DescribeAutoScalingInstances per 50
 /// (AWS's limit per call); none when `ids` is empty.

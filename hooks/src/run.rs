@@ -177,6 +177,7 @@ pub async fn run(hook: Hook, settings: Settings, log: Log, env: &dyn Fn(&str) ->
         deployment_group_name: env("DEPLOYMENT_GROUP_NAME").filter(|s| !s.is_empty()),
         store,
         rng: Mutex::new(seed.map(fastrand::Rng::with_seed).unwrap_or_default()),
+        foreign_standby: Mutex::default(),
     };
     ctx.info(format!(
         "{} on {instance_id} (deployment {deployment_id}, group {deployment_group}, event {})",

@@ -397,6 +397,7 @@ pub async fn restore(ctx: &Ctx, mut g: Group, state: &mut State, healthy_now: bo
         // Who else is out decides everything below: read the members.
         g = group(ctx, group_name).await?;
     }
+    crate::asg::sort_out_unmarked(ctx, &g).await?;
     let mut transient_failures = 0u32;
     // Once MinSize is back to the original with nobody else out, its record goes with the
     // processes record and the Standby mark, in one call.
@@ -584,7 +585,7 @@ async fn resume_recorded(ctx: &Ctx, name: &str) -> Result<()> {
     let Some(record) = g.tags.get(TAG_PROCS).map(|v| split_list(v)) else {
         return Ok(());
     };
-    if hooks_out(&g, None) {
+    if hooks_out(ctx, &g, None) {
         ctx.info(format!(
             "{name}, also in the deployment group, has instances still out: its processes stay suspended for them"
         ));
