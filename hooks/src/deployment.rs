@@ -49,33 +49,14 @@ pub async fn rest(ctx: &Ctx) -> Result<Rest> {
             "{why} (found by an earlier run in this deployment: not asked again)"
         )));
     }
-    let listed = ctx
-        .call("ListDeployments", || {
-            ctx.codedeploy.call(
-                "ListDeployments",
-                json!({
-                    "applicationName": app,
-                    "deploymentGroupName": group,
-                    "includeOnlyStatuses": ["Created", "Queued", "InProgress", "Baking", "Ready"],
-                }),
-            )
-        })
-        .await;
-    let ids: Vec<String> = match listed {
-        Ok(out) => strings(&out["deployments"]),
+    let listed = deployments(ctx, app, group, &["Created", "Queued", "InProgress", "Baking", "Ready"]).await;
+    let ids = match listed {
+        Ok(ids) => ids,
         Err(e) => return Ok(unknown(ctx, "codedeploy:ListDeployments", &e)),
     };
     for id in ids {
-        let got = ctx
-            .call("ListDeploymentTargets", || {
-                ctx.codedeploy.call(
-                    "ListDeploymentTargets",
-                    json!({ "deploymentId": id, "targetFilters": { "TargetStatus": ["Pending"] } }),
-                )
-            })
-            .await;
-        let pending = match got {
-            Ok(out) => strings(&out["targetIds"]),
+        let pending = match targets(ctx, &id, "Pending").await {
+            Ok(ids) => ids,
             Err(e) if e.code.as_deref() == Some("DeploymentNotStartedException") => {
                 return Ok(Rest::Left(format!("deployment {id} of the group has not started yet")));
             }
@@ -110,20 +91,8 @@ pub async fn in_progress(ctx: &Ctx) -> Result<Option<Vec<String>>> {
     if ctx.store.codedeploy_unavailable(&ctx.deployment_id).is_some() {
         return Ok(None);
     }
-    let listed = ctx
-        .call("ListDeployments", || {
-            ctx.codedeploy.call(
-                "ListDeployments",
-                json!({
-                    "applicationName": app,
-                    "deploymentGroupName": group,
-                    "includeOnlyStatuses": ["InProgress", "Baking", "Ready"],
-                }),
-            )
-        })
-        .await;
-    let ids = match listed {
-        Ok(out) => strings(&out["deployments"]),
+    let ids = match deployments(ctx, app, group, &["InProgress", "Baking", "Ready"]).await {
+        Ok(ids) => ids,
         Err(e) => {
             unanswered(ctx, "codedeploy:ListDeployments", &e);
             return Ok(None);
@@ -131,16 +100,8 @@ pub async fn in_progress(ctx: &Ctx) -> Result<Option<Vec<String>>> {
     };
     let mut busy = Vec::new();
     for id in ids {
-        let got = ctx
-            .call("ListDeploymentTargets", || {
-                ctx.codedeploy.call(
-                    "ListDeploymentTargets",
-                    json!({ "deploymentId": id, "targetFilters": { "TargetStatus": ["InProgress"] } }),
-                )
-            })
-            .await;
-        match got {
-            Ok(out) => busy.extend(strings(&out["targetIds"])),
+        match targets(ctx, &id, "InProgress").await {
+            Ok(ids) => busy.extend(ids),
             Err(e) => {
                 unanswered(ctx, "codedeploy:ListDeploymentTargets", &e);
                 return Ok(None);
@@ -148,6 +109,41 @@ pub async fn in_progress(ctx: &Ctx) -> Result<Option<Vec<String>>> {
         }
     }
     Ok(Some(busy))
+}
+
+/// The group's deployments in one of `statuses` (ListDeployments).
+async fn deployments(
+    ctx: &Ctx,
+    app: &str,
+    group: &str,
+    statuses: &[&str],
+) -> std::result::Result<Vec<String>, crate::ctx::AwsFailure> {
+    let out = ctx
+        .call("ListDeployments", || {
+            ctx.codedeploy.call(
+                "ListDeployments",
+                json!({
+                    "applicationName": app,
+                    "deploymentGroupName": group,
+                    "includeOnlyStatuses": statuses,
+                }),
+            )
+        })
+        .await?;
+    Ok(strings(&out["deployments"]))
+}
+
+/// One deployment's targets with `status` (ListDeploymentTargets).
+async fn targets(ctx: &Ctx, id: &str, status: &str) -> std::result::Result<Vec<String>, crate::ctx::AwsFailure> {
+    let out = ctx
+        .call("ListDeploymentTargets", || {
+            ctx.codedeploy.call(
+                "ListDeploymentTargets",
+                json!({ "deploymentId": id, "targetFilters": { "TargetStatus": [status] } }),
+            )
+        })
+        .await?;
+    Ok(strings(&out["targetIds"]))
 }
 
 /// Logs why the instances in progress are not known: every member out of service keeps counting.

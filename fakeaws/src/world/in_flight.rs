@@ -104,7 +104,8 @@ impl World {
         }
     }
 
-    fn is_network(&self, l: &Listener) -> bool {
+    /// Whether a listener belongs to a Network Load Balancer.
+    pub(super) fn is_network(&self, l: &Listener) -> bool {
         self.load_balancers
             .get(&l.load_balancer_arn)
             .is_some_and(|lb| lb.kind == LoadBalancerType::Network)

@@ -118,10 +118,7 @@ impl World {
         let Some(l) = self.listeners.get(listener_arn) else {
             return vec![Routed::NoListener];
         };
-        let network = self
-            .load_balancers
-            .get(&l.load_balancer_arn)
-            .is_some_and(|lb| lb.kind == LoadBalancerType::Network);
+        let network = self.is_network(l);
         let actions = if network { &l.actions[..] } else { l.actions_for(req) };
         let Some(action) = actions.iter().find(|a| a.type_name() != "redirect").or(actions.first()) else {
             return vec![Routed::NoTarget];
