@@ -292,6 +292,9 @@ pub enum ViolationKind {
     /// An instance an operator put in Standby (a scenario event) is back in service, and the
     /// operator did not bring it back: the hooks took an operator's decision.
     OperatorStandbyUndone,
+    /// A deployment reported Succeeded although the deployment to none of its instances
+    /// succeeded (CodeDeploy requires at least one): its revision would become the last good one.
+    SucceededWithoutInstance,
 }
 
 impl ViolationKind {
@@ -309,6 +312,7 @@ impl ViolationKind {
             ViolationKind::HooksTagsLeft => "hooks_tags_left",
             ViolationKind::ProtectionChanged => "protection_changed",
             ViolationKind::OperatorStandbyUndone => "operator_standby_undone",
+            ViolationKind::SucceededWithoutInstance => "succeeded_without_instance",
         }
     }
 }

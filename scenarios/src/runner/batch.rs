@@ -173,6 +173,7 @@ impl Sim {
             }
         };
         if run.failed.is_none() {
+            d.succeeded += 1;
             self.running_rev.insert(run.instance.clone(), d.revision.clone());
         }
         d.report.instances.insert(
@@ -207,10 +208,18 @@ impl Sim {
                 .instances
                 .insert(label, InstanceReport::skipped("deployment stopped"));
         }
-        let ok = d.stopped.is_none() && (d.failed < d.n || d.n == 0);
+        // CodeDeploy's rule: the deployment to at least one instance must succeed, whatever
+        // the minimum healthy hosts (instances terminated before their turn count for nothing).
+        let ok = d.stopped.is_none() && (d.succeeded > 0 || d.n == 0);
         d.report.status = match &d.stopped {
             Some(why) => Status::failed(why.clone()),
-            None if !ok => Status::failed(format!("all {} instances failed", d.n)),
+            None if !ok && d.failed == d.n => Status::failed(format!("all {} instances failed", d.n)),
+            None if !ok => Status::failed(format!(
+                "no instance succeeded ({} failed, {} skipped of {})",
+                d.failed,
+                d.n - d.failed,
+                d.n
+            )),
             None => Status::Succeeded,
         };
         if let Some((cap, _)) = self.min_capacity {
@@ -279,6 +288,7 @@ pub(super) struct Batch {
     pub(super) runs: Vec<Run>,
     pub(super) done: usize,
     pub(super) failed: usize,
+    pub(super) succeeded: usize,
     /// Why the deployment stopped starting instances, once it did.
     pub(super) stopped: Option<String>,
     /// A zonal deployment's zones.
@@ -311,6 +321,7 @@ impl Batch {
             runs: Vec::new(),
             done: 0,
             failed: 0,
+            succeeded: 0,
             stopped: None,
             zonal: None,
             report: DeploymentReport {

@@ -1,5 +1,5 @@
 //! The invariants every deployment must keep, each checked once the scenario is over and recorded
-//! as a typed violation: groups restored (MinSize, processes, nothing left in Standby, no hooks'
+//! as a typed violation: deployments that succeed on at least one instance, groups restored (MinSize, processes, nothing left in Standby, no hooks'
 //! tags), an operator's Standby left alone, scale-in protection as it began, capacity at its minimum, no maintenance page over a
 //! healthy target, follow-ups only for new instances, no failed request, probes agreeing.
 
@@ -7,7 +7,7 @@ use fakeaws::model::{Group, Lifecycle, TargetHealthState};
 use fakeaws::World;
 
 use super::Sim;
-use crate::report::{Creator, Outcome, Violation, ViolationKind};
+use crate::report::{Creator, Outcome, Status, Violation, ViolationKind};
 
 impl Sim {
     fn violation(&mut self, kind: ViolationKind, detail: String) {
@@ -136,6 +136,30 @@ impl Sim {
         }
         for detail in below {
             self.violation(ViolationKind::CapacityBelowMinimum, detail);
+        }
+    }
+
+    /// A deployment over instances succeeds only if the deployment to at least one of them did
+    /// (CodeDeploy's rule, whatever the minimum healthy hosts): otherwise its revision, which
+    /// runs nowhere, becomes the one every later launch and rollback deploys.
+    pub(super) fn check_successes(&mut self) {
+        let found: Vec<String> = self
+            .engine
+            .reports
+            .iter()
+            .filter(|d| d.status == Status::Succeeded && !d.instances.is_empty())
+            .filter(|d| d.instances.values().all(|i| i.status != Status::Succeeded))
+            .map(|d| {
+                format!(
+                    "deployment {} of {} succeeded with none of its {} instance(s) succeeded",
+                    d.number,
+                    d.revision,
+                    d.instances.len()
+                )
+            })
+            .collect();
+        for detail in found {
+            self.violation(ViolationKind::SucceededWithoutInstance, detail);
         }
     }
 

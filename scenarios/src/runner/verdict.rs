@@ -80,6 +80,7 @@ impl Sim {
             }
         }
         self.check_capacity();
+        self.check_successes();
         self.check_maintenance_page(&w);
         self.check_follow_ups();
         out.traffic = self.traffic_report();
