@@ -66,10 +66,7 @@ pub fn main(hook: Hook) -> ExitCode {
         Err(e) => e.exit(),
     };
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let exe_dir = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent().map(|d| d.to_path_buf()));
-    let settings = match config::load(&cli.flags, exe_dir.as_deref()) {
+    let settings = match config::load(&cli.flags, exe_dir().as_deref()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{}: configuration: {e:#}", hook.name());
@@ -336,4 +333,19 @@ async fn register_outside_groups(ctx: &Ctx, state: &mut State) -> Result<()> {
     }
     ctx.store.clear()?;
     Ok(())
+}
+
+/// The folder `elb-hooks.toml` is looked for in: the binary's as it was started (the agent runs
+/// `bin/deregister-from-elb` of the revision, which may be a symbolic link to an installed
+/// binary), else the executable's own when it was found on `PATH`.
+fn exe_dir() -> Option<std::path::PathBuf> {
+    let invoked = std::env::args_os()
+        .next()
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.components().count() > 1);
+    let path = match invoked {
+        Some(p) => std::path::absolute(p).ok()?,
+        None => std::env::current_exe().ok()?,
+    };
+    path.parent().map(std::path::Path::to_path_buf)
 }

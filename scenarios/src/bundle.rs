@@ -92,6 +92,17 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<Entry>) -> anyhow::Result<()> {
 
 /// Collects the revision's files, sorted by path.
 pub fn collect(input: &Input) -> anyhow::Result<Vec<Entry>> {
+    collect_reading(input, true)
+}
+
+/// [`collect`] for a caller that links the hook binaries from `hooks_dir` instead of copying
+/// them (the simulation stages a revision per scenario): their entries carry no bytes, and they
+/// are checked to exist, not read (40 MB a revision otherwise).
+pub fn collect_unread_binaries(input: &Input) -> anyhow::Result<Vec<Entry>> {
+    collect_reading(input, false)
+}
+
+fn collect_reading(input: &Input, read_binaries: bool) -> anyhow::Result<Vec<Entry>> {
     if !input.app.is_dir() {
         bail!("--app {}: not a folder", input.app.display());
     }
@@ -117,7 +128,13 @@ pub fn collect(input: &Input) -> anyhow::Result<Vec<Entry>> {
     }
     for b in ["deregister-from-elb", "register-with-elb"] {
         let p = input.hooks_dir.join(b);
-        let data = std::fs::read(&p).with_context(|| format!("{} is not built", p.display()))?;
+        let data = if read_binaries {
+            std::fs::read(&p).with_context(|| format!("{} is not built", p.display()))?
+        } else if p.is_file() {
+            Vec::new()
+        } else {
+            anyhow::bail!("{} is not built", p.display())
+        };
         entries.retain(|e| e.path != format!("bin/{b}"));
         entries.push(Entry {
             path: format!("bin/{b}"),

@@ -71,15 +71,33 @@ pub fn hook_binaries() -> &'static [&'static str] {
 
 /// Default paths for running the shipped scenarios, with the hook binaries in `hooks_bin`.
 pub fn default_paths(hooks_bin: PathBuf) -> runner::Paths {
-    // Scratch space: `SCENARIOS_WORK_DIR`, or next to the binaries.
     let work = std::env::var_os("SCENARIOS_WORK_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| hooks_bin.join("scenario-work"));
+        .unwrap_or_else(|| default_work_dir(&hooks_bin));
     runner::Paths {
         revisions: scenarios_dir().join("revisions"),
         hooks_bin,
         work,
         logs: None,
+    }
+}
+
+/// Scratch space when `SCENARIOS_WORK_DIR` is not set. A run creates and removes thousands of
+/// small files (instance folders, script logs, the hooks' state files, fsynced): in memory
+/// (`/dev/shm/codedeploy-elb-hooks-scenarios-UID`) when the system has a tmpfs there with at least
+/// 1 GiB free, about 1.5 times as fast as a disk; else `scenario-work` beside the binaries.
+fn default_work_dir(hooks_bin: &Path) -> PathBuf {
+    const ROOM: u64 = 1 << 30;
+    let shm = Path::new("/dev/shm");
+    let roomy = rustix::fs::statvfs(shm).is_ok_and(|s| s.f_bavail.saturating_mul(s.f_frsize) >= ROOM);
+    if shm.is_dir() && roomy {
+        // One folder per user: another user's is not writable.
+        shm.join(format!(
+            "codedeploy-elb-hooks-scenarios-{}",
+            rustix::process::getuid().as_raw()
+        ))
+    } else {
+        hooks_bin.join("scenario-work")
     }
 }
 

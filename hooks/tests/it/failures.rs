@@ -24,6 +24,26 @@ async fn bad_config_fails_before_any_aws_call() {
     assert!(out.stderr.contains("port"), "{}", out.stderr);
 }
 
+/// The config is found beside the binary as it is started: a revision's `bin/` holding a
+/// symbolic link to an installed binary uses the revision's `elb-hooks.toml`.
+#[tokio::test]
+async fn config_beside_a_symbolic_link_is_the_ones_used() {
+    let env = Env::new().await;
+    let g = env.asg_world(1, 3, 2);
+    let id = env.members(&g)[0].clone();
+    let bin = env.state_dir.join("revision").join("bin");
+    std::fs::create_dir_all(&bin).expect("dir");
+    let link = bin.join("deregister-from-elb");
+    std::os::unix::fs::symlink(DEREGISTER, &link).expect("symlink");
+    std::fs::write(bin.join("elb-hooks.toml"), "handle_procs = true\n").expect("write");
+    let before = env.fake().metrics.call_counts();
+    let out = env.run(link.to_str().expect("utf-8 path"), &id).await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("handle_procs"), "{}", out.stderr);
+    assert!(out.stderr.contains(&bin.display().to_string()), "{}", out.stderr);
+    assert_eq!(env.fake().metrics.call_counts(), before);
+}
+
 #[tokio::test]
 async fn help_describes_the_hook() {
     let out = std::process::Command::new(DEREGISTER)

@@ -7,7 +7,7 @@ use super::{Revision, Sim};
 use crate::appspec;
 
 impl Sim {
-    /// Stages each revision: its folder, the hook binaries (hard links) and their config.
+    /// Stages each revision: its folder, the hook binaries (links) and their config.
     pub(super) fn stage_revisions(&mut self) -> anyhow::Result<()> {
         for rev in self.sc.revisions.clone() {
             self.stage_revision(&rev)?;
@@ -28,7 +28,7 @@ impl Sim {
                     (crate::bundle::read(&bytes)?, false)
                 }
                 // The same collection and validation as `cargo xtask bundle`; the binaries become
-                // hard links rather than copies (a hundred instances share them).
+                // links rather than copies (a hundred instances share them).
                 None => {
                     let config = match &rev.hooks_config {
                         Some(text) => {
@@ -44,7 +44,8 @@ impl Sim {
                         config,
                         hooks_dir: self.hooks_bin.clone(),
                     };
-                    let entries = crate::bundle::collect(&input).with_context(|| format!("revision {}", rev.name))?;
+                    let entries = crate::bundle::collect_unread_binaries(&input)
+                        .with_context(|| format!("revision {}", rev.name))?;
                     crate::bundle::validate(&entries).with_context(|| format!("revision {}", rev.name))?;
                     (entries, true)
                 }
@@ -55,12 +56,12 @@ impl Sim {
                     std::fs::create_dir_all(p)?;
                 }
                 let from = self.hooks_bin.join(e.path.trim_start_matches("bin/"));
-                if link_binaries
-                    && e.path.starts_with("bin/")
-                    && e.mode == 0o755
-                    && from.exists()
-                    && std::fs::hard_link(&from, &to).is_ok()
-                {
+                // The hook binaries (collected unread): a hard link where the work folder shares
+                // their file system, else a symbolic link (a work folder in memory), else a copy.
+                if link_binaries && e.path.starts_with("bin/") && e.mode == 0o755 && from.is_file() {
+                    if std::fs::hard_link(&from, &to).is_err() && std::os::unix::fs::symlink(&from, &to).is_err() {
+                        std::fs::copy(&from, &to).with_context(|| format!("copying {}", from.display()))?;
+                    }
                     continue;
                 }
                 std::fs::write(&to, &e.data)?;
