@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
 use crate::clock::iso;
+use crate::model::Instance;
 use crate::state::Fake;
 
 const TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
@@ -39,36 +40,61 @@ pub async fn handle(fake: &Fake, id: &str, path: &str, method: &Method, headers:
     };
     let now = fake.clock.now_ms();
     if path == "latest/api/token" {
-        if method != Method::PUT {
-            return plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
-        }
-        if headers.contains_key("x-forwarded-for") {
-            return plain(StatusCode::FORBIDDEN, "Forbidden");
-        }
-        let ttl = headers
-            .get(TTL_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<i64>().ok());
-        let Some(ttl) = ttl.filter(|t| (1..=21600).contains(t)) else {
-            return plain(
-                StatusCode::BAD_REQUEST,
-                "Bad Request: token TTL must be 1 to 21600 seconds",
-            );
-        };
-        let token = format!("AQAEA{:016x}{:08x}", fastrand::u64(..), ttl);
-        fake.tokens
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(token.clone(), (id.to_string(), now + ttl * 1000));
-        let mut r = plain(StatusCode::OK, token);
-        if let Ok(v) = HeaderValue::from_str(&ttl.to_string()) {
-            r.headers_mut().insert(TTL_HEADER, v);
-        }
-        return r;
+        return issue_token(fake, id, method, headers, now);
     }
     if method != Method::GET {
         return plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
     }
+    if let Err(refused) = check_token(fake, id, headers, now) {
+        return refused;
+    }
+    let target = target_state(fake, &inst, path);
+    let ctx = Answer {
+        fake,
+        inst: &inst,
+        account: &account,
+        target,
+        now,
+    };
+    match ctx.body(path.trim_end_matches('/')) {
+        Some(body) => plain(StatusCode::OK, body),
+        None => plain(StatusCode::NOT_FOUND, "Not Found"),
+    }
+}
+
+/// `PUT latest/api/token`: an IMDSv2 session token for 1 to 21600 seconds (refused through a
+/// proxy, as EC2 refuses a request with `X-Forwarded-For`).
+fn issue_token(fake: &Fake, id: &str, method: &Method, headers: &HeaderMap, now: i64) -> Response {
+    if method != Method::PUT {
+        return plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+    }
+    if headers.contains_key("x-forwarded-for") {
+        return plain(StatusCode::FORBIDDEN, "Forbidden");
+    }
+    let ttl = headers
+        .get(TTL_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    let Some(ttl) = ttl.filter(|t| (1..=21600).contains(t)) else {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            "Bad Request: token TTL must be 1 to 21600 seconds",
+        );
+    };
+    let token = format!("AQAEA{:016x}{:08x}", fastrand::u64(..), ttl);
+    fake.tokens
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(token.clone(), (id.to_string(), now + ttl * 1000));
+    let mut r = plain(StatusCode::OK, token);
+    if let Ok(v) = HeaderValue::from_str(&ttl.to_string()) {
+        r.headers_mut().insert(TTL_HEADER, v);
+    }
+    r
+}
+
+/// A read needs a live token of this instance, or none when IMDSv1 is allowed: 401 otherwise.
+fn check_token(fake: &Fake, id: &str, headers: &HeaderMap, now: i64) -> Result<(), Response> {
     match headers.get(TOKEN_HEADER).and_then(|v| v.to_str().ok()) {
         Some(token) => {
             let valid = fake
@@ -77,120 +103,150 @@ pub async fn handle(fake: &Fake, id: &str, path: &str, method: &Method, headers:
                 .unwrap_or_else(|e| e.into_inner())
                 .get(token)
                 .is_some_and(|(owner, exp)| owner == id && *exp > now);
-            if !valid {
-                return plain(StatusCode::UNAUTHORIZED, "Unauthorized");
+            if valid {
+                Ok(())
+            } else {
+                Err(plain(StatusCode::UNAUTHORIZED, "Unauthorized"))
             }
         }
-        None if !fake.imds_v1 => return plain(StatusCode::UNAUTHORIZED, "Unauthorized"),
-        None => {}
+        None if !fake.imds_v1 => Err(plain(StatusCode::UNAUTHORIZED, "Unauthorized")),
+        None => Ok(()),
     }
-    let region = fake.region().to_string();
-    // An Auto Scaling instance's `autoscaling/target-lifecycle-state`: the steady state it is
-    // headed for, read from the world as of now (it changes with time, unlike the rest).
+}
+
+/// An Auto Scaling instance's `autoscaling/target-lifecycle-state` when `path` may show it: the
+/// steady state it is headed for, read from the world as of now (it changes with time, unlike
+/// the rest).
+fn target_state(fake: &Fake, inst: &Instance, path: &str) -> Option<&'static str> {
     let asks = path.starts_with("latest/meta-data/autoscaling") || path.trim_end_matches('/') == "latest/meta-data";
-    let target = if asks && (inst.group.is_some() || inst.lifecycle == crate::model::Lifecycle::Detached) {
-        let w = fake.world_read();
-        w.instances.get(id).map(|i| {
-            let pool = i
-                .group
-                .as_ref()
-                .and_then(|g| w.groups.get(g))
-                .and_then(|g| g.warm_pool.as_ref())
-                .map_or(crate::model::PoolState::Stopped, |p| p.pool_state);
-            target_lifecycle_state(i.lifecycle, pool)
-        })
-    } else {
-        None
-    };
-    // The categories, those of a Spot Instance's notices only once there is one.
-    let listing = [
-        ("ami-id", true),
-        ("autoscaling/", target.is_some()),
-        ("events/", inst.spot.rebalance_ms.is_some()),
-        ("instance-id", true),
-        ("instance-life-cycle", true),
-        ("instance-type", true),
-        ("local-ipv4", true),
-        ("placement/", true),
-        ("iam/", true),
-        ("spot/", inst.spot.interruption_ms.is_some()),
-    ]
-    .iter()
-    .filter(|(_, shown)| *shown)
-    .map(|(name, _)| *name)
-    .collect::<Vec<_>>()
-    .join("\n");
-    let body = match path.trim_end_matches('/') {
-        "latest/meta-data/autoscaling" if target.is_some() => "target-lifecycle-state".into(),
-        "latest/meta-data/autoscaling/target-lifecycle-state" => match target {
-            Some(t) => t.to_string(),
-            None => return plain(StatusCode::NOT_FOUND, "Not Found"),
-        },
-        "latest/meta-data/instance-id" => inst.id.clone(),
-        "latest/meta-data/instance-life-cycle" => if inst.spot.spot { "spot" } else { "on-demand" }.into(),
-        // A Spot Instance's notices, in the shapes of EC2's user guide; 404 until there is one.
-        "latest/meta-data/events/recommendations/rebalance" => match inst.spot.rebalance_ms {
-            Some(t) => format!("{{\"noticeTime\": \"{}\"}}", iso_s(t)),
-            None => return plain(StatusCode::NOT_FOUND, "Not Found"),
-        },
-        "latest/meta-data/spot/instance-action" => match inst.spot.interruption_ms {
-            Some(t) => format!("{{\"action\": \"terminate\", \"time\": \"{}\"}}", iso_s(t)),
-            None => return plain(StatusCode::NOT_FOUND, "Not Found"),
-        },
-        "latest/meta-data/spot/termination-time" => match inst.spot.interruption_ms {
-            Some(t) => iso_s(t),
-            None => return plain(StatusCode::NOT_FOUND, "Not Found"),
-        },
-        "latest/meta-data/placement/region" => region.clone(),
-        "latest/meta-data/placement/availability-zone" => inst.availability_zone.clone(),
-        "latest/meta-data/local-ipv4" => inst.private_ip.clone(),
-        "latest/meta-data/instance-type" => "t3.micro".into(),
-        "latest/meta-data/ami-id" => "ami-0fakeaws000000001".into(),
-        "latest/meta-data" => listing,
-        "latest/meta-data/events" if inst.spot.rebalance_ms.is_some() => "recommendations/".into(),
-        "latest/meta-data/events/recommendations" if inst.spot.rebalance_ms.is_some() => "rebalance".into(),
-        "latest/meta-data/spot" if inst.spot.interruption_ms.is_some() => "instance-action\ntermination-time".into(),
-        "latest/meta-data/iam/security-credentials" => inst.role.clone(),
-        "latest/meta-data/iam/info" => ec2_json(&[
-            ("Code", json!("Success")),
-            ("LastUpdated", json!(iso_s(now))),
-            (
-                "InstanceProfileArn",
-                json!(format!("arn:aws:iam::{account}:instance-profile/{}", inst.role)),
-            ),
-            ("InstanceProfileId", json!("AIPAFAKEAWS0000000001")),
-        ]),
-        p if p == format!("latest/meta-data/iam/security-credentials/{}", inst.role) => {
-            // Expiry is set against real time too: SDKs compare it with the wall clock.
-            let expires = now.max(chrono::Utc::now().timestamp_millis()) + 6 * 3600 * 1000;
-            let key = format!("ASIAFAKE{}", &inst.id[2..inst.id.len().min(14)].to_uppercase());
-            let token = format!("fakeaws-session-token-{}", inst.id);
-            fake.auth.add_credentials(
-                &key,
-                crate::protocol::sigv4::Known {
-                    secret: ROLE_SECRET.into(),
-                    token: Some(token.clone()),
-                    expires_ms: Some(expires),
-                    principal: Some(crate::protocol::sigv4::Principal {
-                        kind: crate::protocol::sigv4::PrincipalKind::Role,
-                        name: inst.role.clone(),
-                        arn: format!("arn:aws:sts::{account}:assumed-role/{}/{}", inst.role, inst.id),
-                    }),
-                },
-            );
-            ec2_json(&[
+    if !asks || (inst.group.is_none() && inst.lifecycle != crate::model::Lifecycle::Detached) {
+        return None;
+    }
+    let w = fake.world_read();
+    w.instances.get(&inst.id).map(|i| {
+        let pool = i
+            .group
+            .as_ref()
+            .and_then(|g| w.groups.get(g))
+            .and_then(|g| g.warm_pool.as_ref())
+            .map_or(crate::model::PoolState::Stopped, |p| p.pool_state);
+        target_lifecycle_state(i.lifecycle, pool)
+    })
+}
+
+/// What one instance's metadata answers with, as of `now`.
+struct Answer<'a> {
+    fake: &'a Fake,
+    inst: &'a Instance,
+    account: &'a str,
+    target: Option<&'static str>,
+    now: i64,
+}
+
+impl Answer<'_> {
+    /// The body at `path` (without a trailing `/`), or `None` for EC2's 404.
+    fn body(&self, path: &str) -> Option<String> {
+        let inst = self.inst;
+        let rebalance = inst.spot.rebalance_ms;
+        let interruption = inst.spot.interruption_ms;
+        Some(match path {
+            "latest/meta-data" => self.listing(),
+            "latest/meta-data/autoscaling" if self.target.is_some() => "target-lifecycle-state".into(),
+            "latest/meta-data/autoscaling/target-lifecycle-state" => self.target?.to_string(),
+            "latest/meta-data/instance-id" => inst.id.clone(),
+            "latest/meta-data/instance-life-cycle" => if inst.spot.spot { "spot" } else { "on-demand" }.into(),
+            // A Spot Instance's notices, in the shapes of EC2's user guide; 404 until there is one.
+            "latest/meta-data/events" if rebalance.is_some() => "recommendations/".into(),
+            "latest/meta-data/events/recommendations" if rebalance.is_some() => "rebalance".into(),
+            "latest/meta-data/events/recommendations/rebalance" => {
+                format!("{{\"noticeTime\": \"{}\"}}", iso_s(rebalance?))
+            }
+            "latest/meta-data/spot" if interruption.is_some() => "instance-action\ntermination-time".into(),
+            "latest/meta-data/spot/instance-action" => {
+                format!("{{\"action\": \"terminate\", \"time\": \"{}\"}}", iso_s(interruption?))
+            }
+            "latest/meta-data/spot/termination-time" => iso_s(interruption?),
+            "latest/meta-data/placement/region" => self.fake.region().to_string(),
+            "latest/meta-data/placement/availability-zone" => inst.availability_zone.clone(),
+            "latest/meta-data/local-ipv4" => inst.private_ip.clone(),
+            "latest/meta-data/instance-type" => "t3.micro".into(),
+            "latest/meta-data/ami-id" => "ami-0fakeaws000000001".into(),
+            "latest/meta-data/iam/security-credentials" => inst.role.clone(),
+            "latest/meta-data/iam/info" => ec2_json(&[
                 ("Code", json!("Success")),
-                ("LastUpdated", json!(iso_s(now))),
-                ("Type", json!("AWS-HMAC")),
-                ("AccessKeyId", json!(key)),
-                ("SecretAccessKey", json!(ROLE_SECRET)),
-                ("Token", json!(token)),
-                ("Expiration", json!(iso_s(expires))),
-            ])
-        }
-        // EC2's layout, key order and null keys included: the sample scripts read it with grep/awk.
-        "latest/dynamic/instance-identity/document" => ec2_json(&[
-            ("accountId", json!(account)),
+                ("LastUpdated", json!(iso_s(self.now))),
+                (
+                    "InstanceProfileArn",
+                    json!(format!("arn:aws:iam::{}:instance-profile/{}", self.account, inst.role)),
+                ),
+                ("InstanceProfileId", json!("AIPAFAKEAWS0000000001")),
+            ]),
+            p if p.strip_prefix("latest/meta-data/iam/security-credentials/") == Some(inst.role.as_str()) => {
+                self.credentials()
+            }
+            "latest/dynamic/instance-identity/document" => self.identity_document(),
+            _ => return None,
+        })
+    }
+
+    /// The categories, those of a Spot Instance's notices only once there is one.
+    fn listing(&self) -> String {
+        let inst = self.inst;
+        [
+            ("ami-id", true),
+            ("autoscaling/", self.target.is_some()),
+            ("events/", inst.spot.rebalance_ms.is_some()),
+            ("instance-id", true),
+            ("instance-life-cycle", true),
+            ("instance-type", true),
+            ("local-ipv4", true),
+            ("placement/", true),
+            ("iam/", true),
+            ("spot/", inst.spot.interruption_ms.is_some()),
+        ]
+        .iter()
+        .filter(|(_, shown)| *shown)
+        .map(|(name, _)| *name)
+        .collect::<Vec<_>>()
+        .join("\n")
+    }
+
+    /// The role's credentials, registered with the fake's signature check as they are handed out.
+    fn credentials(&self) -> String {
+        let inst = self.inst;
+        // Expiry is set against real time too: SDKs compare it with the wall clock.
+        let expires = self.now.max(chrono::Utc::now().timestamp_millis()) + 6 * 3600 * 1000;
+        let key = format!("ASIAFAKE{}", &inst.id[2..inst.id.len().min(14)].to_uppercase());
+        let token = format!("fakeaws-session-token-{}", inst.id);
+        self.fake.auth.add_credentials(
+            &key,
+            crate::protocol::sigv4::Known {
+                secret: ROLE_SECRET.into(),
+                token: Some(token.clone()),
+                expires_ms: Some(expires),
+                principal: Some(crate::protocol::sigv4::Principal {
+                    kind: crate::protocol::sigv4::PrincipalKind::Role,
+                    name: inst.role.clone(),
+                    arn: format!("arn:aws:sts::{}:assumed-role/{}/{}", self.account, inst.role, inst.id),
+                }),
+            },
+        );
+        ec2_json(&[
+            ("Code", json!("Success")),
+            ("LastUpdated", json!(iso_s(self.now))),
+            ("Type", json!("AWS-HMAC")),
+            ("AccessKeyId", json!(key)),
+            ("SecretAccessKey", json!(ROLE_SECRET)),
+            ("Token", json!(token)),
+            ("Expiration", json!(iso_s(expires))),
+        ])
+    }
+
+    /// EC2's layout, key order and null keys included: the sample scripts read it with grep/awk.
+    fn identity_document(&self) -> String {
+        let inst = self.inst;
+        ec2_json(&[
+            ("accountId", json!(self.account)),
             ("architecture", json!("x86_64")),
             ("availabilityZone", json!(inst.availability_zone)),
             ("billingProducts", Value::Null),
@@ -203,12 +259,10 @@ pub async fn handle(fake: &Fake, id: &str, path: &str, method: &Method, headers:
             ("pendingTime", json!(iso_s(inst.launched_ms))),
             ("privateIp", json!(inst.private_ip)),
             ("ramdiskId", Value::Null),
-            ("region", json!(region)),
+            ("region", json!(self.fake.region())),
             ("version", json!("2017-09-30")),
-        ]),
-        _ => return plain(StatusCode::NOT_FOUND, "Not Found"),
-    };
-    plain(StatusCode::OK, body)
+        ])
+    }
 }
 
 /// The steady state an instance in `lifecycle` is headed for, as Auto Scaling writes it into
