@@ -45,7 +45,7 @@ pub async fn handle(fake: &Fake, id: &str, path: &str, method: &Method, headers:
     if method != Method::GET {
         return plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
     }
-    if let Err(refused) = check_token(fake, id, headers, now) {
+    if let Some(refused) = token_refusal(fake, id, headers, now) {
         return refused;
     }
     let target = target_state(fake, &inst, path);
@@ -93,25 +93,18 @@ fn issue_token(fake: &Fake, id: &str, method: &Method, headers: &HeaderMap, now:
     r
 }
 
-/// A read needs a live token of this instance, or none when IMDSv1 is allowed: 401 otherwise.
-fn check_token(fake: &Fake, id: &str, headers: &HeaderMap, now: i64) -> Result<(), Response> {
-    match headers.get(TOKEN_HEADER).and_then(|v| v.to_str().ok()) {
-        Some(token) => {
-            let valid = fake
-                .tokens
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(token)
-                .is_some_and(|(owner, exp)| owner == id && *exp > now);
-            if valid {
-                Ok(())
-            } else {
-                Err(plain(StatusCode::UNAUTHORIZED, "Unauthorized"))
-            }
-        }
-        None if !fake.imds_v1 => Err(plain(StatusCode::UNAUTHORIZED, "Unauthorized")),
-        None => Ok(()),
-    }
+/// A read needs a live token of this instance, or none when IMDSv1 is allowed: the 401 otherwise.
+fn token_refusal(fake: &Fake, id: &str, headers: &HeaderMap, now: i64) -> Option<Response> {
+    let valid = match headers.get(TOKEN_HEADER).and_then(|v| v.to_str().ok()) {
+        Some(token) => fake
+            .tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(token)
+            .is_some_and(|(owner, exp)| owner == id && *exp > now),
+        None => fake.imds_v1,
+    };
+    (!valid).then(|| plain(StatusCode::UNAUTHORIZED, "Unauthorized"))
 }
 
 /// An Auto Scaling instance's `autoscaling/target-lifecycle-state` when `path` may show it: the
