@@ -39,6 +39,7 @@ impl Sim {
     /// Installs a revision's files on an instance (the copying off the runtime's threads).
     pub(super) async fn install(&mut self, id: &str, rev: &str) -> anyhow::Result<()> {
         let revision = self
+            .staged
             .revisions
             .get(rev)
             .ok_or_else(|| anyhow!("unknown revision {rev}"))?;
@@ -63,7 +64,7 @@ impl Sim {
             Ok(())
         })
         .await??;
-        let revision = &self.revisions[rev];
+        let revision = &self.staged.revisions[rev];
         // The application serves the first folder the revision installs (the data plane reads it).
         if let Some((_, dst)) = revision.spec.files.first() {
             let root = root.join(dst.trim_start_matches('/'));
@@ -115,6 +116,7 @@ impl Sim {
         script: &Script,
     ) -> anyhow::Result<Result<Current, String>> {
         let revision_dir = self
+            .staged
             .revisions
             .get(rev)
             .ok_or_else(|| anyhow!("unknown revision {rev}"))?

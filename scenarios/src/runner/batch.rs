@@ -30,7 +30,7 @@ impl Sim {
             })
             .collect();
         order.sort_by_key(|id| {
-            let rev = match self.running_rev.get(id) {
+            let rev = match self.engine.running_rev.get(id) {
                 None => 0,
                 Some(r) if r != revision => 1,
                 Some(_) => 2,
@@ -174,7 +174,7 @@ impl Sim {
         };
         if run.failed.is_none() {
             d.succeeded += 1;
-            self.running_rev.insert(run.instance.clone(), d.revision.clone());
+            self.engine.running_rev.insert(run.instance.clone(), d.revision.clone());
         }
         d.report.instances.insert(
             label,
@@ -222,7 +222,7 @@ impl Sim {
             )),
             None => Status::Succeeded,
         };
-        if let Some((cap, _)) = self.min_capacity {
+        if let Some((cap, _)) = self.engine.min_capacity {
             d.report.lowest_healthy_capacity = cap;
         }
         if let Some(z) = &d.zonal {

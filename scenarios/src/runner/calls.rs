@@ -13,14 +13,14 @@ impl Sim {
     /// events that name one of them.
     pub(super) fn calls_from_here(&mut self, deployment: usize, id: &str) {
         let base = self.fake().gates.count(id);
-        self.call_bases.push((deployment, id.to_string(), base));
+        self.triggers.call_bases.push((deployment, id.to_string(), base));
         let label = self.labels.get(id).cloned().unwrap_or_default();
         for (i, ev) in self.sc.events.iter().enumerate() {
             let w = &ev.when;
             let (Some(n), Some(d), Some(inst)) = (w.call, w.deployment, w.instance) else {
                 continue;
             };
-            if !self.fired[i] && d == deployment && label == format!("i-{inst}") {
+            if !self.triggers.fired[i] && d == deployment && label == format!("i-{inst}") {
                 self.fake().gates.arm(id, base + n as u64);
             }
         }
@@ -35,6 +35,7 @@ impl Sim {
         let label = self.labels.get(&id).cloned().unwrap_or_default();
         // Which run's call it is: the last run started on the instance below that count.
         let run = self
+            .triggers
             .call_bases
             .iter()
             .rev()
@@ -44,12 +45,12 @@ impl Sim {
         if let Some((deployment, nth)) = run {
             for (i, ev) in self.sc.events.clone().iter().enumerate() {
                 let w = &ev.when;
-                let hit = !self.fired[i]
+                let hit = !self.triggers.fired[i]
                     && w.call == Some(nth as usize)
                     && w.deployment == Some(deployment)
                     && w.instance.is_some_and(|k| label == format!("i-{k}"));
                 if hit && result.is_ok() {
-                    self.fired[i] = true;
+                    self.triggers.fired[i] = true;
                     let now = self.now();
                     self.recorder.marker(now, ev.action.describe());
                     result = self.act(&ev.action);
@@ -64,12 +65,12 @@ impl Sim {
     /// The calls each run made (explore runs record them), as trigger points.
     pub(super) fn call_points(&self) -> Vec<TriggerPoint> {
         let mut out = Vec::new();
-        for (k, (deployment, id, base)) in self.call_bases.iter().enumerate() {
+        for (k, (deployment, id, base)) in self.triggers.call_bases.iter().enumerate() {
             let Some(instance) = self.labels.get(id).and_then(|l| l.strip_prefix("i-")?.parse().ok()) else {
                 continue;
             };
             // Up to the next run on the same instance, or everything since.
-            let end = self.call_bases[k + 1..]
+            let end = self.triggers.call_bases[k + 1..]
                 .iter()
                 .find(|(_, i, _)| i == id)
                 .map_or(u64::MAX, |(_, _, b)| *b);

@@ -2,7 +2,7 @@
 //! minimum healthy hosts, CodeDeploy's failure rules, launch deployments for instances held by the
 //! deployment group's lifecycle hook, and each deployment's report.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::bail;
 use fakeaws::model::codedeploy::MinimumHealthyHostsType;
@@ -16,7 +16,8 @@ use crate::report::{Creator, DeploymentReport, InstanceReport, Status};
 use crate::schema::ConfigSpec;
 
 /// CodeDeploy's side of a run: the deployments numbered as they start, the ids CodeDeploy gave
-/// them, the one running and how far it got, the reports, and the last revision that succeeded.
+/// them, the one running and how far it got, the reports, the last revision that succeeded and
+/// what each instance last got, the capacity watch, and the lifecycle holds handled.
 #[derive(Default)]
 pub(super) struct Engine {
     /// Deployments started so far (the last one's number).
@@ -36,6 +37,16 @@ pub(super) struct Engine {
     pub(super) last_good: Option<String>,
     /// The zones of the zonal deployment running, as sampled.
     pub(super) zones: Option<ZoneWatch>,
+    /// Instance -> revision of its last successful deployment.
+    pub(super) running_rev: BTreeMap<String, String>,
+    /// The lowest serving capacity of the deployment running, and its minimum.
+    pub(super) min_capacity: Option<(usize, usize)>,
+    /// The lifecycle holds (launch or termination hook) already handled, by their tokens.
+    pub(super) handled_pending: BTreeSet<String>,
+    /// The fake's version at the last capacity census and the last look for held instances
+    /// (looked at again only when it changes).
+    pub(super) census_seen: Option<(u64, i64)>,
+    pub(super) pending_seen: Option<(u64, i64)>,
 }
 
 impl Sim {
@@ -115,11 +126,11 @@ impl Sim {
         }
         self.engine.cur_deployment = number;
         self.engine.progress = 0.0;
-        self.min_capacity = None;
-        self.census_seen = None;
+        self.engine.min_capacity = None;
+        self.engine.census_seen = None;
         self.engine.zones = d.zonal.as_ref().map(|_| ZoneWatch::default());
         self.sample_capacity();
-        let serving_at_start = self.min_capacity.map(|c| c.0).unwrap_or(0);
+        let serving_at_start = self.engine.min_capacity.map(|c| c.0).unwrap_or(0);
         d.report.required_healthy_capacity = d.report.required_healthy_capacity.min(serving_at_start);
         self.fire_events()?;
         self.play_batch(&mut d).await?;
@@ -194,17 +205,17 @@ impl Sim {
     pub(super) fn check_pending(&mut self, runs: &mut Vec<Run>) -> anyhow::Result<()> {
         // Nobody can have been held since the last look if the world has not changed.
         let version = self.fake().version();
-        if self.pending_seen == Some(version) {
+        if self.engine.pending_seen == Some(version) {
             return Ok(());
         }
-        self.pending_seen = Some(version);
+        self.engine.pending_seen = Some(version);
         let dg = self.sc.deployment_group.name.clone();
         let waiting: Vec<String> = self
             .fake()
             .rehearsal()
             .held_by(&launch_hook_name(&dg))
             .into_iter()
-            .filter(|(_, token)| self.handled_pending.insert(token.clone()))
+            .filter(|(_, token)| self.engine.handled_pending.insert(token.clone()))
             .map(|(id, _)| id)
             .collect();
         if self.sc.deployment_group.termination_hook {
@@ -214,7 +225,7 @@ impl Sim {
                 .rehearsal()
                 .held_terminating_by(&hook)
                 .into_iter()
-                .filter(|(_, token)| self.handled_pending.insert(token.clone()))
+                .filter(|(_, token)| self.engine.handled_pending.insert(token.clone()))
                 .map(|(id, _)| id)
                 .collect();
             for id in leaving {
@@ -296,7 +307,7 @@ impl Sim {
         let ok = run.failed.is_none();
         let rev = run.revision.clone();
         if ok {
-            self.running_rev.insert(run.instance.clone(), rev);
+            self.engine.running_rev.insert(run.instance.clone(), rev);
         }
         let terminating = self
             .engine

@@ -4,6 +4,25 @@
 use anyhow::anyhow;
 
 use super::Sim;
+
+/// The scenario's events as they play: which fired, where `call = N` triggers count from (each
+/// run's deployment, instance, and the instance's AWS calls before it, in order), and the
+/// CodeDeploy calls events made with their answers (for the outcome).
+pub(super) struct Triggers {
+    pub(super) fired: Vec<bool>,
+    pub(super) call_bases: Vec<(usize, String, u64)>,
+    pub(super) api_calls: Vec<String>,
+}
+
+impl Triggers {
+    pub(super) fn new(events: usize) -> Triggers {
+        Triggers {
+            fired: vec![false; events],
+            call_bases: Vec::new(),
+            api_calls: Vec::new(),
+        }
+    }
+}
 use crate::schema::Action;
 
 /// What an operator (a scenario event) changed on the fleet during the scenario: the group's new
@@ -23,7 +42,7 @@ impl Sim {
         self.record_states();
         let deployment = self.engine.cur_deployment;
         for (i, ev) in self.sc.events.clone().iter().enumerate() {
-            if self.fired[i] {
+            if self.triggers.fired[i] {
                 continue;
             }
             let w = &ev.when;
@@ -55,6 +74,7 @@ impl Sim {
                     .clone()
                     .ok_or_else(|| anyhow!("event {}: `starts` needs `instance`", i + 1))?;
                 hit &= self
+                    .points
                     .started_events
                     .iter()
                     .any(|(i, e, d)| *i == id && e == event && w.deployment.is_none_or(|want| want == *d));
@@ -65,7 +85,7 @@ impl Sim {
             if !hit {
                 continue;
             }
-            self.fired[i] = true;
+            self.triggers.fired[i] = true;
             let now = self.now();
             self.recorder.marker(now, ev.action.describe());
             self.act(&ev.action)?;
@@ -180,7 +200,7 @@ impl Sim {
 
     /// CreateDeployment through the API, as a pipeline would; the answer goes to the API log.
     fn create_deployment_event(&mut self, revision: &str) -> Result<(), fakeaws::AwsError> {
-        if !self.revisions.contains_key(revision) {
+        if !self.staged.revisions.contains_key(revision) {
             return Err(fakeaws::AwsError::validation(format!("unknown revision {revision}")));
         }
         let t = (self.now() - self.start_ms) / 1000;
@@ -188,7 +208,8 @@ impl Sim {
             Ok(id) => format!("created {id}, runs after the deployments under way"),
             Err(e) => format!("refused: {e}"),
         };
-        self.api_calls
+        self.triggers
+            .api_calls
             .push(format!("t+{t}s CreateDeployment {revision}: {answer}"));
         Ok(())
     }

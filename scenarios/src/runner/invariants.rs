@@ -17,7 +17,7 @@ impl Sim {
     /// A group ends as it began (or as an operator changed it during the scenario): MinSize,
     /// suspended processes, nothing left in Standby by the hooks, and no hooks' record left.
     pub(super) fn check_group_restored(&mut self, w: &World, gname: &str, g: &Group) {
-        let (min0, mut susp0) = self.initial_groups.get(gname).cloned().unwrap_or_default();
+        let (min0, mut susp0) = self.baseline.groups.get(gname).cloned().unwrap_or_default();
         // What an operator changed during the scenario is the group's new normal.
         let min0 = self.operator.min.unwrap_or(min0);
         for p in &self.operator.suspended {
@@ -92,7 +92,7 @@ impl Sim {
     /// Scale-in protection is the operator's: whatever the hooks did, each instance there from
     /// the start ends protected exactly as it began.
     pub(super) fn check_protection(&mut self, w: &World) {
-        let Some((members0, protected0)) = self.protected_at_start.clone() else {
+        let Some((members0, protected0)) = self.baseline.protected.clone() else {
             return;
         };
         for id in &members0 {

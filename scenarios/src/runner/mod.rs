@@ -39,12 +39,11 @@ mod traffic;
 mod verdict;
 mod zones;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context};
-use fakeaws::model::codedeploy::LifecycleEvent;
 use fakeaws::{ClockMode, Fake, Options, Running};
 
 use crate::appspec::AppSpec;
@@ -136,7 +135,7 @@ pub async fn run_scenario(
     points: bool,
 ) -> anyhow::Result<(Outcome, Vec<TriggerPoint>)> {
     let mut sim = Sim::new(scenario, paths, name).await?;
-    sim.record_points = points;
+    sim.points.record = points;
     sim.fake().gates.set_recording(points);
     let result = sim.play().await;
     // SCENARIOS_KEEP_WORK=1 keeps each instance's folder (installed files, script stderr) for a look.
@@ -156,48 +155,31 @@ pub(super) struct Sim {
     traffic: traffic::TrafficState,
     /// What an operator (a scenario event) changed on the fleet: the group's new normal.
     operator: events::Operator,
-    /// CodeDeploy's side: the deployments, their ids and reports, the one running.
+    /// CodeDeploy's side: the deployments, their ids and reports, the one running, what each
+    /// instance last got, the capacity watch.
     engine: deployment::Engine,
+    /// The revisions staged for the agent, and where those read from S3 came from.
+    staged: stage::Staged,
+    /// The fleet as the story began (what the invariants compare the end with).
+    baseline: setup::Baseline,
+    /// Which scenario events fired, where `call = N` triggers count from, CodeDeploy calls made.
+    triggers: events::Triggers,
+    /// The trigger points passed (recorded for explore), and the lifecycle events started.
+    points: points::Points,
     pub(super) sc: Scenario,
-    /// The members as the story began and which of them were protected from scale in.
-    pub(super) protected_at_start: Option<(Vec<String>, Vec<String>)>,
     /// The CodeDeploy application of the deployment running (the scenario's own, or the one a
     /// deployment created through the API names).
     pub(super) application: String,
     pub(super) r: Running,
     pub(super) work: PathBuf,
     pub(super) hooks_bin: PathBuf,
-    pub(super) revisions_dir: PathBuf,
-    pub(super) revisions: BTreeMap<String, Revision>,
     pub(super) labels: BTreeMap<String, String>,
-    /// Instance -> revision of its last successful deployment.
-    pub(super) running_rev: BTreeMap<String, String>,
-    pub(super) fired: Vec<bool>,
-    pub(super) started_events: BTreeSet<(String, LifecycleEvent, usize)>,
     pub(super) start_ms: i64,
-    pub(super) min_capacity: Option<(usize, usize)>,
-    /// The lifecycle holds (launch or termination hook) already handled, by their tokens.
-    pub(super) handled_pending: BTreeSet<String>,
-    pub(super) initial_groups: BTreeMap<String, (i64, Vec<String>)>,
     pub(super) violations: Vec<crate::report::Violation>,
-    /// CodeDeploy calls scenario events made, with their answers (for the outcome).
-    pub(super) api_calls: Vec<String>,
-    /// Whether to record trigger points (explore), and those seen.
-    pub(super) record_points: bool,
-    pub(super) points: BTreeSet<TriggerPoint>,
     /// The timeline of the story, for the report pages.
     pub(super) recorder: crate::timeline::Recorder,
     /// Time spent in the revisions' own scripts and warm-ups, for each deployment's floor.
     pub(super) spent: floor::Spent,
-    /// The fake's version at the last capacity census and the last look for held instances
-    /// (looked at again only when it changes).
-    pub(super) census_seen: Option<(u64, i64)>,
-    pub(super) pending_seen: Option<(u64, i64)>,
-    /// Where revisions read from S3 came from (revision name -> location).
-    pub(super) revision_locations: BTreeMap<String, fakeaws::model::codedeploy::Revision>,
-    /// Each run's start (deployment, instance, the instance's AWS calls before it), in order:
-    /// where `call = N` triggers count from (see `calls`).
-    pub(super) call_bases: Vec<(usize, String, u64)>,
 }
 
 /// A fake for the engine: the manual clock, gated (same-instant wake-ups happen one process at a
@@ -246,32 +228,20 @@ impl Sim {
             },
             operator: events::Operator::default(),
             engine: deployment::Engine::default(),
+            staged: stage::Staged::new(paths.revisions.clone()),
+            baseline: setup::Baseline::default(),
+            triggers: events::Triggers::new(n_events),
+            points: points::Points::default(),
             sc,
             r,
             work,
             hooks_bin: paths.hooks_bin.clone(),
-            revisions_dir: paths.revisions.clone(),
-            revisions: BTreeMap::new(),
             labels: BTreeMap::new(),
-            running_rev: BTreeMap::new(),
-            fired: vec![false; n_events],
-            started_events: BTreeSet::new(),
             start_ms: 0,
-            min_capacity: None,
-            handled_pending: BTreeSet::new(),
-            initial_groups: BTreeMap::new(),
             violations: Vec::new(),
-            api_calls: Vec::new(),
-            record_points: false,
-            points: BTreeSet::new(),
             recorder: Default::default(),
             application: APPLICATION.to_string(),
-            protected_at_start: None,
             spent: Default::default(),
-            census_seen: None,
-            pending_seen: None,
-            revision_locations: BTreeMap::new(),
-            call_bases: Vec::new(),
         })
     }
 
@@ -319,7 +289,7 @@ impl Sim {
         self.stage_revisions()?;
         self.setup_world().await?;
         for (i, d) in self.sc.deployments.clone().iter().enumerate() {
-            if !self.revisions.contains_key(&d.revision) {
+            if !self.staged.revisions.contains_key(&d.revision) {
                 bail!("deployment {} names unknown revision {}", i + 1, d.revision);
             }
             // Created through CodeDeploy's API, then picked up and run by the engine, as a

@@ -43,7 +43,8 @@ impl Sim {
 
     /// Where CodeDeploy says a revision the engine knows by name comes from.
     pub(super) fn revision_location(&self, name: &str) -> Revision {
-        self.revision_locations
+        self.staged
+            .locations
             .get(name)
             .cloned()
             .unwrap_or_else(|| revision_location(name))
@@ -140,7 +141,7 @@ impl Sim {
             .into_iter()
             .filter(|id| {
                 (reintroduced_follow_up_bug() || !targets.contains(id))
-                    && self.running_rev.get(id).map(String::as_str) != Some(revision)
+                    && self.engine.running_rev.get(id).map(String::as_str) != Some(revision)
             })
             .collect();
         if !stale.is_empty() {
@@ -190,7 +191,10 @@ impl Sim {
         let bucket = r.bucket.clone().unwrap_or_default();
         let key = r.key.clone().unwrap_or_default();
         if bucket == BUCKET {
-            if let Some(name) = key.strip_suffix(".zip").filter(|n| self.revisions.contains_key(*n)) {
+            if let Some(name) = key
+                .strip_suffix(".zip")
+                .filter(|n| self.staged.revisions.contains_key(*n))
+            {
                 return Ok(name.to_string());
             }
         }
@@ -204,7 +208,7 @@ impl Sim {
                 }
             })
             .collect();
-        if !self.revisions.contains_key(&name) {
+        if !self.staged.revisions.contains_key(&name) {
             let path = self
                 .fake()
                 .rehearsal()
@@ -218,7 +222,7 @@ impl Sim {
                 app_port: true,
             })
             .map_err(|e| anyhow!("The revision {} cannot be deployed: {e:#}", describe_revision(r)))?;
-            self.revision_locations.insert(name.clone(), r.clone());
+            self.staged.locations.insert(name.clone(), r.clone());
             // A pipeline's revision may poll its app: it gets `$PORT` (the server's data plane).
             self.agent.app_port_revisions.insert(name.clone());
         }

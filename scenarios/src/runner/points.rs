@@ -3,11 +3,23 @@
 //! recorded when the explorer asks.
 //! The explorer turns each into a scenario event's `when`.
 
+use std::collections::BTreeSet;
+
 use fakeaws::model::codedeploy::LifecycleEvent;
 use fakeaws::model::Lifecycle;
 use serde::Serialize;
 
 use super::Sim;
+
+/// What explore learns from a run: the trigger points it passed (recorded only when asked), and
+/// the lifecycle events each instance started in each deployment (also what `starts` triggers
+/// look at).
+#[derive(Default)]
+pub(super) struct Points {
+    pub(super) record: bool,
+    seen: BTreeSet<TriggerPoint>,
+    pub(super) started_events: BTreeSet<(String, LifecycleEvent, usize)>,
+}
 use crate::schema::When;
 
 /// A point of a run a fleet event can be tied to. Instances by their scenario number.
@@ -116,7 +128,7 @@ impl TriggerPoint {
 impl Sim {
     /// Records the lifecycle state of every known instance (explore runs only: a look per instance).
     pub(super) fn record_states(&mut self) {
-        if !self.record_points || self.engine.cur_deployment == 0 {
+        if !self.points.record || self.engine.cur_deployment == 0 {
             return;
         }
         let ids: Vec<(String, String)> = self.labels.iter().map(|(id, l)| (id.clone(), l.clone())).collect();
@@ -128,7 +140,7 @@ impl Sim {
                 continue;
             }
             if let Some(n) = number(&label) {
-                self.points.insert(TriggerPoint::Reaches {
+                self.points.seen.insert(TriggerPoint::Reaches {
                     deployment: self.engine.cur_deployment,
                     instance: n,
                     state,
@@ -139,8 +151,8 @@ impl Sim {
 
     /// Every point recorded, the lifecycle events started included.
     pub(super) fn trigger_points(&self) -> Vec<TriggerPoint> {
-        let mut out = self.points.clone();
-        for (id, event, deployment) in &self.started_events {
+        let mut out = self.points.seen.clone();
+        for (id, event, deployment) in &self.points.started_events {
             if let Some(n) = self.labels.get(id).and_then(|l| number(l)) {
                 out.insert(TriggerPoint::Starts {
                     deployment: *deployment,

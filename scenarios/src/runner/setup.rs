@@ -4,7 +4,17 @@
 
 use anyhow::{anyhow, Context};
 
+use std::collections::BTreeMap;
+
 use super::Sim;
+
+/// The fleet as the story began: each group's MinSize and suspended processes, and the members
+/// with those of them protected from scale in (what the invariants compare the end with).
+#[derive(Default)]
+pub(super) struct Baseline {
+    pub(super) groups: BTreeMap<String, (i64, Vec<String>)>,
+    pub(super) protected: Option<(Vec<String>, Vec<String>)>,
+}
 
 impl Sim {
     /// The fleet as the scenario starts it: built, booted, the deployment group created, the
@@ -49,7 +59,7 @@ impl Sim {
                 self.label(&id);
                 if let Some(rev) = self.sc.initial_revision.clone() {
                     self.agent.installed.insert(id.clone(), rev.clone());
-                    self.running_rev.insert(id.clone(), rev);
+                    self.engine.running_rev.insert(id.clone(), rev);
                 }
                 std::fs::create_dir_all(self.instance_root(&id).join("run"))?;
             }
@@ -68,12 +78,12 @@ impl Sim {
         }
         for g in &self.sc.deployment_group.autoscaling_groups {
             let initial = self.fake().rehearsal().min_and_suspended(g).unwrap_or_default();
-            self.initial_groups.insert(g.clone(), initial);
+            self.baseline.groups.insert(g.clone(), initial);
         }
         self.start_ms = self.now();
         // Scale-in protection as the story begins: the hooks must leave it as it was.
         let members = self.members();
-        self.protected_at_start = Some((members.clone(), self.fake().rehearsal().protected(&members)));
+        self.baseline.protected = Some((members.clone(), self.fake().rehearsal().protected(&members)));
         self.recorder.start(self.start_ms);
         Ok(())
     }
@@ -88,7 +98,7 @@ impl Sim {
                 self.install(id, &rev).await?;
             }
             self.agent.installed.insert(id.to_string(), rev.clone());
-            self.running_rev.insert(id.to_string(), rev);
+            self.engine.running_rev.insert(id.to_string(), rev);
         }
         let run_dir = self.instance_root(id).join("run");
         std::fs::create_dir_all(&run_dir)?;

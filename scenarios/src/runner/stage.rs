@@ -3,8 +3,31 @@
 
 use anyhow::Context;
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
 use super::{Revision, Sim};
 use crate::appspec;
+
+/// The revisions staged under the work folder, and where those read from S3 came from.
+pub(super) struct Staged {
+    /// Where a scenario's revision folders are (`dir` in a `[[revisions]]` is relative to it).
+    dir: PathBuf,
+    /// Revision name -> its staged folder and appspec.
+    pub(super) revisions: BTreeMap<String, Revision>,
+    /// Revision name -> its location in S3, for revisions a deployment read from there.
+    pub(super) locations: BTreeMap<String, fakeaws::model::codedeploy::Revision>,
+}
+
+impl Staged {
+    pub(super) fn new(dir: PathBuf) -> Staged {
+        Staged {
+            dir,
+            revisions: BTreeMap::new(),
+            locations: BTreeMap::new(),
+        }
+    }
+}
 
 impl Sim {
     /// Stages each revision: its folder, the hook binaries (links) and their config.
@@ -18,7 +41,7 @@ impl Sim {
     /// Stages one revision (its folder, or an archive as it is).
     pub(super) fn stage_revision(&mut self, rev: &crate::schema::RevisionSpec) -> anyhow::Result<()> {
         {
-            let src = self.revisions_dir.join(&rev.dir);
+            let src = self.staged.dir.join(&rev.dir);
             let dst = self.work.join("revisions").join(&rev.name);
             let (entries, link_binaries) = match &rev.bundle {
                 // A real revision archive, extracted with its modes like the agent's `unzip -qo`.
@@ -71,7 +94,9 @@ impl Sim {
             let text = std::fs::read_to_string(dst.join("appspec.yml"))
                 .with_context(|| format!("revision {}: no appspec.yml", rev.name))?;
             let spec = appspec::parse(&text).with_context(|| format!("revision {}", rev.name))?;
-            self.revisions.insert(rev.name.clone(), Revision { dir: dst, spec });
+            self.staged
+                .revisions
+                .insert(rev.name.clone(), Revision { dir: dst, spec });
         }
         Ok(())
     }

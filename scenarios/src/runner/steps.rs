@@ -46,6 +46,7 @@ impl Sim {
                 continue;
             };
             let scripts = self
+                .staged
                 .revisions
                 .get(&rev)
                 .and_then(|r| r.spec.hooks.get(&event))
@@ -73,7 +74,7 @@ impl Sim {
             .agent
             .installed
             .get(instance)
-            .and_then(|r| self.revisions.get(r).map(|x| (r, x)));
+            .and_then(|r| self.staged.revisions.get(r).map(|x| (r, x)));
         for event in LifecycleEvent::TERMINATION {
             if event == LifecycleEvent::BlockTraffic {
                 if self.sc.deployment_group.traffic_control {

@@ -195,6 +195,7 @@ impl Sim {
                 };
                 run.event = Some(step.event());
                 let new_event = self
+                    .points
                     .started_events
                     .insert((run.instance.clone(), step.event(), run.deployment));
                 if new_event {

@@ -16,10 +16,10 @@ impl Sim {
     pub(super) fn sample_capacity(&mut self) {
         // Unchanged since the last look: the same census.
         let version = self.fake().version();
-        if self.census_seen == Some(version) {
+        if self.engine.census_seen == Some(version) {
             return;
         }
-        self.census_seen = Some(version);
+        self.engine.census_seen = Some(version);
         let (members, serving) = self.fake().rehearsal().census(
             &self.sc.deployment_group.autoscaling_groups,
             self.sc.deployment_group.standalone_instances,
@@ -37,7 +37,7 @@ impl Sim {
             }
         }
         let total = members.len();
-        self.min_capacity = Some(match self.min_capacity {
+        self.engine.min_capacity = Some(match self.engine.min_capacity {
             Some((m, t)) if m <= serving => (m, t),
             _ => (serving, total),
         });
@@ -54,7 +54,7 @@ impl Sim {
         };
         out.deployments.sort_by_key(|d| d.number);
         out.activities = self.activities(&w);
-        out.api_calls = self.api_calls.clone();
+        out.api_calls = self.triggers.api_calls.clone();
         for gname in self.sc.deployment_group.autoscaling_groups.clone() {
             let Some(g) = w.groups().get(&gname) else { continue };
             out.groups.insert(gname.clone(), self.group_report(&w, g));
@@ -65,12 +65,16 @@ impl Sim {
         for id in &members {
             out.revisions.insert(
                 self.labelled(id),
-                self.running_rev.get(id).cloned().unwrap_or_else(|| "(none)".into()),
+                self.engine
+                    .running_rev
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_else(|| "(none)".into()),
             );
         }
         if let Some(good) = &self.engine.last_good {
             for id in &members {
-                if self.running_rev.get(id) != Some(good) {
+                if self.engine.running_rev.get(id) != Some(good) {
                     out.mixed_fleet.push(format!(
                         "{} runs {} (last successful revision {good})",
                         self.labelled(id),
@@ -163,7 +167,7 @@ impl Sim {
                 .iter()
                 .filter_map(|id| w.instances().get(id))
                 .map(|i| {
-                    let rev = self.running_rev.get(&i.id).map_or("(none)", String::as_str);
+                    let rev = self.engine.running_rev.get(&i.id).map_or("(none)", String::as_str);
                     (self.labelled(&i.id), format!("{}, {rev}", i.lifecycle))
                 })
                 .collect(),
