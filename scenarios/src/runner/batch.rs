@@ -70,21 +70,21 @@ impl Sim {
         self.engine.reports.push(d.report);
     }
 
-    /// Starts instances while the minimum healthy hosts allow: up to the batch size while nothing
-    /// has failed; after a failure, only as long as the failed instances plus those in flight
-    /// leave at least the minimum healthy (CodeDeploy's rule). Returns whether one started, and
+    /// Starts instances while the minimum healthy hosts allow (CodeDeploy's rule): at most the
+    /// batch at once (the instances minus the minimum, failed ones counted in); and an instance
+    /// CodeDeploy counts healthy (its last deployment succeeded) goes out only while the healthy
+    /// ones left, those in flight and failed not counted, stay above the minimum, while one it
+    /// counts unhealthy (never deployed to, such as an instance still launching, or its last
+    /// deployment failed) costs none of them and goes first. When none can go, none is in flight
+    /// and none waits for its launch, the deployment fails there. Returns whether one started, and
     /// the instances that wait their turn (still launching, or busy with another deployment).
     pub(super) fn start_instances(&mut self, d: &mut Batch) -> (bool, Vec<String>) {
         let mut deferred = Vec::new();
         let mut started_any = false;
         while d.stopped.is_none() {
+            // At most the batch at once (n minus the minimum), failed instances counted in.
             let in_flight = d.runs.iter().filter(|r| r.deployment == d.number).count();
-            let allowed = if d.failed == 0 {
-                in_flight < d.batch
-            } else {
-                d.n.saturating_sub(d.failed + in_flight + 1) >= d.min_healthy && d.failed + in_flight < d.n
-            };
-            if !allowed {
+            if d.failed + in_flight >= d.batch.min(d.n) {
                 if in_flight == 0 && d.failed > 0 && !d.queue.is_empty() {
                     d.stopped = Some(format!(
                         "{} of {} instances failed; deploying another would leave fewer than the minimum healthy hosts ({})",
@@ -94,11 +94,47 @@ impl Sim {
                 break;
             }
             let Some(id) = d.queue.front().cloned() else { break };
+            let startable = !self.fake().rehearsal().is_leaving(&id)
+                && !self.fake().rehearsal().is_launching(&id)
+                && !d.runs.iter().any(|r| r.instance == id);
+            if startable && self.codedeploy_healthy(&id) && self.healthy_left(d) <= d.min_healthy {
+                // An instance CodeDeploy counts unhealthy, further on (in the same zone of a
+                // zonal deployment), may go instead.
+                let zone = |i: &str| d.zonal.as_ref().map(|z| z.zone(i).to_string());
+                let free = d.queue.iter().position(|i| {
+                    zone(i) == zone(&id)
+                        && !self.codedeploy_healthy(i)
+                        && !self.fake().rehearsal().is_leaving(i)
+                        && !self.fake().rehearsal().is_launching(i)
+                        && !d.runs.iter().any(|r| &r.instance == i)
+                });
+                if let Some(k) = free {
+                    if let Some(i) = d.queue.remove(k) {
+                        d.queue.push_front(i);
+                    }
+                    continue;
+                }
+                // Nothing in flight and nothing launching to wait for: CodeDeploy fails here.
+                let waiting = !deferred.is_empty()
+                    || d.queue
+                        .iter()
+                        .any(|i| self.fake().rehearsal().is_launching(i) || d.runs.iter().any(|r| &r.instance == i));
+                if in_flight == 0 && !waiting {
+                    d.stopped = Some(format!(
+                        "{} of {} instances healthy, {} failed; deploying another would leave fewer than the minimum healthy hosts ({})",
+                        self.healthy_left(d),
+                        d.n,
+                        d.failed,
+                        d.min_healthy
+                    ));
+                }
+                break;
+            }
             if !self.zone_admits(d, &id, &deferred) {
                 break;
             }
-            d.queue.pop_front();
             if self.fake().rehearsal().is_leaving(&id) {
+                d.queue.pop_front();
                 let label = self.label(&id);
                 d.report
                     .instances
@@ -112,9 +148,11 @@ impl Sim {
             // One deployment per instance at a time: an instance still launching (its launch
             // deployment first) or busy with another deployment joins this one afterwards.
             if self.fake().rehearsal().is_launching(&id) || d.runs.iter().any(|r| r.instance == id) {
+                d.queue.pop_front();
                 deferred.push(id);
                 continue;
             }
+            d.queue.pop_front();
             let run = self.new_run(d.number, &id, &d.revision);
             d.runs.push(run);
             // In service (registered, healthy or not): taking it out means a drain.
@@ -127,6 +165,22 @@ impl Sim {
             started_any = true;
         }
         (started_any, deferred)
+    }
+
+    /// Whether CodeDeploy counts an instance healthy: its last deployment succeeded.
+    fn codedeploy_healthy(&self, id: &str) -> bool {
+        self.engine.running_rev.contains_key(id) && !self.engine.failed_last.contains(id)
+    }
+
+    /// The deployment's instances CodeDeploy counts healthy now, those in flight in it not
+    /// counted. One that left the group before its turn is skipped, not unhealthy: it still
+    /// counts, as in the minimum CodeDeploy computed when the deployment began.
+    fn healthy_left(&self, d: &Batch) -> usize {
+        d.planned
+            .iter()
+            .filter(|id| !d.runs.iter().any(|r| r.deployment == d.number && &&r.instance == id))
+            .filter(|id| self.codedeploy_healthy(id) || self.fake().rehearsal().is_leaving(id))
+            .count()
     }
 
     /// A zonal deployment's gate on the next instance: its zone's turn (after the wait that
@@ -175,6 +229,9 @@ impl Sim {
         if run.failed.is_none() {
             d.succeeded += 1;
             self.engine.running_rev.insert(run.instance.clone(), d.revision.clone());
+            self.engine.failed_last.remove(&run.instance);
+        } else {
+            self.engine.failed_last.insert(run.instance.clone());
         }
         d.report.instances.insert(
             label,

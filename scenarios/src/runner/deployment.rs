@@ -39,6 +39,8 @@ pub(super) struct Engine {
     pub(super) zones: Option<ZoneWatch>,
     /// Instance -> revision of its last successful deployment.
     pub(super) running_rev: BTreeMap<String, String>,
+    /// Instances whose last deployment failed (CodeDeploy counts them unhealthy).
+    pub(super) failed_last: BTreeSet<String>,
     /// The lowest serving capacity of the deployment running, and its minimum.
     pub(super) min_capacity: Option<(usize, usize)>,
     /// The lifecycle holds (launch or termination hook) already handled, by their tokens.
@@ -308,6 +310,9 @@ impl Sim {
         let rev = run.revision.clone();
         if ok {
             self.engine.running_rev.insert(run.instance.clone(), rev);
+            self.engine.failed_last.remove(&run.instance);
+        } else {
+            self.engine.failed_last.insert(run.instance.clone());
         }
         let terminating = self
             .engine

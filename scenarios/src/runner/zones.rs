@@ -99,7 +99,7 @@ impl Zonal {
             .unwrap_or(usize::MAX)
     }
 
-    fn zone(&self, id: &str) -> &str {
+    pub(super) fn zone(&self, id: &str) -> &str {
         self.zone_of.get(id).map(String::as_str).unwrap_or("")
     }
 
