@@ -115,11 +115,13 @@ impl Sim {
                     continue;
                 }
                 // Nothing in flight and nothing launching to wait for: CodeDeploy fails here.
-                let waiting = !deferred.is_empty()
-                    || d.queue
-                        .iter()
-                        .any(|i| self.fake().rehearsal().is_launching(i) || d.runs.iter().any(|r| &r.instance == i));
-                if in_flight == 0 && !waiting {
+                // Instances still launching further on are handed back as waiting their turn,
+                // so that time passes until their launch deployments are done.
+                let busy = |sim: &Sim, i: &String| {
+                    sim.fake().rehearsal().is_launching(i) || d.runs.iter().any(|r| &r.instance == i)
+                };
+                let launching: Vec<String> = d.queue.iter().filter(|i| busy(self, i)).cloned().collect();
+                if in_flight == 0 && deferred.is_empty() && launching.is_empty() {
                     d.stopped = Some(format!(
                         "{} of {} instances healthy, {} failed; deploying another would leave fewer than the minimum healthy hosts ({})",
                         self.healthy_left(d),
@@ -128,6 +130,8 @@ impl Sim {
                         d.min_healthy
                     ));
                 }
+                d.queue.retain(|i| !launching.contains(i));
+                deferred.extend(launching);
                 break;
             }
             if !self.zone_admits(d, &id, &deferred) {
