@@ -245,7 +245,7 @@ impl InstanceReport {
 }
 
 /// Final state of a group.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct GroupReport {
     pub min: i64,
     pub max: i64,

@@ -295,6 +295,33 @@ mod tests {
             !judge(&none, &plan(crash), Cost::default(), &Ok(failed)).is_empty(),
             "a failed repair is retried, not excused"
         );
+        // An instance handed over in Standby because a scale-out filled its group to MaxSize:
+        // only after an event that raises the desired capacity, and only at MaxSize.
+        let at_max = |desired: i64| {
+            let mut o = Outcome::default();
+            o.violations
+                .push(crate::report::Violation::new(ViolationKind::LeftInStandby, "i-1"));
+            o.groups.insert(
+                "web".into(),
+                crate::report::GroupReport {
+                    min: 1,
+                    max: 2,
+                    desired,
+                    instances: [("i-1", "Standby"), ("i-2", "InService"), ("i-3", "InService")]
+                        .map(|(i, l)| (i.to_string(), l.to_string()))
+                        .into(),
+                    ..Default::default()
+                },
+            );
+            o
+        };
+        let scale_out = Plan {
+            kind: "scale_out".into(),
+            ..Plan::none()
+        };
+        assert!(judge(&none, &scale_out, Cost::default(), &Ok(at_max(2))).is_empty());
+        assert!(!judge(&none, &scale_out, Cost::default(), &Ok(at_max(1))).is_empty());
+        assert!(!judge(&none, &plan(Cost::default()), Cost::default(), &Ok(at_max(2))).is_empty());
         let err: anyhow::Result<Outcome> = Err(anyhow::anyhow!("boom"));
         assert_eq!(
             judge(&none, &plan(crash), Cost::default(), &err)[0].property,

@@ -41,6 +41,15 @@ pub fn judge(
             }]
         }
     };
+    // Documented exception: a scale-out that fills the group to its MaxSize while an instance is
+    // out leaves no room for its ExitStandby; the hooks restore the group and hand it over in
+    // Standby (`scale_out_to_max_while_out`), and the repair counts it among its targets although
+    // it never serves.
+    let handed_over = handed_over_at_max_size(plan, o);
+    let cost = Cost {
+        capacity: cost.capacity + handed_over,
+        ..cost
+    };
     let mut out = Vec::new();
     for v in &o.violations {
         if allowed.contains(&v.kind) {
@@ -83,6 +92,7 @@ pub fn judge(
                     && o.groups
                         .values()
                         .all(|g| g.suspended.iter().all(|p| p == OPERATOR_PROCESS)) => {}
+            ViolationKind::LeftInStandby if handed_over > 0 => {}
             kind => out.push(Finding {
                 property: kind.as_str().to_string(),
                 detail: v.detail.clone(),
@@ -133,6 +143,23 @@ fn repair_lost_its_last_instance(o: &Outcome) -> bool {
                     .values()
                     .any(|i| matches!(&i.status, Status::Failed(Some(why)) if why == TERMINATED_DURING_DEPLOYMENT))
         })
+}
+
+/// How many instances the hooks handed over in Standby because an event that raises the desired
+/// capacity filled their group to its MaxSize while they were out (ExitStandby cannot bring them
+/// back): Standby members of groups at their MaxSize without them.
+fn handed_over_at_max_size(plan: &Plan, o: &Outcome) -> usize {
+    if !["scale_out", "alarm", "scheduled_action"]
+        .iter()
+        .any(|k| plan.has_kind(k))
+    {
+        return 0;
+    }
+    o.groups
+        .values()
+        .filter(|g| g.desired >= g.max)
+        .map(|g| g.instances.values().filter(|l| l.as_str() == "Standby").count())
+        .sum()
 }
 
 /// Whether CodeDeploy refused the last deployment over the fleet before it ran anything
