@@ -177,13 +177,14 @@ impl Sim {
     }
 
     /// The deployment's instances CodeDeploy counts healthy now, those in flight in it not
-    /// counted. One that left the group before its turn is skipped, not unhealthy: it still
-    /// counts, as in the minimum CodeDeploy computed when the deployment began.
+    /// counted. A healthy one that left the group before its turn is skipped, not unhealthy: it
+    /// still counts, as in the minimum CodeDeploy computed when the deployment began; an
+    /// unhealthy one that left never counted.
     fn healthy_left(&self, d: &Batch) -> usize {
         d.planned
             .iter()
             .filter(|id| !d.runs.iter().any(|r| r.deployment == d.number && &&r.instance == id))
-            .filter(|id| self.codedeploy_healthy(id) || self.fake().rehearsal().is_leaving(id))
+            .filter(|id| self.codedeploy_healthy(id))
             .count()
     }
 
