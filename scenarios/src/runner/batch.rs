@@ -94,19 +94,16 @@ impl Sim {
                 break;
             }
             let Some(id) = d.queue.front().cloned() else { break };
-            let startable = !self.fake().rehearsal().is_leaving(&id)
-                && !self.fake().rehearsal().is_launching(&id)
-                && !d.runs.iter().any(|r| r.instance == id);
-            if startable && self.codedeploy_healthy(&id) && self.healthy_left(d) <= d.min_healthy {
+            let startable = !self.fake().rehearsal().is_leaving(&id) && !self.waits_its_turn(d, &id);
+            if startable && self.engine.healthy(&id) && self.healthy_left(d) <= d.min_healthy {
                 // An instance CodeDeploy counts unhealthy, further on (in the same zone of a
                 // zonal deployment), may go instead.
                 let zone = |i: &str| d.zonal.as_ref().map(|z| z.zone(i).to_string());
                 let free = d.queue.iter().position(|i| {
                     zone(i) == zone(&id)
-                        && !self.codedeploy_healthy(i)
+                        && !self.engine.healthy(i)
                         && !self.fake().rehearsal().is_leaving(i)
-                        && !self.fake().rehearsal().is_launching(i)
-                        && !d.runs.iter().any(|r| &r.instance == i)
+                        && !self.waits_its_turn(d, i)
                 });
                 if let Some(k) = free {
                     if let Some(i) = d.queue.remove(k) {
@@ -117,10 +114,7 @@ impl Sim {
                 // Nothing in flight and nothing launching to wait for: CodeDeploy fails here.
                 // Instances still launching further on are handed back as waiting their turn,
                 // so that time passes until their launch deployments are done.
-                let busy = |sim: &Sim, i: &String| {
-                    sim.fake().rehearsal().is_launching(i) || d.runs.iter().any(|r| &r.instance == i)
-                };
-                let launching: Vec<String> = d.queue.iter().filter(|i| busy(self, i)).cloned().collect();
+                let launching: Vec<String> = d.queue.iter().filter(|i| self.waits_its_turn(d, i)).cloned().collect();
                 if in_flight == 0 && deferred.is_empty() && launching.is_empty() {
                     d.stopped = Some(format!(
                         "{} of {} instances healthy, {} failed; deploying another would leave fewer than the minimum healthy hosts ({})",
@@ -149,9 +143,8 @@ impl Sim {
                 d.done += 1;
                 continue;
             }
-            // One deployment per instance at a time: an instance still launching (its launch
-            // deployment first) or busy with another deployment joins this one afterwards.
-            if self.fake().rehearsal().is_launching(&id) || d.runs.iter().any(|r| r.instance == id) {
+            // An instance waiting its turn joins this deployment afterwards.
+            if self.waits_its_turn(d, &id) {
                 d.queue.pop_front();
                 deferred.push(id);
                 continue;
@@ -171,9 +164,10 @@ impl Sim {
         (started_any, deferred)
     }
 
-    /// Whether CodeDeploy counts an instance healthy: its last deployment succeeded.
-    fn codedeploy_healthy(&self, id: &str) -> bool {
-        self.engine.running_rev.contains_key(id) && !self.engine.failed_last.contains(id)
+    /// Whether an instance waits its turn: still launching (its launch deployment first), or
+    /// busy with another deployment (one deployment per instance at a time).
+    fn waits_its_turn(&self, d: &Batch, id: &str) -> bool {
+        self.fake().rehearsal().is_launching(id) || d.runs.iter().any(|r| r.instance == id)
     }
 
     /// The deployment's instances CodeDeploy counts healthy now, those in flight in it not
@@ -184,7 +178,7 @@ impl Sim {
         d.planned
             .iter()
             .filter(|id| !d.runs.iter().any(|r| r.deployment == d.number && &&r.instance == id))
-            .filter(|id| self.codedeploy_healthy(id))
+            .filter(|id| self.engine.healthy(id))
             .count()
     }
 
@@ -233,11 +227,9 @@ impl Sim {
         };
         if run.failed.is_none() {
             d.succeeded += 1;
-            self.engine.running_rev.insert(run.instance.clone(), d.revision.clone());
-            self.engine.failed_last.remove(&run.instance);
-        } else {
-            self.engine.failed_last.insert(run.instance.clone());
         }
+        self.engine
+            .instance_done(&run.instance, &d.revision, run.failed.is_none());
         d.report.instances.insert(
             label,
             InstanceReport {

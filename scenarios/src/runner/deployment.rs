@@ -51,6 +51,24 @@ pub(super) struct Engine {
     pub(super) pending_seen: Option<(u64, i64)>,
 }
 
+impl Engine {
+    /// An instance's deployment of `revision` ended: what it runs and whether CodeDeploy counts
+    /// it healthy (its last deployment succeeded).
+    pub(super) fn instance_done(&mut self, id: &str, revision: &str, ok: bool) {
+        if ok {
+            self.running_rev.insert(id.to_string(), revision.to_string());
+            self.failed_last.remove(id);
+        } else {
+            self.failed_last.insert(id.to_string());
+        }
+    }
+
+    /// Whether CodeDeploy counts an instance healthy: its last deployment succeeded.
+    pub(super) fn healthy(&self, id: &str) -> bool {
+        self.running_rev.contains_key(id) && !self.failed_last.contains(id)
+    }
+}
+
 impl Sim {
     pub(super) async fn drive_until_idle(&mut self, until: i64) -> anyhow::Result<()> {
         let mut runs: Vec<Run> = Vec::new();
@@ -307,13 +325,7 @@ impl Sim {
         }
         let label = self.label(&run.instance);
         let ok = run.failed.is_none();
-        let rev = run.revision.clone();
-        if ok {
-            self.engine.running_rev.insert(run.instance.clone(), rev);
-            self.engine.failed_last.remove(&run.instance);
-        } else {
-            self.engine.failed_last.insert(run.instance.clone());
-        }
+        self.engine.instance_done(&run.instance, &run.revision, ok);
         let terminating = self
             .engine
             .reports
