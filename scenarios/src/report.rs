@@ -148,8 +148,8 @@ pub fn overhead_text(o: &Outcome) -> String {
     }
 }
 
-fn is_zero(n: &u64) -> bool {
-    *n == 0
+fn is_zero<T: Default + PartialEq>(n: &T) -> bool {
+    *n == T::default()
 }
 
 /// What the requests through one entrance got.
@@ -200,6 +200,13 @@ pub struct DeploymentReport {
     pub lowest_healthy_capacity: usize,
     /// What the configuration promises.
     pub required_healthy_capacity: usize,
+    /// Instances CodeDeploy counted healthy that left the group before the deployment took its
+    /// first instance out (Auto Scaling terminated them: a rebalance, a scale-in). CodeDeploy
+    /// still counts them, as in the minimum it computed when the deployment began, so the
+    /// capacity left can dip below that minimum by as many without the deployment taking more
+    /// out than its configuration allows.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub lost_before_first_out: usize,
     /// A zonal deployment's zones, in the order deployed: each one's minimum and lowest.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub zones: BTreeMap<String, ZoneReport>,

@@ -225,6 +225,11 @@ mod tests {
         assert_eq!(sample(5, Some(10), 1), vec![0, 1, 2, 3, 4]);
     }
 
+    const ONE_OUT: Cost = Cost {
+        capacity: 1,
+        requests: false,
+    };
+
     #[test]
     fn the_oracle_allows_what_an_event_removes_and_nothing_more() {
         let plan = |cost| Plan { cost, ..Plan::none() };
@@ -271,6 +276,7 @@ mod tests {
                     .collect(),
                 lowest_healthy_capacity: 1,
                 required_healthy_capacity: 1,
+                lost_before_first_out: 0,
                 zones: Default::default(),
                 simulated_seconds: None,
                 floor_seconds: None,
@@ -322,6 +328,35 @@ mod tests {
         assert!(judge(&none, &scale_out, Cost::default(), &Ok(at_max(2))).is_empty());
         assert!(!judge(&none, &scale_out, Cost::default(), &Ok(at_max(1))).is_empty());
         assert!(!judge(&none, &plan(Cost::default()), Cost::default(), &Ok(at_max(2))).is_empty());
+        // Instances Auto Scaling took before the deployment took any out: as many below the
+        // minimum, counted once with the event's own cost, and not one more.
+        let below = |lowest: usize, lost: usize| {
+            let mut o = Outcome::default();
+            o.deployments.push(crate::report::DeploymentReport {
+                number: 6,
+                creator: crate::report::Creator::User,
+                revision: "v2".into(),
+                config: "OneAtATime".into(),
+                status: crate::report::Status::Succeeded,
+                instances: Default::default(),
+                lowest_healthy_capacity: lowest,
+                required_healthy_capacity: 6,
+                lost_before_first_out: lost,
+                zones: Default::default(),
+                simulated_seconds: None,
+                floor_seconds: None,
+                overhead_seconds: None,
+            });
+            o
+        };
+        let beyond = |f: Vec<super::Finding>| f.iter().any(|f| f.property == "capacity_beyond_event");
+        assert!(beyond(judge(&none, &scale_out, Cost::default(), &Ok(below(5, 0)))));
+        assert!(!beyond(judge(&none, &scale_out, Cost::default(), &Ok(below(5, 1)))));
+        assert!(beyond(judge(&none, &scale_out, Cost::default(), &Ok(below(4, 1)))));
+        assert!(
+            beyond(judge(&none, &plan(ONE_OUT), Cost::default(), &Ok(below(4, 1)))),
+            "the event's cost and the loss before the first out are one"
+        );
         let err: anyhow::Result<Outcome> = Err(anyhow::anyhow!("boom"));
         assert_eq!(
             judge(&none, &plan(crash), Cost::default(), &err)[0].property,

@@ -102,26 +102,37 @@ pub fn judge(
     if !allowed.contains(&ViolationKind::CapacityBelowMinimum) {
         // The deployment's minimum, and each zone's of a zonal deployment: no deeper below than
         // the event may cost.
-        let mut beyond = |number: usize, lowest: usize, required: usize, where_: &str| {
+        // Documented exception: instances Auto Scaling terminated before the deployment took its
+        // first one out (a rebalance AWS makes after a scale-out while an instance was in
+        // Standby, once the processes are back) still count in CodeDeploy's minimum; the
+        // deployment may dip below it by as many, counted once with what the event costs.
+        let mut beyond = |number: usize, lowest: usize, required: usize, lost: usize, where_: &str| {
             let deficit = required.saturating_sub(lowest);
-            if deficit > cost.capacity {
+            let may = cost.capacity.max(lost);
+            if deficit > may {
                 out.push(Finding {
                     property: "capacity_beyond_event".into(),
                     detail: format!(
-                        "deployment {number} went down to {lowest}{where_} of its minimum {required}: {deficit} below, the event may cost {}",
-                        cost.capacity
+                        "deployment {number} went down to {lowest}{where_} of its minimum {required}: {deficit} below, the event may cost {may}"
                     ),
                 });
             }
         };
         for d in o.deployments.iter().filter(|d| !d.creator.is_for_launches()) {
-            beyond(d.number, d.lowest_healthy_capacity, d.required_healthy_capacity, "");
+            beyond(
+                d.number,
+                d.lowest_healthy_capacity,
+                d.required_healthy_capacity,
+                d.lost_before_first_out,
+                "",
+            );
             for (zone, z) in &d.zones {
                 let where_ = format!(" in {zone}");
                 beyond(
                     d.number,
                     z.lowest_healthy_capacity,
                     z.required_healthy_capacity,
+                    0,
                     &where_,
                 );
             }

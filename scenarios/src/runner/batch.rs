@@ -150,6 +150,10 @@ impl Sim {
                 continue;
             }
             d.queue.pop_front();
+            if !d.any_started {
+                d.any_started = true;
+                d.report.lost_before_first_out = self.lost_before_first_out(d);
+            }
             let run = self.new_run(d.number, &id, &d.revision);
             d.runs.push(run);
             // In service (registered, healthy or not): taking it out means a drain.
@@ -168,6 +172,16 @@ impl Sim {
     /// busy with another deployment (one deployment per instance at a time).
     fn waits_its_turn(&self, d: &Batch, id: &str) -> bool {
         self.fake().rehearsal().is_launching(id) || d.runs.iter().any(|r| r.instance == id)
+    }
+
+    /// The deployment's instances CodeDeploy counts healthy that have left the group already,
+    /// looked at as it takes its first instance out: Auto Scaling's doing (nothing of the
+    /// deployment's has run yet), still counted by CodeDeploy (see [`Sim::healthy_left`]).
+    fn lost_before_first_out(&self, d: &Batch) -> usize {
+        d.planned
+            .iter()
+            .filter(|id| self.engine.healthy(id) && self.fake().rehearsal().is_leaving(id))
+            .count()
     }
 
     /// The deployment's instances CodeDeploy counts healthy now, those in flight in it not
@@ -343,6 +357,8 @@ pub(super) struct Batch {
     pub(super) done: usize,
     pub(super) failed: usize,
     pub(super) succeeded: usize,
+    /// Whether it has taken an instance out yet.
+    pub(super) any_started: bool,
     /// Why the deployment stopped starting instances, once it did.
     pub(super) stopped: Option<String>,
     /// A zonal deployment's zones.
@@ -376,6 +392,7 @@ impl Batch {
             done: 0,
             failed: 0,
             succeeded: 0,
+            any_started: false,
             stopped: None,
             zonal: None,
             report: DeploymentReport {
@@ -387,6 +404,7 @@ impl Batch {
                 instances: BTreeMap::new(),
                 lowest_healthy_capacity: usize::MAX,
                 required_healthy_capacity: min_healthy,
+                lost_before_first_out: 0,
                 zones: BTreeMap::new(),
                 simulated_seconds: None,
                 floor_seconds: None,

@@ -297,6 +297,7 @@ impl Sim {
             instances: BTreeMap::new(),
             lowest_healthy_capacity: 0,
             required_healthy_capacity: 0,
+            lost_before_first_out: 0,
             zones: BTreeMap::new(),
             simulated_seconds: None,
             floor_seconds: None,
