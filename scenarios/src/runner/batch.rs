@@ -133,14 +133,7 @@ impl Sim {
             }
             if self.fake().rehearsal().is_leaving(&id) {
                 d.queue.pop_front();
-                let label = self.label(&id);
-                d.report
-                    .instances
-                    .insert(label, InstanceReport::skipped("terminated before its turn"));
-                // CodeDeploy's target list says so too (the hooks read it: an instance
-                // left Pending there would count as still to go).
-                self.skip_in_codedeploy(d.number, &id);
-                d.done += 1;
+                self.skip_terminated(d, &id);
                 continue;
             }
             // An instance waiting its turn joins this deployment afterwards.
@@ -150,22 +143,40 @@ impl Sim {
                 continue;
             }
             d.queue.pop_front();
-            if !d.any_started {
-                d.any_started = true;
-                d.report.lost_before_first_out = self.lost_before_first_out(d);
-            }
-            let run = self.new_run(d.number, &id, &d.revision);
-            d.runs.push(run);
-            // In service (registered, healthy or not): taking it out means a drain.
-            let in_service = self
-                .fake()
-                .rehearsal()
-                .lifecycle(&id)
-                .is_some_and(|l| l == fakeaws::model::Lifecycle::InService);
-            self.spent.turn_starts(d.number, &id, in_service);
+            self.take_out(d, &id);
             started_any = true;
         }
         (started_any, deferred)
+    }
+
+    /// An instance that left the group before its turn: skipped, in the report and in
+    /// CodeDeploy's target list (the hooks read it: an instance left Pending there would count as
+    /// still to go).
+    fn skip_terminated(&mut self, d: &mut Batch, id: &str) {
+        let label = self.label(id);
+        d.report
+            .instances
+            .insert(label, InstanceReport::skipped("terminated before its turn"));
+        self.skip_in_codedeploy(d.number, id);
+        d.done += 1;
+    }
+
+    /// The deployment takes an instance out: its run starts (the first one looks at what the
+    /// group lost before it).
+    fn take_out(&mut self, d: &mut Batch, id: &str) {
+        if !d.any_started {
+            d.any_started = true;
+            d.report.lost_before_first_out = self.lost_before_first_out(d);
+        }
+        let run = self.new_run(d.number, id, &d.revision);
+        d.runs.push(run);
+        // In service (registered, healthy or not): taking it out means a drain.
+        let in_service = self
+            .fake()
+            .rehearsal()
+            .lifecycle(id)
+            .is_some_and(|l| l == fakeaws::model::Lifecycle::InService);
+        self.spent.turn_starts(d.number, id, in_service);
     }
 
     /// Whether an instance waits its turn: still launching (its launch deployment first), or

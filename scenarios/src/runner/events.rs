@@ -166,20 +166,13 @@ impl Sim {
                 min_healthy_percentage,
                 instance_warmup,
                 launch_template,
-            } => {
-                let preferences = fakeaws::model::RefreshPreferences {
-                    min_healthy_percentage: min_healthy_percentage.unwrap_or(90),
-                    instance_warmup_s: *instance_warmup,
-                    ..Default::default()
-                };
-                fake.rehearsal()
-                    .start_instance_refresh(fakeaws::rehearsal::RefreshRequest {
-                        group: need_group()?,
-                        preferences,
-                        desired_template: launch_template.clone(),
-                    })
-                    .map(|_| ())
-            }
+            } => start_refresh(
+                &sim,
+                need_group()?,
+                *min_healthy_percentage,
+                *instance_warmup,
+                launch_template.clone(),
+            ),
         };
         result.map_err(|e| anyhow!("event {action:?}: {}", e.message))
     }
@@ -213,4 +206,25 @@ impl Sim {
             .push(format!("t+{t}s CreateDeployment {revision}: {answer}"));
         Ok(())
     }
+}
+
+/// An instance refresh an event starts (minimum healthy 90% unless it says otherwise).
+fn start_refresh(
+    sim: &fakeaws::rehearsal::Rehearsal,
+    group: String,
+    min_healthy_percentage: Option<i64>,
+    instance_warmup: Option<i64>,
+    launch_template: Option<String>,
+) -> Result<(), fakeaws::AwsError> {
+    let preferences = fakeaws::model::RefreshPreferences {
+        min_healthy_percentage: min_healthy_percentage.unwrap_or(90),
+        instance_warmup_s: instance_warmup,
+        ..Default::default()
+    };
+    sim.start_instance_refresh(fakeaws::rehearsal::RefreshRequest {
+        group,
+        preferences,
+        desired_template: launch_template,
+    })
+    .map(|_| ())
 }
