@@ -327,6 +327,10 @@ impl ViolationKind {
 /// Why an instance failed when it was terminated while its hooks ran.
 pub const TERMINATED_DURING_DEPLOYMENT: &str = "instance terminated during the deployment";
 
+/// How a deployment's failure says CodeDeploy stopped it at its health constraints (no instance
+/// could go out without leaving fewer healthy than the minimum).
+pub const BELOW_MINIMUM_HEALTHY: &str = "deploying another would leave fewer than the minimum healthy hosts";
+
 /// One violation found: its kind and what exactly was wrong. Reported as `kind: detail`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {

@@ -289,6 +289,17 @@ mod tests {
             None,
         );
         assert!(judge(&none, &plan(Cost::default()), Cost::default(), &Ok(refused)).is_empty());
+        // Stopped at its minimum before any hook ran: only after an event that took or failed an
+        // instance.
+        let stopped = repair(
+            crate::report::Status::failed(format!(
+                "2 of 3 instances healthy, 0 failed; {} (2)",
+                crate::report::BELOW_MINIMUM_HEALTHY
+            )),
+            None,
+        );
+        assert!(judge(&none, &plan(ONE_OUT), Cost::default(), &Ok(stopped.clone())).is_empty());
+        assert!(!judge(&none, &plan(Cost::default()), Cost::default(), &Ok(stopped)).is_empty());
         let terminated = crate::report::Status::failed(crate::report::TERMINATED_DURING_DEPLOYMENT);
         let lost_last = repair(crate::report::Status::Succeeded, Some(terminated.clone()));
         assert!(judge(&none, &plan(crash), Cost::default(), &Ok(lost_last.clone())).is_empty());

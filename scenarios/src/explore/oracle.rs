@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::plans::{Cost, Plan, OPERATOR_PROCESS};
-use crate::report::{Outcome, Status, ViolationKind, TERMINATED_DURING_DEPLOYMENT};
+use crate::report::{Outcome, Status, ViolationKind, BELOW_MINIMUM_HEALTHY, TERMINATED_DURING_DEPLOYMENT};
 
 /// One broken property of one variant.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -77,13 +77,15 @@ pub fn judge(
             ViolationKind::MinSizeNotRestored | ViolationKind::ProcessesNotRestored
                 if cost.capacity > 0 && repair_lost_its_last_instance(o) => {}
             // Documented exception: CodeDeploy refused the repair deployment before any hook ran
-            // (HEALTH_CONSTRAINTS_INVALID: what the event left makes its minimum unreachable), so
-            // nothing could put the group back (`zonal_zone_too_small_for_repair`).
+            // (HEALTH_CONSTRAINTS_INVALID: what the event left makes its minimum unreachable), or
+            // stopped it at its minimum before any could go (the event failed or took instances
+            // CodeDeploy counted), so nothing could put the group back
+            // (`zonal_zone_too_small_for_repair`, `repair_stopped_before_any_hook`).
             ViolationKind::MinSizeNotRestored
             | ViolationKind::ProcessesNotRestored
             | ViolationKind::LeftInStandby
             | ViolationKind::HooksTagsLeft
-                if repair_refused(o) => {}
+                if repair_refused(o, cost.capacity > 0) => {}
             // Documented exception: AWS keeps no record of who suspended a process, so one an
             // operator suspends while the hooks hold it is resumed with theirs. Only that: any
             // other process left suspended is still a finding.
@@ -174,13 +176,18 @@ fn handed_over_at_max_size(plan: &Plan, o: &Outcome) -> usize {
 }
 
 /// Whether CodeDeploy refused the last deployment over the fleet before it ran anything
-/// (HEALTH_CONSTRAINTS_INVALID).
-fn repair_refused(o: &Outcome) -> bool {
+/// (HEALTH_CONSTRAINTS_INVALID), or, when the event took or failed an instance (`lost`), stopped
+/// it at its minimum healthy hosts before any instance could go.
+fn repair_refused(o: &Outcome, lost: bool) -> bool {
     o.deployments
         .iter()
         .rfind(|d| !d.creator.is_for_launches())
         .is_some_and(|d| {
-            matches!(&d.status, Status::Failed(Some(why)) if why.starts_with("HEALTH_CONSTRAINTS_INVALID"))
+            let why = match &d.status {
+                Status::Failed(Some(why)) => why.as_str(),
+                _ => return false,
+            };
+            (why.starts_with("HEALTH_CONSTRAINTS_INVALID") || (lost && why.contains(BELOW_MINIMUM_HEALTHY)))
                 && d.instances.values().all(|i| i.events.is_empty())
         })
 }

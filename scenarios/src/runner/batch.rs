@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 use super::supervisor::Run;
 use super::zones::{Admit, Zonal};
 use super::Sim;
-use crate::report::{Creator, DeploymentReport, InstanceReport, Status};
+use crate::report::{Creator, DeploymentReport, InstanceReport, Status, BELOW_MINIMUM_HEALTHY};
 use crate::schema::ConfigSpec;
 
 /// CodeDeploy's description of HEALTH_CONSTRAINTS_INVALID (ErrorInformation's documentation).
@@ -87,7 +87,7 @@ impl Sim {
             if d.failed + in_flight >= d.batch.min(d.n) {
                 if in_flight == 0 && d.failed > 0 && !d.queue.is_empty() {
                     d.stopped = Some(format!(
-                        "{} of {} instances failed; deploying another would leave fewer than the minimum healthy hosts ({})",
+                        "{} of {} instances failed; {BELOW_MINIMUM_HEALTHY} ({})",
                         d.failed, d.n, d.min_healthy
                     ));
                 }
@@ -117,7 +117,7 @@ impl Sim {
                 let launching: Vec<String> = d.queue.iter().filter(|i| self.waits_its_turn(d, i)).cloned().collect();
                 if in_flight == 0 && deferred.is_empty() && launching.is_empty() {
                     d.stopped = Some(format!(
-                        "{} of {} instances healthy, {} failed; deploying another would leave fewer than the minimum healthy hosts ({})",
+                        "{} of {} instances healthy, {} failed; {BELOW_MINIMUM_HEALTHY} ({})",
                         self.healthy_left(d),
                         d.n,
                         d.failed,

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use fakeaws::model::codedeploy::ZonalConfig;
 
-use crate::report::ZoneReport;
+use crate::report::{ZoneReport, BELOW_MINIMUM_HEALTHY};
 
 /// The zones of one deployment and how far it got through them.
 pub(super) struct Zonal {
@@ -161,7 +161,7 @@ impl Zonal {
         if here == 0 {
             return (
                 Admit::Stop(format!(
-                    "{failed} of {size} instances in {zone} failed; deploying another would leave fewer than the minimum healthy hosts per zone ({min})"
+                    "{failed} of {size} instances in {zone} failed; {BELOW_MINIMUM_HEALTHY} per zone ({min})"
                 )),
                 note,
             );
