@@ -124,6 +124,10 @@ pub struct Outcome {
     /// What happened over time, for the report pages (not in the snapshot).
     #[serde(skip)]
     pub timeline: crate::timeline::Timeline,
+    /// The number the scenario's last deployment (explore's repair) began at: every deployment
+    /// numbered from it started once that one was created.
+    #[serde(skip)]
+    pub last_deployment_from: Option<usize>,
 }
 
 /// The overhead of each deployment that has one: `+3s (1.1%)`, space separated; `-` with none.

@@ -345,7 +345,8 @@ async fn run_variant(
 ) -> (Vec<Finding>, anyhow::Result<Outcome>) {
     let run = crate::runner::run_scenario(v.scenario.clone(), &format!("explore-{name}-{}", v.index), paths, false)
         .await
-        .map(|(o, _)| o);
+        .map(|(o, _)| o)
+        .and_then(|o| super::oracle::within_own_deployments(&v.plan, o));
     let mut findings = judge(allowed, &v.plan, own, &run);
     if twice {
         if let Ok(first) = &run {

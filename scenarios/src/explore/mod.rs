@@ -231,6 +231,27 @@ mod tests {
     };
 
     #[test]
+    fn an_event_that_falls_on_the_repair_is_not_applicable() {
+        let plan = Plan {
+            events: vec![crate::schema::EventSpec {
+                when: crate::schema::When {
+                    deployment: Some(4),
+                    ..Default::default()
+                },
+                action: crate::schema::Action::ScaleOut { count: 1 },
+            }],
+            ..Plan::none()
+        };
+        let ran = |from| Outcome {
+            last_deployment_from: Some(from),
+            ..Outcome::default()
+        };
+        let late = oracle::within_own_deployments(&plan, ran(4));
+        assert!(late.as_ref().is_err_and(not_applicable), "{late:?}");
+        assert!(oracle::within_own_deployments(&plan, ran(5)).is_ok());
+    }
+
+    #[test]
     fn the_oracle_allows_what_an_event_removes_and_nothing_more() {
         let plan = |cost| Plan { cost, ..Plan::none() };
         let mut o = Outcome::default();
@@ -339,6 +360,13 @@ mod tests {
         assert!(judge(&none, &scale_out, Cost::default(), &Ok(at_max(2))).is_empty());
         assert!(!judge(&none, &scale_out, Cost::default(), &Ok(at_max(1))).is_empty());
         assert!(!judge(&none, &plan(Cost::default()), Cost::default(), &Ok(at_max(2))).is_empty());
+        // An operator's Standby afterwards lowered the desired capacity: still both could not
+        // come back within MaxSize.
+        let mut two_out = at_max(1);
+        if let Some(g) = two_out.groups.get_mut("web") {
+            g.instances.insert("i-2".into(), "Standby".into());
+        }
+        assert!(judge(&none, &scale_out, Cost::default(), &Ok(two_out)).is_empty());
         // Instances Auto Scaling took before the deployment took any out: as many below the
         // minimum, counted once with the event's own cost, and not one more.
         let below = |lowest: usize, lost: usize| {

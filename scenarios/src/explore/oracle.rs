@@ -160,7 +160,7 @@ fn repair_lost_its_last_instance(o: &Outcome) -> bool {
 
 /// How many instances the hooks handed over in Standby because an event that raises the desired
 /// capacity filled their group to its MaxSize while they were out (ExitStandby cannot bring them
-/// back): Standby members of groups at their MaxSize without them.
+/// back): Standby members of groups that cannot take them all back within MaxSize.
 fn handed_over_at_max_size(plan: &Plan, o: &Outcome) -> usize {
     if !["scale_out", "alarm", "scheduled_action"]
         .iter()
@@ -168,10 +168,17 @@ fn handed_over_at_max_size(plan: &Plan, o: &Outcome) -> usize {
     {
         return 0;
     }
+    // AWS's rule for ExitStandby: the desired capacity with the instances back may not exceed
+    // MaxSize. Those in Standby (an operator's among them, whose own Standby lowered the desired
+    // capacity) could not all come back.
     o.groups
         .values()
-        .filter(|g| g.desired >= g.max)
-        .map(|g| g.instances.values().filter(|l| l.as_str() == "Standby").count())
+        .map(|g| {
+            let standby = g.instances.values().filter(|l| l.as_str() == "Standby").count();
+            (g, standby)
+        })
+        .filter(|(g, standby)| g.desired + *standby as i64 > g.max)
+        .map(|(_, standby)| standby)
         .sum()
 }
 
@@ -199,6 +206,28 @@ fn only_no_target(detail: &str) -> bool {
         .map(|(_, c)| c.trim_end_matches(')'))
         .unwrap_or("");
     !causes.is_empty() && causes.split(", ").all(|c| c.starts_with("503 no target"))
+}
+
+/// A variant whose planned event (or script fault) is set for a deployment that, in this variant, came once the
+/// repair deployment had begun (the first event of a pair changed which deployments ran, so the
+/// second's numbers fell on the repair or after it): the event no longer hits the scenario's own
+/// deployments, and nothing would follow to repair what it did. Not applicable, as an event AWS
+/// refuses is.
+pub fn within_own_deployments(plan: &Plan, o: Outcome) -> anyhow::Result<Outcome> {
+    let late = o.last_deployment_from.and_then(|repair| {
+        plan.events
+            .iter()
+            .filter_map(|e| e.when.deployment)
+            .chain(plan.faults.iter().map(|f| f.deployment))
+            .find(|n| *n >= repair)
+            .map(|n| (n, repair))
+    });
+    match late {
+        Some((n, repair)) => anyhow::bail!(
+            "event set for deployment {n}, which in this variant came after the repair deployment began (deployment {repair}): not one of the scenario's own"
+        ),
+        None => Ok(o),
+    }
 }
 
 /// Whether a variant's run stopped because AWS refused its planned event (the runner names the

@@ -49,6 +49,8 @@ pub(super) struct Engine {
     /// (looked at again only when it changes).
     pub(super) census_seen: Option<(u64, i64)>,
     pub(super) pending_seen: Option<(u64, i64)>,
+    /// The number the scenario's last deployment began at (see `Outcome::last_deployment_from`).
+    pub(super) last_deployment_from: Option<usize>,
 }
 
 impl Engine {

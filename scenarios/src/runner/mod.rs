@@ -292,6 +292,9 @@ impl Sim {
             if !self.staged.revisions.contains_key(&d.revision) {
                 bail!("deployment {} names unknown revision {}", i + 1, d.revision);
             }
+            if i + 1 == self.sc.deployments.len() {
+                self.engine.last_deployment_from = Some(self.engine.deployment_no + 1);
+            }
             // Created through CodeDeploy's API, then picked up and run by the engine, as a
             // pipeline's deployment would be.
             self.create_api_deployment(&d.revision, d.config.as_ref())?;

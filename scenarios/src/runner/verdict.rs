@@ -50,6 +50,7 @@ impl Sim {
             description: self.sc.description.trim().to_string(),
             simulated_seconds: (w.now_ms() - self.start_ms) / 1000,
             deployments: self.engine.reports.clone(),
+            last_deployment_from: self.engine.last_deployment_from,
             ..Default::default()
         };
         out.deployments.sort_by_key(|d| d.number);
