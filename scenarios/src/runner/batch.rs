@@ -1,6 +1,6 @@
-//! A deployment under way ([`Batch`]): the order CodeDeploy takes its instances in, starting
-//! them while the minimum healthy hosts allow, each run's end and whether failures stop it, and
-//! its close (status, capacity, time and overhead); or its refusal before it starts.
+//! A deployment under way ([`Batch`]): starting its instances while the minimum healthy hosts
+//! allow, each run's end and whether failures stop it, and its close (status, capacity, time and
+//! overhead). The order it takes them in and its refusal before it starts: `admission.rs`.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -10,66 +10,7 @@ use super::Sim;
 use crate::report::{Creator, DeploymentReport, InstanceReport, Status, BELOW_MINIMUM_HEALTHY};
 use crate::schema::ConfigSpec;
 
-/// CodeDeploy's description of HEALTH_CONSTRAINTS_INVALID (ErrorInformation's documentation).
-const HEALTH_CONSTRAINTS_INVALID_MESSAGE: &str =
-    "The revision cannot be successfully deployed within the instance health constraints specified";
-
 impl Sim {
-    /// The order CodeDeploy takes instances in: those not serving first (one a failed deployment
-    /// left out of its load balancers costs no capacity to take: a rollback does not take a
-    /// healthy instance out first), then those with no revision, then older revisions, then the
-    /// target revision.
-    pub(super) fn deployment_order(&self, mut order: Vec<String>, revision: &str) -> Vec<String> {
-        let serving: BTreeMap<String, bool> = order
-            .iter()
-            .map(|id| {
-                (
-                    id.clone(),
-                    self.fake().rehearsal().serving(std::slice::from_ref(id)) == 1,
-                )
-            })
-            .collect();
-        order.sort_by_key(|id| {
-            let rev = match self.engine.running_rev.get(id) {
-                None => 0,
-                Some(r) if r != revision => 1,
-                Some(_) => 2,
-            };
-            (serving[id], rev)
-        });
-        order
-    }
-
-    /// A deployment CodeDeploy refuses before it starts: every instance skipped.
-    /// `zone`: the zone whose minimum cannot be kept, if it is one zone's (a zonal deployment).
-    pub(super) fn refuse_deployment(&mut self, mut d: Batch, zone: Option<String>) {
-        let why = match zone {
-            Some(z) => format!("{HEALTH_CONSTRAINTS_INVALID_MESSAGE} ({z}, {})", d.config.name()),
-            None => format!(
-                "{HEALTH_CONSTRAINTS_INVALID_MESSAGE} (minimum healthy hosts {} of {} instances, {})",
-                d.min_healthy,
-                d.n,
-                d.config.name()
-            ),
-        };
-        for id in &d.planned {
-            let label = self.label(id);
-            d.report
-                .instances
-                .insert(label, InstanceReport::skipped("deployment refused"));
-        }
-        d.report.status = Status::failed(format!("HEALTH_CONSTRAINTS_INVALID: {why}"));
-        self.close_deployment_as(d.number, "HEALTH_CONSTRAINTS_INVALID", why);
-        let now = self.now();
-        d.report.simulated_seconds = Some((now - d.started_ms) / 1000);
-        d.report.lowest_healthy_capacity = d.min_healthy;
-        self.recorder
-            .deployment(d.number, d.started_ms, now, d.report.required_healthy_capacity);
-        self.recorder
-            .marker(now, format!("deployment {}: {}", d.number, d.report.status));
-        self.engine.reports.push(d.report);
-    }
-
     /// Starts instances while the minimum healthy hosts allow (CodeDeploy's rule): at most the
     /// batch at once (the instances minus the minimum, failed ones counted in); and an instance
     /// CodeDeploy counts healthy (its last deployment succeeded) goes out only while the healthy

@@ -15,6 +15,7 @@
 //! to the earliest wake-up or script deadline. Hours of draining take milliseconds, and the same
 //! scenario gives the same outcome on every run.
 
+mod admission;
 mod advance;
 mod agent;
 mod agent_log;
