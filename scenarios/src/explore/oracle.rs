@@ -208,11 +208,11 @@ fn only_no_target(detail: &str) -> bool {
     !causes.is_empty() && causes.split(", ").all(|c| c.starts_with("503 no target"))
 }
 
-/// A variant whose planned event (or script fault) is set for a deployment that, in this variant, came once the
-/// repair deployment had begun (the first event of a pair changed which deployments ran, so the
-/// second's numbers fell on the repair or after it): the event no longer hits the scenario's own
-/// deployments, and nothing would follow to repair what it did. Not applicable, as an event AWS
-/// refuses is.
+/// A variant whose planned event (or script fault) is set for a deployment that, in this
+/// variant, came once the repair deployment had begun (the first event of a pair changed which
+/// deployments ran, so the second's numbers fell on the repair or after it): the event no longer
+/// hits the scenario's own deployments, and nothing would follow to repair what it did. Not
+/// applicable, as an event AWS refuses is.
 pub fn within_own_deployments(plan: &Plan, o: Outcome) -> anyhow::Result<Outcome> {
     let late = o.last_deployment_from.and_then(|repair| {
         plan.events
