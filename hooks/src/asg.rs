@@ -16,6 +16,7 @@ use aws_sdk_autoscaling::types::{LifecycleState, Tag};
 
 use crate::ctx::Ctx;
 use crate::error::{HookError, Result};
+use crate::lifecycle::{is_warm, out_of_service, terminating};
 
 mod deregister;
 mod processes;
@@ -108,11 +109,6 @@ pub async fn locate(ctx: &Ctx, hint: Option<&str>) -> Result<Option<(Group, Life
         Some((name, lifecycle)) => Ok(Some((group(ctx, &name).await?, lifecycle))),
         None => Ok(None),
     }
-}
-
-/// Whether a lifecycle state is one of a warm pool's (`Warmed:*`).
-pub fn is_warm(state: &LifecycleState) -> bool {
-    state.as_str().starts_with("Warmed:")
 }
 
 /// Members counted as the group's capacity: in service or launching (not in Standby, not leaving).
@@ -301,28 +297,6 @@ fn standby_mark(ctx: &Ctx, g: &Group, more: usize) -> Option<String> {
 
 async fn delete_tag(ctx: &Ctx, group: &str, key: &str) -> Result<()> {
     delete_tags(ctx, group, &[key]).await
-}
-
-fn out_of_service(state: &LifecycleState) -> bool {
-    matches!(state, LifecycleState::Standby | LifecycleState::EnteringStandby)
-}
-
-/// Whether an instance in this state is being terminated (or is).
-fn terminating(state: &LifecycleState) -> bool {
-    matches!(
-        state,
-        LifecycleState::Terminating
-            | LifecycleState::TerminatingWait
-            | LifecycleState::TerminatingProceed
-            | LifecycleState::TerminatingRetained
-            | LifecycleState::Terminated
-    )
-}
-
-/// Whether an instance in this state is on its way out of its group for good (being terminated,
-/// or detached).
-pub(crate) fn departing(state: &LifecycleState) -> bool {
-    terminating(state) || matches!(state, LifecycleState::Detaching | LifecycleState::Detached)
 }
 
 /// Waits until the instance's lifecycle state is `want`.

@@ -171,7 +171,7 @@ async fn still_in_a_group(ctx: &Ctx, ids: &[String]) -> std::result::Result<usiz
             .await?;
         let (live, gone): (Vec<_>, Vec<_>) = out.auto_scaling_instances().iter().partition(|i| {
             !i.lifecycle_state()
-                .is_some_and(|s| crate::asg::departing(&aws_sdk_autoscaling::types::LifecycleState::from(s)))
+                .is_some_and(|s| crate::lifecycle::departing(&aws_sdk_autoscaling::types::LifecycleState::from(s)))
         });
         let left = chunk.len() - live.len();
         if left > 0 {

@@ -6,7 +6,8 @@
 //! [`run`] is the flow; [`config`] the settings; [`asg`] the Auto Scaling path; [`tg`] the
 //! target-group path; [`classic`] Classic Load Balancers; [`maintenance`] the maintenance page;
 //! [`deployment`] and [`codedeploy`] what CodeDeploy says of the deployment; [`ctx`] and [`aws`]
-//! the checked and retried AWS calls; [`arn`], [`clock`], [`log`], [`error`] their helpers;
+//! the checked and retried AWS calls; [`lifecycle`] what Auto Scaling's lifecycle states mean
+//! to the hooks; [`arn`], [`clock`], [`log`], [`error`] their helpers;
 //! [`state`] the record that lets a later run repair a failed one.
 
 pub mod arn;
@@ -19,6 +20,7 @@ pub mod config;
 pub mod ctx;
 pub mod deployment;
 pub mod error;
+pub mod lifecycle;
 pub mod log;
 pub mod maintenance;
 pub mod run;
