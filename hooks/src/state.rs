@@ -34,6 +34,10 @@ pub struct State {
     pub lowered_min_from: Option<i32>,
     /// Processes we suspended.
     pub suspended: Vec<String>,
+    /// EnterStandby left the desired capacity as it was (it was 0, the instances in service a
+    /// surplus protected from scale in); ExitStandby adds one, which register takes back.
+    #[serde(default)]
+    pub standby_kept_desired: bool,
     /// Target-group path: registrations we removed.
     pub deregistered: Vec<Registration>,
     /// Classic path: load balancers we deregistered from.

@@ -299,26 +299,42 @@ async fn enter_standby(ctx: &Ctx, mut g: Group, state: &mut State, recorded_now:
         if attempt > 1 {
             g = group_settings(ctx, group_name).await?;
         }
-        if g.desired - 1 < g.min || (attempt > 1 && g.min > 0) {
+        // A desired capacity of 0 with instances in service (protected from scale in, so Auto
+        // Scaling terminates none of them) cannot go lower: EnterStandby then leaves it as it is,
+        // which launches nothing (the group stays above it), and register takes back the one
+        // ExitStandby adds.
+        let decrement = g.desired > 0;
+        if decrement && (g.desired - 1 < g.min || (attempt > 1 && g.min > 0)) {
             lower_min_size(ctx, &mut g, state, attempt, recorded_now).await?;
         }
         if attempt == 1 {
             mark_standby(ctx, &g).await?;
         }
-        ctx.info(format!(
-            "EnterStandby {} in {} (desired {} -> {})",
-            ctx.instance_id,
-            g.name,
-            g.desired,
-            g.desired - 1
-        ));
+        if decrement {
+            ctx.info(format!(
+                "EnterStandby {} in {} (desired {} -> {})",
+                ctx.instance_id,
+                g.name,
+                g.desired,
+                g.desired - 1
+            ));
+        } else {
+            ctx.info(format!(
+                "EnterStandby {} in {} (desired stays 0: the instances in service are a surplus protected from scale in, so nothing is launched)",
+                ctx.instance_id, g.name
+            ));
+        }
+        if state.standby_kept_desired == decrement {
+            state.standby_kept_desired = !decrement;
+            ctx.save(state)?;
+        }
         let r = ctx
             .call("EnterStandby", || {
                 ctx.asg
                     .enter_standby()
                     .auto_scaling_group_name(&g.name)
                     .instance_ids(&ctx.instance_id)
-                    .should_decrement_desired_capacity(true)
+                    .should_decrement_desired_capacity(decrement)
                     .send()
             })
             .await;

@@ -285,6 +285,7 @@ async fn come_back(ctx: &Ctx, left: &Group, state: &mut State, exited: bool) -> 
     }
     state.standby = false;
     ctx.save(state)?;
+    take_back_desired(ctx, &mut g, state).await?;
     restore(ctx, g, state, ctx.settings.wait_for_healthy).await?;
     // Reported now: the instance is back and the group restored; the state file stays for the
     // next run (the caller clears it only on success).
@@ -292,6 +293,33 @@ async fn come_back(ctx: &Ctx, left: &Group, state: &mut State, exited: bool) -> 
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// EnterStandby left a desired capacity of 0 as it was (see `deregister::enter_standby`), and
+/// ExitStandby added one: take it back, when the MinSize of the moment allows (a MinSize the
+/// restore then raises above it raises the desired capacity with it, as before).
+async fn take_back_desired(ctx: &Ctx, g: &mut Group, state: &mut State) -> Result<()> {
+    if !state.standby_kept_desired {
+        return Ok(());
+    }
+    if g.desired > g.min.max(0) {
+        let desired = g.desired - 1;
+        ctx.info(format!(
+            "UpdateAutoScalingGroup {} DesiredCapacity {} -> {desired} (ExitStandby added the one EnterStandby did not take)",
+            g.name, g.desired
+        ));
+        ctx.must("UpdateAutoScalingGroup", || {
+            ctx.asg
+                .update_auto_scaling_group()
+                .auto_scaling_group_name(&g.name)
+                .desired_capacity(desired)
+                .send()
+        })
+        .await?;
+        g.desired = desired;
+    }
+    state.standby_kept_desired = false;
+    ctx.save(state)
 }
 
 /// The group reached its MaxSize while this instance was out (a scale-out replaced its capacity),
