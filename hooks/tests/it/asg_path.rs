@@ -809,3 +809,60 @@ async fn an_operators_standby_still_draining_is_waited_for_and_left_alone() {
     assert!(out.stdout.contains("leaving it there"), "{}", out.stdout);
     assert_eq!(env.lifecycle(&ids[1]), "Standby", "the operator's to bring back");
 }
+
+/// A group scaled in to a desired capacity of 0 while its instances are protected from scale in
+/// (they keep serving): EnterStandby cannot lower 0, so the hooks enter Standby without lowering it
+/// (nothing is launched) and take back the one ExitStandby adds. They used to retry EnterStandby
+/// as a race and fail after suspending the processes, on every deployment.
+#[tokio::test]
+async fn a_protected_group_at_desired_zero_goes_round_and_stays_at_zero() {
+    let env = Env::new().await;
+    env.apply(
+        r#"
+[[target_groups]]
+name = "web"
+port = 80
+deregistration_delay = 60
+health_check = { interval = 10, healthy_threshold = 3, unhealthy_threshold = 2, timeout = 5 }
+
+[[load_balancers]]
+name = "alb"
+listeners = [{ port = 80, target_group = "web" }]
+
+[[groups]]
+name = "web-asg"
+min = 0
+max = 4
+desired = 2
+availability_zones = ["us-east-1a", "us-east-1b"]
+target_groups = ["web"]
+health_check_type = "ELB"
+health_check_grace_period = 300
+new_instances_protected_from_scale_in = true
+"#,
+    );
+    env.settle(120);
+    let g = "web-asg".to_string();
+    env.fake().rehearsal().scale_by(&g, -2).expect("scale in");
+    env.settle(10);
+    assert_eq!(env.sizes(&g), (0, 0, 4));
+    assert_eq!(env.members(&g).len(), 2, "protected: none terminated");
+    let id = env.members(&g)[0].clone();
+    let before = env.fake().metrics.call_counts();
+    let out = env.run(DEREGISTER, &id).await;
+    out.ok();
+    assert!(out.stdout.contains("desired stays 0"), "{}", out.stdout);
+    assert_eq!(env.lifecycle(&id), "Standby");
+    assert_eq!(env.members(&g).len(), 2, "nothing launched");
+    env.run(REGISTER, &id).await.ok();
+    assert_eq!(env.lifecycle(&id), "InService");
+    env.assert_restored(&g, (0, 0, 4));
+    let after = env.fake().metrics.call_counts();
+    let n = |k: &str| after.get(k).copied().unwrap_or(0) - before.get(k).copied().unwrap_or(0);
+    assert_eq!(n("autoscaling:EnterStandby"), 1);
+    assert_eq!(
+        n("autoscaling:UpdateAutoScalingGroup"),
+        1,
+        "only the desired capacity taken back"
+    );
+}
