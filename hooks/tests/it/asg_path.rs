@@ -817,32 +817,7 @@ async fn an_operators_standby_still_draining_is_waited_for_and_left_alone() {
 #[tokio::test]
 async fn a_protected_group_at_desired_zero_goes_round_and_stays_at_zero() {
     let env = Env::new().await;
-    env.apply(
-        r#"
-[[target_groups]]
-name = "web"
-port = 80
-deregistration_delay = 60
-health_check = { interval = 10, healthy_threshold = 3, unhealthy_threshold = 2, timeout = 5 }
-
-[[load_balancers]]
-name = "alb"
-listeners = [{ port = 80, target_group = "web" }]
-
-[[groups]]
-name = "web-asg"
-min = 0
-max = 4
-desired = 2
-availability_zones = ["us-east-1a", "us-east-1b"]
-target_groups = ["web"]
-health_check_type = "ELB"
-health_check_grace_period = 300
-new_instances_protected_from_scale_in = true
-"#,
-    );
-    env.settle(120);
-    let g = "web-asg".to_string();
+    let g = env.asg_world_with(0, 4, 2, "new_instances_protected_from_scale_in = true");
     env.fake().rehearsal().scale_by(&g, -2).expect("scale in");
     env.settle(10);
     assert_eq!(env.sizes(&g), (0, 0, 4));

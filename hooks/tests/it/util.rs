@@ -197,6 +197,12 @@ impl Env {
 
     /// An ALB + target group (delay 60 s, 3 x 10 s health checks) + an ASG; returns the group name.
     pub fn asg_world(&self, min: i64, max: i64, desired: i64) -> String {
+        self.asg_world_with(min, max, desired, "")
+    }
+
+    /// [`Env::asg_world`] with more settings of the group (TOML lines of its `[[groups]]` table),
+    /// without the settling (a launch hook or a warm pool holds instances).
+    pub fn asg_world_unsettled(&self, min: i64, max: i64, desired: i64, group: &str) -> String {
         let spec = format!(
             r#"
 [[target_groups]]
@@ -218,11 +224,18 @@ availability_zones = ["us-east-1a", "us-east-1b"]
 target_groups = ["web"]
 health_check_type = "ELB"
 health_check_grace_period = 300
+{group}
 "#
         );
         self.apply(&spec);
-        self.settle(120);
         "web-asg".into()
+    }
+
+    /// [`Env::asg_world_unsettled`], then two minutes for the instances to come into service.
+    pub fn asg_world_with(&self, min: i64, max: i64, desired: i64, group: &str) -> String {
+        let g = self.asg_world_unsettled(min, max, desired, group);
+        self.settle(120);
+        g
     }
 
     pub fn apply(&self, spec: &str) -> Vec<String> {

@@ -7,30 +7,11 @@ use crate::util::*;
 #[tokio::test]
 async fn an_instance_entering_the_warm_pool_is_left_alone() {
     let env = Env::new().await;
-    env.apply(
-        r#"
-[[target_groups]]
-name = "web"
-port = 80
-deregistration_delay = 60
-health_check = { interval = 10, healthy_threshold = 3, unhealthy_threshold = 2, timeout = 5 }
-
-[[load_balancers]]
-name = "alb"
-listeners = [{ port = 80, target_group = "web" }]
-
-[[groups]]
-name = "web-asg"
-min = 1
-max = 3
-desired = 2
-availability_zones = ["us-east-1a", "us-east-1b"]
-target_groups = ["web"]
-health_check_type = "ELB"
-health_check_grace_period = 300
-lifecycle_hooks = [{ name = "launch", transition = "launching", heartbeat_timeout = 600 }]
-warm_pool = { min_size = 1 }
-"#,
+    env.asg_world_unsettled(
+        1,
+        3,
+        2,
+        "lifecycle_hooks = [{ name = \"launch\", transition = \"launching\", heartbeat_timeout = 600 }]\nwarm_pool = { min_size = 1 }",
     );
     env.settle(40);
     let warm = env.fake().world().groups()["web-asg"].warm.clone();
