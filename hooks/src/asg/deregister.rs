@@ -324,8 +324,9 @@ async fn enter_standby(ctx: &Ctx, mut g: Group, state: &mut State, recorded_now:
                 ctx.instance_id, g.name
             ));
         }
-        if state.standby_kept_desired == decrement {
-            state.standby_kept_desired = !decrement;
+        let kept = !decrement;
+        if state.standby_kept_desired != kept {
+            state.standby_kept_desired = kept;
             ctx.save(state)?;
         }
         let r = ctx

@@ -343,10 +343,7 @@ async fn run_variant(
     name: &str,
     twice: bool,
 ) -> (Vec<Finding>, anyhow::Result<Outcome>) {
-    let run = crate::runner::run_scenario(v.scenario.clone(), &format!("explore-{name}-{}", v.index), paths, false)
-        .await
-        .map(|(o, _)| o)
-        .and_then(|o| super::oracle::within_own_deployments(&v.plan, o));
+    let run = super::play(v, &format!("explore-{name}-{}", v.index), paths).await;
     let mut findings = judge(allowed, &v.plan, own, &run);
     if twice {
         if let Ok(first) = &run {

@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::report::Outcome;
 use crate::schema::{DeploymentSpec, Scenario};
 
 pub mod drive;
@@ -107,6 +108,15 @@ pub fn variant(base: &Scenario, plan: Plan, index: usize) -> Variant {
     Variant { index, plan, scenario }
 }
 
+/// Plays a variant (`run` names its scratch folder) and gives its outcome as the oracle takes it:
+/// one whose event fell on the repair deployment or after it is not applicable
+/// ([`oracle::within_own_deployments`]).
+pub async fn play(v: &Variant, run: &str, paths: &crate::runner::Paths) -> anyhow::Result<Outcome> {
+    crate::runner::run_scenario(v.scenario.clone(), run, paths, false)
+        .await
+        .and_then(|(o, _)| oracle::within_own_deployments(&v.plan, o))
+}
+
 /// `K/N` of `nextest`'s `--partition count:K/N`: every N-th variant from the K-th (1-based).
 pub fn in_partition(index: usize, partition: Option<(usize, usize)>) -> bool {
     match partition {
@@ -182,7 +192,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::report::{Outcome, ViolationKind};
+    use crate::report::ViolationKind;
 
     #[test]
     fn partitions_cover_every_variant_once() {

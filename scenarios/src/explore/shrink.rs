@@ -156,10 +156,7 @@ pub async fn shrink(
             }
             cur.runs += 1;
             let v = variant(&b, p, 0);
-            let run = crate::runner::run_scenario(v.scenario, &format!("{name}-shrink-{}", cur.runs), paths, false)
-                .await
-                .map(|(o, _)| o)
-                .and_then(|o| super::oracle::within_own_deployments(&v.plan, o));
+            let run = super::play(&v, &format!("{name}-shrink-{}", cur.runs), paths).await;
             let findings = judge(allowed, &v.plan, own_cost(&b), &run);
             if findings.iter().any(|f| f.property == property) {
                 cur.base = b;

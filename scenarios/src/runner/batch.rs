@@ -35,17 +35,14 @@ impl Sim {
                 break;
             }
             let Some(id) = d.queue.front().cloned() else { break };
-            let startable = !self.fake().rehearsal().is_leaving(&id) && !self.waits_its_turn(d, &id);
-            if startable && self.engine.healthy(&id) && self.healthy_left(d) <= d.min_healthy {
+            if self.startable(d, &id) && self.engine.healthy(&id) && self.healthy_left(d) <= d.min_healthy {
                 // An instance CodeDeploy counts unhealthy, further on (in the same zone of a
                 // zonal deployment), may go instead.
                 let zone = |i: &str| d.zonal.as_ref().map(|z| z.zone(i).to_string());
-                let free = d.queue.iter().position(|i| {
-                    zone(i) == zone(&id)
-                        && !self.engine.healthy(i)
-                        && !self.fake().rehearsal().is_leaving(i)
-                        && !self.waits_its_turn(d, i)
-                });
+                let free = d
+                    .queue
+                    .iter()
+                    .position(|i| zone(i) == zone(&id) && !self.engine.healthy(i) && self.startable(d, i));
                 if let Some(k) = free {
                     if let Some(i) = d.queue.remove(k) {
                         d.queue.push_front(i);
@@ -118,6 +115,11 @@ impl Sim {
             .lifecycle(id)
             .is_some_and(|l| l == fakeaws::model::Lifecycle::InService);
         self.spent.turn_starts(d.number, id, in_service);
+    }
+
+    /// Whether an instance can go out now: still in the group and not waiting its turn.
+    fn startable(&self, d: &Batch, id: &str) -> bool {
+        !self.fake().rehearsal().is_leaving(id) && !self.waits_its_turn(d, id)
     }
 
     /// Whether an instance waits its turn: still launching (its launch deployment first), or
