@@ -320,6 +320,20 @@ impl Rehearsal<'_> {
         ids.iter().filter(|id| serves.contains(id.as_str())).count()
     }
 
+    /// Whether each of `ids` serves (as [`Rehearsal::serving`] counts), from one pass over the
+    /// registrations: for a fleet's worth of instances at once.
+    pub fn serving_each(&self, ids: &[String]) -> Vec<bool> {
+        let w = self.fake.world_read();
+        let serves = serving_ids(&w);
+        ids.iter().map(|id| serves.contains(id.as_str())).collect()
+    }
+
+    /// Whether one instance serves (as [`Rehearsal::serving`] counts), looking only at its own
+    /// registrations: no health worked out for the rest of the fleet.
+    pub fn serves(&self, id: &str) -> bool {
+        serves(&self.fake.world_read(), id)
+    }
+
     /// The group's MinSize and suspended processes.
     pub fn min_and_suspended(&self, group: &str) -> Option<(i64, Vec<String>)> {
         self.fake
@@ -632,6 +646,29 @@ fn serving_ids(w: &World) -> std::collections::HashSet<&str> {
         .collect()
 }
 
+/// Whether `id` serves, by the rule of [`serving_ids`], from its own registrations alone.
+fn serves(w: &World, id: &str) -> bool {
+    let mut healthy: Option<bool> = None;
+    for tg in w
+        .target_groups
+        .values()
+        .filter(|tg| tg.targets.iter().any(|t| t.id == id))
+        .filter(|tg| !w.tg_load_balancers(&tg.arn).is_empty())
+    {
+        for t in tg.targets.iter().filter(|t| t.id == id) {
+            let ok = w.target_health(tg, t).state == crate::model::TargetHealthState::Healthy;
+            *healthy.get_or_insert(true) &= ok;
+        }
+    }
+    for lb in w.classic.values() {
+        for m in lb.members.iter().filter(|m| m.id == id) {
+            let ok = m.in_service && m.draining_until_ms.is_none();
+            *healthy.get_or_insert(true) &= ok;
+        }
+    }
+    healthy == Some(true) && w.instances.get(id).is_some_and(|i| i.lifecycle == Lifecycle::InService)
+}
+
 /// Members of `groups` not on their way out, oldest first, then the stand-alone instances.
 fn members_of(w: &World, groups: &[String], standalone: bool) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -679,4 +716,46 @@ pub struct StreamView {
     pub candidates: Vec<Routed>,
     /// The target group picks the target with the fewest requests outstanding.
     pub least_outstanding: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{apply, parse, WorldFile};
+
+    /// One instance's look agrees with the fleet's pass, whatever state it is in: serving,
+    /// draining on its way to Standby, in service with its application down, unregistered.
+    #[test]
+    fn one_instance_serves_as_the_fleet_pass_says() {
+        let WorldFile::Spec(spec) = parse(
+            "[[target_groups]]\nname = \"web\"\nport = 80\nderegistration_delay = 30\n\
+             health_check = { interval = 10, healthy_threshold = 2, unhealthy_threshold = 2 }\n\
+             [[load_balancers]]\nname = \"alb\"\nlisteners = [{ port = 80, target_group = \"web\" }]\n\
+             [[groups]]\nname = \"g\"\nmin = 0\nmax = 6\ndesired = 4\navailability_zones = [\"us-east-1a\"]\n\
+             target_groups = [\"web\"]\n",
+            "w.toml",
+        )
+        .expect("parses") else {
+            panic!("a spec")
+        };
+        let mut w = World::new("us-east-1", 0);
+        apply(&mut w, &spec).expect("applies");
+        w.tick(600_000);
+        let ids = w.groups["g"].instances.clone();
+        w.enter_standby("g", &ids[..1], true).expect("standby");
+        w.set_app(&ids[1], false).expect("app down");
+        w.tick(620_000);
+        w.deregister_everywhere(&ids[2]);
+        let fleet = serving_ids(&w);
+        let each: Vec<bool> = ids.iter().map(|id| serves(&w, id)).collect();
+        assert_eq!(
+            each,
+            ids.iter().map(|id| fleet.contains(id.as_str())).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            each,
+            [false, false, false, true],
+            "in Standby, app down, draining, serving"
+        );
+    }
 }

@@ -304,7 +304,7 @@ async fn serve<T>(
                 *world = before;
                 result
             }
-            Some(before) => match world.check_invariants() {
+            Some(before) => match world.check_invariants_since(&before) {
                 Ok(()) => result,
                 Err(broken) => {
                     *world = before;

@@ -19,12 +19,8 @@ impl Sim {
     pub(super) fn deployment_order(&self, mut order: Vec<String>, revision: &str) -> Vec<String> {
         let serving: BTreeMap<String, bool> = order
             .iter()
-            .map(|id| {
-                (
-                    id.clone(),
-                    self.fake().rehearsal().serving(std::slice::from_ref(id)) == 1,
-                )
-            })
+            .cloned()
+            .zip(self.fake().rehearsal().serving_each(&order))
             .collect();
         order.sort_by_key(|id| {
             let rev = match self.engine.running_rev.get(id) {

@@ -312,7 +312,7 @@ impl Sim {
 
     pub(super) fn complete_run(&mut self, run: &Run) {
         self.report_run(run);
-        let serving = self.fake().rehearsal().serving(std::slice::from_ref(&run.instance)) == 1;
+        let serving = self.fake().rehearsal().serves(&run.instance);
         self.spent.turn_ends(run.deployment, &run.instance, serving);
         let creator_autoscaling = self
             .engine
