@@ -173,16 +173,17 @@ async fn preflight(ctx: &Ctx, mut g: Group) -> Result<Option<Group>> {
     // these hooks hold AZRebalance for the round already: then an earlier instance of the round
     // looked, before it suspended the process, and no rebalance has started since. (`locate`
     // reads them with the group; a group read without them is read again only when not held.)
-    let held = g.suspended.iter().any(|p| p == "AZRebalance")
-        && g.tags
-            .get(TAG_PROCS)
-            .is_some_and(|v| split_list(v).iter().any(|p| p == "AZRebalance"));
+    let held = holds(&g, "AZRebalance");
     if !held && !g.members_read {
         g = group(ctx, group_name).await?;
     }
-    // The first of a round looks for an instance refresh before changing anything (later ones
-    // find InstanceRefresh held, when it is among the processes).
-    if !held && super::refresh::check(ctx, group_name).await? {
+    // The first of a round looks for an instance refresh before changing anything. Later ones
+    // find InstanceRefresh held (when it is among the processes): a refresh started since is
+    // paused until the round resumes it, so refusing it would refuse what the round itself holds
+    // up, at every retry, with the processes suspended meanwhile. Held means on the hooks' record
+    // with the process itself: an operator's AZRebalance (left off the record) says nothing of
+    // InstanceRefresh.
+    if !holds(&g, "InstanceRefresh") && super::refresh::check(ctx, group_name).await? {
         // After waiting: the refresh may have replaced this very instance.
         g = group(ctx, group_name).await?;
         match g.members.get(&ctx.instance_id) {
@@ -240,6 +241,15 @@ async fn preflight(ctx: &Ctx, mut g: Group) -> Result<Option<Group>> {
         )));
     }
     Ok(Some(g))
+}
+
+/// Whether these hooks hold `process` on the group: suspended, and on their record of what they
+/// suspended (a round of theirs is under way, or one a failed run left).
+fn holds(g: &Group, process: &str) -> bool {
+    g.suspended.iter().any(|p| p == process)
+        && g.tags
+            .get(TAG_PROCS)
+            .is_some_and(|v| split_list(v).iter().any(|p| p == process))
 }
 
 /// The records and the suspension before EnterStandby: the processes (and, when MinSize must
