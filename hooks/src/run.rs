@@ -207,7 +207,7 @@ pub async fn run(hook: Hook, settings: Settings, log: Log, env: &dyn Fn(&str) ->
         return Ok(());
     }
     let hint = state.group.clone();
-    if let (Hook::Register, true, Some(group)) = (hook, state.standby, hint.as_deref()) {
+    if let (Hook::Register, true, false, Some(group)) = (hook, state.standby, state.exited_standby, hint.as_deref()) {
         if asg::register_recorded(&ctx, group, &mut state).await? {
             ctx.store.clear()?;
             ctx.info("done");

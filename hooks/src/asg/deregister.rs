@@ -85,7 +85,8 @@ async fn triage(
     let ours = state.standby && state.group.as_deref().is_none_or(|x| x == group_name);
     match lifecycle {
         LifecycleState::Standby | LifecycleState::EnteringStandby => {
-            if ours {
+            // Brought out of it by a register that did not finish: this Standby came since.
+            if ours && !state.exited_standby {
                 ctx.info(format!(
                     "{} is already {lifecycle} (left by deployment {left_by}); keeping it out of service",
                     ctx.instance_id
@@ -275,6 +276,7 @@ async fn prepare(ctx: &Ctx, mut g: Group, state: &mut State) -> Result<(Group, b
     }
     state.group = Some(g.name.clone());
     state.standby = true;
+    state.exited_standby = false;
     state.target_groups = g.target_groups.clone();
     state.load_balancer_names = g.load_balancer_names.clone();
     if let Some(m) = &ctx.settings.maintenance {

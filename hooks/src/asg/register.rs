@@ -53,6 +53,7 @@ pub async fn register_recorded(ctx: &Ctx, group_name: &str, state: &mut State) -
         }
         Err(e) => return Err(crate::ctx::aws_error("ExitStandby", &e)),
     }
+    exited(ctx, state)?;
     let left = Group {
         name: group_name.to_string(),
         target_groups: state.target_groups.clone(),
@@ -89,12 +90,14 @@ pub async fn register(ctx: &Ctx, mut g: Group, lifecycle: &LifecycleState, state
                 return release_at_max(ctx, g, state).await;
             }
             exit_standby(ctx, &g).await?;
+            exited(ctx, state)?;
             true
         }
         LifecycleState::Standby if !ours(ctx, &g, state) => return leave_operators_standby(ctx, g, state).await,
         LifecycleState::Standby if g.desired + 1 > g.max => return release_at_max(ctx, g, state).await,
         LifecycleState::Standby => {
             exit_standby(ctx, &g).await?;
+            exited(ctx, state)?;
             true
         }
         // Deployed to on its way into the warm pool: Auto Scaling registers it with the group's
@@ -172,10 +175,18 @@ async fn put_back_in_standby(ctx: &Ctx, g: &Group, state: &mut State) -> Result<
 }
 
 /// Whether these hooks put the instance in Standby: their mark on the group, or their state file
-/// (a mark lost with a failed tag call).
+/// (a mark lost with a failed tag call); not once their ExitStandby ended it (a register that did
+/// not finish leaves both behind, and a Standby since is someone else's).
 fn ours(ctx: &Ctx, g: &Group, state: &State) -> bool {
-    g.tags.contains_key(&standby_key(&ctx.instance_id))
-        || (state.standby && state.group.as_deref().is_none_or(|x| x == g.name))
+    !state.exited_standby
+        && (g.tags.contains_key(&standby_key(&ctx.instance_id))
+            || (state.standby && state.group.as_deref().is_none_or(|x| x == g.name)))
+}
+
+/// Records that these hooks' Standby is over (see `State::exited_standby`).
+fn exited(ctx: &Ctx, state: &mut State) -> Result<()> {
+    state.exited_standby = true;
+    ctx.save(state)
 }
 
 /// An operator's Standby: neither the state file nor the group's marks say these hooks put it
