@@ -721,25 +721,18 @@ pub struct StreamView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{apply, parse, WorldFile};
 
     /// One instance's look agrees with the fleet's pass, whatever state it is in: serving,
     /// draining on its way to Standby, in service with its application down, unregistered.
     #[test]
     fn one_instance_serves_as_the_fleet_pass_says() {
-        let WorldFile::Spec(spec) = parse(
+        let (mut w, _) = crate::spec::applied(
             "[[target_groups]]\nname = \"web\"\nport = 80\nderegistration_delay = 30\n\
              health_check = { interval = 10, healthy_threshold = 2, unhealthy_threshold = 2 }\n\
              [[load_balancers]]\nname = \"alb\"\nlisteners = [{ port = 80, target_group = \"web\" }]\n\
              [[groups]]\nname = \"g\"\nmin = 0\nmax = 6\ndesired = 4\navailability_zones = [\"us-east-1a\"]\n\
              target_groups = [\"web\"]\n",
-            "w.toml",
-        )
-        .expect("parses") else {
-            panic!("a spec")
-        };
-        let mut w = World::new("us-east-1", 0);
-        apply(&mut w, &spec).expect("applies");
+        );
         w.tick(600_000);
         let ids = w.groups["g"].instances.clone();
         w.enter_standby("g", &ids[..1], true).expect("standby");

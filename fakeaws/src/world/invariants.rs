@@ -89,20 +89,13 @@ fn sizes_in_order(g: &crate::model::Group) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{apply, parse, WorldFile};
 
     /// Two groups of two instances each, settled.
     fn two_groups() -> World {
-        let WorldFile::Spec(spec) = parse(
+        let (mut w, _) = crate::spec::applied(
             "[[groups]]\nname = \"a\"\nmin = 1\nmax = 4\ndesired = 2\navailability_zones = [\"us-east-1a\"]\n\
              [[groups]]\nname = \"b\"\nmin = 1\nmax = 4\ndesired = 2\navailability_zones = [\"us-east-1a\"]\n",
-            "w.toml",
-        )
-        .expect("parses") else {
-            panic!("a spec")
-        };
-        let mut w = World::new("us-east-1", 0);
-        apply(&mut w, &spec).expect("applies");
+        );
         w.tick(600_000);
         w.check_invariants().expect("a fresh world holds them");
         w
