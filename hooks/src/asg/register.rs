@@ -174,13 +174,19 @@ async fn put_back_in_standby(ctx: &Ctx, g: &Group, state: &mut State) -> Result<
     )))
 }
 
-/// Whether these hooks put the instance in Standby: their mark on the group, or their state file
-/// (a mark lost with a failed tag call); not once their ExitStandby ended it (a register that did
-/// not finish leaves both behind, and a Standby since is someone else's).
+/// Whether these hooks put the instance in Standby. Their state file says, when it knows the
+/// group: deregister saves `standby` before it asks for EnterStandby, so a run killed before that
+/// (after the processes record and the mark went on the group) put nothing in Standby, and
+/// neither did one whose ExitStandby was served since (`exited_standby`: a Standby found after it
+/// is someone else's). Without a state file for the group (lost), their mark on the group says.
 fn ours(ctx: &Ctx, g: &Group, state: &State) -> bool {
-    !state.exited_standby
-        && (g.tags.contains_key(&standby_key(&ctx.instance_id))
-            || (state.standby && state.group.as_deref().is_none_or(|x| x == g.name)))
+    if state.exited_standby {
+        return false;
+    }
+    match state.group.as_deref() {
+        Some(name) if name == g.name => state.standby,
+        _ => g.tags.contains_key(&standby_key(&ctx.instance_id)),
+    }
 }
 
 /// Records that these hooks' Standby is over (see `State::exited_standby`).
