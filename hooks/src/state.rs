@@ -28,7 +28,7 @@ pub struct State {
     pub instance_id: String,
     /// Auto Scaling group, on the ASG path.
     pub group: Option<String>,
-    /// We asked for EnterStandby (or were about to).
+    /// We asked for EnterStandby: saved just before the call (a run killed before then asked nothing).
     pub standby: bool,
     /// We lowered MinSize from this value (the group's tag holds the shared original).
     pub lowered_min_from: Option<i32>,

@@ -275,8 +275,6 @@ async fn prepare(ctx: &Ctx, mut g: Group, state: &mut State) -> Result<(Group, b
         suspend(ctx, &mut g, state, &wanted_processes(ctx, lower_min), true, &also).await?;
     }
     state.group = Some(g.name.clone());
-    state.standby = true;
-    state.exited_standby = false;
     state.target_groups = g.target_groups.clone();
     state.load_balancer_names = g.load_balancer_names.clone();
     if let Some(m) = &ctx.settings.maintenance {
@@ -337,8 +335,12 @@ async fn enter_standby(ctx: &Ctx, mut g: Group, state: &mut State, recorded_now:
             ));
         }
         let kept = !decrement;
-        if state.standby_kept_desired != kept {
+        // Saved as the last thing before the call: a run killed before it asked put nothing in
+        // Standby, and a Standby found then is someone else's (see `register::ours`).
+        if state.standby_kept_desired != kept || !state.standby || state.exited_standby {
             state.standby_kept_desired = kept;
+            state.standby = true;
+            state.exited_standby = false;
             ctx.save(state)?;
         }
         let r = ctx
