@@ -38,10 +38,9 @@ pub struct State {
     /// surplus protected from scale in); ExitStandby adds one, which register takes back.
     #[serde(default)]
     pub standby_kept_desired: bool,
-    /// Register asked for ExitStandby of the Standby these hooks put the instance in (saved just
-    /// before the call, taken back if AWS refuses it): that Standby is over (a register killed
-    /// before it finished leaves `standby` set), and a Standby found from then on is someone
-    /// else's. Cleared when deregister asks for EnterStandby again.
+    /// Register's ExitStandby of the Standby these hooks put the instance in was served: that
+    /// Standby is over (a register killed before it finished leaves `standby` set), and a Standby
+    /// found from then on is someone else's. Cleared when deregister puts it in Standby again.
     #[serde(default)]
     pub exited_standby: bool,
     /// Target-group path: registrations we removed.

@@ -33,7 +33,6 @@ pub async fn register_recorded(ctx: &Ctx, group_name: &str, state: &mut State) -
         "ExitStandby {} in {group_name} (these hooks put it in Standby)",
         ctx.instance_id
     ));
-    exited(ctx, state, true)?;
     let r = ctx
         .call("ExitStandby", || {
             ctx.asg
@@ -46,18 +45,15 @@ pub async fn register_recorded(ctx: &Ctx, group_name: &str, state: &mut State) -
     match r {
         Ok(_) => {}
         Err(e) if e.code.as_deref() == Some("ValidationError") => {
-            exited(ctx, state, false)?;
             ctx.info(format!(
                 "ExitStandby refused ({}); reading where the instance is",
                 e.message
             ));
             return Ok(false);
         }
-        Err(e) => {
-            exited(ctx, state, false)?;
-            return Err(crate::ctx::aws_error("ExitStandby", &e));
-        }
+        Err(e) => return Err(crate::ctx::aws_error("ExitStandby", &e)),
     }
+    exited(ctx, state)?;
     let left = Group {
         name: group_name.to_string(),
         target_groups: state.target_groups.clone(),
@@ -93,13 +89,15 @@ pub async fn register(ctx: &Ctx, mut g: Group, lifecycle: &LifecycleState, state
             if g.desired + 1 > g.max {
                 return release_at_max(ctx, g, state).await;
             }
-            exit_standby(ctx, &g, state).await?;
+            exit_standby(ctx, &g).await?;
+            exited(ctx, state)?;
             true
         }
         LifecycleState::Standby if !ours(ctx, &g, state) => return leave_operators_standby(ctx, g, state).await,
         LifecycleState::Standby if g.desired + 1 > g.max => return release_at_max(ctx, g, state).await,
         LifecycleState::Standby => {
-            exit_standby(ctx, &g, state).await?;
+            exit_standby(ctx, &g).await?;
+            exited(ctx, state)?;
             true
         }
         // Deployed to on its way into the warm pool: Auto Scaling registers it with the group's
@@ -191,11 +189,9 @@ fn ours(ctx: &Ctx, g: &Group, state: &State) -> bool {
     }
 }
 
-/// Records whether these hooks' Standby is over (see `State::exited_standby`): saved as the last
-/// thing before ExitStandby, as deregister saves `standby` before EnterStandby, so that a run
-/// killed the instant AWS serves it leaves a state file that says so; taken back if AWS refuses.
-fn exited(ctx: &Ctx, state: &mut State, over: bool) -> Result<()> {
-    state.exited_standby = over;
+/// Records that these hooks' Standby is over (see `State::exited_standby`).
+fn exited(ctx: &Ctx, state: &mut State) -> Result<()> {
+    state.exited_standby = true;
     ctx.save(state)
 }
 
@@ -364,7 +360,7 @@ async fn release_at_max(ctx: &Ctx, g: Group, state: &mut State) -> Result<()> {
     )))
 }
 
-async fn exit_standby(ctx: &Ctx, g: &Group, state: &mut State) -> Result<()> {
+async fn exit_standby(ctx: &Ctx, g: &Group) -> Result<()> {
     if g.desired + 1 > g.max {
         return Err(HookError::Refused(format!(
             "ExitStandby would raise {}'s desired capacity to {} above its MaxSize {}; raise MaxSize and retry",
@@ -380,20 +376,15 @@ async fn exit_standby(ctx: &Ctx, g: &Group, state: &mut State) -> Result<()> {
         g.desired,
         g.desired + 1
     ));
-    exited(ctx, state, true)?;
-    let r = ctx
-        .must("ExitStandby", || {
-            ctx.asg
-                .exit_standby()
-                .auto_scaling_group_name(&g.name)
-                .instance_ids(&ctx.instance_id)
-                .send()
-        })
-        .await;
-    if r.is_err() {
-        exited(ctx, state, false)?;
-    }
-    r.map(|_| ())
+    ctx.must("ExitStandby", || {
+        ctx.asg
+            .exit_standby()
+            .auto_scaling_group_name(&g.name)
+            .instance_ids(&ctx.instance_id)
+            .send()
+    })
+    .await?;
+    Ok(())
 }
 
 /// Waits until the instance is healthy in every load balancer and target group `g` names (and any
