@@ -19,6 +19,7 @@ use crate::error::{HookError, Result};
 use crate::lifecycle::{is_warm, out_of_service, terminating};
 
 mod deregister;
+mod exit;
 mod processes;
 mod quota;
 mod refresh;

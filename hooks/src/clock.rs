@@ -47,6 +47,24 @@ impl Clock {
         }
     }
 
+    /// The time now, in milliseconds since the Unix epoch (on the remote clock: its simulated time,
+    /// the time the fake stamps its scaling activities with).
+    pub async fn now_ms(&self) -> anyhow::Result<i64> {
+        match self {
+            Clock::System { .. } => Ok(std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .context("the system clock is before 1970")?
+                .as_millis() as i64),
+            Clock::Remote { url, .. } => {
+                let body = remote(url, "GET", "/clock", String::new())
+                    .await
+                    .with_context(|| format!("reading the clock at {url}"))?;
+                let v: serde_json::Value = serde_json::from_slice(&body).context("the clock's answer is not JSON")?;
+                v["now_ms"].as_i64().context("the clock's answer has no now_ms")
+            }
+        }
+    }
+
     /// Sleeps for `d`.
     pub async fn sleep(&self, d: Duration) -> anyhow::Result<()> {
         match self {
@@ -66,9 +84,15 @@ impl Clock {
 }
 
 async fn remote_sleep(url: &str, who: &str, d: Duration) -> anyhow::Result<()> {
-    use http_body_util::Full;
+    let body = serde_json::json!({ "seconds": d.as_secs_f64(), "who": who }).to_string();
+    remote(url, "POST", "/clock/sleep", body).await.map(drop)
+}
+
+/// One request to the remote clock at `url` (its admin API), the answer's body.
+async fn remote(url: &str, method: &str, path: &str, body: String) -> anyhow::Result<Vec<u8>> {
+    use http_body_util::{BodyExt, Full};
     use hyper::body::Bytes;
-    let uri: hyper::Uri = format!("{}/clock/sleep", url.trim_end_matches('/'))
+    let uri: hyper::Uri = format!("{}{path}", url.trim_end_matches('/'))
         .parse()
         .context("ELB_HOOKS_CLOCK_URL is not a URL")?;
     anyhow::ensure!(
@@ -79,15 +103,17 @@ async fn remote_sleep(url: &str, who: &str, d: Duration) -> anyhow::Result<()> {
     let stream = tokio::net::TcpStream::connect((authority.host(), authority.port_u16().unwrap_or(80))).await?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
     let conn = tokio::spawn(conn);
-    let body = serde_json::json!({ "seconds": d.as_secs_f64(), "who": who }).to_string();
-    let req = hyper::Request::post(uri.path())
+    let req = hyper::Request::builder()
+        .method(method)
+        .uri(uri.path())
         .header(hyper::header::HOST, authority.as_str())
         .header(hyper::header::CONTENT_TYPE, "application/json")
         .body(Full::new(Bytes::from(body)))?;
     let resp = sender.send_request(req).await?;
-    conn.abort();
     anyhow::ensure!(resp.status().is_success(), "the clock answered {}", resp.status());
-    Ok(())
+    let body = resp.into_body().collect().await?.to_bytes().to_vec();
+    conn.abort();
+    Ok(body)
 }
 
 /// The duration GNU `sleep` takes from its arguments: each a non-negative number with an

@@ -207,7 +207,10 @@ pub async fn run(hook: Hook, settings: Settings, log: Log, env: &dyn Fn(&str) ->
         return Ok(());
     }
     let hint = state.group.clone();
-    if let (Hook::Register, true, false, Some(group)) = (hook, state.standby, state.exited_standby, hint.as_deref()) {
+    // Not when a killed register left it unknown whether its ExitStandby was served: the Standby
+    // may be someone else's now, which `asg::register` finds out.
+    let recorded = state.standby && !state.exited_standby && state.exit_asked_ms.is_none();
+    if let (Hook::Register, true, Some(group)) = (hook, recorded, hint.as_deref()) {
         if asg::register_recorded(&ctx, group, &mut state).await? {
             ctx.store.clear()?;
             ctx.info("done");

@@ -43,6 +43,12 @@ pub struct State {
     /// found from then on is someone else's. Cleared when deregister puts it in Standby again.
     #[serde(default)]
     pub exited_standby: bool,
+    /// Register asked for that ExitStandby at this time (ms since the epoch, the clock's) and has
+    /// not saved the answer yet: saved as the last thing before the call. A run killed then leaves
+    /// it unknown whether AWS served it; the group's scaling activities since say (see
+    /// `asg::own_standby_holds`).
+    #[serde(default)]
+    pub exit_asked_ms: Option<i64>,
     /// Target-group path: registrations we removed.
     pub deregistered: Vec<Registration>,
     /// Classic path: load balancers we deregistered from.

@@ -86,7 +86,7 @@ async fn triage(
     match lifecycle {
         LifecycleState::Standby | LifecycleState::EnteringStandby => {
             // Brought out of it by a register that did not finish: this Standby came since.
-            if ours && !state.exited_standby {
+            if ours && super::exit::own_standby_holds(ctx, group_name, state).await? {
                 ctx.info(format!(
                     "{} is already {lifecycle} (left by deployment {left_by}); keeping it out of service",
                     ctx.instance_id
@@ -337,10 +337,12 @@ async fn enter_standby(ctx: &Ctx, mut g: Group, state: &mut State, recorded_now:
         let kept = !decrement;
         // Saved as the last thing before the call: a run killed before it asked put nothing in
         // Standby, and a Standby found then is someone else's (see `register::ours`).
-        if state.standby_kept_desired != kept || !state.standby || state.exited_standby {
+        if state.standby_kept_desired != kept || !state.standby || state.exited_standby || state.exit_asked_ms.is_some()
+        {
             state.standby_kept_desired = kept;
             state.standby = true;
             state.exited_standby = false;
+            state.exit_asked_ms = None;
             ctx.save(state)?;
         }
         let r = ctx

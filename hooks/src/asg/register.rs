@@ -2,6 +2,7 @@
 //! MinSize and the processes restored (the last instance back restores the originals).
 
 use crate::asg::delete_tag;
+use crate::asg::exit;
 use crate::asg::group;
 use crate::asg::hooks_out;
 use crate::asg::others_out;
@@ -33,6 +34,7 @@ pub async fn register_recorded(ctx: &Ctx, group_name: &str, state: &mut State) -
         "ExitStandby {} in {group_name} (these hooks put it in Standby)",
         ctx.instance_id
     ));
+    exit::asking(ctx, state).await?;
     let r = ctx
         .call("ExitStandby", || {
             ctx.asg
@@ -49,11 +51,12 @@ pub async fn register_recorded(ctx: &Ctx, group_name: &str, state: &mut State) -
                 "ExitStandby refused ({}); reading where the instance is",
                 e.message
             ));
+            exit::refused(ctx, state)?;
             return Ok(false);
         }
         Err(e) => return Err(crate::ctx::aws_error("ExitStandby", &e)),
     }
-    exited(ctx, state)?;
+    exit::served(ctx, state)?;
     let left = Group {
         name: group_name.to_string(),
         target_groups: state.target_groups.clone(),
@@ -83,21 +86,19 @@ pub async fn register(ctx: &Ctx, mut g: Group, lifecycle: &LifecycleState, state
         LifecycleState::EnteringStandby => {
             until_standby(ctx).await?;
             g = group(ctx, group_name).await?;
-            if !ours(ctx, &g, state) {
+            if !ours(ctx, &g, state).await? {
                 return leave_operators_standby(ctx, g, state).await;
             }
             if g.desired + 1 > g.max {
                 return release_at_max(ctx, g, state).await;
             }
-            exit_standby(ctx, &g).await?;
-            exited(ctx, state)?;
+            exit_standby(ctx, &g, state).await?;
             true
         }
-        LifecycleState::Standby if !ours(ctx, &g, state) => return leave_operators_standby(ctx, g, state).await,
+        LifecycleState::Standby if !ours(ctx, &g, state).await? => return leave_operators_standby(ctx, g, state).await,
         LifecycleState::Standby if g.desired + 1 > g.max => return release_at_max(ctx, g, state).await,
         LifecycleState::Standby => {
-            exit_standby(ctx, &g).await?;
-            exited(ctx, state)?;
+            exit_standby(ctx, &g, state).await?;
             true
         }
         // Deployed to on its way into the warm pool: Auto Scaling registers it with the group's
@@ -177,22 +178,17 @@ async fn put_back_in_standby(ctx: &Ctx, g: &Group, state: &mut State) -> Result<
 /// Whether these hooks put the instance in Standby. Their state file says, when it knows the
 /// group: deregister saves `standby` before it asks for EnterStandby, so a run killed before that
 /// (after the processes record and the mark went on the group) put nothing in Standby, and
-/// neither did one whose ExitStandby was served since (`exited_standby`: a Standby found after it
-/// is someone else's). Without a state file for the group (lost), their mark on the group says.
-fn ours(ctx: &Ctx, g: &Group, state: &State) -> bool {
+/// neither did one whose ExitStandby was served since (a Standby found after it is someone
+/// else's; [`exit::own_standby_holds`] settles it when a killed register left that unknown).
+/// Without a state file for the group (lost), their mark on the group says.
+async fn ours(ctx: &Ctx, g: &Group, state: &mut State) -> Result<bool> {
     if state.exited_standby {
-        return false;
+        return Ok(false);
     }
-    match state.group.as_deref() {
-        Some(name) if name == g.name => state.standby,
+    Ok(match state.group.as_deref() {
+        Some(name) if name == g.name => state.standby && exit::own_standby_holds(ctx, &g.name, state).await?,
         _ => g.tags.contains_key(&standby_key(&ctx.instance_id)),
-    }
-}
-
-/// Records that these hooks' Standby is over (see `State::exited_standby`).
-fn exited(ctx: &Ctx, state: &mut State) -> Result<()> {
-    state.exited_standby = true;
-    ctx.save(state)
+    })
 }
 
 /// An operator's Standby: neither the state file nor the group's marks say these hooks put it
@@ -360,7 +356,8 @@ async fn release_at_max(ctx: &Ctx, g: Group, state: &mut State) -> Result<()> {
     )))
 }
 
-async fn exit_standby(ctx: &Ctx, g: &Group) -> Result<()> {
+/// ExitStandby, recorded as asked for just before the call and as served once AWS answers.
+async fn exit_standby(ctx: &Ctx, g: &Group, state: &mut State) -> Result<()> {
     if g.desired + 1 > g.max {
         return Err(HookError::Refused(format!(
             "ExitStandby would raise {}'s desired capacity to {} above its MaxSize {}; raise MaxSize and retry",
@@ -376,6 +373,7 @@ async fn exit_standby(ctx: &Ctx, g: &Group) -> Result<()> {
         g.desired,
         g.desired + 1
     ));
+    exit::asking(ctx, state).await?;
     ctx.must("ExitStandby", || {
         ctx.asg
             .exit_standby()
@@ -384,7 +382,7 @@ async fn exit_standby(ctx: &Ctx, g: &Group) -> Result<()> {
             .send()
     })
     .await?;
-    Ok(())
+    exit::served(ctx, state)
 }
 
 /// Waits until the instance is healthy in every load balancer and target group `g` names (and any

@@ -167,6 +167,97 @@ async fn classic_path_converges_from_every_kill_point() {
     both_hooks(Path::Classic).await;
 }
 
+/// A register killed at its ExitStandby: the state file records the ask, and cannot say whether
+/// AWS served it. Killed while the call is held (never served), then again with AWS serving it
+/// (its answer lost with the run) and an operator's Standby after: the next deployment reads the
+/// group's scaling activities once and brings the hooks' own Standby back, and leaves the
+/// operator's to the operator. Before the ask was recorded, the second case undid the operator's
+/// Standby (found by explore at depth 2).
+#[tokio::test]
+async fn a_register_killed_at_its_exit_standby_is_settled_by_the_scaling_activities() {
+    for served in [false, true] {
+        let mut env = Env::new().await;
+        let id = setup(&mut env, Path::Asg);
+        env.run(DEREGISTER, &id).await.ok();
+        assert!(env.kill_at_call(REGISTER, &id, 1).await, "register makes a first call");
+        let what = if served {
+            "served, then an operator's Standby"
+        } else {
+            "never served"
+        };
+        assert_eq!(
+            env.lifecycle(&id),
+            "Standby",
+            "{what}: the held ExitStandby was not served"
+        );
+        let state: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(env.state_file(&id)).expect("state file")).expect("JSON");
+        assert!(state["exit_asked_ms"].is_i64(), "{what}: the ask is recorded: {state}");
+        let before = env.fake().metrics.call_counts();
+        if !served {
+            next_deployment_converges(&mut env, Path::Asg, &id, what).await;
+        } else {
+            env.fake()
+                .world()
+                .exit_standby("web-asg", std::slice::from_ref(&id))
+                .expect("served");
+            env.settle(60);
+            assert_eq!(env.lifecycle(&id), "InService", "{what}");
+            env.fake()
+                .world()
+                .enter_standby("web-asg", std::slice::from_ref(&id), true)
+                .expect("an operator's EnterStandby");
+            env.settle(120);
+            env.deployment = "d-2".into();
+            for hook in [DEREGISTER, REGISTER] {
+                let out = env.run(hook, &id).await;
+                assert_eq!(out.code, 0, "{what}: {hook}\n{}\n{}", out.stdout, out.stderr);
+            }
+            assert_eq!(env.lifecycle(&id), "Standby", "{what}: the operator's to bring back");
+            assert_eq!(env.sizes("web-asg"), (1, 1, 4), "{what}: sizes");
+            assert!(env.suspended("web-asg").is_empty(), "{what}: suspended");
+            assert!(env.tags("web-asg").is_empty(), "{what}: tags {:?}", env.tags("web-asg"));
+            assert!(!env.state_file(&id).exists(), "{what}: state file left");
+        }
+        let after = env.fake().metrics.call_counts();
+        if !served {
+            // Without the permission to read the activities: a warning, and the Standby is taken
+            // for the hooks' own, as before the ask was recorded.
+            let mut env = Env::new().await;
+            let id = setup(&mut env, Path::Asg);
+            env.run(DEREGISTER, &id).await.ok();
+            assert!(env.kill_at_call(REGISTER, &id, 1).await);
+            let role = env.fake().world().instances()[&id].role.clone();
+            let mut policy = {
+                let w = env.fake().world();
+                fakeaws::hooks_policy(w.region(), w.account_id())
+            };
+            let actions = policy["Statement"][0]["Action"].as_array_mut().expect("actions");
+            actions.retain(|a| a != "autoscaling:DescribeScalingActivities");
+            env.fake().set_role_policies(&role, vec![policy]);
+            env.deployment = "d-2".into();
+            let de = env.run(DEREGISTER, &id).await;
+            assert_eq!(de.code, 0, "{}\n{}", de.stdout, de.stderr);
+            assert!(
+                (de.stdout.clone() + &de.stderr).contains("autoscaling:DescribeScalingActivities is not allowed"),
+                "{}\n{}",
+                de.stdout,
+                de.stderr
+            );
+            let re = env.run(REGISTER, &id).await;
+            assert_eq!(re.code, 0, "{}\n{}", re.stdout, re.stderr);
+            assert_eq!(env.lifecycle(&id), "InService", "without the permission");
+            assert!(!env.state_file(&id).exists(), "without the permission: state file left");
+        }
+        let looks = after.get("autoscaling:DescribeScalingActivities").copied().unwrap_or(0)
+            - before
+                .get("autoscaling:DescribeScalingActivities")
+                .copied()
+                .unwrap_or(0);
+        assert_eq!(looks, 1, "{what}: one look at the activities settles it");
+    }
+}
+
 /// Killed inside its state file write: each hook runs with a file size limit, so the first write
 /// of its state file past `limit` bytes ends it there (SIGXFSZ, no cleanup runs, as with
 /// SIGKILL), leaving a partial temporary file; the state file itself is never partial, and what
