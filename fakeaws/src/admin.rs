@@ -82,8 +82,11 @@ fn clock_json(fake: &Fake) -> Value {
     })
 }
 
+/// The clock, also as the `x-fakeaws-now-ms` header (what a client that reads no body needs: the
+/// hooks record when they ask for ExitStandby in the simulated time).
 async fn clock(State(fake): State<Arc<Fake>>) -> Response {
-    Json(clock_json(&fake)).into_response()
+    let now = fake.clock.now_ms();
+    ([("x-fakeaws-now-ms", now.to_string())], Json(clock_json(&fake))).into_response()
 }
 
 #[derive(Deserialize)]

@@ -38,34 +38,34 @@ pub fn classify<E>(err: &SdkError<E, HttpResponse>) -> AwsFailure
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let described = || DisplayErrorContext(err).to_string();
+    // Only what needs the error's type is generic; the rest is one function for every call site.
     match err {
         SdkError::ServiceError(se) => {
-            let code = se.err().code().map(str::to_string);
-            let message = se.err().message().unwrap_or("(no message)").to_string();
-            let server_side = se.raw().status().is_server_error();
-            let transient = server_side || code.as_deref().is_some_and(|c| TRANSIENT.contains(&c));
-            AwsFailure {
-                code,
-                message,
-                transient,
-            }
+            service_failure(se.err().code(), se.err().message(), se.raw().status().is_server_error())
         }
-        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => AwsFailure {
-            code: None,
-            message: described(),
-            transient: true,
-        },
-        SdkError::DispatchFailure(d) => AwsFailure {
-            code: None,
-            message: described(),
-            transient: !d.is_user(),
-        },
-        _ => AwsFailure {
-            code: None,
-            message: described(),
-            transient: false,
-        },
+        SdkError::DispatchFailure(d) => transport_failure(err, !d.is_user()),
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => transport_failure(err, true),
+        _ => transport_failure(err, false),
+    }
+}
+
+/// A service's error answer: transient when the service failed (5xx) or says so by its code.
+fn service_failure(code: Option<&str>, message: Option<&str>, server_side: bool) -> AwsFailure {
+    let transient = server_side || code.is_some_and(|c| TRANSIENT.contains(&c));
+    AwsFailure {
+        code: code.map(str::to_string),
+        message: message.unwrap_or("(no message)").to_string(),
+        transient,
+    }
+}
+
+/// A call that got no answer from the service (timeout, connection, bad response), described
+/// with its causes.
+fn transport_failure(err: &(dyn std::error::Error + 'static), transient: bool) -> AwsFailure {
+    AwsFailure {
+        code: None,
+        message: DisplayErrorContext(err).to_string(),
+        transient,
     }
 }
 
@@ -110,33 +110,41 @@ impl Ctx {
         Fut: Future<Output = std::result::Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        let max = self.settings.retry_max_attempts;
         let mut attempt = 0u32;
         loop {
             attempt += 1;
             match f().await {
                 Ok(v) => return Ok(v),
                 Err(e) => {
-                    let failure = classify(&e);
-                    if !failure.transient || attempt >= max {
+                    if let Some(failure) = self.retry_after(what, attempt, classify(&e)).await {
                         return Err(failure);
                     }
-                    let delay = self.backoff_delay(attempt);
-                    self.warn(format!(
-                        "{what}: {} ({}); retry {attempt}/{} in {:.1}s",
-                        failure.code.as_deref().unwrap_or("transport error"),
-                        failure.message,
-                        max - 1,
-                        delay.as_secs_f64()
-                    ));
-                    self.clock.sleep(delay).await.map_err(|e| AwsFailure {
-                        code: None,
-                        message: format!("{e:#}"),
-                        transient: false,
-                    })?;
                 }
             }
         }
+    }
+
+    /// After failed attempt number `attempt` of `what`: the failure to give up with (permanent, or
+    /// the last attempt), or `None` once the backoff before the next attempt is slept. Not generic,
+    /// so that each call site of [`Ctx::call`] does not carry a copy of it.
+    async fn retry_after(&self, what: &str, attempt: u32, failure: AwsFailure) -> Option<AwsFailure> {
+        let max = self.settings.retry_max_attempts;
+        if !failure.transient || attempt >= max {
+            return Some(failure);
+        }
+        let delay = self.backoff_delay(attempt);
+        self.warn(format!(
+            "{what}: {} ({}); retry {attempt}/{} in {:.1}s",
+            failure.code.as_deref().unwrap_or("transport error"),
+            failure.message,
+            max - 1,
+            delay.as_secs_f64()
+        ));
+        self.clock.sleep(delay).await.err().map(|e| AwsFailure {
+            code: None,
+            message: format!("{e:#}"),
+            transient: false,
+        })
     }
 
     /// Makes an AWS call once, without retrying: for writes whose value was computed from a read,
