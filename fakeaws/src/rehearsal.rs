@@ -68,7 +68,7 @@ impl Rehearsal<'_> {
             .world()
             .groups
             .get(group)
-            .map(|g| g.instances.clone())
+            .map(|g| g.instances.to_vec())
             .unwrap_or_default()
     }
 
@@ -621,7 +621,7 @@ fn members_of(w: &World, groups: &[String], standalone: bool) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for g in groups {
         if let Some(group) = w.groups.get(g) {
-            for id in &group.instances {
+            for id in group.instances.iter() {
                 if w.instances.get(id).is_some_and(|i| !i.lifecycle.is_leaving()) {
                     out.push(id.clone());
                 }

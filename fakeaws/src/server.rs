@@ -16,7 +16,7 @@ use crate::admin;
 use crate::protocol::error::AwsError;
 use crate::protocol::json;
 use crate::protocol::query::Params;
-use crate::services::table::Service;
+use crate::services::table::{Change, Service};
 use crate::services::{autoscaling, classic, codedeploy, elbv2, imds};
 use crate::state::{Fake, Fault};
 
@@ -194,13 +194,14 @@ async fn query(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, body
     };
     // The action's entry, looked up once: whether it changes the world, its resource, its handler.
     let entry = service.action(&action);
-    let read_only = !entry.is_some_and(|a| a.changes);
+    let change = entry.map_or(Change::Nothing, |a| a.changes);
+    let read_only = change == Change::Nothing;
     let outcome = execute(
         fake,
         caller.as_ref(),
         service.signing_name,
         &action,
-        read_only,
+        change,
         |world| entry.map_or_else(|| "*".into(), |a| a.resource.resolve(world, &params)),
         |world| {
             // Under the world's lock: the version cannot move while the answer is built.
@@ -239,11 +240,11 @@ async fn execute<T>(
     caller: Option<&crate::protocol::sigv4::Known>,
     service: &str,
     action: &str,
-    read_only: bool,
+    change: Change,
     resource: impl FnOnce(&crate::world::World) -> String,
     handler: impl FnOnce(&mut crate::world::World) -> Result<T, AwsError>,
 ) -> Result<T, AwsError> {
-    let result = serve(fake, caller, service, action, read_only, resource, handler).await;
+    let result = serve(fake, caller, service, action, change, resource, handler).await;
     if let Some(instance) = caller
         .and_then(|k| k.principal.as_ref())
         .and_then(|p| p.arn.rsplit('/').next())
@@ -260,10 +261,11 @@ async fn serve<T>(
     caller: Option<&crate::protocol::sigv4::Known>,
     service: &str,
     action: &str,
-    read_only: bool,
+    change: Change,
     resource: impl FnOnce(&crate::world::World) -> String,
     handler: impl FnOnce(&mut crate::world::World) -> Result<T, AwsError>,
 ) -> Result<T, AwsError> {
+    let read_only = change == Change::Nothing;
     fake.metrics.count(service, action);
     match fake.faults.take(action) {
         Some(Fault::Throttle) => return Err(AwsError::throttling()),
@@ -273,7 +275,11 @@ async fn serve<T>(
         Some(Fault::Pass) | None => {}
     }
     let outcome = {
-        let mut world = if read_only { fake.world_read() } else { fake.world() };
+        let mut world = match change {
+            Change::Nothing => fake.world_read(),
+            Change::Tags => fake.world_tags(),
+            Change::Fleet => fake.world(),
+        };
         // What the caller may do: its identity-based policies, on the resource the call names.
         if let Some(principal) = caller.and_then(|k| k.principal.as_ref()) {
             if let Some(policies) = crate::iam::policies_of(&world, principal) {
@@ -374,7 +380,7 @@ async fn json_call(fake: &Arc<Fake>, path_and_query: &str, headers: &HeaderMap, 
         caller.as_ref(),
         "codedeploy",
         action,
-        !entry.is_some_and(|a| a.changes),
+        entry.map_or(Change::Nothing, |a| a.changes),
         |world| entry.map_or_else(|| "*".into(), |a| a.resource.resolve(world, &doc)),
         |world| match entry {
             Some(a) => (a.handler)(world, &doc),

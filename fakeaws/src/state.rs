@@ -124,6 +124,15 @@ impl Fake {
         w
     }
 
+    /// Locks the world for a change to tags only (a group's, a load balancer's): what reads show
+    /// moves ([`Fake::version`]), but nothing the fleet settles on, so it is not settled again
+    /// for it (a fleet's hooks write thousands of tags, and settling costs a pass over it).
+    pub(crate) fn world_tags(&self) -> MutexGuard<'_, World> {
+        let w = self.world_read();
+        self.changes.fetch_add(1, Ordering::Relaxed);
+        w
+    }
+
     /// Locks the world for a change to CodeDeploy's records only (a deployment begun, an
     /// instance's lifecycle event or status, a deployment's end): the fleet does not move, so
     /// [`Fake::version`] stays as it is and a driver's look at the fleet stays valid.

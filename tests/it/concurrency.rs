@@ -7,7 +7,7 @@ async fn concurrent_clients_keep_the_invariants() {
     let r = start().await;
     let (group, _) = standard_world(&r, 2, 20, 10).await;
     let asg = asg(&r.url).await;
-    let ids: Vec<String> = r.fake.world().groups()[&group].instances.clone();
+    let ids: Vec<String> = r.fake.world().groups()[&group].instances.to_vec();
     let mut tasks = Vec::new();
     for (i, id) in ids.iter().enumerate() {
         let asg = asg.clone();

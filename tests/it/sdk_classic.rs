@@ -165,7 +165,7 @@ async fn auto_scaling_groups_register_launches_and_drain_standby_out_of_classic(
         .await
         .expect("asg");
     advance(&r.fake, 30 + 300);
-    let ids = r.fake.world().groups()["g"].instances.clone();
+    let ids = r.fake.world().groups()["g"].instances.to_vec();
     assert_eq!(state(&c, "old-web", &ids[0]).await.0, "InService");
     let lbs = asg
         .describe_load_balancers()

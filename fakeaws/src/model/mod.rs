@@ -206,7 +206,9 @@ pub struct Group {
     pub hooks: BTreeMap<String, LifecycleHook>,
     pub created_ms: i64,
     /// Member instance ids, oldest first.
-    pub instances: Vec<String>,
+    /// Shared with rollback copies until it changes (`Arc::make_mut`): a change to the group
+    /// alone (its tags, sizes, processes) does not copy a fleet's worth of ids.
+    pub instances: std::sync::Arc<Vec<String>>,
     pub new_instances_protected_from_scale_in: bool,
     /// The instance lifecycle policy: what an abandoned termination lifecycle action does
     /// (`None`: not set, which terminates).
@@ -238,7 +240,24 @@ pub struct Group {
     pub warm: Vec<String>,
 }
 
+/// A group's sizes, copied out of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sizes {
+    pub min: i64,
+    pub max: i64,
+    pub desired: i64,
+}
+
 impl Group {
+    /// Its sizes (a copy of the group would copy its member list too).
+    pub fn sizes(&self) -> Sizes {
+        Sizes {
+            min: self.min,
+            max: self.max,
+            desired: self.desired,
+        }
+    }
+
     /// Whether a process is suspended.
     pub fn is_suspended(&self, process: Process) -> bool {
         self.suspended.contains_key(&process)

@@ -36,10 +36,23 @@ pub(crate) enum Unknown {
 pub(crate) struct Action<I: 'static, O: 'static> {
     pub name: &'static str,
     /// Whether it may change the world (a change runs on a copy that a failure rolls back).
-    pub changes: bool,
+    pub changes: Change,
     /// What IAM evaluates the call on.
     pub resource: Resource,
     pub handler: fn(&mut World, &I) -> Result<O, AwsError>,
+}
+
+/// What an action may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Change {
+    /// Nothing: a read.
+    Nothing,
+    /// Tags only: what reads show moves, but nothing the fleet settles on (no tag of a group
+    /// or a load balancer launches, terminates or moves an instance), so the fleet is not
+    /// settled again for it.
+    Tags,
+    /// Anything else.
+    Fleet,
 }
 
 /// What an IAM policy is evaluated on for one call, as AWS's service authorization reference
@@ -184,12 +197,15 @@ mod tests {
         };
         for s in query() {
             names(
-                s.all().map(|a| (a.name, a.changes)).collect(),
+                s.all().map(|a| (a.name, a.changes != Change::Nothing)).collect(),
                 &["Describe", "Get", "List"],
             );
         }
         names(
-            codedeploy::SERVICE.all().map(|a| (a.name, a.changes)).collect(),
+            codedeploy::SERVICE
+                .all()
+                .map(|a| (a.name, a.changes != Change::Nothing))
+                .collect(),
             &["Get", "List", "BatchGet"],
         );
     }

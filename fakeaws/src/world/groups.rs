@@ -110,7 +110,7 @@ impl World {
         if let Some(b) = u.capacity_rebalance {
             g.capacity_rebalance = b;
         }
-        self.tick(self.now_ms);
+        self.settle();
         Ok(())
     }
 
@@ -199,7 +199,7 @@ impl World {
                 g.load_balancer_names.push(n.clone());
             }
         }
-        let members = g.instances.clone();
+        let members = g.instances.to_vec();
         for id in members {
             if self
                 .instances
@@ -218,7 +218,7 @@ impl World {
     pub fn detach_load_balancers(&mut self, group: &str, names: &[String]) -> Result<(), AwsError> {
         let g = self.group_mut(group)?;
         g.load_balancer_names.retain(|n| !names.contains(n));
-        let members = g.instances.clone();
+        let members = g.instances.to_vec();
         for id in members {
             for n in names {
                 self.classic_deregister(n, &id);
@@ -287,7 +287,7 @@ impl World {
                 "The instance {id} is already terminating."
             )));
         }
-        let g = self.group(&group)?.clone();
+        let g = self.group(&group)?.sizes();
         if decrement && counts && g.desired - 1 < g.min {
             return Err(AwsError::validation(format!(
                 "Currently, desiredSize equals minSize ({}). Terminating instance without replacement will violate group's min size constraint. Either set shouldDecrementDesiredCapacity flag to false or lower group's min size.",
@@ -386,7 +386,7 @@ impl World {
                 g.target_groups.push(arn.clone());
             }
         }
-        let members = g.instances.clone();
+        let members = g.instances.to_vec();
         let suspended = g.is_suspended(Process::AddToLoadBalancer);
         for id in members {
             if self
@@ -408,7 +408,7 @@ impl World {
     pub fn detach_target_groups(&mut self, group: &str, arns: &[String]) -> Result<(), AwsError> {
         let g = self.group_mut(group)?;
         g.target_groups.retain(|a| !arns.contains(a));
-        let members = g.instances.clone();
+        let members = g.instances.to_vec();
         for id in members {
             for arn in arns {
                 self.deregister_target(arn, &id, None);

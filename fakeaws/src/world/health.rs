@@ -100,7 +100,11 @@ impl Timed for TargetHealth {
             .map(|a| (a.clone(), world.tg_in_use(a)))
             .collect();
         let instances = &world.instances;
-        for tg in world.target_groups.values_mut() {
+        let arns: Vec<String> = world.target_groups.keys().cloned().collect();
+        for arn in &arns {
+            let Some(tg) = world.target_groups.get_mut(arn) else {
+                continue;
+            };
             tg.targets.retain(|t| t.drain_until_ms.is_none_or(|d| d > now));
             if !in_use.get(&tg.arn).copied().unwrap_or(false) || !tg.health_check.enabled {
                 continue;

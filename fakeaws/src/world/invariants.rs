@@ -56,7 +56,7 @@ impl World {
     /// Each listed member belongs to the group that lists it, and no instance is listed twice.
     fn check_membership(&self) -> Result<(), String> {
         for g in self.groups.values() {
-            for id in &g.instances {
+            for id in g.instances.iter() {
                 match self.instances.get(id) {
                     Some(i) if i.group.as_deref() == Some(g.name.as_str()) => {}
                     _ => return Err(format!("group {} lists {id}, which does not belong to it", g.name)),
@@ -65,7 +65,7 @@ impl World {
         }
         let mut seen = std::collections::BTreeSet::new();
         for g in self.groups.values() {
-            for id in &g.instances {
+            for id in g.instances.iter() {
                 if !seen.insert(id) {
                     return Err(format!("instance {id} is in two groups"));
                 }
@@ -114,7 +114,7 @@ mod tests {
 
         // An instance of b listed by a as well: its list of members changed.
         let mut w = before.clone();
-        w.groups.get_mut("a").expect("a").instances.push(b_first.clone());
+        std::sync::Arc::make_mut(&mut w.groups.get_mut("a").expect("a").instances).push(b_first.clone());
         let e = w.check_invariants_since(&before).expect_err("listed twice");
         assert!(e.contains(&format!("group a lists {b_first}")), "{e}");
 

@@ -158,7 +158,8 @@ impl World {
 
     /// EnterStandby for the given instances.
     pub fn enter_standby(&mut self, group: &str, ids: &[String], decrement: bool) -> Result<Vec<String>, AwsError> {
-        let g = self.group(group)?.clone();
+        // The sizes only: a copy of the group would copy its member list (a fleet's worth of ids).
+        let g = self.group(group)?.sizes();
         for id in ids {
             let member = self.instances.get(id).filter(|i| i.group.as_deref() == Some(group));
             match member {
@@ -180,7 +181,8 @@ impl World {
                 g.min, g.max, g.desired
             )));
         }
-        let cap_before = g
+        let cap_before = self
+            .group(group)?
             .instances
             .iter()
             .filter(|id| {
@@ -218,7 +220,7 @@ impl World {
 
     /// ExitStandby for the given instances.
     pub fn exit_standby(&mut self, group: &str, ids: &[String]) -> Result<Vec<String>, AwsError> {
-        let g = self.group(group)?.clone();
+        let g = self.group(group)?.sizes();
         for id in ids {
             let member = self.instances.get(id).filter(|i| i.group.as_deref() == Some(group));
             match member {

@@ -81,7 +81,7 @@ pub struct World {
     pub(crate) instances: OrdMap<String, Instance>,
     pub(crate) groups: OrdMap<String, Group>,
     pub(crate) load_balancers: BTreeMap<String, LoadBalancer>,
-    pub(crate) target_groups: BTreeMap<String, TargetGroup>,
+    pub(crate) target_groups: OrdMap<String, TargetGroup>,
     pub(crate) listeners: BTreeMap<String, Listener>,
     pub(crate) activities: imbl::Vector<Activity>,
     /// Classic Load Balancers by name.
@@ -151,7 +151,7 @@ impl World {
             instances: OrdMap::new(),
             groups: OrdMap::new(),
             load_balancers: BTreeMap::new(),
-            target_groups: BTreeMap::new(),
+            target_groups: OrdMap::new(),
             listeners: BTreeMap::new(),
             activities: imbl::Vector::new(),
             classic: BTreeMap::new(),
@@ -247,8 +247,9 @@ impl World {
     pub fn set_group_role(&mut self, group: &str, role: &str) {
         let Some(g) = self.groups.get_mut(group) else { return };
         g.role = Some(role.to_string());
-        for id in g.instances.clone() {
-            self.set_instance_role(&id, role);
+        let members = std::sync::Arc::clone(&g.instances);
+        for id in members.iter() {
+            self.set_instance_role(id, role);
         }
     }
 
@@ -276,7 +277,11 @@ impl World {
         if up {
             inst.app_up_since_ms = now;
         }
-        for tg in self.target_groups.values_mut() {
+        let arns: Vec<String> = self.target_groups.keys().cloned().collect();
+        for arn in &arns {
+            let Some(tg) = self.target_groups.get_mut(arn) else {
+                continue;
+            };
             for t in tg.targets.iter_mut().filter(|t| t.id == id) {
                 t.streak_ms = now;
             }

@@ -57,6 +57,16 @@ impl World {
 
     /// `registered`: the instance is still registered (or draining) in a load balancer.
     pub(crate) fn settle_instance(&mut self, id: &str, registered: bool) -> bool {
+        // Looked at before it is taken for a change: taking it copies it when the world is shared
+        // with a rollback copy, and instances still draining are looked at after every change.
+        let moves = self.instances.get(id).is_some_and(|i| match i.lifecycle {
+            Lifecycle::EnteringStandby | Lifecycle::Terminating => !registered,
+            Lifecycle::TerminatingProceed => true,
+            _ => false,
+        });
+        if !moves {
+            return false;
+        }
         let Some(inst) = self.instances.get_mut(id) else {
             return false;
         };
@@ -91,7 +101,7 @@ impl World {
                 let group = inst.group.clone();
                 self.finish_activity(act, ActivityStatus::Successful);
                 if let Some(g) = group.and_then(|g| self.groups.get_mut(&g)) {
-                    g.instances.retain(|i| i != id);
+                    std::sync::Arc::make_mut(&mut g.instances).retain(|i| i != id);
                 }
                 true
             }
@@ -223,7 +233,7 @@ impl World {
                         self.begin_terminate(victim, cause);
                     }
                 }
-                for id in &g.instances {
+                for id in g.instances.iter() {
                     if let Some(inst) = self.instances.get_mut(id) {
                         inst.for_rebalance = false;
                     }
@@ -260,7 +270,7 @@ impl World {
         );
         let act = self.start_activity(name, format!("Launching a new EC2 instance: {id}"), cause);
         if let Some(gm) = self.groups.get_mut(name) {
-            gm.instances.push(id.clone());
+            std::sync::Arc::make_mut(&mut gm.instances).push(id.clone());
         }
         if let Some(inst) = self.instances.get_mut(&id) {
             inst.activity = Some(act);

@@ -68,7 +68,7 @@ impl World {
             preferences: r.preferences,
             desired_template: r.desired_template.clone(),
             previous_template: g.launch_template.clone(),
-            original: g.instances.clone(),
+            original: g.instances.to_vec(),
             total: to_replace.len(),
             to_replace,
             replacing: Vec::new(),
@@ -141,7 +141,7 @@ impl World {
         };
         let previous = self.refreshes[i].previous_template.clone();
         let original = self.refreshes[i].original.clone();
-        let members = self.groups.get(group).map(|g| g.instances.clone()).unwrap_or_default();
+        let members = self.groups.get(group).map(|g| g.instances.to_vec()).unwrap_or_default();
         let launched: Vec<String> = members
             .into_iter()
             .filter(|id| !original.contains(id))
@@ -150,7 +150,7 @@ impl World {
         let r = &mut self.refreshes[i];
         r.status = RefreshStatus::RollbackInProgress;
         r.status_reason = Some(why.to_string());
-        r.original = self.groups.get(group).map(|g| g.instances.clone()).unwrap_or_default();
+        r.original = self.groups.get(group).map(|g| g.instances.to_vec()).unwrap_or_default();
         r.total = launched.len();
         r.to_replace = launched;
         r.replaced.clear();

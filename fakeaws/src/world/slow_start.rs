@@ -39,7 +39,11 @@ impl Timed for SlowStart {
 
     fn fire(&self, world: &mut World) {
         let now = world.now_ms;
-        for tg in world.target_groups.values_mut() {
+        let arns: Vec<String> = world.target_groups.keys().cloned().collect();
+        for arn in &arns {
+            let Some(tg) = world.target_groups.get_mut(arn) else {
+                continue;
+            };
             for t in tg.targets.iter_mut() {
                 if t.slow_start_until_ms.is_some_and(|u| u <= now) {
                     t.slow_start_until_ms = None;

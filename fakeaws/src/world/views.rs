@@ -76,7 +76,7 @@ impl World {
     }
 
     /// ELBv2 target groups, by ARN.
-    pub fn target_groups(&self) -> &BTreeMap<String, TargetGroup> {
+    pub fn target_groups(&self) -> &OrdMap<String, TargetGroup> {
         &self.target_groups
     }
 

@@ -247,7 +247,7 @@ health_check_grace_period = 300
     }
 
     pub fn members(&self, group: &str) -> Vec<String> {
-        self.fake().world().groups()[group].instances.clone()
+        self.fake().world().groups()[group].instances.to_vec()
     }
 
     pub fn lifecycle(&self, id: &str) -> String {

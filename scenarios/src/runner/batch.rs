@@ -143,9 +143,17 @@ impl Sim {
     /// still counts, as in the minimum CodeDeploy computed when the deployment began; an
     /// unhealthy one that left never counted.
     fn healthy_left(&self, d: &Batch) -> usize {
+        // The runs looked up, not searched per instance: at fleet scale this is asked for every
+        // instance that goes out, and a search made it quadratic.
+        let in_flight: std::collections::HashSet<&str> = d
+            .runs
+            .iter()
+            .filter(|r| r.deployment == d.number)
+            .map(|r| r.instance.as_str())
+            .collect();
         d.planned
             .iter()
-            .filter(|id| !d.runs.iter().any(|r| r.deployment == d.number && &&r.instance == id))
+            .filter(|id| !in_flight.contains(id.as_str()))
             .filter(|id| self.engine.healthy(id))
             .count()
     }

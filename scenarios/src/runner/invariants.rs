@@ -41,7 +41,7 @@ impl Sim {
             );
         }
         let mut left_out = false;
-        for id in &g.instances {
+        for id in g.instances.iter() {
             if !self.operator.standby.contains(id)
                 && w.instances()
                     .get(id)

@@ -132,7 +132,7 @@ impl Sim {
     /// protected members and its warm pool.
     fn group_report(&self, w: &World, g: &Group) -> GroupReport {
         let mut states = BTreeMap::new();
-        for id in &g.instances {
+        for id in g.instances.iter() {
             if let Some(i) = w.instances().get(id) {
                 states.insert(self.labelled(id), i.lifecycle.as_str().to_string());
             }

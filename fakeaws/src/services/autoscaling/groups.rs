@@ -96,7 +96,7 @@ pub(crate) fn create_group(world: &mut World, c: &CreateGroup) -> Result<(), Aws
         suspended: Default::default(),
         hooks,
         created_ms: world.now_ms,
-        instances: Vec::new(),
+        instances: Default::default(),
         new_instances_protected_from_scale_in: c.new_instances_protected_from_scale_in.unwrap_or(false),
         terminate_hook_abandon: c.terminate_hook_abandon,
         capacity_rebalance: c.capacity_rebalance.unwrap_or(false),
@@ -134,7 +134,7 @@ pub(super) fn subnets_to_azs(world: &World, vpc: &str) -> Vec<String> {
 
 pub(super) fn update_group(world: &mut World, p: &Params) -> Outcome {
     let name = p.req("AutoScalingGroupName")?.to_string();
-    let g = world.group(&name)?.clone();
+    let g = world.group(&name)?.sizes();
     let min = size("MinSize", p.int("MinSize")?)?;
     let max = size("MaxSize", p.int("MaxSize")?)?;
     let desired_in = size("DesiredCapacity", p.int("DesiredCapacity")?)?;

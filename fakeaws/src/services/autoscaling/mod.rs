@@ -13,7 +13,7 @@ use crate::model::*;
 use crate::protocol::error::AwsError;
 use crate::protocol::query::Params;
 use crate::protocol::xml::Xml;
-use crate::services::table::{Action, Resource, Service, Unknown};
+use crate::services::table::{Action, Change, Resource, Service, Unknown};
 use activities::*;
 use groups::*;
 use inputs::lifecycle_result;
@@ -42,7 +42,7 @@ pub(crate) const SERVICE: Service<Params, Option<String>> = Service {
 pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     Action {
         name: "CreateAutoScalingGroup",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Any,
         handler: |world, p| {
             create_group(world, &inputs::CreateGroup::decode(p)?)?;
@@ -51,19 +51,19 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "DescribeAutoScalingGroups",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: |world, p| describe_groups(world, p),
     },
     Action {
         name: "UpdateAutoScalingGroup",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| update_group(world, p),
     },
     Action {
         name: "DeleteAutoScalingGroup",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
             let name = p.req("AutoScalingGroupName")?;
@@ -73,13 +73,13 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "DescribeAutoScalingInstances",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: |world, p| describe_instances(world, p),
     },
     Action {
         name: "SetDesiredCapacity",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
             let desired = size("DesiredCapacity", p.int("DesiredCapacity")?)?
@@ -90,7 +90,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "TerminateInstanceInAutoScalingGroup",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
             let id = p.req("InstanceId")?;
@@ -108,7 +108,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "SetInstanceHealth",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::GroupOfInstance("InstanceId"),
         handler: |world, p| {
             let id = p.req("InstanceId")?;
@@ -129,7 +129,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "EnterStandby",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
             let group = p.req("AutoScalingGroupName")?.to_string();
@@ -143,7 +143,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "ExitStandby",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
             let group = p.req("AutoScalingGroupName")?.to_string();
@@ -154,7 +154,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "SetInstanceProtection",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
             let group = p.req("AutoScalingGroupName")?.to_string();
@@ -171,7 +171,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "SuspendProcesses",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
             let i = inputs::Processes::decode(p)?;
@@ -181,7 +181,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "ResumeProcesses",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
             let i = inputs::Processes::decode(p)?;
@@ -191,13 +191,13 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "DescribeScalingActivities",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: |world, p| describe_activities(world, p),
     },
     Action {
         name: "AttachLoadBalancerTargetGroups",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
             let arns = p.list_max("TargetGroupARNs", 10)?;
@@ -207,7 +207,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "DetachLoadBalancerTargetGroups",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
             let arns = p.list_max("TargetGroupARNs", 10)?;
@@ -217,7 +217,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "DescribeLoadBalancerTargetGroups",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: |world, p| {
             let g = world.group(p.req("AutoScalingGroupName")?)?;
@@ -230,7 +230,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "DescribeLoadBalancers",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: |world, p| {
             let g = world.group(p.req("AutoScalingGroupName")?)?;
@@ -243,7 +243,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "AttachLoadBalancers",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
             let names = p.list_max("LoadBalancerNames", 10)?;
@@ -253,7 +253,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "DetachLoadBalancers",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
             let names = p.list_max("LoadBalancerNames", 10)?;
@@ -263,7 +263,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "PutLifecycleHook",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
             put_hook(world, &inputs::Hook::decode(p)?)?;
@@ -272,7 +272,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "CreateOrUpdateTags",
-        changes: true,
+        changes: Change::Tags,
         resource: Resource::GroupNamed("Tags.member.1.ResourceId"),
         handler: |world, p| {
             let tags = tags_from(p, None)?;
@@ -291,7 +291,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "DeleteTags",
-        changes: true,
+        changes: Change::Tags,
         resource: Resource::GroupNamed("Tags.member.1.ResourceId"),
         handler: |world, p| {
             for (g, k, _, _) in tags_from(p, None)? {
@@ -302,19 +302,19 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "DescribeTags",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: |world, p| describe_tags(world, p),
     },
     Action {
         name: "DescribeLifecycleHooks",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: |world, p| describe_hooks(world, p),
     },
     Action {
         name: "DeleteLifecycleHook",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Any,
         handler: |world, p| {
             world.delete_lifecycle_hook(p.req("AutoScalingGroupName")?, p.req("LifecycleHookName")?)?;
@@ -323,7 +323,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "CompleteLifecycleAction",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
             let group = p.req("AutoScalingGroupName")?;
@@ -338,7 +338,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "RecordLifecycleActionHeartbeat",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Any,
         handler: |world, p| {
             let group = p.req("AutoScalingGroupName")?;

@@ -8,13 +8,13 @@ use crate::protocol::error::AwsError;
 use crate::protocol::query::{in_range, Params};
 use crate::protocol::xml::Xml;
 use crate::protocol::Outcome;
-use crate::services::table::{Action, Resource};
+use crate::services::table::{Action, Change, Resource};
 use crate::world::{RefreshRequest, World};
 
 pub(super) const ACTIONS: &[Action<Params, Option<String>>] = &[
     Action {
         name: "StartInstanceRefresh",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
             let id = world.start_instance_refresh(request(p)?)?;
@@ -23,13 +23,13 @@ pub(super) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "DescribeInstanceRefreshes",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: describe,
     },
     Action {
         name: "CancelInstanceRefresh",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
             let id = world.cancel_instance_refresh(p.req("AutoScalingGroupName")?)?;
@@ -38,7 +38,7 @@ pub(super) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "RollbackInstanceRefresh",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
             let id = world.rollback_instance_refresh(p.req("AutoScalingGroupName")?)?;

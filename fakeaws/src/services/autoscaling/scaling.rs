@@ -8,7 +8,7 @@ use crate::protocol::error::AwsError;
 use crate::protocol::query::{in_range, Params};
 use crate::protocol::xml::Xml;
 use crate::services::autoscaling::inputs::{float_param, PutPolicy, PutScheduled};
-use crate::services::table::{Action, Resource};
+use crate::services::table::{Action, Change, Resource};
 use crate::world::scaling::{AdjustmentType, PolicyType, ScalingPolicy, ScheduledAction, Step};
 use crate::world::World;
 
@@ -17,19 +17,19 @@ use crate::world::World;
 pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     Action {
         name: "PutScalingPolicy",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| put_policy(world, &PutPolicy::decode(p)?),
     },
     Action {
         name: "DescribePolicies",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: |world, p| describe_policies(world, p),
     },
     Action {
         name: "DeletePolicy",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Any,
         handler: |world, p| {
             let group = p.req("AutoScalingGroupName")?;
@@ -40,7 +40,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "ExecutePolicy",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
             let group = p.opt("AutoScalingGroupName").map(str::to_string);
@@ -72,7 +72,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "PutScheduledUpdateGroupAction",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
             put_scheduled(world, &PutScheduled::decode(p)?)?;
@@ -81,13 +81,13 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "DescribeScheduledActions",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: |world, p| describe_scheduled(world, p),
     },
     Action {
         name: "DeleteScheduledAction",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Any,
         handler: |world, p| {
             let group = p.req("AutoScalingGroupName")?;

@@ -7,13 +7,13 @@ use crate::protocol::error::AwsError;
 use crate::protocol::query::Params;
 use crate::protocol::xml::Xml;
 use crate::protocol::Outcome;
-use crate::services::table::{Action, Resource};
+use crate::services::table::{Action, Change, Resource};
 use crate::world::{WarmPoolRequest, World};
 
 pub(super) const ACTIONS: &[Action<Params, Option<String>>] = &[
     Action {
         name: "PutWarmPool",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
             world.put_warm_pool(request(p)?)?;
@@ -23,13 +23,13 @@ pub(super) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "DescribeWarmPool",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: describe,
     },
     Action {
         name: "DeleteWarmPool",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::GroupNamed("AutoScalingGroupName"),
         handler: |world, p| {
             world.delete_warm_pool(p.req("AutoScalingGroupName")?, p.bool("ForceDelete")?.unwrap_or(false))?;

@@ -6,7 +6,7 @@ use crate::model::*;
 use crate::protocol::error::AwsError;
 use crate::protocol::query::Params;
 use crate::protocol::xml::Xml;
-use crate::services::table::{Action, Resource, Service, Unknown};
+use crate::services::table::{Action, Change, Resource, Service, Unknown};
 use crate::world::World;
 
 pub(crate) mod inputs;
@@ -69,7 +69,7 @@ pub(crate) const SERVICE: Service<Params, Option<String>> = Service {
 pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     Action {
         name: "CreateLoadBalancer",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Any,
         handler: |world, p| {
             let lb = create_classic(world, &inputs::CreateClassic::decode(p)?)?;
@@ -80,7 +80,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "DescribeLoadBalancers",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: |world, p| {
             let names = p.list("LoadBalancerNames")?;
@@ -127,7 +127,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "DeleteLoadBalancer",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Any,
         handler: |world, p| {
             world.delete_classic(p.req("LoadBalancerName")?);
@@ -136,7 +136,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "RegisterInstancesWithLoadBalancer",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::ClassicNamed("LoadBalancerName"),
         handler: |world, p| {
             let name = p.req("LoadBalancerName")?.to_string();
@@ -151,7 +151,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "DeregisterInstancesFromLoadBalancer",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::ClassicNamed("LoadBalancerName"),
         handler: |world, p| {
             let name = p.req("LoadBalancerName")?.to_string();
@@ -167,7 +167,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "DescribeInstanceHealth",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: |world, p| {
             let name = p.req("LoadBalancerName")?.to_string();
@@ -207,7 +207,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "ConfigureHealthCheck",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Any,
         handler: |world, p| {
             let hc = configure_health_check(world, &inputs::ConfigureHealthCheck::decode(p)?)?;
@@ -224,7 +224,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "DescribeLoadBalancerAttributes",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: |world, p| {
             let l = lb(world, p.req("LoadBalancerName")?)?;
@@ -233,7 +233,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "ModifyLoadBalancerAttributes",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Any,
         handler: |world, p| {
             let m = inputs::ModifyAttributes::decode(p)?;

@@ -5,7 +5,7 @@
 mod decode;
 mod encode;
 
-use crate::services::table::{Action, Resource, Service, Unknown};
+use crate::services::table::{Action, Change, Resource, Service, Unknown};
 use serde_json::{json, Value};
 
 use crate::model::codedeploy::*;
@@ -33,7 +33,7 @@ pub(crate) const SERVICE: Service<Body, Value> = Service {
 pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     Action {
         name: "CreateApplication",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Application,
         handler: |w, b| {
             let name = app_name(b)?;
@@ -44,7 +44,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "GetApplication",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Application,
         handler: |w, b| {
             let name = app_name(b)?;
@@ -54,7 +54,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "BatchGetApplications",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: |w, b| {
             let names = b.strings("applicationNames")?.unwrap_or_default();
@@ -68,7 +68,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "ListApplications",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: |w, b| {
             let names: Vec<String> = w.codedeploy_applications().map(|a| a.name.clone()).collect();
@@ -77,7 +77,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "DeleteApplication",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Application,
         handler: |w, b| {
             w.delete_application(app_name(b)?)?;
@@ -86,7 +86,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "CreateDeploymentGroup",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::DeploymentGroup("deploymentGroupName"),
         handler: |w, b| {
             let app = app_name(b)?;
@@ -97,7 +97,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "GetDeploymentGroup",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::DeploymentGroup("deploymentGroupName"),
         handler: |w, b| {
             let app = app_name(b)?;
@@ -108,7 +108,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "BatchGetDeploymentGroups",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: |w, b| {
             let app = app_name(b)?;
@@ -124,7 +124,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "UpdateDeploymentGroup",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::DeploymentGroup("currentDeploymentGroupName"),
         handler: |w, b| {
             let app = app_name(b)?;
@@ -137,7 +137,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "DeleteDeploymentGroup",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::DeploymentGroup("deploymentGroupName"),
         handler: |w, b| {
             let app = app_name(b)?;
@@ -148,7 +148,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "ListDeploymentGroups",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Application,
         handler: |w, b| {
             let app = app_name(b)?;
@@ -160,7 +160,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "CreateDeploymentConfig",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::DeploymentConfig,
         handler: |w, b| {
             let name = config_name(b)?;
@@ -171,7 +171,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "GetDeploymentConfig",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::DeploymentConfig,
         handler: |w, b| {
             let c = w.deployment_config(config_name(b)?)?;
@@ -193,13 +193,13 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "ListDeploymentConfigs",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: |w, b| page(b, w.deployment_config_names(), "deploymentConfigsList"),
     },
     Action {
         name: "DeleteDeploymentConfig",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::DeploymentConfig,
         handler: |w, b| {
             w.delete_deployment_config(config_name(b)?)?;
@@ -208,7 +208,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "CreateDeployment",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::DeploymentGroup("deploymentGroupName"),
         handler: |w, b| {
             let app = app_name(b)?;
@@ -245,7 +245,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "GetDeployment",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::GroupOfDeployment,
         handler: |w, b| {
             let d = w.deployment(deployment_id(b)?)?;
@@ -254,7 +254,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "BatchGetDeployments",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: |w, b| {
             let ids = b.strings("deploymentIds")?.unwrap_or_default();
@@ -271,7 +271,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "ListDeployments",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::DeploymentGroup("deploymentGroupName"),
         handler: |w, b| {
             let app = b.str("applicationName")?;
@@ -333,7 +333,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "StopDeployment",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::GroupOfDeployment,
         handler: |w, b| {
             let id = deployment_id(b)?;
@@ -343,7 +343,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "ListDeploymentInstances",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::GroupOfDeployment,
         handler: |w, b| {
             let d = started(w.deployment(deployment_id(b)?)?)?;
@@ -353,7 +353,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "ListDeploymentTargets",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::GroupOfDeployment,
         handler: |w, b| {
             let d = started(w.deployment(deployment_id(b)?)?)?;
@@ -366,7 +366,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "GetDeploymentInstance",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::GroupOfDeployment,
         handler: |w, b| {
             let d = w.deployment(deployment_id(b)?)?;
@@ -380,7 +380,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "BatchGetDeploymentInstances",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::GroupOfDeployment,
         handler: |w, b| {
             let d = w.deployment(deployment_id(b)?)?;
@@ -403,7 +403,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "BatchGetDeploymentTargets",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::GroupOfDeployment,
         handler: |w, b| {
             let d = w.deployment(deployment_id(b)?)?;
@@ -431,7 +431,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "GetDeploymentTarget",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: |w, b| {
             let d = w.deployment(deployment_id(b)?)?;
@@ -445,7 +445,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "RegisterApplicationRevision",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Application,
         handler: |w, b| {
             let app = app_name(b)?;
@@ -463,7 +463,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "GetApplicationRevision",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Application,
         handler: |w, b| {
             let app = app_name(b)?;
@@ -484,7 +484,7 @@ pub(crate) const ACTIONS: &[Action<Body, Value>] = &[
     },
     Action {
         name: "ListApplicationRevisions",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Application,
         handler: |w, b| {
             let app = app_name(b)?;

@@ -10,7 +10,7 @@ mod tags;
 mod target_groups;
 mod targets;
 
-use crate::services::table::{Action, Resource, Service, Unknown};
+use crate::services::table::{Action, Change, Resource, Service, Unknown};
 
 use crate::model::*;
 use crate::protocol::error::AwsError;
@@ -44,7 +44,7 @@ pub(crate) const SERVICE: Service<Params, Option<String>> = Service {
 pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     Action {
         name: "CreateLoadBalancer",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Any,
         handler: |world, p| {
             let lb = create_lb(world, &inputs::CreateLoadBalancer::decode(p)?)?;
@@ -53,13 +53,13 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "DescribeLoadBalancers",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: |world, p| describe_lbs(world, p),
     },
     Action {
         name: "DeleteLoadBalancer",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Any,
         handler: |world, p| {
             world.delete_load_balancer(p.req("LoadBalancerArn")?)?;
@@ -68,7 +68,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "CreateTargetGroup",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Any,
         handler: |world, p| {
             let t = create_tg(world, &inputs::CreateTargetGroup::decode(p)?)?;
@@ -77,19 +77,19 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "DescribeTargetGroups",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: |world, p| describe_tgs(world, p),
     },
     Action {
         name: "ModifyTargetGroup",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Any,
         handler: |world, p| modify_tg(world, p),
     },
     Action {
         name: "DeleteTargetGroup",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Any,
         handler: |world, p| {
             world.delete_target_group(p.req("TargetGroupArn")?)?;
@@ -98,7 +98,7 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "DescribeTargetGroupAttributes",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: |world, p| {
             let tg = tg(world, p.req("TargetGroupArn")?)?;
@@ -107,31 +107,31 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "ModifyTargetGroupAttributes",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Arn(&["TargetGroupArn"]),
         handler: |world, p| modify_tg_attributes(world, &inputs::ModifyTargetGroupAttributes::decode(p)?),
     },
     Action {
         name: "RegisterTargets",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Arn(&["TargetGroupArn"]),
         handler: |world, p| register_targets(world, p),
     },
     Action {
         name: "DeregisterTargets",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Arn(&["TargetGroupArn"]),
         handler: |world, p| deregister_targets(world, p),
     },
     Action {
         name: "DescribeTargetHealth",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: |world, p| describe_target_health(world, p),
     },
     Action {
         name: "CreateListener",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Any,
         handler: |world, p| {
             let l = create_listener(world, &inputs::CreateListener::decode(p)?)?;
@@ -140,25 +140,25 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "DescribeListeners",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: |world, p| describe_listeners(world, p),
     },
     Action {
         name: "ModifyListener",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Arn(&["ListenerArn"]),
         handler: |world, p| modify_listener(world, p),
     },
     Action {
         name: "DeleteListener",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Any,
         handler: |world, p| delete_listener(world, p),
     },
     Action {
         name: "CreateRule",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Arn(&["ListenerArn"]),
         handler: |world, p| {
             let rule = create_rule(world, &inputs::CreateRule::decode(p)?)?;
@@ -167,43 +167,43 @@ pub(crate) const ACTIONS: &[Action<Params, Option<String>>] = &[
     },
     Action {
         name: "DescribeRules",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: |world, p| describe_rules(world, p),
     },
     Action {
         name: "ModifyRule",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Arn(&["RuleArn"]),
         handler: |world, p| modify_rule(world, p),
     },
     Action {
         name: "DeleteRule",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Arn(&["RuleArn"]),
         handler: |world, p| delete_rule(world, p),
     },
     Action {
         name: "SetRulePriorities",
-        changes: true,
+        changes: Change::Fleet,
         resource: Resource::Any,
         handler: |world, p| set_rule_priorities(world, p),
     },
     Action {
         name: "AddTags",
-        changes: true,
+        changes: Change::Tags,
         resource: Resource::Arn(&["ResourceArns.member.1", "LoadBalancerNames.member.1"]),
         handler: |world, p| add_tags(world, p),
     },
     Action {
         name: "RemoveTags",
-        changes: true,
+        changes: Change::Tags,
         resource: Resource::Arn(&["ResourceArns.member.1", "LoadBalancerNames.member.1"]),
         handler: |world, p| remove_tags(world, p),
     },
     Action {
         name: "DescribeTags",
-        changes: false,
+        changes: Change::Nothing,
         resource: Resource::Any,
         handler: |world, p| describe_tags(world, p),
     },
