@@ -249,6 +249,11 @@ pub struct Sizes {
 }
 
 impl Group {
+    /// Its member list, to change: copied first if a rollback copy of the world shares it.
+    pub fn instances_mut(&mut self) -> &mut Vec<String> {
+        std::sync::Arc::make_mut(&mut self.instances)
+    }
+
     /// Its sizes (a copy of the group would copy its member list too).
     pub fn sizes(&self) -> Sizes {
         Sizes {

@@ -199,15 +199,15 @@ impl World {
                 g.load_balancer_names.push(n.clone());
             }
         }
-        let members = g.instances.to_vec();
-        for id in members {
+        let members = std::sync::Arc::clone(&g.instances);
+        for id in members.iter() {
             if self
                 .instances
-                .get(&id)
+                .get(id)
                 .is_some_and(|i| i.lifecycle == Lifecycle::InService)
             {
                 for n in names {
-                    self.classic_register(n, &id);
+                    self.classic_register(n, id);
                 }
             }
         }
@@ -218,10 +218,10 @@ impl World {
     pub fn detach_load_balancers(&mut self, group: &str, names: &[String]) -> Result<(), AwsError> {
         let g = self.group_mut(group)?;
         g.load_balancer_names.retain(|n| !names.contains(n));
-        let members = g.instances.to_vec();
-        for id in members {
+        let members = std::sync::Arc::clone(&g.instances);
+        for id in members.iter() {
             for n in names {
-                self.classic_deregister(n, &id);
+                self.classic_deregister(n, id);
             }
         }
         Ok(())
@@ -386,18 +386,18 @@ impl World {
                 g.target_groups.push(arn.clone());
             }
         }
-        let members = g.instances.to_vec();
+        let members = std::sync::Arc::clone(&g.instances);
         let suspended = g.is_suspended(Process::AddToLoadBalancer);
-        for id in members {
+        for id in members.iter() {
             if self
                 .instances
-                .get(&id)
+                .get(id)
                 .is_some_and(|i| i.lifecycle == Lifecycle::InService)
                 && !suspended
             {
                 for arn in arns {
                     let port = self.target_groups.get(arn).map(|t| t.port).unwrap_or(80);
-                    self.register_target(arn, &id, port);
+                    self.register_target(arn, id, port);
                 }
             }
         }
@@ -408,10 +408,10 @@ impl World {
     pub fn detach_target_groups(&mut self, group: &str, arns: &[String]) -> Result<(), AwsError> {
         let g = self.group_mut(group)?;
         g.target_groups.retain(|a| !arns.contains(a));
-        let members = g.instances.to_vec();
-        for id in members {
+        let members = std::sync::Arc::clone(&g.instances);
+        for id in members.iter() {
             for arn in arns {
-                self.deregister_target(arn, &id, None);
+                self.deregister_target(arn, id, None);
             }
         }
         Ok(())

@@ -100,14 +100,10 @@ impl Timed for TargetHealth {
             .map(|a| (a.clone(), world.tg_in_use(a)))
             .collect();
         let instances = &world.instances;
-        let arns: Vec<String> = world.target_groups.keys().cloned().collect();
-        for arn in &arns {
-            let Some(tg) = world.target_groups.get_mut(arn) else {
-                continue;
-            };
+        super::each_mut(&mut world.target_groups, |tg| {
             tg.targets.retain(|t| t.drain_until_ms.is_none_or(|d| d > now));
             if !in_use.get(&tg.arn).copied().unwrap_or(false) || !tg.health_check.enabled {
-                continue;
+                return;
             }
             let hc = tg.health_check.clone();
             // A target that becomes healthy enters slow start only beside a healthy target that
@@ -142,7 +138,7 @@ impl Timed for TargetHealth {
                     _ => {}
                 }
             }
-        }
+        });
     }
 }
 

@@ -114,7 +114,7 @@ mod tests {
 
         // An instance of b listed by a as well: its list of members changed.
         let mut w = before.clone();
-        std::sync::Arc::make_mut(&mut w.groups.get_mut("a").expect("a").instances).push(b_first.clone());
+        w.groups.get_mut("a").expect("a").instances_mut().push(b_first.clone());
         let e = w.check_invariants_since(&before).expect_err("listed twice");
         assert!(e.contains(&format!("group a lists {b_first}")), "{e}");
 

@@ -120,6 +120,17 @@ pub struct World {
     pub(crate) interruptions: BTreeMap<String, i64>,
 }
 
+/// Runs `f` on every value of `map` (an `imbl` map has no `values_mut`): each is taken for a
+/// change, so copied if a rollback copy shares it.
+pub(crate) fn each_mut<V: Clone>(map: &mut OrdMap<String, V>, mut f: impl FnMut(&mut V)) {
+    let keys: Vec<String> = map.keys().cloned().collect();
+    for k in &keys {
+        if let Some(v) = map.get_mut(k) {
+            f(v);
+        }
+    }
+}
+
 /// The default per-account instance quota (`--max-instances`).
 pub const DEFAULT_MAX_INSTANCES: usize = 5000;
 
@@ -277,15 +288,11 @@ impl World {
         if up {
             inst.app_up_since_ms = now;
         }
-        let arns: Vec<String> = self.target_groups.keys().cloned().collect();
-        for arn in &arns {
-            let Some(tg) = self.target_groups.get_mut(arn) else {
-                continue;
-            };
+        each_mut(&mut self.target_groups, |tg| {
             for t in tg.targets.iter_mut().filter(|t| t.id == id) {
                 t.streak_ms = now;
             }
-        }
+        });
         for lb in self.classic.values_mut() {
             for m in lb.members.iter_mut().filter(|m| m.id == id) {
                 m.streak_ms = now;

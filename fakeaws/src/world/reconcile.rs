@@ -101,7 +101,7 @@ impl World {
                 let group = inst.group.clone();
                 self.finish_activity(act, ActivityStatus::Successful);
                 if let Some(g) = group.and_then(|g| self.groups.get_mut(&g)) {
-                    std::sync::Arc::make_mut(&mut g.instances).retain(|i| i != id);
+                    g.instances_mut().retain(|i| i != id);
                 }
                 true
             }
@@ -270,7 +270,7 @@ impl World {
         );
         let act = self.start_activity(name, format!("Launching a new EC2 instance: {id}"), cause);
         if let Some(gm) = self.groups.get_mut(name) {
-            std::sync::Arc::make_mut(&mut gm.instances).push(id.clone());
+            gm.instances_mut().push(id.clone());
         }
         if let Some(inst) = self.instances.get_mut(&id) {
             inst.activity = Some(act);

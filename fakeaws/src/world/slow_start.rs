@@ -39,17 +39,13 @@ impl Timed for SlowStart {
 
     fn fire(&self, world: &mut World) {
         let now = world.now_ms;
-        let arns: Vec<String> = world.target_groups.keys().cloned().collect();
-        for arn in &arns {
-            let Some(tg) = world.target_groups.get_mut(arn) else {
-                continue;
-            };
+        super::each_mut(&mut world.target_groups, |tg| {
             for t in tg.targets.iter_mut() {
                 if t.slow_start_until_ms.is_some_and(|u| u <= now) {
                     t.slow_start_until_ms = None;
                 }
             }
-        }
+        });
     }
 }
 

@@ -330,7 +330,7 @@ impl World {
         let boot = self.timing.boot_s * 1000;
         if let Some(g) = self.groups.get_mut(name) {
             g.warm.retain(|x| x != &id);
-            std::sync::Arc::make_mut(&mut g.instances).push(id.clone());
+            g.instances_mut().push(id.clone());
         }
         let inst = self.instances.get_mut(&id)?;
         inst.lifecycle = Lifecycle::Pending;
@@ -355,7 +355,7 @@ impl World {
         let act = self.start_activity(&group, format!("Moving EC2 instance to warm pool: {id}"), cause);
         self.deregister_everywhere(id);
         if let Some(g) = self.groups.get_mut(&group) {
-            std::sync::Arc::make_mut(&mut g.instances).retain(|x| x != id);
+            g.instances_mut().retain(|x| x != id);
             g.warm.push(id.to_string());
         }
         if let Some(inst) = self.instances.get_mut(id) {
