@@ -1,0 +1,11 @@
+//! Links the hook binaries at a fixed address (`-no-pie`) on Linux, in every profile, as the
+//! shipped `dist` build already is (`xtask bundle` compiles it with `-C relocation-model=static`).
+//! A position-independent executable spends its first milliseconds applying tens of thousands of
+//! relocations, touching (and copying) the pages they land on: a rehearsal starts hundreds of hook
+//! processes per deployment, and `rehearse explore` thousands, so this is about a tenth of its time.
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        println!("cargo:rustc-link-arg-bins=-no-pie");
+    }
+}
