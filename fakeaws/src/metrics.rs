@@ -1,5 +1,5 @@
-//! What the fake counts: calls per action, requests (their ids), and the changes that took a
-//! rollback copy of the world.
+//! What the fake counts: calls per action, instance-metadata requests per path, requests (their
+//! ids), and the changes that took a rollback copy of the world.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,6 +12,7 @@ pub struct Metrics {
     /// How many requests took a copy of the world to roll back to (changes do, reads do not).
     pub rollback_copies: AtomicU64,
     calls: Mutex<BTreeMap<String, u64>>,
+    metadata: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Metrics {
@@ -34,6 +35,18 @@ impl Metrics {
             .get(action)
             .copied()
             .unwrap_or(0)
+    }
+
+    /// Counts one instance-metadata request for `path` (`latest/api/token`, `latest/meta-data/...`).
+    pub(crate) fn count_metadata(&self, path: &str) {
+        let mut m = self.metadata.lock().unwrap_or_else(|e| e.into_inner());
+        *m.entry(path.to_string()).or_default() += 1;
+    }
+
+    /// How many instance-metadata requests each path got, every instance together. AWS calls are
+    /// in [`Metrics::call_counts`], apart: a call budget counts AWS calls only.
+    pub fn metadata_counts(&self) -> BTreeMap<String, u64> {
+        self.metadata.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// A fresh request id.

@@ -55,10 +55,16 @@ pub fn imds_client(http: &SharedHttpClient, env: &dyn Fn(&str) -> Option<String>
         .build()
 }
 
-/// The SDK configuration (region `None` when neither the environment nor IMDS gives one).
-pub async fn sdk_config(http: SharedHttpClient, env: &dyn Fn(&str) -> Option<String>) -> SdkConfig {
+/// The SDK configuration (region `None` when neither the environment nor IMDS gives one). `imds`:
+/// the process's one IMDS client (its session token is fetched once). Every client built from
+/// it, and the CodeDeploy calls, share one credentials cache: instance-profile credentials are
+/// read from IMDS once per process, not once per client or call.
+pub async fn sdk_config(
+    http: SharedHttpClient,
+    imds: aws_config::imds::Client,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> SdkConfig {
     let providers = provider_config(&http);
-    let imds = imds_client(&http, env);
     let region = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
         .or_else(
             ImdsRegionProvider::builder()
@@ -82,6 +88,7 @@ pub async fn sdk_config(http: SharedHttpClient, env: &dyn Fn(&str) -> Option<Str
         .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
             credentials,
         ))
+        .identity_cache(aws_config::identity::IdentityCache::lazy().build())
         .retry_config(aws_config::retry::RetryConfig::disabled())
         .time_source(aws_smithy_async::time::SharedTimeSource::default());
     b.set_sleep_impl(aws_smithy_async::rt::sleep::default_async_sleep());

@@ -8,7 +8,6 @@ use std::borrow::Cow;
 use aws_config::SdkConfig;
 use aws_runtime::auth::sigv4::{SigV4AuthScheme, SCHEME_ID};
 use aws_runtime::auth::SigV4OperationSigningConfig;
-use aws_smithy_runtime::client::identity::IdentityCache;
 use aws_smithy_runtime::client::orchestrator::operation::Operation;
 use aws_smithy_runtime_api::client::auth::static_resolver::StaticAuthSchemeOptionResolver;
 use aws_smithy_runtime_api::client::auth::{
@@ -66,7 +65,7 @@ impl CodeDeploy {
                 StaticAuthSchemeOptionResolver::new(vec![SCHEME_ID]),
             )))
             .with_auth_scheme(SharedAuthScheme::new(SigV4AuthScheme::new()))
-            .with_identity_cache(Some(IdentityCache::no_cache()));
+            .with_identity_cache(self.sdk.identity_cache());
         if let Some(creds) = self.sdk.credentials_provider() {
             components = components.with_identity_resolver(SCHEME_ID, SharedIdentityResolver::new(creds));
         }

@@ -95,12 +95,8 @@ pub fn main(hook: Hook) -> ExitCode {
     }
 }
 
-async fn instance_id(
-    http: &aws_smithy_runtime_api::client::http::SharedHttpClient,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<String> {
-    crate::aws::imds_client(http, env)
-        .get("/latest/meta-data/instance-id")
+async fn instance_id(imds: &aws_config::imds::Client) -> Result<String> {
+    imds.get("/latest/meta-data/instance-id")
         .await
         .map(|s| s.as_ref().to_string())
         .map_err(|e| HookError::Metadata {
@@ -144,13 +140,14 @@ async fn leave_to_codedeploy(ctx: &Ctx, hook: Hook, state: &mut State) -> Result
 /// Runs one hook.
 pub async fn run(hook: Hook, settings: Settings, log: Log, env: &dyn Fn(&str) -> Option<String>) -> Result<()> {
     let http = crate::aws::http_client(env);
-    let instance_id = instance_id(&http, env).await?;
+    let imds = crate::aws::imds_client(&http, env);
+    let instance_id = instance_id(&imds).await?;
     let clock = Clock::from_env(env, &format!("{instance_id}:{}", hook.name()));
     let deployment_group = env("DEPLOYMENT_GROUP_ID")
         .or_else(|| env("DEPLOYMENT_GROUP_NAME"))
         .unwrap_or_else(|| "default".into());
     let deployment_id = env("DEPLOYMENT_ID").unwrap_or_else(|| "manual".into());
-    let sdk = crate::aws::sdk_config(http, env).await;
+    let sdk = crate::aws::sdk_config(http, imds, env).await;
     if sdk.region().is_none() {
         return Err(HookError::Metadata {
             what: "no AWS region: set AWS_REGION or run on EC2 with instance metadata".into(),

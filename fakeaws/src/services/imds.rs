@@ -38,6 +38,7 @@ pub async fn handle(fake: &Fake, id: &str, path: &str, method: &Method, headers:
     let Some(inst) = inst else {
         return plain(StatusCode::NOT_FOUND, format!("fakeaws has no instance {id}"));
     };
+    fake.metrics.count_metadata(path.trim_end_matches('/'));
     let now = fake.clock.now_ms();
     if path == "latest/api/token" {
         return issue_token(fake, id, method, headers, now);

@@ -619,6 +619,7 @@ async fn processes_stay_suspended_until_the_deployments_last_instance_is_back() 
     .expect("event");
     env.run(DEREGISTER, &ids[0]).await.ok();
     let before = env.fake().metrics.call_counts();
+    let metadata_before = env.fake().metrics.metadata_counts();
     let out = env.run(REGISTER, &ids[0]).await;
     out.ok();
     assert!(
@@ -640,6 +641,24 @@ async fn processes_stay_suspended_until_the_deployments_last_instance_is_back() 
         ),
         (1, 1),
         "two calls to CodeDeploy"
+    );
+    // One metadata session token and one read of the instance-profile credentials (the role's
+    // name, then its keys) for the whole process: the Auto Scaling, ELBv2 and CodeDeploy calls
+    // share them. (Each client read them apart before, and each CodeDeploy call again: 2 tokens
+    // and 8 credential reads here.)
+    let metadata = env.fake().metrics.metadata_counts();
+    let metadata_delta = |pred: &dyn Fn(&str) -> bool| -> u64 {
+        metadata
+            .iter()
+            .filter(|(k, _)| pred(k))
+            .map(|(k, v)| v - metadata_before.get(k).copied().unwrap_or(0))
+            .sum()
+    };
+    assert_eq!(metadata_delta(&|k| k == "latest/api/token"), 1, "{metadata:?}");
+    assert_eq!(
+        metadata_delta(&|k| k.starts_with("latest/meta-data/iam/security-credentials")),
+        2,
+        "{metadata:?}"
     );
     rh.instance_done(&id, &ids[0], InstanceStatus::Succeeded).expect("done");
     // The second (last) instance: back, nothing left to go, processes resumed.
