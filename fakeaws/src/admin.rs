@@ -73,20 +73,22 @@ async fn world(State(fake): State<Arc<Fake>>) -> Response {
     Json(w).into_response()
 }
 
-fn clock_json(fake: &Fake) -> Value {
+/// The clock's answer, as every clock endpoint gives it: the time and the sleepers as JSON, and
+/// the time again as the `x-fakeaws-now-ms` header (what a client that reads no body needs: the
+/// hooks record when they ask for ExitStandby in the simulated time). One reading of the clock
+/// for both.
+fn clock_answer(fake: &Fake) -> Response {
     let now = fake.clock.now_ms();
-    json!({
+    let body = json!({
         "now_ms": now,
         "now": iso(now),
         "sleepers": fake.clock.sleepers().iter().map(|s| json!({"who": s.who, "wake_ms": s.wake_ms})).collect::<Vec<_>>(),
-    })
+    });
+    ([("x-fakeaws-now-ms", now.to_string())], Json(body)).into_response()
 }
 
-/// The clock, also as the `x-fakeaws-now-ms` header (what a client that reads no body needs: the
-/// hooks record when they ask for ExitStandby in the simulated time).
 async fn clock(State(fake): State<Arc<Fake>>) -> Response {
-    let now = fake.clock.now_ms();
-    ([("x-fakeaws-now-ms", now.to_string())], Json(clock_json(&fake))).into_response()
+    clock_answer(&fake)
 }
 
 #[derive(Deserialize)]
@@ -107,7 +109,7 @@ async fn advance(
     }
     fake.clock.advance_ms((a.seconds * 1000.0) as i64);
     drop(fake.world());
-    Json(clock_json(&fake)).into_response()
+    clock_answer(&fake)
 }
 
 #[derive(Deserialize)]
@@ -133,7 +135,7 @@ async fn sleep(
     }
     let sleep = fake.turns.sleep(&fake.clock, &s.who, (s.seconds * 1000.0) as i64).await;
     sleep.wait().await;
-    Json(clock_json(&fake)).into_response()
+    clock_answer(&fake)
 }
 
 async fn instances(State(fake): State<Arc<Fake>>) -> Response {
