@@ -152,7 +152,7 @@ impl Sim {
             self.fake().turns.join(&who, id),
             "{who} was named twice in the turn order"
         );
-        let mut child = match cmd.spawn() {
+        let mut child = match spawn(&mut cmd).await {
             Ok(c) => c,
             Err(e) => {
                 self.fake().turns.leave(&who);
@@ -275,4 +275,55 @@ fn copy_tree(src: &Path, dst: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Starts `cmd`, again for a while when its file is busy (`ETXTBSY`). Staging writes revision files
+/// while other scenarios start processes: a child forked meanwhile holds the file's write
+/// descriptor until its own exec, and an exec of that file in that instant fails, though nothing
+/// is wrong with it (a race every multi-threaded process that writes and runs files has).
+async fn spawn(cmd: &mut tokio::process::Command) -> std::io::Result<tokio::process::Child> {
+    let mut attempt = 0u32;
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && attempt < 50 => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(u64::from(attempt.min(10)))).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    /// A script still open for writing (as in a child forked while staging wrote it) cannot be
+    /// run; once the descriptor closes it starts, instead of failing the lifecycle event.
+    #[tokio::test(start_paused = true)]
+    async fn a_script_busy_being_written_starts_once_it_is_closed() {
+        let dir = std::env::temp_dir().join(format!("rehearse-busy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("busy.sh");
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o755)
+            .open(&path)
+            .unwrap();
+        file.write_all(b"#!/bin/sh\nexit 7\n").unwrap();
+        file.flush().unwrap();
+        let mut cmd = tokio::process::Command::new(&path);
+        let first = cmd.spawn().map(|_| ());
+        assert_eq!(first.map_err(|e| e.kind()), Err(std::io::ErrorKind::ExecutableFileBusy));
+        let closer = tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            drop(file);
+        });
+        let mut child = super::spawn(&mut cmd).await.unwrap();
+        closer.await.unwrap();
+        assert_eq!(child.wait().await.unwrap().code(), Some(7));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
