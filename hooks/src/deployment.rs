@@ -55,27 +55,44 @@ pub async fn rest(ctx: &Ctx) -> Result<Rest> {
         Err(e) => return Ok(unknown(ctx, "codedeploy:ListDeployments", &e)),
     };
     for id in ids {
-        let pending = match targets(ctx, &id, "Pending").await {
-            Ok(ids) => ids,
-            Err(e) if e.code.as_deref() == Some("DeploymentNotStartedException") => {
-                return Ok(Rest::Left(format!("deployment {id} of the group has not started yet")));
+        // Page by page (CodeDeploy lists 100 at a time), until one still in a group is found.
+        let mut live = Live::default();
+        let mut token = None;
+        for _ in 0..MAX_PAGES {
+            let (pending, next) = match targets_page(ctx, &id, "Pending", token.as_deref()).await {
+                Ok(page) => page,
+                Err(e) if e.code.as_deref() == Some("DeploymentNotStartedException") => {
+                    return Ok(Rest::Left(format!("deployment {id} of the group has not started yet")));
+                }
+                Err(e) => return Ok(unknown(ctx, "codedeploy:ListDeploymentTargets", &e)),
+            };
+            // CodeDeploy's list keeps an instance that left the group before its turn (a
+            // scale-in, a termination, a detach) until the deployment ends: it will never come
+            // back out, so it does not hold the processes.
+            if let Err(e) = still_in_a_group(ctx, &pending, &mut live).await {
+                return Ok(unknown(ctx, "autoscaling:DescribeAutoScalingInstances", &e));
             }
-            Err(e) => return Ok(unknown(ctx, "codedeploy:ListDeploymentTargets", &e)),
-        };
-        // CodeDeploy's list keeps an instance that left the group before its turn (a scale-in,
-        // a termination, a detach) until the deployment ends: it will never come back out, so
-        // it does not hold the processes.
-        let pending = match still_in_a_group(ctx, &pending).await {
-            Ok(n) => n,
-            Err(e) => return Ok(unknown(ctx, "autoscaling:DescribeAutoScalingInstances", &e)),
-        };
-        if pending > 0 {
+            token = next;
+            live.all &= token.is_none();
+            if live.found > 0 || token.is_none() {
+                break;
+            }
+        }
+        if live.found > 0 {
             let whose = if id == ctx.deployment_id {
                 "this deployment".to_string()
             } else {
                 format!("deployment {id}")
             };
-            return Ok(Rest::Left(format!("{pending} instance(s) of {whose} still to go")));
+            let n = live.found;
+            return Ok(Rest::Left(if live.all {
+                format!("{n} instance(s) of {whose} still to go")
+            } else {
+                format!(
+                    "{n}+ instance(s) of {whose} still to go (the first {} not yet started looked up)",
+                    live.checked
+                )
+            }));
         }
     }
     Ok(Rest::Done)
@@ -111,39 +128,77 @@ pub async fn in_progress(ctx: &Ctx) -> Result<Option<Vec<String>>> {
     Ok(Some(busy))
 }
 
-/// The group's deployments in one of `statuses` (ListDeployments).
+/// Pages of a list CodeDeploy answers with `nextToken` read at most (10,000 entries of its 100 a
+/// page): a guard against an answer that never ends, far above a deployment group's fleet.
+const MAX_PAGES: usize = 100;
+
+/// The group's deployments in one of `statuses` (ListDeployments, every page).
 async fn deployments(
     ctx: &Ctx,
     app: &str,
     group: &str,
     statuses: &[&str],
 ) -> std::result::Result<Vec<String>, crate::ctx::AwsFailure> {
-    let out = ctx
-        .call("ListDeployments", || {
-            ctx.codedeploy.call(
-                "ListDeployments",
-                json!({
-                    "applicationName": app,
-                    "deploymentGroupName": group,
-                    "includeOnlyStatuses": statuses,
-                }),
-            )
-        })
-        .await?;
-    Ok(strings(&out["deployments"]))
+    let mut all = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let mut input = json!({
+            "applicationName": app,
+            "deploymentGroupName": group,
+            "includeOnlyStatuses": statuses,
+        });
+        if let Some(t) = &token {
+            input["nextToken"] = json!(t);
+        }
+        let out = ctx
+            .call("ListDeployments", || {
+                ctx.codedeploy.call("ListDeployments", input.clone())
+            })
+            .await?;
+        all.extend(strings(&out["deployments"]));
+        token = out["nextToken"].as_str().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    Ok(all)
 }
 
-/// One deployment's targets with `status` (ListDeploymentTargets).
+/// One deployment's targets with `status` (ListDeploymentTargets, every page).
 async fn targets(ctx: &Ctx, id: &str, status: &str) -> std::result::Result<Vec<String>, crate::ctx::AwsFailure> {
+    let mut all = Vec::new();
+    let mut token = None;
+    for _ in 0..MAX_PAGES {
+        let (ids, next) = targets_page(ctx, id, status, token.as_deref()).await?;
+        all.extend(ids);
+        token = next;
+        if token.is_none() {
+            break;
+        }
+    }
+    Ok(all)
+}
+
+/// One page of a deployment's targets with `status` from `token` on, and the next page's token.
+async fn targets_page(
+    ctx: &Ctx,
+    id: &str,
+    status: &str,
+    token: Option<&str>,
+) -> std::result::Result<(Vec<String>, Option<String>), crate::ctx::AwsFailure> {
+    let mut input = json!({ "deploymentId": id, "targetFilters": { "TargetStatus": [status] } });
+    if let Some(t) = token {
+        input["nextToken"] = json!(t);
+    }
     let out = ctx
         .call("ListDeploymentTargets", || {
-            ctx.codedeploy.call(
-                "ListDeploymentTargets",
-                json!({ "deploymentId": id, "targetFilters": { "TargetStatus": [status] } }),
-            )
+            ctx.codedeploy.call("ListDeploymentTargets", input.clone())
         })
         .await?;
-    Ok(strings(&out["targetIds"]))
+    Ok((
+        strings(&out["targetIds"]),
+        out["nextToken"].as_str().map(str::to_string),
+    ))
 }
 
 /// Logs why the instances in progress are not known: every member out of service keeps counting.
@@ -155,12 +210,31 @@ fn unanswered(ctx: &Ctx, what: &str, e: &crate::ctx::AwsFailure) {
     ));
 }
 
-/// How many of `ids` are still members of an Auto Scaling group, on their way in or in service
-/// (not terminating, terminated, detaching or detached). One DescribeAutoScalingInstances per 50
-/// (AWS's limit per call); none when `ids` is empty.
-async fn still_in_a_group(ctx: &Ctx, ids: &[String]) -> std::result::Result<usize, crate::ctx::AwsFailure> {
-    let mut n = 0;
+/// How many instances CodeDeploy lists as not yet started are still members of an Auto Scaling
+/// group (on their way in or in service: not terminating, terminated, detaching or detached),
+/// among how many were looked up, and whether that was all of them (every page, every chunk).
+#[derive(Default)]
+struct Live {
+    found: usize,
+    checked: usize,
+    all: bool,
+}
+
+/// Looks `ids` up in DescribeAutoScalingInstances, 50 per call (AWS's limit), adding to `live`,
+/// until a call finds one still in a group: one is enough to keep the processes suspended, and a
+/// fleet's first batch back would otherwise each look up every instance still to go. None when
+/// `ids` is empty.
+async fn still_in_a_group(
+    ctx: &Ctx,
+    ids: &[String],
+    live: &mut Live,
+) -> std::result::Result<(), crate::ctx::AwsFailure> {
+    live.all = true;
     for chunk in ids.chunks(50) {
+        if live.found > 0 {
+            live.all = false;
+            break;
+        }
         let out = ctx
             .call("DescribeAutoScalingInstances", || {
                 ctx.asg
@@ -169,20 +243,21 @@ async fn still_in_a_group(ctx: &Ctx, ids: &[String]) -> std::result::Result<usiz
                     .send()
             })
             .await?;
-        let (live, gone): (Vec<_>, Vec<_>) = out.auto_scaling_instances().iter().partition(|i| {
+        let (alive, gone): (Vec<_>, Vec<_>) = out.auto_scaling_instances().iter().partition(|i| {
             !i.lifecycle_state()
                 .is_some_and(|s| crate::lifecycle::departing(&aws_sdk_autoscaling::types::LifecycleState::from(s)))
         });
-        let left = chunk.len() - live.len();
+        let left = chunk.len() - alive.len();
         if left > 0 {
             ctx.info(format!(
                 "{left} instance(s) CodeDeploy still lists are no longer in an Auto Scaling group ({} leaving): not waited for",
                 gone.len()
             ));
         }
-        n += live.len();
+        live.found += alive.len();
+        live.checked += chunk.len();
     }
-    Ok(n)
+    Ok(())
 }
 
 /// When the deployment group controls traffic itself (deployment style WITH_TRAFFIC_CONTROL),

@@ -573,41 +573,13 @@ async fn register_after_an_operator_exited_standby_still_restores() {
 /// the processes resumed per instance.
 #[tokio::test]
 async fn processes_stay_suspended_until_the_deployments_last_instance_is_back() {
-    use fakeaws::model::codedeploy::{BundleType, DeploymentCreator, InstanceStatus, Revision};
-    use fakeaws::rehearsal::{DeploymentInput, GroupInput};
+    use fakeaws::model::codedeploy::InstanceStatus;
     let mut env = Env::new().await;
     let g = env.asg_world(1, 4, 2);
     let ids = env.members(&g);
     let fake = env.fake().clone();
     let rh = fake.rehearsal();
-    rh.create_deployment_group(
-        "web",
-        "web-dg",
-        GroupInput {
-            autoscaling_groups: Some(vec![g.clone()]),
-            ..GroupInput::default()
-        },
-    )
-    .expect("group");
-    let id = rh
-        .start_deployment(
-            DeploymentInput {
-                application: "web".into(),
-                group: "web-dg".into(),
-                revision: Revision::s3("releases", "v2.zip", BundleType::Zip),
-                config: None,
-                description: None,
-                creator: DeploymentCreator::User,
-                ignore_application_stop_failures: false,
-                update_outdated_instances_only: false,
-                auto_rollback: None,
-            },
-            &ids,
-        )
-        .expect("deployment");
-    env.deployment = id.clone();
-    env.extra.push(("APPLICATION_NAME".into(), "web".into()));
-    env.extra.push(("DEPLOYMENT_GROUP_NAME".into(), "web-dg".into()));
+    let id = start_deployment(&mut env, &g, &ids);
     // The first instance: out and back while the second has not started.
     rh.instance_event(
         &id,
@@ -740,6 +712,135 @@ async fn a_lasting_codedeploy_refusal_is_not_asked_again_in_the_same_deployment(
     env.run(REGISTER, &id).await.ok();
     assert_eq!(asked(&env), 2);
     env.assert_restored(&g, (1, 2, 4));
+}
+
+/// A user deployment of `ids` in a deployment group `web-dg` of `g` (application `web`), its id
+/// and names in the hooks' environment as the agent gives them.
+fn start_deployment(env: &mut Env, g: &str, ids: &[String]) -> String {
+    use fakeaws::model::codedeploy::{BundleType, DeploymentCreator, Revision};
+    use fakeaws::rehearsal::{DeploymentInput, GroupInput};
+    let fake = env.fake().clone();
+    let rh = fake.rehearsal();
+    rh.create_deployment_group(
+        "web",
+        "web-dg",
+        GroupInput {
+            autoscaling_groups: Some(vec![g.to_string()]),
+            ..GroupInput::default()
+        },
+    )
+    .expect("group");
+    let id = rh
+        .start_deployment(
+            DeploymentInput {
+                application: "web".into(),
+                group: "web-dg".into(),
+                revision: Revision::s3("releases", "v2.zip", BundleType::Zip),
+                config: None,
+                description: None,
+                creator: DeploymentCreator::User,
+                ignore_application_stop_failures: false,
+                update_outdated_instances_only: false,
+                auto_rollback: None,
+            },
+            ids,
+        )
+        .expect("deployment");
+    env.deployment = id.clone();
+    env.extra.push(("APPLICATION_NAME".into(), "web".into()));
+    env.extra.push(("DEPLOYMENT_GROUP_NAME".into(), "web-dg".into()));
+    id
+}
+
+/// Issue 31, at fleet scale: in a group of more than 50 members the look at Standby reads the
+/// instance and then the group without its members (one call more than the one read with them,
+/// for a small fraction of the bytes), and the last instance back of a batch looks up only as
+/// many of the instances still to go as it takes to find one still in the group (one call of
+/// 50, not one per 50 of the 119).
+///
+/// And CodeDeploy's lists are read page by page: with the first hundred instances still to go
+/// gone from the group (terminated), the instances on the next page still hold the processes
+/// (the hooks read only the first page before, and resumed them with 19 instances to go).
+#[tokio::test]
+async fn in_a_large_group_the_hooks_read_small_answers() {
+    use fakeaws::model::codedeploy::{LifecycleEvent, LifecycleEventStatus};
+    let mut env = Env::new().await;
+    let g = env.asg_world(1, 130, 120);
+    let ids = env.members(&g);
+    let id = start_deployment(&mut env, &g, &ids);
+    env.fake()
+        .rehearsal()
+        .instance_event(
+            &id,
+            &ids[0],
+            LifecycleEvent::BeforeInstall,
+            LifecycleEventStatus::InProgress,
+            None,
+        )
+        .expect("event");
+    let counts = |env: &Env| env.fake().metrics.call_counts();
+    let delta = |a: &std::collections::BTreeMap<String, u64>, b: &std::collections::BTreeMap<String, u64>, k: &str| {
+        a.get(k).copied().unwrap_or(0) - b.get(k).copied().unwrap_or(0)
+    };
+    let before = counts(&env);
+    let de = env.run(DEREGISTER, &ids[0]).await;
+    de.ok();
+    let mid = counts(&env);
+    // Where the instance is, and the look at Standby; the group with its members once, then
+    // without them.
+    assert_eq!(
+        delta(&mid, &before, "autoscaling:DescribeAutoScalingInstances"),
+        2,
+        "{mid:?}"
+    );
+    assert_eq!(
+        delta(&mid, &before, "autoscaling:DescribeAutoScalingGroups"),
+        2,
+        "{mid:?}"
+    );
+    assert_eq!(env.lifecycle(&ids[0]), "Standby");
+    let re = env.run(REGISTER, &ids[0]).await;
+    re.ok();
+    let after = counts(&env);
+    assert!(
+        re.stdout
+            .contains("50+ instance(s) of this deployment still to go (the first 50 not yet started looked up)"),
+        "{}",
+        re.stdout
+    );
+    assert_eq!(
+        delta(&after, &mid, "autoscaling:DescribeAutoScalingInstances"),
+        1,
+        "{after:?}"
+    );
+    assert_eq!(env.suspended(&g), DEFAULTS, "held for the instances still to go");
+    // The next hundred in CodeDeploy's order terminate before their turn.
+    let rh = env.fake().rehearsal();
+    let pending: Vec<String> = ids[1..].to_vec();
+    for gone in &pending[..100] {
+        rh.terminate(gone).expect("terminate");
+    }
+    env.settle(30);
+    rh.instance_done(&id, &ids[0], fakeaws::model::codedeploy::InstanceStatus::Succeeded)
+        .expect("done");
+    let last = pending[100].clone();
+    rh.instance_event(
+        &id,
+        &last,
+        LifecycleEvent::BeforeInstall,
+        LifecycleEventStatus::InProgress,
+        None,
+    )
+    .expect("event");
+    env.run(DEREGISTER, &last).await.ok();
+    let re = env.run(REGISTER, &last).await;
+    re.ok();
+    assert!(
+        re.stdout.contains("18 instance(s) of this deployment still to go"),
+        "{}",
+        re.stdout
+    );
+    assert_eq!(env.suspended(&g), DEFAULTS, "held for the 18 on the second page");
 }
 
 /// Issue 30 item 9: a deployment group that controls traffic itself (WITH_TRAFFIC_CONTROL). The
