@@ -153,6 +153,9 @@ async fn standby_instances_are_waited_for_and_cancel_and_rollback_answer_as_aws_
         waiting.status_reason().is_some_and(|s| s.contains(&ids[0])),
         "{waiting:?}"
     );
+    // Waiting is not a change: every settle came to rest (it used to run to its bound of a
+    // thousand passes on each request while the refresh waited).
+    assert_eq!(r.fake.world().unsettled(), 0);
     // No desired configuration: nothing to roll back to.
     let e = asg
         .rollback_instance_refresh()

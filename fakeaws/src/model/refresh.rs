@@ -97,8 +97,9 @@ pub struct InstanceRefresh {
     pub desired_template: Option<String>,
     /// The group's launch template as the refresh started (what a rollback goes back to).
     pub previous_template: Option<String>,
-    /// The members as it started (a member not among them was launched since).
-    pub original: Vec<String>,
+    /// The members as it started (a member not among them was launched since); a set, as each
+    /// step asks it of every member.
+    pub original: std::collections::BTreeSet<String>,
     /// Instances still to replace, in the order they are taken.
     pub to_replace: Vec<String>,
     /// How many it set out to replace (less those it leaves alone: `Ignore`).

@@ -118,6 +118,10 @@ pub struct World {
     /// Spot Instances with an interruption notice -> when EC2 takes them back.
     #[serde(default)]
     pub(crate) interruptions: BTreeMap<String, i64>,
+    /// Settles that reached their bound of passes without the world coming to rest: always 0
+    /// unless a step reports a change it did not make (which costs a thousand passes a request).
+    #[serde(skip)]
+    pub(crate) unsettled: u64,
 }
 
 /// Runs `f` on every value of `map` (an `imbl` map has no `values_mut`): each is taken for a
@@ -176,7 +180,13 @@ impl World {
             codedeploy: Default::default(),
             refreshes: Vec::new(),
             interruptions: BTreeMap::new(),
+            unsettled: 0,
         }
+    }
+
+    /// How many settles ended at their bound of passes rather than at rest (see `settle`).
+    pub fn unsettled(&self) -> u64 {
+        self.unsettled
     }
 
     /// The next value of a deterministic pseudo-random sequence (splitmix64 over a counter).

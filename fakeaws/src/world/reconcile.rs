@@ -50,9 +50,10 @@ impl World {
                 changed |= self.step_warm_pools();
             }
             if !changed {
-                break;
+                return;
             }
         }
+        self.unsettled += 1;
     }
 
     /// `registered`: the instance is still registered (or draining) in a load balancer.
@@ -341,10 +342,15 @@ fn plan(g: &Group, members: &[&Instance]) -> Plan {
             pool.retain(|i| i.id != victim_id);
             victims.push(victim_id);
         }
+        let rebalance = members.iter().any(|i| i.for_rebalance);
+        if victims.is_empty() && !rebalance {
+            // The whole surplus is protected from scale in: it stays, and nothing changes.
+            return Plan::Nothing;
+        }
         return Plan::Terminate {
             cap,
             victims,
-            rebalance: members.iter().any(|i| i.for_rebalance),
+            rebalance,
         };
     }
 

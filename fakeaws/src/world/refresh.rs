@@ -68,7 +68,7 @@ impl World {
             preferences: r.preferences,
             desired_template: r.desired_template.clone(),
             previous_template: g.launch_template.clone(),
-            original: g.instances.to_vec(),
+            original: g.instances.iter().cloned().collect(),
             total: to_replace.len(),
             to_replace,
             replacing: Vec::new(),
@@ -150,7 +150,11 @@ impl World {
         let r = &mut self.refreshes[i];
         r.status = RefreshStatus::RollbackInProgress;
         r.status_reason = Some(why.to_string());
-        r.original = self.groups.get(group).map(|g| g.instances.to_vec()).unwrap_or_default();
+        r.original = self
+            .groups
+            .get(group)
+            .map(|g| g.instances.iter().cloned().collect())
+            .unwrap_or_default();
         r.total = launched.len();
         r.to_replace = launched;
         r.replaced.clear();
@@ -196,6 +200,9 @@ impl World {
             }
             return changed;
         }
+        // `track` may clear a reason a step below sets again: a change is a reason that differs
+        // from the one the step began with.
+        let reason_before = self.refreshes[i].status_reason.clone();
         let (tracked, in_flight) = self.track(i, &g);
         changed |= tracked;
         let r = &mut self.refreshes[i];
@@ -217,10 +224,8 @@ impl World {
             .find(|p| g.is_suspended(*p));
         if let Some(p) = paused {
             let reason = format!("The {p} process is suspended: no instance is replaced until it is resumed.");
-            if r.status_reason.as_deref() != Some(reason.as_str()) {
-                r.status_reason = Some(reason);
-                changed = true;
-            }
+            changed |= reason_before.as_deref() != Some(reason.as_str());
+            r.status_reason = Some(reason);
             return changed;
         }
         if r.to_replace.is_empty() {
@@ -251,23 +256,18 @@ impl World {
             .unwrap_or(g.health_check_grace_period_s)
             * 1000;
         let r = &mut self.refreshes[i];
-        let gone: Vec<String> = r
-            .replacing
-            .iter()
-            .filter(|id| !g.instances.contains(id))
-            .cloned()
-            .collect();
-        for id in gone {
-            r.replacing.retain(|x| x != &id);
-            r.replaced.push(id);
-            changed = true;
-        }
+        // Asked of every instance it tracks, at every step: a set, not the member list.
+        let members: std::collections::HashSet<&String> = g.instances.iter().collect();
+        let (still, gone): (Vec<String>, Vec<String>) = r.replacing.drain(..).partition(|id| members.contains(id));
+        r.replacing = still;
+        changed |= !gone.is_empty();
+        r.replaced.extend(gone);
         // Instances it was to replace that left by themselves (a scale-in, a termination) are
         // not its to replace any more.
         let before = r.to_replace.len();
-        r.to_replace.retain(|id| g.instances.contains(id));
+        r.to_replace.retain(|id| members.contains(id));
         r.total -= before - r.to_replace.len();
-        for id in g.instances.iter().filter(|id| !r.original.contains(id)) {
+        for id in g.instances.iter().filter(|id| !r.original.contains(*id)) {
             let in_service = self
                 .instances
                 .get(id)
@@ -385,6 +385,7 @@ impl World {
             if waiting.is_empty() {
                 return !ignored.is_empty();
             }
+            let began = r.waiting_since.is_none();
             let since = *r.waiting_since.get_or_insert(now);
             if now - since >= WAIT_LIMIT_MS {
                 let why = format!(
@@ -393,11 +394,16 @@ impl World {
                 );
                 return self.fail(i, why);
             }
-            r.status_reason = Some(format!(
+            let reason = format!(
                 "Waiting for instances in Standby or protected from scale in to be ready for replacement: {}.",
                 waiting.join(", ")
-            ));
-            return true;
+            );
+            // A change only when the wait begins or its reason changes: settling repeats while
+            // anything changes, and a wait reported as a change every time kept it going to its
+            // bound of a thousand passes on every request while the refresh waited.
+            let changed = began || !ignored.is_empty() || r.status_reason.as_deref() != Some(reason.as_str());
+            r.status_reason = Some(reason);
+            return changed;
         }
         r.waiting_since = None;
         r.status_reason = None;

@@ -144,6 +144,13 @@ pub async fn run_scenario(
         let _ = std::fs::remove_dir_all(&sim.work);
     }
     let points = if points { sim.trigger_points() } else { Vec::new() };
+    // The fake's own promise: every settle came to rest (a step reporting a change it did not
+    // make still ends in the same world, but a thousand passes a request later).
+    let unsettled = sim.fake().world().unsettled();
+    anyhow::ensure!(
+        unsettled == 0,
+        "fakeaws: {unsettled} settle(s) ended at their bound of passes instead of at rest (a bug in the fake)"
+    );
     Ok((result?, points))
 }
 
