@@ -128,10 +128,6 @@ pub async fn in_progress(ctx: &Ctx) -> Result<Option<Vec<String>>> {
     Ok(Some(busy))
 }
 
-/// Pages of a list CodeDeploy answers with `nextToken` read at most (10,000 entries of its 100 a
-/// page): a guard against an answer that never ends, far above a deployment group's fleet.
-const MAX_PAGES: usize = 100;
-
 /// The group's deployments in one of `statuses` (ListDeployments, every page).
 async fn deployments(
     ctx: &Ctx,
@@ -139,44 +135,17 @@ async fn deployments(
     group: &str,
     statuses: &[&str],
 ) -> std::result::Result<Vec<String>, crate::ctx::AwsFailure> {
-    let mut all = Vec::new();
-    let mut token: Option<String> = None;
-    for _ in 0..MAX_PAGES {
-        let mut input = json!({
-            "applicationName": app,
-            "deploymentGroupName": group,
-            "includeOnlyStatuses": statuses,
-        });
-        if let Some(t) = &token {
-            input["nextToken"] = json!(t);
-        }
-        let out = ctx
-            .call("ListDeployments", || {
-                ctx.codedeploy.call("ListDeployments", input.clone())
-            })
-            .await?;
-        all.extend(strings(&out["deployments"]));
-        token = out["nextToken"].as_str().map(str::to_string);
-        if token.is_none() {
-            break;
-        }
-    }
-    Ok(all)
+    let input = json!({
+        "applicationName": app,
+        "deploymentGroupName": group,
+        "includeOnlyStatuses": statuses,
+    });
+    list_all(ctx, "ListDeployments", input, "deployments").await
 }
 
 /// One deployment's targets with `status` (ListDeploymentTargets, every page).
 async fn targets(ctx: &Ctx, id: &str, status: &str) -> std::result::Result<Vec<String>, crate::ctx::AwsFailure> {
-    let mut all = Vec::new();
-    let mut token = None;
-    for _ in 0..MAX_PAGES {
-        let (ids, next) = targets_page(ctx, id, status, token.as_deref()).await?;
-        all.extend(ids);
-        token = next;
-        if token.is_none() {
-            break;
-        }
-    }
-    Ok(all)
+    list_all(ctx, "ListDeploymentTargets", targets_input(id, status), "targetIds").await
 }
 
 /// One page of a deployment's targets with `status` from `token` on, and the next page's token.
@@ -186,19 +155,53 @@ async fn targets_page(
     status: &str,
     token: Option<&str>,
 ) -> std::result::Result<(Vec<String>, Option<String>), crate::ctx::AwsFailure> {
-    let mut input = json!({ "deploymentId": id, "targetFilters": { "TargetStatus": [status] } });
+    list_page(
+        ctx,
+        "ListDeploymentTargets",
+        targets_input(id, status),
+        "targetIds",
+        token,
+    )
+    .await
+}
+
+fn targets_input(id: &str, status: &str) -> serde_json::Value {
+    json!({ "deploymentId": id, "targetFilters": { "TargetStatus": [status] } })
+}
+
+/// Every page of a CodeDeploy list (`key` of each answer), following `nextToken`.
+async fn list_all(
+    ctx: &Ctx,
+    op: &'static str,
+    input: serde_json::Value,
+    key: &str,
+) -> std::result::Result<Vec<String>, crate::ctx::AwsFailure> {
+    let mut all = Vec::new();
+    let mut token = None;
+    for _ in 0..MAX_PAGES {
+        let (items, next) = list_page(ctx, op, input.clone(), key, token.as_deref()).await?;
+        all.extend(items);
+        token = next;
+        if token.is_none() {
+            break;
+        }
+    }
+    Ok(all)
+}
+
+/// One page of a CodeDeploy list from `token` on, and the next page's token.
+async fn list_page(
+    ctx: &Ctx,
+    op: &'static str,
+    mut input: serde_json::Value,
+    key: &str,
+    token: Option<&str>,
+) -> std::result::Result<(Vec<String>, Option<String>), crate::ctx::AwsFailure> {
     if let Some(t) = token {
         input["nextToken"] = json!(t);
     }
-    let out = ctx
-        .call("ListDeploymentTargets", || {
-            ctx.codedeploy.call("ListDeploymentTargets", input.clone())
-        })
-        .await?;
-    Ok((
-        strings(&out["targetIds"]),
-        out["nextToken"].as_str().map(str::to_string),
-    ))
+    let out = ctx.call(op, || ctx.codedeploy.call(op, input.clone())).await?;
+    Ok((strings(&out[key]), out["nextToken"].as_str().map(str::to_string)))
 }
 
 /// Logs why the instances in progress are not known: every member out of service keeps counting.
@@ -209,6 +212,10 @@ fn unanswered(ctx: &Ctx, what: &str, e: &crate::ctx::AwsFailure) {
         e.code.as_deref().unwrap_or("transport error")
     ));
 }
+
+/// Pages of a list CodeDeploy answers with `nextToken` read at most (10,000 entries of its 100 a
+/// page): a guard against an answer that never ends, far above a deployment group's fleet.
+const MAX_PAGES: usize = 100;
 
 /// How many instances CodeDeploy lists as not yet started are still members of an Auto Scaling
 /// group (on their way in or in service: not terminating, terminated, detaching or detached),
