@@ -85,7 +85,7 @@ impl Bundle {
                 crate::run(
                     cmd!(
                         sh,
-                        "cargo zigbuild --quiet --profile dist --package hooks --bins --target {zig_target}"
+                        "cargo zigbuild --quiet --profile dist --package hooks --features shipped --bins --target {zig_target}"
                     )
                     .env("RUSTFLAGS", DIST_RUSTFLAGS),
                 )?;
@@ -96,7 +96,7 @@ impl Bundle {
                 crate::run(
                     cmd!(
                         sh,
-                        "cargo build --quiet --profile dist --package hooks --bins --target {triple}"
+                        "cargo build --quiet --profile dist --package hooks --features shipped --bins --target {triple}"
                     )
                     .env("RUSTFLAGS", DIST_RUSTFLAGS),
                 )?;
@@ -112,9 +112,10 @@ impl Bundle {
     }
 }
 
-/// Removes `.eh_frame` and `.eh_frame_hdr` from a shipped hook: with `panic = "abort"` nothing
-/// unwinds, and a backtrace (only ever printed for a panic, with RUST_BACKTRACE) just comes out
-/// empty. Missing or failing `objcopy` (a foreign architecture) keeps the binary as built.
+/// Removes `.eh_frame` and `.eh_frame_hdr` from a shipped hook, and `.gcc_except_table` (the
+/// language-specific data only the unwinder reads, through `.eh_frame`): with `panic = "abort"`
+/// nothing unwinds, and a backtrace (only ever printed for a panic, with RUST_BACKTRACE) just comes
+/// out empty. Missing or failing `objcopy` (a foreign architecture) keeps the binary as built.
 fn drop_unwind_tables(sh: &Shell, bin: &std::path::Path) {
     let tool = ["objcopy", "llvm-objcopy"].into_iter().find(|t| {
         cmd!(sh, "{t} --version")
@@ -133,7 +134,7 @@ fn drop_unwind_tables(sh: &Shell, bin: &std::path::Path) {
     };
     if cmd!(
         sh,
-        "{tool} --remove-section .eh_frame --remove-section .eh_frame_hdr {bin}"
+        "{tool} --remove-section .eh_frame --remove-section .eh_frame_hdr --remove-section .gcc_except_table {bin}"
     )
     .quiet()
     .run()

@@ -374,9 +374,7 @@ async fn enter_standby(ctx: &Ctx, mut g: Group, state: &mut State, recorded_now:
                 // only after the drain. Without siblings (the read showed nobody else out, and
                 // no retry raced one), the look at Standby does it.
                 if !(alone && attempt == 1) {
-                    let mut now = group_settings(ctx, group_name).await?;
-                    keep_min_record(ctx, &mut now, state).await?;
-                    keep_suspended(ctx, &mut now, state).await?;
+                    recheck(ctx, group_name, state).await?;
                 }
                 break;
             }
@@ -497,6 +495,11 @@ async fn wait_standby(ctx: &Ctx, group_name: &str, state: &mut State, first_look
 /// group without its members, as late as the last look of [`wait_standby`] would.
 async fn wait_standby_large(ctx: &Ctx, group_name: &str, state: &mut State, first_look: Duration) -> Result<()> {
     wait_lifecycle(ctx, LifecycleState::Standby, ctx.settings.standby_timeout, first_look).await?;
+    recheck(ctx, group_name, state).await
+}
+
+/// The MinSize record and the processes re-checked on a read of the group without its members.
+async fn recheck(ctx: &Ctx, group_name: &str, state: &mut State) -> Result<()> {
     let mut g = group_settings(ctx, group_name).await?;
     keep_min_record(ctx, &mut g, state).await?;
     keep_suspended(ctx, &mut g, state).await
