@@ -57,6 +57,7 @@ pub async fn rest(ctx: &Ctx) -> Result<Rest> {
     for id in ids {
         // Page by page (CodeDeploy lists 100 at a time), until one still in a group is found.
         let mut live = Live::default();
+        let mut complete = false;
         let mut token = None;
         for _ in 0..MAX_PAGES {
             let (pending, next) = match targets_page(ctx, &id, "Pending", token.as_deref()).await {
@@ -69,12 +70,13 @@ pub async fn rest(ctx: &Ctx) -> Result<Rest> {
             // CodeDeploy's list keeps an instance that left the group before its turn (a
             // scale-in, a termination, a detach) until the deployment ends: it will never come
             // back out, so it does not hold the processes.
-            if let Err(e) = still_in_a_group(ctx, &pending, &mut live).await {
-                return Ok(unknown(ctx, "autoscaling:DescribeAutoScalingInstances", &e));
-            }
+            let whole_page = match still_in_a_group(ctx, &pending, &mut live).await {
+                Ok(whole) => whole,
+                Err(e) => return Ok(unknown(ctx, "autoscaling:DescribeAutoScalingInstances", &e)),
+            };
             token = next;
-            live.all &= token.is_none();
             if live.found > 0 || token.is_none() {
+                complete = whole_page && token.is_none();
                 break;
             }
         }
@@ -85,7 +87,7 @@ pub async fn rest(ctx: &Ctx) -> Result<Rest> {
                 format!("deployment {id}")
             };
             let n = live.found;
-            return Ok(Rest::Left(if live.all {
+            return Ok(Rest::Left(if complete {
                 format!("{n} instance(s) of {whose} still to go")
             } else {
                 format!(
@@ -219,28 +221,25 @@ const MAX_PAGES: usize = 100;
 
 /// How many instances CodeDeploy lists as not yet started are still members of an Auto Scaling
 /// group (on their way in or in service: not terminating, terminated, detaching or detached),
-/// among how many were looked up, and whether that was all of them (every page, every chunk).
+/// among how many were looked up.
 #[derive(Default)]
 struct Live {
     found: usize,
     checked: usize,
-    all: bool,
 }
 
 /// Looks `ids` up in DescribeAutoScalingInstances, 50 per call (AWS's limit), adding to `live`,
 /// until a call finds one still in a group: one is enough to keep the processes suspended, and a
 /// fleet's first batch back would otherwise each look up every instance still to go. None when
-/// `ids` is empty.
+/// `ids` is empty. `Ok(true)`: every one of `ids` was looked up.
 async fn still_in_a_group(
     ctx: &Ctx,
     ids: &[String],
     live: &mut Live,
-) -> std::result::Result<(), crate::ctx::AwsFailure> {
-    live.all = true;
+) -> std::result::Result<bool, crate::ctx::AwsFailure> {
     for chunk in ids.chunks(50) {
         if live.found > 0 {
-            live.all = false;
-            break;
+            return Ok(false);
         }
         let out = ctx
             .call("DescribeAutoScalingInstances", || {
@@ -264,7 +263,7 @@ async fn still_in_a_group(
         live.found += alive.len();
         live.checked += chunk.len();
     }
-    Ok(())
+    Ok(true)
 }
 
 /// When the deployment group controls traffic itself (deployment style WITH_TRAFFIC_CONTROL),

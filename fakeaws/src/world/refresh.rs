@@ -200,9 +200,6 @@ impl World {
             }
             return changed;
         }
-        // `track` may clear a reason a step below sets again: a change is a reason that differs
-        // from the one the step began with.
-        let reason_before = self.refreshes[i].status_reason.clone();
         let (tracked, in_flight) = self.track(i, &g);
         changed |= tracked;
         let r = &mut self.refreshes[i];
@@ -224,7 +221,8 @@ impl World {
             .find(|p| g.is_suspended(*p));
         if let Some(p) = paused {
             let reason = format!("The {p} process is suspended: no instance is replaced until it is resumed.");
-            changed |= reason_before.as_deref() != Some(reason.as_str());
+            // The reason is what DescribeInstanceRefreshes shows; no step reacts to it, so it is
+            // no change for settling (which repeats while anything changes).
             r.status_reason = Some(reason);
             return changed;
         }
@@ -385,7 +383,6 @@ impl World {
             if waiting.is_empty() {
                 return !ignored.is_empty();
             }
-            let began = r.waiting_since.is_none();
             let since = *r.waiting_since.get_or_insert(now);
             if now - since >= WAIT_LIMIT_MS {
                 let why = format!(
@@ -398,12 +395,10 @@ impl World {
                 "Waiting for instances in Standby or protected from scale in to be ready for replacement: {}.",
                 waiting.join(", ")
             );
-            // A change only when the wait begins or its reason changes: settling repeats while
-            // anything changes, and a wait reported as a change every time kept it going to its
-            // bound of a thousand passes on every request while the refresh waited.
-            let changed = began || !ignored.is_empty() || r.status_reason.as_deref() != Some(reason.as_str());
+            // Waiting (its start and its reason) is no change for settling: reported as one, it
+            // kept settling going to its bound of a thousand passes on every request.
             r.status_reason = Some(reason);
-            return changed;
+            return !ignored.is_empty();
         }
         r.waiting_since = None;
         r.status_reason = None;
