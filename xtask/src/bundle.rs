@@ -77,7 +77,7 @@ impl Bundle {
             // proc-macros.
             let triple = match &target {
                 Some(t) => t.clone(),
-                None => host_triple(sh)?,
+                None => crate::host_triple(sh)?,
             };
             let dir = crate::target_dir(sh).join(&triple).join("dist");
             if zigbuild_available(sh) {
@@ -145,13 +145,4 @@ fn drop_unwind_tables(sh: &Shell, bin: &std::path::Path) {
             bin.display()
         );
     }
-}
-
-/// This machine's target triple.
-fn host_triple(sh: &Shell) -> anyhow::Result<String> {
-    let v = cmd!(sh, "rustc -vV").read()?;
-    v.lines()
-        .find_map(|l| l.strip_prefix("host: "))
-        .map(str::to_string)
-        .ok_or_else(|| anyhow::anyhow!("rustc -vV printed no host triple"))
 }

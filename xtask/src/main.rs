@@ -137,6 +137,15 @@ pub fn forget_cargo_run_env(c: &mut std::process::Command) {
     }
 }
 
+/// This machine's target triple (`rustc -vV`).
+pub fn host_triple(sh: &Shell) -> anyhow::Result<String> {
+    let v = xshell::cmd!(sh, "rustc -vV").read()?;
+    v.lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("rustc -vV printed no host triple"))
+}
+
 /// The cargo target folder: `CARGO_TARGET_DIR` when set (relative to the workspace root), else `target/`.
 pub fn target_dir(sh: &Shell) -> std::path::PathBuf {
     target_dir_of(&sh.current_dir(), std::env::var_os("CARGO_TARGET_DIR"))

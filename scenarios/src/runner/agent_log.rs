@@ -130,13 +130,17 @@ impl Sim {
             log.push(e.clone());
         }
         let path = self.deployment_root(instance, deployment).join("logs/scripts.log");
+        // One write of the whole batch (a `write!` to the file would be a write per piece).
+        let mut text = String::new();
+        for (ms, e) in &entries {
+            text.push_str(&stamp(*ms));
+            text.push(' ');
+            text.push_str(e);
+        }
         let written = (|| -> std::io::Result<()> {
             std::fs::create_dir_all(path.parent().unwrap_or(&path))?;
             let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
-            for (ms, e) in &entries {
-                write!(f, "{} {e}", stamp(*ms))?;
-            }
-            Ok(())
+            f.write_all(text.as_bytes())
         })();
         if let Err(e) = written {
             eprintln!("scenarios: cannot write {}: {e}", path.display());
