@@ -12,6 +12,7 @@ pub mod own;
 pub mod report;
 pub mod runner;
 pub mod schema;
+mod scratch;
 pub mod timeline;
 
 use std::path::{Path, PathBuf};
@@ -73,7 +74,11 @@ pub fn hook_binaries() -> &'static [&'static str] {
 pub fn default_paths(hooks_bin: PathBuf) -> runner::Paths {
     let work = std::env::var_os("SCENARIOS_WORK_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| default_work_dir(&hooks_bin));
+        .unwrap_or_else(|| {
+            let dir = default_work_dir(&hooks_bin);
+            scratch::sweep(&dir);
+            dir
+        });
     runner::Paths {
         revisions: scenarios_dir().join("revisions"),
         hooks_bin,

@@ -55,10 +55,7 @@ fn static_hooks(sh: &Shell) -> Option<PathBuf> {
     }
     // With a target triple the flags reach the hooks, not build scripts and proc-macros (which
     // cannot be linked statically).
-    let flags = match std::env::var("RUSTFLAGS") {
-        Ok(user) if !user.trim().is_empty() => format!("{user} {STATIC_RUSTFLAGS}"),
-        _ => STATIC_RUSTFLAGS.to_string(),
-    };
+    let flags = static_rustflags(std::env::var("RUSTFLAGS").ok().as_deref());
     match crate::run(
         cmd!(sh, "cargo build --quiet --release -p hooks --bins --target {triple}").env("RUSTFLAGS", flags),
     ) {
@@ -69,5 +66,31 @@ fn static_hooks(sh: &Shell) -> Option<PathBuf> {
             );
             None
         }
+    }
+}
+
+/// The static build's flags after the user's own `RUSTFLAGS` (which stay in force).
+fn static_rustflags(user: Option<&str>) -> String {
+    match user.map(str::trim) {
+        Some(user) if !user.is_empty() => format!("{user} {STATIC_RUSTFLAGS}"),
+        _ => STATIC_RUSTFLAGS.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::static_rustflags;
+
+    #[test]
+    fn the_users_rustflags_stay_before_the_static_ones() {
+        assert_eq!(
+            static_rustflags(None),
+            "-C target-feature=+crt-static -C relocation-model=static"
+        );
+        assert_eq!(static_rustflags(Some("  ")), static_rustflags(None));
+        assert_eq!(
+            static_rustflags(Some("-C debuginfo=1")),
+            "-C debuginfo=1 -C target-feature=+crt-static -C relocation-model=static"
+        );
     }
 }
